@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""The project's two entry points, on a fresh machine with nothing but Python >= 3.11.
+
+    python3 dev.py demo      # the end-to-end demo (SQLite in a temporary directory)
+    python3 dev.py test      # the whole test suite, import contracts included
+
+Each creates ``.venv`` beside this file on first use and (re)installs the project with
+its ``dev`` extra whenever ``pyproject.toml`` changes; later runs start at once.
+Anything after the command is passed on (``python3 dev.py test -k bbs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".zkcred-installed"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _run(*argv: str | os.PathLike) -> int:
+    return subprocess.call([str(a) for a in argv], cwd=ROOT)
+
+
+def ensure_venv() -> Path:
+    if sys.version_info < (3, 11):
+        sys.exit(f"zkcred needs Python >= 3.11, this is {sys.version.split()[0]}")
+    python = BIN / "python"
+    if not python.exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        print("installing zkcred and its dependencies into .venv …", flush=True)
+        pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        if _run(*pip, "--upgrade", "pip") or _run(*pip, "-e", ".[dev]"):
+            sys.exit("installation failed")
+        STAMP.write_text(wanted)
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test"}:
+        print(__doc__.strip())
+        return 2
+    command, rest = argv[0], argv[1:]
+    python = ensure_venv()
+    if command == "demo":
+        return _run(python, "-m", "zkcred", "demo", *rest)
+    status = _run(BIN / "lint-imports")
+    if status:
+        return status
+    return _run(python, "-m", "pytest", *(rest or ["-n", "2", "-q"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The issuer service: schemas, credential definitions, blind issuance, revocation."""

@@ -1,0 +1,1 @@
+"""The verifier service lenders call: presentation requests, verification, verdicts."""

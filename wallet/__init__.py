@@ -1,0 +1,1 @@
+"""The holder's wallet: link secret, credentials, presentations."""

@@ -1,0 +1,1 @@
+"""The thin ``zkcred`` command line that composes every part."""

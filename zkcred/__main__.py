@@ -1,0 +1,3 @@
+from zkcred.cli import main
+
+main()

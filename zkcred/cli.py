@@ -1,0 +1,22 @@
+"""``zkcred``: one command line for the demo and every service.
+
+Sub-commands live beside this module (``zkcred/<area>_cli.py``), each a ``typer.Typer``
+registered here, so this file stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+
+
+def _register() -> None:
+    from zkcred import demo
+
+    app.command("demo")(demo.run)
+
+
+def main() -> None:
+    _register()
+    app()
