@@ -1,0 +1,133 @@
+"""The reference backend: ``py_ecc.optimized_bls12_381``, pure Python (50–500× slower than blst).
+
+Kept because it is readable and independent of blst: every vector test runs on both,
+and a disagreement between them is a bug in one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from py_ecc.bls.hash_to_curve import clear_cofactor_G1, hash_to_G1, map_to_curve_G1
+from py_ecc.bls.point_compression import compress_G1, compress_G2, decompress_G1, decompress_G2
+from py_ecc.fields import optimized_bls12_381_FQ as FQ
+from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
+from py_ecc.optimized_bls12_381 import (
+    G1,
+    G2,
+    Z1,
+    Z2,
+    add,
+    curve_order,
+    eq,
+    final_exponentiate,
+    is_inf,
+    multiply,
+    neg,
+    pairing,
+)
+
+from circuits.backend._decode import check_compressed
+from circuits.constants import G1_BYTES, G2_BYTES
+from circuits.errors import NotInSubgroupError, NotOnCurveError
+
+
+class PyEccBackend:
+    name = "py_ecc"
+
+    # G1 ---------------------------------------------------------------------------
+    def g1_generator(self):
+        return G1
+
+    def g1_identity(self):
+        return Z1
+
+    def g1_add(self, a, b):
+        return add(a, b)
+
+    def g1_neg(self, a):
+        return neg(a)
+
+    def g1_mul(self, a, k: int):
+        return multiply(a, k % curve_order)
+
+    def g1_msm(self, points: Sequence, scalars: Sequence[int]):
+        acc = Z1
+        for point, k in zip(points, scalars, strict=True):
+            acc = add(acc, multiply(point, k % curve_order))
+        return acc
+
+    def g1_eq(self, a, b) -> bool:
+        return eq(a, b)
+
+    def g1_is_identity(self, a) -> bool:
+        return is_inf(a)
+
+    def g1_to_bytes(self, a) -> bytes:
+        return compress_G1(a).to_bytes(G1_BYTES, "big")
+
+    def g1_from_bytes(self, data: bytes):
+        if check_compressed(data, G1_BYTES):
+            return Z1
+        try:
+            point = decompress_G1(int.from_bytes(data, "big"))
+        except ValueError as e:
+            raise NotOnCurveError("not a point on G1") from e
+        if not is_inf(multiply(point, curve_order)):
+            raise NotInSubgroupError("G1 point outside the prime-order subgroup")
+        return point
+
+    # G2 ---------------------------------------------------------------------------
+    def g2_generator(self):
+        return G2
+
+    def g2_identity(self):
+        return Z2
+
+    def g2_add(self, a, b):
+        return add(a, b)
+
+    def g2_neg(self, a):
+        return neg(a)
+
+    def g2_mul(self, a, k: int):
+        return multiply(a, k % curve_order)
+
+    def g2_eq(self, a, b) -> bool:
+        return eq(a, b)
+
+    def g2_is_identity(self, a) -> bool:
+        return is_inf(a)
+
+    def g2_to_bytes(self, a) -> bytes:
+        z1, z2 = compress_G2(a)
+        return z1.to_bytes(G1_BYTES, "big") + z2.to_bytes(G1_BYTES, "big")
+
+    def g2_from_bytes(self, data: bytes):
+        if check_compressed(data, G2_BYTES):
+            return Z2
+        try:
+            point = decompress_G2(
+                (int.from_bytes(data[:G1_BYTES], "big"), int.from_bytes(data[G1_BYTES:], "big"))
+            )
+        except ValueError as e:
+            raise NotOnCurveError("not a point on G2") from e
+        if not is_inf(multiply(point, curve_order)):
+            raise NotInSubgroupError("G2 point outside the prime-order subgroup")
+        return point
+
+    # Hashing and pairing ------------------------------------------------------------
+    def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes):
+        return hash_to_G1(msg, dst, hashlib.sha256)
+
+    def map_to_g1(self, u0: int, u1: int):
+        return clear_cofactor_G1(add(map_to_curve_G1(FQ(u0)), map_to_curve_G1(FQ(u1))))
+
+    def pairing_check(self, pairs) -> bool:
+        acc = FQ12.one()
+        for p, q in pairs:
+            if is_inf(p) or is_inf(q):
+                continue
+            acc = acc * pairing(q, p, final_exponentiate=False)
+        return final_exponentiate(acc) == FQ12.one()

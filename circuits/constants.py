@@ -1,0 +1,64 @@
+"""Every domain-separation tag, label and protocol tag in one place (STYLE §2.5).
+
+The BBS suites use the draft's exact identifiers so that its fixtures apply; zkcred's
+own protocols use the ``ZKCRED_`` prefix. Version tags live in the labels and are
+independent of the package version.
+"""
+
+from __future__ import annotations
+
+# BLS12-381 -------------------------------------------------------------------------
+#: Base field modulus p.
+P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
+#: Order r of G1, G2, GT and of the scalar field.
+R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+#: Compressed encodings of the standard generators (ZCash serialisation).
+G1_GENERATOR = bytes.fromhex(
+    "97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
+)
+G2_GENERATOR = bytes.fromhex(
+    "93e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e"
+    "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"
+)
+G1_BYTES = 48
+G2_BYTES = 96
+SCALAR_BYTES = 32
+
+# RFC 9380 ----------------------------------------------------------------------------
+#: hash_to_field for Fp: L = ceil((ceil(log2(p)) + k) / 8) with k = 128.
+H2F_L = 64
+
+# BBS (draft-irtf-cfrg-bbs-signatures) --------------------------------------------------
+BBS_SHA256_CIPHERSUITE_ID = b"BBS_BLS12381G1_XMD:SHA-256_SSWU_RO_"
+BBS_SHAKE256_CIPHERSUITE_ID = b"BBS_BLS12381G1_XOF:SHAKE-256_SSWU_RO_"
+#: api_id suffix of the octet-string interface (hash-to-generators, hash messages to scalars).
+BBS_H2G_HM2S = b"H2G_HM2S_"
+BBS_EXPAND_LEN = 48
+BBS_KEYGEN_DST = b"KEYGEN_DST_"
+BBS_H2S = b"H2S_"
+BBS_MAP_MSG_TO_SCALAR = b"MAP_MSG_TO_SCALAR_AS_HASH_"
+BBS_MESSAGE_GENERATOR_SEED = b"MESSAGE_GENERATOR_SEED"
+BBS_BP_MESSAGE_GENERATOR_SEED = b"BP_MESSAGE_GENERATOR_SEED"
+BBS_SIG_GENERATOR_SEED = b"SIG_GENERATOR_SEED_"
+BBS_SIG_GENERATOR_DST = b"SIG_GENERATOR_DST_"
+BBS_MOCK_RANDOM_SCALARS_DST = b"MOCK_RANDOM_SCALARS_DST_"
+
+# zkcred's own protocols ----------------------------------------------------------------
+#: Prefix of every zkcred DST (STYLE §2.5).
+ZKCRED_PREFIX = b"ZKCRED_BLS12381G1_XMD:SHA-256_SSWU_RO_"
+#: Transcript protocol label, versioned independently of the package (merlin constants.rs).
+TRANSCRIPT_PROTOCOL = b"zkcred-transcript/v1"
+TRANSCRIPT_CHALLENGE_DST = ZKCRED_PREFIX + b"TRANSCRIPT_CHALLENGE_"
+#: Domain separators of the sub-protocols (appended under the label ``dom-sep``).
+DOMSEP_LABEL = b"dom-sep"
+DOMSEP_PRESENTATION = b"zkcred/presentation/v1"
+DOMSEP_BBS = b"zkcred/bbs-proof/v1"
+DOMSEP_DLREP = b"zkcred/dlrep/v1"
+DOMSEP_RANGE_PROOF = b"zkcred/range-proof/v1"
+DOMSEP_INNER_PRODUCT = b"zkcred/ipp/v1"
+DOMSEP_NOT_EQUAL = b"zkcred/not-equal/v1"
+DOMSEP_SET_MEMBERSHIP = b"zkcred/set-membership/v1"
+DOMSEP_ACCUMULATOR = b"zkcred/accumulator-membership/v1"
+#: Generators of zkcred's own protocols (hash_to_curve with their own DSTs).
+PEDERSEN_GENERATOR_DST = ZKCRED_PREFIX + b"PEDERSEN_GENERATOR_"
+BULLETPROOFS_GENERATOR_DST = ZKCRED_PREFIX + b"BULLETPROOFS_GENERATOR_"

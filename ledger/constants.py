@@ -1,0 +1,41 @@
+"""Every label, prefix and limit of the ledger protocol, in one place.
+
+Protocol version tags live in the labels (``/v1``) and are independent of the package
+version (merlin ``constants.rs``).  Changing any value here changes every hash and
+signature the ledger produces: existing logs would no longer verify.
+"""
+
+from __future__ import annotations
+
+# RFC 9162 §2.1.1: domain separation of leaves and interior nodes (second-preimage defence).
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+HASH_SIZE = 32  # SHA-256
+
+# Chain hash of an entry: SHA-256(CHAIN_LABEL || canonical JSON of the signed entry).
+# A label distinct from both Merkle prefixes, so a chain hash is never a tree hash.
+CHAIN_LABEL = b"zkcred/ledger/chain/v1\x00"
+# prev_hash of entry 0.
+GENESIS_PREV_HASH = bytes(HASH_SIZE)
+
+# Ed25519 signatures are over LABEL || canonical JSON, so that a signature made for one
+# purpose can never be replayed as another.
+ENTRY_SIGNATURE_LABEL = b"zkcred/ledger/entry-signature/v1\x00"
+TREE_HEAD_SIGNATURE_LABEL = b"zkcred/ledger/tree-head-signature/v1\x00"
+
+ED25519_PUBLIC_KEY_SIZE = 32
+ED25519_SIGNATURE_SIZE = 64
+
+# How far an entry's signed time may differ from the ledger's clock when appended.
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
+# Read limits of the service.
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+# RFC 9457 problem types: stable URIs, one per kind of refusal.
+PROBLEM_TYPE_PREFIX = "urn:zkcred:problem:ledger:"
+
+DEFAULT_PORT = 8003
+DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/ledger.db"
+DEFAULT_KEY_FILE = "./.zkcred/ledger-signing-key"
