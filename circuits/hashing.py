@@ -49,10 +49,10 @@ def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
     return b"".join(b)[:len_in_bytes]
 
 
-def expand_message_xof(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
-    """RFC 9380 §5.3.2 with SHAKE-256 (k = 128)."""
+def expand_message_xof(msg: bytes, dst: bytes, len_in_bytes: int, k: int = 128) -> bytes:
+    """RFC 9380 §5.3.2 with SHAKE-256 at security level ``k`` (128 for every suite here)."""
     if len(dst) > 255:
-        dst = hashlib.shake_256(_OVERSIZE_DST + dst).digest(64)
+        dst = hashlib.shake_256(_OVERSIZE_DST + dst).digest(-(-2 * k // 8))
     if len_in_bytes > 65535:
         raise ParameterError(f"expand_message_xof cannot produce {len_in_bytes} bytes")
     dst_prime = dst + i2osp(len(dst), 1)

@@ -11,7 +11,19 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
 
 
+@app.callback()
+def _root() -> None:
+    """zkcred: anonymous credentials — issuer, wallet, verifier and ledger."""
+
+
+_registered = False
+
+
 def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from zkcred import demo
 
     app.command("demo")(demo.run)

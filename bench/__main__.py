@@ -1,0 +1,41 @@
+"""``python -m bench <scenario> [--json] [--repeats N] [--backends blst,py_ecc]``.
+
+Scenarios: ``bbs`` (more arrive with their issues). With ``--json`` the output is one
+JSON object ``{"results": {backend: {operation: {median_ms, min_ms, max_ms}}}, "sizes": {...}}``
+plus extra keys (operation counts, unit costs) that readers may ignore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+
+from bench import common
+from circuits.backend import available_backends
+
+SCENARIOS = {"bbs": "bench.bbs"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeats", type=int, default=20, help="runs per operation (py_ecc uses a quarter)")
+    parser.add_argument("--backends", default=",".join(available_backends()))
+    args = parser.parse_args(argv)
+    module = __import__(SCENARIOS[args.scenario], fromlist=["run"])
+    report = module.run(args.backends.split(","), args.repeats)
+    report["machine"] = {"python": platform.python_version(), "platform": platform.platform(),
+                         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        common.print_table(f"zkcred bench {args.scenario}", module.HEADER, module.rows(report))
+        print("sizes (bytes): " + ", ".join(f"{k}={v}" for k, v in report["sizes"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

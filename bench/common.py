@@ -1,0 +1,100 @@
+"""Timing and operation counting shared by every benchmark.
+
+``measure`` reports the median with min and max over repeated runs (this is a 2-core
+shared machine: medians, and ratios against a reference measured in the same run).
+``CountingBackend`` wraps a backend and counts the group operations a call performs,
+so a benchmark can price them at blst's unit costs (measured in the same run) and
+report how far the wall time is above that floor — the Python overhead we own.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+
+
+def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "runs": repeats}
+
+
+class CountingBackend:
+    """A GroupBackend proxy that counts multiplications, msm points, decodes and pairings."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.counts: Counter = Counter()
+
+    def __getattr__(self, attr):
+        value = getattr(self._inner, attr)
+        if not callable(value):
+            return value
+        counts = self.counts
+
+        def counted(*args, **kwargs):
+            if attr == "g1_msm":
+                counts["g1_mul"] += sum(1 for k in args[1] if k)
+            elif attr == "pairing_check":
+                counts["pairing_check"] += 1
+                counts["miller_loop"] += len(args[0])
+            else:
+                counts[attr] += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+UNIT_OPS = ("g1_mul", "g2_mul", "g1_from_bytes", "g2_from_bytes", "g1_add", "g1_to_bytes")
+
+
+def unit_costs(backend, repeats: int = 200) -> dict[str, float]:
+    """Median ms of one of each basic operation on ``backend``, measured now."""
+    import secrets
+
+    from circuits.constants import R
+
+    g1, g2 = backend.g1_generator(), backend.g2_generator()
+    p = backend.g1_mul(g1, secrets.randbelow(R))
+    q = backend.g2_mul(g2, secrets.randbelow(R))
+    pb, qb = backend.g1_to_bytes(p), backend.g2_to_bytes(q)
+    k = secrets.randbelow(R)
+    n = max(5, repeats // 10) if backend.name == "py_ecc" else repeats
+    costs = {
+        "g1_mul": measure(lambda: backend.g1_mul(p, k), n)["median_ms"],
+        "g2_mul": measure(lambda: backend.g2_mul(q, k), n)["median_ms"],
+        "g1_from_bytes": measure(lambda: backend.g1_from_bytes(pb), n)["median_ms"],
+        "g2_from_bytes": measure(lambda: backend.g2_from_bytes(qb), n)["median_ms"],
+        "g1_add": measure(lambda: backend.g1_add(p, p), n)["median_ms"],
+        "g1_to_bytes": measure(lambda: backend.g1_to_bytes(p), n)["median_ms"],
+    }
+    # A check of k pairs costs k Miller loops plus one final exponentiation: fit both.
+    pc2 = measure(lambda: backend.pairing_check([(p, g2), (p, q)]), max(3, n // 4))["median_ms"]
+    pc3 = measure(lambda: backend.pairing_check([(p, g2), (p, q), (p, q)]), max(3, n // 4))["median_ms"]
+    costs["miller_loop"] = pc3 - pc2
+    costs["pairing_check"] = max(0.0, pc2 - 2 * costs["miller_loop"])
+    return costs
+
+
+def floor_ms(counts: Counter, costs: dict[str, float]) -> float:
+    return sum(costs.get(op, 0.0) * n for op, n in counts.items())
+
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for h in header:
+        table.add_column(h, justify="right" if h != header[0] else "left")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
