@@ -62,3 +62,14 @@ DOMSEP_ACCUMULATOR = b"zkcred/accumulator-membership/v1"
 #: Generators of zkcred's own protocols (hash_to_curve with their own DSTs).
 PEDERSEN_GENERATOR_DST = ZKCRED_PREFIX + b"PEDERSEN_GENERATOR_"
 BULLETPROOFS_GENERATOR_DST = ZKCRED_PREFIX + b"BULLETPROOFS_GENERATOR_"
+
+# Blind BBS (draft-irtf-cfrg-bbs-blind-signatures, editor's copy -02) -------------------
+#: api_id suffix of the blind interface: api_id = ciphersuite_id || "BLIND_H2G_HM2S_".
+BBS_BLIND_H2G_HM2S = b"BLIND_H2G_HM2S_"
+#: Prefix of the blind generators' api_id: create_generators(M + 1, "BLIND_" || api_id).
+BBS_BLIND_GENERATOR_PREFIX = b"BLIND_"
+#: Mocked-RNG DST suffixes of the fixtures (appended to ciphersuite_id || "H2G_HM2S_").
+BBS_COMMIT_MOCK_RANDOM_SCALARS_DST = b"COMMIT_MOCK_RANDOM_SCALARS_DST_"
+BBS_PROOF_MOCK_RANDOM_SCALARS_DST = b"PROOF_MOCK_RANDOM_SCALARS_DST_"
+#: String attribute values are hashed to message scalars with this DST.
+ATTRIBUTE_STRING_DST = ZKCRED_PREFIX + b"ATTRIBUTE_STRING_"

@@ -322,13 +322,18 @@ def core_proof_gen(
     pk: bytes, signature: Signature, header: bytes, ph: bytes, messages: Sequence[int],
     disclosed_indexes: Sequence[int], *, suite: Ciphersuite, be: GroupBackend,
     api_id: bytes | None = None, random_scalars: RandomScalars = calculate_random_scalars,
+    generators: Sequence | None = None,
 ) -> Proof:
-    """Draft §3.6.3 CoreProofGen = ProofInit → ProofChallengeCalculate → ProofFinalize."""
+    """Draft §3.6.3 CoreProofGen = ProofInit → ProofChallengeCalculate → ProofFinalize.
+
+    ``generators`` (Q_1, H_1..H_L) default to ``create_generators(L + 1, api_id)``; an
+    interface with its own generator list (blind BBS: signer's then blind generators) passes it.
+    """
     api_id = suite.api_id if api_id is None else api_id
     L = len(messages)
     disclosed = _check_disclosed(disclosed_indexes, L)
     undisclosed = [i for i in range(L) if i not in set(disclosed)]
-    generators = suite.create_generators(be, L + 1, api_id)
+    generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
     scalars = list(random_scalars(5 + len(undisclosed)))
     init_res = proof_init(pk, signature, generators, scalars, header, messages, undisclosed, suite=suite, be=be, api_id=api_id)
     challenge = proof_challenge_calculate(init_res, disclosed, [messages[i] for i in disclosed], ph, suite=suite, be=be, api_id=api_id)
@@ -372,11 +377,15 @@ def proof_pairing_check(pk: bytes, proof: Proof, *, be: GroupBackend) -> None:
 def core_proof_verify(
     pk: bytes, proof: Proof, header: bytes, ph: bytes, disclosed_messages: Sequence[int],
     disclosed_indexes: Sequence[int], *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    generators: Sequence | None = None,
 ) -> None:
-    """Draft §3.6.7 CoreProofVerify; raises VerificationError (or an EncodingError/ParameterError)."""
+    """Draft §3.6.7 CoreProofVerify; raises VerificationError (or an EncodingError/ParameterError).
+
+    ``generators`` as in :func:`core_proof_gen`.
+    """
     api_id = suite.api_id if api_id is None else api_id
     L = len(proof.m_hat) + len(disclosed_indexes)
-    generators = suite.create_generators(be, L + 1, api_id)
+    generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
     init_res = proof_verify_init(pk, proof, generators, header, disclosed_messages, disclosed_indexes, suite=suite, be=be, api_id=api_id)
     challenge = proof_challenge_calculate(init_res, disclosed_indexes, disclosed_messages, ph, suite=suite, be=be, api_id=api_id)
     if challenge != proof.challenge:
