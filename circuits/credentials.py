@@ -1,0 +1,395 @@
+r"""Wire types shared by issuer, wallet and verifier (the anoncreds-rs ``data_types`` role).
+
+Schema → CredentialDefinition → Credential, and the PresentationRequest a verifier
+sends. Each has one canonical JSON form (RFC 8785 via ``rfc8785``) and, where it is
+content-addressed (schemas, definitions), an id derived from those bytes, so an id
+names exactly one object and anyone can recompute it.
+
+Message layout of a credential (DESIGN §4, physically ordered as the blind BBS draft
+requires — signer messages first, then the prover blind, then the committed link
+secret; see :mod:`circuits.bbs.blind`)::
+
+    index   0                  1        2 … n+1        n+2           n+3
+    what    revocation handle  expiry   attributes     prover blind  link secret
+            (hidden)           (hidden) (typed)        (hidden)      (hidden, blind)
+
+The BBS header binds the credential definition id and the schema id.
+
+>>> s = Schema("income", "1.0", (AttributeSpec("income", AttributeType.parse("int")),))
+>>> Schema.from_json(s.to_json()) == s and s.id.startswith("schema:")
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+
+from circuits.attributes import AttributeType, AttributeValueError
+from circuits.codec import b64d, b64e
+from circuits.constants import G2_BYTES
+from circuits.errors import EncodingError, ParameterError
+from circuits.hashing import i2osp
+
+RESERVED_NAMES = ("link_secret", "revocation_handle", "expiry", "prover_blind")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+CREDENTIAL_HEADER_TAG = b"zkcred/credential/v1"
+HANDLE_INDEX, EXPIRY_INDEX, FIRST_ATTRIBUTE_INDEX = 0, 1, 2
+OPS = (">=", ">", "<=", "<", "between", "!=", "in", "not_in")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme bytes."""
+    return rfc8785.dumps(obj)
+
+
+def content_id(prefix: str, obj: Any) -> str:
+    return f"{prefix}:{hashlib.sha256(canonical_json(obj)).hexdigest()[:32]}"
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ParameterError(message)
+
+
+def _obj(data: Any, keys: set[str], what: str, optional: set[str] = frozenset()) -> dict:
+    if not isinstance(data, dict):
+        raise EncodingError(f"{what} must be a JSON object")
+    missing, extra = keys - data.keys(), data.keys() - keys - optional
+    if missing or extra:
+        raise EncodingError(f"{what}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    return data
+
+
+# Schema -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    name: str
+    type: AttributeType
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Named, versioned list of typed attributes; its id is the hash of its canonical JSON."""
+
+    name: str
+    version: str
+    attributes: tuple[AttributeSpec, ...]
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and 0 < len(self.name) <= 128, "schema name: 1–128 characters")
+        _require(isinstance(self.version, str) and 0 < len(self.version) <= 32, "schema version: 1–32 characters")
+        _require(0 < len(self.attributes) <= 64, "a schema has 1–64 attributes")
+        names = [a.name for a in self.attributes]
+        for n in names:
+            _require(isinstance(n, str) and bool(_NAME.fullmatch(n)), f"attribute name {n!r}: lowercase a-z, 0-9, _")
+            _require(n not in RESERVED_NAMES, f"attribute name {n!r} is reserved")
+        _require(len(set(names)) == len(names), "attribute names must be unique")
+
+    @property
+    def id(self) -> str:
+        return content_id("schema", self.to_json())
+
+    def attribute(self, name: str) -> AttributeSpec:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        raise ParameterError(f"schema {self.name} has no attribute {name!r}")
+
+    def index(self, name: str) -> int:
+        """The BBS message index of attribute ``name``."""
+        for i, a in enumerate(self.attributes):
+            if a.name == name:
+                return FIRST_ATTRIBUTE_INDEX + i
+        raise ParameterError(f"schema {self.name} has no attribute {name!r}")
+
+    def encode_values(self, values: dict[str, Any]) -> list[int]:
+        """The attribute message scalars, in schema order; refuses missing, extra or out-of-range values."""
+        names = {a.name for a in self.attributes}
+        missing, extra = names - values.keys(), values.keys() - names
+        if missing or extra:
+            raise AttributeValueError(f"values: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        out = []
+        for a in self.attributes:
+            try:
+                out.append(a.type.encode(values[a.name]))
+            except AttributeValueError as e:
+                raise AttributeValueError(f"{a.name}: {e}") from None
+        return out
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "version": self.version,
+                "attributes": [{"name": a.name, "type": str(a.type)} for a in self.attributes]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Schema:
+        d = _obj(data, {"name", "version", "attributes"}, "schema")
+        if not isinstance(d["attributes"], list):
+            raise EncodingError("schema attributes must be a list")
+        attrs = tuple(
+            AttributeSpec(a["name"], AttributeType.parse(a["type"]))
+            for a in (_obj(x, {"name", "type"}, "attribute") for x in d["attributes"])
+        )
+        return cls(d["name"], d["version"], attrs)
+
+
+# Credential definition ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevocationRegistry:
+    """Public part of a revocation registry (DESIGN §6): id, capacity, Q = α·P2."""
+
+    id: str
+    capacity: int
+    Q: bytes
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "capacity": self.capacity, "q": b64e(self.Q)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RevocationRegistry:
+        d = _obj(data, {"id", "capacity", "q"}, "revocation registry")
+        q = b64d(d["q"])
+        if len(q) != G2_BYTES or not isinstance(d["capacity"], int) or d["capacity"] < 1:
+            raise EncodingError("bad revocation registry")
+        return cls(str(d["id"]), d["capacity"], q)
+
+
+@dataclass(frozen=True)
+class CredentialDefinition:
+    """An issuer's BBS public key for one schema (and optionally a revocation registry)."""
+
+    issuer_id: str
+    schema: Schema
+    tag: str
+    public_key: bytes
+    revocation: RevocationRegistry | None = None
+    suite: str = "BLS12-381-SHA-256"
+
+    def __post_init__(self) -> None:
+        _require(len(self.public_key) == G2_BYTES, "a BBS public key is 96 bytes")
+        _require(self.suite in ("BLS12-381-SHA-256", "BLS12-381-SHAKE-256"), f"unknown suite {self.suite}")
+
+    @property
+    def id(self) -> str:
+        return content_id("creddef", self.to_json())
+
+    @property
+    def schema_id(self) -> str:
+        return self.schema.id
+
+    @property
+    def header(self) -> bytes:
+        """The BBS header: binds the definition id and the schema id."""
+        parts = [CREDENTIAL_HEADER_TAG, self.id.encode(), self.schema_id.encode()]
+        return b"".join(i2osp(len(p), 8) + p for p in parts)
+
+    @property
+    def signer_message_count(self) -> int:
+        return FIRST_ATTRIBUTE_INDEX + len(self.schema.attributes)
+
+    @property
+    def prover_blind_index(self) -> int:
+        return self.signer_message_count
+
+    @property
+    def link_secret_index(self) -> int:
+        return self.signer_message_count + 1
+
+    @property
+    def message_count(self) -> int:
+        return self.signer_message_count + 2
+
+    def bbs_suite(self):
+        from circuits import bbs
+
+        return bbs.SHA256 if self.suite == "BLS12-381-SHA-256" else bbs.SHAKE256
+
+    def to_json(self) -> dict:
+        return {
+            "issuer_id": self.issuer_id,
+            "schema": self.schema.to_json(),
+            "tag": self.tag,
+            "public_key": b64e(self.public_key),
+            "revocation": self.revocation.to_json() if self.revocation else None,
+            "suite": self.suite,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> CredentialDefinition:
+        d = _obj(data, {"issuer_id", "schema", "tag", "public_key", "revocation", "suite"}, "credential definition")
+        rev = RevocationRegistry.from_json(d["revocation"]) if d["revocation"] is not None else None
+        return cls(str(d["issuer_id"]), Schema.from_json(d["schema"]), str(d["tag"]), b64d(d["public_key"]), rev,
+                   str(d["suite"]))
+
+
+# Credential (the holder's) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A signed credential as the holder keeps it (with its secret prover blind).
+
+    ``revocation_index`` is the handle's index in the registry (None if not revocable);
+    the handle scalar itself is signed at :data:`HANDLE_INDEX`.
+    """
+
+    definition_id: str
+    values: dict
+    expiry: _dt.date
+    revocation_handle: int
+    revocation_index: int | None
+    signature: bytes
+    prover_blind: int = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "definition_id": self.definition_id,
+            "values": dict(self.values),
+            "expiry": self.expiry.isoformat(),
+            "revocation_handle": f"{self.revocation_handle:064x}",
+            "revocation_index": self.revocation_index,
+            "signature": b64e(self.signature),
+            "prover_blind": f"{self.prover_blind:064x}",
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Credential:
+        d = _obj(data, {"definition_id", "values", "expiry", "revocation_handle", "revocation_index", "signature",
+                        "prover_blind"}, "credential")
+        try:
+            return cls(str(d["definition_id"]), dict(d["values"]), _dt.date.fromisoformat(d["expiry"]),
+                       int(d["revocation_handle"], 16), d["revocation_index"], b64d(d["signature"]),
+                       int(d["prover_blind"], 16))
+        except (TypeError, ValueError) as e:
+            raise EncodingError(f"bad credential: {e}") from e
+
+
+# Presentation request ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """``attribute op value``; ``between`` takes [low, high], ``in``/``not_in`` a list."""
+
+    attribute: str
+    op: str
+    value: Any
+
+    def __post_init__(self) -> None:
+        _require(self.op in OPS, f"unknown predicate operator {self.op!r}")
+        if self.op == "between":
+            _require(isinstance(self.value, (list, tuple)) and len(self.value) == 2, "between needs [low, high]")
+        if self.op in ("in", "not_in"):
+            _require(isinstance(self.value, (list, tuple)) and 0 < len(self.value) <= 64, f"{self.op} needs 1–64 values")
+            _require(len(set(map(str, self.value))) == len(self.value), f"{self.op} values must be distinct")
+        object.__setattr__(self, "value", tuple(self.value) if isinstance(self.value, list) else self.value)
+
+    def describe(self) -> str:
+        v = list(self.value) if isinstance(self.value, tuple) else self.value
+        return f"{self.attribute} {self.op} {v}"
+
+    def to_json(self) -> dict:
+        v = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"attribute": self.attribute, "op": self.op, "value": v}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Predicate:
+        d = _obj(data, {"attribute", "op", "value"}, "predicate")
+        return cls(str(d["attribute"]), str(d["op"]), d["value"])
+
+
+@dataclass(frozen=True)
+class CredentialQuery:
+    """What one credential must show: accepted definitions, disclosures, predicates."""
+
+    id: str
+    credential_definitions: tuple[str, ...]
+    disclose: tuple[str, ...] = ()
+    predicates: tuple[Predicate, ...] = ()
+    non_revoked: bool = True
+
+    def __post_init__(self) -> None:
+        _require(bool(_NAME.fullmatch(self.id)), f"query id {self.id!r}: lowercase a-z, 0-9, _")
+        _require(len(self.credential_definitions) > 0, "a query accepts at least one credential definition")
+        _require(len(set(self.disclose)) == len(self.disclose), "disclose lists an attribute twice")
+        object.__setattr__(self, "credential_definitions", tuple(self.credential_definitions))
+        object.__setattr__(self, "disclose", tuple(self.disclose))
+        object.__setattr__(self, "predicates", tuple(self.predicates))
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "credential_definitions": list(self.credential_definitions),
+                "disclose": list(self.disclose), "predicates": [p.to_json() for p in self.predicates],
+                "non_revoked": self.non_revoked}
+
+    @classmethod
+    def from_json(cls, data: Any) -> CredentialQuery:
+        d = _obj(data, {"id", "credential_definitions", "disclose", "predicates", "non_revoked"}, "query")
+        return cls(str(d["id"]), tuple(map(str, d["credential_definitions"])), tuple(map(str, d["disclose"])),
+                   tuple(Predicate.from_json(p) for p in d["predicates"]), bool(d["non_revoked"]))
+
+
+@dataclass(frozen=True)
+class PresentationRequest:
+    """A verifier's request: nonce, its identity, its "today", and one query per credential.
+
+    ``equalities`` are pairs ``("query.attribute", "query.attribute")`` of hidden
+    attributes that must be equal (across credentials too). The same link secret in
+    every credential is always proven.
+    """
+
+    nonce: bytes
+    verifier_id: str
+    today: _dt.date
+    queries: tuple[CredentialQuery, ...]
+    equalities: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        _require(16 <= len(self.nonce) <= 64, "a nonce is 16–64 bytes")
+        _require(0 < len(self.verifier_id) <= 256, "verifier id: 1–256 characters")
+        _require(0 < len(self.queries) <= 16, "a request has 1–16 queries")
+        ids = [q.id for q in self.queries]
+        _require(len(set(ids)) == len(ids), "query ids must be unique")
+        object.__setattr__(self, "queries", tuple(self.queries))
+        object.__setattr__(self, "equalities", tuple(tuple(e) for e in self.equalities))
+        for pair in self.equalities:
+            _require(len(pair) == 2 and pair[0] != pair[1], "an equality names two different attributes")
+            for ref in pair:
+                q, _, a = ref.partition(".")
+                _require(q in ids and bool(a), f"equality refers to unknown {ref!r}")
+
+    def query(self, query_id: str) -> CredentialQuery:
+        for q in self.queries:
+            if q.id == query_id:
+                return q
+        raise ParameterError(f"no query {query_id!r}")
+
+    def to_json(self) -> dict:
+        return {"nonce": b64e(self.nonce), "verifier_id": self.verifier_id, "today": self.today.isoformat(),
+                "queries": [q.to_json() for q in self.queries], "equalities": [list(e) for e in self.equalities]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> PresentationRequest:
+        d = _obj(data, {"nonce", "verifier_id", "today", "queries", "equalities"}, "presentation request")
+        try:
+            today = _dt.date.fromisoformat(d["today"])
+        except (TypeError, ValueError) as e:
+            raise EncodingError("today must be an ISO date") from e
+        return cls(b64d(d["nonce"]), str(d["verifier_id"]), today,
+                   tuple(CredentialQuery.from_json(q) for q in d["queries"]),
+                   tuple(tuple(map(str, e)) for e in d["equalities"]))
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    @property
+    def digest(self) -> bytes:
+        return hashlib.sha256(self.to_bytes()).digest()
