@@ -73,3 +73,30 @@ BBS_COMMIT_MOCK_RANDOM_SCALARS_DST = b"COMMIT_MOCK_RANDOM_SCALARS_DST_"
 BBS_PROOF_MOCK_RANDOM_SCALARS_DST = b"PROOF_MOCK_RANDOM_SCALARS_DST_"
 #: String attribute values are hashed to message scalars with this DST.
 ATTRIBUTE_STRING_DST = ZKCRED_PREFIX + b"ATTRIBUTE_STRING_"
+
+# Bulletproofs range proofs (circuits/bulletproofs, circuits/pedersen.py) ---------------
+#: hash_to_curve messages of the generators: label || I2OSP(index, 8) for the vectors.
+PEDERSEN_G_LABEL = b"G"
+PEDERSEN_H_LABEL = b"H"
+BULLETPROOFS_G_VEC_LABEL = b"G_vec"
+BULLETPROOFS_H_VEC_LABEL = b"H_vec"
+BULLETPROOFS_U_LABEL = b"u"
+#: Bit sizes a range proof may have, and the largest aggregation (values per proof).
+RANGE_PROOF_BITSIZES = (8, 16, 32, 64)
+RANGE_PROOF_MAX_AGGREGATION = 64
+#: Transcript labels of the range proof (paper symbols) and of its inner-product argument.
+RP_LABEL_V = b"V"
+RP_LABEL_A = b"A"
+RP_LABEL_S = b"S"
+RP_LABEL_Y = b"y"
+RP_LABEL_Z = b"z"
+RP_LABEL_T_1 = b"T_1"
+RP_LABEL_T_2 = b"T_2"
+RP_LABEL_X = b"x"
+RP_LABEL_TAU_X = b"tau_x"
+RP_LABEL_MU = b"mu"
+RP_LABEL_T_HAT = b"t_hat"
+RP_LABEL_W = b"w"
+IPA_LABEL_L = b"L"
+IPA_LABEL_R = b"R"
+IPA_LABEL_X = b"x_ipa"

@@ -18,12 +18,14 @@ Facts about pyblst 0.3.15 this module relies on (each held by a test in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyblst
 from pyblst import BlstP1Element, BlstP2Element
 
+from circuits.backend import arkworks
 from circuits.backend._decode import check_compressed
-from circuits.constants import G1_BYTES, G1_GENERATOR, G2_BYTES, G2_GENERATOR
+from circuits.constants import G1_BYTES, G1_GENERATOR, G2_BYTES, G2_GENERATOR, R
 from circuits.errors import NotInSubgroupError
 
 _G1 = BlstP1Element().uncompress(G1_GENERATOR)
@@ -46,8 +48,60 @@ def _classify(decode, data: bytes, what: str):
         raise NotInSubgroupError(f"{what} point rejected by blst") from e
 
 
+@dataclass(frozen=True, eq=False)
+class PreparedG1:
+    """Bases kept for many MSMs: the blst points and, with the ``fast`` extra, their arkworks twins."""
+
+    points: tuple
+    ark: tuple | None
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+# Multi-scalar multiplication: the fastest correct path depends on the size ------------
+# Measured on this machine (2 cores, pyblst 0.3.15, py_arkworks_bls12381 0.5.0; medians,
+# `bench.msm.run`, see circuits/notes/range-proof.md):
+#   blst scalar_mul ≈ 110 µs whatever the scalar; blst add ≈ 1.3 µs.
+#   arkworks multiexp_unchecked (points already converted): see _ARK_MSM_US.
+#   converting one blst point to arkworks: compress ≈ 3.5 µs + from_compressed_unchecked ≈ 38 µs;
+#   the result back: to_compressed + blst's strict uncompress ≈ 95 µs.
+# A call is priced both ways and takes the cheaper path. The resulting crossovers:
+#   all bases prepared: arkworks from ~16 points (8 points: 0.9 ms loop vs 1.1 ms arkworks);
+#   no base prepared: arkworks from ~48 points (conversion eats most of the gain below).
+_BLST_MUL_US = 110
+_ARK_CONVERT_US = 45
+_ARK_RESULT_US = 100
+_ARK_MSM_US = ((1, 350), (8, 1000), (16, 1500), (32, 2500), (64, 4300), (128, 6800), (256, 11000), (1024, 32000))
+
+
+def _ark_msm_us(n: int) -> float:
+    """Piecewise-linear interpolation of the measured arkworks multiexp time (µs) for n points."""
+    lo_n, lo_t = _ARK_MSM_US[0]
+    for hi_n, hi_t in _ARK_MSM_US[1:]:
+        if n <= hi_n:
+            return lo_t + (hi_t - lo_t) * (n - lo_n) / (hi_n - lo_n)
+        lo_n, lo_t = hi_n, hi_t
+    return lo_t * n / lo_n
+
+
+def prefer_arkworks(n: int, fresh: int) -> bool:
+    """True if an MSM of ``n`` non-zero terms, ``fresh`` of them not yet converted, is faster on arkworks."""
+    return _ark_msm_us(n) + _ARK_CONVERT_US * fresh + _ARK_RESULT_US < _BLST_MUL_US * n
+
+
 class BlstBackend:
+    """blst for everything; large MSMs go to arkworks when the ``fast`` extra is installed.
+
+    ``use_arkworks=False`` forces the pure blst path (the tests compare the two).
+    """
+
     name = "blst"
+
+    def __init__(self, use_arkworks: bool | None = None) -> None:
+        if use_arkworks and not arkworks.AVAILABLE:
+            raise ImportError("py_arkworks_bls12381 is not installed (the `fast` extra)")
+        self._ark = arkworks.AVAILABLE if use_arkworks is None else use_arkworks
 
     # G1 ---------------------------------------------------------------------------
     def g1_generator(self):
@@ -68,9 +122,34 @@ class BlstBackend:
     def g1_msm(self, points: Sequence, scalars: Sequence[int]):
         if len(points) != len(scalars):
             raise ValueError("msm needs as many scalars as points")
+        return self._msm((), (), points, scalars)
+
+    def g1_msm_prepare(self, points: Sequence) -> PreparedG1:
+        points = tuple(points)
+        ark = tuple(arkworks.from_compressed(p.compress()) for p in points) if self._ark else None
+        return PreparedG1(points, ark)
+
+    def g1_msm_prepared(self, prepared: PreparedG1, scalars: Sequence[int],
+                        extra_points: Sequence = (), extra_scalars: Sequence[int] = ()):
+        if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
+            raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
+        return self._msm(prepared, scalars, extra_points, extra_scalars)
+
+    def _msm(self, prepared, scalars, extra_points, extra_scalars):
+        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks."""
+        base = [(i, k % R) for i, k in enumerate(scalars) if k % R]
+        extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if k % R]
+        ark_bases = prepared.ark if prepared else None
+        n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
+        if self._ark and n and prefer_arkworks(n, fresh):
+            convert = arkworks.from_compressed
+            pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
+            pts += [convert(p.compress()) for p, _ in extra]
+            out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
+            return self.g1_from_bytes(arkworks.to_compressed(out))
         acc = _Z1
-        for point, k in zip(points, scalars):
-            acc = acc + point.scalar_mul(k)
+        for point, k in [(prepared.points[i], k) for i, k in base] + extra:
+            acc = acc + (point if k == 1 else point.scalar_mul(k))
         return acc
 
     def g1_eq(self, a, b) -> bool:

@@ -35,6 +35,20 @@ class GroupBackend(Protocol):
     def g1_msm(self, points: Sequence[G1], scalars: Sequence[int]) -> G1:
         """Σ scalars[i]·points[i]; the hot path of range proofs."""
         ...
+    def g1_msm_prepare(self, points: Sequence[G1]) -> Any:
+        """An opaque handle for bases used in many MSMs (generator lists): convert them once."""
+        ...
+    def g1_msm_prepared(
+        self, prepared: Any, scalars: Sequence[int],
+        extra_points: Sequence[G1] = (), extra_scalars: Sequence[int] = (),
+    ) -> G1:
+        """Σ scalars[i]·bases[i] + Σ extra_scalars[j]·extra_points[j], in one MSM.
+
+        ``scalars`` may be shorter than the prepared bases (the rest count as zero), so one
+        handle serves every prefix; zero scalars cost (almost) nothing. ``extra_points``
+        are the few per-call points (a proof's own), converted on the fly.
+        """
+        ...
     def g1_eq(self, a: G1, b: G1) -> bool: ...
     def g1_is_identity(self, a: G1) -> bool: ...
     def g1_to_bytes(self, a: G1) -> bytes: ...

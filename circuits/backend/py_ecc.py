@@ -58,6 +58,20 @@ class PyEccBackend:
             acc = add(acc, multiply(point, k % curve_order))
         return acc
 
+    def g1_msm_prepare(self, points: Sequence):
+        return tuple(points)
+
+    def g1_msm_prepared(self, prepared, scalars: Sequence[int],
+                        extra_points: Sequence = (), extra_scalars: Sequence[int] = ()):
+        if len(scalars) > len(prepared) or len(extra_points) != len(extra_scalars):
+            raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
+        acc = Z1
+        for point, k in zip((*prepared[: len(scalars)], *extra_points), (*scalars, *extra_scalars)):
+            k %= curve_order
+            if k:
+                acc = add(acc, point if k == 1 else multiply(point, k))
+        return acc
+
     def g1_eq(self, a, b) -> bool:
         return eq(a, b)
 

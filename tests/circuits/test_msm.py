@@ -1,0 +1,142 @@
+"""Multi-scalar multiplication: every path (blst loop, arkworks prepared, arkworks converted, py_ecc) agrees.
+
+Also the arkworks facts :mod:`circuits.backend.arkworks` relies on: its compressed
+encoding is ZCash/blst's byte for byte, and the round trip back to blst is exact.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from circuits.backend import arkworks, blst, get_backend
+from circuits.backend.blst import BlstBackend
+from circuits.constants import R
+
+needs_arkworks = pytest.mark.skipif(not arkworks.AVAILABLE, reason="py_arkworks_bls12381 (the `fast` extra) not installed")
+
+BLST = get_backend("blst")
+PLAIN = BlstBackend(use_arkworks=False)
+RNG = random.Random(20181101)
+
+
+def _points(count: int) -> list:
+    return [BLST.hash_to_g1_xmd_sha256(i.to_bytes(4, "big"), b"zkcred-test-msm") for i in range(count)]
+
+
+POINTS = _points(130)
+
+
+def _scalars(count: int) -> list[int]:
+    specials = [0, 1, R - 1, R, R + 5, -3, 2**255 - 1]
+    return [specials[i] if i < len(specials) and RNG.random() < 0.5 else RNG.randrange(R) for i in range(count)]
+
+
+def _reference(points, scalars):
+    acc = BLST.g1_identity()
+    for p, k in zip(points, scalars):
+        acc = BLST.g1_add(acc, BLST.g1_mul(p, k % R))
+    return acc
+
+
+@pytest.fixture
+def always_arkworks(monkeypatch):
+    """Force the arkworks path at every size (the cost model would pick blst for small calls)."""
+    if not arkworks.AVAILABLE:
+        pytest.skip("py_arkworks_bls12381 not installed")
+    monkeypatch.setattr(blst, "prefer_arkworks", lambda n, fresh: True)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 8, 16, 33, 64, 130])
+def test_all_blst_paths_agree(size):
+    points, scalars = POINTS[:size], _scalars(size)
+    expected = _reference(points, scalars)
+    assert BLST.g1_msm(points, scalars) == expected
+    assert PLAIN.g1_msm(points, scalars) == expected
+    half = size // 2
+    for be in (BLST, PLAIN):
+        handle = be.g1_msm_prepare(points)
+        assert be.g1_msm_prepared(handle, scalars) == expected
+        assert be.g1_msm_prepared(handle, scalars[:half], points[half:], scalars[half:]) == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 9])
+def test_arkworks_path_at_small_sizes(always_arkworks, size):
+    points, scalars = POINTS[:size], _scalars(size)
+    expected = _reference(points, scalars)
+    assert BLST.g1_msm(points, scalars) == expected
+    handle = BLST.g1_msm_prepare(points)
+    assert BLST.g1_msm_prepared(handle, scalars[:1], points[1:], scalars[1:]) == expected
+
+
+def test_identity_results_and_inputs(always_arkworks):
+    p = POINTS[0]
+    z = BLST.g1_identity()
+    assert BLST.g1_is_identity(BLST.g1_msm([p, p], [5, R - 5]))
+    assert BLST.g1_is_identity(BLST.g1_msm([z, p], [7, 0]))
+    assert BLST.g1_msm([z, p], [7, 3]) == p.scalar_mul(3)
+    assert BLST.g1_is_identity(BLST.g1_msm([], []))
+
+
+def test_prepared_prefix_and_shape_errors():
+    handle = BLST.g1_msm_prepare(POINTS[:10])
+    assert BLST.g1_msm_prepared(handle, [0, 0, 3]) == POINTS[2].scalar_mul(3)
+    with pytest.raises(ValueError):
+        BLST.g1_msm_prepared(handle, [1] * 11)
+    with pytest.raises(ValueError):
+        BLST.g1_msm_prepared(handle, [1], POINTS[:2], [1])
+    with pytest.raises(ValueError):
+        BLST.g1_msm(POINTS[:2], [1])
+
+
+def test_py_ecc_agrees_with_blst():
+    ref = get_backend("py_ecc")
+    points, scalars = POINTS[:6], _scalars(6)
+    converted = [ref.g1_from_bytes(p.compress()) for p in points]
+    expected = BLST.g1_msm(points, scalars).compress()
+    assert ref.g1_to_bytes(ref.g1_msm(converted, scalars)) == expected
+    handle = ref.g1_msm_prepare(converted)
+    assert ref.g1_to_bytes(ref.g1_msm_prepared(handle, scalars)) == expected
+    assert ref.g1_to_bytes(ref.g1_msm_prepared(handle, scalars[:2], converted[2:], scalars[2:])) == expected
+
+
+@needs_arkworks
+def test_arkworks_encoding_is_zcash_and_round_trips():
+    from py_arkworks_bls12381 import G1Point, Scalar
+
+    for p in [*POINTS[:20], BLST.g1_identity(), BLST.g1_generator()]:
+        data = p.compress()
+        ap = arkworks.from_compressed(data)
+        assert arkworks.to_compressed(ap) == data
+        assert BLST.g1_from_bytes(arkworks.to_compressed(ap)) == p
+        assert G1Point.from_compressed_bytes(data) == ap  # the checked decoder agrees
+    assert arkworks.to_compressed(G1Point()) == BLST.g1_generator().compress()
+    assert arkworks.to_compressed(G1Point.identity()) == BLST.g1_identity().compress()
+    # scalars: little-endian bytes < r, exactly the int
+    k = RNG.randrange(R)
+    assert int(Scalar.from_le_bytes(k.to_bytes(32, "little"))) == k
+    assert arkworks.to_compressed(G1Point() * Scalar(k)) == BLST.g1_generator().scalar_mul(k).compress()
+
+
+def test_cost_model_crossovers():
+    # all bases prepared: the loop below ~16 terms, arkworks above
+    assert not blst.prefer_arkworks(8, 0)
+    assert blst.prefer_arkworks(32, 0)
+    assert blst.prefer_arkworks(1040, 0)
+    # nothing prepared: conversion pushes the crossover up
+    assert not blst.prefer_arkworks(32, 32)
+    assert blst.prefer_arkworks(145, 145)
+    # a range-proof verification: ~2N+3 prepared, ~20 fresh
+    assert blst.prefer_arkworks(148, 19)
+
+
+@pytest.mark.slow
+def test_bench_run_returns_every_option():
+    from bench import msm as bench_msm
+
+    report = bench_msm.run(1, sizes=(8,))
+    assert set(report["results"]) >= {"blst_loop"}
+    assert report["results"]["blst_loop"]["8"]["median_ms"] > 0
+    if arkworks.AVAILABLE:
+        assert {"arkworks_prepared", "arkworks_converted", "auto_prepared"} <= set(report["results"])
