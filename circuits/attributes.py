@@ -78,9 +78,7 @@ class AttributeType:
         """The integer v this value stands for (numeric types only); refuses what does not fit."""
         kind = self.kind
         if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise AttributeValueError(f"expected an integer, got {type(value).__name__}")
-            v = value
+            v = _as_int(value)
         elif kind == "bool":
             if not isinstance(value, bool):
                 raise AttributeValueError(f"expected a boolean, got {type(value).__name__}")
@@ -159,11 +157,18 @@ def threshold(attr_type: AttributeType, value, op: str) -> int:
             if op == "<" and v == scaled:
                 v -= 1
         return v + OFFSET
-    if attr_type.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise AttributeValueError("integer threshold expected")
-    v = attr_type.to_int(value) if attr_type.kind != "int" else value
+    v = attr_type.to_int(value) if attr_type.kind != "int" else _as_int(value)
     v += {">=": 0, ">": 1, "<=": 0, "<": -1}[op]
     return v + OFFSET
+
+
+def _as_int(value) -> int:
+    """An int, or its decimal string (JSON carries integers beyond ±2^53 as strings)."""
+    if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]{0,19})", value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AttributeValueError(f"expected an integer, got {type(value).__name__}")
+    return value
 
 
 def _as_date(value) -> _dt.date:

@@ -276,6 +276,13 @@ class Credential:
 # Presentation request ----------------------------------------------------------------------
 
 
+def _json_safe(v: Any) -> Any:
+    """Integers outside ±(2^53 − 1) travel as decimal strings (RFC 8785 / I-JSON)."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53 - 1:
+        return str(v)
+    return v
+
+
 @dataclass(frozen=True)
 class Predicate:
     """``attribute op value``; ``between`` takes [low, high], ``in``/``not_in`` a list."""
@@ -298,7 +305,7 @@ class Predicate:
         return f"{self.attribute} {self.op} {v}"
 
     def to_json(self) -> dict:
-        v = list(self.value) if isinstance(self.value, tuple) else self.value
+        v = [_json_safe(x) for x in self.value] if isinstance(self.value, tuple) else _json_safe(self.value)
         return {"attribute": self.attribute, "op": self.op, "value": v}
 
     @classmethod
