@@ -15,7 +15,7 @@ import sys
 from bench import common
 from circuits.backend import available_backends
 
-SCENARIOS = {"bbs": "bench.bbs"}
+SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation"}
 
 
 def main(argv: list[str] | None = None) -> int:

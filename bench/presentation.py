@@ -1,0 +1,96 @@
+"""``python -m bench presentation``: prove and verify one presentation, three shapes.
+
+One credential with 10 attributes (tests/… fixtures shape):
+
+- (a) 2 disclosed + 1 predicate (income ≥ 50 000)
+- (b) 2 disclosed + 5 predicates (income ≥ 50 000, born on or before 2008-11-23,
+  country ∈ {DE, FR, NL}, score ≥ 600, children ≠ 3)
+- (c) two credentials from two issuers, link-secret equality, 1 predicate each
+
+Every presentation also proves non-expiry (one more range statement per credential);
+the range statements of a presentation share one aggregated Bulletproof.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+from bench.common import measure
+from circuits import bbs
+from circuits.attributes import AttributeType
+from circuits.backend import get_backend
+from circuits.credentials import AttributeSpec, CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, Schema
+from circuits.issuance import create_credential, create_credential_request, create_link_secret, process_credential
+from circuits.presentation import create_presentation, verify_presentation
+
+TODAY = dt.date(2026, 11, 23)
+SCHEMA = Schema("applicant", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
+    ("given_name", "string"), ("income", "int"), ("birth_date", "date"), ("country", "string"),
+    ("salary", "decimal(2)"), ("employed", "bool"), ("debt", "int"), ("children", "int"),
+    ("employer", "string"), ("score", "int"),
+]))
+VALUES = {
+    "given_name": "Ada", "income": 64000, "birth_date": "1990-12-10", "country": "NL", "salary": "5333.33",
+    "employed": True, "debt": -1200, "children": 0, "employer": "Analytical Engines BV", "score": 710,
+}
+DISCLOSE = ("given_name", "employer")
+PREDICATES_B = (
+    Predicate("income", ">=", 50000), Predicate("birth_date", "<=", "2008-11-23"),
+    Predicate("country", "in", ["DE", "FR", "NL"]), Predicate("score", ">=", 600), Predicate("children", "!=", 3),
+)
+
+
+def _issuer(be, name):
+    sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
+    return sk, CredentialDefinition(name, SCHEMA, "v1", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be))
+
+
+def _credential(be, sk, d, link):
+    req, blind = create_credential_request(d, link, backend=be)
+    sig = create_credential(sk, d, req, VALUES, dt.date(2030, 1, 1), 0, backend=be)
+    return process_credential(d, sig, VALUES, dt.date(2030, 1, 1), 0, None, link, blind, backend=be)
+
+
+def scenarios(be):
+    link = create_link_secret()
+    sk1, d1 = _issuer(be, "issuer-1")
+    sk2, d2 = _issuer(be, "issuer-2")
+    c1, c2 = _credential(be, sk1, d1, link), _credential(be, sk2, d2, link)
+
+    def req(*queries):
+        return PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries)
+
+    a = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1]))
+    b = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B))
+    c = req(CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
+            CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)))
+    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2])}, link
+
+
+def run(backends: list[str], repeats: int) -> dict:
+    results, sizes = {}, {}
+    for name in backends:
+        be = get_backend(name)
+        cases, link = scenarios(be)
+        results[name] = {}
+        shapes = cases if name != "py_ecc" else {"a": cases["a"]}  # py_ecc: the small shape only
+        n = repeats if name != "py_ecc" else max(3, repeats // 10)
+        for key, (request, defs, creds) in shapes.items():
+            by_id = {d.id: d for d in defs}
+            pres = create_presentation(request, defs, creds, link, backend=be)
+            verify_presentation(request, pres, by_id, backend=be)
+            results[name][f"{key}.prove"] = measure(lambda: create_presentation(request, defs, creds, link, backend=be), n)
+            results[name][f"{key}.verify"] = measure(lambda: verify_presentation(request, pres, by_id, backend=be), n)
+            sizes[f"{key}.bytes"] = len(pres.to_bytes(be))
+            sizes[f"{key}.json_bytes"] = len(json.dumps(pres.to_json(be), separators=(",", ":")))
+    return {"results": results, "sizes": sizes}
+
+
+HEADER = ["backend", "operation", "median ms", "min ms", "max ms"]
+
+
+def rows(report: dict) -> list[list[str]]:
+    return [[name, op, f"{r['median_ms']:.1f}", f"{r['min_ms']:.1f}", f"{r['max_ms']:.1f}"]
+            for name, ops in report["results"].items() for op, r in ops.items()]
