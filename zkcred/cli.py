@@ -27,6 +27,8 @@ def _register() -> None:
     from zkcred import demo
 
     app.command("demo")(demo.run)
+    from zkcred import ledger_cli
+    app.add_typer(ledger_cli.app, name="ledger")
 
 
 def main() -> None:

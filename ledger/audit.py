@@ -1,0 +1,218 @@
+"""Replay a ledger from entry 0 and check everything: anyone can audit the log.
+
+For each entry n, in order:
+
+1. its stored bytes are JSON in RFC 8785 canonical form (so the hashes below are the
+   hashes of exactly what was signed);
+2. ``check_entry`` — the same rules the append applied (``ledger.log``): typed payload,
+   ``seq == n``, ``prev_hash`` = chain hash of entry n-1, the issuer's Ed25519 signature
+   under the key registered (or rotated to) *earlier in the log*;
+3. the stored chain hash and leaf hash (where the source keeps them) equal the recomputed
+   ones, and, for a database, every Merkle node the entry completes equals the stored node
+   that proofs are served from.
+
+Then the replayed tree must match the signed tree head: same size, same root, and the
+signature verifies under the ledger key (pinned by the caller, else the one the tree head
+names — the report says which).  The first failure raises ``VerificationFailed`` naming
+the entry (``seq``) or the tree head (``seq=None``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ledger import merkle
+from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
+from ledger.entries import SignedTreeHead, canonical_json, verify_tree_head
+from ledger.errors import ChainConflict, EntryRejected, VerificationFailed
+from ledger.log import check_entry
+from ledger.store import LedgerStore, StoredEntry
+
+Progress = Callable[[int, int], None]  # (entries checked, entries in total)
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    seq: int
+    body: bytes
+    entry_hash: bytes | None = None  # as stored, when the source keeps it
+    leaf_hash: bytes | None = None
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    size: int
+    root: bytes
+    tree_head: SignedTreeHead | None  # None only for a log that is empty and never signed
+    ledger_key: bytes | None
+    key_pinned: bool
+    issuers: int
+
+
+class Replay:
+    """The state of a replay: chain head, Merkle frontier, issuer keys."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.last_hash = GENESIS_PREV_HASH
+        self.frontier: tuple[bytes, ...] = ()
+        self.keys: dict[str, bytes] = {}
+
+    def feed(self, item: AuditItem) -> list[tuple[int, int, bytes]]:
+        """Check one entry; return the Merkle nodes it completes."""
+        n = self.size
+        if item.seq != n:
+            raise VerificationFailed(f"expected entry {n} here, found entry {item.seq}", seq=n)
+        try:
+            doc = json.loads(item.body)
+            canonical = canonical_json(doc)
+        except Exception as e:  # any decoding failure of tampered bytes
+            raise VerificationFailed(f"stored bytes are not JSON: {e}", seq=n) from e
+        if canonical != item.body:
+            raise VerificationFailed("stored bytes are not canonical JSON (RFC 8785)", seq=n)
+        try:
+            checked = check_entry(doc, seq=n, prev_hash=self.last_hash, issuer_key=self.keys.get)
+        except ChainConflict as e:
+            raise VerificationFailed(f"does not continue the chain: {e.detail}", seq=n) from e
+        except EntryRejected as e:
+            raise VerificationFailed(f"{e.reason}: {e.detail}", seq=n) from e
+        if item.entry_hash is not None and item.entry_hash != checked.entry_hash:
+            raise VerificationFailed("stored chain hash differs from the hash of the entry", seq=n)
+        if item.leaf_hash is not None and item.leaf_hash != checked.leaf_hash:
+            raise VerificationFailed("stored leaf hash differs from the hash of the entry", seq=n)
+        self.frontier, nodes = merkle.append_leaf(self.frontier, n, checked.leaf_hash)
+        self.last_hash = checked.entry_hash
+        if checked.issuer_key is not None:
+            self.keys[checked.issuer_key[0]] = checked.issuer_key[1]
+        self.size = n + 1
+        return nodes
+
+    def finish(self, tree_head: SignedTreeHead | None, ledger_key: bytes | None) -> AuditReport:
+        root = merkle.frontier_root(self.frontier)
+        if tree_head is None:
+            if self.size:
+                raise VerificationFailed("tree head: none stored for a non-empty log")
+            return AuditReport(0, root, None, ledger_key, ledger_key is not None, 0)
+        if tree_head.size != self.size:
+            raise VerificationFailed(f"tree head: signs size {tree_head.size}, replay has {self.size} entries")
+        if tree_head.root != root:
+            raise VerificationFailed("tree head: signed root differs from the replayed Merkle root")
+        key = ledger_key if ledger_key is not None else tree_head.key
+        try:
+            verify_tree_head(tree_head, key)
+        except VerificationFailed as e:
+            raise VerificationFailed(f"tree head: {e.detail}") from e
+        return AuditReport(
+            size=self.size,
+            root=root,
+            tree_head=tree_head,
+            ledger_key=key,
+            key_pinned=ledger_key is not None,
+            issuers=len(self.keys),
+        )
+
+
+def audit_items(
+    pages: Iterable[Sequence[AuditItem]],
+    *,
+    total: int,
+    check_nodes: Callable[[list[tuple[int, int, bytes]]], None] | None = None,
+    progress: Progress | None = None,
+) -> Replay:
+    replay = Replay()
+    for page in pages:
+        completed: list[tuple[int, int, bytes]] = []
+        for item in page:
+            try:
+                completed.extend(replay.feed(item))
+            except VerificationFailed:
+                if check_nodes is not None and completed:
+                    check_nodes(completed)  # a bad node of an earlier entry is the first failure
+                raise
+        if check_nodes is not None and completed:
+            check_nodes(completed)
+        if progress is not None:
+            progress(replay.size, total)
+    if replay.size != total:
+        raise VerificationFailed(f"entry {replay.size} is missing", seq=replay.size)
+    return replay
+
+
+def _pages(
+    total: int, page: int, fetch: Callable[[int, int], Sequence[Any]], item: Callable[[int, Any], AuditItem]
+) -> Iterable[list[AuditItem]]:
+    """Fetch entries 0 … total-1 a page at a time; stop early if the source runs short."""
+    for start in range(0, total, page):
+        limit = min(page, total - start)
+        rows = fetch(start, limit)
+        yield [item(start + i, row) for i, row in enumerate(rows[:limit])]
+        if len(rows) < limit:
+            return
+
+
+def audit_store(
+    store: LedgerStore,
+    *,
+    ledger_key: bytes | None = None,
+    page: int = MAX_PAGE,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit a ledger database (or any ``LedgerStore``), including its stored Merkle nodes and head."""
+    head = store.head()
+
+    def check_nodes(completed: list[tuple[int, int, bytes]]) -> None:
+        stored = store.nodes([(level, index) for level, index, _ in completed])
+        for level, index, h in completed:
+            if stored.get((level, index)) != h:
+                last_leaf = ((index + 1) << level) - 1
+                raise VerificationFailed(f"stored Merkle node ({level}, {index}) is wrong", seq=last_leaf)
+
+    def fetch(start: int, limit: int) -> list[StoredEntry]:
+        return store.entries(start=start, limit=limit)
+
+    def item(_: int, e: StoredEntry) -> AuditItem:
+        return AuditItem(e.seq, e.body, e.entry_hash, e.leaf_hash)
+
+    pages = _pages(head.size, page, fetch, item)
+    replay = audit_items(pages, total=head.size, check_nodes=check_nodes, progress=progress)
+    if head.last_hash != replay.last_hash or head.frontier != replay.frontier:
+        raise VerificationFailed("tree head: the stored head row differs from the replay")
+    return replay.finish(head.tree_head, ledger_key)
+
+
+class EntrySource(Protocol):
+    """What ``audit_remote`` needs from a ledger service (``ledger.client.LedgerClient``)."""
+
+    def fetch_tree_head(self) -> SignedTreeHead: ...
+
+    def fetch_entries(self, *, start: int, limit: int) -> list[Any]: ...
+
+
+def _canonical_or_fail(doc: Any, seq: int) -> bytes:
+    try:
+        return canonical_json(doc)
+    except Exception as e:  # values outside I-JSON, non-JSON types
+        raise VerificationFailed(f"served entry is not canonicalisable JSON: {e}", seq=seq) from e
+
+
+def audit_remote(
+    source: EntrySource,
+    *,
+    ledger_key: bytes | None = None,
+    page: int = MAX_PAGE,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit a ledger through its HTTP API: the entries up to the current signed tree head."""
+    tree_head = source.fetch_tree_head()
+    total = tree_head.size
+
+    def fetch(start: int, limit: int) -> list[Any]:
+        return source.fetch_entries(start=start, limit=limit)
+
+    # the position is the seq; check_entry then compares it with the entry's own
+    pages = _pages(total, page, fetch, lambda seq, doc: AuditItem(seq, _canonical_or_fail(doc, seq)))
+    replay = audit_items(pages, total=total, progress=progress)
+    return replay.finish(tree_head, ledger_key)

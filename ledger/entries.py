@@ -1,0 +1,321 @@
+"""Ledger entries and signed tree heads: typed payloads, canonical bytes, hashes, signatures.
+
+An entry is a JSON object (RFC 8785 canonical form, via ``rfc8785``)::
+
+    {"seq": n, "time": ms, "type": t, "issuer": id, "payload": {...},
+     "prev_hash": hex(entry_hash of entry n-1, or 32 zero bytes for n = 0),
+     "signature": hex(Ed25519 over ENTRY_SIGNATURE_LABEL || canonical(entry without "signature"))}
+
+- ``time`` is milliseconds since 1970-01-01 UTC, signed by the issuer.
+- ``entry_hash = SHA-256(CHAIN_LABEL || canonical(entry))`` links the chain (the next entry's
+  ``prev_hash``); ``leaf_hash(canonical(entry))`` (RFC 9162, prefix 0x00) is its Merkle leaf.
+  Both cover the signature, so neither the entry nor its signature can change unnoticed.
+- The signer is the issuer's *registered* Ed25519 key: an ``issuer_registration`` is signed
+  by the key it registers (self-signed, first come first served for the issuer id); a
+  ``key_rotation`` is signed by the current key and names the next; every other entry is
+  signed by the key current at that point of the log.
+- Payloads are validated per type by strict pydantic models (no coercion, no unknown
+  fields).  Cryptographic values the ledger does not interpret (BBS keys, accumulator
+  values, handles) are opaque base64/base64url/hex strings: the ledger never imports
+  ``circuits``.  Values the ledger does interpret (Ed25519 keys, hashes, signatures) are
+  lowercase hex.
+
+A signed tree head (STH) is ``{"size", "root", "time"}`` signed by the ledger's own Ed25519
+key over ``TREE_HEAD_SIGNATURE_LABEL || canonical(that object)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from ledger.constants import (
+    CHAIN_LABEL,
+    ENTRY_SIGNATURE_LABEL,
+    HASH_SIZE,
+    TREE_HEAD_SIGNATURE_LABEL,
+)
+from ledger.errors import EntryRejected, VerificationFailed
+
+MAX_JSON_INT = 2**53 - 1  # I-JSON (RFC 7493): the integers RFC 8785 represents exactly
+
+Hex32 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$")]
+Opaque = Annotated[str, StringConstraints(min_length=1, max_length=65536, pattern=r"^[A-Za-z0-9+/_=-]+$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+JsonInt = Annotated[int, Field(ge=0, le=MAX_JSON_INT)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ---------------------------------------------------------------- payloads, one per entry type
+
+
+class IssuerRegistration(_Strict):
+    """An issuer's Ed25519 ledger key (hex) and, opaque, its BBS public keys."""
+
+    ledger_key: Hex32
+    bbs_public_keys: list[Opaque] = Field(default_factory=list, max_length=64)
+    name: Text | None = None
+
+
+class Attribute(_Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+    type: Annotated[str, StringConstraints(pattern=r"^(int|date|bool|string|decimal\([0-9]{1,2}\))$")]
+
+
+class Schema(_Strict):
+    schema_id: Identifier
+    name: Text
+    version: Text
+    attributes: list[Attribute] = Field(min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Schema:
+        names = [a.name for a in self.attributes]
+        if len(set(names)) != len(names):
+            raise ValueError("attribute names must be unique")
+        return self
+
+
+class CredentialDefinition(_Strict):
+    cred_def_id: Identifier
+    schema_id: Identifier
+    ciphersuite: Text
+    bbs_public_key: Opaque
+    tag: Text | None = None
+
+
+class RevocationRegistry(_Strict):
+    """DESIGN §6: Q = α·P2 and V0, opaque; capacity N."""
+
+    registry_id: Identifier
+    cred_def_id: Identifier
+    capacity: Annotated[int, Field(ge=1, le=2**32)]
+    q: Opaque
+    v0: Opaque
+
+
+class Revocation(_Strict):
+    """Revoked handles y_j in order, and after each the accumulator value V' (DESIGN §6)."""
+
+    registry_id: Identifier
+    handles: list[Opaque] = Field(min_length=1, max_length=10_000)
+    values: list[Opaque] = Field(min_length=1, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _one_value_per_handle(self) -> Revocation:
+        if len(self.handles) != len(self.values):
+            raise ValueError("one intermediate accumulator value per revoked handle")
+        if len(set(self.handles)) != len(self.handles):
+            raise ValueError("a handle is revoked at most once per entry")
+        return self
+
+
+class KeyRotation(_Strict):
+    """Signed by the current ledger key; from the next entry on, ``new_ledger_key`` signs."""
+
+    new_ledger_key: Hex32
+
+
+PAYLOAD_MODELS: dict[str, type[_Strict]] = {
+    "issuer_registration": IssuerRegistration,
+    "schema": Schema,
+    "credential_definition": CredentialDefinition,
+    "revocation_registry": RevocationRegistry,
+    "revocation": Revocation,
+    "key_rotation": KeyRotation,
+}
+ENTRY_TYPES = frozenset(PAYLOAD_MODELS)
+
+
+# ---------------------------------------------------------------- the envelope
+
+
+class Entry(_Strict):
+    """A signed ledger entry as it travels and as it is stored (canonical JSON)."""
+
+    seq: JsonInt
+    time: JsonInt
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    issuer: Identifier
+    payload: dict[str, Any]
+    prev_hash: Hex32
+    signature: Hex64
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump()
+
+    def signed_part(self) -> dict[str, Any]:
+        data = self.model_dump()
+        del data["signature"]
+        return data
+
+    @property
+    def prev_hash_bytes(self) -> bytes:
+        return bytes.fromhex(self.prev_hash)
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical bytes."""
+    return rfc8785.dumps(value)
+
+
+def signing_bytes(signed_part: Mapping[str, Any]) -> bytes:
+    """What the issuer signs: the label, then the canonical entry without its signature."""
+    return ENTRY_SIGNATURE_LABEL + canonical_json(dict(signed_part))
+
+
+def entry_hash(body: bytes) -> bytes:
+    """The chain hash of an entry's canonical bytes."""
+    return hashlib.sha256(CHAIN_LABEL + body).digest()
+
+
+def parse_entry(unverified: Entry | Mapping[str, Any] | bytes, *, seq: int | None = None) -> Entry:
+    """Parse the envelope and validate the payload for its type; raise ``EntryRejected``."""
+    if isinstance(unverified, Entry):
+        entry = unverified
+    else:
+        try:
+            data = json.loads(unverified) if isinstance(unverified, bytes) else unverified
+            entry = Entry.model_validate(data)
+        except (ValidationError, ValueError, TypeError) as e:
+            raise EntryRejected("malformed-entry", _first_error(e), seq=seq) from e
+    model = PAYLOAD_MODELS.get(entry.type)
+    if model is None:
+        raise EntryRejected(
+            "unknown-type", f"unknown entry type {entry.type!r}; known: {sorted(ENTRY_TYPES)}", seq=seq
+        )
+    try:
+        model.model_validate(entry.payload)
+    except ValidationError as e:
+        raise EntryRejected("invalid-payload", f"{entry.type}: {_first_error(e)}", seq=seq) from e
+    return entry
+
+
+def payload_model(entry: Entry) -> _Strict:
+    """The typed payload of an entry already accepted by ``parse_entry``."""
+    return PAYLOAD_MODELS[entry.type].model_validate(entry.payload)
+
+
+def _first_error(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "entry"
+        return f"{where}: {err['msg']}"
+    return f"not a JSON object: {e}"
+
+
+def sign_entry(
+    *,
+    key: Ed25519PrivateKey,
+    seq: int,
+    time: int,
+    entry_type: str,
+    issuer: str,
+    payload: Mapping[str, Any],
+    prev_hash: bytes,
+) -> Entry:
+    """Build and sign an entry (the issuer side of ``POST /entries``)."""
+    signed_part = {
+        "seq": seq,
+        "time": time,
+        "type": entry_type,
+        "issuer": issuer,
+        "payload": dict(payload),
+        "prev_hash": prev_hash.hex(),
+    }
+    signature = key.sign(signing_bytes(signed_part))
+    return Entry.model_validate({**signed_part, "signature": signature.hex()})
+
+
+def verify_entry_signature(entry: Entry, public_key: bytes) -> None:
+    """Raise ``EntryRejected("bad-signature")`` unless ``public_key`` signed ``entry``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            bytes.fromhex(entry.signature), signing_bytes(entry.signed_part())
+        )
+    except (InvalidSignature, ValueError) as e:
+        raise EntryRejected(
+            "bad-signature", f"entry is not signed by the registered key of {entry.issuer!r}", seq=entry.seq
+        ) from e
+
+
+def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+# ---------------------------------------------------------------- signed tree heads
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    """(size, root, time) signed by the ledger's key; ``key`` names that key (not signed)."""
+
+    size: int
+    root: bytes
+    time: int
+    signature: bytes
+    key: bytes
+
+    def signed_bytes(self) -> bytes:
+        return tree_head_signing_bytes(self.size, self.root, self.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "root": self.root.hex(),
+            "time": self.time,
+            "signature": self.signature.hex(),
+            "key": self.key.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignedTreeHead:
+        try:
+            sth = cls(
+                size=int(data["size"]),
+                root=bytes.fromhex(data["root"]),
+                time=int(data["time"]),
+                signature=bytes.fromhex(data["signature"]),
+                key=bytes.fromhex(data["key"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise VerificationFailed(f"malformed signed tree head: {e!r}") from e
+        if len(sth.root) != HASH_SIZE or sth.size < 0:
+            raise VerificationFailed("malformed signed tree head")
+        return sth
+
+
+def tree_head_signing_bytes(size: int, root: bytes, time: int) -> bytes:
+    return TREE_HEAD_SIGNATURE_LABEL + canonical_json({"root": root.hex(), "size": size, "time": time})
+
+
+def sign_tree_head(*, key: Ed25519PrivateKey, size: int, root: bytes, time: int) -> SignedTreeHead:
+    return SignedTreeHead(
+        size=size,
+        root=root,
+        time=time,
+        signature=key.sign(tree_head_signing_bytes(size, root, time)),
+        key=public_key_bytes(key),
+    )
+
+
+def verify_tree_head(sth: SignedTreeHead, public_key: bytes) -> None:
+    """Raise ``VerificationFailed`` unless ``public_key`` signed this tree head."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(sth.signature, sth.signed_bytes())
+    except (InvalidSignature, ValueError) as e:
+        raise VerificationFailed(f"tree head of size {sth.size} is not signed by the ledger key") from e

@@ -1,0 +1,315 @@
+"""The ledger's domain logic: accept entries onto the chain, sign tree heads, serve proofs.
+
+``LedgerLog`` is used in-process (the demo, tests, the benchmark) and behind HTTP
+(``ledger.api``) alike; it knows no HTTP and no SQL, only a ``LedgerStore``.
+
+Appending entry n (``submit`` for an entry signed elsewhere, ``append`` to sign in
+process), inside the store's write transaction:
+
+1. the envelope and the payload for its type validate (``ledger.entries.parse_entry``);
+2. ``seq == n`` and ``prev_hash == entry_hash(entry n-1)`` — else ``ChainConflict``: the
+   writer built on a stale head and must re-read, re-sign and retry (compare-and-swap);
+3. the signer is the issuer's registered key: for ``issuer_registration`` the key it
+   registers (the id must be new), for every other type the issuer's current key;
+   a ``key_rotation`` makes its ``new_ledger_key`` current from entry n+1 on;
+4. the leaf joins the Merkle frontier, the completed perfect-subtree nodes are stored, and
+   the ledger signs the new tree head (size n+1, root, time) with its own key.
+
+``check_entry`` (steps 1–3) is shared with ``ledger.audit``, so a replay applies exactly
+the rules the append applied.  Proofs come from stored nodes: O(log n) reads in one query.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import merkle
+from ledger.constants import MAX_CLOCK_SKEW_MS, MAX_PAGE
+from ledger.entries import (
+    Entry,
+    SignedTreeHead,
+    canonical_json,
+    entry_hash,
+    parse_entry,
+    public_key_bytes,
+    sign_entry,
+    sign_tree_head,
+    verify_entry_signature,
+)
+from ledger.errors import ChainConflict, EntryRejected, InvalidRequest, NotFound
+from ledger.store import AppendPlan, AppendView, Head, LedgerStore, StoredEntry
+
+logger = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return _time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class CheckedEntry:
+    entry: Entry
+    body: bytes
+    entry_hash: bytes
+    leaf_hash: bytes
+    issuer_key: tuple[str, bytes] | None  # the issuer's key from the next entry on, if it changes
+
+
+def check_entry(
+    unverified: Entry | Mapping[str, Any] | bytes,
+    *,
+    seq: int,
+    prev_hash: bytes,
+    issuer_key: Callable[[str], bytes | None],
+    verified_key: bytes | None = None,
+) -> CheckedEntry:
+    """Steps 1–3 of the append: parse, chain link, signature by the registered key.
+
+    ``verified_key``: a key the caller has already checked this entry's signature against
+    (outside the write lock); if it is the signer the rules require, the check is skipped.
+    """
+    entry = parse_entry(unverified, seq=seq)
+    if entry.seq != seq or entry.prev_hash_bytes != prev_hash:
+        raise ChainConflict(
+            f"entry claims seq {entry.seq} after {entry.prev_hash[:16]}…, "
+            f"but the head is seq {seq} after {prev_hash.hex()[:16]}…",
+            expected_seq=seq,
+            expected_prev_hash=prev_hash,
+        )
+    current = issuer_key(entry.issuer)
+    update: tuple[str, bytes] | None = None
+    if entry.type == "issuer_registration":
+        if current is not None:
+            raise EntryRejected("issuer-exists", f"issuer {entry.issuer!r} is already registered", seq=seq)
+        signer = bytes.fromhex(entry.payload["ledger_key"])
+        update = (entry.issuer, signer)
+    else:
+        if current is None:
+            raise EntryRejected("unknown-issuer", f"issuer {entry.issuer!r} is not registered", seq=seq)
+        signer = current
+        if entry.type == "key_rotation":  # payload already validated by parse_entry
+            new_key = bytes.fromhex(entry.payload["new_ledger_key"])
+            if new_key == current:
+                raise EntryRejected("invalid-payload", "key_rotation: the new key is the current key", seq=seq)
+            update = (entry.issuer, new_key)
+    if signer != verified_key:
+        verify_entry_signature(entry, signer)
+    body = canonical_json(entry.to_json())
+    return CheckedEntry(
+        entry=entry,
+        body=body,
+        entry_hash=entry_hash(body),
+        leaf_hash=merkle.leaf_hash(body),
+        issuer_key=update,
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a writer gets back: where its entry landed and the tree head that includes it."""
+
+    seq: int
+    entry_hash: bytes
+    leaf_hash: bytes
+    tree_head: SignedTreeHead
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash.hex(),
+            "leaf_hash": self.leaf_hash.hex(),
+            "tree_head": self.tree_head.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    seq: int
+    tree_size: int
+    leaf_hash: bytes
+    proof: list[bytes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "proof": [p.hex() for p in self.proof],
+        }
+
+
+class LedgerLog:
+    """An append-only log of signed entries over a ``LedgerStore``, signing tree heads with ``signing_key``."""
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        *,
+        signing_key: Ed25519PrivateKey,
+        clock: Callable[[], int] = now_ms,
+        max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS,
+    ) -> None:
+        self.store = store
+        self._signing_key = signing_key
+        self.public_key = public_key_bytes(signing_key)
+        self._clock = clock
+        self._max_skew = max_clock_skew_ms
+
+    def __repr__(self) -> str:  # never show the signing key
+        return f"LedgerLog(store={type(self.store).__name__}, key={self.public_key.hex()[:16]}…)"
+
+    # ------------------------------------------------------------ writes
+
+    def submit(self, unverified: Entry | Mapping[str, Any] | bytes, *, now: int | None = None) -> Receipt:
+        """Append an entry signed by its issuer, if it extends the current head (``POST /entries``)."""
+        entry = parse_entry(unverified)  # cheap checks before taking the write lock
+        now = self._clock() if now is None else now
+        if abs(entry.time - now) > self._max_skew:
+            raise EntryRejected(
+                "clock-skew", f"entry time {entry.time} is more than {self._max_skew} ms from {now}"
+            )
+
+        # Optimistic pre-checks without the lock, so that the lock is held only briefly and
+        # stale or forged entries are refused without contending for it.  Under the lock
+        # everything is checked again, except a signature already verified under the very
+        # key that is current then.
+        head = self.store.head()
+        check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=self.store.issuer_key)
+        signer = (
+            bytes.fromhex(entry.payload["ledger_key"])
+            if entry.type == "issuer_registration"
+            else self.store.issuer_key(entry.issuer)
+        )
+
+        def prepare(view: AppendView) -> AppendPlan:
+            head = view.head
+            checked = check_entry(
+                entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key, verified_key=signer
+            )
+            return self._plan(head, checked, now)
+
+        return self._append(prepare)
+
+    def append(
+        self,
+        *,
+        key: Ed25519PrivateKey,
+        issuer: str,
+        entry_type: str,
+        payload: Mapping[str, Any],
+        now: int | None = None,
+    ) -> Receipt:
+        """Sign an entry for ``issuer`` against the head as it is under the write lock, and append it.
+
+        For writers that hold their key in this process (the demo, tests, the benchmark):
+        no compare-and-swap retries, since the entry is built on the locked head.
+        """
+        now = self._clock() if now is None else now
+
+        def prepare(view: AppendView) -> AppendPlan:
+            head = view.head
+            entry = sign_entry(
+                key=key,
+                seq=head.size,
+                time=now,
+                entry_type=entry_type,
+                issuer=issuer,
+                payload=payload,
+                prev_hash=head.last_hash,
+            )
+            checked = check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key)
+            return self._plan(head, checked, now)
+
+        return self._append(prepare)
+
+    def _append(self, prepare: Callable[[AppendView], AppendPlan]) -> Receipt:
+        plan = self.store.append(prepare)
+        assert plan.head.tree_head is not None
+        logger.debug("append >>> seq=%d entry_hash=%s", plan.entry.seq, plan.entry.entry_hash.hex()[:16])
+        return Receipt(
+            seq=plan.entry.seq,
+            entry_hash=plan.entry.entry_hash,
+            leaf_hash=plan.entry.leaf_hash,
+            tree_head=plan.head.tree_head,
+        )
+
+    def _plan(self, head: Head, checked: CheckedEntry, now: int) -> AppendPlan:
+        frontier, nodes = merkle.append_leaf(head.frontier, head.size, checked.leaf_hash)
+        sth_time = max(now, head.tree_head.time) if head.tree_head else now  # tree heads never go back in time
+        sth = sign_tree_head(
+            key=self._signing_key, size=head.size + 1, root=merkle.frontier_root(frontier), time=sth_time
+        )
+        return AppendPlan(
+            entry=StoredEntry(
+                seq=head.size,
+                body=checked.body,
+                entry_hash=checked.entry_hash,
+                leaf_hash=checked.leaf_hash,
+                issuer=checked.entry.issuer,
+                entry_type=checked.entry.type,
+            ),
+            nodes=nodes,
+            head=Head(size=head.size + 1, last_hash=checked.entry_hash, frontier=frontier, tree_head=sth),
+            issuer_key=checked.issuer_key,
+        )
+
+    # ------------------------------------------------------------ reads
+
+    def head(self) -> Head:
+        return self.store.head()
+
+    def tree_head(self) -> SignedTreeHead:
+        """The latest signed tree head (signed afresh if the log is empty or the ledger key changed)."""
+        head = self.store.head()
+        if head.tree_head is not None and head.tree_head.key == self.public_key:
+            return head.tree_head
+        return sign_tree_head(
+            key=self._signing_key, size=head.size, root=merkle.frontier_root(head.frontier), time=self._clock()
+        )
+
+    def entry(self, seq: int) -> StoredEntry:
+        found = self.store.entries(start=seq, limit=1) if seq >= 0 else []
+        if not found:
+            raise NotFound(f"no entry {seq}; the log has {self.store.head().size} entries")
+        return found[0]
+
+    def entries(self, *, start: int, limit: int = MAX_PAGE) -> list[StoredEntry]:
+        if start < 0 or limit < 1:
+            raise InvalidRequest("start must be >= 0 and limit >= 1")
+        return self.store.entries(start=start, limit=min(limit, MAX_PAGE))
+
+    def _tree_size(self, tree_size: int | None) -> int:
+        size = self.store.head().size
+        if tree_size is None:
+            return size
+        if not 0 <= tree_size <= size:
+            raise InvalidRequest(f"tree size {tree_size} is not between 0 and the log's size {size}")
+        return tree_size
+
+    def inclusion_proof(self, *, seq: int, tree_size: int | None = None) -> InclusionProof:
+        """The RFC 9162 audit path of entry ``seq`` in the tree of ``tree_size`` entries (default: all)."""
+        size = self._tree_size(tree_size)
+        if not 0 <= seq < size:
+            raise InvalidRequest(f"entry {seq} is not in a tree of size {size}")
+        plan = merkle.inclusion_proof_plan(seq, size)
+        *proof, leaf = merkle.resolve_plan([*plan, [(0, seq)]], self.store.nodes)
+        return InclusionProof(seq=seq, tree_size=size, leaf_hash=leaf, proof=proof)
+
+    def consistency_proof(self, *, first: int, second: int | None = None) -> list[bytes]:
+        """The RFC 9162 proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
+        second = self._tree_size(second)
+        if not 0 <= first <= second:
+            raise InvalidRequest(f"first ({first}) must be between 0 and second ({second})")
+        return merkle.resolve_plan(merkle.consistency_proof_plan(first, second), self.store.nodes)
+
+    def root(self, tree_size: int | None = None) -> bytes:
+        """The root of the tree of the first ``tree_size`` entries."""
+        size = self._tree_size(tree_size)
+        (root,) = merkle.resolve_plan([merkle.perfect_subtrees(0, size)], self.store.nodes)
+        return root

@@ -1,0 +1,96 @@
+"""``zkcred ledger``: run the ledger service, or audit a ledger from entry 0."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
+from ledger.errors import LedgerError, VerificationFailed
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
+console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
+    ] = DEFAULT_DATABASE_URL,
+    key_file: Annotated[
+        str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+) -> None:
+    """Serve the ledger API (uvicorn)."""
+    import uvicorn
+
+    from ledger.keys import ENV_KEY_FILE, load_signing_key
+    from ledger.sql import SqlStore
+
+    os.environ["DATABASE_URL"] = database_url
+    if key_file:
+        os.environ[ENV_KEY_FILE] = key_file
+    SqlStore(database_url).close()  # create the tables once, before any worker starts
+    public = load_signing_key().public_key().public_bytes_raw().hex()
+    console.print(f"ledger key (public): {public}")
+    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def audit(
+    target: Annotated[str, typer.Argument(help="The service's base URL (http[s]://…) or a DATABASE_URL.")],
+    ledger_key: Annotated[
+        str | None, typer.Option(help="Pin the ledger's public key (hex); else the key the tree head names.")
+    ] = None,
+) -> None:
+    """Replay the ledger from entry 0: every hash, chain link, signature and the tree head."""
+    from ledger.audit import audit_remote, audit_store
+
+    try:
+        pinned = bytes.fromhex(ledger_key) if ledger_key else None
+    except ValueError:
+        raise typer.BadParameter("--ledger-key must be hex") from None
+    columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("audit", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            if target.startswith(("http://", "https://")):
+                from ledger.client import LedgerClient
+
+                with LedgerClient(target) as client:
+                    result = audit_remote(client, ledger_key=pinned, progress=report)
+            else:
+                from ledger.sql import SqlStore
+
+                store = SqlStore(target, create=False)
+                try:
+                    result = audit_store(store, ledger_key=pinned, progress=report)
+                finally:
+                    store.close()
+    except VerificationFailed as e:
+        where = f"entry {e.seq}" if e.seq is not None else "the tree head"
+        console.print(f"[bold red]AUDIT FAILED[/] at {where}: {e.reason}")
+        raise typer.Exit(1) from None
+    except LedgerError as e:
+        console.print(f"[bold red]AUDIT FAILED[/]: {e.detail}")
+        raise typer.Exit(2) from None
+    except Exception as e:  # unreachable database or service
+        console.print(f"[bold red]AUDIT FAILED[/]: cannot read the ledger: {type(e).__name__}: {e}")
+        raise typer.Exit(2) from None
+    summary = f"[bold green]OK[/] {result.size} entries, {result.issuers} issuers; root {result.root.hex()}"
+    if result.tree_head is None or result.ledger_key is None:
+        console.print(f"{summary}; the log is empty and has no signed tree head yet")
+        return
+    trust = "pinned" if result.key_pinned else "named by the tree head; pin it with --ledger-key"
+    console.print(f"{summary}; tree head signed by {result.ledger_key.hex()} ({trust})")
