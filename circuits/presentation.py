@@ -749,20 +749,24 @@ def verify_presentation(
     for ci, (d, cp) in enumerate(zip(defs, pres.credentials)):
         if cp.revocation_height is None:
             continue
-        from circuits.accumulator import MembershipProof, check_pairing, verify_init
+        from circuits.accumulator import MembershipProof, verify_init
 
         if accumulator_at is None:
             raise PresentationRejected("revocation", "no accumulator source to check non-revocation")
-        expected = accumulator_at(d.id, cp.revocation_height)
+        try:
+            expected = accumulator_at(d.id, cp.revocation_height)
+        except ZkCredError as e:
+            raise PresentationRejected("stale_accumulator", str(e)) from None
         if expected != cp.accumulator:
             raise PresentationRejected("revocation", f"{cp.query_id}: accumulator value is not the ledger's")
         try:
             mp = MembershipProof.from_bytes(be, cp.membership)
             V = be.g1_from_bytes(cp.accumulator)
-            verify_init(mp, V, t, c, backend=be, y_hat=m_hat(ci, HANDLE_INDEX))
+            Q = be.g2_from_bytes(d.revocation.Q)
+            verify_init(mp, V, Q, c, backend=be, y_hat=m_hat(ci, HANDLE_INDEX)).append_to(t, be)
         except ZkCredError as e:
             raise PresentationRejected("revocation", str(e)) from None
-        memberships.append((mp, be.g2_from_bytes(d.revocation.Q)))
+        memberships.append((mp, Q))
         heights[cp.query_id] = cp.revocation_height
 
     ph = t.challenge_bytes(b"ph", 32)
