@@ -1,1 +1,7 @@
-"""The holder's wallet: link secret, credentials, presentations."""
+"""The holder's wallet SDK: ``Wallet`` (link secret, credentials, presentations, ledger sync)."""
+
+from wallet.core import CredentialSummary, HttpRouter, NoMatchingCredential, OfferRejected, Wallet
+from wallet.store import WalletError, WrongPassphrase
+
+__all__ = ["CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Wallet", "WalletError",
+           "WrongPassphrase"]

@@ -1,0 +1,313 @@
+"""The holder's wallet: link secret, credentials, presentations, ledger following.
+
+The wallet meets the services only over HTTP (httpx) and the wire types of
+``circuits.credentials`` / ``circuits.presentation`` (docs/api.md). Role verbs follow
+anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
+
+- ``accept_offer(offer)``: commit to the link secret (blind BBS), send the commitment
+  with the offer's one-time token, verify what comes back (signature over every
+  message, and the revocation witness against the accumulator) before storing it.
+- ``present(request)``: pick, per query, a credential that satisfies it — or say
+  exactly which predicate no credential meets — and prove.
+- ``submit(request_url)``: fetch the request, present, post, return the verdict.
+- ``sync()``: read revocation entries from the ledger (checked against its signed tree
+  head when the ledger key is pinned) and update every witness — never asking the
+  issuer; a credential whose handle was revoked is marked revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from circuits import accumulator as acc
+from circuits.backend import GroupBackend, get_backend
+from circuits.codec import b64d, b64e
+from circuits.credentials import Credential, CredentialDefinition, PresentationRequest
+from circuits.errors import ZkCredError
+from circuits.issuance import create_credential_request, create_link_secret, process_credential
+from circuits.presentation import (
+    RevocationWitness,
+    UnsatisfiableError,
+    check_satisfiable,
+    create_presentation,
+)
+from wallet.store import Store, WalletError
+
+log = logging.getLogger("zkcred.wallet")
+
+
+class OfferRejected(WalletError):
+    """The issuer refused the request, or what it sent does not verify."""
+
+
+class NoMatchingCredential(WalletError):
+    """No stored credential can answer the request; ``reason`` names the failing statement."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CredentialSummary:
+    id: str
+    definition_id: str
+    issuer_id: str
+    schema: str
+    values: dict
+    expiry: str
+    status: str
+    revocation_height: int | None
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+class HttpRouter:
+    """Chooses an ``httpx.Client`` per URL: injected ones by base-URL prefix, else a default."""
+
+    def __init__(self, clients: Mapping[str, httpx.Client] | None = None, timeout: float = 30.0) -> None:
+        self._clients = dict(clients or {})
+        self._default = httpx.Client(timeout=timeout)
+
+    def client(self, url: str) -> httpx.Client:
+        for base, c in self._clients.items():
+            if url.startswith(base):
+                return c
+        return self._default
+
+    def request(self, method: str, url: str, **kw) -> httpx.Response:
+        return self.client(url).request(method, url, **kw)
+
+
+def _problem(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return f"{response.status_code} {body.get('title', '')}: {body.get('detail', '')}".strip()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+class Wallet:
+    """A holder's wallet over an encrypted local store."""
+
+    def __init__(self, store: Store, *, http: HttpRouter | None = None, ledger_url: str | None = None,
+                 ledger_key: bytes | None = None, backend: GroupBackend | None = None) -> None:
+        self._store = store
+        self._http = http or HttpRouter()
+        self.ledger_url = ledger_url
+        self.ledger_key = ledger_key
+        self._be = backend or get_backend()
+
+    def __repr__(self) -> str:
+        return f"Wallet({self._store.path})"
+
+    @classmethod
+    def create(cls, path, passphrase: str, **kw) -> Wallet:
+        store = Store.create(path, passphrase)
+        store.put("secret", "link_secret", f"{create_link_secret():064x}")
+        return cls(store, **kw)
+
+    @classmethod
+    def open(cls, path, passphrase: str, **kw) -> Wallet:
+        return cls(Store.open(path, passphrase), **kw)
+
+    def close(self) -> None:
+        self._store.close()
+
+    @property
+    def _link_secret(self) -> int:
+        return int(self._store.get("secret", "link_secret"), 16)
+
+    # -- issuance ------------------------------------------------------------------------
+    def accept_offer(self, offer: Mapping[str, Any]) -> CredentialSummary:
+        """Request the offered credential, verify it, store it."""
+        try:
+            d = CredentialDefinition.from_json(offer["definition"])
+            offer_id, token, issuer_url = offer["offer_id"], offer["token"], offer["issuer_url"].rstrip("/")
+        except (KeyError, TypeError, ZkCredError) as e:
+            raise OfferRejected(f"not an offer: {e}") from None
+        if d.id != offer.get("credential_definition_id"):
+            raise OfferRejected("the offer's definition does not match its id")
+        request, blind = create_credential_request(d, self._link_secret, backend=self._be)
+        response = self._http.request("POST", f"{issuer_url}/credentials",
+                                      json={"offer_id": offer_id, "request": b64e(request)},
+                                      headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 201:
+            raise OfferRejected(f"issuer refused: {_problem(response)}")
+        body = response.json()
+        c = body["credential"]
+        try:
+            expiry = _dt.date.fromisoformat(c["expiry"])
+            handle = int(c["revocation_handle"], 16)
+            cred = process_credential(d, b64d(c["signature"]), c["values"], expiry, handle, c.get("revocation_index"),
+                                      self._link_secret, blind, backend=self._be)
+            revocation = body.get("revocation")
+            if revocation is not None:
+                if d.revocation is None:
+                    raise OfferRejected("a revocation witness for a non-revocable definition")
+                C, V = self._be.g1_from_bytes(b64d(revocation["witness"])), self._be.g1_from_bytes(b64d(revocation["accumulator"]))
+                acc.verify_witness(C, handle, V, self._be.g2_from_bytes(d.revocation.Q), backend=self._be)
+        except (KeyError, TypeError, ValueError, ZkCredError) as e:
+            raise OfferRejected(f"the issued credential does not verify: {e}") from None
+        record = {
+            "definition": d.to_json(),
+            "credential": cred.to_json(),
+            "revocation": None if revocation is None else {
+                "registry_id": revocation["registry_id"], "index": revocation["index"],
+                "witness": revocation["witness"], "accumulator": revocation["accumulator"],
+                "height": revocation["ledger_seq"],
+            },
+            "status": "active",
+        }
+        cid = str(body["credential_id"])
+        self._store.put("credential", cid, record, d.id)
+        log.info("accepted credential %s of definition %s", cid, d.id)
+        return self._summary(cid, record)
+
+    # -- listing -------------------------------------------------------------------------
+    def _summary(self, cid: str, record: dict) -> CredentialSummary:
+        d, c = record["definition"], record["credential"]
+        rev = record.get("revocation")
+        return CredentialSummary(cid, c["definition_id"], d["issuer_id"], f'{d["schema"]["name"]} {d["schema"]["version"]}',
+                                 c["values"], c["expiry"], record["status"], rev["height"] if rev else None)
+
+    def credentials(self) -> list[CredentialSummary]:
+        return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]
+
+    # -- presentation ---------------------------------------------------------------------
+    def _candidates(self):
+        for cid, rec in self._store.all("credential"):
+            if rec["status"] != "active":
+                continue
+            yield cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"])
+
+    def present(self, request: PresentationRequest | Mapping[str, Any]) -> tuple[dict, list[str]]:
+        """(presentation JSON, ids of the credentials used); NoMatchingCredential if none fits."""
+        if not isinstance(request, PresentationRequest):
+            request = PresentationRequest.from_json(request)
+        link = self._link_secret
+        chosen = []
+        for q in request.queries:
+            reasons = []
+            for cid, rec, d, cred in self._candidates():
+                if d.id not in q.credential_definitions:
+                    continue
+                single = PresentationRequest(request.nonce, request.verifier_id, request.today, (q,))
+                try:
+                    check_satisfiable(single, [d], [cred], link)
+                except ZkCredError as e:
+                    reasons.append(getattr(e, "reason", str(e)))
+                    continue
+                chosen.append((cid, rec, d, cred))
+                break
+            else:
+                if not reasons:
+                    raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
+                raise NoMatchingCredential(reasons[0])
+        revocation = {}
+        for q, (cid, rec, d, cred) in zip(request.queries, chosen):
+            r = rec.get("revocation")
+            if q.non_revoked and d.revocation is not None:
+                revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
+        try:
+            pres = create_presentation(request, [c[2] for c in chosen], [c[3] for c in chosen], link,
+                                       revocation=revocation, backend=self._be)
+        except UnsatisfiableError as e:
+            raise NoMatchingCredential(e.reason) from None
+        return pres.to_json(self._be), [c[0] for c in chosen]
+
+    def fetch_request(self, request_url: str) -> dict:
+        response = self._http.request("GET", request_url)
+        if response.status_code != 200:
+            raise WalletError(f"cannot fetch the request: {_problem(response)}")
+        return response.json()
+
+    def submit(self, request_url: str) -> dict:
+        """Fetch the request document, present, post it; return the verifier's verdict."""
+        doc = self.fetch_request(request_url)
+        presentation, _ = self.present(doc["request"])
+        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presentation})
+        if response.status_code >= 400:
+            raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
+        return response.json()
+
+    # -- following the ledger ---------------------------------------------------------------
+    def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
+        """Apply every revocation since each witness's height; return {updated, revoked, height}."""
+        if not self.ledger_url:
+            raise WalletError("no ledger configured (set ZKCRED_LEDGER_URL or pass --ledger)")
+        from ledger.client import LedgerClient
+
+        base = self.ledger_url.rstrip("/")
+        client = LedgerClient(base, ledger_key=self.ledger_key, http=_Prefixed(self._http, base))
+        head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
+        records = {cid: rec for cid, rec in self._store.all("credential") if rec.get("revocation")}
+        if not records:
+            return {"updated": 0, "revoked": 0, "height": head.size - 1}
+        start = min(rec["revocation"]["height"] for rec in records.values()) + 1
+        events: dict[str, list[tuple[int, list]]] = {}
+        seq = start
+        while seq < head.size:
+            if self.ledger_key:
+                batch = client.verified_entries(start=seq, limit=500, tree_head=head)
+                docs = [e.to_json() for e in batch]
+            else:
+                docs = client.fetch_entries(start=seq, limit=500)
+            if not docs:
+                break
+            for doc in docs:
+                if doc["type"] == "revocation":
+                    p = doc["payload"]
+                    evs = [acc.RevocationEvent(_scalar(h), self._be.g1_from_bytes(b64d(v)))
+                           for h, v in zip(p["handles"], p["values"])]
+                    events.setdefault(p["registry_id"], []).append((doc["seq"], evs, p["values"][-1]))
+            seq += len(docs)
+            if progress:
+                progress(seq - start, head.size - start)
+        updated = revoked = 0
+        for cid, rec in records.items():
+            r = rec["revocation"]
+            C = self._be.g1_from_bytes(b64d(r["witness"]))
+            y = int(rec["credential"]["revocation_handle"], 16)
+            for entry_seq, evs, last in events.get(r["registry_id"], []):
+                if entry_seq <= r["height"]:
+                    continue
+                try:
+                    C = acc.update_witness(C, y, evs, backend=self._be)
+                except acc.RevokedError:
+                    rec["status"] = "revoked"
+                    revoked += 1
+                    break
+                r.update(witness=b64e(self._be.g1_to_bytes(C)), accumulator=last, height=entry_seq)
+                updated += 1
+            self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
+        return {"updated": updated, "revoked": revoked, "height": head.size - 1}
+
+
+def _scalar(text: str) -> int:
+    """A revocation handle as the ledger carries it (64 hex digits, or base64url of 32 bytes)."""
+    if len(text) == 64:
+        try:
+            return int(text, 16)
+        except ValueError:
+            pass
+    return int.from_bytes(b64d(text), "big")
+
+
+class _Prefixed(httpx.Client):
+    """Adapts the router to ledger.client's relative paths."""
+
+    def __init__(self, router: HttpRouter, base: str) -> None:
+        super().__init__()
+        self._router, self._base = router, base
+
+    def request(self, method: str, url, **kw):  # type: ignore[override]
+        url = str(url)
+        return self._router.request(method, url if "://" in url else self._base + url, **kw)
