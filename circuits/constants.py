@@ -100,3 +100,14 @@ RP_LABEL_W = b"w"
 IPA_LABEL_L = b"L"
 IPA_LABEL_R = b"R"
 IPA_LABEL_X = b"x_ipa"
+
+# Revocation accumulator (circuits/accumulator, DESIGN §6) ------------------------------
+#: Handles y_i = hash_to_scalar(registry_id || I2OSP(i, 8)) with expand_message_xmd/SHA-256.
+ACCUMULATOR_HANDLE_DST = ZKCRED_PREFIX + b"ACCUMULATOR_HANDLE_"
+#: Transcript labels of the membership proof (paper symbols) and of its standalone form.
+ACC_LABEL_Q = b"Q"
+ACC_LABEL_V = b"V"
+ACC_LABEL_C_BAR = b"C_bar"
+ACC_LABEL_B_BAR = b"B_bar"
+ACC_LABEL_T = b"T"
+ACC_LABEL_CHALLENGE = b"c_acc"
