@@ -29,6 +29,8 @@ def _register() -> None:
     app.command("demo")(demo.run)
     from zkcred import ledger_cli
     app.add_typer(ledger_cli.app, name="ledger")
+    from zkcred import wallet_cli
+    app.add_typer(wallet_cli.app, name="wallet")
 
 
 def main() -> None:
