@@ -29,6 +29,10 @@ def _register() -> None:
     app.command("demo")(demo.run)
     from zkcred import ledger_cli
     app.add_typer(ledger_cli.app, name="ledger")
+    from zkcred import verifier_cli
+    app.add_typer(verifier_cli.app, name="verifier")
+    from zkcred import issuer_cli
+    app.add_typer(issuer_cli.app, name="issuer")
     from zkcred import wallet_cli
     app.add_typer(wallet_cli.app, name="wallet")
 

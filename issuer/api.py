@@ -1,0 +1,329 @@
+"""The issuer's HTTP service (FastAPI), as fixed by docs/api.md.
+
+    POST /admin/schemas                       define + publish a schema               (admin)
+    GET  /admin/schemas, /admin/schemas/{id}                                           (admin)
+    POST /admin/credential-definitions        BBS keys (+ accumulator), published      (admin)
+    GET  /admin/credential-definitions, …/{id}                                         (admin)
+    POST /admin/offers                        an offer document with a one-time token  (admin)
+    GET  /admin/credentials?status=&definition_id=&limit=&offset=                      (admin)
+    GET  /admin/credentials/{id}                                                       (admin)
+    POST /admin/credentials/{id}/revoke       publish (y, V') to the ledger            (admin)
+    POST /credentials                         holder, with the offer's token: blind issuance
+
+Auth: ``Authorization: Bearer <token>`` — missing → 401 (with ``WWW-Authenticate``),
+wrong → 403. Every error is RFC 9457 ``application/problem+json`` with a stable ``type``
+``https://zkcred.dev/problems/<slug>``: domain errors (``IssuerError``) are mapped in
+ONE handler by kind; malformed JSON is 400 ``malformed-json``; a body or query that
+does not match its model is 422 ``invalid-request``; unknown routes 404 ``not-found``.
+Problem details never echo input values (they may be personal data or tokens).
+OpenAPI at ``/docs`` with operation ids equal to the route function names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from issuer.errors import ErrorKind, IssuerError
+from issuer.service import MAX_PAGE, IssuerService
+
+logger = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_PREFIX = "https://zkcred.dev/problems/"
+
+
+def problem(status: int, slug: str, title: str, detail: str, instance: str, *,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": PROBLEM_PREFIX + slug, "title": title, "status": status, "detail": detail, "instance": instance}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+# ------------------------------------------------------------------ API models (Create in, Public out)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AttributePublic(_In):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    type: Annotated[str, Field(min_length=1, max_length=16, examples=["int", "date", "decimal(2)", "bool", "string"])]
+
+
+class SchemaCreate(_In):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+    attributes: Annotated[list[AttributePublic], Field(min_length=1, max_length=64)]
+
+
+class SchemaPublic(BaseModel):
+    id: str
+    name: str
+    version: str
+    attributes: list[AttributePublic]
+    ledger_seq: int
+
+
+class SchemasPublic(BaseModel):
+    items: list[SchemaPublic]
+
+
+class CredentialDefinitionCreate(_In):
+    schema_id: Annotated[str, Field(min_length=1, max_length=128)]
+    tag: Annotated[str, Field(min_length=1, max_length=64)]
+    revocable: bool = False
+    capacity: Annotated[int | None, Field(ge=1)] = None
+    validity_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+
+
+class CredentialDefinitionPublic(BaseModel):
+    id: str
+    schema_id: str
+    tag: str
+    revocable: bool
+    capacity: int | None
+    validity_days: int
+    definition: dict[str, Any] = Field(description="circuits.credentials.CredentialDefinition.to_json()")
+    ledger_seq: int
+
+
+class CredentialDefinitionsPublic(BaseModel):
+    items: list[CredentialDefinitionPublic]
+
+
+class OfferCreate(_In):
+    credential_definition_id: Annotated[str, Field(min_length=1, max_length=128)]
+    attributes: Annotated[dict[str, Any], Field(max_length=64)]
+
+
+class OfferPublic(BaseModel):
+    offer_id: str
+    token: str = Field(description="one-time bearer token for POST /credentials; shown once")
+    issuer_url: str
+    credential_definition_id: str
+    definition: dict[str, Any]
+    attributes: dict[str, Any]
+    expires_at: str
+
+
+class CredentialPublic(BaseModel):
+    id: str
+    definition_id: str
+    status: Literal["issued", "revoked"]
+    revocation_index: int | None
+    issued_at: str
+    revoked_at: str | None
+
+
+class CredentialsPublic(BaseModel):
+    items: list[CredentialPublic]
+
+
+class RevokePublic(BaseModel):
+    id: str
+    status: Literal["revoked"]
+    ledger_seq: int
+
+
+class CredentialRequestCreate(_In):
+    offer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    request: Annotated[str, Field(min_length=1, max_length=4096,
+                                  description="b64url(commitment_with_proof) from create_credential_request")]
+
+
+class IssuedCredentialBody(BaseModel):
+    definition_id: str
+    values: dict[str, Any]
+    expiry: str
+    revocation_handle: str = Field(description="hex scalar")
+    revocation_index: int | None
+    signature: str = Field(description="b64url BBS signature")
+
+
+class RevocationWitnessPublic(BaseModel):
+    registry_id: str
+    index: int
+    witness: str = Field(description="b64url G1: C = (y + α)^-1 · V")
+    accumulator: str = Field(description="b64url G1: the value V the witness is for")
+    ledger_seq: int = Field(description="ledger entry that published V")
+
+
+class IssuedCredentialPublic(BaseModel):
+    credential_id: str
+    credential: IssuedCredentialBody
+    revocation: RevocationWitnessPublic | None
+
+
+# ------------------------------------------------------------------ dependencies
+
+_bearer_admin = HTTPBearer(auto_error=False, scheme_name="AdminToken", description="admin token (create-admin-token)")
+_bearer_offer = HTTPBearer(auto_error=False, scheme_name="OfferToken", description="the offer's one-time token")
+
+
+def get_service(request: Request) -> IssuerService:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[IssuerService, Depends(get_service)]
+
+
+def require_admin(service: ServiceDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> str:
+    return service.authenticate_admin(credentials.credentials if credentials else None)
+
+
+def offer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_offer)]) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+AdminDep = Annotated[str, Depends(require_admin)]
+OfferTokenDep = Annotated[str | None, Depends(offer_token)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}} for code in (400, 401, 403, 404, 409, 422)
+}
+
+# ------------------------------------------------------------------ routers, one per resource
+
+schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS)
+definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS)
+offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS)
+credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS)
+issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
+
+
+@schemas.post("", status_code=201, response_model=SchemaPublic)
+def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.create_schema(name=body.name, version=body.version,
+                                 attributes=[a.model_dump() for a in body.attributes]).to_json()
+
+
+@schemas.get("", response_model=SchemasPublic)
+def list_schemas(service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return {"items": [s.to_json() for s in service.list_schemas()]}
+
+
+@schemas.get("/{schema_id}", response_model=SchemaPublic)
+def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.get_schema(schema_id).to_json()
+
+
+@definitions.post("", status_code=201, response_model=CredentialDefinitionPublic)
+def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
+                                 _admin: AdminDep) -> dict[str, Any]:
+    return service.create_credential_definition(
+        schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
+        validity_days=body.validity_days,
+    ).to_json()
+
+
+@definitions.get("", response_model=CredentialDefinitionsPublic)
+def list_credential_definitions(service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return {"items": [d.to_json() for d in service.list_credential_definitions()]}
+
+
+@definitions.get("/{definition_id}", response_model=CredentialDefinitionPublic)
+def get_credential_definition(definition_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.get_credential_definition(definition_id).to_json()
+
+
+@offers.post("", status_code=201, response_model=OfferPublic)
+def create_offer(body: OfferCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes)
+
+
+@credentials_admin.get("", response_model=CredentialsPublic)
+def list_credentials(
+    service: ServiceDep,
+    _admin: AdminDep,
+    status: Literal["issued", "revoked"] | None = None,
+    definition_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    items = service.list_credentials(status=status, definition_id=definition_id, limit=limit, offset=offset)
+    return {"items": [c.to_json() for c in items]}
+
+
+@credentials_admin.get("/{credential_id}", response_model=CredentialPublic)
+def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.get_credential(credential_id).to_json()
+
+
+@credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic)
+def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.revoke(credential_id).to_json()
+
+
+@issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
+def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep) -> dict[str, Any]:
+    return service.issue_credential(offer_id=body.offer_id, token=token, request=body.request)
+
+
+# ------------------------------------------------------------------ the app
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name  # the function name: stable, so generated clients stay stable
+
+
+def create_app(service: IssuerService) -> FastAPI:
+    """The issuer service over ``service`` (already opened: tables, identity, registration)."""
+    app = FastAPI(title="zkcred issuer", version="1", summary="Schemas, credential definitions, offers, "
+                  "blind issuance and revocation", generate_unique_id_function=_operation_id)
+    app.state.service = service
+
+    @app.exception_handler(IssuerError)
+    async def _issuer_error(request: Request, exc: IssuerError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.kind is ErrorKind.UNAUTHORIZED else None
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON",
+                           request.url.path)
+        # loc and msg only: never echo the input (it may be personal data or a token)
+        summary = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "invalid"))} for e in errors]
+        first = summary[0] if summary else {"loc": [], "msg": "invalid"}
+        return problem(422, "invalid-request", "Invalid request", f"{'.'.join(first['loc'])}: {first['msg']}",
+                       request.url.path, errors=summary[:20])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:  # a bug, never bad input
+        logger.exception("unhandled error on %s", request.url.path)
+        return problem(500, "internal-error", "Internal error", "the issuer failed; see its log", request.url.path)
+
+    for router in (schemas, definitions, offers, credentials_admin, issuance):
+        app.include_router(router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``: settings from the environment, the ledger over HTTP."""
+    from issuer.config import Settings
+    from issuer.publisher import HttpPublisher
+    from ledger.client import LedgerClient
+
+    settings = Settings.from_env()
+    publisher = HttpPublisher(LedgerClient(settings.ledger_url))
+    service = IssuerService.open(settings=settings, publisher=publisher)
+    logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())
+    return create_app(service)

@@ -1,0 +1,119 @@
+"""The issuer's tables (sqlmodel). Every table is prefixed ``issuer_``.
+
+What is secret is sealed (``issuer.sealing``: AES-256-GCM under ``ZKCRED_MASTER_KEY``,
+bound to table/column/row) and lives only in ``*_sealed`` columns:
+
+- ``issuer_identity.ledger_key_sealed`` — the Ed25519 seed that signs ledger entries;
+- ``issuer_credential_definitions.bbs_secret_key_sealed`` — the BBS secret key;
+- ``issuer_credential_definitions.accumulator_secret_sealed`` — the registry secret α;
+- ``issuer_offers.values_sealed`` — the attribute values of an offer (canonical JSON);
+  kept after issuance so a credential can be re-issued, never in a plaintext column.
+
+Bearer tokens (admin tokens, offer tokens) are stored as SHA-256 hashes only.
+Credentials hold no attribute values: status, revocation index, definition, times.
+
+API models (request and response bodies) live in ``issuer.api``; the API never returns
+a table model (template ``models.py``, STYLE §1.7).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(**kw) -> Column:  # type: ignore[no-untyped-def]
+    return Column(DateTime(timezone=True), **kw)
+
+
+class IssuerIdentity(SQLModel, table=True):
+    """The single row (id = 1) naming this issuer on the ledger, with its sealed signing key."""
+
+    __tablename__ = "issuer_identity"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    issuer_id: str = Field(max_length=256)
+    name: str | None = Field(default=None, max_length=256)
+    ledger_public_key: str = Field(max_length=64)  # hex
+    ledger_key_sealed: bytes = Field(sa_type=LargeBinary)
+    registration_seq: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+
+
+class SchemaRow(SQLModel, table=True):
+    __tablename__ = "issuer_schemas"
+
+    id: str = Field(primary_key=True, max_length=128)  # content id, circuits.credentials.Schema.id
+    name: str = Field(max_length=128, index=True)
+    version: str = Field(max_length=32)
+    schema_doc: str = Field(sa_type=Text)  # canonical Schema.to_json()
+    ledger_seq: int = Field(sa_type=BigInteger)
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+
+
+class CredentialDefinitionRow(SQLModel, table=True):
+    __tablename__ = "issuer_credential_definitions"
+
+    id: str = Field(primary_key=True, max_length=128)  # content id, CredentialDefinition.id
+    schema_id: str = Field(foreign_key="issuer_schemas.id", max_length=128, index=True)
+    tag: str = Field(max_length=64)
+    revocable: bool
+    capacity: int | None = Field(default=None, sa_type=BigInteger)
+    validity_days: int
+    definition_json: str = Field(sa_type=Text)  # canonical CredentialDefinition.to_json() (public)
+    bbs_secret_key_sealed: bytes = Field(sa_type=LargeBinary)
+    ledger_seq: int = Field(sa_type=BigInteger)
+    # revocation registry (revocable definitions only)
+    registry_id: str | None = Field(default=None, max_length=128, unique=True)
+    accumulator_secret_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
+    accumulator: bytes | None = Field(default=None, sa_type=LargeBinary)  # current V (public, G1 compressed)
+    accumulator_seq: int | None = Field(default=None, sa_type=BigInteger)  # ledger entry that published V
+    registry_seq: int | None = Field(default=None, sa_type=BigInteger)
+    next_index: int = Field(default=0, sa_type=BigInteger)  # next free revocation index
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+
+
+class OfferRow(SQLModel, table=True):
+    __tablename__ = "issuer_offers"
+
+    id: str = Field(primary_key=True, max_length=64)
+    definition_id: str = Field(foreign_key="issuer_credential_definitions.id", max_length=128, index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    values_sealed: bytes = Field(sa_type=LargeBinary)
+    used: bool = Field(default=False)
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+    used_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class CredentialRow(SQLModel, table=True):
+    __tablename__ = "issuer_credentials"
+    __table_args__ = (UniqueConstraint("definition_id", "revocation_index", name="uq_issuer_credential_index"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    definition_id: str = Field(foreign_key="issuer_credential_definitions.id", max_length=128, index=True)
+    offer_id: str = Field(foreign_key="issuer_offers.id", max_length=64, unique=True)
+    status: str = Field(max_length=16, index=True)  # issued | revoked
+    revocation_index: int | None = Field(default=None, sa_type=BigInteger)
+    expiry: _dt.date
+    issued_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revocation_seq: int | None = Field(default=None, sa_type=BigInteger)  # ledger entry of the revocation
+
+
+class AdminToken(SQLModel, table=True):
+    __tablename__ = "issuer_admin_tokens"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=128)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+    revoked_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+TABLES = [
+    m.__table__  # type: ignore[attr-defined]
+    for m in (IssuerIdentity, SchemaRow, CredentialDefinitionRow, OfferRow, CredentialRow, AdminToken)
+]

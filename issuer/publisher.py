@@ -1,0 +1,124 @@
+"""Publishing to the ledger: the ``LedgerPublisher`` Protocol, in-process and over HTTP.
+
+The issuer signs every entry with its own Ed25519 ledger key (``ledger.entries`` rules:
+an ``issuer_registration`` is self-signed by the key it registers; every later entry is
+signed by the key registered for the issuer id). Two implementations:
+
+- :class:`InProcessPublisher` wraps a ``ledger.log.LedgerLog`` (the demo, the tests):
+  ``LedgerLog.append`` signs against the head under the store's write lock.
+- :class:`HttpPublisher` wraps a ``ledger.client.LedgerClient``: it reads the head
+  (``/tree-head`` gives the size; the chain hash is recomputed from the last entry's
+  canonical bytes), signs, ``POST /entries``, and on ``chain-conflict`` (another writer
+  got there first) re-signs on the head the ledger names, a few times.
+
+Ledger errors become ``IssuerError``: a refusal (bad payload, bad signature, someone
+else's issuer id) is ``LEDGER_REFUSED`` (502), an unreachable ledger ``LEDGER_UNAVAILABLE``
+(503). Neither leaks a secret: details come from the ledger's own problem text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from issuer.errors import ErrorKind, IssuerError
+from ledger.client import LedgerClient
+from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
+from ledger.entries import canonical_json, entry_hash, sign_entry
+from ledger.errors import ChainConflict, EntryRejected, LedgerError
+from ledger.log import LedgerLog, now_ms
+
+logger = logging.getLogger(__name__)
+
+
+class LedgerPublisher(Protocol):
+    """Where the issuer's public objects go. ``publish`` returns the entry's sequence number."""
+
+    def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int: ...
+
+    def issuer_key(self, issuer_id: str) -> bytes | None:
+        """The Ed25519 key currently registered for ``issuer_id`` (None if not registered)."""
+        ...
+
+
+def _refused(e: LedgerError) -> IssuerError:
+    if isinstance(e, EntryRejected) and e.reason == "issuer-exists":
+        return IssuerError(ErrorKind.LEDGER_REFUSED, f"ledger: {e.detail}", slug="issuer-exists")
+    return IssuerError(ErrorKind.LEDGER_REFUSED, f"the ledger refused the entry: {e.detail}")
+
+
+class InProcessPublisher:
+    """Publish into a ``LedgerLog`` living in this process."""
+
+    def __init__(self, log: LedgerLog) -> None:
+        self.log = log
+
+    def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int:
+        try:
+            return self.log.append(key=key, issuer=issuer_id, entry_type=entry_type, payload=payload).seq
+        except LedgerError as e:
+            raise _refused(e) from e
+
+    def issuer_key(self, issuer_id: str) -> bytes | None:
+        return self.log.store.issuer_key(issuer_id)
+
+
+class HttpPublisher:
+    """Publish to a ledger service over HTTP through ``LedgerClient``."""
+
+    def __init__(self, client: LedgerClient, *, attempts: int = 8) -> None:
+        self.client = client
+        self.attempts = attempts
+
+    def _head(self) -> tuple[int, bytes]:
+        size = self.client.fetch_tree_head().size
+        if size == 0:
+            return 0, GENESIS_PREV_HASH
+        return size, entry_hash(canonical_json(self.client.fetch_entry(size - 1)))
+
+    def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int:
+        try:
+            seq, prev = self._head()
+            for attempt in range(self.attempts):
+                entry = sign_entry(key=key, seq=seq, time=now_ms(), entry_type=entry_type, issuer=issuer_id,
+                                   payload=payload, prev_hash=prev)
+                try:
+                    return int(self.client.submit(entry)["seq"])
+                except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
+                    logger.debug("publish: chain conflict at %d (attempt %d)", seq, attempt)
+                    seq, prev = e.expected_seq, e.expected_prev_hash
+                    time.sleep(0.005 * (attempt + 1))
+            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, "the ledger head kept moving; try again")
+        except LedgerError as e:
+            if getattr(e, "status", 400) >= 500:
+                raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"ledger error: {e.detail}") from e
+            raise _refused(e) from e
+        except httpx.HTTPError as e:
+            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
+
+    def issuer_key(self, issuer_id: str) -> bytes | None:
+        """Replay the issuer's registration and rotations from the ledger's entries."""
+        key: bytes | None = None
+        start = 0
+        try:
+            while True:
+                page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
+                for doc in page:
+                    if not isinstance(doc, dict) or doc.get("issuer") != issuer_id:
+                        continue
+                    if doc.get("type") == "issuer_registration":
+                        key = bytes.fromhex(doc["payload"]["ledger_key"])
+                    elif doc.get("type") == "key_rotation":
+                        key = bytes.fromhex(doc["payload"]["new_ledger_key"])
+                if len(page) < MAX_PAGE:
+                    return key
+                start += len(page)
+        except httpx.HTTPError as e:
+            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
+        except LedgerError as e:
+            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"ledger error: {e.detail}") from e

@@ -1,0 +1,675 @@
+r"""The issuer's role logic (anoncreds-rs ``services/issuer.rs`` verbs): no HTTP here.
+
+:class:`IssuerService` is used in process (the demo, tests) and behind ``issuer.api``
+alike. It owns a database engine (``issuer.db``), a :class:`~issuer.sealing.Sealer`
+under the master key, and a :class:`~issuer.publisher.LedgerPublisher`.
+
+Steps and what each publishes (ledger payload field names, ``ledger.entries``):
+
+1. start-up (:meth:`IssuerService.open`): load or create the issuer's identity — its
+   ledger id and Ed25519 key (sealed) — and register it on the ledger if it is not yet
+   (``issuer_registration {ledger_key, bbs_public_keys: [], name}``, self-signed).
+2. :meth:`create_schema` → ``schema {schema_id, name, version, attributes}`` with
+   ``schema_id = circuits.credentials.Schema.id`` (content-addressed).
+3. :meth:`create_credential_definition`: BBS keys from ``bbs.keygen(secrets.token_bytes(32))``;
+   if revocable, an accumulator registry (``circuits.accumulator.setup_registry``, id
+   ``revreg:<128 random bits>``, handles ``y_i = handle(registry_id UTF-8, i)``). Publishes
+   ``credential_definition {cred_def_id, schema_id, ciphersuite, bbs_public_key, tag}``
+   then ``revocation_registry {registry_id, cred_def_id, capacity, q, v0}``. With the
+   schema entry and the issuer id these rebuild the exact ``CredentialDefinition``, whose
+   content id is ``cred_def_id``.
+4. :meth:`create_offer`: values checked against the schema now (refused values never
+   reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
+5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
+   (``UPDATE … SET used = true WHERE used = false`` — two concurrent requests with one
+   token give one credential), take the next revocation index, check the holder's
+   commitment and blind-sign (``circuits.issuance.create_credential``), compute the
+   witness against the current accumulator value. Any failure rolls all of it back, so a
+   bad commitment neither burns the token nor an index.
+6. :meth:`revoke`: ``V' = (y + α)^{-1}·V`` → ``revocation {registry_id, handles: [hex y],
+   values: [b64 V']}``; the credential is marked revoked in the same transaction.
+   A second revoke is ``CONFLICT``.
+
+Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
+Every domain error is an :class:`~issuer.errors.IssuerError` with a kind; circuits
+errors are wrapped (``raise … from e``).
+
+Departure from STYLE §2.6: the service talks to sqlmodel sessions directly rather than
+through a store Protocol; the tables are few and the transactions (row locks, claim
+updates) are the point of this module, so hiding them would hide the correctness.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from circuits import accumulator, bbs
+from circuits.backend import GroupBackend, get_backend
+from circuits.codec import b64d, b64e
+from circuits.credentials import (
+    AttributeSpec,
+    CredentialDefinition,
+    RevocationRegistry,
+    Schema,
+    canonical_json,
+)
+from circuits.attributes import AttributeType
+from circuits.errors import ZkCredError
+from circuits.issuance import create_credential
+from circuits.sigma import random_scalar
+from issuer import db
+from issuer.config import ConfigError, Settings
+from issuer.errors import ErrorKind, IssuerError
+from issuer.models import (
+    AdminToken,
+    CredentialDefinitionRow,
+    CredentialRow,
+    IssuerIdentity,
+    OfferRow,
+    SchemaRow,
+)
+from issuer.publisher import LedgerPublisher
+from issuer.sealing import Sealer, UnsealError, new_token, token_hash
+
+logger = logging.getLogger(__name__)
+
+#: Largest revocation registry a definition may ask for: setting one up hashes every handle
+#: (~1 µs each) inside the request, and the ledger caps capacity at 2^32.
+MAX_REGISTRY_CAPACITY = 1_000_000
+MAX_VALIDITY_DAYS = 36_500
+MAX_PAGE = 1000
+STATUSES = ("issued", "revoked")
+SUITE = "BLS12-381-SHA-256"
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _aware(t: _dt.datetime | None) -> _dt.datetime | None:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    if t is None:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=_dt.UTC)
+
+
+def _iso(t: _dt.datetime | None) -> str | None:
+    t = _aware(t)
+    return None if t is None else t.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _input(detail: str, slug: str = "invalid-input") -> IssuerError:
+    return IssuerError(ErrorKind.INPUT, detail, slug=slug)
+
+
+# ------------------------------------------------------------------ what the service returns
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    id: str
+    name: str
+    version: str
+    attributes: list[dict[str, str]]
+    ledger_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "version": self.version, "attributes": self.attributes,
+                "ledger_seq": self.ledger_seq}
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    id: str
+    schema_id: str
+    tag: str
+    revocable: bool
+    capacity: int | None
+    validity_days: int
+    definition: CredentialDefinition
+    ledger_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "schema_id": self.schema_id, "tag": self.tag, "revocable": self.revocable,
+                "capacity": self.capacity, "validity_days": self.validity_days,
+                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq}
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """An issued credential as the admin API shows it: never its attribute values."""
+
+    id: str
+    definition_id: str
+    status: str
+    revocation_index: int | None
+    issued_at: str
+    revoked_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "definition_id": self.definition_id, "status": self.status,
+                "revocation_index": self.revocation_index, "issued_at": self.issued_at,
+                "revoked_at": self.revoked_at}
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    id: str
+    status: str
+    ledger_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq}
+
+
+def _schema_info(row: SchemaRow) -> SchemaInfo:
+    data = json.loads(row.schema_doc)
+    return SchemaInfo(row.id, row.name, row.version, data["attributes"], row.ledger_seq)
+
+
+def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
+    return DefinitionInfo(row.id, row.schema_id, row.tag, row.revocable, row.capacity, row.validity_days,
+                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq)
+
+
+def _credential_info(row: CredentialRow) -> CredentialInfo:
+    return CredentialInfo(row.id, row.definition_id, row.status, row.revocation_index,
+                          _iso(row.issued_at) or "", _iso(row.revoked_at))
+
+
+# ------------------------------------------------------------------ sealing purposes (table/column/row)
+
+
+def _p_ledger_key(issuer_id: str) -> str:
+    return f"issuer_identity/ledger_key/{issuer_id}"
+
+
+def _p_bbs(definition_id: str) -> str:
+    return f"issuer_credential_definitions/bbs_secret_key/{definition_id}"
+
+
+def _p_alpha(definition_id: str) -> str:
+    return f"issuer_credential_definitions/accumulator_secret/{definition_id}"
+
+
+def _p_values(offer_id: str) -> str:
+    return f"issuer_offers/values/{offer_id}"
+
+
+def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None) -> str:
+    """A new admin bearer token in the database at ``engine``; returned once, stored as its SHA-256.
+
+    Needs neither the master key nor the ledger (``zkcred issuer create-admin-token``).
+    """
+    if not isinstance(name, str) or not 0 < len(name) <= 128:
+        raise _input("token name: 1–128 characters")
+    token = new_token("zka")
+    db.create_tables(engine)
+    with db.write_session(engine) as session:
+        session.add(AdminToken(id=uuid.uuid4().hex, name=name, token_hash=token_hash(token),
+                               created_at=now or utcnow()))
+    return token
+
+
+class IssuerService:
+    """Schemas, credential definitions, offers, issuance, revocation — one issuer's domain."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        settings: Settings,
+        publisher: LedgerPublisher,
+        backend: GroupBackend | None = None,
+        clock: Callable[[], _dt.datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.publisher = publisher
+        self.backend = backend or get_backend()
+        self.clock = clock
+        self._sealer = Sealer(settings.master_key)
+        self._ledger_key: Ed25519PrivateKey | None = None
+        self.issuer_id: str = ""
+        self.ledger_public_key: bytes = b""
+        self._registered = False
+
+    def __repr__(self) -> str:
+        return f"IssuerService(issuer_id={self.issuer_id!r})"
+
+    # -------------------------------------------------------------- start-up
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        settings: Settings,
+        publisher: LedgerPublisher,
+        engine: Engine | None = None,
+        backend: GroupBackend | None = None,
+        clock: Callable[[], _dt.datetime] = utcnow,
+        register: bool = True,
+    ) -> IssuerService:
+        """Create the tables, load (or create) the issuer identity, and register it on the ledger.
+
+        Raises :class:`~issuer.config.ConfigError` if the master key does not open this
+        database's sealed keys or ``ZKCRED_ISSUER_ID`` contradicts the stored id. An
+        unreachable ledger does not stop start-up: registration is retried before the
+        first publication.
+        """
+        engine = engine or db.make_engine(settings.database_url)
+        db.create_tables(engine)
+        service = cls(engine=engine, settings=settings, publisher=publisher, backend=backend, clock=clock)
+        service._load_identity()
+        if register:
+            try:
+                service.ensure_registered()
+            except IssuerError as e:
+                if e.kind is not ErrorKind.LEDGER_UNAVAILABLE:
+                    raise
+                logger.warning("issuer registration postponed: %s", e.detail)
+        return service
+
+    def _load_identity(self) -> None:
+        for _ in range(2):
+            with db.read_session(self.engine) as session:
+                row = session.get(IssuerIdentity, 1)
+            if row is not None:
+                break
+            key = Ed25519PrivateKey.generate()
+            public = key.public_key().public_bytes_raw()
+            issuer_id = self.settings.issuer_id or f"issuer-{public.hex()[:16]}"
+            try:
+                with db.write_session(self.engine) as session:
+                    session.add(IssuerIdentity(
+                        id=1, issuer_id=issuer_id, name=self.settings.issuer_name, ledger_public_key=public.hex(),
+                        ledger_key_sealed=self._sealer.seal(key.private_bytes_raw(), _p_ledger_key(issuer_id)),
+                        created_at=self.clock(),
+                    ))
+            except IntegrityError:  # another worker created it first: read theirs
+                continue
+        assert row is not None
+        if self.settings.issuer_id and self.settings.issuer_id != row.issuer_id:
+            raise ConfigError(f"ZKCRED_ISSUER_ID is {self.settings.issuer_id!r}, but this database belongs to "
+                              f"issuer {row.issuer_id!r}")
+        try:
+            seed = self._sealer.open(row.ledger_key_sealed, _p_ledger_key(row.issuer_id))
+        except UnsealError as e:
+            raise ConfigError("ZKCRED_MASTER_KEY does not open this database's keys "
+                              "(it is not the key the database was created with)") from e
+        self._ledger_key = Ed25519PrivateKey.from_private_bytes(seed)
+        self.issuer_id = row.issuer_id
+        self.ledger_public_key = bytes.fromhex(row.ledger_public_key)
+        self._registered = row.registration_seq is not None
+
+    def ensure_registered(self) -> None:
+        """Publish ``issuer_registration`` unless the ledger already has our key for our id."""
+        if self._registered:
+            return
+        current = self.publisher.issuer_key(self.issuer_id)
+        seq: int | None = None
+        if current is None:
+            payload: dict[str, Any] = {"ledger_key": self.ledger_public_key.hex(), "bbs_public_keys": []}
+            if self.settings.issuer_name:
+                payload["name"] = self.settings.issuer_name
+            try:
+                seq = self.publisher.publish(key=self._key, issuer_id=self.issuer_id,
+                                             entry_type="issuer_registration", payload=payload)
+            except IssuerError as e:
+                if e.slug != "issuer-exists":
+                    raise
+                current = self.publisher.issuer_key(self.issuer_id)  # another worker registered us
+        if seq is None and current != self.ledger_public_key:
+            raise IssuerError(ErrorKind.LEDGER_REFUSED,
+                              f"issuer id {self.issuer_id!r} is registered on the ledger under another key",
+                              slug="issuer-id-taken")
+        with db.write_session(self.engine) as session:
+            row = session.get(IssuerIdentity, 1)
+            assert row is not None
+            if row.registration_seq is None:
+                row.registration_seq = seq if seq is not None else -1  # -1: found on the ledger, seq not tracked
+                session.add(row)
+        self._registered = True
+        logger.info("issuer %s registered on the ledger", self.issuer_id)
+
+    @property
+    def _key(self) -> Ed25519PrivateKey:
+        assert self._ledger_key is not None, "IssuerService.open() loads the identity"
+        return self._ledger_key
+
+    def _publish(self, entry_type: str, payload: Mapping[str, Any]) -> int:
+        self.ensure_registered()
+        return self.publisher.publish(key=self._key, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload)
+
+    # -------------------------------------------------------------- admin tokens
+
+    def create_admin_token(self, name: str = "admin") -> str:
+        """A new admin bearer token; returned once, stored as its SHA-256 hash."""
+        return create_admin_token(self.engine, name=name, now=self.clock())
+
+    def authenticate_admin(self, token: str | None) -> str:
+        """The admin token's id, or UNAUTHORIZED (no token) / FORBIDDEN (not a valid admin token)."""
+        if not token:
+            raise IssuerError(ErrorKind.UNAUTHORIZED, "an admin bearer token is required")
+        with db.read_session(self.engine) as session:
+            row = session.exec(select(AdminToken).where(AdminToken.token_hash == token_hash(token))).first()
+        if row is None or row.revoked_at is not None:
+            raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not a valid admin token")
+        return row.id
+
+    # -------------------------------------------------------------- schemas
+
+    def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]]) -> SchemaInfo:
+        """Define and publish a schema; its id is the hash of its canonical JSON."""
+        logger.debug("create_schema >>> name=%r version=%r", name, version)
+        try:
+            specs = tuple(AttributeSpec(a["name"], AttributeType.parse(a["type"])) for a in attributes)
+            schema = Schema(name, version, specs)
+        except (ZkCredError, KeyError, TypeError) as e:
+            raise _input(f"schema: {e}", "invalid-schema") from e
+        with db.read_session(self.engine) as session:
+            if session.get(SchemaRow, schema.id) is not None:
+                raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists")
+        body = schema.to_json()
+        seq = self._publish("schema", {"schema_id": schema.id, **body})
+        try:
+            with db.write_session(self.engine) as session:
+                session.add(SchemaRow(id=schema.id, name=schema.name, version=schema.version,
+                                      schema_doc=canonical_json(body).decode(), ledger_seq=seq,
+                                      created_at=self.clock()))
+        except IntegrityError as e:
+            raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists") from e
+        return SchemaInfo(schema.id, schema.name, schema.version, body["attributes"], seq)
+
+    def list_schemas(self) -> list[SchemaInfo]:
+        with db.read_session(self.engine) as session:
+            rows = session.exec(select(SchemaRow).order_by(col(SchemaRow.created_at), col(SchemaRow.id))).all()
+        return [_schema_info(r) for r in rows]
+
+    def get_schema(self, schema_id: str) -> SchemaInfo:
+        with db.read_session(self.engine) as session:
+            row = session.get(SchemaRow, schema_id)
+        if row is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no schema {schema_id!r}")
+        return _schema_info(row)
+
+    # -------------------------------------------------------------- credential definitions
+
+    def create_credential_definition(
+        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365
+    ) -> DefinitionInfo:
+        """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published."""
+        logger.debug("create_credential_definition >>> schema_id=%r tag=%r revocable=%r capacity=%r",
+                     schema_id, tag, revocable, capacity)
+        if not isinstance(tag, str) or not 0 < len(tag) <= 64 or not tag.isprintable():
+            raise _input("tag: 1–64 printable characters")
+        if isinstance(validity_days, bool) or not isinstance(validity_days, int) \
+                or not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+            raise _input(f"validity_days: an integer in [1, {MAX_VALIDITY_DAYS}]")
+        if revocable:
+            if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_REGISTRY_CAPACITY:
+                raise _input(f"a revocable definition needs a capacity in [1, {MAX_REGISTRY_CAPACITY}]")
+        elif capacity is not None:
+            raise _input("capacity applies to revocable definitions only")
+        with db.read_session(self.engine) as session:
+            schema_row = session.get(SchemaRow, schema_id)
+        if schema_row is None:
+            raise _input(f"no schema {schema_id!r}", "unknown-schema")
+        schema = Schema.from_json(json.loads(schema_row.schema_doc))
+
+        be = self.backend
+        sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
+        pk = bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be)
+        registry = secret = None
+        if revocable:
+            assert capacity is not None
+            registry_id = f"revreg:{secrets.token_hex(16)}"
+            secret, registry = accumulator.setup_registry(registry_id.encode(), capacity, backend=be)
+            rev = RevocationRegistry(registry_id, capacity, be.g2_to_bytes(registry.Q))
+        else:
+            rev = None
+        definition = CredentialDefinition(self.issuer_id, schema, tag, pk, rev, SUITE)
+        did = definition.id
+
+        seq = self._publish("credential_definition", {
+            "cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
+            "bbs_public_key": b64e(pk), "tag": tag,
+        })
+        row = CredentialDefinitionRow(
+            id=did, schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=capacity if revocable else None,
+            validity_days=validity_days, definition_json=canonical_json(definition.to_json()).decode(),
+            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=seq, created_at=self.clock(),
+        )
+        if rev is not None and registry is not None and secret is not None:
+            v0 = be.g1_to_bytes(registry.V0)
+            registry_seq = self._publish("revocation_registry", {
+                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
+                "q": b64e(rev.Q), "v0": b64e(v0),
+            })
+            row.registry_id = rev.id
+            row.accumulator_secret_sealed = self._sealer.seal(secret.alpha.to_bytes(32, "big"), _p_alpha(did))
+            row.accumulator = v0
+            row.accumulator_seq = registry_seq
+            row.registry_seq = registry_seq
+        with db.write_session(self.engine) as session:
+            session.add(row)
+        return _definition_info(row)
+
+    def list_credential_definitions(self) -> list[DefinitionInfo]:
+        with db.read_session(self.engine) as session:
+            rows = session.exec(select(CredentialDefinitionRow)
+                                .order_by(col(CredentialDefinitionRow.created_at), col(CredentialDefinitionRow.id))).all()
+        return [_definition_info(r) for r in rows]
+
+    def get_credential_definition(self, definition_id: str) -> DefinitionInfo:
+        with db.read_session(self.engine) as session:
+            row = session.get(CredentialDefinitionRow, definition_id)
+        if row is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no credential definition {definition_id!r}")
+        return _definition_info(row)
+
+    # -------------------------------------------------------------- offers
+
+    def create_offer(self, *, credential_definition_id: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """An offer document for a holder, with its one-time token (returned here only)."""
+        logger.debug("create_offer >>> definition=%r", credential_definition_id)
+        with db.read_session(self.engine) as session:
+            row = session.get(CredentialDefinitionRow, credential_definition_id)
+        if row is None:
+            raise _input(f"no credential definition {credential_definition_id!r}", "unknown-credential-definition")
+        definition = CredentialDefinition.from_json(json.loads(row.definition_json))
+        if not isinstance(attributes, Mapping):
+            raise _input("attributes: an object {name: value}", "invalid-attributes")
+        try:
+            definition.schema.encode_values(dict(attributes))
+            typed = {a.name: a.type.to_json(attributes[a.name]) for a in definition.schema.attributes}
+        except ZkCredError as e:
+            raise _input(f"attributes: {e}", "invalid-attributes") from e
+        offer_id = f"offer_{uuid.uuid4().hex}"
+        token = new_token("zko")
+        now = self.clock()
+        expires_at = now + _dt.timedelta(seconds=self.settings.offer_ttl_seconds)
+        with db.write_session(self.engine) as session:
+            session.add(OfferRow(id=offer_id, definition_id=row.id, token_hash=token_hash(token),
+                                 values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
+                                 created_at=now, expires_at=expires_at))
+        return {
+            "offer_id": offer_id,
+            "token": token,
+            "issuer_url": self.settings.issuer_url,
+            "credential_definition_id": row.id,
+            "definition": definition.to_json(),
+            "attributes": typed,
+            "expires_at": _iso(expires_at),
+        }
+
+    # -------------------------------------------------------------- issuance
+
+    def issue_credential(self, *, offer_id: str, token: str | None, request: str) -> dict[str, Any]:
+        """Blind-sign the holder's request once per offer token; the credential and its witness."""
+        logger.debug("issue_credential >>> offer=%r", offer_id)
+        if not token:
+            raise IssuerError(ErrorKind.UNAUTHORIZED, "the offer's bearer token is required")
+        try:
+            request_bytes = b64d(request)
+        except ZkCredError as e:
+            raise _input(f"request: {e}", "invalid-credential-request") from e
+        if not request_bytes:
+            raise _input("request: empty; it must carry the link-secret commitment", "invalid-credential-request")
+        with db.read_session(self.engine) as session:
+            offer = session.get(OfferRow, offer_id)
+        if offer is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
+        if not secrets.compare_digest(offer.token_hash, token_hash(token)):
+            raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not this offer's token", slug="invalid-token")
+        self._check_offer_open(offer)
+
+        with db.write_session(self.engine) as session:
+            now = self.clock()
+            claimed = session.exec(  # type: ignore[call-overload]
+                update(OfferRow).where(col(OfferRow.id) == offer_id, col(OfferRow.used) == False)  # noqa: E712
+                .values(used=True, used_at=now)
+            )
+            if claimed.rowcount != 1:
+                raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")
+            drow = session.get(CredentialDefinitionRow, offer.definition_id)
+            assert drow is not None
+            definition = CredentialDefinition.from_json(json.loads(drow.definition_json))
+            index: int | None = None
+            if drow.revocable:
+                taken = session.exec(  # type: ignore[call-overload]
+                    update(CredentialDefinitionRow)
+                    .where(col(CredentialDefinitionRow.id) == drow.id,
+                           col(CredentialDefinitionRow.next_index) < col(CredentialDefinitionRow.capacity))
+                    .values(next_index=CredentialDefinitionRow.next_index + 1)
+                    .returning(CredentialDefinitionRow.next_index, CredentialDefinitionRow.accumulator,
+                               CredentialDefinitionRow.accumulator_seq)
+                ).first()
+                if taken is None:
+                    raise IssuerError(ErrorKind.REGISTRY_FULL,
+                                      f"every one of the {drow.capacity} revocation indexes is taken")
+                index, v_bytes, v_seq = taken[0] - 1, bytes(taken[1]), taken[2]
+                assert drow.registry_id is not None
+                handle = accumulator.handle(drow.registry_id.encode(), index)
+            else:
+                handle = random_scalar()
+            values = json.loads(self._sealer.open(offer.values_sealed, _p_values(offer.id)))
+            expiry = now.astimezone(_dt.UTC).date() + _dt.timedelta(days=drow.validity_days)
+            sk = self._sealer.open(drow.bbs_secret_key_sealed, _p_bbs(drow.id))
+            try:
+                signature = create_credential(sk, definition, request_bytes, values, expiry, handle,
+                                              backend=self.backend)
+            except ZkCredError as e:
+                raise _input(f"credential request: {e}", "invalid-credential-request") from e
+            revocation = None
+            if index is not None:
+                assert drow.accumulator_secret_sealed is not None
+                alpha = int.from_bytes(self._sealer.open(drow.accumulator_secret_sealed, _p_alpha(drow.id)), "big")
+                V = self.backend.g1_from_bytes(v_bytes)
+                witness = accumulator.issue_witness(accumulator.RegistrySecret(alpha), V, handle, backend=self.backend)
+                revocation = {"registry_id": drow.registry_id, "index": index,
+                              "witness": b64e(self.backend.g1_to_bytes(witness)), "accumulator": b64e(v_bytes),
+                              "ledger_seq": v_seq}
+            credential_id = f"cred_{uuid.uuid4().hex}"
+            session.add(CredentialRow(id=credential_id, definition_id=drow.id, offer_id=offer.id, status="issued",
+                                      revocation_index=index, expiry=expiry, issued_at=now))
+        return {
+            "credential_id": credential_id,
+            "credential": {
+                "definition_id": definition.id,
+                "values": values,
+                "expiry": expiry.isoformat(),
+                "revocation_handle": f"{handle:064x}",
+                "revocation_index": index,
+                "signature": b64e(signature),
+            },
+            "revocation": revocation,
+        }
+
+    def _check_offer_open(self, offer: OfferRow) -> None:
+        if offer.used:
+            raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")
+        expires_at = _aware(offer.expires_at)
+        assert expires_at is not None
+        if expires_at <= self.clock():
+            raise IssuerError(ErrorKind.EXPIRED, "this offer has expired", slug="offer-expired")
+
+    # -------------------------------------------------------------- issued credentials
+
+    def list_credentials(
+        self, *, status: str | None = None, definition_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[CredentialInfo]:
+        if status is not None and status not in STATUSES:
+            raise _input(f"status: one of {', '.join(STATUSES)}")
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise _input(f"limit in [1, {MAX_PAGE}], offset ≥ 0")
+        query = select(CredentialRow)
+        if status is not None:
+            query = query.where(CredentialRow.status == status)
+        if definition_id is not None:
+            query = query.where(CredentialRow.definition_id == definition_id)
+        query = query.order_by(col(CredentialRow.issued_at), col(CredentialRow.id)).offset(offset).limit(limit)
+        with db.read_session(self.engine) as session:
+            rows = session.exec(query).all()
+        return [_credential_info(r) for r in rows]
+
+    def get_credential(self, credential_id: str) -> CredentialInfo:
+        with db.read_session(self.engine) as session:
+            row = session.get(CredentialRow, credential_id)
+        if row is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no credential {credential_id!r}")
+        return _credential_info(row)
+
+    def count_credentials(self) -> int:
+        with db.read_session(self.engine) as session:
+            return int(session.exec(select(func.count()).select_from(CredentialRow)).one())
+
+    # -------------------------------------------------------------- revocation
+
+    def revoke(self, credential_id: str) -> RevokeResult:
+        """Remove the credential's handle from the accumulator and publish ``(y, V')``; CONFLICT if revoked."""
+        logger.debug("revoke >>> credential=%r", credential_id)
+        with db.read_session(self.engine) as session:
+            found = session.get(CredentialRow, credential_id)
+        if found is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no credential {credential_id!r}")
+        with db.write_session(self.engine) as session:
+            # Lock the definition row first (PostgreSQL FOR UPDATE; SQLite holds the write lock
+            # already), then read the credential afresh: a concurrent revoke has committed by now.
+            drow = session.exec(select(CredentialDefinitionRow)
+                                .where(CredentialDefinitionRow.id == found.definition_id)
+                                .with_for_update()).one()
+            cred = session.exec(select(CredentialRow).where(CredentialRow.id == credential_id)
+                                .execution_options(populate_existing=True)).one()
+            if cred.status == "revoked":
+                raise IssuerError(ErrorKind.CONFLICT, f"credential {credential_id} is already revoked",
+                                  slug="already-revoked")
+            if not drow.revocable or cred.revocation_index is None:
+                raise IssuerError(ErrorKind.INVALID_STATE, "this credential's definition is not revocable",
+                                  slug="not-revocable")
+            assert drow.registry_id is not None and drow.accumulator is not None
+            assert drow.accumulator_secret_sealed is not None
+            alpha = int.from_bytes(self._sealer.open(drow.accumulator_secret_sealed, _p_alpha(drow.id)), "big")
+            y = accumulator.handle(drow.registry_id.encode(), cred.revocation_index)
+            event = accumulator.revoke(accumulator.RegistrySecret(alpha), self.backend.g1_from_bytes(drow.accumulator),
+                                       y, backend=self.backend)
+            new_value = self.backend.g1_to_bytes(event.V)
+            seq = self._publish("revocation", {"registry_id": drow.registry_id, "handles": [f"{event.y:064x}"],
+                                               "values": [b64e(new_value)]})
+            drow.accumulator, drow.accumulator_seq = new_value, seq
+            cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), seq
+            session.add(drow)
+            session.add(cred)
+        return RevokeResult(credential_id, "revoked", seq)
