@@ -1,0 +1,111 @@
+"""Verifier fixtures: an in-process ledger with a published credential definition, the service on
+SQLite and on PostgreSQL, a TestClient, a lender's API key, and holders that answer requests.
+
+PostgreSQL comes from ``ZKCRED_TEST_POSTGRES`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each test gets a freshly created
+schema (``search_path`` in the URL), dropped afterwards, so parallel workers and other
+suites never see each other's tables. If the server is unreachable the PostgreSQL cases
+skip, saying why.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.verifier.helpers import Clock, World, make_service, make_world
+from verifier.api import create_app
+from verifier.db import normalize_url
+from verifier.service import VerifierService
+
+POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _dsn() -> str:
+    return normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@functools.cache
+def postgres_unreachable() -> str | None:
+    import psycopg
+
+    try:
+        psycopg.connect(_dsn(), connect_timeout=3, autocommit=True).close()
+    except Exception as e:  # any reason: refused, auth, unknown database
+        return f"PostgreSQL unreachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
+    return None
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema for one test; yields a DATABASE_URL whose search_path is that schema."""
+    import psycopg
+
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"verifier_test_{secrets.token_hex(6)}"
+    with psycopg.connect(_dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{normalize_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """``sqlite`` unless the test is parametrised with ``postgres`` (indirect)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path}/verifier.db"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    """Ledger + issuer + a revocable definition published, holders issued (shared per module: read-mostly)."""
+    return make_world()
+
+
+@pytest.fixture
+def fresh_world() -> World:
+    """A world of its own, for tests that append to the ledger."""
+    return make_world()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(world: World, db_url: str, clock: Clock) -> Iterator[VerifierService]:
+    svc, engine = make_service(world, db_url, clock)
+    yield svc
+    engine.dispose()
+
+
+@pytest.fixture
+def client(service: VerifierService) -> Iterator[TestClient]:
+    with TestClient(create_app(service, public_url="https://verifier.test"), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def api_key(service: VerifierService) -> str:
+    return service.create_api_key(lender="acme-bank")
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}

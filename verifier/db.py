@@ -1,0 +1,106 @@
+"""Engine, tables and ``SqlRequestStore``: the verifier's state on SQLite or PostgreSQL.
+
+``DATABASE_URL`` (default ``sqlite:///./.zkcred/verifier.db``); ``postgres://`` and
+``postgresql://`` are read as ``postgresql+psycopg://``. A PostgreSQL schema can be chosen
+with ``?options=-csearch_path%3D<schema>`` (the tests isolate themselves this way).
+
+Every API process is stateless: any number of workers share one database. The only
+write that must be exclusive — answering a request — is one conditional ``UPDATE``
+(``finish_request``): under PostgreSQL's READ COMMITTED the second of two concurrent
+updates waits for the first's row lock, re-reads the row, no longer sees
+``status = 'pending'`` and updates nothing; SQLite serialises writers with its database
+lock (busy timeout 30 s, WAL so readers never block).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, update
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine, select
+
+from verifier.models import TABLES, ApiKey, RequestRow, VerifierTable
+
+DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/verifier.db"
+
+
+def normalize_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: ``DEFAULT_DATABASE_URL``); creates the SQLite directory."""
+    url = normalize_url(url or DEFAULT_DATABASE_URL)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_db(engine: Engine) -> None:
+    """Create the verifier's tables (only those) if they do not exist."""
+    VerifierTable.metadata.create_all(engine, tables=TABLES)
+
+
+class SqlRequestStore:
+    """``verifier.service.RequestStore`` on SQLAlchemy/sqlmodel."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # api keys
+    def add_api_key(self, *, lender: str, key_hash: str, prefix: str, created_ms: int) -> None:
+        with Session(self.engine) as s:
+            s.add(ApiKey(lender=lender, key_hash=key_hash, prefix=prefix, created_ms=created_ms))
+            s.commit()
+
+    def lender_for_key(self, *, key_hash: str) -> str | None:
+        with Session(self.engine) as s:
+            row = s.exec(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_ms.is_(None))).first()
+            return None if row is None else row.lender
+
+    # requests
+    def insert_request(self, record: Any) -> None:
+        with Session(self.engine) as s:
+            s.add(RequestRow(
+                id=record.id, lender=record.lender, nonce=record.nonce_b64, status=record.status,
+                created_ms=record.created_ms, expires_ms=record.expires_ms, max_staleness=record.max_staleness,
+                request_json=record.request_json, verdict_json=None, answered_ms=None,
+            ))
+            s.commit()
+
+    def get_request(self, *, request_id: str) -> dict[str, Any] | None:
+        with Session(self.engine) as s:
+            row = s.get(RequestRow, request_id)
+            if row is None:
+                return None
+            data = row.model_dump()
+            data["verdict"] = json.loads(row.verdict_json) if row.verdict_json else None
+            return data
+
+    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int) -> bool:
+        """Record the verdict iff the request is still pending; True if this call did (single use)."""
+        stmt = (
+            update(RequestRow)
+            .where(RequestRow.id == request_id, RequestRow.status == "pending")
+            .values(status=status, verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1

@@ -1,0 +1,122 @@
+"""The verifier's tables (sqlmodel) and its API models (pydantic), template ``models.py`` style.
+
+Tables, prefixed ``verifier_`` so the verifier can share a database with other services,
+and kept in their own ``MetaData`` (``create_all`` never touches another service's tables):
+
+- ``verifier_api_keys(id, lender, key_hash UNIQUE, prefix, created_ms, revoked_ms)`` — a
+  lender's API key is stored only as SHA-256 of the key (the key is 256 random bits, so a
+  fast hash suffices; nothing to brute-force); ``prefix`` identifies it in logs.
+- ``verifier_requests(id PK, lender, nonce UNIQUE, status, created_ms, expires_ms,
+  max_staleness, request_json, verdict_json, answered_ms)`` — ``nonce UNIQUE`` makes a
+  nonce name one request; the single-use rule is the conditional
+  ``UPDATE … SET status = <verdict> WHERE id = :id AND status = 'pending'`` that records
+  the verdict (``verifier.db.SqlRequestStore.finish_request``): a row leaves ``pending``
+  once, whichever worker or database connection gets there first.
+
+Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import BigInteger, MetaData, Text
+from sqlmodel import Field as SqlField
+from sqlmodel import SQLModel
+
+from circuits.credentials import OPS
+
+STATUSES = ("pending", "verified", "rejected", "expired")
+
+
+class VerifierTable(SQLModel, table=False):
+    """Base of the verifier's tables: their own MetaData."""
+
+    metadata = MetaData()
+
+
+class ApiKey(VerifierTable, table=True):
+    __tablename__ = "verifier_api_keys"
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    lender: str = SqlField(max_length=128, index=True)
+    key_hash: str = SqlField(max_length=64, unique=True)
+    prefix: str = SqlField(max_length=16)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    revoked_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+
+
+class RequestRow(VerifierTable, table=True):
+    __tablename__ = "verifier_requests"
+
+    id: str = SqlField(primary_key=True, max_length=64)
+    lender: str = SqlField(max_length=128, index=True)
+    nonce: str = SqlField(max_length=128, unique=True)  # b64url of the request nonce
+    status: str = SqlField(max_length=16, default="pending")
+    created_ms: int = SqlField(sa_type=BigInteger)
+    expires_ms: int = SqlField(sa_type=BigInteger)
+    max_staleness: int = SqlField(sa_type=BigInteger)
+    request_json: str = SqlField(sa_type=Text)  # canonical PresentationRequest.to_json()
+    verdict_json: str | None = SqlField(default=None, sa_type=Text)
+    answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+
+
+TABLES = [ApiKey.__table__, RequestRow.__table__]
+
+
+# API models (never the table models) ----------------------------------------------------------
+
+MAX_EXPIRES_IN = 7 * 24 * 3600
+MAX_STALENESS = 365 * 24 * 3600
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredicateIn(_Strict):
+    attribute: str = Field(min_length=1, max_length=64)
+    op: Literal[OPS]  # type: ignore[valid-type]
+    value: Any
+
+
+class RequestCreate(_Strict):
+    disclose: list[str] = Field(default_factory=list, max_length=64)
+    predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
+    credential_definitions: list[str] = Field(min_length=1, max_length=16)
+    expires_in: int = Field(default=600, ge=1, le=MAX_EXPIRES_IN)
+    max_staleness: int = Field(default=600, ge=0, le=MAX_STALENESS)
+
+
+class RequestCreated(BaseModel):
+    id: str
+    nonce: str
+    request: dict[str, Any]
+    presentation_url: str
+    request_url: str
+    expires_at: str
+
+
+class RequestDocument(BaseModel):
+    id: str
+    request: dict[str, Any]
+    presentation_url: str
+    expires_at: str
+
+
+class VerdictPublic(BaseModel):
+    verified: bool
+    disclosed: dict[str, Any]
+    predicates: list[str]
+    reason: str | None
+
+
+class RequestStatus(BaseModel):
+    id: str
+    status: Literal["pending", "verified", "rejected", "expired"]
+    verdict: VerdictPublic | None
+
+
+class PresentationSubmit(_Strict):
+    presentation: dict[str, Any]

@@ -1,0 +1,362 @@
+"""The verifier's domain logic: lender API keys, presentation requests, verdicts (no HTTP).
+
+Role verbs after anoncreds-rs ``services/verifier.rs``: :meth:`VerifierService.create_request`
+(``generate_nonce`` + the request), :meth:`~VerifierService.submit_presentation`
+(``verify_presentation`` + the single-use rule). Cryptography is
+:func:`circuits.presentation.verify_presentation`; keys and accumulator values come from a
+:class:`verifier.resolver.Resolver`; state lives behind a :class:`RequestStore`
+(``verifier.db.SqlRequestStore``).
+
+**A request** has one query with id ``"credential"``, a fresh 32-byte nonce from
+:mod:`secrets`, ``verifier_id`` = this verifier's configured identity, ``today`` = the
+current UTC date (every presentation proves its credential has not expired by then), an
+expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may use,
+``verifier.resolver`` step 5).
+
+**Answering a request** (``submit_presentation``):
+
+1. unknown request → ``NOT_FOUND``; already answered → ``REPLAY`` (HTTP 409);
+2. past its expiry → the verdict ``{verified: false, reason: "expired"}`` is recorded
+   (status ``expired``);
+3. the presentation is parsed strictly (``Presentation.from_json``: canonical encodings,
+   points on the curve, in the subgroup and not the identity, scalars < r); a
+   presentation that does not parse gets the verdict ``malformed``;
+4. the definitions it names are resolved — only those the request accepts — and the
+   proof is verified;
+5. the verdict is recorded by ONE conditional update (``status = 'pending'`` → verdict).
+   If another worker recorded one first, this call raises ``REPLAY`` and its verdict is
+   discarded: a nonce is accepted at most once, across processes and machines sharing
+   the database. Every verdict — verified or rejected — spends the request, so a proof
+   cannot be retried against the same nonce.
+
+If the ledger cannot be read (step 4) nothing is recorded: ``LEDGER_UNAVAILABLE`` (503)
+and the holder may retry.
+
+**Reason codes** (:data:`REASONS`) are stable and coarse: the verdict says *that* the
+proof failed, not which internal check did (the detail goes to the log).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import secrets
+import time as _time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from circuits.attributes import threshold
+from circuits.backend import GroupBackend
+from circuits.codec import b64e
+from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, canonical_json
+from circuits.errors import VerificationError, ZkCredError
+from circuits.presentation import Presentation, PresentationRejected, verify_presentation
+from verifier.errors import ErrorKind, VerifierError
+from verifier.models import MAX_EXPIRES_IN, MAX_STALENESS
+from verifier.resolver import (
+    DefinitionMismatch,
+    LedgerUnavailable,
+    Resolver,
+    ResolverError,
+    StaleAccumulator,
+    UnknownDefinition,
+)
+
+logger = logging.getLogger(__name__)
+
+QUERY_ID = "credential"
+NONCE_BYTES = 32
+API_KEY_PREFIX = "zkv_"
+
+#: reason code → what it means. Stable: lenders and wallets switch on these.
+REASONS = {
+    "expired": "the request expired before the presentation arrived",
+    "malformed": "the presentation is not a well-formed encoding (bad JSON shape, points or scalars)",
+    "definition_not_accepted": "the credential definition is not one the request accepts, or not on the ledger",
+    "invalid_proof": "the proof does not verify for this request",
+    "revocation": "the non-revocation proof does not hold against the ledger's accumulator",
+    "stale": "the accumulator value used is older than the request's max_staleness",
+}
+
+# circuits.presentation.PresentationRejected.code → our coarse reason.
+_REASON_OF_CODE = {
+    "unknown_definition": "definition_not_accepted",
+    "definition_not_accepted": "definition_not_accepted",
+    "revocation": "revocation",
+    "stale_accumulator": "stale",
+}
+
+
+def _now_ms(now: float) -> int:
+    return int(now * 1000)
+
+
+def iso_utc(ms: int) -> str:
+    return _dt.datetime.fromtimestamp(ms / 1000, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+# Records and the store Protocol -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verified: bool
+    disclosed: dict[str, Any]
+    predicates: list[str]
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verified": self.verified, "disclosed": self.disclosed, "predicates": self.predicates,
+                "reason": self.reason}
+
+    @classmethod
+    def rejected(cls, reason: str) -> Verdict:
+        assert reason in REASONS
+        return cls(False, {}, [], reason)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: str
+    lender: str
+    request: PresentationRequest
+    status: str
+    created_ms: int
+    expires_ms: int
+    max_staleness: int
+    verdict: Verdict | None = None
+
+    @property
+    def nonce_b64(self) -> str:
+        return b64e(self.request.nonce)
+
+    @property
+    def request_json(self) -> str:
+        return canonical_json(self.request.to_json()).decode()
+
+    def status_at(self, now_ms: int) -> str:
+        """The stored status, or ``expired`` for a pending request past its expiry."""
+        return "expired" if self.status == "pending" and now_ms >= self.expires_ms else self.status
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> RequestRecord:
+        v = row.get("verdict")
+        return cls(
+            id=row["id"], lender=row["lender"], request=PresentationRequest.from_json(json.loads(row["request_json"])),
+            status=row["status"], created_ms=row["created_ms"], expires_ms=row["expires_ms"],
+            max_staleness=row["max_staleness"], verdict=None if v is None else Verdict(**v),
+        )
+
+
+class RequestStore(Protocol):
+    def add_api_key(self, *, lender: str, key_hash: str, prefix: str, created_ms: int) -> None: ...
+
+    def lender_for_key(self, *, key_hash: str) -> str | None: ...
+
+    def insert_request(self, record: RequestRecord) -> None: ...
+
+    def get_request(self, *, request_id: str) -> dict[str, Any] | None: ...
+
+    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int) -> bool: ...
+
+
+# The service ------------------------------------------------------------------------------------
+
+
+class VerifierService:
+    """Requests and verdicts for lenders; see the module docstring for the rules."""
+
+    def __init__(self, *, store: RequestStore, resolver: Resolver, verifier_id: str,
+                 clock: Callable[[], float] = _time.time, backend: GroupBackend | None = None) -> None:
+        if not 0 < len(verifier_id) <= 256:
+            raise ValueError("verifier id: 1–256 characters")
+        self.store = store
+        self.resolver = resolver
+        self.verifier_id = verifier_id
+        self.clock = clock
+        self.backend = backend
+
+    # ------------------------------------------------------------ API keys
+
+    def create_api_key(self, *, lender: str) -> str:
+        """A new API key for ``lender``; returned once, stored only as its SHA-256."""
+        lender = lender.strip()
+        if not 0 < len(lender) <= 128:
+            raise VerifierError(ErrorKind.INPUT, "a lender name is 1–128 characters")
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        self.store.add_api_key(lender=lender, key_hash=hash_api_key(key), prefix=key[:10],
+                               created_ms=_now_ms(self.clock()))
+        logger.info("create_api_key >>> lender=%s prefix=%s", lender, key[:10])
+        return key
+
+    def authenticate(self, *, api_key: str | None) -> str:
+        """The lender an API key belongs to; UNAUTHORIZED without a key, FORBIDDEN for an unknown one."""
+        if not api_key:
+            raise VerifierError(ErrorKind.UNAUTHORIZED, "send Authorization: Bearer <API key>")
+        lender = self.store.lender_for_key(key_hash=hash_api_key(api_key))
+        if lender is None:
+            raise VerifierError(ErrorKind.FORBIDDEN, "unknown or revoked API key")
+        return lender
+
+    # ------------------------------------------------------------ requests
+
+    def create_request(self, *, lender: str, credential_definitions: Sequence[str], disclose: Sequence[str] = (),
+                       predicates: Sequence[dict[str, Any]] = (), expires_in: int = 600, max_staleness: int = 600,
+                       now: float | None = None) -> RequestRecord:
+        """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce."""
+        logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
+        now = self.clock() if now is None else now
+        if not 1 <= expires_in <= MAX_EXPIRES_IN:
+            raise VerifierError(ErrorKind.INPUT, f"expires_in: 1–{MAX_EXPIRES_IN} seconds")
+        if not 0 <= max_staleness <= MAX_STALENESS:
+            raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
+        try:
+            preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
+            query = CredentialQuery(QUERY_ID, tuple(map(str, credential_definitions)), tuple(map(str, disclose)),
+                                    preds)
+            request = PresentationRequest(secrets.token_bytes(NONCE_BYTES), self.verifier_id,
+                                          _dt.datetime.fromtimestamp(now, _dt.UTC).date(), (query,))
+        except (ZkCredError, KeyError, TypeError, ValueError) as e:
+            raise VerifierError(ErrorKind.INPUT, str(e)) from None
+        for definition_id in query.credential_definitions:
+            self._check_answerable(query, self._definition(definition_id))
+        now_ms = _now_ms(now)
+        record = RequestRecord(
+            id=secrets.token_urlsafe(16), lender=lender, request=request, status="pending", created_ms=now_ms,
+            expires_ms=now_ms + expires_in * 1000, max_staleness=max_staleness,
+        )
+        self.store.insert_request(record)
+        return record
+
+    def _definition(self, definition_id: str) -> CredentialDefinition:
+        try:
+            return self.resolver.definition(definition_id)
+        except UnknownDefinition:
+            raise VerifierError(ErrorKind.INPUT, f"no credential definition {definition_id} on the ledger",
+                                slug="unknown-definition") from None
+        except DefinitionMismatch:
+            raise VerifierError(ErrorKind.INPUT, f"the ledger's entries for {definition_id} do not match its id",
+                                slug="definition-mismatch") from None
+        except LedgerUnavailable as e:
+            raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
+
+    @staticmethod
+    def _check_answerable(query: CredentialQuery, d: CredentialDefinition) -> None:
+        """Refuse a request no credential of ``d`` could answer: unknown attributes, values of the wrong type."""
+        try:
+            for name in query.disclose:
+                d.schema.attribute(name)
+            for p in query.predicates:
+                t = d.schema.attribute(p.attribute).type
+                if p.op in (">=", ">", "<=", "<"):
+                    threshold(t, p.value, p.op)
+                elif p.op == "between":
+                    threshold(t, p.value[0], ">="), threshold(t, p.value[1], "<=")
+                else:
+                    for v in (p.value if isinstance(p.value, tuple) else (p.value,)):
+                        t.encode(v)
+        except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
+            raise VerifierError(ErrorKind.INPUT, f"{d.id}: {e}") from None
+
+    def _record(self, request_id: str) -> RequestRecord:
+        row = self.store.get_request(request_id=request_id)
+        if row is None:
+            raise VerifierError(ErrorKind.NOT_FOUND, "no such request")
+        return RequestRecord.from_row(row)
+
+    def get_request(self, *, lender: str, request_id: str) -> RequestRecord:
+        """A lender's own request (FORBIDDEN for another lender's)."""
+        record = self._record(request_id)
+        if record.lender != lender:
+            raise VerifierError(ErrorKind.FORBIDDEN, "this request belongs to another lender")
+        return record
+
+    def get_document(self, *, request_id: str) -> RequestRecord:
+        """The request as a holder sees it (public: the id is the capability)."""
+        return self._record(request_id)
+
+    # ------------------------------------------------------------ answering
+
+    def submit_presentation(self, *, request_id: str, unverified_presentation: Any,
+                            now: float | None = None) -> Verdict:
+        """Verify a holder's presentation for a request and record the verdict once (module doc)."""
+        logger.debug("submit_presentation >>> request=%s", request_id)
+        now = self.clock() if now is None else now
+        record = self._record(request_id)
+        if record.status != "pending":
+            raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
+        if _now_ms(now) >= record.expires_ms:
+            return self._finish(record, Verdict.rejected("expired"), now, status="expired")
+        verdict = self._verify(record, unverified_presentation, now)
+        return self._finish(record, verdict, now)
+
+    def _finish(self, record: RequestRecord, verdict: Verdict, now: float, *, status: str | None = None) -> Verdict:
+        status = status or ("verified" if verdict.verified else "rejected")
+        if not self.store.finish_request(request_id=record.id, status=status, verdict=verdict.to_json(),
+                                         answered_ms=_now_ms(now)):
+            raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
+        logger.info("verdict >>> request=%s status=%s reason=%s", record.id, status, verdict.reason)
+        return verdict
+
+    def _verify(self, record: RequestRecord, unverified: Any, now: float) -> Verdict:
+        request = record.request
+        try:
+            presentation = Presentation.from_json(unverified, backend=self.backend)
+        except ZkCredError as e:
+            logger.info("request %s: malformed presentation: %s", record.id, e)
+            return Verdict.rejected("malformed")
+        except Exception:  # fail closed on anything a hostile encoding provokes
+            logger.exception("request %s: presentation parser failed", record.id)
+            return Verdict.rejected("malformed")
+
+        accepted = set(request.query(QUERY_ID).credential_definitions)
+        definitions: dict[str, CredentialDefinition] = {}
+        for cp in presentation.credentials:
+            if cp.definition_id in accepted and cp.definition_id not in definitions:
+                try:
+                    definitions[cp.definition_id] = self.resolver.definition(cp.definition_id)
+                except (UnknownDefinition, DefinitionMismatch) as e:
+                    logger.warning("request %s: %s", record.id, e.detail)  # verify_presentation rejects it
+                except LedgerUnavailable as e:
+                    raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
+
+        refused: list[ResolverError] = []
+
+        def accumulator_at(definition_id: str, height: int) -> bytes:
+            try:
+                return self.resolver.accumulator_at(definition_id, height, max_staleness=record.max_staleness,
+                                                    now=now)
+            except LedgerUnavailable:
+                raise
+            except ResolverError as e:
+                refused.append(e)
+                raise VerificationError(e.detail) from None  # → PresentationRejected("stale_accumulator")
+
+        try:
+            verified = verify_presentation(request, presentation, definitions, accumulator_at=accumulator_at,
+                                           backend=self.backend)
+        except LedgerUnavailable as e:
+            raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
+        except PresentationRejected as e:
+            reason = _REASON_OF_CODE.get(e.code, "invalid_proof")
+            if e.code == "stale_accumulator" and refused and not isinstance(refused[-1], StaleAccumulator):
+                reason = "revocation"  # a height with no value of this registry: not the ledger's accumulator
+            logger.info("request %s: rejected (%s): %s", record.id, reason, e)
+            return Verdict.rejected(reason)
+        except Exception:  # fail closed: a hostile proof must never become a 500 or an acceptance
+            logger.exception("request %s: verification failed unexpectedly", record.id)
+            return Verdict.rejected("invalid_proof")
+
+        definition = definitions[presentation.credentials[0].definition_id]
+        disclosed = {
+            name: definition.schema.attribute(name).type.to_json(value)
+            for name, value in verified.disclosed[QUERY_ID].items()
+        }
+        return Verdict(True, disclosed, list(verified.predicates), None)
