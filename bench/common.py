@@ -41,8 +41,11 @@ class CountingBackend:
         counts = self.counts
 
         def counted(*args, **kwargs):
-            if attr == "g1_msm":
-                counts["g1_mul"] += sum(1 for k in args[1] if k)
+            if attr in ("g1_msm", "g1_mul"):
+                points, scalars = (args[0], args[1]) if attr == "g1_msm" else ([args[0]], [args[1]])
+                for p, k in zip(points, scalars):
+                    if k and k != 1:
+                        counts["g1_mul_fixed" if _has_table(p) else "g1_mul"] += 1
             elif attr == "pairing_check":
                 counts["pairing_check"] += 1
                 counts["miller_loop"] += len(args[0])
@@ -51,6 +54,14 @@ class CountingBackend:
             return value(*args, **kwargs)
 
         return counted
+
+
+def _has_table(point) -> bool:
+    try:
+        from circuits.backend import blst
+    except ImportError:
+        return False
+    return id(point) in blst._tables
 
 
 UNIT_OPS = ("g1_mul", "g2_mul", "g1_from_bytes", "g2_from_bytes", "g1_add", "g1_to_bytes")
@@ -70,6 +81,7 @@ def unit_costs(backend, repeats: int = 200) -> dict[str, float]:
     n = max(5, repeats // 10) if backend.name == "py_ecc" else repeats
     costs = {
         "g1_mul": measure(lambda: backend.g1_mul(p, k), n)["median_ms"],
+        "g1_mul_fixed": _fixed_cost(backend, k, n),
         "g2_mul": measure(lambda: backend.g2_mul(q, k), n)["median_ms"],
         "g1_from_bytes": measure(lambda: backend.g1_from_bytes(pb), n)["median_ms"],
         "g2_from_bytes": measure(lambda: backend.g2_from_bytes(qb), n)["median_ms"],
@@ -82,6 +94,21 @@ def unit_costs(backend, repeats: int = 200) -> dict[str, float]:
     costs["miller_loop"] = pc3 - pc2
     costs["pairing_check"] = max(0.0, pc2 - 2 * costs["miller_loop"])
     return costs
+
+
+def _fixed_cost(backend, k: int, n: int) -> float:
+    """One multiplication of a long-lived base through its fixed-base table (blst only)."""
+    if not hasattr(backend, "g1_mark_fixed") or backend.name != "blst":
+        return 0.0
+    import secrets
+
+    from circuits.constants import R
+
+    base = backend.g1_mul(backend.g1_generator(), secrets.randbelow(R))
+    backend.g1_mark_fixed(base)
+    for _ in range(16):
+        backend.g1_mul(base, k)
+    return measure(lambda: backend.g1_mul(base, k), n)["median_ms"]
 
 
 def floor_ms(counts: Counter, costs: dict[str, float]) -> float:

@@ -53,8 +53,11 @@ class PedersenGens:
 @functools.cache
 def _default(backend: GroupBackend) -> PedersenGens:
     h2c = XMD_SHA256.hash_to_g1
-    return PedersenGens(
+    gens = PedersenGens(
         backend,
         h2c(backend, k.PEDERSEN_G_LABEL, k.PEDERSEN_GENERATOR_DST),
         h2c(backend, k.PEDERSEN_H_LABEL, k.PEDERSEN_GENERATOR_DST),
     )
+    backend.g1_mark_fixed(gens.G)
+    backend.g1_mark_fixed(gens.H)
+    return gens

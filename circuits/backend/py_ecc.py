@@ -72,6 +72,9 @@ class PyEccBackend:
                 acc = add(acc, point if k == 1 else multiply(point, k))
         return acc
 
+    def g1_mark_fixed(self, point) -> None:
+        """No fixed-base tables in the reference backend."""
+
     def g1_eq(self, a, b) -> bool:
         return eq(a, b)
 

@@ -57,7 +57,9 @@ class Ciphersuite:
             while len(points) < count:
                 i = len(points) + 1
                 state["v"] = self.expand(state["v"] + i2osp(i, 8), seed_dst, k.BBS_EXPAND_LEN)
-                points.append(self.expander.hash_to_g1(backend, state["v"], gen_dst))
+                point = self.expander.hash_to_g1(backend, state["v"], gen_dst)
+                backend.g1_mark_fixed(point)
+                points.append(point)
             return points[:count]
 
     def p1(self, backend: GroupBackend):

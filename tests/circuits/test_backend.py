@@ -176,3 +176,19 @@ def test_pyblst_facts():
     g2 = P2().uncompress(G2_GENERATOR)
     ml = pyblst.miller_loop(g.scalar_mul(3), g2)
     assert pyblst.final_verify(ml, pyblst.miller_loop(g, g2.scalar_mul(3)))
+
+
+def test_fixed_base_tables_agree_with_scalar_mul():
+    """A marked base switches to its fixed-base table after a few uses; results are identical."""
+    from circuits.backend import blst as blst_backend
+
+    be = get_backend("blst")
+    point = be.g1_mul(be.g1_generator(), secrets.randbelow(R))
+    be.g1_mark_fixed(point)
+    other = be.g1_mul(be.g1_generator(), secrets.randbelow(R))
+    for i in range(blst_backend.FIXED_BASE_AFTER + 3):
+        ks = [secrets.randbelow(R), 1, R - 1, 2**255 % R, 256, 0][i % 6]
+        want = point.scalar_mul(ks) + other.scalar_mul(7)
+        assert be.g1_msm([point, other], [ks, 7]) == want
+        assert be.g1_mul(point, ks) == point.scalar_mul(ks)
+    assert id(point) in blst_backend._tables
