@@ -37,7 +37,7 @@ these hashes (see circuits/notes/accumulator.md for the figures).
 >>> y = handle(b"doc-registry", 3)
 >>> C = issue_witness(sk, reg.V0, y, backend=be)
 >>> event = revoke(sk, reg.V0, handle(b"doc-registry", 5), backend=be)
->>> RevocationEvent.from_bytes(be, event.to_bytes(be)) == event
+>>> RevocationEvent.from_bytes(be, event.to_bytes(be)).to_bytes(be) == event.to_bytes(be)
 True
 
 See circuits/notes/accumulator.md.

@@ -75,6 +75,7 @@ class PreparedEvents:
 
 def prepare_events(events: Sequence[RevocationEvent], *, backend: GroupBackend) -> PreparedEvents:
     """Hold ``events`` (in ledger order) ready for many :func:`update_witness` calls."""
+    events = list(events)
     Vs = tuple(e.V for e in events)
     return PreparedEvents(tuple(e.y % R for e in events), Vs, backend.g1_msm_prepare(Vs))
 
@@ -109,6 +110,7 @@ def update_witness(
     if isinstance(events, PreparedEvents):
         ys, Vs, bases = events.ys, events.Vs, events.bases
     else:
+        events = list(events)
         ys, Vs, bases = [e.y for e in events], [e.V for e in events], None
     if not ys:
         return C
