@@ -1,4 +1,4 @@
-"""The README's first command runs this demo; it must keep working end to end."""
+"""The README's first command runs this demo; the whole lending story must keep working."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from typer.testing import CliRunner
 from zkcred.cli import _register, app
 
 
-def test_demo_runs_and_rejects_tampering():
+def test_demo_runs_the_lending_story():
     _register()
-    result = CliRunner().invoke(app, ["demo", "--backend", "blst"])
+    result = CliRunner().invoke(app, ["demo", "--backend", "blst"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "rejected, as it must be" in result.output
-    assert "accepted; learned country=NL" in result.output
+    out = result.output
+    assert "credential: income >= 50000" in out
+    assert "not revoked at ledger height" in out
+    assert "request status: verified" in out
+    assert "409" in out  # the replayed presentation
+    assert "verified=False, reason=stale" in out  # the old witness after revocation
+    assert "was revoked" in out  # the synced wallet knows

@@ -184,8 +184,6 @@ class Wallet:
     # -- presentation ---------------------------------------------------------------------
     def _candidates(self):
         for cid, rec in self._store.all("credential"):
-            if rec["status"] != "active":
-                continue
             yield cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"])
 
     def present(self, request: PresentationRequest | Mapping[str, Any]) -> tuple[dict, list[str]]:
@@ -198,6 +196,9 @@ class Wallet:
             reasons = []
             for cid, rec, d, cred in self._candidates():
                 if d.id not in q.credential_definitions:
+                    continue
+                if rec["status"] != "active":
+                    reasons.append(f"{q.id}: the credential {cid} of an accepted definition was revoked")
                     continue
                 single = PresentationRequest(request.nonce, request.verifier_id, request.today, (q,))
                 try:
