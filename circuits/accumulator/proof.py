@@ -146,7 +146,12 @@ class MembershipProver:
         cls, C: G1, y: int, V: G1, *, backend: GroupBackend, y_tilde: int | None = None,
         rng: Rng = secrets.token_bytes,
     ) -> MembershipProver:
-        """Step 1. Pass ``y_tilde`` (the BBS proof's ``m̃`` of the handle) to share ŷ."""
+        """Step 1. Pass ``y_tilde`` (the BBS proof's ``m̃`` of the handle) to share ŷ.
+
+        ``C`` is not checked against ``V`` here (that is a pairing): a stale or revoked
+        witness gives a proof that fails :func:`check_pairing`. Wallets call
+        :func:`~circuits.accumulator.witness.verify_witness` after updating.
+        """
         if backend.g1_is_identity(C):
             raise ParameterError("the witness is the identity")
         self = cls.__new__(cls)
