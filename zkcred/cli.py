@@ -27,6 +27,9 @@ def _register() -> None:
     from zkcred import demo
 
     app.command("demo")(demo.run)
+    from zkcred import serve
+
+    app.command("serve")(serve.serve)
     from zkcred import ledger_cli
     app.add_typer(ledger_cli.app, name="ledger")
     from zkcred import verifier_cli
