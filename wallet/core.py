@@ -277,17 +277,19 @@ class Wallet:
             r = rec["revocation"]
             C = self._be.g1_from_bytes(b64d(r["witness"]))
             y = int(rec["credential"]["revocation_handle"], 16)
-            for entry_seq, evs, last in events.get(r["registry_id"], []):
-                if entry_seq <= r["height"]:
-                    continue
+            pending = [(entry_seq, evs, last) for entry_seq, evs, last in events.get(r["registry_id"], [])
+                       if entry_seq > r["height"]]
+            if pending and rec["status"] == "active":
+                # All pending events in one update: one inversion and one multi-scalar multiplication.
                 try:
-                    C = acc.update_witness(C, y, evs, backend=self._be)
+                    C = acc.update_witness(C, y, [e for _, evs, _ in pending for e in evs], backend=self._be)
                 except acc.RevokedError:
                     rec["status"] = "revoked"
                     revoked += 1
-                    break
-                r.update(witness=b64e(self._be.g1_to_bytes(C)), accumulator=last, height=entry_seq)
-                updated += 1
+                else:
+                    entry_seq, _, last = pending[-1]
+                    r.update(witness=b64e(self._be.g1_to_bytes(C)), accumulator=last, height=entry_seq)
+                    updated += 1
             self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
         return {"updated": updated, "revoked": revoked, "height": head.size - 1}
 
