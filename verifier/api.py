@@ -19,6 +19,7 @@ on one PostgreSQL (``zkcred verifier serve --workers N``).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
@@ -42,6 +43,38 @@ logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_PREFIX = "https://zkcred.dev/problems/"
 MAX_BODY_BYTES = 256 * 1024
+#: Deepest JSON nesting accepted. Checked before any parser runs: py_ecc raises the interpreter's
+#: recursion limit to 100 000 on import, and then a body of 100 000 "[" overflows the C stack of
+#: the json decoder (a segfault — one request would kill the worker).
+MAX_JSON_DEPTH = 32
+_JSON_SPECIAL = re.compile(rb'[\[\]{}"\\]')
+
+
+def json_nesting_exceeds(body: bytes, limit: int) -> bool:
+    """True if ``body``'s brackets outside strings nest deeper than ``limit`` (one linear pass).
+
+    Garbage is left to the JSON parser; this only bounds how deep it will recurse.
+    """
+    depth, in_string, escaped_at = 0, False, -1
+    for m in _JSON_SPECIAL.finditer(body):
+        i = m.start()
+        if i == escaped_at:
+            continue
+        c = body[i]
+        if in_string:
+            if c == 0x5C:  # backslash: the next byte is escaped
+                escaped_at = i + 1
+            elif c == 0x22:
+                in_string = False
+        elif c == 0x22:
+            in_string = True
+        elif c in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c in b"]}":
+            depth -= 1
+    return False
 
 
 def problem(status: int, slug: str, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
@@ -142,6 +175,14 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return problem(413, "payload-too-large", "Payload too large",
                            f"bodies are at most {MAX_BODY_BYTES} bytes", request.url.path)
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()  # cached: the route reads it again
+            if len(body) > MAX_BODY_BYTES:
+                return problem(413, "payload-too-large", "Payload too large",
+                               f"bodies are at most {MAX_BODY_BYTES} bytes", request.url.path)
+            if json_nesting_exceeds(body, MAX_JSON_DEPTH):
+                return problem(422, "invalid-request", "Invalid request",
+                               f"JSON nested deeper than {MAX_JSON_DEPTH} levels", request.url.path)
         return await call_next(request)
 
     @app.exception_handler(VerifierError)
