@@ -71,6 +71,18 @@ BBS_BLIND_GENERATOR_PREFIX = b"BLIND_"
 #: Mocked-RNG DST suffixes of the fixtures (appended to ciphersuite_id || "H2G_HM2S_").
 BBS_COMMIT_MOCK_RANDOM_SCALARS_DST = b"COMMIT_MOCK_RANDOM_SCALARS_DST_"
 BBS_PROOF_MOCK_RANDOM_SCALARS_DST = b"PROOF_MOCK_RANDOM_SCALARS_DST_"
+
+# BBS per-verifier linkability (draft-irtf-cfrg-bbs-per-verifier-linkability, editor's copy -03)
+#: api_id suffix of the pseudonym interface: api_id = ciphersuite_id || "H2G_HM2S_PSEUDONYM_".
+BBS_PSEUDONYM_H2G_HM2S = b"H2G_HM2S_PSEUDONYM_"
+#: hash_to_scalar DST suffix of the n-use polynomial's point z = H2S(context_id, api_id || this).
+BBS_NYM_POLY_DST = b"VECT_NYM_SECRETS"
+#: zkcred's pseudonym statement in a presentation: its domain separator and its context point
+#: OP = hash_to_curve_g1(context_id, this DST) (one DST for every suite: one pseudonym per
+#: holder per context, whichever credential carries it).
+DOMSEP_PSEUDONYM = b"zkcred/pseudonym/v1"
+PSEUDONYM_CONTEXT_DST = ZKCRED_PREFIX + b"PSEUDONYM_CONTEXT_"
+
 #: String attribute values are hashed to message scalars with this DST.
 ATTRIBUTE_STRING_DST = ZKCRED_PREFIX + b"ATTRIBUTE_STRING_"
 
