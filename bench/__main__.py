@@ -15,10 +15,13 @@ import sys
 from bench import common
 from circuits.backend import available_backends
 
-SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation"}
+SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "compare": "bench.compare"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["compare"]:  # its own flags (--out, --quick, …): bench/compare.py
+        return __import__(SCENARIOS["compare"], fromlist=["main"]).main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
