@@ -304,6 +304,17 @@ def machine_info() -> dict[str, Any]:
     info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "backends": available_backends()}
     try:
+        import subprocess
+
+        root = Path(__file__).resolve().parent.parent
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                        text=True, timeout=10).stdout.strip() or None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "circuits", "bench"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        info["uncommitted"] = sorted(line[3:] for line in dirty if line.strip())
+    except (OSError, subprocess.SubprocessError):
+        info["commit"], info["uncommitted"] = None, []
+    try:
         import anoncreds
 
         info["anoncreds"] = anoncreds.library_version()
@@ -341,7 +352,8 @@ def write_markdown(report: dict, path: Path) -> None:
         f"{', '.join(m['backends'])}. Load average {report['load']['start']} at the start, {report['load']['end']} "
         "at the end: the machine is shared with other work, so absolute times carry noise; the ratios come from "
         "alternated runs.",
-        f"Wall time of the whole run: {report['elapsed_s']:.0f} s.",
+        f"Wall time of the whole run: {report['elapsed_s']:.0f} s. Code: commit {m.get('commit')}"
+        + (f" plus uncommitted changes in {', '.join(m['uncommitted'])}" if m.get("uncommitted") else "") + ".",
         "",
         "Cells: median (min–max, n = runs). Ratio = zkcred-blst / AnonCreds (below 1: zkcred is cheaper). "
         "Bytes are JSON on the wire for both (docs/api.md for zkcred), except the rows marked binary (zkcred's "
