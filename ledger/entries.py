@@ -36,7 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
 
 from ledger.constants import (
     CHAIN_LABEL,
@@ -154,6 +154,7 @@ class Entry(_Strict):
     payload: dict[str, Any]
     prev_hash: Hex32
     signature: Hex64
+    _canonical: dict[str, bytes] = PrivateAttr(default_factory=dict)  # memo: RFC 8785 is pure Python
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump()
@@ -162,6 +163,18 @@ class Entry(_Strict):
         data = self.model_dump()
         del data["signature"]
         return data
+
+    def canonical(self) -> bytes:
+        """RFC 8785 bytes of the whole entry: what is stored, chained and hashed into the tree."""
+        if "entry" not in self._canonical:
+            self._canonical["entry"] = canonical_json(self.to_json())
+        return self._canonical["entry"]
+
+    def signing_bytes(self) -> bytes:
+        """What the issuer signs (``signing_bytes`` of the entry without its signature)."""
+        if "signed" not in self._canonical:
+            self._canonical["signed"] = signing_bytes(self.signed_part())
+        return self._canonical["signed"]
 
     @property
     def prev_hash_bytes(self) -> bytes:
@@ -245,7 +258,7 @@ def verify_entry_signature(entry: Entry, public_key: bytes) -> None:
     """Raise ``EntryRejected("bad-signature")`` unless ``public_key`` signed ``entry``."""
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(
-            bytes.fromhex(entry.signature), signing_bytes(entry.signed_part())
+            bytes.fromhex(entry.signature), entry.signing_bytes()
         )
     except (InvalidSignature, ValueError) as e:
         raise EntryRejected(

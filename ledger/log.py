@@ -100,7 +100,7 @@ def check_entry(
             update = (entry.issuer, new_key)
     if signer != verified_key:
         verify_entry_signature(entry, signer)
-    body = canonical_json(entry.to_json())
+    body = entry.canonical()
     return CheckedEntry(
         entry=entry,
         body=body,
@@ -160,6 +160,7 @@ class LedgerLog:
         self.public_key = public_key_bytes(signing_key)
         self._clock = clock
         self._max_skew = max_clock_skew_ms
+        self._key_cache: dict[str, bytes] = {}  # issuer -> key believed current (a hint, never trusted)
 
     def __repr__(self) -> str:  # never show the signing key
         return f"LedgerLog(store={type(self.store).__name__}, key={self.public_key.hex()[:16]}…)"
@@ -175,17 +176,23 @@ class LedgerLog:
                 "clock-skew", f"entry time {entry.time} is more than {self._max_skew} ms from {now}"
             )
 
-        # Optimistic pre-checks without the lock, so that the lock is held only briefly and
-        # stale or forged entries are refused without contending for it.  Under the lock
-        # everything is checked again, except a signature already verified under the very
-        # key that is current then.
-        head = self.store.head()
-        check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=self.store.issuer_key)
-        signer = (
-            bytes.fromhex(entry.payload["ledger_key"])
-            if entry.type == "issuer_registration"
-            else self.store.issuer_key(entry.issuer)
-        )
+        # Verify the signature before taking the write lock, under the key believed current
+        # (cached; a stale key only costs a second verification), so that the lock is held
+        # briefly.  Under the lock everything is checked again, and the signature too unless
+        # that key is still the current one.
+        if entry.type == "issuer_registration":
+            signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
+            verify_entry_signature(entry, signer)
+        else:
+            signer = self._key_cache.get(entry.issuer)
+            try:
+                if signer is None:
+                    raise EntryRejected("bad-signature", "no cached key")
+                verify_entry_signature(entry, signer)
+            except EntryRejected:
+                signer = self._fresh_key(entry.issuer)  # the key may have rotated meanwhile
+                if signer is not None:
+                    verify_entry_signature(entry, signer)
 
         def prepare(view: AppendView) -> AppendPlan:
             head = view.head
@@ -194,7 +201,15 @@ class LedgerLog:
             )
             return self._plan(head, checked, now)
 
-        return self._append(prepare)
+        return self._append(prepare, entry.issuer)
+
+    def _fresh_key(self, issuer: str) -> bytes | None:
+        key = self.store.issuer_key(issuer)
+        if key is not None:
+            if len(self._key_cache) >= 10_000:
+                self._key_cache.clear()
+            self._key_cache[issuer] = key
+        return key
 
     def append(
         self,
@@ -226,10 +241,12 @@ class LedgerLog:
             checked = check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key)
             return self._plan(head, checked, now)
 
-        return self._append(prepare)
+        return self._append(prepare, issuer)
 
-    def _append(self, prepare: Callable[[AppendView], AppendPlan]) -> Receipt:
-        plan = self.store.append(prepare)
+    def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str) -> Receipt:
+        plan = self.store.append(prepare, issuer_hint=issuer)
+        if plan.issuer_key is not None:
+            self._key_cache[plan.issuer_key[0]] = plan.issuer_key[1]
         assert plan.head.tree_head is not None
         logger.debug("append >>> seq=%d entry_hash=%s", plan.entry.seq, plan.entry.entry_hash.hex()[:16])
         return Receipt(

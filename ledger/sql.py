@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Engine, LargeBinary, event, func, insert, select, tuple_
+from sqlalchemy import BigInteger, Engine, LargeBinary, event, func, insert, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -182,12 +182,13 @@ class _Sql:
     """
 
     def __init__(self, dialect: str) -> None:
-        p = "%s" if dialect == "postgresql" else "?"
+        self.param = p = "%s" if dialect == "postgresql" else "?"
         lock = " FOR UPDATE" if dialect == "postgresql" else ""  # SQLite: BEGIN IMMEDIATE has locked
-        self.head = (
+        self.read_head = (
             "SELECT size, last_hash, frontier, sth_time, sth_root, sth_signature, sth_key"
-            f" FROM ledger_head WHERE id = {p}{lock}"
+            f" FROM ledger_head WHERE id = {p}"
         )
+        self.head = self.read_head + lock
         self.issuer = f"SELECT public_key FROM ledger_issuers WHERE issuer_id = {p}"
         self.insert_entry = (
             "INSERT INTO ledger_entries (seq, issuer_id, entry_type, entry_hash, body)"
@@ -210,8 +211,11 @@ class _SqlView:
     cursor: Any
     sql: _Sql
     head: Head
+    prefetched: dict[str, bytes | None]
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
+        if issuer_id in self.prefetched:
+            return self.prefetched[issuer_id]
         self.cursor.execute(self.sql.issuer, (issuer_id,))
         row = self.cursor.fetchone()
         return None if row is None else bytes(row[0])
@@ -226,7 +230,7 @@ class SqlStore:
         *,
         engine: Engine | None = None,
         create: bool = True,
-        max_attempts: int = 200,
+        max_attempts: int = 50,
     ) -> None:
         if (url is None) == (engine is None):
             raise TypeError("give exactly one of url or engine")
@@ -245,12 +249,21 @@ class SqlStore:
 
     # ------------------------------------------------------------ reads
 
-    def head(self) -> Head:
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one read on the DBAPI cursor (hot reads skip SQLAlchemy's statement layer)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(_head).where(_head.c.id == HEAD_ID)).first()
-        if row is None:
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.execute(sql, params)
+                return cur.fetchall()
+            finally:
+                cur.close()
+
+    def head(self) -> Head:
+        rows = self._query(self._sql.read_head, (HEAD_ID,))
+        if not rows:
             raise RuntimeError("ledger tables are not initialised (no head row)")
-        return _head_from_row(row)
+        return _head_from_row(_HeadRow(*rows[0]))
 
     def entries(self, *, start: int, limit: int) -> list[StoredEntry]:
         if start < 0 or limit < 1:
@@ -285,17 +298,23 @@ class SqlStore:
     def nodes(self, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
         if not ids:
             return {}
-        stmt = select(_nodes.c.level, _nodes.c.idx, _nodes.c.hash).where(
-            tuple_(_nodes.c.level, _nodes.c.idx).in_(list(ids))
+        # One query: per level an IN list on the primary key (a row-value
+        # ``(level, idx) IN (...)`` makes SQLite scan the table).  Plain SQL: building the
+        # same statement as SQLAlchemy expressions costs more than running it.
+        by_level: dict[int, list[int]] = {}
+        for level, index in ids:
+            by_level.setdefault(level, []).append(index)
+        p = self._sql.param
+        where = " OR ".join(
+            f"(level = {p} AND idx IN ({', '.join([p] * len(idxs))}))" for idxs in by_level.values()
         )
-        with self.engine.connect() as conn:
-            return {(r.level, r.idx): bytes(r.hash) for r in conn.execute(stmt)}
+        params = [v for level, idxs in by_level.items() for v in (level, *idxs)]
+        rows = self._query(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}", params)
+        return {(level, idx): bytes(h) for level, idx, h in rows}
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
-        stmt = select(_issuers.c.public_key).where(_issuers.c.issuer_id == issuer_id)
-        with self.engine.connect() as conn:
-            key = conn.execute(stmt).scalar_one_or_none()
-        return None if key is None else bytes(key)
+        rows = self._query(self._sql.issuer, (issuer_id,))
+        return bytes(rows[0][0]) if rows else None
 
     def count_entries(self) -> int:
         with self.engine.connect() as conn:
@@ -303,10 +322,10 @@ class SqlStore:
 
     # ------------------------------------------------------------ the append transaction
 
-    def append(self, prepare: Callable[[_SqlView], AppendPlan]) -> AppendPlan:
+    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None) -> AppendPlan:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return self._append_once(prepare)
+                return self._append_once(prepare, issuer_hint)
             except (OperationalError, IntegrityError, DBAPIError) as e:
                 if not self._transient(e) or attempt == self._max_attempts:
                     raise
@@ -323,19 +342,28 @@ class SqlStore:
         code = getattr(e.orig, "sqlstate", None)
         return code in {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
-    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan]) -> AppendPlan:
+    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None) -> AppendPlan:
         sql = self._sql
         with self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 driver = conn.connection.driver_connection
                 cur = driver.cursor()
-                cur.execute(sql.head, (HEAD_ID,))
+                hint_cur = driver.cursor() if issuer_hint is not None else None
+                # lock the head and prefetch the issuer's key: one round trip on PostgreSQL
+                with driver.pipeline() if self._postgres else contextlib.nullcontext():
+                    cur.execute(sql.head, (HEAD_ID,))
+                    if hint_cur is not None:
+                        hint_cur.execute(sql.issuer, (issuer_hint,))
                 row = cur.fetchone()
                 if row is None:
                     raise RuntimeError("ledger tables are not initialised (no head row)")
                 old = _head_from_row(_HeadRow(*row))
-                plan = prepare(_SqlView(cur, sql, old))
+                prefetched: dict[str, bytes | None] = {}
+                if hint_cur is not None:
+                    key_row = hint_cur.fetchone()
+                    prefetched[issuer_hint] = None if key_row is None else bytes(key_row[0])  # type: ignore[index]
+                plan = prepare(_SqlView(cur, sql, old, prefetched))
                 new, entry, sth = plan.head, plan.entry, plan.head.tree_head
                 if entry.seq != old.size or new.size != old.size + 1 or sth is None:
                     raise RuntimeError("append plan does not extend the head")  # a bug in the caller

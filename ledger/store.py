@@ -83,7 +83,11 @@ class LedgerStore(Protocol):
 
     def issuer_key(self, issuer_id: str) -> bytes | None: ...
 
-    def append(self, prepare: Callable[[AppendView], AppendPlan]) -> AppendPlan: ...
+    def append(
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+    ) -> AppendPlan:
+        """``issuer_hint``: the issuer whose key ``prepare`` will ask for (a store may prefetch it)."""
+        ...
 
 
 @dataclass
@@ -120,7 +124,9 @@ class MemoryStore:
     def issuer_key(self, issuer_id: str) -> bytes | None:
         return self._issuers.get(issuer_id)
 
-    def append(self, prepare: Callable[[AppendView], AppendPlan]) -> AppendPlan:
+    def append(
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+    ) -> AppendPlan:
         with self._lock:
             plan = prepare(_MemoryView(self))
             if plan.entry.seq != len(self._entries) or plan.head.size != plan.entry.seq + 1:

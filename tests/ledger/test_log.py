@@ -149,3 +149,19 @@ def test_tree_head_is_resigned_under_a_new_ledger_key(log: LedgerLog) -> None:
     with pytest.raises(VerificationFailed):
         verify_tree_head(sth, log.public_key)
     assert "key" not in repr(log).split("key=")[0] and "Ed25519PrivateKey" not in repr(log)
+
+
+def test_a_stale_key_cache_never_admits_a_rotated_key(log: LedgerLog) -> None:
+    """Another process (here: another LedgerLog) rotates the key; this one's cache is stale."""
+    acme = Issuer("acme")
+    acme.register(log)
+    schema = sample_payloads(acme)["schema"]
+    log.submit(acme.entry(log, "schema", schema))  # caches acme's first key
+    other = LedgerLog(log.store, signing_key=Ed25519PrivateKey.generate())
+    new_key = Ed25519PrivateKey.generate()
+    other.append(
+        key=acme.key, issuer="acme", entry_type="key_rotation", payload={"new_ledger_key": public_key_bytes(new_key).hex()}
+    )
+    _refused(log, acme.entry(log, "schema", schema), "bad-signature")  # old key, cached as current
+    log.submit(acme.entry(log, "schema", schema, key=new_key))
+    assert log.head().size == 4
