@@ -223,6 +223,26 @@ def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime
     return token
 
 
+def _check_values(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values in their typed JSON form, or INPUT naming the attribute — never echoing the value."""
+    names = [a.name for a in schema.attributes]
+    missing, extra = sorted(set(names) - values.keys()), sorted(set(values) - set(names))
+    if missing or extra:
+        raise _input(f"attributes: missing {missing}, unexpected {extra}", "invalid-attributes")
+    typed = {}
+    for a in schema.attributes:
+        value = values[a.name]
+        try:
+            a.type.encode(value)
+            typed[a.name] = a.type.to_json(value)
+        except (ZkCredError, ValueError, TypeError, ArithmeticError) as e:
+            reason = str(e)
+            for form in {str(value), repr(value)}:
+                reason = reason.replace(form, "the value") if len(form) > 0 else reason
+            raise _input(f"attributes: {a.name} ({a.type}): {reason}", "invalid-attributes") from e
+    return typed
+
+
 class IssuerService:
     """Schemas, credential definitions, offers, issuance, revocation — one issuer's domain."""
 
@@ -492,11 +512,7 @@ class IssuerService:
         definition = CredentialDefinition.from_json(json.loads(row.definition_json))
         if not isinstance(attributes, Mapping):
             raise _input("attributes: an object {name: value}", "invalid-attributes")
-        try:
-            definition.schema.encode_values(dict(attributes))
-            typed = {a.name: a.type.to_json(attributes[a.name]) for a in definition.schema.attributes}
-        except ZkCredError as e:
-            raise _input(f"attributes: {e}", "invalid-attributes") from e
+        typed = _check_values(definition.schema, attributes)
         offer_id = f"offer_{uuid.uuid4().hex}"
         token = new_token("zko")
         now = self.clock()

@@ -1,0 +1,91 @@
+"""Publishing over HTTP (ledger.client.LedgerClient) and what happens when the ledger is away."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from issuer.api import create_app
+from issuer.publisher import HttpPublisher
+from issuer.service import IssuerService
+from ledger.api import create_app as create_ledger_app
+from ledger.client import LedgerClient
+from ledger.entries import parse_entry
+from tests.issuer.conftest import SCHEMA, assert_problem
+from tests.issuer.holder import accept
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+class RacingClient(LedgerClient):
+    """Before each of the issuer's first ``races`` submissions, another issuer appends an entry."""
+
+    def __init__(self, *args, log, races: int, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kw)
+        self.log, self.races, self.submits = log, races, 0
+        self.rival = Ed25519PrivateKey.generate()
+        from ledger.entries import public_key_bytes
+
+        log.append(key=self.rival, issuer="rival", entry_type="issuer_registration",
+                   payload={"ledger_key": public_key_bytes(self.rival).hex()})
+
+    def submit(self, entry):  # type: ignore[no-untyped-def]
+        self.submits += 1
+        if self.races > 0:
+            self.races -= 1
+            self.log.append(key=self.rival, issuer="rival", entry_type="schema",
+                            payload={"schema_id": f"rival-{self.submits}", "name": "r", "version": "1",
+                                     "attributes": [{"name": "a", "type": "int"}]})
+        return super().submit(entry)
+
+
+def test_http_publisher_registers_publishes_and_retries_on_conflict(settings, ledger):
+    http = TestClient(create_ledger_app(ledger))
+    client = RacingClient("http://ledger.test", http=http, log=ledger, races=3)
+    service = IssuerService.open(settings=settings, publisher=HttpPublisher(client))
+    issuer = TestClient(create_app(service))
+    admin = {"Authorization": f"Bearer {service.create_admin_token()}"}
+    schema = issuer.post("/admin/schemas", json=SCHEMA, headers=admin).json()
+    definition = issuer.post("/admin/credential-definitions", headers=admin, json={
+        "schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 4}).json()
+    offer = issuer.post("/admin/offers", headers=admin, json={
+        "credential_definition_id": definition["id"], "attributes": {
+            "income": "1.00", "birth_date": "2000-01-01", "country": "NL", "employees": 1, "employed": False}}).json()
+    _, body, _ = accept(issuer, offer)
+    revoked = issuer.post(f"/admin/credentials/{body['credential_id']}/revoke", headers=admin).json()
+
+    mine = [parse_entry(e.body) for e in ledger.entries(start=0) if parse_entry(e.body).issuer == service.issuer_id]
+    assert [e.type for e in mine] == ["issuer_registration", "schema", "credential_definition",
+                                      "revocation_registry", "revocation"]
+    assert [e.seq for e in mine][1:] == [schema["ledger_seq"], definition["ledger_seq"],
+                                         body["revocation"]["ledger_seq"], revoked["ledger_seq"]]
+    assert client.submits >= 5 + 3  # three conflicts were retried
+    # a restart finds the registration on the ledger (by replaying entries) and does not register again
+    size = ledger.head().size
+    fresh_db = IssuerService.open(settings=settings, publisher=HttpPublisher(LedgerClient("http://l", http=http)))
+    assert ledger.head().size == size and fresh_db.issuer_id == service.issuer_id
+
+
+def test_unreachable_ledger_is_503_and_registration_waits(settings):
+    down = HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5))
+    service = IssuerService.open(settings=settings, publisher=down)  # starts anyway
+    issuer = TestClient(create_app(service))
+    admin = {"Authorization": f"Bearer {service.create_admin_token()}"}
+    assert_problem(issuer.post("/admin/schemas", json=SCHEMA, headers=admin), 503, "ledger-unavailable")
+    assert issuer.get("/admin/schemas", headers=admin).json() == {"items": []}  # nothing half-created
+
+
+def test_someone_elses_issuer_id_is_refused(settings, ledger):
+    from dataclasses import replace
+
+    from issuer.errors import IssuerError
+    from issuer.publisher import InProcessPublisher
+    from ledger.entries import public_key_bytes
+
+    squatter = Ed25519PrivateKey.generate()
+    ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
+                  payload={"ledger_key": public_key_bytes(squatter).hex()})
+    with pytest.raises(IssuerError) as info:
+        IssuerService.open(settings=replace(settings, issuer_id="acme-bank"), publisher=InProcessPublisher(ledger))
+    assert info.value.slug == "issuer-id-taken"
