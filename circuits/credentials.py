@@ -316,32 +316,49 @@ class Predicate:
 
 @dataclass(frozen=True)
 class CredentialQuery:
-    """What one credential must show: accepted definitions, disclosures, predicates."""
+    """What one credential must show: accepted definitions, disclosures, predicates.
+
+    ``pseudonym_context`` asks for the holder's pseudonym for that context (a lender's
+    identity, a campaign id): constant per holder and context, unlinkable across
+    contexts (:mod:`circuits.bbs.pseudonym`). ``None`` asks for none; the JSON form then
+    omits the key, so requests without pseudonyms keep their bytes and digest.
+    """
 
     id: str
     credential_definitions: tuple[str, ...]
     disclose: tuple[str, ...] = ()
     predicates: tuple[Predicate, ...] = ()
     non_revoked: bool = True
+    pseudonym_context: str | None = None
 
     def __post_init__(self) -> None:
         _require(bool(_NAME.fullmatch(self.id)), f"query id {self.id!r}: lowercase a-z, 0-9, _")
         _require(len(self.credential_definitions) > 0, "a query accepts at least one credential definition")
         _require(len(set(self.disclose)) == len(self.disclose), "disclose lists an attribute twice")
+        _require(self.pseudonym_context is None or
+                 (isinstance(self.pseudonym_context, str) and 0 < len(self.pseudonym_context.encode()) <= 256),
+                 "pseudonym context: 1–256 bytes of UTF-8, or None")
         object.__setattr__(self, "credential_definitions", tuple(self.credential_definitions))
         object.__setattr__(self, "disclose", tuple(self.disclose))
         object.__setattr__(self, "predicates", tuple(self.predicates))
 
     def to_json(self) -> dict:
-        return {"id": self.id, "credential_definitions": list(self.credential_definitions),
-                "disclose": list(self.disclose), "predicates": [p.to_json() for p in self.predicates],
-                "non_revoked": self.non_revoked}
+        out = {"id": self.id, "credential_definitions": list(self.credential_definitions),
+               "disclose": list(self.disclose), "predicates": [p.to_json() for p in self.predicates],
+               "non_revoked": self.non_revoked}
+        if self.pseudonym_context is not None:
+            out["pseudonym_context"] = self.pseudonym_context
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> CredentialQuery:
-        d = _obj(data, {"id", "credential_definitions", "disclose", "predicates", "non_revoked"}, "query")
+        d = _obj(data, {"id", "credential_definitions", "disclose", "predicates", "non_revoked"}, "query",
+                 {"pseudonym_context"})
+        ctx = d.get("pseudonym_context")
+        if ctx is not None and not isinstance(ctx, str):
+            raise EncodingError("pseudonym_context must be a string")
         return cls(str(d["id"]), tuple(map(str, d["credential_definitions"])), tuple(map(str, d["disclose"])),
-                   tuple(Predicate.from_json(p) for p in d["predicates"]), bool(d["non_revoked"]))
+                   tuple(Predicate.from_json(p) for p in d["predicates"]), bool(d["non_revoked"]), ctx)
 
 
 @dataclass(frozen=True)

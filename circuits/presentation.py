@@ -7,7 +7,8 @@ Relation (Camenisch–Stadler), for credentials k = 1..K answering queries q_k::
         ∧ ∧_i  C_i = m_{k_i, j_i}·G + s_i·H                                       (commitments)
         ∧ ∧_ranges  C_i − t·G ∈ [0, 2^64)   or   t·G − C_i ∈ [0, 2^64)        (≥, >, ≤, <, between, expiry)
         ∧ ∧_≠  m_{k_i, j_i} ≠ t       ∧ ∧_∈  m_{k_i, j_i} ∈ {t_1..t_n}
-        ∧ ∧_=  m_{k,j} = m_{k',j'}    ∧ ∧_k  m_{k,0} ∈ Acc(V_k)                  (not revoked) }
+        ∧ ∧_=  m_{k,j} = m_{k',j'}    ∧ ∧_k  m_{k,0} ∈ Acc(V_k)                  (not revoked)
+        ∧ ∧_nym  P_k = link·hash_to_curve(context_k)                         (pseudonyms) }
 
 Every hidden message gets one blinding ``m̃``; a statement that uses that message uses the
 same ``m̃`` (witness equality), and the verifier substitutes the BBS proof's ``m̂`` for
@@ -25,7 +26,9 @@ Prover steps:
    included); append them.
 4. One aggregated Bulletproof (n = 64) over every range statement, on the transcript.
 5. Sigma commitments: BBS ProofInit of credentials 2..K (challenge octets), opening
-   proofs of C_i, ≠ and ∈ proofs, accumulator membership commitments.
+   proofs of C_i, ≠ and ∈ proofs, accumulator membership commitments, and for each
+   query with a ``pseudonym_context`` the pseudonym statement of
+   :mod:`circuits.bbs.pseudonym` (its secret is the link secret, sharing its m̃).
 6. ``ph* = transcript.challenge_bytes("ph")``; the one challenge is the BBS draft's
    ``c = ProofChallengeCalculate(init_1, disclosed_1, ph*)``. With one credential and
    nothing else but disclosure, this *is* the draft's ProofGen with ``ph = ph*``
@@ -50,6 +53,7 @@ from circuits import sigma
 from circuits.attributes import NUMERIC, OFFSET, AttributeType, hash_string, threshold
 from circuits.backend import GroupBackend, get_backend
 from circuits.bbs import blind, core
+from circuits.bbs import pseudonym as nym
 from circuits.codec import Reader, Writer, b64d, b64e
 from circuits.constants import R
 from circuits.credentials import (
@@ -213,6 +217,7 @@ class CredentialProof:
     revocation_height: int | None = None
     accumulator: bytes | None = None
     membership: bytes | None = None
+    pseudonym: Any = None  # G1 point, when the query asks for one
 
 
 @dataclass(frozen=True)
@@ -243,11 +248,14 @@ class Presentation:
             w.scalar(cp.r1_hat)
             w.scalar(cp.r3_hat)
             w.scalars(cp.m_hat)
-            w.u8(1 if cp.revocation_height is not None else 0)
+            # flags: bit 0 revocation, bit 1 pseudonym (presentations without one keep their bytes)
+            w.u8((1 if cp.revocation_height is not None else 0) | (2 if cp.pseudonym is not None else 0))
             if cp.revocation_height is not None:
                 w.u64(cp.revocation_height)
                 w.raw(cp.accumulator)
                 w.blob(cp.membership)
+            if cp.pseudonym is not None:
+                w.point(be, cp.pseudonym)
         w.points(be, self.commitments)
         w.scalars(self.openings)
         w.blob(self.range_proof)
@@ -284,12 +292,13 @@ class Presentation:
             m_hat = tuple(r.scalars())
             height = acc = mem = None
             flag = r.u8()
-            if flag not in (0, 1):
+            if flag not in (0, 1, 2, 3):
                 raise EncodingError("bad revocation flag")
-            if flag:
+            if flag & 1:
                 height, acc, mem = r.u64(), r.raw(k.G1_BYTES), r.blob()
+            pseudonym = r.point(be) if flag & 2 else None
             creds.append(CredentialProof(qid, did, disclosed, A_bar, B_bar, D, e_hat, r1_hat, r3_hat, m_hat,
-                                         height, acc, mem))
+                                         height, acc, mem, pseudonym))
         commitments = tuple(r.points(be))
         openings = tuple(r.scalars())
         rp = r.blob()
@@ -315,6 +324,7 @@ class Presentation:
                     "revocation": None if cp.revocation_height is None else {
                         "height": cp.revocation_height, "accumulator": b64e(cp.accumulator),
                         "proof": b64e(cp.membership)},
+                    **({} if cp.pseudonym is None else {"pseudonym": b64e(be.g1_to_bytes(cp.pseudonym))}),
                 }
                 for cp in self.credentials
             ],
@@ -337,8 +347,11 @@ class Presentation:
                 raise EncodingError("unexpected presentation fields")
             creds = []
             for c in data["credentials"]:
-                if set(c) != {"query_id", "definition_id", "disclosed", "bbs", "revocation"}:
+                if set(c) - {"pseudonym"} != {"query_id", "definition_id", "disclosed", "bbs", "revocation"}:
                     raise EncodingError("unexpected credential proof fields")
+                pseudonym = None
+                if "pseudonym" in c:
+                    pseudonym = core.g1_from_bytes_nonidentity(be, b64d(c["pseudonym"]))
                 raw = b64d(c["bbs"])
                 if len(raw) < 3 * 48 + 3 * 32 or (len(raw) - 144) % 32:
                     raise EncodingError("bad BBS proof length")
@@ -353,6 +366,7 @@ class Presentation:
                     None if rev is None else int(rev["height"]),
                     None if rev is None else b64d(rev["accumulator"]),
                     None if rev is None else b64d(rev["proof"]),
+                    pseudonym,
                 ))
             craw = b64d(data["commitments"])
             oraw = b64d(data["openings"])
@@ -401,6 +415,7 @@ class VerifiedPresentation:
     disclosed: dict[str, dict[str, Any]]
     predicates: list[str]
     revocation_heights: dict[str, int]
+    pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the G1 point
 
 
 # Shared transcript steps -------------------------------------------------------------------------
@@ -609,6 +624,13 @@ def create_presentation(
                                        be.g1_from_bytes(rw.accumulator), backend=be, y_tilde=tilde[ci][HANDLE_INDEX])
         prover.append_to(t)
         mem_provers[ci] = prover
+    nym_points = {}
+    for ci, (q, d) in enumerate(zip(request.queries, definitions)):
+        if q.pseudonym_context is not None:
+            nym_prover = nym.PseudonymProver(be, q.pseudonym_context.encode(), link_secret,
+                                             tilde[ci][d.link_secret_index])
+            nym_prover.append_to(t, be)
+            nym_points[ci] = nym_prover.pseudonym
 
     # The one challenge: the BBS draft's, with ph* binding everything else.
     ph = t.challenge_bytes(b"ph", 32)
@@ -624,7 +646,7 @@ def create_presentation(
         membership = mem_provers[ci].finalize(c).to_bytes(be) if ci in mem_provers else None
         creds.append(CredentialProof(meta.query_id, meta.definition_id, meta.disclosed, proof.A_bar, proof.B_bar,
                                      proof.D, proof.e_hat, proof.r1_hat, proof.r3_hat, proof.m_hat,
-                                     meta.revocation_height, meta.accumulator, membership))
+                                     meta.revocation_height, meta.accumulator, membership, nym_points.get(ci)))
     return Presentation(
         tuple(creds), tuple(commitments), tuple(op.respond(c).s_hat for op in openings), range_bytes,
         tuple(p.respond(c) for p in ne_provers), tuple(p.respond(c) for p in set_provers), c,
@@ -684,6 +706,8 @@ def verify_presentation(
             raise PresentationRejected("structure", f"{q.id}: wrong number of responses")
         if plan.revoked_checked[ci] != (cp.revocation_height is not None):
             raise PresentationRejected("structure", f"{q.id}: non-revocation proof missing or unexpected")
+        if (q.pseudonym_context is not None) != (cp.pseudonym is not None):
+            raise PresentationRejected("structure", f"{q.id}: pseudonym missing or unexpected")
     for ci, idx, p, text in plan.clear_checks:
         if not _clear_holds(defs[ci], idx, disclosed_scalars[ci][plan.disclosed[ci].index(idx)], p):
             raise PresentationRejected("predicate_false", f"{request.queries[ci].id}: {text} is false")
@@ -768,6 +792,17 @@ def verify_presentation(
             raise PresentationRejected("revocation", str(e)) from None
         memberships.append((mp, Q))
         heights[cp.query_id] = cp.revocation_height
+    pseudonyms = {}
+    for ci, (q, d, cp) in enumerate(zip(request.queries, defs, pres.credentials)):
+        if q.pseudonym_context is None:
+            continue
+        ctx = q.pseudonym_context.encode()  # the request's context, never one the prover names
+        try:
+            T = nym.pseudonym_commitment(be, ctx, cp.pseudonym, m_hat(ci, d.link_secret_index), c)
+            nym.append_pseudonym(t, be, ctx, cp.pseudonym, T)
+        except ZkCredError as e:
+            raise PresentationRejected("pseudonym", str(e)) from None
+        pseudonyms[q.id] = b64e(be.g1_to_bytes(cp.pseudonym))
 
     ph = t.challenge_bytes(b"ph", 32)
     init0, _, api0 = inits[0]
@@ -794,4 +829,6 @@ def verify_presentation(
     if len(defs) > 1:
         predicates.append("same link secret in every credential")
     predicates += [f"{qid}: not revoked at ledger height {h}" for qid, h in heights.items()]
-    return VerifiedPresentation(disclosed_out, predicates, heights)
+    predicates += [f"{q.id}: pseudonym for context {q.pseudonym_context!r}" for q in request.queries
+                   if q.pseudonym_context is not None]
+    return VerifiedPresentation(disclosed_out, predicates, heights, pseudonyms)
