@@ -28,7 +28,11 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    bad commitment neither burns the token nor an index.
 6. :meth:`revoke`: ``V' = (y + α)^{-1}·V`` → ``revocation {registry_id, handles: [hex y],
    values: [b64 V']}``; the credential is marked revoked in the same transaction.
-   A second revoke is ``CONFLICT``.
+   A second revoke is ``CONFLICT``. The entry is published while the definition row is
+   locked and before the transaction commits: a failed publication changes nothing; a
+   crash after the ledger accepted it but before the commit leaves the ledger ahead of
+   the database (the credential still shows ``issued``) — the ledger is authoritative
+   for holders and verifiers, and reconciling that window is left to an operator.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
 Every domain error is an :class:`~issuer.errors.IssuerError` with a kind; circuits
