@@ -6,6 +6,7 @@ One credential with 10 attributes (tests/… fixtures shape):
 - (b) 2 disclosed + 5 predicates (income ≥ 50 000, born on or before 2008-11-23,
   country ∈ {DE, FR, NL}, score ≥ 600, children ≠ 3)
 - (c) two credentials from two issuers, link-secret equality, 1 predicate each
+- (d) (a) plus a pseudonym for the verifier's context (circuits.bbs.pseudonym)
 
 Every presentation also proves non-expiry (one more range statement per credential);
 the range statements of a presentation share one aggregated Bulletproof.
@@ -63,10 +64,11 @@ def scenarios(be):
         return PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries)
 
     a = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1]))
+    d = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1], pseudonym_context="lender-a"))
     b = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B))
     c = req(CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
             CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)))
-    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2])}, link
+    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2]), "d": (d, [d1], [c1])}, link
 
 
 def run(backends: list[str], repeats: int) -> dict:
