@@ -11,7 +11,8 @@ optional ``bench`` extra) in the same process run:
    without non-revocation: create, verify, bytes;
 4. revocation: revoke one, holder update after 1 / 10 / 100 revocations, a holder's
    first non-revocation witness;
-5. the verifier over HTTP — pending (see ``SCENARIO_5``).
+5. the verifier over HTTP (zkcred only; :mod:`bench.compare_http`): throughput and p50/p99
+   latency with 1, 8, 32 clients, 1 and 2 workers, SQLite and PostgreSQL.
 
 Timing: the systems alternate run by run (run i of every system before run i + 1 of
 any; the starting system rotates), so load from other work on this shared machine falls
@@ -71,7 +72,7 @@ REGISTRY_CAPACITY = 1_000
 #: Where py_ecc runs (it is 100–200× slower than blst): fewer runs, the target shape only.
 PY_ECC = {"runs_divisor": 3, "max_n": 10_000, "ks": (1,), "non_revoked": (True,)}
 
-SCENARIO_5 = ("5. verifier over HTTP", "pending: not run by this version of bench.compare (see compare.md)")
+SCENARIO_5 = "5. verifier over HTTP"
 
 BLST, PY_ECC_LABEL, ANONCREDS = "zkcred-blst", "zkcred-py_ecc", "anoncreds"
 COLUMNS = (BLST, PY_ECC_LABEL, ANONCREDS)
@@ -118,6 +119,9 @@ class Comparison:
         self.rows: list[dict[str, Any]] = []
         self.systems: dict[str, Any] = {}
         self.skipped: list[str] = []
+        self.notes: list[str] = []
+        self.quick = False
+        self.http_status = "not run: not among the scenarios of this run (--scenarios …,http)"
         from bench import zkcred_side
 
         for label in systems:
@@ -234,6 +238,21 @@ class Comparison:
         self._time("revocation.first_witness", sc, f"holder's first witness, N = {_n(REGISTRY_CAPACITY)}", {},
                    self._for("first_witness"), size_keys={"holder_download": "bytes before the first witness"})
 
+    # 5. verifier over HTTP (zkcred only: AnonCreds ships no HTTP verifier)
+    def http(self) -> None:
+        from bench import compare_http
+
+        why = compare_http.available()
+        if why is None and BLST not in self.systems:
+            why = "zkcred-blst is not among the systems of this run"
+        if why is not None:
+            self.http_status = f"not run: {why}"
+            return
+        rows, notes = compare_http.run(SHAPE, quick=self.quick, log=self.log)
+        self.rows += rows
+        self.notes += notes
+        self.http_status = "measured" if rows else "not run: no configuration could start (see notes)"
+
     def run(self, scenarios: tuple[str, ...]) -> None:
         for name in scenarios:
             t0 = time.perf_counter()
@@ -262,6 +281,8 @@ TARGETS = [
 
 def _value(row: dict, label: str) -> float | None:
     v = row["values"].get(label)
+    if row["kind"] == "http":
+        return None
     if v is None:
         return None
     return v["median_ms"] if isinstance(v, dict) else float(v)
@@ -346,14 +367,17 @@ def write_markdown(report: dict, path: Path) -> None:
     lines = [
         "# zkcred vs Hyperledger AnonCreds",
         "",
-        f"Measured {report['date']} with `{report['command']}` in one process run; the systems alternate run by run.",
+        *(f"- Measured {s['date']} with `{s['command']}` ({s['mode']} mode, scenarios {', '.join(s['scenarios'])}; "
+          f"{s['elapsed_s']:.0f} s; load average {s['load']['start']} → {s['load']['end']}); code at commit "
+          f"{s.get('commit')}" + (f" plus uncommitted changes in {', '.join(s['uncommitted'])}" if s.get("uncommitted")
+                                  else "") + "."
+          for s in report["sessions"]),
+        "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; AnonCreds "
         f"{m.get('anoncreds') or 'not installed'} (`anoncreds` wheel, anoncreds-rs), zkcred backends "
-        f"{', '.join(m['backends'])}. Load average {report['load']['start']} at the start, {report['load']['end']} "
-        "at the end: the machine is shared with other work, so absolute times carry noise; the ratios come from "
-        "alternated runs.",
-        f"Wall time of the whole run: {report['elapsed_s']:.0f} s. Code: commit {m.get('commit')}"
-        + (f" plus uncommitted changes in {', '.join(m['uncommitted'])}" if m.get("uncommitted") else "") + ".",
+        f"{', '.join(m['backends'])}. The machine is shared with other engineers' work (see the load averages), so "
+        "absolute times carry noise; within a run the systems alternate run by run, so the ratios are fairer than "
+        "the absolute figures.",
         "",
         "Cells: median (min–max, n = runs). Ratio = zkcred-blst / AnonCreds (below 1: zkcred is cheaper). "
         "Bytes are JSON on the wire for both (docs/api.md for zkcred), except the rows marked binary (zkcred's "
@@ -364,6 +388,8 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"- skipped: {s}")
     scenario = None
     for row in rows:
+        if row["kind"] == "http":
+            continue
         if row["scenario"] != scenario:
             scenario = row["scenario"]
             lines += ["", f"## {scenario}", "", "| operation | zkcred-blst | zkcred-py_ecc | AnonCreds | ratio blst / AnonCreds |",
@@ -373,7 +399,20 @@ def write_markdown(report: dict, path: Path) -> None:
             v = row["values"].get(label)
             cells.append("—" if v is None else _fmt_ms(v) if row["kind"] == "ms" else _fmt_bytes(v))
         lines.append(f"| {row['what']} | " + " | ".join(cells) + f" | {_fmt_ratio(ratio(row))} |")
-    lines += ["", f"## {SCENARIO_5[0]}", "", report.get("scenario_5", SCENARIO_5[1]), ""]
+    lines += ["", f"## {SCENARIO_5}", ""]
+    http = [r for r in rows if r["kind"] == "http"]
+    if http:
+        lines += ["zkcred only (AnonCreds ships no HTTP verifier): `POST /requests/{id}/presentation` on loopback, "
+                  "each a fresh request (2 disclosed, income ≥ 50 000, non-revocation) answered before the clock "
+                  "starts; a bounded run of n requests per line; the load generator runs on the same 2 cores.", "",
+                  "| database | workers | clients | n | throughput | p50 | p99 | errors |", "|---|---|---|---|---|---|---|---|"]
+        for r in http:
+            v, p = r["values"][BLST], r["params"]
+            lines.append(f"| {p['database']} | {p['workers']} | {p['clients']} | {v['requests']} | "
+                         f"{v['throughput_rps']:.1f} req/s | {v['p50_ms']:.0f} ms | {v['p99_ms']:.0f} ms | {v['errors']} |")
+    else:
+        lines.append(f"Pending — {report.get('scenario_5')}.")
+    lines.append("")
     lines += ["## Targets (issue 6)", "", "| target | limit | measured | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         if t["limit"] is None:
@@ -505,14 +544,19 @@ def _load() -> str:
         return "n/a"
 
 
-def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tuple[str, ...] = COLUMNS,
-        scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation"),
+def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tuple[str, ...] = COLUMNS, merge: bool = False,
+        scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
         command: str = "python -m bench compare", log: Callable[[str], None] = print) -> dict:
-    """Run the comparison and write compare.json, compare.md and the plots into ``out``; return the report."""
+    """Run the comparison and write compare.json, compare.md and the plots into ``out``; return the report.
+
+    ``merge``: keep the rows of ``out/compare.json`` from scenarios this run does not repeat (their
+    commands stay listed), e.g. to add scenario 5 to a finished run of 1–4.
+    """
     mode = QUICK if quick else FULL
     started, load_start = time.perf_counter(), _load()
     cmp = Comparison(runs=runs or mode["runs"], sizes=mode["sizes"], ks=mode["ks"], updates=mode["updates"],
                      systems=systems, log=log)
+    cmp.quick = quick
     try:
         cmp.run(scenarios)
     finally:
@@ -525,9 +569,23 @@ def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tup
                      "anoncreds_runs": ANONCREDS_RUNS,
                      "py_ecc": PY_ECC, "sizes": cmp.sizes, "ks": cmp.ks, "updates": cmp.updates},
         "shape": SHAPE, "systems": list(cmp.systems), "skipped": cmp.skipped, "rows": cmp.rows,
-        "scenario_5": SCENARIO_5[1], "notes": list(NOTES),
+        "scenario_5": cmp.http_status, "notes": list(NOTES) + cmp.notes,
     }
-    report["targets"] = evaluate_targets(cmp.rows)
+    report["sessions"] = [{k: report[k] for k in ("command", "date", "mode", "load", "elapsed_s")}
+                          | {"scenarios": list(scenarios), "commit": report["machine"].get("commit"),
+                             "uncommitted": report["machine"].get("uncommitted", [])}]
+    previous = out / "compare.json"
+    if merge and previous.exists():
+        old = json.loads(previous.read_text())
+        ran = {r["scenario"] for r in cmp.rows} | ({SCENARIO_5} if "http" in scenarios else set())
+        kept = [r for r in old["rows"] if r["scenario"] not in ran]
+        report["rows"] = sorted(kept + cmp.rows, key=lambda r: r["scenario"][:2])
+        report["sessions"] = old.get("sessions", []) + report["sessions"]
+        report["skipped"] = sorted(set(old.get("skipped", [])) | set(cmp.skipped))
+        report["notes"] = list(dict.fromkeys(old.get("notes", []) + report["notes"]))
+        if "http" not in scenarios:
+            report["scenario_5"] = old.get("scenario_5", report["scenario_5"])
+    report["targets"] = evaluate_targets(report["rows"])
     out.mkdir(parents=True, exist_ok=True)
     report["plots"] = write_plots(report, out)
     (out / "compare.json").write_text(json.dumps(report, indent=1, default=list) + "\n")
@@ -556,12 +614,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs, N = 1 000 only, k ∈ {0, 1, 5}")
     parser.add_argument("--runs", type=int, help="runs per operation (default 10, quick 3; py_ecc a third)")
     parser.add_argument("--systems", default=",".join(COLUMNS), help=f"comma list of {', '.join(COLUMNS)}")
-    parser.add_argument("--scenarios", default="setup,issuance,presentation,revocation")
+    parser.add_argument("--scenarios", default="setup,issuance,presentation,revocation,http")
+    parser.add_argument("--merge", action="store_true", help="keep other scenarios' rows from --out/compare.json")
     args = parser.parse_args(argv)
     argv_text = sys.argv[1:] if argv is None else ["compare", *argv]
     command = "python -m bench " + " ".join(argv_text)
     report = run(out=args.out, quick=args.quick, runs=args.runs, systems=tuple(args.systems.split(",")),
-                 scenarios=tuple(args.scenarios.split(",")), command=command)
+                 scenarios=tuple(args.scenarios.split(",")), command=command, merge=args.merge)
     for t in report["targets"]:
         print(f"target {t['target']}: ratio {_fmt_ratio(t['ratio'])} met={t['met']}")
     print(f"wrote {args.out / 'compare.md'}, {args.out / 'compare.json'}, {', '.join(report['plots']) or 'no plots'}")

@@ -25,7 +25,8 @@ def tiny(monkeypatch):
 
 
 def test_quick_pipeline_zkcred_only(tmp_path, tiny):
-    report = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None)
+    report = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
+                         scenarios=("setup", "issuance", "presentation", "revocation"))
     ids = {r["id"] for r in report["rows"]}
     for expected in ("setup.cred_def", "setup.registry.n1000", "setup.registry.n1000.tails_file", "issuance.revocable",
                      "presentation.create.k1.nr", "presentation.verify.k1.plain", "presentation.presentation.k1.nr",
@@ -41,12 +42,22 @@ def test_quick_pipeline_zkcred_only(tmp_path, tiny):
     assert saved["rows"] == json.loads(json.dumps(report["rows"]))
     md = (tmp_path / "compare.md").read_text()
     assert "## 3. presentation" in md and "## Targets (issue 6)" in md and "python -m bench compare" in md
-    assert "5. verifier over HTTP" in md
+    assert "5. verifier over HTTP" in md and "Pending" in md  # scenario 5 (services over HTTP) was not asked for
     if importlib.util.find_spec("matplotlib"):
         assert {"compare_presentation_k.png", "compare_setup_n.png"} <= set(report["plots"])
         assert all((tmp_path / p).stat().st_size > 1000 for p in report["plots"])
     else:
         assert report["plots"] == [] and any("matplotlib" in n for n in report["notes"])
+
+
+def test_merge_keeps_other_scenarios(tmp_path, tiny):
+    first = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
+                        scenarios=("issuance",))
+    second = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
+                         scenarios=("revocation",), merge=True)
+    assert {r["id"] for r in first["rows"]} < {r["id"] for r in second["rows"]}
+    assert [s["scenarios"] for s in second["sessions"]] == [["issuance"], ["revocation"]]
+    assert "## 2. issuance" in (tmp_path / "compare.md").read_text()
 
 
 def test_alternate_interleaves_and_counts():
