@@ -35,6 +35,8 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    for holders and verifiers, and reconciling that window is left to an operator.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
+A credential of a non-revocable definition still signs a (hidden) handle message: a fresh
+random scalar, so the message layout is the same for every credential.
 Every domain error is an :class:`~issuer.errors.IssuerError` with a kind; circuits
 errors are wrapped (``raise … from e``).
 
