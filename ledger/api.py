@@ -8,7 +8,7 @@
     POST /entries                           a signed entry; 201 with a receipt, or a problem
 
 Every refusal is an RFC 9457 ``application/problem+json`` with a stable ``type`` URI
-(``urn:zkcred:problem:ledger:<slug>``, see ``ledger.errors``): domain errors map to HTTP in
+(``https://zkcred.dev/problems/<slug>``, see ``ledger.errors``): domain errors map to HTTP in
 one handler, request-validation errors are 400 ``invalid-request``, unknown routes 404.
 Bad input is never a 500.  The process holds no state besides its ``LedgerLog``, so any
 number of workers can serve one PostgreSQL database.

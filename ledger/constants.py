@@ -34,7 +34,7 @@ MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 
 # RFC 9457 problem types: stable URIs, one per kind of refusal.
-PROBLEM_TYPE_PREFIX = "urn:zkcred:problem:ledger:"
+PROBLEM_TYPE_PREFIX = "https://zkcred.dev/problems/"  # shared with the other services (issuer/api.py)
 
 DEFAULT_PORT = 8003
 DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/ledger.db"

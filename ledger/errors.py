@@ -1,9 +1,9 @@
 """The ledger's errors: one small hierarchy, detail in attributes, a stable problem type each.
 
 ``LedgerError`` carries what the HTTP layer needs to write an RFC 9457 problem: an HTTP
-``status`` and a stable ``type`` URI (``urn:zkcred:problem:ledger:<slug>``).  The one
-exception handler in ``ledger.api`` maps any ``LedgerError`` to problem+json, so the domain
-code never imports HTTP.
+``status`` and a stable ``type`` URI (``https://zkcred.dev/problems/<slug>``, the prefix
+of the other services too).  The one exception handler in ``ledger.api`` maps any
+``LedgerError`` to problem+json, so the domain code never imports HTTP.
 
 - ``InvalidRequest`` (400): a read asked for something malformed (a range past the tree).
 - ``NotFound`` (404): no such entry.
