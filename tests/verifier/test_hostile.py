@@ -13,7 +13,10 @@ import pytest
 from circuits.codec import b64d, b64e
 from circuits.constants import R
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
-from tests.verifier.helpers import VERIFIER_ID, present, request_body
+from fastapi.testclient import TestClient
+
+from tests.verifier.helpers import VERIFIER_ID, Clock, make_service, present, request_body
+from verifier.api import create_app
 
 P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
 
@@ -44,6 +47,26 @@ def _off_curve_g1() -> bytes:
 
 
 IDENTITY_G1 = bytes([0xC0]) + bytes(47)
+
+
+@pytest.fixture(scope="module")
+def hostile_client(world, tmp_path_factory):
+    """One service and database for the whole module (every test makes a request of its own)."""
+    svc, engine = make_service(world, f"sqlite:///{tmp_path_factory.mktemp('hostile')}/v.db", Clock())
+    key = svc.create_api_key(lender="acme-bank")
+    with TestClient(create_app(svc), raise_server_exceptions=False) as c:
+        yield c, {"Authorization": f"Bearer {key}"}
+    engine.dispose()
+
+
+@pytest.fixture
+def client(hostile_client):
+    return hostile_client[0]
+
+
+@pytest.fixture
+def auth(hostile_client):
+    return hostile_client[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,45 @@
+"""``zkcred verifier create-api-key`` prints a key once and stores only its hash; ``serve`` refuses
+to start without the ledger settings, in one clear line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from verifier.db import SqlRequestStore, make_engine
+from verifier.service import hash_api_key
+from zkcred.verifier_cli import app
+
+
+def test_create_api_key_prints_once_and_stores_the_hash(tmp_path):
+    url = f"sqlite:///{tmp_path}/v.db"
+    result = CliRunner().invoke(app, ["create-api-key", "--lender", "acme-bank", "--json"], env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    key = out["api_key"]
+    assert out["lender"] == "acme-bank" and key.startswith("zkv_") and len(key) > 40
+    engine = make_engine(url)
+    store = SqlRequestStore(engine)
+    assert store.lender_for_key(key_hash=hash_api_key(key)) == "acme-bank"
+    with engine.connect() as conn:
+        dump = "".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM verifier_api_keys"))
+    assert key not in dump  # only the hash is stored
+    engine.dispose()
+
+
+def test_serve_needs_the_ledger_settings(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/v.db", "ZKCRED_LEDGER_URL": "", "ZKCRED_LEDGER_PUBLIC_KEY": ""}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 1 and "ZKCRED_LEDGER_URL" in result.output
+    env |= {"ZKCRED_LEDGER_URL": "http://127.0.0.1:1", "ZKCRED_LEDGER_PUBLIC_KEY": "zz"}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 1 and "ZKCRED_LEDGER_PUBLIC_KEY" in result.output
+
+
+def test_registered_under_zkcred():
+    from zkcred.cli import _register, app as root
+
+    _register()
+    result = CliRunner().invoke(root, ["verifier", "--help"])
+    assert result.exit_code == 0 and "create-api-key" in result.output
