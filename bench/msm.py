@@ -46,7 +46,7 @@ def _force(path: bool, fn: Callable[[], object]) -> Callable[[], object]:
 
     def run_pinned():
         saved = blst.prefer_arkworks
-        blst.prefer_arkworks = lambda n, fresh: path
+        blst.prefer_arkworks = lambda n, fresh, blst_us=None: path
         try:
             return fn()
         finally:

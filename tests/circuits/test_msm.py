@@ -45,7 +45,7 @@ def always_arkworks(monkeypatch):
     """Force the arkworks path at every size (the cost model would pick blst for small calls)."""
     if not arkworks.AVAILABLE:
         pytest.skip("py_arkworks_bls12381 not installed")
-    monkeypatch.setattr(blst, "prefer_arkworks", lambda n, fresh: True)
+    monkeypatch.setattr(blst, "prefer_arkworks", lambda n, fresh, blst_us=None: True)
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 8, 16, 33, 64, 130])
