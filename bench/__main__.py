@@ -15,7 +15,8 @@ import sys
 from bench import common
 from circuits.backend import available_backends
 
-SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "compare": "bench.compare"}
+SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "revocation": "bench.revocation",
+             "compare": "bench.compare"}
 
 
 def main(argv: list[str] | None = None) -> int:
