@@ -359,7 +359,11 @@ def _fmt_bytes(v: float) -> str:
 def _fmt_ratio(r: float | None) -> str:
     if r is None:
         return "—"
-    return f"{r:.3f} (1/{1 / r:.1f})" if 0 < r < 1 else f"{r:.2f}×"
+    if r == 0:
+        return "0 (none)"
+    if r >= 1:
+        return f"{r:.2f}×"
+    return f"{r:.3f} (1/{1 / r:.0f})" if r < 0.01 else f"{r:.3f} (1/{1 / r:.1f})"
 
 
 def write_markdown(report: dict, path: Path) -> None:
@@ -370,7 +374,7 @@ def write_markdown(report: dict, path: Path) -> None:
         *(f"- Measured {s['date']} with `{s['command']}` ({s['mode']} mode, scenarios {', '.join(s['scenarios'])}; "
           f"{s['elapsed_s']:.0f} s; load average {s['load']['start']} → {s['load']['end']}); code at commit "
           f"{s.get('commit')}" + (f" plus uncommitted changes in {', '.join(s['uncommitted'])}" if s.get("uncommitted")
-                                  else "") + "."
+                                  else "") + "." + (f" ({s['note']}.)" if s.get("note") else "")
           for s in report["sessions"]),
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; AnonCreds "
@@ -427,11 +431,19 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["", "## Where zkcred loses", ""]
     if not losses:
         lines.append("Nowhere in this run.")
+
+    def cell(r: dict, label: str) -> str:
+        return _fmt_ms(r["values"][label]) if r["kind"] == "ms" else _fmt_bytes(r["values"][label])
+
+    groups: dict[str | None, list[dict]] = {}
     for r in losses:
-        lines.append(f"- **{r['scenario']} — {r['what']}**: zkcred-blst "
-                     f"{_fmt_ms(r['values'][BLST]) if r['kind'] == 'ms' else _fmt_bytes(r['values'][BLST])} against "
-                     f"AnonCreds {_fmt_ms(r['values'][ANONCREDS]) if r['kind'] == 'ms' else _fmt_bytes(r['values'][ANONCREDS])}"
-                     f" ({_fmt_ratio(ratio(r))})." + (f" Why: {loss_reason(r['id'])}" if loss_reason(r["id"]) else ""))
+        groups.setdefault(loss_reason(r["id"]), []).append(r)
+    for why, group in groups.items():
+        for r in group:
+            lines.append(f"- {r['scenario']} — {r['what']}: zkcred-blst {cell(r, BLST)} against AnonCreds "
+                         f"{cell(r, ANONCREDS)} ({_fmt_ratio(ratio(r))}).")
+        if why:
+            lines += ["", f"  Why: {why}", ""]
     notes = report.get("notes") or []
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
@@ -451,11 +463,15 @@ def write_plots(report: dict, out: Path) -> list[str]:
     except ImportError:
         report.setdefault("notes", []).append("plots skipped: matplotlib not installed (pip install -e '.[bench]')")
         return []
-    rows, stamp = report["rows"], f"{report['machine']['cpu']}, {report['machine']['cores']} cores — {report['command']}"
+    commands = "; ".join(dict.fromkeys(s["command"] for s in report.get("sessions") or [report]))
+    rows, stamp = report["rows"], f"{report['machine']['cpu']}, {report['machine']['cores']} cores — {commands}"
     written = []
 
     # 1. Ratio bars, one per row where both zkcred-blst and AnonCreds were measured.
-    pairs = [(f"{r['scenario'][:2]} {r['what']}", ratio(r)) for r in rows if ratio(r)]
+    def duplicate(row_id: str) -> bool:  # of the JSON-wire and holder-download rows
+        return ".presentation_binary." in row_id or (row_id.startswith("setup.registry.") and row_id.endswith(".publish"))
+
+    pairs = [(f"{r['scenario'][:2]} {r['what']}", ratio(r)) for r in rows if ratio(r) and not duplicate(r["id"])]
     if pairs:
         fig, ax = plt.subplots(figsize=(10, 0.28 * len(pairs) + 1.6))
         names, values = zip(*pairs)
@@ -544,6 +560,27 @@ def _load() -> str:
         return "n/a"
 
 
+def sessions_of(report: dict) -> list[dict]:
+    """The runs a report holds (a report written before sessions were recorded: its one command)."""
+    if report.get("sessions"):
+        return report["sessions"]
+    m = report.get("machine", {})
+    return [{"command": report["command"], "date": report["date"], "mode": report["mode"], "load": report["load"],
+             "elapsed_s": report["elapsed_s"], "commit": m.get("commit"), "uncommitted": m.get("uncommitted", []),
+             "scenarios": sorted({r["scenario"] for r in report["rows"]})}]
+
+
+def render(out: Path) -> dict:
+    """Rewrite compare.md and the plots from ``out/compare.json`` (no measuring)."""
+    report = json.loads((out / "compare.json").read_text())
+    report["sessions"] = sessions_of(report)
+    report["targets"] = evaluate_targets(report["rows"])
+    report["plots"] = write_plots(report, out)
+    (out / "compare.json").write_text(json.dumps(report, indent=1, default=list) + "\n")
+    write_markdown(report, out / "compare.md")
+    return report
+
+
 def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tuple[str, ...] = COLUMNS, merge: bool = False,
         scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
         command: str = "python -m bench compare", log: Callable[[str], None] = print) -> dict:
@@ -580,7 +617,7 @@ def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tup
         ran = {r["scenario"] for r in cmp.rows} | ({SCENARIO_5} if "http" in scenarios else set())
         kept = [r for r in old["rows"] if r["scenario"] not in ran]
         report["rows"] = sorted(kept + cmp.rows, key=lambda r: r["scenario"][:2])
-        report["sessions"] = old.get("sessions", []) + report["sessions"]
+        report["sessions"] = sessions_of(old) + report["sessions"]
         report["skipped"] = sorted(set(old.get("skipped", [])) | set(cmp.skipped))
         report["notes"] = list(dict.fromkeys(old.get("notes", []) + report["notes"]))
         if "http" not in scenarios:
@@ -653,9 +690,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--systems", default=",".join(COLUMNS), help=f"comma list of {', '.join(COLUMNS)}")
     parser.add_argument("--scenarios", default="setup,issuance,presentation,revocation,http")
     parser.add_argument("--merge", action="store_true", help="keep other scenarios' rows from --out/compare.json")
+    parser.add_argument("--render", action="store_true", help="only rewrite compare.md and the plots from compare.json")
     args = parser.parse_args(argv)
     argv_text = sys.argv[1:] if argv is None else ["compare", *argv]
     command = "python -m bench " + " ".join(argv_text)
+    if args.render:
+        render(args.out)
+        print(f"rendered {args.out / 'compare.md'} from {args.out / 'compare.json'}")
+        return 0
     report = run(out=args.out, quick=args.quick, runs=args.runs, systems=tuple(args.systems.split(",")),
                  scenarios=tuple(args.scenarios.split(",")), command=command, merge=args.merge)
     for t in report["targets"]:
