@@ -182,7 +182,10 @@ def _as_date(value) -> _dt.date:
         except ValueError as e:
             raise AttributeValueError(f"not an ISO date: {value!r}") from e
     if isinstance(value, int) and not isinstance(value, bool):
-        return EPOCH + _dt.timedelta(days=value)
+        try:
+            return EPOCH + _dt.timedelta(days=value)
+        except OverflowError:
+            raise AttributeValueError("a date as days since 1970-01-01 must lie in years 1–9999") from None
     raise AttributeValueError(f"expected a date, got {type(value).__name__}")
 
 

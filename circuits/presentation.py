@@ -340,7 +340,7 @@ class Presentation:
     def from_json(cls, data: Any, backend: GroupBackend | None = None) -> Presentation:
         be = backend or get_backend()
         try:
-            if data["version"] != PRESENTATION_VERSION:
+            if type(data["version"]) is not int or data["version"] != PRESENTATION_VERSION:  # not True, not 1.0
                 raise EncodingError("unknown presentation version")
             keys = {"version", "credentials", "commitments", "openings", "range_proof", "not_equal", "sets", "challenge"}
             if set(data) != keys:
@@ -358,12 +358,17 @@ class Presentation:
                 pts = [core.g1_from_bytes_nonidentity(be, raw[i : i + 48]) for i in (0, 48, 96)]
                 scs = [core.scalar_from_bytes(raw[i : i + 32]) for i in range(144, len(raw), 32)]
                 rev = c["revocation"]
+                if rev is not None and (not isinstance(rev, dict) or set(rev) != {"height", "accumulator", "proof"}
+                                        or type(rev["height"]) is not int or not 0 <= rev["height"] < 2**64):
+                    raise EncodingError("revocation must be {height: integer, accumulator, proof}")
+                if not isinstance(c["query_id"], str) or not isinstance(c["definition_id"], str):
+                    raise EncodingError("query_id and definition_id must be strings")
                 if not isinstance(c["disclosed"], dict):
                     raise EncodingError("disclosed must be an object")
                 creds.append(CredentialProof(
                     str(c["query_id"]), str(c["definition_id"]), c["disclosed"], *pts, scs[0], scs[1], scs[2],
                     tuple(scs[3:]),
-                    None if rev is None else int(rev["height"]),
+                    None if rev is None else rev["height"],
                     None if rev is None else b64d(rev["accumulator"]),
                     None if rev is None else b64d(rev["proof"]),
                     pseudonym,

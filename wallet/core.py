@@ -141,20 +141,24 @@ class Wallet:
                                       headers={"Authorization": f"Bearer {token}"})
         if response.status_code != 201:
             raise OfferRejected(f"issuer refused: {_problem(response)}")
-        body = response.json()
-        c = body["credential"]
         try:
+            body = response.json()
+            c = body["credential"]
+            if c["definition_id"] != d.id:
+                raise OfferRejected("the credential names another definition than the offer")
             expiry = _dt.date.fromisoformat(c["expiry"])
             handle = int(c["revocation_handle"], 16)
             cred = process_credential(d, b64d(c["signature"]), c["values"], expiry, handle, c.get("revocation_index"),
                                       self._link_secret, blind, backend=self._be)
             revocation = body.get("revocation")
+            if (revocation is None) != (d.revocation is None):
+                raise OfferRejected("a revocation witness is missing, or sent for a non-revocable definition")
             if revocation is not None:
-                if d.revocation is None:
-                    raise OfferRejected("a revocation witness for a non-revocable definition")
-                C, V = self._be.g1_from_bytes(b64d(revocation["witness"])), self._be.g1_from_bytes(b64d(revocation["accumulator"]))
-                acc.verify_witness(C, handle, V, self._be.g2_from_bytes(d.revocation.Q), backend=self._be)
-        except (KeyError, TypeError, ValueError, ZkCredError) as e:
+                self._check_witness(d, c, handle, revocation)
+            cid = body["credential_id"]
+            if not isinstance(cid, str) or not cid:
+                raise OfferRejected("no credential id")
+        except (KeyError, TypeError, ValueError, AttributeError, ZkCredError) as e:
             raise OfferRejected(f"the issued credential does not verify: {e}") from None
         record = {
             "definition": d.to_json(),
@@ -166,10 +170,51 @@ class Wallet:
             },
             "status": "active",
         }
-        cid = str(body["credential_id"])
         self._store.put("credential", cid, record, d.id)
         log.info("accepted credential %s of definition %s", cid, d.id)
         return self._summary(cid, record)
+
+    def _check_witness(self, d: CredentialDefinition, c: Mapping[str, Any], handle: int,
+                       revocation: Mapping[str, Any]) -> None:
+        """The witness is for this credential's handle, in this definition's registry, against the value V
+        the ledger holds at the height the issuer names (read from the ledger when one is configured)."""
+        assert d.revocation is not None
+        index = revocation["index"]
+        if (revocation["registry_id"] != d.revocation.id or type(index) is not int or c.get("revocation_index") != index
+                or not 0 <= index < d.revocation.capacity or acc.handle(d.revocation.id.encode(), index) != handle):
+            raise OfferRejected("the revocation index, handle or registry is not this credential's")
+        V_bytes = b64d(revocation["accumulator"])
+        C, V = self._be.g1_from_bytes(b64d(revocation["witness"])), self._be.g1_from_bytes(V_bytes)
+        acc.verify_witness(C, handle, V, self._be.g2_from_bytes(d.revocation.Q), backend=self._be)
+        seq = revocation["ledger_seq"]
+        if type(seq) is not int or seq < 0:
+            raise OfferRejected("the accumulator's ledger height is not a height")
+        if not self.ledger_url:
+            return
+        from ledger.client import LedgerClient
+        from ledger.errors import LedgerError
+
+        base = self.ledger_url.rstrip("/")
+        client = LedgerClient(base, ledger_key=self.ledger_key, http=_Prefixed(self._http, base))
+        try:
+            if self.ledger_key:
+                head = client.tree_head()
+                if seq >= head.size:
+                    raise OfferRejected("the accumulator's ledger height is past the ledger's head")
+                doc = client.verified_entry(seq, tree_head=head).to_json()
+            else:
+                doc = client.fetch_entry(seq)
+        except LedgerError as e:
+            raise OfferRejected(f"cannot read the accumulator's ledger entry: {e.detail}") from None
+        payload = doc.get("payload", {})
+        if doc.get("type") == "revocation_registry" and payload.get("cred_def_id") == d.id:
+            published = payload.get("v0")
+        elif doc.get("type") == "revocation":
+            published = (payload.get("values") or [None])[-1]
+        else:
+            published = None
+        if payload.get("registry_id") != d.revocation.id or published is None or b64d(published) != V_bytes:
+            raise OfferRejected("the accumulator is not the ledger's value at the height the issuer names")
 
     # -- listing -------------------------------------------------------------------------
     def _summary(self, cid: str, record: dict) -> CredentialSummary:
