@@ -8,9 +8,10 @@
 Lender routes need ``Authorization: Bearer <API key>``: 401 without one, 403 for an
 unknown key or another lender's request. Every error is RFC 9457
 ``application/problem+json`` with a stable ``type`` (``https://zkcred.dev/problems/<slug>``):
-domain errors are mapped in one handler (``VerifierError`` kinds → status), request
-validation is 422 ``invalid-request``, unknown routes 404, bodies over 256 KiB 413. Bad
-input is never a 500. A second presentation for a request is 409 ``replay``.
+domain errors are mapped in one handler (``VerifierError`` kinds → status), JSON that
+does not parse (or nests deeper than 32) is 400 ``malformed-json``, a body not matching its
+model 422 ``invalid-request``, unknown routes 404, bodies over 256 KiB 413. Bad input is
+never a 500. A second presentation for a request is 409 ``replay``.
 
 The process keeps no state but the resolver's ledger cache; run any number of workers
 on one PostgreSQL (``zkcred verifier serve --workers N``).
@@ -181,7 +182,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
                 return problem(413, "payload-too-large", "Payload too large",
                                f"bodies are at most {MAX_BODY_BYTES} bytes", request.url.path)
             if json_nesting_exceeds(body, MAX_JSON_DEPTH):
-                return problem(422, "invalid-request", "Invalid request",
+                return problem(400, "malformed-json", "Malformed JSON",
                                f"JSON nested deeper than {MAX_JSON_DEPTH} levels", request.url.path)
         return await call_next(request)
 
@@ -191,6 +192,8 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return problem(400, "malformed-json", "Malformed JSON", "the body is not JSON", request.url.path)
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "invalid"))}
                   for e in exc.errors()[:10]]
         first = errors[0] if errors else {"loc": [], "msg": "invalid"}
@@ -199,6 +202,8 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            return problem(400, "malformed-json", "Malformed JSON", "the body is not JSON", request.url.path)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
 

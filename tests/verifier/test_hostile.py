@@ -180,6 +180,8 @@ def test_bad_bodies_are_4xx_and_leave_the_request_open(client, auth, world, vali
     r = client.post(f"/requests/{rid}/presentation", content=raw, headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+    if raw in (b"not json", b"{" * 50_000) or len(raw) > 10_000:
+        assert r.status_code == 400 and r.json()["type"].endswith("/malformed-json")
     assert client.get(f"/requests/{rid}", headers=auth).json()["status"] == "pending"
 
 
