@@ -102,6 +102,17 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+def create_api_key(*, store: RequestStore, lender: str, now: float) -> str:
+    """A new API key for ``lender``; returned once, stored only as its SHA-256 (no ledger needed)."""
+    lender = lender.strip()
+    if not 0 < len(lender) <= 128:
+        raise VerifierError(ErrorKind.INPUT, "a lender name is 1–128 characters")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    store.add_api_key(lender=lender, key_hash=hash_api_key(key), prefix=key[:10], created_ms=_now_ms(now))
+    logger.info("create_api_key >>> lender=%s prefix=%s", lender, key[:10])
+    return key
+
+
 # Records and the store Protocol -------------------------------------------------------------
 
 
@@ -187,14 +198,7 @@ class VerifierService:
 
     def create_api_key(self, *, lender: str) -> str:
         """A new API key for ``lender``; returned once, stored only as its SHA-256."""
-        lender = lender.strip()
-        if not 0 < len(lender) <= 128:
-            raise VerifierError(ErrorKind.INPUT, "a lender name is 1–128 characters")
-        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        self.store.add_api_key(lender=lender, key_hash=hash_api_key(key), prefix=key[:10],
-                               created_ms=_now_ms(self.clock()))
-        logger.info("create_api_key >>> lender=%s prefix=%s", lender, key[:10])
-        return key
+        return create_api_key(store=self.store, lender=lender, now=self.clock())
 
     def authenticate(self, *, api_key: str | None) -> str:
         """The lender an API key belongs to; UNAUTHORIZED without a key, FORBIDDEN for an unknown one."""

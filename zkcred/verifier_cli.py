@@ -68,15 +68,15 @@ def create_api_key(
 ) -> None:
     """Create an API key for a lender; it is printed once and stored only as a hash."""
     from verifier.db import SqlRequestStore, init_db, make_engine
+    import time
+
     from verifier.errors import VerifierError
-    from verifier.service import VerifierService
+    from verifier.service import create_api_key as new_key
 
     engine = make_engine(database_url)
     try:
         init_db(engine)
-        # API keys need no ledger: a resolver is never consulted here
-        service = VerifierService(store=SqlRequestStore(engine), resolver=None, verifier_id="cli")  # type: ignore[arg-type]
-        key = service.create_api_key(lender=lender)
+        key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
     except VerifierError as e:
         _fail(e.detail)
     finally:

@@ -43,3 +43,9 @@ def test_registered_under_zkcred():
     _register()
     result = CliRunner().invoke(root, ["verifier", "--help"])
     assert result.exit_code == 0 and "create-api-key" in result.output
+
+
+def test_create_api_key_refuses_an_empty_lender(tmp_path):
+    result = CliRunner().invoke(app, ["create-api-key", "--lender", "  "],
+                                env={"DATABASE_URL": f"sqlite:///{tmp_path}/v.db"})
+    assert result.exit_code == 1 and "lender" in result.output

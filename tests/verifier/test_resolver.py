@@ -192,3 +192,23 @@ def test_registry_of_another_issuer_does_not_complete_a_definition(fresh_world):
     with pytest.raises(DefinitionMismatch):
         _resolver(w).definition(d.id)
     assert ISSUER_ID == d.issuer_id
+
+
+def test_resolver_follows_the_ledger_over_http(fresh_world):
+    """The same checks through ``ledger.client.LedgerClient`` against the ledger's HTTP API."""
+    from ledger.api import create_app as ledger_app
+    from ledger.client import LedgerClient
+
+    w, clock = fresh_world, Clock()
+    with TestClient(ledger_app(w.log)) as http:
+        resolver = LedgerResolver(LedgerClient("http://testserver", ledger_key=w.ledger_public, http=http),
+                                  refresh_interval=0, clock=clock)
+        assert resolver.definition(w.definition.id) == w.definition
+        s1 = w.revoke(2, now_ms=int(clock.now * 1000) - 100_000)
+        assert resolver.accumulator_at(w.definition.id, s1, max_staleness=0) == w.be.g1_to_bytes(w.V)
+        with pytest.raises(StaleAccumulator):
+            resolver.accumulator_at(w.definition.id, w.registry_seq, max_staleness=60)
+        wrong = LedgerResolver(LedgerClient("http://testserver", ledger_key=public_key_bytes(
+            Ed25519PrivateKey.generate()), http=http))
+        with pytest.raises(LedgerUnavailable):
+            wrong.definition(w.definition.id)
