@@ -39,6 +39,7 @@ from issuer.service import MAX_PAGE, IssuerService
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_PREFIX = "https://zkcred.dev/problems/"
+MAX_OFFSET = 2**31 - 1
 
 
 def problem(status: int, slug: str, title: str, detail: str, instance: str, *,
@@ -190,7 +191,8 @@ AdminDep = Annotated[str, Depends(require_admin)]
 OfferTokenDep = Annotated[str | None, Depends(offer_token)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}} for code in (400, 401, 403, 404, 409, 422)
+    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
+    for code in (400, 401, 403, 404, 409, 410, 422, 502, 503)
 }
 
 # ------------------------------------------------------------------ routers, one per resource
@@ -249,7 +251,7 @@ def list_credentials(
     status: Literal["issued", "revoked"] | None = None,
     definition_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,  # beyond a 64-bit SQL integer was a 500
 ) -> dict[str, Any]:
     items = service.list_credentials(status=status, definition_id=definition_id, limit=limit, offset=offset)
     return {"items": [c.to_json() for c in items]}

@@ -46,6 +46,12 @@ def problem(status: int, slug: str, title: str, detail: str, instance: str, **ex
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+#: Every route documents its refusals as problem+json, so the OpenAPI matches what is sent.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}} for code in (400, 403, 404, 409, 422)
+}
+
+
 def get_log(request: Request) -> LedgerLog:
     return request.app.state.log
 
@@ -59,7 +65,8 @@ def _json_bytes(content: bytes, status: int = 200) -> Response:
 
 def create_app(log: LedgerLog) -> FastAPI:
     """The ledger service over ``log``."""
-    app = FastAPI(title="zkcred ledger", version="1", summary=__doc__.splitlines()[0] if __doc__ else None)
+    app = FastAPI(title="zkcred ledger", version="1", summary=__doc__.splitlines()[0] if __doc__ else None,
+                  responses=_ERRORS)
     app.state.log = log
 
     @app.exception_handler(LedgerError)
