@@ -36,7 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
 
 from ledger.constants import (
     CHAIN_LABEL,
@@ -49,6 +49,28 @@ from ledger.errors import EntryRejected, VerificationFailed
 MAX_JSON_INT = 2**53 - 1  # I-JSON (RFC 7493): the integers RFC 8785 represents exactly
 
 Hex32 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+_ED25519_P = 2**255 - 19
+#: y of the points of order 8 (the others of small order have y = 1, −1 or 0).
+_ED25519_Y8 = int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little")
+_ED25519_SMALL_ORDER_Y = {0, 1, _ED25519_P - 1, _ED25519_Y8, _ED25519_P - _ED25519_Y8}
+
+
+def _strong_ed25519_key(value: str) -> str:
+    """Refuse non-canonical encodings (y ≥ p, or x = 0 with the sign bit) and points of small order.
+
+    Ed25519 verification (RFC 8032, as OpenSSL does it) accepts any signature (R = identity,
+    S = 0) under the identity key and forged ones under the other small-order keys: an issuer
+    registered or rotated to such a key would let anyone append entries in its name.
+    """
+    raw = bytes.fromhex(value)
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _ED25519_P or y in _ED25519_SMALL_ORDER_Y or (y in (1, _ED25519_P - 1) and raw[31] & 0x80):
+        raise ValueError("not a usable Ed25519 public key (small order or non-canonical)")
+    return value
+
+
+Ed25519Key = Annotated[Hex32, AfterValidator(_strong_ed25519_key)]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$")]
 Opaque = Annotated[str, StringConstraints(min_length=1, max_length=65536, pattern=r"^[A-Za-z0-9+/_=-]+$")]
@@ -66,7 +88,7 @@ class _Strict(BaseModel):
 class IssuerRegistration(_Strict):
     """An issuer's Ed25519 ledger key (hex) and, opaque, its BBS public keys."""
 
-    ledger_key: Hex32
+    ledger_key: Ed25519Key
     bbs_public_keys: list[Opaque] = Field(default_factory=list, max_length=64)
     name: Text | None = None
 
@@ -127,7 +149,7 @@ class Revocation(_Strict):
 class KeyRotation(_Strict):
     """Signed by the current ledger key; from the next entry on, ``new_ledger_key`` signs."""
 
-    new_ledger_key: Hex32
+    new_ledger_key: Ed25519Key
 
 
 PAYLOAD_MODELS: dict[str, type[_Strict]] = {

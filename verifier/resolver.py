@@ -57,7 +57,8 @@ import httpx
 
 from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
-from circuits.errors import ZkCredError
+from circuits.backend import get_backend
+from circuits.errors import IdentityPointError, ZkCredError
 from ledger import merkle
 from ledger.audit import AuditItem, Replay
 from ledger.client import verify_entry_run
@@ -322,6 +323,7 @@ class LedgerResolver:
                         revocation = RevocationRegistry(reg.registry_id, reg.capacity, b64d(reg.q))
                     d = CredentialDefinition(cand.issuer, schema, p.tag or "", b64d(p.bbs_public_key), revocation,
                                              p.ciphersuite)
+                    _check_points(d)
                 except (ZkCredError, ValueError, TypeError):
                     continue
                 if d.id == definition_id:
@@ -376,6 +378,18 @@ class LedgerResolver:
         _, key = self._resolve(definition_id)
         with self._lock:
             return [] if key is None else list(self._registries[key].history)
+
+
+def _check_points(d: CredentialDefinition) -> None:
+    """The BBS key W and the registry's Q decode strictly: on the curve, in G2, not the identity.
+
+    The ledger keeps them opaque, and a definition's content id covers whatever bytes were
+    published, so this is the one place a hostile key can be refused before a request names it.
+    """
+    be = get_backend()
+    for raw in (d.public_key, *((d.revocation.Q,) if d.revocation is not None else ())):
+        if be.g2_is_identity(be.g2_from_bytes(raw)):
+            raise IdentityPointError("the identity is not a key")
 
 
 def _b64_or_none(text: str) -> bytes | None:
