@@ -4,10 +4,11 @@
     GET  /requests/{id}                 lender   status and verdict (own requests only)
     GET  /requests/{id}/document        public   the request document a holder answers
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
+    GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
 
 Lender routes need ``Authorization: Bearer <API key>``: 401 without one, 403 for an
-unknown key or another lender's request. Every error is RFC 9457
-``application/problem+json`` with a stable ``type`` (``https://zkcred.dev/problems/<slug>``):
+unknown key, another lender's request, or a pseudonym this lender has not verified.
+Every error is RFC 9457 ``application/problem+json`` with a stable ``type`` (``https://zkcred.dev/problems/<slug>``):
 domain errors are mapped in one handler (``VerifierError`` kinds → status), JSON that
 does not parse (or nests deeper than 32) is 400 ``malformed-json``, a body not matching its
 model 422 ``invalid-request``, unknown routes 404, bodies over 256 KiB 413. Bad input is
@@ -23,7 +24,7 @@ import logging
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import (
     PresentationSubmit,
+    PseudonymRecords,
     RequestCreate,
     RequestCreated,
     RequestDocument,
@@ -125,21 +127,24 @@ router = APIRouter(prefix="/requests", tags=["requests"])
 
 @router.post("", status_code=201, response_model=RequestCreated)
 def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
+    pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
         lender=lender, credential_definitions=body.credential_definitions, disclose=body.disclose,
         predicates=[p.model_dump() for p in body.predicates], expires_in=body.expires_in,
-        max_staleness=body.max_staleness,
+        max_staleness=body.max_staleness, pseudonym=pseudonym,
     )
     return {"id": record.id, "nonce": record.nonce_b64, "request": record.request.to_json(),
             **_urls(request, record), "expires_at": iso_utc(record.expires_ms)}
 
 
-@router.get("/{request_id}", response_model=RequestStatus)
+@router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
 def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict[str, Any]:
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
-    return {"id": record.id, "status": record.status_at(now_ms),
-            "verdict": None if record.verdict is None else record.verdict.to_json()}
+    out = {"id": record.id, "status": record.status_at(now_ms),
+           "verdict": None if record.verdict is None else record.verdict.to_json()}
+    nym = service.pseudonym_status(record)  # keys only when the request asked for a pseudonym
+    return out if nym is None else {**out, **nym.to_json()}
 
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
@@ -154,6 +159,18 @@ def submit_presentation(request_id: str, body: Annotated[PresentationSubmit, Bod
                         service: ServiceDep) -> dict[str, Any]:
     verdict = service.submit_presentation(request_id=request_id, unverified_presentation=body.presentation)
     return verdict.to_json()
+
+
+pseudonyms = APIRouter(prefix="/pseudonyms", tags=["pseudonyms"])
+
+
+@pseudonyms.get("/{pseudonym}", response_model=PseudonymRecords)
+def get_pseudonym(pseudonym: Annotated[str, Path(max_length=128)], lender: LenderDep,
+                  service: ServiceDep) -> dict[str, Any]:
+    rows = service.pseudonym_records(lender=lender, pseudonym=pseudonym)
+    return {"pseudonym": pseudonym, "requests": [
+        {"request_id": r["request_id"], "context": r["context"], "verified_at": iso_utc(r["verified_ms"])}
+        for r in rows]}
 
 
 # The app ---------------------------------------------------------------------------------------
@@ -213,6 +230,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
         return problem(500, "internal-error", "Internal error", "the verifier failed; see its log", request.url.path)
 
     app.include_router(router)
+    app.include_router(pseudonyms)
     return app
 
 

@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event, insert, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine, select
 
-from verifier.models import TABLES, ApiKey, RequestRow, VerifierTable
+from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, VerifierTable
 
 DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/verifier.db"
 
@@ -95,12 +95,38 @@ class SqlRequestStore:
             data["verdict"] = json.loads(row.verdict_json) if row.verdict_json else None
             return data
 
-    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int) -> bool:
-        """Record the verdict iff the request is still pending; True if this call did (single use)."""
+    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int,
+                       pseudonym: dict[str, str] | None = None) -> bool:
+        """Record the verdict iff the request is still pending; True if this call did (single use).
+
+        ``pseudonym`` (``{lender, context, pseudonym}``) is recorded in the same transaction,
+        only by the call that records the verdict.
+        """
         stmt = (
             update(RequestRow)
             .where(RequestRow.id == request_id, RequestRow.status == "pending")
             .values(status=status, verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms)
         )
         with self.engine.begin() as conn:
-            return conn.execute(stmt).rowcount == 1
+            if conn.execute(stmt).rowcount != 1:
+                return False
+            if pseudonym is not None:
+                conn.execute(insert(PseudonymRow).values(
+                    lender=pseudonym["lender"], context=pseudonym["context"], pseudonym=pseudonym["pseudonym"],
+                    request_id=request_id, verified_ms=answered_ms))
+            return True
+
+    # pseudonyms
+    def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None:
+        """The pseudonym recorded with a verified request: ``{seq, lender, context, pseudonym, …}``."""
+        with Session(self.engine) as s:
+            row = s.exec(select(PseudonymRow).where(PseudonymRow.request_id == request_id)).first()
+            return None if row is None else row.model_dump()
+
+    def pseudonym_records(self, *, lender: str, pseudonym: str, before_seq: int | None = None) -> list[dict[str, Any]]:
+        """``lender``'s verified requests carrying ``pseudonym`` (oldest first; only those before ``before_seq``)."""
+        query = select(PseudonymRow).where(PseudonymRow.lender == lender, PseudonymRow.pseudonym == pseudonym)
+        if before_seq is not None:
+            query = query.where(PseudonymRow.seq < before_seq)
+        with Session(self.engine) as s:
+            return [row.model_dump() for row in s.exec(query.order_by(PseudonymRow.seq).limit(1000))]

@@ -12,6 +12,10 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
   ``UPDATE … SET status = <verdict> WHERE id = :id AND status = 'pending'`` that records
   the verdict (``verifier.db.SqlRequestStore.finish_request``): a row leaves ``pending``
   once, whichever worker or database connection gets there first.
+- ``verifier_pseudonyms(seq PK, lender, context, pseudonym, request_id UNIQUE, verified_ms)``,
+  indexed on ``(lender, pseudonym)`` — one row per *verified* request that asked for a
+  pseudonym, written in the same transaction as its verdict. ``pseudonym`` is the b64url
+  of the holder's G1 point for ``context``; no attribute values are stored here.
 
 Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
 """
@@ -20,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BigInteger, MetaData, Text
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import SQLModel
 
@@ -62,7 +66,19 @@ class RequestRow(VerifierTable, table=True):
     answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
 
 
-TABLES = [ApiKey.__table__, RequestRow.__table__]
+class PseudonymRow(VerifierTable, table=True):
+    __tablename__ = "verifier_pseudonyms"
+    __table_args__ = (Index("ix_verifier_pseudonyms_lender_pseudonym", "lender", "pseudonym"),)
+
+    seq: int | None = SqlField(default=None, primary_key=True)  # insertion order: "earlier" means a lower seq
+    lender: str = SqlField(max_length=128)
+    context: str = SqlField(sa_type=Text)  # the query's pseudonym_context (≤ 256 bytes of UTF-8)
+    pseudonym: str = SqlField(max_length=128)  # b64url of the compressed G1 point
+    request_id: str = SqlField(max_length=64, unique=True)
+    verified_ms: int = SqlField(sa_type=BigInteger)
+
+
+TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__]
 
 
 # API models (never the table models) ----------------------------------------------------------
@@ -81,7 +97,16 @@ class PredicateIn(_Strict):
     value: Any
 
 
+#: A campaign / product id a lender names for ``{"pseudonym": {"context": …}}``.
+CAMPAIGN_MAX = 64
+
+
+class PseudonymScopeIn(_Strict):
+    context: str = Field(min_length=1, max_length=CAMPAIGN_MAX)
+
+
 class RequestCreate(_Strict):
+    pseudonym: StrictBool | PseudonymScopeIn = False
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
     credential_definitions: list[str] = Field(min_length=1, max_length=16)
@@ -113,9 +138,26 @@ class VerdictPublic(BaseModel):
 
 
 class RequestStatus(BaseModel):
+    """A request's status; the pseudonym fields are present only when the request asked for one."""
+
     id: str
     status: Literal["pending", "verified", "rejected", "expired"]
     verdict: VerdictPublic | None
+    pseudonym_context: str | None = None
+    pseudonym: str | None = None  # b64url G1 point, once verified
+    seen_before: bool | None = None  # once verified: this lender verified the same pseudonym earlier
+    earlier_requests: list[str] | None = None  # those earlier requests' ids, oldest first
+
+
+class PseudonymRecordOut(BaseModel):
+    request_id: str
+    context: str
+    verified_at: str
+
+
+class PseudonymRecords(BaseModel):
+    pseudonym: str
+    requests: list[PseudonymRecordOut]
 
 
 class PresentationSubmit(_Strict):

@@ -32,6 +32,18 @@ expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may
 If the ledger cannot be read (step 4) nothing is recorded: ``LEDGER_UNAVAILABLE`` (503)
 and the holder may retry.
 
+**Pseudonyms** (issue 8). A request may ask for the holder's pseudonym scoped to the
+lender: ``pseudonym=True`` sets the query's ``pseudonym_context`` to
+:func:`lender_context` ``(verifier_id, lender)`` = ``"<verifier_id>/<lender>"``, and
+``pseudonym="<campaign>"`` to ``"<verifier_id>/<lender>/<campaign>"`` (lender and campaign
+percent-encoded, so ``/`` never appears inside a part and no two (lender, campaign) pairs
+share a context). The context is derived from the authenticated lender, never taken
+from the caller, so lender B cannot ask for lender A's context and so cannot obtain A's
+pseudonym of anyone. A verified presentation's pseudonym is recorded with the verdict
+(same transaction); :meth:`VerifierService.pseudonym_status` reports whether the lender
+verified it earlier, :meth:`VerifierService.pseudonym_records` lists a lender's requests
+carrying it — never another lender's (FORBIDDEN, whether or not another lender holds it).
+
 **Reason codes** (:data:`REASONS`) are stable and coarse: the verdict says *that* the
 proof failed, not which internal check did (the detail goes to the log).
 """
@@ -44,6 +56,7 @@ import json
 import logging
 import secrets
 import time as _time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,7 +68,7 @@ from circuits.credentials import CredentialDefinition, CredentialQuery, Predicat
 from circuits.errors import VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, verify_presentation
 from verifier.errors import ErrorKind, VerifierError
-from verifier.models import MAX_EXPIRES_IN, MAX_STALENESS
+from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
 from verifier.resolver import (
     DefinitionMismatch,
     LedgerUnavailable,
@@ -98,6 +111,14 @@ def iso_utc(ms: int) -> str:
     return _dt.datetime.fromtimestamp(ms / 1000, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def lender_context(verifier_id: str, lender: str, campaign: str | None = None) -> str:
+    """The pseudonym context of ``lender`` (and optionally one of its campaigns) at this verifier."""
+    parts = [verifier_id, urllib.parse.quote(lender, safe="")]
+    if campaign is not None:
+        parts.append(urllib.parse.quote(campaign, safe=""))
+    return "/".join(parts)
+
+
 def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
@@ -122,6 +143,7 @@ class Verdict:
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
+    pseudonym: str | None = None  # b64url G1 point of a verified presentation; recorded, not in the verdict JSON
 
     def to_json(self) -> dict[str, Any]:
         return {"verified": self.verified, "disclosed": self.disclosed, "predicates": self.predicates,
@@ -175,7 +197,27 @@ class RequestStore(Protocol):
 
     def get_request(self, *, request_id: str) -> dict[str, Any] | None: ...
 
-    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int) -> bool: ...
+    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int,
+                       pseudonym: dict[str, str] | None = None) -> bool: ...
+
+    def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None: ...
+
+    def pseudonym_records(self, *, lender: str, pseudonym: str,
+                          before_seq: int | None = None) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class PseudonymStatus:
+    """What the lender learns about a request's pseudonym (``value`` etc. once verified)."""
+
+    context: str
+    value: str | None
+    seen_before: bool | None
+    earlier_requests: list[str] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pseudonym_context": self.context, "pseudonym": self.value, "seen_before": self.seen_before,
+                "earlier_requests": self.earlier_requests}
 
 
 # The service ------------------------------------------------------------------------------------
@@ -213,18 +255,23 @@ class VerifierService:
 
     def create_request(self, *, lender: str, credential_definitions: Sequence[str], disclose: Sequence[str] = (),
                        predicates: Sequence[dict[str, Any]] = (), expires_in: int = 600, max_staleness: int = 600,
-                       now: float | None = None) -> RequestRecord:
-        """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce."""
+                       pseudonym: bool | str = False, now: float | None = None) -> RequestRecord:
+        """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce.
+
+        ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
+        the lender's campaign of that id (module docstring); the context is derived here.
+        """
         logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
         now = self.clock() if now is None else now
         if not 1 <= expires_in <= MAX_EXPIRES_IN:
             raise VerifierError(ErrorKind.INPUT, f"expires_in: 1–{MAX_EXPIRES_IN} seconds")
         if not 0 <= max_staleness <= MAX_STALENESS:
             raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
+        context = self._pseudonym_context(lender, pseudonym)
         try:
             preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
             query = CredentialQuery(QUERY_ID, tuple(map(str, credential_definitions)), tuple(map(str, disclose)),
-                                    preds)
+                                    preds, pseudonym_context=context)
             request = PresentationRequest(secrets.token_bytes(NONCE_BYTES), self.verifier_id,
                                           _dt.datetime.fromtimestamp(now, _dt.UTC).date(), (query,))
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
@@ -238,6 +285,20 @@ class VerifierService:
         )
         self.store.insert_request(record)
         return record
+
+    def _pseudonym_context(self, lender: str, pseudonym: bool | str) -> str | None:
+        if pseudonym is False:
+            return None
+        if pseudonym is True:
+            context = lender_context(self.verifier_id, lender)
+        elif isinstance(pseudonym, str) and 0 < len(pseudonym) <= CAMPAIGN_MAX:
+            context = lender_context(self.verifier_id, lender, pseudonym)
+        else:
+            raise VerifierError(ErrorKind.INPUT, f"pseudonym: true, or a context id of 1–{CAMPAIGN_MAX} characters")
+        if len(context.encode()) > 256:
+            raise VerifierError(ErrorKind.INPUT, "the pseudonym context (verifier id / lender / context id) is "
+                                                 "longer than 256 bytes; use a shorter context id")
+        return context
 
     def _definition(self, definition_id: str) -> CredentialDefinition:
         try:
@@ -282,6 +343,29 @@ class VerifierService:
             raise VerifierError(ErrorKind.FORBIDDEN, "this request belongs to another lender")
         return record
 
+    def pseudonym_status(self, record: RequestRecord) -> PseudonymStatus | None:
+        """The pseudonym part of a lender's view of ``record`` (None if the request asked for none)."""
+        context = record.request.query(QUERY_ID).pseudonym_context
+        if context is None:
+            return None
+        row = self.store.pseudonym_of(request_id=record.id) if record.status == "verified" else None
+        if row is None:
+            return PseudonymStatus(context, None, None, None)
+        earlier = self.store.pseudonym_records(lender=record.lender, pseudonym=row["pseudonym"],
+                                               before_seq=row["seq"])
+        return PseudonymStatus(context, row["pseudonym"], bool(earlier), [r["request_id"] for r in earlier])
+
+    def pseudonym_records(self, *, lender: str, pseudonym: str) -> list[dict[str, Any]]:
+        """``lender``'s verified requests carrying ``pseudonym``, oldest first.
+
+        FORBIDDEN when ``lender`` has none — whether another lender has or nobody has, so
+        the answer never tells one lender what another has seen.
+        """
+        rows = self.store.pseudonym_records(lender=lender, pseudonym=pseudonym) if len(pseudonym) <= 128 else []
+        if not rows:
+            raise VerifierError(ErrorKind.FORBIDDEN, "no verified request of yours carries this pseudonym")
+        return rows
+
     def get_document(self, *, request_id: str) -> RequestRecord:
         """The request as a holder sees it (public: the id is the capability)."""
         return self._record(request_id)
@@ -303,8 +387,12 @@ class VerifierService:
 
     def _finish(self, record: RequestRecord, verdict: Verdict, now: float, *, status: str | None = None) -> Verdict:
         status = status or ("verified" if verdict.verified else "rejected")
+        context = record.request.query(QUERY_ID).pseudonym_context
+        nym = None
+        if verdict.verified and context is not None and verdict.pseudonym is not None:
+            nym = {"lender": record.lender, "context": context, "pseudonym": verdict.pseudonym}
         if not self.store.finish_request(request_id=record.id, status=status, verdict=verdict.to_json(),
-                                         answered_ms=_now_ms(now)):
+                                         answered_ms=_now_ms(now), pseudonym=nym):
             raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
         logger.info("verdict >>> request=%s status=%s reason=%s", record.id, status, verdict.reason)
         return verdict
@@ -363,4 +451,4 @@ class VerifierService:
             name: definition.schema.attribute(name).type.to_json(value)
             for name, value in verified.disclosed[QUERY_ID].items()
         }
-        return Verdict(True, disclosed, list(verified.predicates), None)
+        return Verdict(True, disclosed, list(verified.predicates), None, verified.pseudonyms.get(QUERY_ID))
