@@ -1,7 +1,17 @@
 """The holder's wallet SDK: ``Wallet`` (link secret, credentials, presentations, ledger sync)."""
 
-from wallet.core import CredentialSummary, HttpRouter, NoMatchingCredential, OfferRejected, Wallet
+from wallet.core import (
+    CredentialSummary,
+    HttpRouter,
+    NoMatchingCredential,
+    OfferRejected,
+    Presented,
+    PseudonymScope,
+    Submitted,
+    Wallet,
+    pseudonym_scopes,
+)
 from wallet.store import WalletError, WrongPassphrase
 
-__all__ = ["CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Wallet", "WalletError",
-           "WrongPassphrase"]
+__all__ = ["CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Presented", "PseudonymScope",
+           "Submitted", "Wallet", "WalletError", "WrongPassphrase", "pseudonym_scopes"]

@@ -9,7 +9,13 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
   message, and the revocation witness against the accumulator) before storing it.
 - ``present(request)``: pick, per query, a credential that satisfies it — or say
   exactly which predicate no credential meets — and prove.
-- ``submit(request_url)``: fetch the request, present, post, return the verdict.
+- ``submit(request_url)``: fetch the request, present, post, return the verdict
+  (``submit_detailed`` also says which pseudonym contexts the presentation used).
+- Pseudonyms: a query with a ``pseudonym_context`` gets the holder's pseudonym for that
+  context (derived from the link secret: the same for every presentation to that
+  context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
+  contexts and, for zkcred verifiers (``"<verifier_id>/<lender>[/<campaign>]"``,
+  percent-encoded parts, docs/api.md), the lender and campaign they belong to.
 - ``sync()``: read revocation entries from the ledger (checked against its signed tree
   head when the ledger key is pinned) and update every witness — never asking the
   issuer; a credential whose handle was revoked is marked revoked.
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +74,63 @@ class CredentialSummary:
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class PseudonymScope:
+    """Whom a presentation's pseudonym is for: the query's context and, when it follows the
+    zkcred verifier's form ``"<verifier_id>/<lender>[/<campaign>]"``, that lender and campaign."""
+
+    query_id: str
+    context: str
+    verifier_id: str
+    lender: str | None
+    campaign: str | None
+
+    def describe(self) -> str:
+        if self.lender is None:
+            return f"context {self.context!r} (not a lender context of {self.verifier_id!r})"
+        who = f"lender {self.lender!r} at {self.verifier_id}"
+        return who if self.campaign is None else f"{who}, campaign {self.campaign!r}"
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def pseudonym_scopes(request: PresentationRequest | Mapping[str, Any]) -> list[PseudonymScope]:
+    """The pseudonym contexts a request asks for, one per query that asks, with their lender."""
+    if not isinstance(request, PresentationRequest):
+        request = PresentationRequest.from_json(request)
+    scopes = []
+    for q in request.queries:
+        if q.pseudonym_context is None:
+            continue
+        lender = campaign = None
+        prefix = request.verifier_id + "/"
+        if q.pseudonym_context.startswith(prefix):
+            parts = q.pseudonym_context[len(prefix):].split("/")
+            if 1 <= len(parts) <= 2 and all(parts):
+                lender = urllib.parse.unquote(parts[0])
+                campaign = urllib.parse.unquote(parts[1]) if len(parts) == 2 else None
+        scopes.append(PseudonymScope(q.id, q.pseudonym_context, request.verifier_id, lender, campaign))
+    return scopes
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A presentation, the ids of the credentials it uses, and the pseudonym contexts it answers."""
+
+    presentation: dict
+    credentials: list[str]
+    pseudonyms: list[PseudonymScope]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The verifier's verdict on a presentation, and the pseudonym contexts the presentation used."""
+
+    verdict: dict
+    pseudonyms: list[PseudonymScope]
 
 
 class HttpRouter:
@@ -233,6 +297,11 @@ class Wallet:
 
     def present(self, request: PresentationRequest | Mapping[str, Any]) -> tuple[dict, list[str]]:
         """(presentation JSON, ids of the credentials used); NoMatchingCredential if none fits."""
+        presented = self.present_detailed(request)
+        return presented.presentation, presented.credentials
+
+    def present_detailed(self, request: PresentationRequest | Mapping[str, Any]) -> Presented:
+        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
         if not isinstance(request, PresentationRequest):
             request = PresentationRequest.from_json(request)
         link = self._link_secret
@@ -267,7 +336,10 @@ class Wallet:
                                        revocation=revocation, backend=self._be)
         except UnsatisfiableError as e:
             raise NoMatchingCredential(e.reason) from None
-        return pres.to_json(self._be), [c[0] for c in chosen]
+        scopes = pseudonym_scopes(request)
+        for scope in scopes:
+            log.info("presenting a pseudonym for %s", scope.describe())
+        return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
 
     def fetch_request(self, request_url: str) -> dict:
         response = self._http.request("GET", request_url)
@@ -277,12 +349,16 @@ class Wallet:
 
     def submit(self, request_url: str) -> dict:
         """Fetch the request document, present, post it; return the verifier's verdict."""
-        doc = self.fetch_request(request_url)
-        presentation, _ = self.present(doc["request"])
-        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presentation})
+        return self.submit_detailed(request_url).verdict
+
+    def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched."""
+        doc = document if document is not None else self.fetch_request(request_url)
+        presented = self.present_detailed(doc["request"])
+        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
-        return response.json()
+        return Submitted(response.json(), presented.pseudonyms)
 
     # -- following the ledger ---------------------------------------------------------------
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:

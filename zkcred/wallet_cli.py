@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wallet import NoMatchingCredential, Wallet, WalletError
+from wallet import NoMatchingCredential, Wallet, WalletError, pseudonym_scopes
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The holder's wallet.")
 console = Console()
@@ -103,30 +103,51 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     console.print(table)
 
 
+def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
+    for scope in scopes:
+        to.print(f"pseudonym: for {scope.describe()} [dim](context {scope.context})[/]")
+
+
 @app.command()
 def present(request: str = typer.Argument(..., help="request file or URL (the verifier's request document)"),
             submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
             wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
-    """Answer a presentation request (and, with --submit, send it)."""
+    """Answer a presentation request (and, with --submit, send it).
+
+    If the request asks for a pseudonym, says which lender context it is for: the lender
+    recognises this wallet when it presents for that context again; no other context can
+    link it. ``--json`` carries the same as ``pseudonyms: [{query_id, context, verifier_id,
+    lender, campaign}]``.
+    """
     try:
         w = _open(wallet)
         if submit:
             if not request.startswith(("http://", "https://")):
                 _fail("--submit needs the request URL")
-            verdict = w.submit(request)
+            doc = w.fetch_request(request)
+            if not as_json:
+                _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
+            result = w.submit_detailed(request, document=doc)
+            verdict = result.verdict
             if as_json:
-                console.print_json(data=verdict)
+                console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
             else:
                 ok = verdict.get("verified")
                 console.print(("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})"))
+                for scope in result.pseudonyms if ok else ():
+                    console.print(f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
+                                  "next time; no other lender can link it")
             raise typer.Exit(0 if verdict.get("verified") else 1)
         doc = _load(request)
-        presentation, used = w.present(doc.get("request", doc))
+        presented = w.present_detailed(doc.get("request", doc))
     except NoMatchingCredential as e:
         _fail(f"cannot answer: {e.reason}")
-    except (WalletError, OSError, ValueError, httpx.HTTPError) as e:
+    except (WalletError, OSError, ValueError, KeyError, httpx.HTTPError) as e:
         _fail(str(e))
-    console.print_json(data={"presentation": presentation, "credentials": used})
+    if not as_json:
+        _say_pseudonyms(presented.pseudonyms, to=err)  # stdout stays the presentation's JSON
+    console.print_json(data={"presentation": presented.presentation, "credentials": presented.credentials,
+                             "pseudonyms": [p.to_json() for p in presented.pseudonyms]})
 
 
 @app.command()
