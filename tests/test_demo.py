@@ -18,3 +18,10 @@ def test_demo_runs_the_lending_story():
     assert "409" in out  # the replayed presentation
     assert "verified=False, reason=stale" in out  # the old witness after revocation
     assert "was revoked" in out  # the synced wallet knows
+    # returning applicants: A recognises Ada's second application, B gets another pseudonym
+    assert "wallet: pseudonym for lender 'Lender A' at lender-demo" in out
+    assert "wallet: pseudonym for lender 'Lender B' at lender-demo" in out
+    assert out.count("seen_before=False, earlier requests: []") == 2  # A's first, B's only
+    assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
+    assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out
+    assert "lender B asking for lender A's pseudonym records → 403" in out

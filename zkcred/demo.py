@@ -6,7 +6,11 @@ to a wallet, which binds its link secret blindly. A lender asks "income ≥ 50 0
 18, country ∈ {DE, FR, NL}"; the wallet proves it; the verifier accepts and shows what it
 learned — nothing but those facts. The issuer revokes; the wallet follows the ledger;
 the same request can no longer be answered, and a presentation with the old witness is
-refused by the verifier. Every step prints its time and, for proofs, its size.
+refused by the verifier. Before that, a scene on returning applicants: Ada applies twice
+at lender A with a pseudonym for A's context (A recognises her: ``seen_before`` with the
+earlier request id) and once at lender B — a second API key on the same verifier, so a
+second lender context — whose pseudonym for her is unrelated to A's and who cannot read
+A's pseudonym records. Every step prints its time and, for proofs, its size.
 
 The three services run as their real FastAPI apps; the wallet reaches them over HTTP
 through in-process transports (``httpx`` + Starlette's TestClient), so every byte that
@@ -98,7 +102,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("ledger, issuer and verifier start (SQLite in a temporary directory)"):
             log, issuer, verifier, clients = _services(tmp, be)
             admin = {"Authorization": f"Bearer {issuer.create_admin_token('demo-admin')}"}
-            lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='Demo Lender')}"}
+            lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender A')}"}
         iss, ver = clients[ISSUER_URL], clients[VERIFIER_URL]
 
         console.rule("issuer")
@@ -149,6 +153,35 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("the same presentation replayed is refused"):
             again = ver.post(created["presentation_url"].replace(VERIFIER_URL, ""), json={"presentation": presentation})
         console.print(f"  → {again.status_code} {again.json().get('reason') or again.json().get('title')}")
+
+        console.rule("returning applicants: per-lender pseudonyms")
+        lender_b = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender B')}"}
+        nym_ask = {**ask, "pseudonym": True}
+        seen = {}
+        for label, who, headers in (("first application at lender A", "A", lender),
+                                    ("second application at lender A (a fresh presentation)", "A", lender),
+                                    ("one application at lender B", "B", lender_b)):
+            created = check(ver.post("/requests", headers=headers, json=nym_ask), 201)
+            with step(f"Ada's {label}, with a pseudonym"):
+                result = wallet.submit_detailed(created["request_url"])
+            if not result.verdict["verified"]:
+                console.print(f"[red]✘ rejected[/]: {result.verdict['reason']}")
+                raise typer.Exit(1)
+            status = check(ver.get(f"/requests/{created['id']}", headers=headers), 200)
+            console.print(f"  wallet: pseudonym for {result.pseudonyms[0].describe()}")
+            console.print(f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
+                          f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}")
+            seen.setdefault(who, []).append(status)
+        (a1, a2), (b1,) = seen["A"], seen["B"]
+        if not (a1["pseudonym"] == a2["pseudonym"] != b1["pseudonym"] and a2["earlier_requests"] == [a1["id"]]
+                and not b1["seen_before"]):
+            console.print("[red]✘ the pseudonyms do not behave — BUG[/]")
+            raise typer.Exit(1)
+        console.print("  lender A recognised Ada; lender B's pseudonym for her shares nothing with A's")
+        peek = ver.get(f"/pseudonyms/{a1['pseudonym']}", headers=lender_b)
+        console.print(f"  lender B asking for lender A's pseudonym records → {peek.status_code}")
+        if peek.status_code != 403:
+            raise typer.Exit(1)
 
         console.rule("revocation")
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):
