@@ -122,6 +122,12 @@ def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
 
 # Routes ----------------------------------------------------------------------------------------
 
+#: Every refusal a route can send, documented as problem+json (so the OpenAPI matches what is sent).
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
+    for code in (400, 401, 403, 404, 409, 413, 422, 503)
+}
+
 router = APIRouter(prefix="/requests", tags=["requests"])
 
 
@@ -183,7 +189,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(service: VerifierService, *, public_url: str | None = None) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out."""
     app = FastAPI(title="zkcred verifier", version="1", summary=__doc__.splitlines()[0] if __doc__ else None,
-                  generate_unique_id_function=_operation_id)
+                  generate_unique_id_function=_operation_id, responses=_ERRORS)
     app.state.service = service
     app.state.public_url = public_url.rstrip("/") if public_url else None
 
