@@ -59,6 +59,7 @@ def create_admin_token(
     database_url: Annotated[
         str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
     ] = DEFAULT_DATABASE_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {name, token} as JSON.")] = False,
 ) -> None:
     """Create an admin bearer token: printed once on stdout, only its SHA-256 is stored."""
     from issuer import db
@@ -69,5 +70,10 @@ def create_admin_token(
         token = create(engine, name=name)
     finally:
         engine.dispose()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"name": name, "token": token}))
+        return
     console.print(f"admin token {name!r} created; it is shown once — keep it secret:")
     typer.echo(token)

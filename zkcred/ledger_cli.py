@@ -49,8 +49,15 @@ def audit(
     ledger_key: Annotated[
         str | None, typer.Option(help="Pin the ledger's public key (hex); else the key the tree head names.")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object on stdout.")] = False,
 ) -> None:
     """Replay the ledger from entry 0: every hash, chain link, signature and the tree head."""
+    import json
+
+    def fail(code: int, at: int | None, reason: str) -> None:
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "first_bad_entry": at, "reason": reason}))
+        raise typer.Exit(code)
     from ledger.audit import audit_remote, audit_store
 
     try:
@@ -81,13 +88,17 @@ def audit(
     except VerificationFailed as e:
         where = f"entry {e.seq}" if e.seq is not None else "the tree head"
         console.print(f"[bold red]AUDIT FAILED[/] at {where}: {e.reason}")
-        raise typer.Exit(1) from None
+        fail(1, e.seq, e.reason)
     except LedgerError as e:
         console.print(f"[bold red]AUDIT FAILED[/]: {e.detail}")
-        raise typer.Exit(2) from None
+        fail(2, None, e.detail)
     except Exception as e:  # unreachable database or service
         console.print(f"[bold red]AUDIT FAILED[/]: cannot read the ledger: {type(e).__name__}: {e}")
-        raise typer.Exit(2) from None
+        fail(2, None, f"cannot read the ledger: {type(e).__name__}")
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "entries": result.size, "issuers": result.issuers, "root": result.root.hex(),
+                               "ledger_key": result.ledger_key.hex() if result.ledger_key else None,
+                               "key_pinned": result.key_pinned}))
     summary = f"[bold green]OK[/] {result.size} entries, {result.issuers} issuers; root {result.root.hex()}"
     if result.tree_head is None or result.ledger_key is None:
         console.print(f"{summary}; the log is empty and has no signed tree head yet")

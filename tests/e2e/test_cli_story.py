@@ -66,8 +66,8 @@ def stack(tmp_path_factory):
 
 def test_wallet_cli_completes_the_story(stack, tmp_path):
     tmp, urls, env = stack
-    admin_token = _zkcred("issuer", "create-admin-token", "--database-url", f"sqlite:///{tmp / 'issuer.db'}",
-                          env=env).stdout.strip().splitlines()[-1].strip()
+    admin_token = json.loads(_zkcred("issuer", "create-admin-token", "--json", "--database-url",
+                                     f"sqlite:///{tmp / 'issuer.db'}", env=env).stdout)["token"]
     api_key = json.loads(_zkcred("verifier", "create-api-key", "--lender", "Lender A", "--json",
                                  "--database-url", f"sqlite:///{tmp / 'verifier.db'}", env=env).stdout)["api_key"]
     admin = {"Authorization": f"Bearer {admin_token}"}
@@ -115,5 +115,6 @@ def test_wallet_cli_completes_the_story(stack, tmp_path):
     refused = _zkcred("wallet", "present", ask()["request_url"], "--submit", env=wenv, check=False)
     assert refused.returncode == 1 and "revoked" in refused.stderr
 
-    audit = _zkcred("ledger", "audit", urls["ledger"], env=env, check=False)
+    audit = _zkcred("ledger", "audit", urls["ledger"], "--json", env=env, check=False)
     assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert json.loads(audit.stdout)["ok"] is True
