@@ -11,60 +11,18 @@ code made. PostgreSQL is ``ZKCRED_TEST_POSTGRES`` (default
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import os
 import secrets
 import socket
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
-
-
-def _dsn() -> str:
-    from ledger.sql import normalize_url
-
-    return normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@functools.cache
-def postgres_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        psycopg.connect(_dsn(), connect_timeout=3, autocommit=True).close()
-    except Exception as e:  # refused, auth, unknown database: any reason skips
-        return f"PostgreSQL unreachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
-    return None
-
-
-@contextmanager
-def postgres_schema(prefix: str = "hardening") -> Iterator[str]:
-    """A fresh schema, dropped afterwards; yields a DATABASE_URL whose search_path is that schema."""
-    import psycopg
-
-    from ledger.sql import normalize_url
-
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{normalize_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def free_ports(n: int) -> list[int]:

@@ -32,7 +32,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.entries import public_key_bytes, sign_entry
-from tests.hardening.conftest import free_ports, postgres_schema
+from tests.hardening.conftest import free_ports
+from tests.postgres import postgres_schema
 
 WRITERS = 8
 KILLS = 2

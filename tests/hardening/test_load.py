@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hardening.conftest import postgres_unreachable
+from tests.postgres import postgres_unreachable
 
 SECONDS = float(os.environ.get("ZKCRED_LOAD_SECONDS", "10"))
 CLIENTS = 32

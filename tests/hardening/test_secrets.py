@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from circuits.codec import b64e
-from tests.hardening.conftest import build_story, postgres_schema
+from tests.hardening.conftest import build_story
+from tests.postgres import postgres_schema
 
 SECRET_VALUES = ({"income": 64123, "birth_date": "1987-06-05", "country": "Zyxwvut-Land"},
                  {"income": 58321, "birth_date": "1979-04-03", "country": "Qwertzuiop-Land"})

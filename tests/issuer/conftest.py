@@ -9,11 +9,8 @@ cases skip with the reason.
 
 from __future__ import annotations
 
-import functools
-import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from issuer import db
 from issuer.api import create_app
 from issuer.config import Settings
 from issuer.publisher import InProcessPublisher
@@ -29,7 +25,7 @@ from issuer.service import IssuerService
 from ledger.log import LedgerLog
 from ledger.store import MemoryStore
 
-POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.postgres import postgres_schema
 
 SCHEMA = {
     "name": "lending",
@@ -44,39 +40,6 @@ SCHEMA = {
 }
 VALUES = {"income": "64000.50", "birth_date": "1990-12-10", "country": "Zyxwvut-Land",
           "employees": 41, "employed": True}
-
-
-def _dsn() -> str:
-    return db.normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@functools.cache
-def postgres_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        psycopg.connect(_dsn(), connect_timeout=3, autocommit=True).close()
-    except Exception as e:  # refused, auth, unknown database: any reason skips
-        return f"PostgreSQL unreachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
-    return None
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    import psycopg
-
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"issuer_test_{secrets.token_hex(6)}"
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{db.normalize_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -10,11 +10,7 @@ server is unreachable the PostgreSQL cases skip, saying why.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,42 +19,10 @@ from sqlalchemy import text
 
 from ledger.entries import Entry, public_key_bytes, sign_entry
 from ledger.log import LedgerLog, now_ms
-from ledger.sql import SqlStore, normalize_url
+from ledger.sql import SqlStore
 from ledger.store import LedgerStore, MemoryStore
 
-POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@functools.cache
-def postgres_unreachable() -> str | None:
-    import psycopg
-
-    dsn = normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
-    try:
-        psycopg.connect(dsn, connect_timeout=3, autocommit=True).close()
-    except Exception as e:  # any reason: refused, auth, unknown database
-        return f"PostgreSQL unreachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
-    return None
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema for one test; yields a DATABASE_URL whose search_path is that schema."""
-    import psycopg
-
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"ledger_test_{secrets.token_hex(6)}"
-    dsn = normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{normalize_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+from tests.postgres import postgres_schema
 
 
 @pytest.fixture

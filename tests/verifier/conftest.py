@@ -10,55 +10,16 @@ skip, saying why.
 
 from __future__ import annotations
 
-import functools
-import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.verifier.helpers import Clock, World, make_service, make_world
 from verifier.api import create_app
-from verifier.db import normalize_url
 from verifier.service import VerifierService
 
-POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _dsn() -> str:
-    return normalize_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@functools.cache
-def postgres_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        psycopg.connect(_dsn(), connect_timeout=3, autocommit=True).close()
-    except Exception as e:  # any reason: refused, auth, unknown database
-        return f"PostgreSQL unreachable at {POSTGRES_URL} ({type(e).__name__}: {str(e).strip()[:120]})"
-    return None
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema for one test; yields a DATABASE_URL whose search_path is that schema."""
-    import psycopg
-
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"verifier_test_{secrets.token_hex(6)}"
-    with psycopg.connect(_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{normalize_url(POSTGRES_URL)}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+from tests.postgres import postgres_schema
 
 
 @pytest.fixture
