@@ -7,7 +7,14 @@ and a disagreement between them is a bug in one of them.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
+
+# py_ecc raises the interpreter's recursion limit to 100 000 on import, process-wide. With
+# that limit a deeply nested JSON body (100 000 "[") overflows the C stack inside the JSON
+# decoder and kills a service. Nothing we call in py_ecc recurses deeper than ~260 frames
+# (double-and-add on 255-bit scalars), so keep whatever limit was in force before.
+_RECURSION_LIMIT = sys.getrecursionlimit()
 
 from py_ecc.bls.hash_to_curve import clear_cofactor_G1, hash_to_G1, map_to_curve_G1
 from py_ecc.bls.point_compression import compress_G1, compress_G2, decompress_G1, decompress_G2
@@ -28,9 +35,11 @@ from py_ecc.optimized_bls12_381 import (
     pairing,
 )
 
-from circuits.backend._decode import check_compressed
-from circuits.constants import G1_BYTES, G2_BYTES
-from circuits.errors import NotInSubgroupError, NotOnCurveError
+sys.setrecursionlimit(_RECURSION_LIMIT)
+
+from circuits.backend._decode import check_compressed  # noqa: E402
+from circuits.constants import G1_BYTES, G2_BYTES  # noqa: E402
+from circuits.errors import NotInSubgroupError, NotOnCurveError  # noqa: E402
 
 
 class PyEccBackend:

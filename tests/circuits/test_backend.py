@@ -192,3 +192,14 @@ def test_fixed_base_tables_agree_with_scalar_mul():
         assert be.g1_msm([point, other], [ks, 7]) == want
         assert be.g1_mul(point, ks) == point.scalar_mul(ks)
     assert id(point) in blst_backend._tables
+
+
+def test_py_ecc_backend_keeps_the_recursion_limit():
+    """py_ecc raises the interpreter's recursion limit to 100 000 on import; with it, deeply
+    nested JSON overflows the C stack in a service. Our backend puts the limit back."""
+    import subprocess
+    import sys
+
+    code = ("import sys; before = sys.getrecursionlimit(); from circuits.backend import available_backends, "
+            "get_backend; available_backends(); get_backend('py_ecc'); assert sys.getrecursionlimit() == before")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
