@@ -52,6 +52,9 @@ def serve(
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public}),
     ]
     children: list[tuple[str, subprocess.Popen]] = []
+    # SIGTERM (a supervisor, a test's terminate()) must stop the children too: turn it into
+    # SystemExit so the finally below runs, instead of dying and orphaning three servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         for name, args, env in specs:
             children.append((name, subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env})))

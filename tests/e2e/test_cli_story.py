@@ -57,11 +57,24 @@ def stack(tmp_path_factory):
             raise AssertionError("services did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
         time.sleep(0.5)
     yield tmp, urls, env
-    proc.terminate()
+    proc.terminate()  # `zkcred serve` stops its three children on SIGTERM
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+        raise
+    deadline = time.time() + 15
+    while any(_listening(u) for u in urls.values()):
+        assert time.time() < deadline, "a service outlived `zkcred serve`"
+        time.sleep(0.5)
+
+
+def _listening(url: str) -> bool:
+    try:
+        httpx.get(url + "/openapi.json", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 def test_wallet_cli_completes_the_story(stack, tmp_path):
