@@ -229,6 +229,24 @@ def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime
     return token
 
 
+def revoke_admin_tokens(engine: Engine, *, token: str | None = None, name: str | None = None,
+                        now: _dt.datetime | None = None) -> int:
+    """Revoke the admin token given (by its value) or every token with ``name``; the number revoked.
+
+    Revoked tokens stay in the table (with ``revoked_at``) and authenticate no more (403).
+    """
+    if (token is None) == (name is None):
+        raise _input("revoke by token or by name, not both and not neither")
+    db.create_tables(engine)
+    cond = AdminToken.token_hash == token_hash(token) if token is not None else AdminToken.name == name
+    with db.write_session(engine) as session:
+        result = session.connection().execute(update(AdminToken).where(cond, col(AdminToken.revoked_at).is_(None))
+                              .values(revoked_at=now or utcnow()))
+        count = result.rowcount or 0
+    logger.info("revoke_admin_tokens >>> %d revoked", count)
+    return count
+
+
 def _check_values(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
     """The values in their typed JSON form, or INPUT naming the attribute — never echoing the value."""
     names = [a.name for a in schema.attributes]

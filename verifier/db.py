@@ -71,6 +71,13 @@ class SqlRequestStore:
             s.add(ApiKey(lender=lender, key_hash=key_hash, prefix=prefix, created_ms=created_ms))
             s.commit()
 
+    def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None, revoked_ms: int) -> int:
+        cond = ApiKey.key_hash == key_hash if key_hash is not None else ApiKey.lender == lender
+        with Session(self.engine) as s:
+            result = s.connection().execute(update(ApiKey).where(cond, ApiKey.revoked_ms.is_(None)).values(revoked_ms=revoked_ms))
+            s.commit()
+            return result.rowcount or 0
+
     def lender_for_key(self, *, key_hash: str) -> str | None:
         with Session(self.engine) as s:
             row = s.exec(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_ms.is_(None))).first()

@@ -134,6 +134,16 @@ def create_api_key(*, store: RequestStore, lender: str, now: float) -> str:
     return key
 
 
+def revoke_api_keys(*, store: RequestStore, key: str | None = None, lender: str | None = None, now: float) -> int:
+    """Revoke one API key (given by its value) or every key of ``lender``; the number revoked."""
+    if (key is None) == (lender is None):
+        raise VerifierError(ErrorKind.INPUT, "revoke by key or by lender, not both and not neither")
+    count = store.revoke_api_keys(key_hash=hash_api_key(key) if key is not None else None,
+                                  lender=lender.strip() if lender is not None else None, revoked_ms=_now_ms(now))
+    logger.info("revoke_api_keys >>> %d revoked", count)
+    return count
+
+
 # Records and the store Protocol -------------------------------------------------------------
 
 
@@ -192,6 +202,9 @@ class RequestStore(Protocol):
     def add_api_key(self, *, lender: str, key_hash: str, prefix: str, created_ms: int) -> None: ...
 
     def lender_for_key(self, *, key_hash: str) -> str | None: ...
+
+    def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None,
+                        revoked_ms: int) -> int: ...
 
     def insert_request(self, record: RequestRecord) -> None: ...
 

@@ -77,3 +77,34 @@ def create_admin_token(
         return
     console.print(f"admin token {name!r} created; it is shown once — keep it secret:")
     typer.echo(token)
+
+
+@app.command("revoke-admin-token")
+def revoke_admin_token(
+    token: Annotated[str | None, typer.Option(envvar="ZKCRED_REVOKE_ADMIN_TOKEN",
+                                              help="The token to revoke (or set ZKCRED_REVOKE_ADMIN_TOKEN).")] = None,
+    name: Annotated[str | None, typer.Option(help="Revoke every token with this label instead.")] = None,
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
+    ] = DEFAULT_DATABASE_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {revoked} as JSON.")] = False,
+) -> None:
+    """Revoke an admin token (or every token with a label): it authenticates no more (403)."""
+    import json
+
+    from issuer import db
+    from issuer.errors import IssuerError
+    from issuer.service import revoke_admin_tokens
+
+    engine = db.make_engine(database_url)
+    try:
+        count = revoke_admin_tokens(engine, token=token, name=name)
+    except IssuerError as e:
+        console.print(f"[red]error:[/] {e.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"revoked": count}))
+    else:
+        console.print(f"{count} admin token(s) revoked")

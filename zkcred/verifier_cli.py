@@ -86,3 +86,34 @@ def create_api_key(
     else:
         console.print(f"API key for lender {lender.strip()!r} (shown once; store it now):")
         typer.echo(key)
+
+
+@app.command("revoke-api-key")
+def revoke_api_key(
+    key: Annotated[str | None, typer.Option(envvar="ZKCRED_REVOKE_API_KEY",
+                                            help="The key to revoke (or set ZKCRED_REVOKE_API_KEY).")] = None,
+    lender: Annotated[str | None, typer.Option(help="Revoke every key of this lender instead.")] = None,
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
+    ] = DEFAULT_DATABASE_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {revoked} as JSON.")] = False,
+) -> None:
+    """Revoke a lender's API key (or all of a lender's keys): it authenticates no more (403)."""
+    import time
+
+    from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.errors import VerifierError
+    from verifier.service import revoke_api_keys
+
+    engine = make_engine(database_url)
+    try:
+        init_db(engine)
+        count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
+    except VerifierError as e:
+        _fail(e.detail)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"revoked": count}))
+    else:
+        console.print(f"{count} API key(s) revoked")
