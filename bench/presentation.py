@@ -7,6 +7,9 @@ One credential with 10 attributes (tests/… fixtures shape):
   country ∈ {DE, FR, NL}, score ≥ 600, children ≠ 3)
 - (c) two credentials from two issuers, link-secret equality, 1 predicate each
 - (d) (a) plus a pseudonym for the verifier's context (circuits.bbs.pseudonym)
+- (e), (f): (a), (b) on the same schema with its integers declared with bounds
+  (``income: int(0..1000000000)`` …, as a real schema would, and as AnonCreds' 32-bit
+  predicate values are): every range statement then needs 32 bits, not 64
 
 Every presentation also proves non-expiry (one more range statement per credential);
 the range statements of a presentation share one aggregated Bulletproof.
@@ -36,6 +39,12 @@ VALUES = {
     "given_name": "Ada", "income": 64000, "birth_date": "1990-12-10", "country": "NL", "salary": "5333.33",
     "employed": True, "debt": -1200, "children": 0, "employer": "Analytical Engines BV", "score": 710,
 }
+BOUNDED_SCHEMA = Schema("applicant", "1.1", tuple(
+    AttributeSpec(a.name, AttributeType.parse(BOUNDS[a.name]) if a.name in BOUNDS else a.type)
+    for a in SCHEMA.attributes
+    for BOUNDS in [{"income": "int(0..1000000000)", "debt": "int(-1000000000..1000000000)",
+                    "children": "int(0..100)", "score": "int(0..1000)"}]
+))
 DISCLOSE = ("given_name", "employer")
 PREDICATES_B = (
     Predicate("income", ">=", 50000), Predicate("birth_date", "<=", "2008-11-23"),
@@ -43,9 +52,9 @@ PREDICATES_B = (
 )
 
 
-def _issuer(be, name):
+def _issuer(be, name, schema=SCHEMA):
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
-    return sk, CredentialDefinition(name, SCHEMA, "v1", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be))
+    return sk, CredentialDefinition(name, schema, "v1", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be))
 
 
 def _credential(be, sk, d, link):
@@ -58,7 +67,8 @@ def scenarios(be):
     link = create_link_secret()
     sk1, d1 = _issuer(be, "issuer-1")
     sk2, d2 = _issuer(be, "issuer-2")
-    c1, c2 = _credential(be, sk1, d1, link), _credential(be, sk2, d2, link)
+    sk3, d3 = _issuer(be, "issuer-3", BOUNDED_SCHEMA)
+    c1, c2, c3 = _credential(be, sk1, d1, link), _credential(be, sk2, d2, link), _credential(be, sk3, d3, link)
 
     def req(*queries):
         return PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries)
@@ -68,7 +78,10 @@ def scenarios(be):
     b = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B))
     c = req(CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
             CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)))
-    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2]), "d": (d, [d1], [c1])}, link
+    e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
+    f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
+    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2]), "d": (d, [d1], [c1]),
+            "e": (e, [d3], [c3]), "f": (f, [d3], [c3])}, link
 
 
 def run(backends: list[str], repeats: int) -> dict:

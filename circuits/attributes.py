@@ -9,11 +9,17 @@ Strings are hashed to a scalar (disclosure sends the string; the verifier re-has
 type             value given as                          integer v
 ===============  =====================================  ==============================
 ``int``          int in [−2^63, 2^63)                    the int
+``int(a..b)``    int in [a, b] (declared bounds)          the int
 ``date``         ``datetime.date`` or ISO ``YYYY-MM-DD``  days since 1970-01-01
 ``decimal(s)``   ``Decimal``/str/int, at most s places   value · 10^s (exact, refused otherwise)
 ``bool``         bool                                    0 or 1
 ``string``       str                                     — (hashed, not ordered)
 ===============  =====================================  ==============================
+
+Declared bounds (``int(0..1000000000)``) are enforced at issuance and size the range
+proofs: a predicate on a value known to lie in ``[a, b]`` needs ``bit_length(b − a)``
+bits, not 64 (:meth:`AttributeType.value_range`; dates need at most 22 bits, since a
+``datetime.date`` spans years 1–9999).
 
 An issuer never rounds a person's data: a decimal with more places than its scale is
 refused. Predicate *thresholds* are rounded in the direction that keeps the predicate's
@@ -43,6 +49,8 @@ OFFSET = 2**63
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 EPOCH = _dt.date(1970, 1, 1)
 _DECIMAL = re.compile(r"decimal\((\d{1,2})\)")
+_BOUNDED_INT = re.compile(r"int\((-?(?:0|[1-9][0-9]{0,18}))\.\.(-?(?:0|[1-9][0-9]{0,18}))\)")
+DATE_MIN, DATE_MAX = (_dt.date.min - EPOCH).days, (_dt.date.max - EPOCH).days
 NUMERIC = ("int", "date", "decimal", "bool")
 
 
@@ -52,10 +60,11 @@ class AttributeValueError(ParameterError):
 
 @dataclass(frozen=True)
 class AttributeType:
-    """``int``, ``date``, ``decimal`` (with ``scale``), ``bool`` or ``string``."""
+    """``int`` (optionally with declared ``bounds``), ``date``, ``decimal`` (with ``scale``), ``bool`` or ``string``."""
 
     kind: str
     scale: int = 0
+    bounds: tuple[int, int] | None = None  #: ``int(a..b)``: the declared [a, b]
 
     @classmethod
     def parse(cls, text: str) -> AttributeType:
@@ -64,10 +73,32 @@ class AttributeType:
         match = _DECIMAL.fullmatch(text)
         if match and int(match.group(1)) <= 18:
             return cls("decimal", int(match.group(1)))
-        raise ParameterError(f"unknown attribute type {text!r} (int, date, decimal(0..18), bool, string)")
+        match = _BOUNDED_INT.fullmatch(text)
+        if match:
+            lo, hi = int(match.group(1)), int(match.group(2))
+            if not INT_MIN <= lo <= hi <= INT_MAX:
+                raise ParameterError(f"{text!r}: int bounds need −2^63 ≤ a ≤ b < 2^63")
+            return cls("int", bounds=(lo, hi))
+        raise ParameterError(
+            f"unknown attribute type {text!r} (int, int(a..b), date, decimal(0..18), bool, string)")
 
     def __str__(self) -> str:
-        return f"decimal({self.scale})" if self.kind == "decimal" else self.kind
+        if self.kind == "decimal":
+            return f"decimal({self.scale})"
+        if self.bounds is not None:
+            return f"int({self.bounds[0]}..{self.bounds[1]})"
+        return self.kind
+
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """The integers ``v`` a value of this (numeric) type can stand for, as ``(min, max)``."""
+        if self.kind == "bool":
+            return 0, 1
+        if self.kind == "date":
+            return DATE_MIN, DATE_MAX
+        if self.bounds is not None:
+            return self.bounds
+        return INT_MIN, INT_MAX
 
     @property
     def numeric(self) -> bool:
@@ -95,6 +126,8 @@ class AttributeType:
             raise AttributeValueError("string attributes have no numeric value")
         if not INT_MIN <= v <= INT_MAX:
             raise AttributeValueError(f"{value} is outside the signed 64-bit range")
+        if self.bounds is not None and not self.bounds[0] <= v <= self.bounds[1]:
+            raise AttributeValueError(f"{value} is outside the declared [{self.bounds[0]}, {self.bounds[1]}]")
         return v
 
     def from_int(self, v: int):

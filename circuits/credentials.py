@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class Schema:
             _require(n not in RESERVED_NAMES, f"attribute name {n!r} is reserved")
         _require(len(set(names)) == len(names), "attribute names must be unique")
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return content_id("schema", self.to_json())
 
@@ -178,7 +179,7 @@ class CredentialDefinition:
         _require(len(self.public_key) == G2_BYTES, "a BBS public key is 96 bytes")
         _require(self.suite in ("BLS12-381-SHA-256", "BLS12-381-SHAKE-256"), f"unknown suite {self.suite}")
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return content_id("creddef", self.to_json())
 
@@ -186,7 +187,7 @@ class CredentialDefinition:
     def schema_id(self) -> str:
         return self.schema.id
 
-    @property
+    @functools.cached_property
     def header(self) -> bytes:
         """The BBS header: binds the definition id and the schema id."""
         parts = [CREDENTIAL_HEADER_TAG, self.id.encode(), self.schema_id.encode()]
@@ -414,6 +415,6 @@ class PresentationRequest:
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json())
 
-    @property
+    @functools.cached_property
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()

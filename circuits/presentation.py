@@ -5,7 +5,7 @@ Relation (Camenisch–Stadler), for credentials k = 1..K answering queries q_k::
     PK{ (link, (m_{k,j})_{j hidden}, (s_i)) :
           ∧_k  BBS-Sig_{pk_k}(header_k; m_{k,0..}) with m_{k,link} = link       (same link secret)
         ∧ ∧_i  C_i = m_{k_i, j_i}·G + s_i·H                                       (commitments)
-        ∧ ∧_ranges  C_i − t·G ∈ [0, 2^64)   or   t·G − C_i ∈ [0, 2^64)        (≥, >, ≤, <, between, expiry)
+        ∧ ∧_ranges  C_i − t·G ∈ [0, 2^n)    or   t·G − C_i ∈ [0, 2^n)         (≥, >, ≤, <, between, expiry)
         ∧ ∧_≠  m_{k_i, j_i} ≠ t       ∧ ∧_∈  m_{k_i, j_i} ∈ {t_1..t_n}
         ∧ ∧_=  m_{k,j} = m_{k',j'}    ∧ ∧_k  m_{k,0} ∈ Acc(V_k)                  (not revoked)
         ∧ ∧_nym  P_k = link·hash_to_curve(context_k)                         (pseudonyms) }
@@ -24,7 +24,10 @@ Prover steps:
    its definition id and disclosed messages (and revocation height and V).
 3. Commit ``C_i = a·G + s·H`` for each hidden attribute a predicate needs (expiry
    included); append them.
-4. One aggregated Bulletproof (n = 64) over every range statement, on the transcript.
+4. One aggregated Bulletproof over every range statement, on the transcript. Its ``n``
+   is the largest any statement needs (:func:`range_bits`: 64 for an ``int``, 32 for a
+   date — expiry included —, 8 for a bool, less than 64 for a bounded ``int(a..b)``),
+   known to both sides from the schemas and the request.
 5. Sigma commitments: BBS ProofInit of credentials 2..K (challenge octets), opening
    proofs of C_i, ≠ and ∈ proofs, accumulator membership commitments, and for each
    query with a ``pseudonym_context`` the pseudonym statement of
@@ -67,8 +70,7 @@ from circuits.credentials import (
 from circuits.errors import EncodingError, ParameterError, VerificationError, ZkCredError
 from circuits.transcript import Transcript
 
-RANGE_BITS = 64
-MAX64 = 2**64 - 1
+_DATE = AttributeType("date")
 PRESENTATION_VERSION = 1
 
 
@@ -95,7 +97,30 @@ class PresentationRejected(VerificationError):
 class _Range:
     commit: int
     lower: bool  # True: a ≥ t (value a − t); False: a ≤ t (value t − a)
-    t: int  # encoded threshold in [0, 2^64)
+    t: int  # encoded threshold, inside the attribute type's encoded range
+    bits: int  # the range proof's n this statement needs (range_bits)
+
+
+def range_bits(attr_type: AttributeType, lower: bool, t: int) -> int:
+    """The smallest range-proof size ``n`` that holds every true ``a ≥ t`` (``lower``) or ``a ≤ t``.
+
+    ``a`` is an encoded value of ``attr_type`` (issuers refuse values outside its
+    :attr:`~circuits.attributes.AttributeType.value_range`), so the difference a true
+    statement proves in range is at most ``max − t`` (or ``t − min``). Sound for any
+    ``n``: ``d ∈ [0, 2^n)`` with ``n ≤ 64`` already implies ``d ≥ 0`` for encodings < 2^64.
+    """
+    lo, hi = (v + OFFSET for v in attr_type.value_range)
+    span = hi - t if lower else t - lo
+    return next(n for n in k.RANGE_PROOF_BITSIZES if span < 1 << n)
+
+
+def _range(attr_type: AttributeType, commit: int, lower: bool, t: int, text: str) -> _Range:
+    """The statement ``a ≥ t`` / ``a ≤ t`` with ``t`` clamped into the type's range (refused if none can hold)."""
+    lo, hi = (v + OFFSET for v in attr_type.value_range)
+    if lower and t > hi or not lower and t < lo:
+        raise PresentationRejected("predicate_impossible", f"no {attr_type} value is {text}")
+    t = min(max(t, lo), hi)  # a ≥ t for t below the range is a ≥ min: always true, and cheaper
+    return _Range(commit, lower, t, range_bits(attr_type, lower, t))
 
 
 @dataclass
@@ -140,7 +165,7 @@ def _plan(request: PresentationRequest, definitions: Sequence[CredentialDefiniti
         plan.revoked_checked.append(bool(query.non_revoked and d.revocation is not None))
         # Every credential proves it has not expired: expiry ≥ today.
         today = (request.today - _dt.date(1970, 1, 1)).days + OFFSET
-        plan.ranges.append(_Range(plan.commit_for(ci, EXPIRY_INDEX), True, today))
+        plan.ranges.append(_range(_DATE, plan.commit_for(ci, EXPIRY_INDEX), True, today, "unexpired"))
         for p in query.predicates:
             spec = d.schema.attribute(p.attribute)
             index = d.schema.index(p.attribute)
@@ -176,10 +201,7 @@ def _compile_predicate(plan: _Plan, ci: int, index: int, attr_type: AttributeTyp
         bounds = [(">=", value[0]), ("<=", value[1])] if op == "between" else [(op, value)]
         for bop, bval in bounds:
             t = threshold(attr_type, bval, bop)
-            lower = bop in (">=", ">")
-            if lower and t > MAX64 or not lower and t < 0:
-                raise PresentationRejected("predicate_impossible", f"no {attr_type} value is {bop} {bval}")
-            plan.ranges.append(_Range(commit, lower, min(max(t, 0), MAX64)))
+            plan.ranges.append(_range(attr_type, commit, bop in (">=", ">"), t, f"{bop} {bval}"))
     elif op == "!=":
         plan.not_equal.append((commit, _scalar_of(attr_type, value)))
     elif op == "not_in":
@@ -582,7 +604,7 @@ def create_presentation(
             a, s = msgs[ci][idx], blindings[rg.commit]
             values.append(a - rg.t if rg.lower else rg.t - a)
             rblind.append(s if rg.lower else (-s) % R)
-        proof, _ = range_proof.prove(t, values, rblind, RANGE_BITS, backend=be)
+        proof, _ = range_proof.prove(t, values, rblind, max(rg.bits for rg in plan.ranges), backend=be)
         range_bytes = proof.to_bytes(be)
         t.append(b"range-proof", range_bytes)
 
@@ -738,10 +760,10 @@ def verify_presentation(
     if plan.ranges:
         from circuits.bulletproofs import range_proof
 
-        m = len(plan.ranges)
+        m, n = len(plan.ranges), max(rg.bits for rg in plan.ranges)
         try:
-            rp = range_proof.RangeProof.from_bytes(be, pres.range_proof, RANGE_BITS, m)
-            range_proof.verify(t, rp, _range_vs(be, plan, pres.commitments, G), RANGE_BITS, backend=be)
+            rp = range_proof.RangeProof.from_bytes(be, pres.range_proof, n, m)
+            range_proof.verify(t, rp, _range_vs(be, plan, pres.commitments, G), n, backend=be)
         except ZkCredError as e:
             raise PresentationRejected("range_proof", str(e)) from None
         t.append(b"range-proof", pres.range_proof)

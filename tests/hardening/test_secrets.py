@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,14 @@ def _forms(secret: bytes | int | str) -> list[bytes]:
         return [*_forms(raw), secret.to_bytes(32, "little"), str(secret).encode(), f"{secret:x}".encode()]
     return [secret, secret.hex().encode(), secret.hex().upper().encode(), b64e(secret).encode(),
             base64.b64encode(secret).rstrip(b"=")]
+
+
+def _occurs(form: bytes, blob: bytes) -> bool:
+    """``form`` in ``blob``; a decimal number only as a whole number, not inside a longer one
+    (a timestamp such as 1795464123… contains 64123 by chance)."""
+    if form.isdigit():
+        return re.search(rb"(?<![0-9])" + form + rb"(?![0-9])", blob) is not None
+    return form in blob
 
 
 def _dump(engine) -> bytes:
@@ -149,7 +158,7 @@ def _check(tmp: Path, urls, caplog) -> dict[str, int]:
                         if kind == "attribute values" and place == "wallet files":
                             continue  # the holder's own store: encrypted, checked below by its raw bytes
                         searched += 1
-                        if form in blob:
+                        if _occurs(form, blob):
                             found.append(f"{kind} in {place}: {form[:12]!r}…")
         for values in SECRET_VALUES:  # the wallet's file is sealed: not even the values in clear
             assert values["country"].encode() not in places["wallet files"]
