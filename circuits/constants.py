@@ -54,8 +54,8 @@ DOMSEP_LABEL = b"dom-sep"
 DOMSEP_PRESENTATION = b"zkcred/presentation/v1"
 DOMSEP_BBS = b"zkcred/bbs-proof/v1"
 DOMSEP_DLREP = b"zkcred/dlrep/v1"
-DOMSEP_RANGE_PROOF = b"zkcred/range-proof/v1"
-DOMSEP_INNER_PRODUCT = b"zkcred/ipp/v1"
+DOMSEP_RANGE_PROOF = b"zkcred/range-proof/v2"  # v2: Bulletproofs+
+DOMSEP_INNER_PRODUCT = b"zkcred/weighted-inner-product/v1"
 DOMSEP_NOT_EQUAL = b"zkcred/not-equal/v1"
 DOMSEP_SET_MEMBERSHIP = b"zkcred/set-membership/v1"
 DOMSEP_ACCUMULATOR = b"zkcred/accumulator-membership/v1"
@@ -92,26 +92,20 @@ PEDERSEN_G_LABEL = b"G"
 PEDERSEN_H_LABEL = b"H"
 BULLETPROOFS_G_VEC_LABEL = b"G_vec"
 BULLETPROOFS_H_VEC_LABEL = b"H_vec"
-BULLETPROOFS_U_LABEL = b"u"
 #: Bit sizes a range proof may have, and the largest aggregation (values per proof).
 RANGE_PROOF_BITSIZES = (8, 16, 32, 64)
 RANGE_PROOF_MAX_AGGREGATION = 64
-#: Transcript labels of the range proof (paper symbols) and of its inner-product argument.
+#: Transcript labels of the range proof (paper symbols) and of its weighted inner-product argument.
 RP_LABEL_V = b"V"
 RP_LABEL_A = b"A"
-RP_LABEL_S = b"S"
 RP_LABEL_Y = b"y"
 RP_LABEL_Z = b"z"
-RP_LABEL_T_1 = b"T_1"
-RP_LABEL_T_2 = b"T_2"
-RP_LABEL_X = b"x"
-RP_LABEL_TAU_X = b"tau_x"
-RP_LABEL_MU = b"mu"
-RP_LABEL_T_HAT = b"t_hat"
-RP_LABEL_W = b"w"
 IPA_LABEL_L = b"L"
 IPA_LABEL_R = b"R"
-IPA_LABEL_X = b"x_ipa"
+IPA_LABEL_E = b"e"
+WIP_LABEL_A = b"A'"
+WIP_LABEL_B = b"B'"
+WIP_LABEL_E = b"e'"
 
 # Revocation accumulator (circuits/accumulator, DESIGN §6) ------------------------------
 #: Handles y_i = hash_to_scalar(registry_id || I2OSP(i, 8)) with expand_message_xmd/SHA-256.

@@ -71,7 +71,7 @@ from circuits.errors import EncodingError, ParameterError, VerificationError, Zk
 from circuits.transcript import Transcript
 
 _DATE = AttributeType("date")
-PRESENTATION_VERSION = 1
+PRESENTATION_VERSION = 2  # 2: Bulletproofs+, one batched opening, compact JSON
 
 
 class UnsatisfiableError(ParameterError):
@@ -224,9 +224,12 @@ def _holds(op: str, a: int, t: Any) -> bool:
 
 @dataclass(frozen=True)
 class CredentialProof:
-    """One credential's part: its definition, what it discloses, and its BBS responses."""
+    """One credential's part: its definition, what it discloses, and its BBS responses.
 
-    query_id: str
+    A presentation lists these in the order of the request's queries (the i-th answers the
+    i-th query), so no query id travels: the request, bound into the transcript, names them.
+    """
+
     definition_id: str
     disclosed: dict  # attribute name -> JSON value
     A_bar: Any
@@ -259,7 +262,6 @@ class Presentation:
         w.u8(PRESENTATION_VERSION)
         w.u16(len(self.credentials))
         for cp in self.credentials:
-            w.text(cp.query_id)
             w.text(cp.definition_id)
             from circuits.credentials import canonical_json
 
@@ -302,7 +304,7 @@ class Presentation:
             raise EncodingError("unknown presentation version")
         creds = []
         for _ in range(r.u16()):
-            qid, did = r.text(), r.text()
+            did = r.text()
             try:
                 disclosed = json.loads(r.blob())
             except ValueError as e:
@@ -319,7 +321,7 @@ class Presentation:
             if flag & 1:
                 height, acc, mem = r.u64(), r.raw(k.G1_BYTES), r.blob()
             pseudonym = r.point(be) if flag & 2 else None
-            creds.append(CredentialProof(qid, did, disclosed, A_bar, B_bar, D, e_hat, r1_hat, r3_hat, m_hat,
+            creds.append(CredentialProof(did, disclosed, A_bar, B_bar, D, e_hat, r1_hat, r3_hat, m_hat,
                                          height, acc, mem, pseudonym))
         commitments = tuple(r.points(be))
         openings = tuple(r.scalars())
@@ -333,19 +335,17 @@ class Presentation:
     # JSON ---------------------------------------------------------------------------------
     def to_json(self, backend: GroupBackend | None = None) -> dict:
         be = backend or get_backend()
-        sc = lambda s: f"{s:064x}"  # noqa: E731
-        return {
+        out = {
             "version": PRESENTATION_VERSION,
             "credentials": [
                 {
-                    "query_id": cp.query_id,
                     "definition_id": cp.definition_id,
                     "disclosed": cp.disclosed,
                     "bbs": b64e(b"".join(be.g1_to_bytes(p) for p in (cp.A_bar, cp.B_bar, cp.D))
                                 + b"".join(core.scalar_to_bytes(s) for s in (cp.e_hat, cp.r1_hat, cp.r3_hat, *cp.m_hat))),
-                    "revocation": None if cp.revocation_height is None else {
+                    **({} if cp.revocation_height is None else {"revocation": {
                         "height": cp.revocation_height, "accumulator": b64e(cp.accumulator),
-                        "proof": b64e(cp.membership)},
+                        "proof": b64e(cp.membership)}}),
                     **({} if cp.pseudonym is None else {"pseudonym": b64e(be.g1_to_bytes(cp.pseudonym))}),
                 }
                 for cp in self.credentials
@@ -355,8 +355,13 @@ class Presentation:
             "range_proof": b64e(self.range_proof),
             "not_equal": [b64e(core.scalar_to_bytes(p.u_hat) + core.scalar_to_bytes(p.w_hat)) for p in self.not_equal],
             "sets": [b64e(b"".join(core.scalar_to_bytes(s) for s in (*p.challenges, *p.responses))) for p in self.sets],
-            "challenge": sc(self.challenge),
+            "challenge": b64e(core.scalar_to_bytes(self.challenge)),
         }
+        # Canonical and compact: what a presentation does not have is left out, not sent empty.
+        for key in ("commitments", "openings", "range_proof", "not_equal", "sets"):
+            if not out[key]:
+                del out[key]
+        return out
 
     @classmethod
     def from_json(cls, data: Any, backend: GroupBackend | None = None) -> Presentation:
@@ -364,12 +369,15 @@ class Presentation:
         try:
             if type(data["version"]) is not int or data["version"] != PRESENTATION_VERSION:  # not True, not 1.0
                 raise EncodingError("unknown presentation version")
-            keys = {"version", "credentials", "commitments", "openings", "range_proof", "not_equal", "sets", "challenge"}
-            if set(data) != keys:
+            optional = {"commitments", "openings", "range_proof", "not_equal", "sets"}
+            if not {"version", "credentials", "challenge"} <= set(data) <= {"version", "credentials", "challenge", *optional}:
                 raise EncodingError("unexpected presentation fields")
+            if any(data[key] in ("", []) for key in optional & set(data)):
+                raise EncodingError("empty presentation fields are left out, not sent")
+            data = {**{key: "" for key in ("commitments", "openings", "range_proof")}, "not_equal": [], "sets": [], **data}
             creds = []
             for c in data["credentials"]:
-                if set(c) - {"pseudonym"} != {"query_id", "definition_id", "disclosed", "bbs", "revocation"}:
+                if set(c) - {"pseudonym", "revocation"} != {"definition_id", "disclosed", "bbs"}:
                     raise EncodingError("unexpected credential proof fields")
                 pseudonym = None
                 if "pseudonym" in c:
@@ -379,16 +387,16 @@ class Presentation:
                     raise EncodingError("bad BBS proof length")
                 pts = [core.g1_from_bytes_nonidentity(be, raw[i : i + 48]) for i in (0, 48, 96)]
                 scs = [core.scalar_from_bytes(raw[i : i + 32]) for i in range(144, len(raw), 32)]
-                rev = c["revocation"]
-                if rev is not None and (not isinstance(rev, dict) or set(rev) != {"height", "accumulator", "proof"}
+                rev = c.get("revocation")
+                if "revocation" in c and (not isinstance(rev, dict) or set(rev) != {"height", "accumulator", "proof"}
                                         or type(rev["height"]) is not int or not 0 <= rev["height"] < 2**64):
                     raise EncodingError("revocation must be {height: integer, accumulator, proof}")
-                if not isinstance(c["query_id"], str) or not isinstance(c["definition_id"], str):
-                    raise EncodingError("query_id and definition_id must be strings")
+                if not isinstance(c["definition_id"], str):
+                    raise EncodingError("definition_id must be a string")
                 if not isinstance(c["disclosed"], dict):
                     raise EncodingError("disclosed must be an object")
                 creds.append(CredentialProof(
-                    str(c["query_id"]), str(c["definition_id"]), c["disclosed"], *pts, scs[0], scs[1], scs[2],
+                    str(c["definition_id"]), c["disclosed"], *pts, scs[0], scs[1], scs[2],
                     tuple(scs[3:]),
                     None if rev is None else rev["height"],
                     None if rev is None else b64d(rev["accumulator"]),
@@ -415,10 +423,10 @@ class Presentation:
                 scs = [core.scalar_from_bytes(raw[i : i + 32]) for i in range(0, len(raw), 32)]
                 n = (len(scs) + 1) // 2
                 sets.append(sigma.SetMembershipProof(tuple(scs[: n - 1]), tuple(scs[n - 1 :])))
-            challenge = data["challenge"]
-            if not isinstance(challenge, str) or len(challenge) != 64:
+            challenge = b64d(data["challenge"])
+            if len(challenge) != k.SCALAR_BYTES:
                 raise EncodingError("bad challenge")
-            c = core.scalar_from_bytes(bytes.fromhex(challenge))
+            c = core.scalar_from_bytes(challenge)
             return cls(tuple(creds), commitments, openings, b64d(data["range_proof"]), tuple(ne), tuple(sets), c)
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, EncodingError):
@@ -470,6 +478,22 @@ def _pedersen(be: GroupBackend):
 
     gens = PedersenGens.default(be)
     return gens.G, gens.H
+
+
+def _opening_weights(t: Transcript, count: int) -> list[int]:
+    """``1, ρ, ρ², …``: the weights of the batched opening proof, ``ρ`` from the transcript.
+
+    One proof of knowledge of the opening of ``Σ ρ^i·C_i`` whose value response is
+    ``Σ ρ^i·m̂_i`` (the BBS proof's shared responses) shows every ``C_i`` commits to its
+    signed message: ``ρ`` is drawn after the ``C_i`` are bound, so a prover who cheats on
+    one of them passes for at most ``count − 1`` values of ``ρ`` (Schwartz–Zippel).
+    """
+    rho = t.challenge_scalar(b"opening-batch")
+    out, acc = [], 1
+    for _ in range(count):
+        out.append(acc)
+        acc = acc * rho % R
+    return out
 
 
 def _range_vs(be: GroupBackend, plan: _Plan, commitments: Sequence, G) -> list:
@@ -584,7 +608,7 @@ def create_presentation(
         rw = revocation.get(q.id) if plan.revoked_checked[ci] else None
         if plan.revoked_checked[ci] and rw is None:
             raise UnsatisfiableError(f"{q.id}: non-revocation asked but no witness given")
-        meta = CredentialProof(q.id, d.id, disclosed, None, None, None, 0, 0, 0, (),
+        meta = CredentialProof(d.id, disclosed, None, None, None, 0, 0, 0, (),
                                rw.height if rw else None, rw.accumulator if rw else None, None)
         _bind_credential(t, meta, [msgs[ci][i] for i in plan.disclosed[ci]])
         cproofs_meta.append(meta)
@@ -622,11 +646,14 @@ def create_presentation(
         if ci > 0:
             t.append(b"bbs-init", core.challenge_octets(be, init, plan.disclosed[ci],
                                                        [msgs[ci][i] for i in plan.disclosed[ci]], b""))
-    openings = [sigma.OpeningProver(be, G, H, msgs[ci][idx], s, tilde[ci][idx])
-                for (ci, idx), s in zip(plan.commits, blindings)]
-    for op in openings:
-        for T in op.commitments():
-            t.append_point(b"opening-T", T, be)
+    openings = []
+    if plan.commits:  # one opening proof for Σ ρ^i·C_i, ρ drawn after every C_i is bound
+        w = _opening_weights(t, len(plan.commits))
+        openings.append(sigma.OpeningProver(
+            be, G, H, sum(wi * msgs[ci][idx] for wi, (ci, idx) in zip(w, plan.commits)) % R,
+            sum(wi * s for wi, s in zip(w, blindings)) % R,
+            sum(wi * tilde[ci][idx] for wi, (ci, idx) in zip(w, plan.commits)) % R))
+        t.append_point(b"opening-T", openings[0].commitments()[0], be)
     ne_provers = []
     for commit, tv in plan.not_equal:
         ci, idx = plan.commits[commit]
@@ -646,7 +673,7 @@ def create_presentation(
             continue
         from circuits.accumulator import MembershipProver
 
-        rw = revocation[meta.query_id]
+        rw = revocation[request.queries[ci].id]
         prover = MembershipProver.init(be.g1_from_bytes(rw.witness), msgs[ci][HANDLE_INDEX],
                                        be.g1_from_bytes(rw.accumulator), backend=be, y_tilde=tilde[ci][HANDLE_INDEX])
         prover.append_to(t)
@@ -671,7 +698,7 @@ def create_presentation(
         hidden = plan.hidden(ci)
         proof = core.proof_finalize(init, c, sig.e, bbs_rand[ci], [msgs[ci][i] for i in hidden])
         membership = mem_provers[ci].finalize(c).to_bytes(be) if ci in mem_provers else None
-        creds.append(CredentialProof(meta.query_id, meta.definition_id, meta.disclosed, proof.A_bar, proof.B_bar,
+        creds.append(CredentialProof(meta.definition_id, meta.disclosed, proof.A_bar, proof.B_bar,
                                      proof.D, proof.e_hat, proof.r1_hat, proof.r3_hat, proof.m_hat,
                                      meta.revocation_height, meta.accumulator, membership, nym_points.get(ci)))
     return Presentation(
@@ -698,7 +725,7 @@ def verify_presentation(
     """
     be = backend or get_backend()
     pres = presentation
-    if [cp.query_id for cp in pres.credentials] != [q.id for q in request.queries]:
+    if len(pres.credentials) != len(request.queries):
         raise PresentationRejected("structure", "one credential proof per query, in query order")
     try:
         defs = [definitions[cp.definition_id] for cp in pres.credentials]
@@ -738,7 +765,7 @@ def verify_presentation(
     for ci, idx, p, text in plan.clear_checks:
         if not _clear_holds(defs[ci], idx, disclosed_scalars[ci][plan.disclosed[ci].index(idx)], p):
             raise PresentationRejected("predicate_false", f"{request.queries[ci].id}: {text} is false")
-    if len(pres.commitments) != len(plan.commits) or len(pres.openings) != len(plan.commits):
+    if len(pres.commitments) != len(plan.commits) or len(pres.openings) != min(1, len(plan.commits)):
         raise PresentationRejected("structure", "wrong number of commitments")
     if len(pres.not_equal) != len(plan.not_equal) or len(pres.sets) != len(plan.sets):
         raise PresentationRejected("structure", "wrong number of ≠ or ∈ proofs")
@@ -782,8 +809,11 @@ def verify_presentation(
         inits.append((init, proof, api_id))
         if ci > 0:
             t.append(b"bbs-init", core.challenge_octets(be, init, plan.disclosed[ci], disclosed_scalars[ci], b""))
-    for i, ((ci, idx), C) in enumerate(zip(plan.commits, pres.commitments)):
-        T = sigma.opening_commitment(be, G, H, C, m_hat(ci, idx), sigma.OpeningProof(pres.openings[i]), c)
+    if plan.commits:
+        w = _opening_weights(t, len(plan.commits))
+        C = be.g1_msm(pres.commitments, w)
+        a_hat = sum(wi * m_hat(ci, idx) for wi, (ci, idx) in zip(w, plan.commits)) % R
+        T = sigma.opening_commitment(be, G, H, C, a_hat, sigma.OpeningProof(pres.openings[0]), c)
         t.append_point(b"opening-T", T, be)
     for (commit, tv), proof in zip(plan.not_equal, pres.not_equal):
         V = be.g1_add(pres.commitments[commit], be.g1_neg(be.g1_mul(G, tv)))
@@ -809,7 +839,7 @@ def verify_presentation(
         except ZkCredError as e:
             raise PresentationRejected("stale_accumulator", str(e)) from None
         if expected != cp.accumulator:
-            raise PresentationRejected("revocation", f"{cp.query_id}: accumulator value is not the ledger's")
+            raise PresentationRejected("revocation", f"{request.queries[ci].id}: accumulator value is not the ledger's")
         try:
             mp = MembershipProof.from_bytes(be, cp.membership)
             V = be.g1_from_bytes(cp.accumulator)
@@ -818,7 +848,7 @@ def verify_presentation(
         except ZkCredError as e:
             raise PresentationRejected("revocation", str(e)) from None
         memberships.append((mp, Q))
-        heights[cp.query_id] = cp.revocation_height
+        heights[request.queries[ci].id] = cp.revocation_height
     pseudonyms = {}
     for ci, (q, d, cp) in enumerate(zip(request.queries, defs, pres.credentials)):
         if q.pseudonym_context is None:

@@ -1,7 +1,7 @@
-"""Nothing-up-my-sleeve generators of the range proof: ``G_vec``, ``H_vec`` and the IPA's ``u``.
+"""Nothing-up-my-sleeve generators of the range proof: ``G_vec`` and ``H_vec``.
 
 ``G_vec[i] = hash_to_curve("G_vec" || I2OSP(i, 8))`` and ``H_vec[i]`` likewise with
-``"H_vec"``, ``u = hash_to_curve("u")``, all under ``constants.BULLETPROOFS_GENERATOR_DST``
+``"H_vec"``, under ``constants.BULLETPROOFS_GENERATOR_DST``
 (RFC 9380 ``BLS12381G1_XMD:SHA-256_SSWU_RO_``). Each generator depends on its index
 only, so the lists are *prefix-stable*: a proof over ``N`` bits uses the first ``N`` of
 each, whatever else was generated before (bulletproofs ``generators.rs`` does the same
@@ -10,7 +10,7 @@ nor with the Pedersen ``G``, ``H`` (another DST) — the binding of ``A``, ``S``
 inner-product argument rests on that.
 
 :class:`RangeProofBases` bundles, for one ``N = n·m``, the bases of every MSM in a range
-proof — ``G_vec[:N] ‖ H_vec[:N] ‖ [u, G, H]`` — prepared once per backend
+proof — ``G_vec[:N] ‖ H_vec[:N] ‖ [G, H]`` — prepared once per backend
 (``g1_msm_prepare``: with the ``fast`` extra, their arkworks twins), so each proof only
 converts its own handful of points. See circuits/notes/range-proof.md.
 """
@@ -24,7 +24,6 @@ from typing import Any
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
-from circuits.backend.interface import G1
 from circuits.hashing import XMD_SHA256, i2osp
 from circuits.pedersen import PedersenGens
 
@@ -49,34 +48,23 @@ def H_vec(backend: GroupBackend, count: int) -> list:
     return _vector(backend, k.BULLETPROOFS_H_VEC_LABEL, count)
 
 
-@functools.cache
-def ipa_u(backend: GroupBackend) -> G1:
-    """The inner-product argument's extra generator ``u`` (its ``Q = w·u``)."""
-    return XMD_SHA256.hash_to_g1(backend, k.BULLETPROOFS_U_LABEL, k.BULLETPROOFS_GENERATOR_DST)
-
-
 @dataclass(frozen=True, eq=False)
 class RangeProofBases:
-    """Every base of a range proof over ``N`` bits, prepared in the order ``G_vec ‖ H_vec ‖ [u, G, H]``."""
+    """Every base of a range proof over ``N`` bits, prepared in the order ``G_vec ‖ H_vec ‖ [G, H]``."""
 
     N: int
     G_vec: tuple
     H_vec: tuple
-    u: G1
     pedersen: PedersenGens
     prepared: Any
 
     @property
-    def u_index(self) -> int:
+    def G_index(self) -> int:
         return 2 * self.N
 
     @property
-    def G_index(self) -> int:
-        return 2 * self.N + 1
-
-    @property
     def H_index(self) -> int:
-        return 2 * self.N + 2
+        return 2 * self.N + 1
 
     @classmethod
     def get(cls, backend: GroupBackend, N: int, pedersen: PedersenGens) -> RangeProofBases:
@@ -86,6 +74,6 @@ class RangeProofBases:
 
 @functools.lru_cache(maxsize=64)
 def _bases(backend: GroupBackend, N: int, pedersen: PedersenGens) -> RangeProofBases:
-    gs, hs, u = tuple(G_vec(backend, N)), tuple(H_vec(backend, N)), ipa_u(backend)
-    prepared = backend.g1_msm_prepare((*gs, *hs, u, pedersen.G, pedersen.H))
-    return RangeProofBases(N, gs, hs, u, pedersen, prepared)
+    gs, hs = tuple(G_vec(backend, N)), tuple(H_vec(backend, N))
+    prepared = backend.g1_msm_prepare((*gs, *hs, pedersen.G, pedersen.H))
+    return RangeProofBases(N, gs, hs, pedersen, prepared)

@@ -1,4 +1,4 @@
-"""Bulletproofs range proofs: completeness, boundaries, soundness against tampering, strict encoding.
+"""Bulletproofs+ range proofs: completeness, boundaries, soundness against tampering, strict encoding.
 
 Heavy cases run on the fastest backend only (``fast_backend``) and the largest are
 marked ``slow``. py_ecc (50–500× slower) runs the NAMED subset ``test_py_ecc_*``: one
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from circuits import constants as k
 from circuits.backend import get_backend
-from circuits.bulletproofs import InnerProductProof, RangeProof, inner_product, prove, range_proof, verify
-from circuits.bulletproofs.generators import G_vec, H_vec, RangeProofBases, ipa_u
+from circuits.bulletproofs import RangeProof, WeightedInnerProductProof, inner_product, prove, range_proof, verify
+from circuits.bulletproofs.generators import G_vec, H_vec, RangeProofBases
 from circuits.errors import (
     EncodingError,
     IdentityPointError,
@@ -59,7 +59,7 @@ def test_prove_verify(fast_backend, n, m):
     assert len(commitments) == m
     _verify(fast_backend, proof, commitments, n)
     data = proof.to_bytes(fast_backend)
-    assert len(data) == RangeProof.size(n, m) == 352 + 96 * (n * (1 << (m - 1).bit_length())).bit_length() - 96
+    assert len(data) == RangeProof.size(n, m) == 240 + 96 * (n * (1 << (m - 1).bit_length())).bit_length() - 96
     _verify(fast_backend, RangeProof.from_bytes(fast_backend, data, n, m), commitments, n)
 
 
@@ -149,6 +149,16 @@ def fixed():
     return be, proof, commitments
 
 
+@pytest.mark.parametrize("value", [256, 1000, 2**64, R - 1, R - 256], ids=["2^n", "1000", "2^64", "-1", "-256"])
+def test_a_prover_that_skips_the_range_check_is_caught(fast_backend, value, monkeypatch):
+    """Soundness, end to end: commit to a value outside [0, 2^8) and run the honest prover
+    on it (its bits are those of value mod 2^8): the proof does not verify."""
+    monkeypatch.setattr(range_proof, "_check_in_range", lambda values, n: None)
+    proof, commitments = _prove(fast_backend, [3, value % R], 8, seed=11)
+    with pytest.raises(VerificationError):
+        _verify(fast_backend, proof, commitments, 8)
+
+
 def test_different_commitment_fails(fixed):
     be, proof, commitments = fixed
     G = PedersenGens.default(be).G
@@ -180,19 +190,19 @@ def test_different_transcript_fails(fixed):
 def _replacements(be, proof):
     """Every proof element, altered: each point + G, each scalar + 1."""
     G = PedersenGens.default(be).G
-    for name in ("A", "S", "T_1", "T_2"):
-        yield name, {name: be.g1_add(getattr(proof, name), G)}
-    for name in ("tau_x", "mu", "t_hat"):
-        yield name, {name: (getattr(proof, name) + 1) % R}
-    ipp = proof.ipp
+    yield "A", {"A": be.g1_add(proof.A, G)}
+    wip = proof.wip
     for vec in ("L_vec", "R_vec"):
-        for i in range(len(getattr(ipp, vec))):
-            changed = list(getattr(ipp, vec))
+        for i in range(len(getattr(wip, vec))):
+            changed = list(getattr(wip, vec))
             changed[i] = be.g1_add(changed[i], G)
-            yield f"{vec}[{i}]", {"ipp": InnerProductProof(**{**ipp.__dict__, vec: tuple(changed)})}
-    for name in ("a", "b"):
-        yield name, {"ipp": InnerProductProof(**{**ipp.__dict__, name: (getattr(ipp, name) + 1) % R})}
-    yield "L<->R", {"ipp": InnerProductProof(ipp.R_vec, ipp.L_vec, ipp.a, ipp.b)}
+            yield f"{vec}[{i}]", {"wip": WeightedInnerProductProof(**{**wip.__dict__, vec: tuple(changed)})}
+    for name in ("A", "B"):
+        yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: be.g1_add(getattr(wip, name), G)})}
+    for name in ("r", "s", "delta"):
+        yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: (getattr(wip, name) + 1) % R})}
+    yield "L<->R", {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": wip.R_vec, "R_vec": wip.L_vec})}
+    yield "A<->B", {"wip": WeightedInnerProductProof(**{**wip.__dict__, "A": wip.B, "B": wip.A})}
 
 
 def test_every_element_altered_fails(fixed):
@@ -202,23 +212,25 @@ def test_every_element_altered_fails(fixed):
         names.append(name)
         with pytest.raises(VerificationError):
             _verify(be, RangeProof(**{**proof.__dict__, **change}), commitments, 8)
-    assert len(names) == 4 + 3 + 2 * 5 + 2 + 1  # N = 32: five IPA rounds
+    assert len(names) == 1 + 2 * 5 + 2 + 3 + 2  # N = 32: five rounds
 
 
 def test_identity_points_in_a_proof_object_fail(fixed):
     be, proof, commitments = fixed
     z = be.g1_identity()
-    for change in ({"A": z}, {"T_2": z}, {"ipp": InnerProductProof((z, *proof.ipp.L_vec[1:]), proof.ipp.R_vec, 1, 1)}):
+    wip = proof.wip
+    for change in ({"A": z}, {"wip": WeightedInnerProductProof(**{**wip.__dict__, "B": z})},
+                   {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": (z, *wip.L_vec[1:])})}):
         with pytest.raises(VerificationError):
             _verify(be, RangeProof(**{**proof.__dict__, **change}), commitments, 8)
 
 
 def test_wrong_round_count_fails(fixed):
     be, proof, commitments = fixed
-    ipp = proof.ipp
-    short = InnerProductProof(ipp.L_vec[:-1], ipp.R_vec[:-1], ipp.a, ipp.b)
+    wip = proof.wip
+    short = WeightedInnerProductProof(**{**wip.__dict__, "L_vec": wip.L_vec[:-1], "R_vec": wip.R_vec[:-1]})
     with pytest.raises(VerificationError):
-        _verify(be, RangeProof(**{**proof.__dict__, "ipp": short}), commitments, 8)
+        _verify(be, RangeProof(**{**proof.__dict__, "wip": short}), commitments, 8)
 
 
 # Encoding ------------------------------------------------------------------------------
@@ -227,7 +239,7 @@ def test_wrong_round_count_fails(fixed):
 def _layout(n, m):
     """(offset, length, kind) of every element of the encoding."""
     K = (n * (1 << (m - 1).bit_length())).bit_length() - 1
-    kinds = ["point"] * 4 + ["scalar"] * 3 + ["point"] * 2 * K + ["scalar"] * 2
+    kinds = ["point"] * (1 + 2 * K + 2) + ["scalar"] * 3
     off = 0
     for kind in kinds:
         size = k.G1_BYTES if kind == "point" else k.SCALAR_BYTES
@@ -317,37 +329,49 @@ def test_property_prove_verify_round_trip(n, values, seed):
     _verify(be, RangeProof.from_bytes(be, data, n, len(values)), commitments, n)
 
 
-# Inner-product argument alone ------------------------------------------------------------
+# Weighted inner-product argument alone -----------------------------------------------------
 
 
-def test_inner_product_argument(fast_backend):
-    be, N, rng = fast_backend, 8, random.Random(4)
-    gs, hs, Q = G_vec(be, N), H_vec(be, N), ipa_u(be)
+@pytest.mark.parametrize("N", [1, 2, 8])
+def test_weighted_inner_product_argument(fast_backend, N):
+    be, rng = fast_backend, random.Random(4)
+    gs, hs, pg = G_vec(be, N), H_vec(be, N), PedersenGens.default(be)
     a, b = [rng.randrange(R) for _ in range(N)], [rng.randrange(R) for _ in range(N)]
-    gf, hf = [rng.randrange(1, R) for _ in range(N)], [rng.randrange(1, R) for _ in range(N)]
-    P = be.g1_msm([*gs, *hs, Q], [*(x * f for x, f in zip(a, gf)), *(x * f for x, f in zip(b, hf)), inner_product.inner(a, b)])
-    prepared = be.g1_msm_prepare([*gs, *hs, Q])
+    gf = [rng.randrange(1, R) for _ in range(N)]
+    y, alpha = rng.randrange(1, R), rng.randrange(R)
+    P = be.g1_msm([*gs, *hs, pg.G, pg.H],
+                  [*(x * f for x, f in zip(a, gf)), *b, inner_product.weighted_inner(a, b, y), alpha])
+    prepared = be.g1_msm_prepare([*gs, *hs, pg.G, pg.H])
+    common = {"G_vec": gs, "H_vec": hs, "g": pg.G, "h": pg.H, "y": y, "G_factors": gf}
     for handle in (None, prepared):
-        proof = inner_product.prove(Transcript(LABEL), be, Q_base=Q, Q_factor=1, G_vec=gs, H_vec=hs,
-                                    G_factors=gf, H_factors=hf, a=a, b=b, prepared=handle)
-        inner_product.verify(Transcript(LABEL), be, proof, P, Q=Q, G_vec=gs, H_vec=hs, G_factors=gf, H_factors=hf)
+        proof = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, prepared=handle,
+                                    rng=random.Random(5), **common)
+        inner_product.verify(Transcript(LABEL), be, proof, P, **common)
         data = proof.to_bytes(be)
-        assert InnerProductProof.from_bytes(be, data, N) == proof
+        assert len(data) == WeightedInnerProductProof.size(N)
+        assert WeightedInnerProductProof.from_bytes(be, data, N) == proof
+    for wrong in (be.g1_add(P, pg.G), be.g1_add(P, pg.H), be.g1_add(P, gs[-1])):
+        with pytest.raises(VerificationError):
+            inner_product.verify(Transcript(LABEL), be, proof, wrong, **common)
+    with pytest.raises(VerificationError):  # another weight
+        inner_product.verify(Transcript(LABEL), be, proof, P, **{**common, "y": y + 1})
+    # a witness for another weighted inner product: the relation with a wrong g-coefficient
+    wrong_ip = be.g1_add(P, be.g1_mul(pg.G, 1))
+    bad = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, rng=random.Random(6), **common)
     with pytest.raises(VerificationError):
-        inner_product.verify(Transcript(LABEL), be, proof, be.g1_add(P, Q), Q=Q, G_vec=gs, H_vec=hs,
-                             G_factors=gf, H_factors=hf)
+        inner_product.verify(Transcript(LABEL), be, bad, wrong_ip, **common)
 
 
 def test_generators_prefix_stable_and_distinct(fast_backend):
     be = fast_backend
     small, big = G_vec(be, 4), G_vec(be, 16)
     assert big[:4] == small
-    encodings = {be.g1_to_bytes(p) for p in [*big, *H_vec(be, 16), ipa_u(be)]}
+    encodings = {be.g1_to_bytes(p) for p in [*big, *H_vec(be, 16)]}
     pg = PedersenGens.default(be)
     encodings |= {be.g1_to_bytes(pg.G), be.g1_to_bytes(pg.H)}
-    assert len(encodings) == 16 + 16 + 1 + 2
+    assert len(encodings) == 16 + 16 + 2
     bases = RangeProofBases.get(be, 16, pg)
-    assert RangeProofBases.get(be, 16, pg) is bases and bases.H_index == 34
+    assert RangeProofBases.get(be, 16, pg) is bases and bases.G_index == 32 and bases.H_index == 33
 
 
 def test_doctests():
@@ -373,7 +397,9 @@ def test_py_ecc_prove_verify_identical_to_blst(py_ecc_proof):
     assert [be.g1_to_bytes(c) for c in commitments] == [c.compress() for c in ref_commitments]
 
 
-def test_py_ecc_tampered_t_hat_fails(py_ecc_proof):
+def test_py_ecc_tampered_delta_fails(py_ecc_proof):
     be, proof, commitments = py_ecc_proof
+    wip = proof.wip
     with pytest.raises(VerificationError):
-        _verify(be, RangeProof(**{**proof.__dict__, "t_hat": (proof.t_hat + 1) % R}), commitments, 8)
+        _verify(be, RangeProof(proof.A, WeightedInnerProductProof(**{**wip.__dict__, "delta": (wip.delta + 1) % R})),
+                commitments, 8)

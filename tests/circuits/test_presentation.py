@@ -181,9 +181,10 @@ def test_every_field_altered_is_rejected(world):
         cs = list(pres.commitments)
         cs[i] = be.g1_add(cs[i], g)
         presentations[f"commitment[{i}]"] = dataclasses.replace(pres, commitments=tuple(cs))
-        os_ = list(pres.openings)
-        os_[i] += 1
-        presentations[f"opening[{i}]"] = dataclasses.replace(pres, openings=tuple(os_))
+    assert len(pres.openings) == 1  # one batched opening proof for all commitments
+    presentations["opening"] = dataclasses.replace(pres, openings=(pres.openings[0] + 1,))
+    presentations["opening missing"] = dataclasses.replace(pres, openings=())
+    presentations["opening per commitment"] = dataclasses.replace(pres, openings=pres.openings * len(pres.commitments))
     ne = pres.not_equal[0]
     presentations["not_equal.u"] = dataclasses.replace(pres, not_equal=(dataclasses.replace(ne, u_hat=ne.u_hat + 1),))
     presentations["not_equal.w"] = dataclasses.replace(pres, not_equal=(dataclasses.replace(ne, w_hat=ne.w_hat + 1),))

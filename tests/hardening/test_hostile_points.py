@@ -100,7 +100,7 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
         assert not v.verified and v.reason in ("revocation", "malformed", "invalid_proof"), (kind, v)
     for kind, enc in HOSTILE_SCALARS.items():
         v = copy.deepcopy(valid)
-        v["challenge"] = enc.hex()
+        v["challenge"] = b64e(enc)
         assert story.verifier._verify(record, v, time.time()).reason in ("malformed", "invalid_proof")
     # and one over HTTP: a 200 verdict, never a 5xx
     created = story.new_request()

@@ -130,12 +130,7 @@ def _elements(p: dict[str, Any]) -> list[tuple[str, Callable[[dict], bytes], Cal
         for j in range(len(b64d(x)) // 32):
             out.append((f"sets[{i}][{j}]", *b64_slice(("sets", i), 32 * j, 32 * (j + 1))))
 
-    def get_c(d):
-        return bytes.fromhex(d["challenge"])
-
-    def put_c(d, new):
-        d["challenge"] = new.hex()
-    out.append(("challenge", get_c, put_c))
+    out.append(("challenge", *b64_slice(("challenge",), 0, None)))
     return out
 
 
