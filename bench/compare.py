@@ -43,13 +43,18 @@ from typing import Any
 
 from circuits.backend import available_backends
 
+#: AnonCreds predicates compare 32-bit signed integers (anoncreds-rs ``p_value: i32``): zkcred's
+#: schema declares the same domain, so both systems prove the same statements (and zkcred's range
+#: proofs are sized for 32 bits, as AnonCreds' four-squares proofs are for i32).
+I32 = "int(-2147483648..2147483647)"
+
 #: The credential every system issues: 2 strings to disclose, 8 integers for predicates.
 SHAPE: dict[str, Any] = {
     "attributes": [
         ("given_name", "string", "Ada"), ("employer", "string", "Analytical Engines BV"),
-        ("income", "int", 64000), ("birth_year", "int", 1990), ("salary", "int", 5333),
-        ("employed", "int", 1), ("debt", "int", 1200), ("children", "int", 0),
-        ("score", "int", 710), ("tenure", "int", 6),
+        ("income", I32, 64000), ("birth_year", I32, 1990), ("salary", I32, 5333),
+        ("employed", I32, 1), ("debt", I32, 1200), ("children", I32, 0),
+        ("score", I32, 710), ("tenure", I32, 6),
     ],
     "disclose": ("given_name", "employer"),
     # k predicates = the first k; only >=, >, <=, < (all AnonCreds has). Two attributes get

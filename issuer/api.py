@@ -58,7 +58,8 @@ class _In(BaseModel):
 
 class AttributePublic(_In):
     name: Annotated[str, Field(min_length=1, max_length=64)]
-    type: Annotated[str, Field(min_length=1, max_length=16, examples=["int", "date", "decimal(2)", "bool", "string"])]
+    type: Annotated[str, Field(min_length=1, max_length=48,
+                               examples=["int", "int(0..1000000000)", "date", "decimal(2)", "bool", "string"])]
 
 
 class SchemaCreate(_In):

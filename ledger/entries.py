@@ -95,7 +95,8 @@ class IssuerRegistration(_Strict):
 
 class Attribute(_Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-    type: Annotated[str, StringConstraints(pattern=r"^(int|date|bool|string|decimal\([0-9]{1,2}\))$")]
+    type: Annotated[str, StringConstraints(
+        pattern=r"^(int|date|bool|string|decimal\([0-9]{1,2}\)|int\(-?(0|[1-9][0-9]{0,18})\.\.-?(0|[1-9][0-9]{0,18})\))$")]
 
 
 class Schema(_Strict):

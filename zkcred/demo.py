@@ -109,7 +109,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("issuer defines the schema (income, birth_date, country) and publishes it"):
             schema = check(iss.post("/admin/schemas", headers=admin, json={
                 "name": "payslip", "version": "1.0",
-                "attributes": [{"name": "income", "type": "int"}, {"name": "birth_date", "type": "date"},
+                "attributes": [{"name": "income", "type": "int(0..1000000000)"}, {"name": "birth_date", "type": "date"},
                                {"name": "country", "type": "string"}]}), 201)
         with step("issuer creates a revocable credential definition (BBS keys, accumulator for 1 000)"):
             cred_def = check(iss.post("/admin/credential-definitions", headers=admin, json={

@@ -18,6 +18,9 @@ BAD_SCHEMAS = [
     (_schema(attributes=[]), 422),
     (_schema(attributes=[{"name": "a", "type": "float"}]), 422),
     (_schema(attributes=[{"name": "a", "type": "decimal(19)"}]), 422),
+    (_schema(attributes=[{"name": "a", "type": "int(5..1)"}]), 422),  # bounds reversed
+    (_schema(attributes=[{"name": "a", "type": "int(0..9223372036854775808)"}]), 422),  # beyond int64
+    (_schema(attributes=[{"name": "a", "type": "int(0 .. 9)"}]), 422),
     (_schema(attributes=[{"name": "Bad Name", "type": "int"}]), 422),
     (_schema(attributes=[{"name": "a", "type": "int"}, {"name": "a", "type": "int"}]), 422),
     (_schema(attributes=[{"name": "link_secret", "type": "int"}]), 422),
@@ -106,6 +109,21 @@ def test_bad_offers(api, client):
     for body in ({"credential_definition_id": did}, {"credential_definition_id": did, "attributes": [1]},
                  {"credential_definition_id": 5, "attributes": VALUES}):
         assert_problem(client.post("/admin/offers", json=body, headers=api.admin), 422, "invalid-request")
+
+
+def test_declared_int_bounds_are_enforced_at_issuance(api, client):
+    schema = api.schema({"name": "bounded", "version": "1.0",
+                         "attributes": [{"name": "income", "type": "int(0..1000000000)"}]})
+    assert schema["attributes"] == [{"name": "income", "type": "int(0..1000000000)"}]
+    did = api.definition(schema["id"], revocable=False)["id"]
+    for value in (-1, 10**9 + 1, 2**63):
+        r = client.post("/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}},
+                        headers=api.admin)
+        assert str(value) not in assert_problem(r, 422, "invalid-attributes")["detail"]
+    for value in (0, 10**9):
+        r = client.post("/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}},
+                        headers=api.admin)
+        assert r.status_code == 201, r.text
 
 
 def test_bad_credential_requests_never_burn_the_offer(api, client):
