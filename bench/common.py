@@ -26,6 +26,27 @@ def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
     return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "runs": repeats}
 
 
+def _stats(times: list[float]) -> dict[str, float]:
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "runs": len(times)}
+
+
+def alternate(runs: dict[str, Callable[[], object]], counts: dict[str, int], *, warmup: bool = True) -> dict:
+    """Time each system's callable ``counts[label]`` times, interleaved round by round, starting system rotating."""
+    labels = list(runs)
+    if warmup:
+        for label in labels:
+            runs[label]()
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    for i in range(max(counts.values(), default=0)):
+        order = labels[i % len(labels):] + labels[: i % len(labels)]
+        for label in order:
+            if len(times[label]) < counts[label]:
+                t0 = time.perf_counter()
+                runs[label]()
+                times[label].append((time.perf_counter() - t0) * 1e3)
+    return {label: _stats(t) for label, t in times.items() if t}
+
+
 class CountingBackend:
     """A GroupBackend proxy that counts multiplications, msm points, decodes and pairings."""
 
