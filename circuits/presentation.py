@@ -47,6 +47,7 @@ See circuits/notes/presentation.md.
 from __future__ import annotations
 
 import datetime as _dt
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -480,6 +481,23 @@ def _pedersen(be: GroupBackend):
     return gens.G, gens.H
 
 
+def _pairing_checks_hold(be: GroupBackend, checks: Sequence[tuple[Any, Any, Any]]) -> bool:
+    """Every ``e(X_i, Y_i)·e(Z_i, −P2) = 1`` (BBS: ``(Ā, W, B̄)``; accumulator: ``(C̄, Q, B̄)``), in one check.
+
+    ``Π e(ρ_i·X_i, Y_i) · e(Σ ρ_i·Z_i, −P2) = 1`` with ``ρ_0 = 1`` and the others fresh
+    128-bit scalars from :mod:`secrets`: the Miller loops of the ``−P2`` terms merge and there
+    is one final exponentiation. All points are in the prime-order groups (strict decoding),
+    so if any single check fails the product is 1 with probability at most 2^−128.
+    """
+    if len(checks) == 1:
+        X, Y, Z = checks[0]
+        return be.pairing_check([(X, Y), (Z, be.g2_neg(be.g2_generator()))])
+    rhos = [1] + [secrets.randbits(128) | 1 for _ in checks[1:]]
+    pairs = [(X if rho == 1 else be.g1_mul(X, rho), Y) for rho, (X, Y, _) in zip(rhos, checks)]
+    Z = be.g1_msm([z for _, _, z in checks], rhos)
+    return be.pairing_check([*pairs, (Z, be.g2_neg(be.g2_generator()))])
+
+
 def _opening_weights(t: Transcript, count: int) -> list[int]:
     """``1, ρ, ρ², …``: the weights of the batched opening proof, ``ρ`` from the transcript.
 
@@ -867,18 +885,22 @@ def verify_presentation(
                                              suite=defs[0].bbs_suite(), be=be, api_id=api0)
     if c_check != c:
         raise PresentationRejected("challenge", "the proof does not answer this request")
-    for d, (_, proof, _) in zip(defs, inits):
-        try:
-            core.proof_pairing_check(d.public_key, proof, be=be)
-        except ZkCredError:
-            raise PresentationRejected("signature_proof", "BBS pairing check fails") from None
-    for mp, Q in memberships:
-        from circuits.accumulator import check_pairing
+    checks = [(proof.A_bar, core.octets_to_pubkey(be, d.public_key), proof.B_bar) for d, (_, proof, _) in zip(defs, inits)]
+    checks += [(mp.C_bar, Q, mp.B_bar) for mp, Q in memberships]
+    if not _pairing_checks_hold(be, checks):  # one fails: name it (only a bad presentation pays for this)
+        for d, (_, proof, _) in zip(defs, inits):
+            try:
+                core.proof_pairing_check(d.public_key, proof, be=be)
+            except ZkCredError:
+                raise PresentationRejected("signature_proof", "BBS pairing check fails") from None
+        for mp, Q in memberships:
+            from circuits.accumulator import check_pairing
 
-        try:
-            check_pairing(mp, Q, backend=be)
-        except ZkCredError:
-            raise PresentationRejected("revocation", "accumulator pairing check fails") from None
+            try:
+                check_pairing(mp, Q, backend=be)
+            except ZkCredError:
+                raise PresentationRejected("revocation", "accumulator pairing check fails") from None
+        raise PresentationRejected("signature_proof", "pairing checks fail together")  # pragma: no cover
 
     predicates = [f"{q.id}: {p.describe()}" for q in request.queries for p in q.predicates]
     predicates += [f"{q.id}: not expired on {request.today.isoformat()}" for q in request.queries]

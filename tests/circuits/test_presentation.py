@@ -294,3 +294,28 @@ def test_py_ecc_named_subset():
     pres = create_presentation(req, [d], [cred], link, backend=be)
     assert verify_presentation(req, pres, {d.id: d}, backend=be).disclosed["applicant"]["country"] == "NL"
     assert SCHEMA.id == SCHEMA.id
+
+
+def test_pairing_checks_are_batched_soundly():
+    """All of a presentation's pairing checks run as one product with random weights: it holds
+    iff each holds — two failures that would cancel in an unweighted product do not."""
+    from circuits.backend import get_backend
+    from circuits.presentation import _pairing_checks_hold
+
+    be = get_backend("blst")
+    P1, P2 = be.g1_generator(), be.g2_generator()
+
+    def check(a, b, shift=0):  # e(a·P1, b·P2)·e((ab + shift)·P1, −P2) = 1 iff shift = 0
+        return be.g1_mul(P1, a), be.g2_mul(P2, b), be.g1_mul(P1, a * b + shift)
+
+    good = [check(3, 5), check(7, 11), check(13, 17)]
+    assert _pairing_checks_hold(be, good) and _pairing_checks_hold(be, good[:1])
+    assert not _pairing_checks_hold(be, [check(3, 5, 1)])
+    for i in range(3):
+        bad = list(good)
+        bad[i] = check(*[(3, 5), (7, 11), (13, 17)][i], 1)
+        assert not _pairing_checks_hold(be, bad)
+    cancelling = [check(3, 5, 1), check(7, 11, -1), check(13, 17)]
+    assert not _pairing_checks_hold(be, cancelling)
+    X, Y, Z = zip(*cancelling[:2])
+    assert be.pairing_check([(X[0], Y[0]), (X[1], Y[1]), (be.g1_add(Z[0], Z[1]), be.g2_neg(P2))])  # unweighted: fooled
