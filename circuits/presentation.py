@@ -506,12 +506,7 @@ def _opening_weights(t: Transcript, count: int) -> list[int]:
     signed message: ``ρ`` is drawn after the ``C_i`` are bound, so a prover who cheats on
     one of them passes for at most ``count − 1`` values of ``ρ`` (Schwartz–Zippel).
     """
-    rho = t.challenge_scalar(b"opening-batch")
-    out, acc = [], 1
-    for _ in range(count):
-        out.append(acc)
-        acc = acc * rho % R
-    return out
+    return sigma.powers(t.challenge_scalar(b"opening-batch"), count)
 
 
 def _range_vs(be: GroupBackend, plan: _Plan, commitments: Sequence, G) -> list:

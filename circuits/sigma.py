@@ -37,6 +37,15 @@ from circuits.constants import R
 from circuits.errors import ParameterError
 
 
+def powers(x: int, count: int, start: int = 1) -> list[int]:
+    """``start·x^0, start·x^1, …, start·x^{count−1}`` mod r (challenge weights, y- and z-vectors)."""
+    out, acc = [], start % R
+    for _ in range(count):
+        out.append(acc)
+        acc = acc * x % R
+    return out
+
+
 def random_scalar() -> int:
     """A uniform non-zero scalar from the OS CSPRNG (48 bytes reduced mod r)."""
     while True:

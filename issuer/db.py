@@ -22,53 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from sqlalchemy import Engine, event
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Engine
+from sqlmodel import Session, SQLModel
 
 from issuer.models import TABLES
+from ledger.sql import WRITE, make_engine
 
-_WRITE = "zkcred_issuer_write"
-
-
-def normalize_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the SQLite file's directory if needed."""
-    url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    database = parsed.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    if in_memory:
-        engine = create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
-    else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
-
-    return engine
+# The engine is the ledger's (SQLite in WAL mode, ``BEGIN IMMEDIATE`` for WRITE transactions).
+__all__ = ["create_tables", "make_engine", "read_session", "write_session"]
 
 
 def create_tables(engine: Engine) -> None:
@@ -85,7 +47,7 @@ def read_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """One serialised write transaction: commit on success, roll back on any exception."""
-    with Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False) as session:
+    with Session(engine.execution_options(**{WRITE: True}), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -94,7 +94,8 @@ _nodes = LedgerNodeRow.__table__  # type: ignore[attr-defined]
 _head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
 _issuers = LedgerIssuerRow.__table__  # type: ignore[attr-defined]
 HEAD_ID = 1
-_WRITE = "zkcred_ledger_write"
+#: Execution option marking a write transaction: on SQLite it begins with ``BEGIN IMMEDIATE``.
+WRITE = "zkcred_write"
 
 
 def normalize_url(url: str) -> str:
@@ -106,7 +107,11 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, *, must_exist: bool = False) -> Engine:
-    """An engine configured for the ledger: SQLite in WAL mode with ``BEGIN IMMEDIATE`` writes.
+    """An engine for the ledger (and the issuer): SQLite in WAL mode with ``BEGIN IMMEDIATE`` writes.
+
+    Transactions on a connection with the :data:`WRITE` execution option take SQLite's
+    write lock when they begin (30 s busy timeout), so no two writers read the old state;
+    PostgreSQL relies on row locks. The directory of a SQLite file is created if needed.
 
     ``must_exist``: refuse a SQLite file that is not there (rather than create an empty one).
     """
@@ -136,7 +141,7 @@ def make_engine(url: str, *, must_exist: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
     return engine
 
@@ -145,7 +150,7 @@ def create_tables(engine: Engine) -> None:
     """Create the ledger's tables (only those) and its head row, if missing."""
     SQLModel.metadata.create_all(engine, tables=TABLES)
     with engine.connect() as conn:
-        conn.execution_options(**{_WRITE: True})
+        conn.execution_options(**{WRITE: True})
         with conn.begin():
             if conn.execute(select(_head.c.id).where(_head.c.id == HEAD_ID)).first() is None:
                 conn.execute(
@@ -345,7 +350,7 @@ class SqlStore:
     def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None) -> AppendPlan:
         sql = self._sql
         with self.engine.connect() as conn:
-            conn.execution_options(**{_WRITE: True})
+            conn.execution_options(**{WRITE: True})
             with conn.begin():
                 driver = conn.connection.driver_connection
                 cur = driver.cursor()

@@ -22,16 +22,10 @@ from sqlalchemy import Engine, event, insert, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine, select
 
+from ledger.sql import normalize_url
 from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, VerifierTable
 
 DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/verifier.db"
-
-
-def normalize_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def make_engine(url: str | None = None) -> Engine:

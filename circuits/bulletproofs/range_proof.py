@@ -81,6 +81,7 @@ from circuits.bulletproofs.generators import RangeProofBases
 from circuits.bulletproofs.inner_product import WeightedInnerProductProof
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError
 from circuits.pedersen import PedersenGens
+from circuits.sigma import powers
 from circuits.transcript import Transcript
 
 R = k.R
@@ -123,25 +124,22 @@ class RangeProof:
         return cls(A, wip)
 
 
-def _powers(x: int, count: int, start: int = 1) -> list[int]:
-    out, acc = [], start % R
-    for _ in range(count):
-        out.append(acc)
-        acc = acc * x % R
-    return out
+def _value_weights(z: int, m: int) -> list[int]:
+    """``z^{2(j+1)}`` for ``j < m``: value ``j``'s weight in ``d``, ``α̂`` and the ``V_j`` terms."""
+    return powers(z * z, m, z * z)
 
 
 def _d(z: int, n: int, m: int) -> list[int]:
     """``d_{jn+i} = z^{2(j+1)}·2^i``."""
-    twos = _powers(2, n)
-    return [zj * t % R for zj in _powers(z * z, m, z * z) for t in twos]
+    twos = powers(2, n)
+    return [zj * t % R for zj in _value_weights(z, m) for t in twos]
 
 
 def zeta(y: int, z: int, n: int, m: int) -> int:
     """``ζ(y, z) = (z − z²)·Σ_{i=1}^{N} y^i − z·y^{N+1}·(2^n − 1)·Σ_j z^{2(j+1)}``, ``N = n·m``."""
     N = n * m
-    sum_y = sum(_powers(y, N, y)) % R
-    sum_z = sum(_powers(z * z, m, z * z)) % R
+    sum_y = sum(powers(y, N, y)) % R
+    sum_z = sum(_value_weights(z, m)) % R
     return ((z - z * z) * sum_y - z * pow(y, N + 1, R) * ((1 << n) - 1) * sum_z) % R
 
 
@@ -215,11 +213,11 @@ def prove(
         raise ParameterError("challenge y is zero")  # probability 2^-255: a broken hash, not bad luck
     # 4. the weighted inner-product argument for â, b̂, α̂
     d = _d(z, n, m_pad)
-    y_rev = _powers(pow(y, -1, R), N, pow(y, N, R))  # y⃖_i = y^{N−i}
+    y_rev = powers(pow(y, -1, R), N, pow(y, N, R))  # y⃖_i = y^{N−i}
     a_hat = [(bit - z) % R for bit in a_L]
     b_hat = [(bit - 1 + di * yi + z) % R for bit, di, yi in zip(a_L, d, y_rev)]
     y_n1 = pow(y, N + 1, R)
-    alpha_hat = (alpha + y_n1 * sum(zj * gj for zj, gj in zip(_powers(z * z, m_pad, z * z), gamma))) % R
+    alpha_hat = (alpha + y_n1 * sum(zj * gj for zj, gj in zip(_value_weights(z, m_pad), gamma))) % R
     wip = inner_product.prove(
         transcript, backend,
         G_vec=G_vec, H_vec=H_vec, g=G, h=H,
@@ -258,8 +256,9 @@ def verify(
     ee = e * e % R
     r_e, s_e = wip.r * e % R, wip.s * e % R
     d = _d(z, n, m_pad)
-    y_inv_pow = _powers(pow(y, -1, R), N)  # y^{−i}
-    y_rev = _powers(pow(y, -1, R), N, pow(y, N, R))  # y^{N−i}
+    y_inv_pow = powers(pow(y, -1, R), N)  # y^{−i}
+    y_n = pow(y, N, R)
+    y_rev = [y_n * v % R for v in y_inv_pow]  # y^{N−i}
     ee_z = ee * z % R
     scalars = [(-ee_z - r_e * yi * si) % R for yi, si in zip(y_inv_pow, s)]
     scalars += [(ee_z + ee * di * yr - s_e * s[N - 1 - i]) % R for i, (di, yr) in enumerate(zip(d, y_rev))]
@@ -267,9 +266,9 @@ def verify(
         (ee * zeta(y, z, n, m_pad) - wip.r * y * wip.s) % R,  # G
         -wip.delta % R,  # H
     ]
-    y_n1 = pow(y, N + 1, R)
+    y_n1 = y_n * y % R
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
-    extra_scalars += [ee * y_n1 * zj % R for zj in _powers(z * z, m, z * z)]
+    extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
     if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars)):
         raise VerificationError("range proof does not hold")
