@@ -5,10 +5,21 @@
     POST /admin/credential-definitions        BBS keys (+ accumulator), published      (admin)
     GET  /admin/credential-definitions, …/{id}                                         (admin)
     POST /admin/offers                        an offer document with a one-time token  (admin)
-    GET  /admin/credentials?status=&definition_id=&limit=&offset=                      (admin)
+    POST /admin/offers/bulk                   up to 1000 offers, all or nothing          (admin)
+    GET  /admin/offers?status=&definition_id=&batch_id=&limit=&offset=                  (admin)
+    GET  /admin/offers/{id}                   status, and the credential id once issued (admin)
+    POST /admin/offers/{id}/cancel            its token is refused from then on          (admin)
+    GET  /admin/credentials?status=&definition_id=&offer_id=&limit=&offset=            (admin)
     GET  /admin/credentials/{id}                                                       (admin)
     POST /admin/credentials/{id}/revoke       publish (y, V') to the ledger            (admin)
+    GET  /admin/audit?action=&actor=&token_id=&object_type=&object_id=&since=&until=&limit=&offset=
+                                              who did which admin write, when, on what (admin)
     POST /credentials                         holder, with the offer's token: blind issuance
+
+Every admin route refuses a query parameter it does not declare (422 ``invalid-request``,
+:func:`known_query_only`, one dependency on every admin router), so a misspelt filter never
+silently lists everything. Every admin write is recorded in the audit trail with the
+acting token's id and label (``IssuerService`` ``actor=``).
 
 Auth: ``Authorization: Bearer <token>`` — missing → 401 (with ``WWW-Authenticate``),
 wrong → 403. Every error is RFC 9457 ``application/problem+json`` with a stable ``type``
@@ -21,6 +32,7 @@ OpenAPI at ``/docs`` with operation ids equal to the route function names.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import os
 from typing import Annotated, Any, Literal
@@ -34,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from issuer.errors import ErrorKind, IssuerError
-from issuer.service import MAX_PAGE, IssuerService
+from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, MAX_PAGE, OFFER_STATUSES, Actor, IssuerService
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -118,6 +130,50 @@ class OfferPublic(BaseModel):
     expires_at: str
 
 
+class OfferStatusPublic(BaseModel):
+    """An offer as the admin listing shows it: no token, no attribute values."""
+
+    id: str
+    credential_definition_id: str
+    status: Literal["pending", "issued", "cancelled", "expired"]
+    created_at: str
+    expires_at: str
+    issued_at: str | None
+    cancelled_at: str | None
+    credential_id: str | None = Field(description="the credential issued on this offer (status issued)")
+    batch_id: str | None = Field(description="the POST /admin/offers/bulk call that created it")
+
+
+class OffersPublic(BaseModel):
+    items: list[OfferStatusPublic]
+
+
+class BulkOfferCreate(_In):
+    offers: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_OFFERS,
+                                       description="each {credential_definition_id, attributes} as for "
+                                                   "POST /admin/offers; checked one by one, errors by index")]
+
+
+class BulkOffersPublic(BaseModel):
+    batch_id: str | None = Field(description="null for a single offer")
+    items: list[OfferPublic]
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: str
+    actor: str = Field(description="the admin token's label (or cli / in-process)")
+    token_id: str | None
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any] = Field(description="non-secret facts: ids, counts, ledger seqs")
+
+
+class AuditsPublic(BaseModel):
+    items: list[AuditPublic]
+
+
 class CredentialPublic(BaseModel):
     id: str
     definition_id: str
@@ -125,6 +181,7 @@ class CredentialPublic(BaseModel):
     revocation_index: int | None
     issued_at: str
     revoked_at: str | None
+    offer_id: str | None
 
 
 class CredentialsPublic(BaseModel):
@@ -180,16 +237,40 @@ ServiceDep = Annotated[IssuerService, Depends(get_service)]
 
 
 def require_admin(service: ServiceDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> str:
-    return service.authenticate_admin(credentials.credentials if credentials else None)
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> Actor:
+    return service.admin_actor(credentials.credentials if credentials else None)
 
 
 def offer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_offer)]) -> str | None:
     return credentials.credentials if credentials else None
 
 
-AdminDep = Annotated[str, Depends(require_admin)]
+AdminDep = Annotated[Actor, Depends(require_admin)]
 OfferTokenDep = Annotated[str | None, Depends(offer_token)]
+
+
+def _declared_query(dependant: Any) -> set[str]:
+    names = {f.alias for f in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return names
+
+
+def known_query_only(request: Request, _admin: AdminDep) -> None:
+    """Refuse query parameters the route does not declare (422), after authentication.
+
+    One dependency on every admin router: ``GET /admin/credentials?offer_id=…`` must never
+    have been read as "every credential" because the filter did not exist.
+    """
+    route = request.scope.get("route")
+    declared = _declared_query(route.dependant) if isinstance(route, APIRoute) else set()
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name[:64]),
+                                       "msg": "unknown query parameter"} for name in unknown])
+
+
+_ADMIN = [Depends(known_query_only)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
@@ -198,17 +279,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 # ------------------------------------------------------------------ routers, one per resource
 
-schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS)
-definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS)
-offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS)
-credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS)
+schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS, dependencies=_ADMIN)
+definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS,
+                        dependencies=_ADMIN)
+offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS, dependencies=_ADMIN)
+credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS,
+                              dependencies=_ADMIN)
+audit = APIRouter(prefix="/admin/audit", tags=["audit"], responses=_ERRORS, dependencies=_ADMIN)
 issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
 
 
 @schemas.post("", status_code=201, response_model=SchemaPublic)
-def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+def create_schema(body: SchemaCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
     return service.create_schema(name=body.name, version=body.version,
-                                 attributes=[a.model_dump() for a in body.attributes]).to_json()
+                                 attributes=[a.model_dump() for a in body.attributes], actor=admin).to_json()
 
 
 @schemas.get("", response_model=SchemasPublic)
@@ -223,10 +307,10 @@ def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[st
 
 @definitions.post("", status_code=201, response_model=CredentialDefinitionPublic)
 def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
-                                 _admin: AdminDep) -> dict[str, Any]:
+                                 admin: AdminDep) -> dict[str, Any]:
     return service.create_credential_definition(
         schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
-        validity_days=body.validity_days,
+        validity_days=body.validity_days, actor=admin,
     ).to_json()
 
 
@@ -241,8 +325,39 @@ def get_credential_definition(definition_id: str, service: ServiceDep, _admin: A
 
 
 @offers.post("", status_code=201, response_model=OfferPublic)
-def create_offer(body: OfferCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes)
+def create_offer(body: OfferCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes,
+                                actor=admin)
+
+
+@offers.post("/bulk", status_code=201, response_model=BulkOffersPublic)
+def create_offers_bulk(body: BulkOfferCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.create_offers(body.offers, actor=admin)
+
+
+@offers.get("", response_model=OffersPublic)
+def list_offers(
+    service: ServiceDep,
+    _admin: AdminDep,
+    status: Literal["pending", "issued", "cancelled", "expired"] | None = None,
+    definition_id: Annotated[str | None, Query(max_length=128)] = None,
+    batch_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    items = service.list_offers(status=status, definition_id=definition_id, batch_id=batch_id, limit=limit,
+                                offset=offset)
+    return {"items": [o.to_json() for o in items]}
+
+
+@offers.get("/{offer_id}", response_model=OfferStatusPublic)
+def get_offer(offer_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.get_offer(offer_id).to_json()
+
+
+@offers.post("/{offer_id}/cancel", response_model=OfferStatusPublic)
+def cancel_offer(offer_id: str, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.cancel_offer(offer_id, actor=admin).to_json()
 
 
 @credentials_admin.get("", response_model=CredentialsPublic)
@@ -251,10 +366,12 @@ def list_credentials(
     _admin: AdminDep,
     status: Literal["issued", "revoked"] | None = None,
     definition_id: Annotated[str | None, Query(max_length=128)] = None,
+    offer_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,  # beyond a 64-bit SQL integer was a 500
 ) -> dict[str, Any]:
-    items = service.list_credentials(status=status, definition_id=definition_id, limit=limit, offset=offset)
+    items = service.list_credentials(status=status, definition_id=definition_id, offer_id=offer_id, limit=limit,
+                                     offset=offset)
     return {"items": [c.to_json() for c in items]}
 
 
@@ -264,8 +381,30 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
 
 
 @credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic)
-def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.revoke(credential_id).to_json()
+def revoke_credential(credential_id: str, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.revoke(credential_id, actor=admin).to_json()
+
+
+AuditAction = Literal[AUDIT_ACTIONS]  # type: ignore[valid-type]
+
+
+@audit.get("", response_model=AuditsPublic)
+def list_audit(
+    service: ServiceDep,
+    _admin: AdminDep,
+    action: AuditAction | None = None,
+    actor: Annotated[str | None, Query(max_length=128, description="the token's label")] = None,
+    token_id: Annotated[str | None, Query(max_length=64)] = None,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[_dt.datetime | None, Query(description="ISO 8601, inclusive (naive = UTC)")] = None,
+    until: Annotated[_dt.datetime | None, Query(description="ISO 8601, exclusive (naive = UTC)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    items = service.list_audit(action=action, actor=actor, token_id=token_id, object_type=object_type,
+                               object_id=object_id, since=since, until=until, limit=limit, offset=offset)
+    return {"items": [a.to_json() for a in items]}
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
@@ -289,7 +428,11 @@ def create_app(service: IssuerService) -> FastAPI:
     @app.exception_handler(IssuerError)
     async def _issuer_error(request: Request, exc: IssuerError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.kind is ErrorKind.UNAUTHORIZED else None
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers)
+        extra: dict[str, Any] = {}
+        if exc.items:  # a bulk request: each refused item by its index in the request
+            extra["errors"] = [{"index": i, "type": PROBLEM_PREFIX + e.slug, "title": e.title, "status": e.status,
+                                "detail": e.detail} for i, e in exc.items]
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -314,7 +457,7 @@ def create_app(service: IssuerService) -> FastAPI:
         logger.exception("unhandled error on %s", request.url.path)
         return problem(500, "internal-error", "Internal error", "the issuer failed; see its log", request.url.path)
 
-    for router in (schemas, definitions, offers, credentials_admin, issuance):
+    for router in (schemas, definitions, offers, credentials_admin, audit, issuance):
         app.include_router(router)
     return app
 

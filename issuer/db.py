@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel
 
 from issuer.models import TABLES
@@ -34,8 +35,30 @@ __all__ = ["create_tables", "make_engine", "read_session", "write_session"]
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the issuer's tables (only those) if missing."""
+    """Create the issuer's tables (only those) if missing, and add nullable columns added since.
+
+    A table created by an earlier version lacks the columns added later (all nullable, see
+    ``issuer.models``); each is added with ``ALTER TABLE … ADD COLUMN`` (and its index).
+    Concurrent start-ups may race on that: a column another process added first is fine.
+    """
     SQLModel.metadata.create_all(engine, tables=TABLES)
+    inspector = inspect(engine)
+    for table in TABLES:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c for c in table.columns if c.name not in present]
+        for column in missing:
+            if not column.nullable or column.primary_key:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and not nullable: migrate by hand")
+            ddl = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {ddl}')
+                    for index in table.indexes:
+                        if column in index.columns:
+                            conn.execute(CreateIndex(index, if_not_exists=True))
+            except Exception:  # another worker added it between our inspection and now
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
 
 
 @contextmanager

@@ -71,11 +71,14 @@ _TITLES = {
 class IssuerError(Exception):
     """Every error the issuer's domain logic raises on purpose."""
 
-    def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None) -> None:
+    def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None,
+                 items: list[tuple[int, IssuerError]] | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.slug = slug or _DEFAULT_SLUGS[kind]
+        #: per-item problems of a bulk request, as (index in the request, the item's error)
+        self.items = items or []
 
     @property
     def status(self) -> int:
