@@ -54,7 +54,7 @@ def create_tables(engine: Engine) -> None:
                 with engine.begin() as conn:
                     conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {ddl}')
                     for index in table.indexes:
-                        if column in index.columns:
+                        if column.name in {c.name for c in index.columns}:
                             conn.execute(CreateIndex(index, if_not_exists=True))
             except Exception:  # another worker added it between our inspection and now
                 if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:

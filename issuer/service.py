@@ -767,8 +767,10 @@ class IssuerService:
                     slug="registry-full")) for index in wanted[did][max(free, 0):]]
             if errors:
                 raise _bulk_error(sorted(errors, key=lambda e: e[0]), len(items))
-            for index, row, definition, typed in prepared:
-                offer_id = f"offer_{uuid.uuid4().hex}"
+            # One created_at for the batch; listings order by (created_at, id), so the random ids
+            # are handed out sorted and the listing shows a batch in request order.
+            offer_ids = sorted(f"offer_{uuid.uuid4().hex}" for _ in prepared)
+            for (index, row, definition, typed), offer_id in zip(prepared, offer_ids, strict=True):
                 token = new_token("zko")
                 session.add(OfferRow(id=offer_id, definition_id=row.id, token_hash=token_hash(token),
                                      values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
