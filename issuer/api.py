@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from issuer.errors import ErrorKind, IssuerError
-from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, MAX_PAGE, OFFER_STATUSES, Actor, IssuerService
+from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, MAX_PAGE, Actor, IssuerService
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

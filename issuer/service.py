@@ -18,8 +18,11 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    then ``revocation_registry {registry_id, cred_def_id, capacity, q, v0}``. With the
    schema entry and the issuer id these rebuild the exact ``CredentialDefinition``, whose
    content id is ``cred_def_id``.
-4. :meth:`create_offer`: values checked against the schema now (refused values never
-   reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
+4. :meth:`create_offer` / :meth:`create_offers` (bulk, all or nothing): values checked
+   against the schema now (refused values never reach a holder); a one-time token (256
+   bits), stored as SHA-256; values sealed. A pending offer of a revocable definition
+   reserves a revocation index, so a full registry is refused here, not at acceptance.
+   :meth:`cancel_offer` closes a pending offer (its token is refused from then on).
 5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
    (``UPDATE … SET used = true WHERE used = false`` — two concurrent requests with one
    token give one credential), take the next revocation index, check the holder's
@@ -33,6 +36,10 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    crash after the ledger accepted it but before the commit leaves the ledger ahead of
    the database (the credential still shows ``issued``) — the ledger is authoritative
    for holders and verifiers, and reconciling that window is left to an operator.
+
+Every admin write (schemas, definitions, offers, cancellations, revocations, admin tokens)
+adds an ``issuer_audit`` record in its own transaction, naming the :class:`Actor` — the
+admin token's id and label — the action and the object; never a secret.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
 A credential of a non-revocable definition still signs a (hidden) handle message: a fresh
@@ -704,14 +711,18 @@ class IssuerService:
         logger.debug("create_offer >>> definition=%r", credential_definition_id)
         item = {"credential_definition_id": credential_definition_id, "attributes": attributes}
         try:
-            return self.create_offers([item], actor=actor)["items"][0]
+            return self.create_offers([item], actor=actor, batch=False)["items"][0]
         except IssuerError as e:
             if e.items:  # one item: its own problem, as before bulk offers existed
                 raise e.items[0][1] from e
             raise
 
-    def create_offers(self, items: Sequence[Any], *, actor: Actor | None = None) -> dict[str, Any]:
+    def create_offers(self, items: Sequence[Any], *, actor: Actor | None = None, batch: bool = True
+                      ) -> dict[str, Any]:
         """Up to :data:`MAX_BULK_OFFERS` offers, all or nothing: ``{batch_id, items: [offer…]}`` in order.
+
+        ``batch_id`` (on each offer, in the listing and the audit) names this call; with
+        ``batch=False`` (:meth:`create_offer`) there is none.
 
         Every item is checked before anything is written; if any is refused, nothing is
         created and the error lists each refused item as ``(index, IssuerError)`` (kind
@@ -749,7 +760,7 @@ class IssuerService:
         if errors:
             raise _bulk_error(errors, len(items))
 
-        batch_id = f"batch_{uuid.uuid4().hex}" if len(items) > 1 else None
+        batch_id = f"batch_{uuid.uuid4().hex}" if batch else None
         now = self.clock()
         expires_at = now + _dt.timedelta(seconds=self.settings.offer_ttl_seconds)
         out: list[dict[str, Any]] = []

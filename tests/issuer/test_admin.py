@@ -14,7 +14,6 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import inspect
 
 from issuer import db
