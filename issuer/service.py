@@ -889,10 +889,11 @@ class IssuerService:
             now = self.clock()
             claimed = session.exec(  # type: ignore[call-overload]
                 update(OfferRow).where(col(OfferRow.id) == offer_id, col(OfferRow.used) == False,  # noqa: E712
-                                       col(OfferRow.cancelled_at).is_(None))
+                                       col(OfferRow.cancelled_at).is_(None),
+                                       col(OfferRow.expires_at) > now)  # as reservations count it
                 .values(used=True, used_at=now)
             )
-            if claimed.rowcount != 1:  # used or cancelled meanwhile: say which
+            if claimed.rowcount != 1:  # used, cancelled or expired meanwhile: say which
                 self._check_offer_open(session.exec(select(OfferRow).where(OfferRow.id == offer_id)
                                                     .execution_options(populate_existing=True)).one())
                 raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")

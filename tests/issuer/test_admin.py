@@ -462,3 +462,38 @@ def test_create_tables_adds_the_new_offer_columns_to_an_older_database(api, clie
     assert client.get(f"/admin/offers/{offer['offer_id']}", headers=api.admin).json()["status"] == "pending"
     r = client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
+
+
+def test_a_bulk_that_fails_while_writing_leaves_nothing(api, client, service, monkeypatch):
+    """All or nothing also when the write itself fails half-way (here: the 3rd token)."""
+    import issuer.service as svc
+
+    definition = api.definition(api.schema()["id"], capacity=8)
+    real, calls = svc.new_token, []
+
+    def flaky(prefix: str) -> str:
+        calls.append(prefix)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(prefix)
+
+    monkeypatch.setattr(svc, "new_token", flaky)
+    audit_before = service.list_audit(limit=1000)
+    try:
+        service.create_offers([_item(definition["id"])] * 5)
+        raise AssertionError("the bulk did not fail")
+    except RuntimeError:
+        pass
+    assert service.list_offers() == [] and service.list_audit(limit=1000) == audit_before
+    monkeypatch.setattr(svc, "new_token", real)
+    # the reservations were not taken either: all 8 indexes are still free
+    assert len(service.create_offers([_item(definition["id"])] * 8)["items"]) == 8
+
+
+def test_an_expired_offer_can_be_cancelled(api, client, service):
+    offer = api.offer(api.definition(api.schema()["id"])["id"])
+    _later(service, service.settings.offer_ttl_seconds + 1)
+    assert client.get(f"/admin/offers/{offer['offer_id']}", headers=api.admin).json()["status"] == "expired"
+    r = client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert_problem(post_request(client, offer, request_for(offer)), 409, "offer-cancelled")
