@@ -602,7 +602,7 @@ class IssuerService:
                                       schema_doc=canonical_json(body).decode(), ledger_seq=seq,
                                       created_at=self.clock()))
                 _audit(session, actor, "schema.create", "schema", schema.id, self.clock(),
-                       name=schema.name, version=schema.version, ledger_seq=seq)
+                       name=schema.name, version=schema.version)
         except IntegrityError as e:
             raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists") from e
         return SchemaInfo(schema.id, schema.name, schema.version, body["attributes"], seq)
@@ -682,7 +682,7 @@ class IssuerService:
             session.add(row)
             _audit(session, actor, "credential_definition.create", "credential_definition", did, self.clock(),
                    schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=row.capacity,
-                   registry_id=row.registry_id, ledger_seq=seq)
+                   registry_id=row.registry_id)
         return _definition_info(row)
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
@@ -1031,7 +1031,7 @@ class IssuerService:
             session.add(drow)
             session.add(cred)
             _audit(session, actor, "credential.revoke", "credential", credential_id, cred.revoked_at,
-                   definition_id=drow.id, registry_id=drow.registry_id, ledger_seq=seq)
+                   definition_id=drow.id, registry_id=drow.registry_id)
         return RevokeResult(credential_id, "revoked", seq)
 
     # -------------------------------------------------------------- audit trail
