@@ -68,6 +68,10 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+#: No NUL character: PostgreSQL text cannot hold one (it was a 500, not a 422).
+NO_NUL = r"^[^\x00]*$"
+
+
 class AttributePublic(_In):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     type: Annotated[str, Field(min_length=1, max_length=48,
@@ -75,8 +79,8 @@ class AttributePublic(_In):
 
 
 class SchemaCreate(_In):
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    version: Annotated[str, Field(min_length=1, max_length=32)]
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+    version: Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]
     attributes: Annotated[list[AttributePublic], Field(min_length=1, max_length=64)]
 
 
@@ -93,7 +97,7 @@ class SchemasPublic(BaseModel):
 
 
 class CredentialDefinitionCreate(_In):
-    schema_id: Annotated[str, Field(min_length=1, max_length=128)]
+    schema_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     tag: Annotated[str, Field(min_length=1, max_length=64)]
     revocable: bool = False
     capacity: Annotated[int | None, Field(ge=1)] = None
@@ -116,7 +120,7 @@ class CredentialDefinitionsPublic(BaseModel):
 
 
 class OfferCreate(_In):
-    credential_definition_id: Annotated[str, Field(min_length=1, max_length=128)]
+    credential_definition_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     attributes: Annotated[dict[str, Any], Field(max_length=64)]
 
 
@@ -195,7 +199,7 @@ class RevokePublic(BaseModel):
 
 
 class CredentialRequestCreate(_In):
-    offer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    offer_id: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     request: Annotated[str, Field(min_length=1, max_length=4096,
                                   description="b64url(commitment_with_proof) from create_credential_request")]
 
@@ -270,7 +274,16 @@ def known_query_only(request: Request, _admin: AdminDep) -> None:
                                        "msg": "unknown query parameter"} for name in unknown])
 
 
-_ADMIN = [Depends(known_query_only)]
+def no_nul(request: Request, _admin: AdminDep) -> None:
+    """Refuse a NUL character in a path or query parameter (422): PostgreSQL text cannot hold one."""
+    bad = [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
+    bad += [("query", k[:64]) for k, v in request.query_params.multi_items() if "\x00" in v]
+    if bad:
+        raise RequestValidationError([{"type": "string_pattern_mismatch", "loc": loc,
+                                       "msg": "must not contain a NUL character"} for loc in bad])
+
+
+_ADMIN = [Depends(known_query_only), Depends(no_nul)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}

@@ -131,9 +131,12 @@ def _iso(t: _dt.datetime | None) -> str | None:
     return None if t is None else t.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _as_utc(t: _dt.datetime) -> _dt.datetime:
-    """A query bound in UTC (naive means UTC), as the stored times are."""
-    return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t.astimezone(_dt.UTC)
+def _as_utc(t: _dt.datetime, name: str) -> _dt.datetime:
+    """A query bound in UTC (naive means UTC), as the stored times are; INPUT if it has no UTC form."""
+    try:
+        return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t.astimezone(_dt.UTC)
+    except OverflowError as e:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise _input(f"{name}: outside the years 1–9999 in UTC") from e
 
 
 def _input(detail: str, slug: str = "invalid-input") -> IssuerError:
@@ -415,8 +418,8 @@ def _offer_item(item: Any) -> tuple[str, Mapping[str, Any]]:
     if not isinstance(item, Mapping) or set(item) != {"credential_definition_id", "attributes"}:
         raise _input("an offer is an object {credential_definition_id, attributes}", "invalid-request")
     did, attributes = item["credential_definition_id"], item["attributes"]
-    if not isinstance(did, str) or not 1 <= len(did) <= 128:
-        raise _input("credential_definition_id: a string of 1–128 characters", "invalid-request")
+    if not isinstance(did, str) or not 1 <= len(did) <= 128 or "\x00" in did:
+        raise _input("credential_definition_id: a string of 1–128 characters (no NUL)", "invalid-request")
     if not isinstance(attributes, Mapping) or len(attributes) > 64:
         raise _input("attributes: an object {name: value} of at most 64 attributes", "invalid-attributes")
     return did, attributes
@@ -1051,9 +1054,9 @@ class IssuerService:
             if value is not None:
                 query = query.where(column == value)
         if since is not None:
-            query = query.where(col(AuditRow.at) >= _as_utc(since))
+            query = query.where(col(AuditRow.at) >= _as_utc(since, "since"))
         if until is not None:
-            query = query.where(col(AuditRow.at) < _as_utc(until))
+            query = query.where(col(AuditRow.at) < _as_utc(until, "until"))
         query = query.order_by(col(AuditRow.id)).offset(offset).limit(limit)
         with db.read_session(self.engine) as session:
             rows = session.exec(query).all()

@@ -400,6 +400,9 @@ def test_audit_filters_and_pagination(api, client, service):
     for params in ({"action": "offer.delete"}, {"since": "yesterday"}, {"limit": 0}, {"limit": 1001},
                    {"offset": -1}, {"actor": "x" * 129}):
         assert_problem(client.get("/admin/audit", params=params, headers=api.admin), 422, "invalid-request")
+    for params in ({"since": "0001-01-01T00:00:00+14:00"}, {"until": "9999-12-31T23:59:59-14:00"}):
+        assert_problem(client.get("/admin/audit", params=params, headers=api.admin), 422, "invalid-input")
+    assert _audit(client, api.admin, since="0001-01-01T00:00:00", until="9999-12-31T23:59:59Z") == everything
 
 
 def test_cli_token_writes_are_audited(service, client, admin):
@@ -498,3 +501,30 @@ def test_an_expired_offer_can_be_cancelled(api, client, service):
     r = client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert_problem(post_request(client, offer, request_for(offer)), 409, "offer-cancelled")
+
+
+def test_nul_characters_are_422_not_500(api, client):
+    """PostgreSQL text cannot hold NUL: in a path, a query or an id in a body it is refused first."""
+    definition = api.definition(api.schema()["id"])
+    for method, url in (("GET", "/admin/offers/a%00b"), ("GET", "/admin/offers?definition_id=a%00b"),
+                        ("GET", "/admin/offers?batch_id=%00"), ("GET", "/admin/audit?actor=%00"),
+                        ("GET", "/admin/audit?object_id=%00"), ("GET", "/admin/credentials?offer_id=%00"),
+                        ("GET", "/admin/schemas/%00"), ("GET", "/admin/credentials/%00"),
+                        ("GET", "/admin/credential-definitions/%00"), ("POST", "/admin/offers/a%00/cancel"),
+                        ("POST", "/admin/credentials/%00/revoke")):
+        assert_problem(client.request(method, url, headers=api.admin), 422, "invalid-request")
+    nul = _item("creddef:\x00")
+    assert_problem(client.post("/admin/offers", json=nul, headers=api.admin), 422, "invalid-request")
+    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(definition["id"]), nul]},
+                                      headers=api.admin), 422, "invalid-offers")
+    assert [e["index"] for e in body["errors"]] == [1]
+    for body in ({"schema_id": "schema:\x00", "tag": "t", "revocable": False},):
+        assert_problem(client.post("/admin/credential-definitions", json=body, headers=api.admin), 422,
+                       "invalid-request")
+    assert_problem(client.post("/admin/schemas", json={"name": "a\x00", "version": "1",
+                                                       "attributes": [{"name": "a", "type": "int"}]},
+                               headers=api.admin), 422, "invalid-request")
+    offer = api.offer(definition["id"])
+    r = client.post("/credentials", json={"offer_id": "offer_\x00", "request": "AAAA"},
+                    headers={"Authorization": f"Bearer {offer['token']}"})
+    assert_problem(r, 422, "invalid-request")
