@@ -120,10 +120,8 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
 def submit_presentation(request_id: str, body: Annotated[PresentationSubmit, Body()],
                         service: ServiceDep, request: Request) -> dict[str, Any]:
     verdict = service.submit_presentation(request_id=request_id, unverified_presentation=body.presentation)
-    reason = verdict.reason or "none"
-    request.app.state.verifications.labels("verified" if verdict.verified else "rejected", reason).inc()
-    if not verdict.verified:
-        logger.info("presentation rejected: %s", reason, extra={"reason": reason})
+    request.app.state.verifications.labels("verified" if verdict.verified else "rejected",
+                                           verdict.reason or "none").inc()
     return verdict.to_json()
 
 
