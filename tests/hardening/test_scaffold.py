@@ -389,3 +389,58 @@ def test_openapi_security_schemes_and_problem_schema(apps):
                     assert {"400", "413", "415", "422"} <= set(op["responses"]), (name, method, path)
         assert {"/health/live", "/health/ready", "/metrics"} <= set(doc["paths"])
         assert ops >= 6
+
+
+# ------------------------------------------------------------------ `zkcred … serve --log-level`
+
+
+@pytest.mark.parametrize("level, workers", [("debug", 2), ("warning", 1)])
+def test_serve_writes_json_lines_at_the_chosen_level(tmp_path, level, workers):
+    """The real server: JSON lines on stderr at ``--log-level``, in uvicorn's worker processes too."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.hardening.conftest import free_ports
+
+    port = free_ports(1)[0]
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "ledger.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_LOG_LEVEL")}
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", "ledger", "serve", "--port", str(port), "--workers", str(workers),
+             "--key-file", str(tmp_path / "key"), "--database-url", f"sqlite:///{tmp_path / 'ledger.db'}",
+             "--log-level", level], env=env, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.2)
+        for _ in range(2 * workers):
+            r = httpx.get(url + "/entries/7", headers={"X-Request-ID": "cli-log-test"}, timeout=5)
+            assert r.status_code == 404 and r.headers["x-request-id"] == "cli-log-test"
+        assert httpx.get(url + "/health/ready", timeout=5).json()["status"] == "ready"
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    assert lines or level != "debug", log_path.read_text()[-2000:]
+    levels = {line["level"] for line in lines}
+    ours = [line for line in lines if line.get("request_id") == "cli-log-test"]
+    if level == "debug":
+        assert "DEBUG" in levels and "INFO" in levels, levels
+        assert any(line["logger"] == "servicekit.access" and line["route"] == "/entries/{seq}"
+                   and line["status"] == 404 for line in ours), ours
+        assert any(line.get("problem") == "not-found" for line in ours), ours
+    else:
+        assert levels <= {"WARNING", "ERROR", "CRITICAL"}, levels
+        assert not ours  # a 404 is an INFO refusal: below the level
