@@ -97,8 +97,8 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None) or request_id_var.get()
 
 
-def problem_response(request: Request, problem: ProblemDetails) -> JSONResponse:
-    """The problem+json response (and its log line) for ``problem`` on ``request``."""
+def problem_response(request: Request, problem: ProblemDetails, *, log: bool = True) -> JSONResponse:
+    """The problem+json response (and, if ``log``, its log line) for ``problem`` on ``request``."""
     rid = request_id_of(request)
     headers = dict(problem.headers or {})
     if problem.status == 401:
@@ -106,10 +106,13 @@ def problem_response(request: Request, problem: ProblemDetails) -> JSONResponse:
     if rid:
         headers[REQUEST_ID_HEADER] = rid
     body = problem.body(instance=request.url.path, request_id=rid)
-    level = logging.WARNING if problem.status in (401, 403) else logging.INFO if problem.status < 500 else logging.ERROR
-    route = _route_template(request.scope)
-    logger.log(level, "refused %s %s: %d %s: %s", request.method, route, problem.status, problem.slug, problem.detail,
-               extra={"status": problem.status, "problem": problem.slug, "route": route, "request_id": rid})
+    if log:
+        level = (logging.WARNING if problem.status in (401, 403) else logging.INFO if problem.status < 500
+                 else logging.ERROR)
+        route = _route_template(request.scope)
+        logger.log(level, "refused %s %s: %d %s: %s", request.method, route, problem.status, problem.slug,
+                   problem.detail, extra={"status": problem.status, "problem": problem.slug, "route": route,
+                                          "request_id": rid})
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -399,7 +402,7 @@ def create_service_app(
                      exc_info=(type(exc), exc, exc.__traceback__), extra={"request_id": request_id_of(request)})
         t = COMMON["internal-error"]
         detail = f"the {service} failed; its log has the details under this request id"
-        return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail))
+        return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail), log=False)
 
     _add_operations_routes(app, service, checks)
     app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes)

@@ -444,3 +444,40 @@ def test_serve_writes_json_lines_at_the_chosen_level(tmp_path, level, workers):
     else:
         assert levels <= {"WARNING", "ERROR", "CRITICAL"}, levels
         assert not ours  # a 404 is an INFO refusal: below the level
+
+
+# ------------------------------------------------------------------ a bug
+
+
+def test_a_bug_is_a_500_problem_with_the_request_id_and_a_logged_traceback():
+    from fastapi import APIRouter
+
+    from servicekit.app import create_service_app
+    from servicekit.logs import configure_logging
+
+    app = create_service_app(service="probe", title="probe")
+    router = APIRouter()
+
+    @router.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug with a secret-free message")
+
+    app.include_router(router)
+    buf = io.StringIO()
+    root = logging.getLogger()
+    saved = root.level
+    handler = configure_logging("warning", stream=buf)
+    try:
+        r = TestClient(app, raise_server_exceptions=False).get("/boom", headers={"X-Request-ID": "bug-1"})
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved)
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["x-request-id"] == "bug-1"
+    problem = r.json()
+    assert (problem["type"], problem["title"], problem["request_id"]) == (COMMON["internal-error"].uri,
+                                                                          "Internal error", "bug-1")
+    assert "secret-free" not in r.text and "Traceback" not in r.text  # the body names the request, not the bug
+    errors = [json.loads(line) for line in buf.getvalue().splitlines()]
+    bug = [e for e in errors if e["level"] == "ERROR" and e.get("request_id") == "bug-1"]
+    assert len(bug) == 1 and "RuntimeError: a bug with a secret-free message" in bug[0]["exc_info"], errors
