@@ -35,6 +35,7 @@ from issuer.service import MAX_PAGE, IssuerService
 from servicekit.app import bearer_scheme, create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
+from servicekit.strictjson import Limits
 
 logger = logging.getLogger(__name__)
 MAX_OFFSET = 2**31 - 1
@@ -271,7 +272,8 @@ def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: 
 
 def _problem_of(exc: IssuerError) -> ProblemDetails:
     """The issuer's one domain mapping: the kind's status and title (``issuer.errors``), the error's slug."""
-    return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail)
+    extra = dict(getattr(exc, "extra", None) or {})  # e.g. existing_id of a duplicate
+    return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail, extensions=extra)
 
 
 def _readiness(service: IssuerService) -> dict[str, Any]:
@@ -282,11 +284,14 @@ def _readiness(service: IssuerService) -> dict[str, Any]:
     return {"database": database, "ledger": service.publisher.ping, "keys": service.check_keys}
 
 
-def create_app(service: IssuerService) -> FastAPI:
-    """The issuer service over ``service`` (already opened: tables, identity, registration)."""
+def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastAPI:
+    """The issuer service over ``service`` (already opened: tables, identity, registration).
+
+    ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    """
     app = create_service_app(service="issuer", title="zkcred issuer", summary="Schemas, credential definitions, "
                              "offers, blind issuance and revocation", error_mappers={IssuerError: _problem_of},
-                             readiness=_readiness(service))
+                             readiness=_readiness(service), limits=limits)
     app.state.service = service
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")

@@ -35,6 +35,7 @@ from ledger.log import LedgerLog
 from servicekit.app import create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
+from servicekit.strictjson import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -130,11 +131,11 @@ def _readiness(log: LedgerLog) -> dict[str, Any]:
     return {"database": database, "keys": keys}
 
 
-def create_app(log: LedgerLog) -> FastAPI:
-    """The ledger service over ``log``."""
+def create_app(log: LedgerLog, *, limits: Limits | None = None) -> FastAPI:
+    """The ledger service over ``log``; ``limits``: request limits (the shared default if None)."""
     app = create_service_app(service="ledger", title="zkcred ledger",
                              summary=__doc__.splitlines()[0] if __doc__ else None,
-                             error_mappers={LedgerError: _problem_of}, readiness=_readiness(log))
+                             error_mappers={LedgerError: _problem_of}, readiness=_readiness(log), limits=limits)
     app.state.log = log
     metrics = app.state.metrics
     metrics.gauge_callback("ledger_entries", "entries in the log (its tree size)", lambda: log.head().size)

@@ -31,6 +31,7 @@ from sqlalchemy import text
 from servicekit.app import bearer_scheme, create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
+from servicekit.strictjson import Limits
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import (
     PresentationSubmit,
@@ -157,11 +158,15 @@ def _readiness(service: VerifierService) -> dict[str, Any]:
     return {"database": database, "ledger": ledger}
 
 
-def create_app(service: VerifierService, *, public_url: str | None = None) -> FastAPI:
-    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out."""
+def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None) -> FastAPI:
+    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out.
+
+    ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    """
     app = create_service_app(service="verifier", title="zkcred verifier",
                              summary=__doc__.splitlines()[0] if __doc__ else None,
-                             error_mappers={VerifierError: _problem_of}, readiness=_readiness(service))
+                             error_mappers={VerifierError: _problem_of}, readiness=_readiness(service),
+                             limits=limits)
     app.state.service = service
     app.state.public_url = public_url.rstrip("/") if public_url else None
     app.state.verifications = app.state.metrics.counter(

@@ -481,3 +481,21 @@ def test_a_bug_is_a_500_problem_with_the_request_id_and_a_logged_traceback():
     errors = [json.loads(line) for line in buf.getvalue().splitlines()]
     bug = [e for e in errors if e["level"] == "ERROR" and e.get("request_id") == "bug-1"]
     assert len(bug) == 1 and "RuntimeError: a bug with a secret-free message" in bug[0]["exc_info"], errors
+
+
+def test_limits_are_a_parameter_of_each_service(story):
+    """The configuration hook: ``create_app(…, limits=Limits(…))`` on every service."""
+    from issuer.api import create_app as issuer_app
+    from ledger.api import create_app as ledger_app
+    from servicekit.strictjson import Limits
+    from verifier.api import create_app as verifier_app
+
+    tight = Limits(max_body_bytes=64, max_depth=2, max_string_bytes=4)
+    for app, route in ((issuer_app(story.issuer, limits=tight), "/admin/offers"),
+                       (verifier_app(story.verifier, limits=tight), "/requests"), (ledger_app(story.log, limits=tight),
+                                                                                 "/entries")):
+        client = TestClient(app)
+        assert client.post(route, content=b'{"a":"' + b"x" * 64 + b'"}', headers=JSON).status_code == 413
+        assert client.post(route, content=b'{"a":"xxxxx"}', headers=JSON).json()["type"].endswith("/malformed-json")
+        assert client.post(route, content=b'[[[1]]]', headers=JSON).json()["type"].endswith("/malformed-json")
+        assert app.state.limits is tight
