@@ -66,6 +66,7 @@ def list_entries(
     start: SeqParam = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:
+    """Consecutive entries from ``start`` (at most ``limit``), byte-for-byte as stored, and the log's size."""
     entries = log.entries(start=start, limit=limit)
     size = log.head().size
     body = b'{"entries":[' + b",".join(e.body for e in entries) + b"],"
@@ -75,11 +76,13 @@ def list_entries(
 
 @router.get("/entries/{seq}")
 def get_entry(log: LogDep, seq: Annotated[int, Path(ge=0, le=MAX_JSON_INT)]) -> Response:
+    """One entry, byte-for-byte as stored (RFC 8785 canonical JSON)."""
     return _json_bytes(log.entry(seq).body)
 
 
 @router.get("/tree-head")
 def tree_head(log: LogDep) -> dict[str, Any]:
+    """The latest signed tree head (RFC 9162), plus the unsigned hash of the last entry for writers."""
     head = log.head()
     sth = log.tree_head()
     # last_entry_hash is not signed: a convenience for writers building the next entry
@@ -88,11 +91,13 @@ def tree_head(log: LogDep) -> dict[str, Any]:
 
 @router.get("/proofs/inclusion")
 def inclusion(log: LogDep, seq: SeqParam, tree_size: SizeParam = None) -> dict[str, Any]:
+    """The RFC 9162 audit path of entry ``seq`` in the tree of ``tree_size`` (default: the head)."""
     return log.inclusion_proof(seq=seq, tree_size=tree_size).to_json()
 
 
 @router.get("/proofs/consistency")
 def consistency(log: LogDep, first: SeqParam, second: SizeParam = None) -> dict[str, Any]:
+    """The RFC 9162 consistency proof between the trees of sizes ``first`` and ``second`` (default: the head)."""
     second_size = log.head().size if second is None else second
     proof = log.consistency_proof(first=first, second=second_size)
     return {"first": first, "second": second_size, "proof": [p.hex() for p in proof]}
@@ -100,6 +105,7 @@ def consistency(log: LogDep, first: SeqParam, second: SizeParam = None) -> dict[
 
 @router.post("/entries", status_code=201)
 def post_entry(log: LogDep, entry: Annotated[dict[str, Any], Body()], request: Request) -> JSONResponse:
+    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason."""
     try:
         receipt = log.submit(entry)
     except LedgerError as e:

@@ -90,6 +90,7 @@ router = APIRouter(prefix="/requests", tags=["requests"], responses=_ERRORS)
 
 @router.post("", status_code=201, response_model=RequestCreated)
 def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
+    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at."""
     pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
         lender=lender, credential_definitions=body.credential_definitions, disclose=body.disclose,
@@ -102,6 +103,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
 
 @router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
 def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict[str, Any]:
+    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
     out = {"id": record.id, "status": record.status_at(now_ms),
@@ -112,6 +114,7 @@ def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
 def get_document(request_id: str, service: ServiceDep, request: Request) -> dict[str, Any]:
+    """The request document a holder's wallet answers (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
     return {"id": record.id, "request": record.request.to_json(),
             "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms)}
@@ -120,6 +123,7 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)
 def submit_presentation(request_id: str, body: Annotated[PresentationSubmit, Body()],
                         service: ServiceDep, request: Request) -> dict[str, Any]:
+    """A holder's presentation: verified once, and the verdict (a reason code when rejected) recorded."""
     verdict = service.submit_presentation(request_id=request_id, unverified_presentation=body.presentation)
     request.app.state.verifications.labels("verified" if verdict.verified else "rejected",
                                            verdict.reason or "none").inc()
@@ -132,6 +136,7 @@ pseudonyms = APIRouter(prefix="/pseudonyms", tags=["pseudonyms"], responses=_ERR
 @pseudonyms.get("/{pseudonym}", response_model=PseudonymRecords)
 def get_pseudonym(pseudonym: Annotated[str, Path(max_length=128)], lender: LenderDep,
                   service: ServiceDep) -> dict[str, Any]:
+    """This lender's verified requests carrying the pseudonym (403 if none: nothing about other lenders)."""
     rows = service.pseudonym_records(lender=lender, pseudonym=pseudonym)
     return {"pseudonym": pseudonym, "requests": [
         {"request_id": r["request_id"], "context": r["context"], "verified_at": iso_utc(r["verified_ms"])}
