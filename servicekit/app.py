@@ -175,10 +175,11 @@ class ScaffoldMiddleware:
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = [500]
+        started_response = [False]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status[0], started_response[0] = message["status"], True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
             await send(message)
 
@@ -191,7 +192,8 @@ class ScaffoldMiddleware:
         except _Disconnected:
             status[0] = 499  # the client went away mid-body (nginx's code; nothing was sent)
         except BaseException:
-            status[0] = 500
+            if not started_response[0]:
+                status[0] = 500  # the exception handler (outside this middleware) answers 500
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -209,7 +211,7 @@ class ScaffoldMiddleware:
         """Read and check the body (module ``servicekit.strictjson``); a refusal response, or None and a replay."""
         limit = self.limits.max_body_bytes
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
             return self._refuse(scope, "payload-too-large", f"bodies are at most {limit} bytes"), receive
         if length in (None, "0") and "transfer-encoding" not in headers:
             return None, receive  # no body
