@@ -179,8 +179,8 @@ def set_membership_commitments(be: GroupBackend, H, Vs: Sequence, proof: SetMemb
 
 # draft-irtf-cfrg-sigma-protocols + draft-irtf-cfrg-fiat-shamir over BLS12-381 G1 (re-exported;
 # the engine lives in linear_relation.py, narg.py, codec.py and duplex_sponge.py).
-from circuits.sigma.linear_relation import GENERATOR, Equation, LinearRelation  # noqa: E402
-from circuits.sigma.narg import (  # noqa: E402
+from circuits.sigma.linear_relation import GENERATOR, Equation, LinearRelation
+from circuits.sigma.narg import (
     batch_verify,
     prove_batchable,
     prove_compact,
