@@ -6,7 +6,8 @@
 - :func:`spec_vectors` reads the ``~~~``-fenced ``Key = Value`` records of the drafts'
   appendices (the grammar of the Fiat–Shamir draft's "Test Vectors" section) from
   ``../shared/specs``; :func:`relation_from_drng` rebuilds each vector relation with the
-  allocation API from the instance PRNG.
+  allocation API (``bench.sigma.vector_relation``, so the bench measures these very
+  relations) from the instance PRNG.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from circuits.backend import GroupBackend
-from circuits.sigma import GENERATOR, LinearRelation
-from circuits.sigma.codec import random_scalar
+from bench.sigma import vector_relation
+from circuits.sigma import LinearRelation
 from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from tests.vectors import vectors_dir, vectors_root
 
@@ -90,70 +91,5 @@ def spec_vectors(name: str) -> list[dict[str, str]]:
 
 
 def relation_from_drng(be: GroupBackend, relation: str) -> tuple[LinearRelation, list[int]]:
-    """Rebuild ``relation`` as the vectors do: random bases ``s·G`` first, then the witness."""
-    rng = test_drng(relation)
-    G = be.g1_generator()
-
-    def base():
-        return be.g1_mul(G, random_scalar(rng))
-
-    rel = LinearRelation(be)
-    if relation == "discrete_logarithm":
-        x = random_scalar(rng)
-        s_x = rel.allocate_scalar()
-        X = rel.allocate_element(be.g1_mul(G, x))
-        rel.append_equation([(X, 1)], [(s_x, GENERATOR, 1)])
-        return rel, [x]
-    if relation in ("dleq", "dleq_derived_element"):
-        H_point = base()
-        x = random_scalar(rng)
-        s_x = rel.allocate_scalar()
-        X = rel.allocate_element(be.g1_mul(G, x))
-        H = rel.allocate_element(H_point)
-        Y = rel.allocate_element(be.g1_mul(H_point, x))
-        rel.append_equation([(X, 1)], [(s_x, GENERATOR, 1)])
-        rel.append_equation([(Y, 1)], [(s_x, H, 1)])
-        return rel, [x]
-    if relation == "pedersen_commitment":
-        H_point = base()
-        m, r = random_scalar(rng), random_scalar(rng)
-        s_m, s_r = rel.allocate_scalars(2)
-        H = rel.allocate_element(H_point)
-        C = rel.allocate_element(be.g1_msm([G, H_point], [m, r]))
-        rel.append_equation([(C, 1)], [(s_m, GENERATOR, 1), (s_r, H, 1)])
-        return rel, [m, r]
-    if relation == "pedersen_commitment_dleq":
-        bases = [base() for _ in range(4)]
-        x0, x1 = random_scalar(rng), random_scalar(rng)
-        s0, s1 = rel.allocate_scalars(2)
-        G0, G1 = rel.allocate_elements(bases[:2])
-        X = rel.allocate_element(be.g1_msm(bases[:2], [x0, x1]))
-        G2, G3 = rel.allocate_elements(bases[2:])
-        Y = rel.allocate_element(be.g1_msm(bases[2:], [x0, x1]))
-        rel.append_equation([(X, 1)], [(s0, G0, 1), (s1, G1, 1)])
-        rel.append_equation([(Y, 1)], [(s0, G2, 1), (s1, G3, 1)])
-        return rel, [x0, x1]
-    if relation == "bbs_blind_commitment_computation":
-        bases = [base() for _ in range(4)]  # Q2, J1, J2, J3
-        msgs = [random_scalar(rng) for _ in range(3)]
-        blind = random_scalar(rng)
-        witness = [blind, *msgs]
-        scalars = rel.allocate_scalars(4)
-        idx = rel.allocate_elements(bases)
-        C = rel.allocate_element(be.g1_msm(bases, witness))
-        rel.append_equation([(C, 1)], [(s, e, 1) for s, e in zip(scalars, idx, strict=True)])
-        return rel, witness
-    if relation == "elgamal_decryption":
-        x = random_scalar(rng)
-        r = random_scalar(rng)
-        M_point = base()
-        X_point = be.g1_mul(G, x)
-        s_x = rel.allocate_scalar()
-        X = rel.allocate_element(X_point)
-        E0 = rel.allocate_element(be.g1_mul(G, r))
-        E1 = rel.allocate_element(be.g1_add(be.g1_mul(X_point, r), be.g1_neg(M_point)))
-        M = rel.allocate_element(M_point)
-        rel.append_equation([(X, 1)], [(s_x, GENERATOR, 1)])
-        rel.append_equation([(M, 1), (E1, 1)], [(s_x, E0, 1)])  # M = x·E0 − E1, −E1 crossing over
-        return rel, [x]
-    raise KeyError(relation)
+    """Rebuild ``relation`` as the vectors do (bench.sigma's builder, fed the instance PRNG)."""
+    return vector_relation(be, relation, test_drng(relation))
