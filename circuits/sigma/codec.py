@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import G1_BYTES, R, SCALAR_BYTES
 from circuits.errors import EncodingError, IdentityPointError, ScalarOutOfRangeError
 
@@ -152,10 +154,12 @@ def deserialize_field(data: bytes, p: int, m: int, byte_order: str = "little") -
     return tuple(coords), data
 
 
-def _order(byte_order: str) -> str:
-    if byte_order not in ("little", "big"):
-        raise ValueError("byte_order is 'little' or 'big'")
-    return byte_order
+def _order(byte_order: str) -> Literal["little", "big"]:
+    if byte_order == "little":
+        return "little"
+    if byte_order == "big":
+        return "big"
+    raise ValueError("byte_order is 'little' or 'big'")
 
 
 # Decoding (verifier messages) -------------------------------------------------------------
@@ -205,7 +209,7 @@ def deserialize_scalars(data: bytes, count: int) -> tuple[list[int], bytes]:
     return out, data
 
 
-def serialize_elements(be: GroupBackend, points: Sequence) -> bytes:
+def serialize_elements(be: GroupBackend, points: Sequence[G1]) -> bytes:
     """``Group.serialize(elements)``: compressed G1 points; **fails on the identity** (§"Group elements")."""
     out = []
     for point in points:
@@ -215,7 +219,7 @@ def serialize_elements(be: GroupBackend, points: Sequence) -> bytes:
     return b"".join(out)
 
 
-def deserialize_elements(be: GroupBackend, data: bytes, count: int) -> tuple[list, bytes]:
+def deserialize_elements(be: GroupBackend, data: bytes, count: int) -> tuple[list[G1], bytes]:
     """``Group.deserialize``: ``count`` fully validated G1 points, none the identity, and the rest.
 
     The backend's strict decoding rejects the uncompressed form (compression flag clear),

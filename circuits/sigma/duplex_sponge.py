@@ -29,6 +29,10 @@ True
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _hashlib import HASHXOF
 
 __all__ = ["RATE", "SESSION_ID_BYTES", "SESSION_ID_DOMAIN", "DuplexSponge", "derive_session_id"]
 
@@ -53,7 +57,7 @@ class DuplexSponge:
         if len(session_id) != SESSION_ID_BYTES:
             raise ValueError(f"session_id must be {SESSION_ID_BYTES} bytes, got {len(session_id)}")
         self._ctx = hashlib.shake_128(bytes(session_id) + bytes(RATE - SESSION_ID_BYTES))
-        self._stream: hashlib._Hash | None = None  # the finalized copy (reader), or None
+        self._stream: HASHXOF | None = None  # the finalized copy (reader), or None
         self._read = b""  # the reader's output so far
 
     def copy(self) -> DuplexSponge:

@@ -52,6 +52,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from circuits.backend import GroupBackend, get_backend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError
 from circuits.sigma.codec import NE, NS, deserialize_bytes, deserialize_elements, deserialize_scalars, le, le2ip
@@ -96,7 +97,7 @@ class LinearRelation:
 
     def __init__(self, backend: GroupBackend | None = None) -> None:
         self.backend = backend or get_backend()
-        self.elements: list = [self.backend.g1_generator()]
+        self.elements: list[G1] = [self.backend.g1_generator()]
         self.equations: list[Equation] = []
         self._num_scalars = 0
         self._valid = False
@@ -112,7 +113,7 @@ class LinearRelation:
     def allocate_scalars(self, n: int) -> list[int]:
         return [self.allocate_scalar() for _ in range(n)]
 
-    def allocate_element(self, point) -> int:
+    def allocate_element(self, point: G1) -> int:
         """Register a group element (never the identity, check 8) and return its index."""
         if self.backend.g1_is_identity(point):
             raise IdentityPointError("check 8: an instance element is the identity")
@@ -120,7 +121,7 @@ class LinearRelation:
         self.elements.append(point)
         return len(self.elements) - 1
 
-    def allocate_elements(self, points: Iterable) -> list[int]:
+    def allocate_elements(self, points: Iterable[G1]) -> list[int]:
         return [self.allocate_element(p) for p in points]
 
     def append_equation(self, image: Sequence[tuple[int, int]], terms: Sequence[tuple[int, int, int]]) -> None:
@@ -150,17 +151,17 @@ class LinearRelation:
 
     # Evaluation (§"Map evaluation") -----------------------------------------------------
 
-    def image(self) -> list:
+    def image(self) -> list[G1]:
         """``image(instance)``: each equation's left-hand side as a group element."""
         return [self._combine((e, c) for e, c in eq.image) for eq in self.equations]
 
-    def map(self, scalars: Sequence[int]) -> list:
+    def map(self, scalars: Sequence[int]) -> list[G1]:
         """``map(instance, scalars)``: each equation's right-hand side at ``scalars``."""
         if len(scalars) != self.num_scalars:
             raise ParameterError(f"map takes {self.num_scalars} scalars, got {len(scalars)}")
         return [self._combine((e, c * scalars[s]) for s, e, c in eq.terms) for eq in self.equations]
 
-    def _combine(self, pairs: Iterable[tuple[int, int]]):
+    def _combine(self, pairs: Iterable[tuple[int, int]]) -> G1:
         """``Σ k·elements[e]`` in one MSM, coefficients of a repeated element summed first."""
         acc: dict[int, int] = {}
         for e, k in pairs:

@@ -58,9 +58,10 @@ Notes, the validation rules and the vectors: circuits/notes/sigma-protocols.md.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError, ZkCredError
 from circuits.sigma.codec import NE, NS, Rng, decode_challenge, deserialize_elements, deserialize_scalars
@@ -114,7 +115,7 @@ def _check_witness(instance: LinearRelation, witness: Sequence[int]) -> list[int
 
 def prover_commitment(
     instance: LinearRelation, witness: Sequence[int], rng: Rng = secrets.token_bytes
-) -> tuple[list, ProverState]:
+) -> tuple[list[G1], ProverState]:
     """``ProverCommitment``: fails on a witness of the wrong length; nonces from ``rng``."""
     w = _check_witness(instance, witness)
     nonces = [random_scalar(rng) for _ in range(instance.num_scalars)]
@@ -132,7 +133,7 @@ def prover_response(state: ProverState, challenge: int) -> list[int]:
     return [(k + w * challenge) % R for k, w in zip(nonces, witness, strict=True)]
 
 
-def _equation_check(instance: LinearRelation, response: Sequence[int], challenge: int) -> list:
+def _equation_check(instance: LinearRelation, response: Sequence[int], challenge: int) -> list[G1]:
     """``map(s)[i] − c·image[i]`` for every equation, one MSM each (§"Efficiency Considerations")."""
     out = []
     for eq in instance.equations:
@@ -141,7 +142,7 @@ def _equation_check(instance: LinearRelation, response: Sequence[int], challenge
     return out
 
 
-def verifier(instance: LinearRelation, commitment: Sequence, challenge: int, response: Sequence[int]) -> bool:
+def verifier(instance: LinearRelation, commitment: Sequence[G1], challenge: int, response: Sequence[int]) -> bool:
     """``Verifier``: instance validity, transcript shape, then ``map(s) == T + c·image``."""
     try:
         instance.validate()
@@ -158,7 +159,7 @@ def simulate_response(instance: LinearRelation, rng: Rng = secrets.token_bytes) 
     return [random_scalar(rng) for _ in range(instance.num_scalars)], instance
 
 
-def simulate_commitment(instance: LinearRelation, response: Sequence[int], challenge: int) -> list:
+def simulate_commitment(instance: LinearRelation, response: Sequence[int], challenge: int) -> list[G1]:
     """``SimulateCommitment``: ``T_i = map(s)[i] − c·image[i]``, the commitment that makes ``(T, c, s)`` accept."""
     if len(response) != instance.num_scalars:
         raise ParameterError(f"a response has {instance.num_scalars} scalars")
@@ -226,7 +227,7 @@ def prove_compact(
     return _prove(tag, instance, witness, rng, "compact")
 
 
-def _parse_batchable(instance: LinearRelation, narg: bytes) -> tuple[list, list[int]]:
+def _parse_batchable(instance: LinearRelation, narg: bytes) -> tuple[list[G1], list[int]]:
     expected = NE * instance.num_equations + NS * instance.num_scalars
     if len(narg) != expected:
         raise EncodingError(f"a batchable NARG string for this instance is {expected} bytes, got {len(narg)}")
@@ -274,7 +275,7 @@ def verify_compact(tag: bytes, instance: LinearRelation, narg: bytes) -> bool:
     return _as_bool(check_compact, tag, instance, narg)
 
 
-def _as_bool(check, *args) -> bool:
+def _as_bool(check: Callable[..., None], *args: object) -> bool:
     try:
         check(*args)
     except (ZkCredError, TypeError, ValueError):
