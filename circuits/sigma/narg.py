@@ -150,6 +150,8 @@ def verifier(instance: LinearRelation, commitment: Sequence[G1], challenge: int,
         return False
     if len(commitment) != instance.num_equations or len(response) != instance.num_scalars:
         return False
+    if not all(isinstance(k, int) and 0 <= k < R for k in (challenge, *response)):
+        return False  # scalars are canonical here too, as Scalar.deserialize would make them
     be = instance.backend
     return all(be.g1_eq(a, b) for a, b in zip(_equation_check(instance, response, challenge), commitment))
 

@@ -521,6 +521,8 @@ def test_interactive_protocol_and_simulator():
     assert N.verifier(rel, commitment, c, response)
     assert not N.verifier(rel, commitment, (c + 1) % R, response)
     assert not N.verifier(rel, commitment * 2, c, response)
+    assert not N.verifier(rel, commitment, c + R, response)  # same value mod r, not a canonical scalar
+    assert not N.verifier(rel, commitment, c, [response[0] + R])
     with pytest.raises(ParameterError):
         N.prover_response(state, c)  # single use
     response, sim_state = N.simulate_response(rel)
