@@ -31,17 +31,19 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from circuits.constants import FS_SESSION_ID_DOMAIN, FS_SHAKE128_RATE
+
 if TYPE_CHECKING:
     from _hashlib import HASHXOF
 
 __all__ = ["RATE", "SESSION_ID_BYTES", "SESSION_ID_DOMAIN", "DuplexSponge", "derive_session_id"]
 
 #: SHAKE128's rate R in bytes (§"SHAKE128": 168-byte rate, 32-byte capacity).
-RATE = 168
+RATE = FS_SHAKE128_RATE
 #: Length of a session identifier (§"Proof systems terminology").
 SESSION_ID_BYTES = 32
 #: The 32-byte domain separator of ``DeriveSessionID``.
-SESSION_ID_DOMAIN = b"irtf-cfrg-fiat-shamir/session-id"
+SESSION_ID_DOMAIN = FS_SESSION_ID_DOMAIN
 
 assert len(SESSION_ID_DOMAIN) == SESSION_ID_BYTES
 

@@ -62,7 +62,7 @@ from collections.abc import Callable, Sequence
 
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
-from circuits.constants import R
+from circuits.constants import R, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError, ZkCredError
 from circuits.sigma.codec import NE, NS, Rng, decode_challenge, deserialize_elements, deserialize_scalars
 from circuits.sigma.codec import le2ip, random_scalar, scalar_to_bytes, serialize_elements, serialize_scalars
@@ -78,11 +78,11 @@ __all__ = [
 ]
 
 #: The ciphersuite identifier, verbatim in every tag (§"Ciphersuites").
-CIPHERSUITE_ID = b"sigma-proofs_Shake128_BLS12381"
+CIPHERSUITE_ID = SIGMA_CIPHERSUITE_ID
 #: The flavor markers a tag must carry (§"Tag and session identifier").
-FLAVORS = {"batchable": b"DSFS", "compact": b"CMPT"}
+FLAVORS = SIGMA_FLAVOR_MARKERS
 #: The tag of the batching-randomness sponge (§"Batch verification").
-BATCH_VERIFY_TAG = b"irtf-cfrg-sigma-protocols/batch-verify"
+BATCH_VERIFY_TAG = SIGMA_BATCH_VERIFY_TAG
 _U32 = 1 << 32
 
 
