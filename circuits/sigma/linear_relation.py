@@ -251,6 +251,18 @@ class LinearRelation:
         (up to ``2^32 − 1``) costs nothing; scalars must be ``< r``; the trailing elements
         must be a whole number of fully validated, non-identity G1 points.
         """
+        rel = cls.parse_unvalidated(data, backend)
+        rel.validate()
+        return rel
+
+    @classmethod
+    def parse_unvalidated(cls, data: bytes, backend: GroupBackend | None = None) -> LinearRelation:
+        """The byte-level parse of :meth:`from_bytes` without checks 4–10: for tests and tools only.
+
+        Every decoding rule still applies (lengths, canonical scalars, valid non-identity
+        points, and checks 1–2, which the byte layout forces); the result is unvalidated,
+        and every prover and verifier validates it again before use.
+        """
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("an instance is bytes")
         rel = cls(backend)
@@ -290,7 +302,6 @@ class LinearRelation:
         rel.elements.extend(points)
         used = {s for eq in rel.equations for s, _, _ in eq.terms}
         rel._num_scalars = 1 + max(used)
-        rel.validate()
         return rel
 
     def __repr__(self) -> str:
