@@ -62,7 +62,7 @@ from collections.abc import Callable, Sequence
 
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
-from circuits.constants import R, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS
+from circuits.constants import G1_GENERATOR, R, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError, ZkCredError
 from circuits.sigma.codec import NE, NS, Rng, decode_challenge, deserialize_elements, deserialize_scalars
 from circuits.sigma.codec import le2ip, random_scalar, scalar_to_bytes, serialize_elements, serialize_scalars
@@ -312,17 +312,21 @@ def check_batch(items: Sequence[tuple[bytes, LinearRelation, bytes]]) -> None:
         instance.validate()
         commitment, response = _parse_batchable(instance, narg)
         challenge = derive_challenge(tag, instance, bytes(narg[: NE * instance.num_equations]))
-        parsed.append((instance, commitment, response, challenge))
+        instance_bytes = instance.to_bytes()
+        parsed.append((instance, instance_bytes, commitment, response, challenge))
         sponge.absorb(derive_session_id(bytes(tag)))
-        sponge.absorb(instance.to_bytes())
+        sponge.absorb(instance_bytes)
         sponge.absorb(bytes(narg))
     total = sum(instance.num_equations for instance, *_ in parsed)
     weights_bytes = sponge.squeeze(16 * total)
     weights = [le2ip(weights_bytes[16 * k : 16 * (k + 1)]) for k in range(total)]
-    # Σ_ij ρ_ij·(T_ij + c_i·image_ij − map_ij(s_i)) == identity, as one MSM:
-    # per instance, the coefficient of each element is summed over its equations.
+    # Σ_ij ρ_ij·(T_ij + c_i·image_ij − map_ij(s_i)) == identity, as one MSM. The coefficient
+    # of each instance element is summed over its equations and, keyed by its encoding (the
+    # tail of the instance bytes), over the whole batch: the generator, and any base the
+    # instances share, costs one multiplication for the batch.
     points, scalars, k = [], [], 0
-    for instance, commitment, response, challenge in parsed:
+    shared: dict[bytes, tuple[G1, int]] = {}
+    for instance, instance_bytes, commitment, response, challenge in parsed:
         acc: dict[int, int] = {}
         for eq, t in zip(instance.equations, commitment, strict=True):
             rho = weights[k]
@@ -333,8 +337,13 @@ def check_batch(items: Sequence[tuple[bytes, LinearRelation, bytes]]) -> None:
                 acc[e] = (acc.get(e, 0) + rho * challenge * c) % R
             for s, e, c in eq.terms:
                 acc[e] = (acc.get(e, 0) - rho * c * response[s]) % R
-        points += [instance.elements[e] for e in acc]
-        scalars += list(acc.values())
+        tail = len(instance_bytes) - NE * (instance.num_elements - 1)
+        for e, v in acc.items():
+            key = G1_GENERATOR if e == 0 else instance_bytes[tail + NE * (e - 1) : tail + NE * e]
+            point, total = shared.get(key, (instance.elements[e], 0))
+            shared[key] = (point, (total + v) % R)
+    points += [point for point, _ in shared.values()]
+    scalars += [total for _, total in shared.values()]
     if not be.g1_is_identity(be.g1_msm(points, scalars)):
         raise VerificationError("the batch does not verify")
 
