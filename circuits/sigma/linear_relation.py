@@ -93,12 +93,12 @@ def _coeff(value: object) -> int:
 class LinearRelation:
     """The instance ``(M, image)`` of a linear relation over G1 (§"Representation")."""
 
-    __slots__ = ("backend", "elements", "equations", "_num_scalars", "_valid")
+    __slots__ = ("backend", "_elements", "_equations", "_num_scalars", "_valid")
 
     def __init__(self, backend: GroupBackend | None = None) -> None:
         self.backend = backend or get_backend()
-        self.elements: list[G1] = [self.backend.g1_generator()]
-        self.equations: list[Equation] = []
+        self._elements: list[G1] = [self.backend.g1_generator()]
+        self._equations: list[Equation] = []
         self._num_scalars = 0
         self._valid = False
 
@@ -118,8 +118,8 @@ class LinearRelation:
         if self.backend.g1_is_identity(point):
             raise IdentityPointError("check 8: an instance element is the identity")
         self._valid = False
-        self.elements.append(point)
-        return len(self.elements) - 1
+        self._elements.append(point)
+        return len(self._elements) - 1
 
     def allocate_elements(self, points: Iterable[G1]) -> list[int]:
         return [self.allocate_element(p) for p in points]
@@ -131,18 +131,28 @@ class LinearRelation:
             (_index(s, "a scalar index"), _index(e, "an element index"), _coeff(c)) for s, e, c in terms
         )
         self._valid = False
-        self.equations.append(Equation(img, rhs))
+        self._equations.append(Equation(img, rhs))
         self._num_scalars = max([self._num_scalars, *(s + 1 for s, _, _ in rhs)])
+
+    # Read-only views: changes go through the allocation API, which drops the validity cache.
+
+    @property
+    def elements(self) -> tuple[G1, ...]:
+        return tuple(self._elements)
+
+    @property
+    def equations(self) -> tuple[Equation, ...]:
+        return tuple(self._equations)
 
     # Sizes (§"Representation") ----------------------------------------------------------
 
     @property
     def num_elements(self) -> int:
-        return len(self.elements)
+        return len(self._elements)
 
     @property
     def num_equations(self) -> int:
-        return len(self.equations)
+        return len(self._equations)
 
     @property
     def num_scalars(self) -> int:
@@ -153,20 +163,20 @@ class LinearRelation:
 
     def image(self) -> list[G1]:
         """``image(instance)``: each equation's left-hand side as a group element."""
-        return [self._combine((e, c) for e, c in eq.image) for eq in self.equations]
+        return [self._combine((e, c) for e, c in eq.image) for eq in self._equations]
 
     def map(self, scalars: Sequence[int]) -> list[G1]:
         """``map(instance, scalars)``: each equation's right-hand side at ``scalars``."""
         if len(scalars) != self.num_scalars:
             raise ParameterError(f"map takes {self.num_scalars} scalars, got {len(scalars)}")
-        return [self._combine((e, c * scalars[s]) for s, e, c in eq.terms) for eq in self.equations]
+        return [self._combine((e, c * scalars[s]) for s, e, c in eq.terms) for eq in self._equations]
 
     def _combine(self, pairs: Iterable[tuple[int, int]]) -> G1:
         """``Σ k·elements[e]`` in one MSM, coefficients of a repeated element summed first."""
         acc: dict[int, int] = {}
         for e, k in pairs:
             acc[e] = (acc.get(e, 0) + k) % R
-        return self.backend.g1_msm([self.elements[e] for e in acc], list(acc.values()))
+        return self.backend.g1_msm([self._elements[e] for e in acc], list(acc.values()))
 
     # Instance validation (§"Instance validation") ----------------------------------------
 
@@ -174,48 +184,48 @@ class LinearRelation:
         """``ValidateInstance``: every check 1–10, in the draft's order; raises ParameterError/IdentityPointError."""
         if self._valid:
             return
-        be = self.backend
+        be, eqs, elements = self.backend, self._equations, self._elements
         # 1. At least one equation.
-        if not self.equations:
+        if not eqs:
             raise ParameterError("check 1: the instance has no equation")
         # 2. Every equation has a non-empty image and non-empty terms.
-        for i, eq in enumerate(self.equations):
+        for i, eq in enumerate(eqs):
             if not eq.terms or not eq.image:
                 raise ParameterError(f"check 2: equation {i} has an empty image or empty terms")
         # 3. Indices and counts are non-negative and below 2^32.
         counts = [self.num_equations, self.num_elements]
-        counts += [n for eq in self.equations for n in (len(eq.image), len(eq.terms))]
-        indices = [e for eq in self.equations for e, _ in eq.image]
-        indices += [i for eq in self.equations for s, e, _ in eq.terms for i in (s, e)]
+        counts += [n for eq in eqs for n in (len(eq.image), len(eq.terms))]
+        indices = [e for eq in eqs for e, _ in eq.image]
+        indices += [i for eq in eqs for s, e, _ in eq.terms for i in (s, e)]
         if any(not 0 <= n < _U32 for n in counts + indices):
             raise ParameterError("check 3: an index or a count is outside [0, 2^32)")
         # 4. Every element index references an element.
-        used_elements = {e for eq in self.equations for e, _ in eq.image}
-        used_elements |= {e for eq in self.equations for _, e, _ in eq.terms}
+        used_elements = {e for eq in eqs for e, _ in eq.image}
+        used_elements |= {e for eq in eqs for _, e, _ in eq.terms}
         if any(e >= self.num_elements for e in used_elements):
             raise ParameterError("check 4: an element index is out of bounds")
         # 5. Every element other than the generator is used by some equation.
         if len(used_elements | {GENERATOR}) != self.num_elements:
             raise ParameterError("check 5: an instance element appears in no equation")
         # 6. Every scalar index appears in some equation's terms.
-        used_scalars = {s for eq in self.equations for s, _, _ in eq.terms}
+        used_scalars = {s for eq in eqs for s, _, _ in eq.terms}
         if len(used_scalars) != self.num_scalars or any(s >= self.num_scalars for s in used_scalars):
             raise ParameterError("check 6: a witness scalar appears in no equation")
         # 7. elements[0] is the generator.
-        if not self.elements or not be.g1_eq(self.elements[0], be.g1_generator()):
+        if not elements or not be.g1_eq(elements[0], be.g1_generator()):
             raise ParameterError("check 7: element 0 is not the group generator")
         # 8. No element is the identity.
-        if any(be.g1_is_identity(p) for p in self.elements):
+        if any(be.g1_is_identity(p) for p in elements):
             raise IdentityPointError("check 8: an instance element is the identity")
         # 9. No equation's image is the identity (the all-zero witness would satisfy it).
-        for i, eq in enumerate(self.equations):
+        for i, eq in enumerate(eqs):
             if self._vanishes(eq.image):
                 raise ParameterError(f"check 9: the image of equation {i} is the identity")
         # 10. No column of M is the identity: for each scalar, some equation where the
         # terms carrying it do not sum to the identity. One pass groups the terms, so the
         # cost is linear in the instance (a quadratic scan would let a large instance stall us).
         columns: dict[int, dict[int, list[tuple[int, int]]]] = {}
-        for i, eq in enumerate(self.equations):
+        for i, eq in enumerate(eqs):
             for s, e, c in eq.terms:
                 columns.setdefault(s, {}).setdefault(i, []).append((e, c))
         for s in sorted(columns):
@@ -310,12 +320,12 @@ class LinearRelation:
                 e, rest = _u32(rest)
                 (c,), rest = deserialize_scalars(rest, 1)
                 terms.append((s, e, c))
-            rel.equations.append(Equation(tuple(image), tuple(terms)))
+            rel._equations.append(Equation(tuple(image), tuple(terms)))
         if len(rest) % NE:
             raise EncodingError(f"{len(rest)} trailing bytes are not a whole number of {NE}-byte elements")
         points, rest = deserialize_elements(rel.backend, rest, len(rest) // NE)
         assert not rest
-        rel.elements.extend(points)
+        rel._elements.extend(points)
         used = {s for eq in rel.equations for s, _, _ in eq.terms}
         rel._num_scalars = 1 + max(used)
         return rel

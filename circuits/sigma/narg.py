@@ -338,9 +338,10 @@ def check_batch(items: Sequence[tuple[bytes, LinearRelation, bytes]]) -> None:
             for s, e, c in eq.terms:
                 acc[e] = (acc.get(e, 0) - rho * c * response[s]) % R
         tail = len(instance_bytes) - NE * (instance.num_elements - 1)
+        elements = instance.elements
         for e, v in acc.items():
             key = G1_GENERATOR if e == 0 else instance_bytes[tail + NE * (e - 1) : tail + NE * e]
-            point, total = shared.get(key, (instance.elements[e], 0))
+            point, total = shared.get(key, (elements[e], 0))
             shared[key] = (point, (total + v) % R)
     points += [point for point, _ in shared.values()]
     scalars += [total for _, total in shared.values()]

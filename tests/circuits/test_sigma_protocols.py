@@ -582,3 +582,15 @@ def test_validation_is_linear_and_multiplication_free_for_sparse_columns():
     parsed = LinearRelation.from_bytes(data, be)
     assert parsed.num_scalars == n and parsed.to_bytes() == data
     assert be.counts["g1_mul"] == 0  # no multiplication at all for validation
+
+
+def test_a_validated_relation_cannot_be_changed_behind_its_cache():
+    """Validity is cached; the only way to change a relation is the allocation API, which drops the cache."""
+    rel = _dlog()
+    rel.validate()
+    with pytest.raises(AttributeError):
+        rel.elements.append(FAST.g1_identity())  # a tuple view, not the list
+    with pytest.raises(AttributeError):
+        rel.equations.append(None)
+    rel.allocate_element(FAST.g1_mul(FAST.g1_generator(), 9))  # unused: check 5 must run again
+    assert not rel.is_valid()
