@@ -116,7 +116,9 @@ def _check_witness(instance: LinearRelation, witness: Sequence[int]) -> list[int
 def prover_commitment(
     instance: LinearRelation, witness: Sequence[int], rng: Rng = secrets.token_bytes
 ) -> tuple[list[G1], ProverState]:
-    """``ProverCommitment``: fails on a witness of the wrong length; nonces from ``rng``."""
+    """``ProverCommitment``: refuses an invalid instance (the draft's SHOULD) and a witness of the
+    wrong length (its MUST); nonces from ``rng``."""
+    instance.validate()
     w = _check_witness(instance, witness)
     nonces = [random_scalar(rng) for _ in range(instance.num_scalars)]
     return instance.map(nonces), ProverState(w, nonces)
