@@ -10,9 +10,11 @@ on every backend; byte-by-byte tampering and hypothesis runs on the fastest.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -103,7 +105,7 @@ def ser(equations, elements: list[bytes], num_equations: int | None = None) -> b
 DLOG = ser([([(1, 1)], [(0, 0, 1)])], [_pt(X_W)])
 
 
-def _forged_proof(data: bytes, witness: list[int], flavor: str, be=FAST) -> bytes:
+def _forged_proof(data: bytes, witness: list[int], flavor: str, be=FAST, rng=secrets.token_bytes) -> bytes:
     """A NARG string for an instance that fails validation, made by skipping validation.
 
     The relation is parsed without checks 1–10, marked valid and proven: the proof
@@ -111,7 +113,7 @@ def _forged_proof(data: bytes, witness: list[int], flavor: str, be=FAST) -> byte
     """
     rel = LinearRelation.parse_unvalidated(data, be)
     rel._valid = True  # skip ValidateInstance: the forgery under test
-    return PROVE[flavor](TAGS[flavor], rel, witness)
+    return PROVE[flavor](TAGS[flavor], rel, witness, rng=rng)
 
 
 @dataclass(frozen=True)
@@ -594,3 +596,59 @@ def test_a_validated_relation_cannot_be_changed_behind_its_cache():
         rel.equations.append(None)
     rel.allocate_element(FAST.g1_mul(FAST.g1_generator(), 9))  # unused: check 5 must run again
     assert not rel.is_valid()
+
+
+# The negative corpus as files (STYLE §2.7: negative cases are first-class files) -------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sigma_protocols"
+
+
+def negative_records() -> list[dict]:
+    """Every case above as a record in the draft's vector format, deterministic (seeded nonces).
+
+    ``tests/fixtures/sigma_protocols/generate.py`` writes them, one JSON file per case.
+    """
+    seeded = {f: PROVE[f](TAGS[f], _dlog(), [X_W], rng=DuplexSponge(bytes(32))) for f in PROVE}
+    records = []
+    for case in INSTANCE_CASES:
+        for flavor in ("batchable", "compact"):
+            narg = (_forged_proof(case.instance, list(case.witness), flavor, rng=DuplexSponge(bytes(32)))
+                    if case.witness is not None else seeded[flavor])
+            records.append(_record(f"instance/{case.desc}/{flavor}", case.desc, case.section, flavor,
+                                   TAGS[flavor], case.instance, narg, case.error))
+    for ncase in NARG_CASES:
+        tag, narg = ncase.mutate(TAGS[ncase.flavor], seeded[ncase.flavor])
+        records.append(_record(f"narg/{ncase.desc}/{ncase.flavor}", ncase.desc, ncase.section, ncase.flavor,
+                               tag, _dlog().to_bytes(), narg, ncase.error))
+    return records
+
+
+def _record(case_id, desc, section, flavor, tag, instance, narg, error) -> dict:
+    return {
+        "caseName": case_id,
+        "desc": desc,
+        "section": section,
+        "Function": "SigmaProof",
+        "Ciphersuite": SUITE,
+        "Flavor": flavor,
+        "Tag": tag.decode(),
+        "Instance": instance.hex(),
+        "NargString": narg.hex(),
+        "Expected": "reject",
+        "result": {"valid": False, "reason": error.__name__},
+    }
+
+
+def test_negative_fixtures_are_current_and_rejected():
+    files = sorted(FIXTURES.glob("*.json"))
+    stored = [json.loads(f.read_text()) for f in files]
+    assert stored == negative_records(), "regenerate: python3 tests/fixtures/sigma_protocols/generate.py"
+    errors = {cls.__name__: cls for cls in (EncodingError, IdentityPointError, NonCanonicalEncodingError,
+                                            NotInSubgroupError, NotOnCurveError, ParameterError,
+                                            ScalarOutOfRangeError, VerificationError)}
+    for record in stored:
+        tag, instance = record["Tag"].encode(), bytes.fromhex(record["Instance"])
+        narg, flavor = bytes.fromhex(record["NargString"]), record["Flavor"]
+        assert verify_narg(tag, instance, narg, flavor, backend=FAST) is False, record["caseName"]
+        with pytest.raises(errors[record["result"]["reason"]]):
+            CHECK[flavor](tag, LinearRelation.from_bytes(instance, FAST), narg)
