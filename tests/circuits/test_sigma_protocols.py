@@ -236,9 +236,10 @@ def _replace(start: int, new: bytes):
 
 
 def _scalar_plus_r(start: int):
+    """The same scalar mod r, re-encoded as ``s + r`` (always < 2^256: r < 2^255)."""
     def mutate(tag, narg):
         s = int.from_bytes(narg[start : start + 32], "big")
-        return tag, narg[:start] + (s + R).to_bytes(32, "big") + narg[start + 32 :] if s + R < 1 << 256 else narg
+        return tag, narg[:start] + (s + R).to_bytes(32, "big") + narg[start + 32 :]
     return mutate
 
 
