@@ -359,14 +359,19 @@ def batch_verify(items: Sequence[tuple[bytes, LinearRelation, bytes]]) -> bool:
 # The public entry point ---------------------------------------------------------------------------
 
 
-def verify_narg(tag: bytes, instance: bytes, narg: bytes, flavor: str, *, backend: GroupBackend | None = None) -> bool:
+def verify_narg(
+    tag: bytes | str, instance: bytes, narg: bytes, flavor: str, *, backend: GroupBackend | None = None
+) -> bool:
     """Verify a NARG string against a serialized instance; False — never an exception — on any bad input.
 
     ``instance`` is ``SerializeLinearRelation`` output, parsed with every rule of
     §"Serialization" and §"Instance validation"; ``flavor`` is ``"batchable"`` or
-    ``"compact"`` and must match the tag's marker.
+    ``"compact"`` and must match the tag's marker. The tag is bytes; a ``str`` is taken
+    as its UTF-8 bytes (the vectors write ``Tag`` as text).
     """
     try:
+        if isinstance(tag, str):
+            tag = tag.encode("utf-8")
         if not all(isinstance(x, (bytes, bytearray)) for x in (tag, instance, narg)):
             return False
         if not isinstance(flavor, str) or flavor not in FLAVORS:

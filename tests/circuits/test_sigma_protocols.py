@@ -315,7 +315,9 @@ def test_flavor_must_match(dlog_proofs):
 
 def test_verify_narg_rejects_wrong_types(dlog_proofs):
     rel, narg = _dlog(), dlog_proofs["compact"]
-    assert verify_narg(TAG_C.decode(), rel.to_bytes(), narg, "compact") is False
+    assert verify_narg(TAG_C.decode(), rel.to_bytes(), narg, "compact") is True  # a text tag: its UTF-8 bytes
+    assert verify_narg(TAG_C.decode() + "\udc80", rel.to_bytes(), narg, "compact") is False  # not encodable
+    assert verify_narg(list(TAG_C), rel.to_bytes(), narg, "compact") is False
     assert verify_narg(TAG_C, rel.to_bytes().hex(), narg, "compact") is False
     assert verify_narg(TAG_C, rel.to_bytes(), None, "compact") is False
     assert verify_narg(bytearray(TAG_C), bytearray(rel.to_bytes()), bytearray(narg), "compact") is True
