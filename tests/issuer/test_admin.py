@@ -269,6 +269,27 @@ def test_bulk_offer_limits(api, client):
     assert len(_offers(client, api.admin, limit=1000)) == MAX_BULK_OFFERS
 
 
+def test_bulk_offers_have_their_own_body_limit(api, client):
+    """1000 offers of a wide schema fit the bulk route's 2 MiB; beyond it is 413; other routes keep 256 KiB."""
+    from issuer.api import BULK_MAX_BODY_BYTES
+
+    wide = api.schema({"name": "wide", "version": "1",
+                       "attributes": [{"name": f"a{i}", "type": "string"} for i in range(12)]})
+    did = api.definition(wide["id"], revocable=False)["id"]
+    values = {f"a{i}": "x" * 60 for i in range(12)}
+    body = {"offers": [_item(did, values)] * MAX_BULK_OFFERS}
+    size = len(json.dumps(body))
+    assert 256 * 1024 < size < BULK_MAX_BODY_BYTES  # over the shared limit, under this route's
+    r = client.post("/admin/offers/bulk", json=body, headers=api.admin)
+    assert r.status_code == 201, r.text[:300]
+    assert_problem(client.post("/admin/offers", json={**_item(did, values), "pad": "x" * 300_000},
+                               headers=api.admin), 413, "payload-too-large")
+    big = {"offers": [_item(did, {k: "x" * 200 for k in values})] * MAX_BULK_OFFERS}
+    assert len(json.dumps(big)) > BULK_MAX_BODY_BYTES
+    assert_problem(client.post("/admin/offers/bulk", json=big, headers=api.admin), 413, "payload-too-large")
+    assert len(_offers(client, api.admin, limit=1000)) == MAX_BULK_OFFERS
+
+
 def test_bulk_offers_beyond_the_registry_are_409_by_index(api, client):
     sid = api.schema()["id"]
     small = api.definition(sid, capacity=3)

@@ -94,13 +94,13 @@ def test_offer_cannot_be_used_twice_or_forged(world):
 
 def test_a_cancelled_offer_is_refused_with_a_clear_message(world):
     """The issuer's admin cancels an offer; the holder's wallet says so and stores nothing."""
-    grace = world["wallet"]("grace")
+    holder = world["wallet"]("cancelled-offer-holder")
     offer = world["offer"](64000)
     r = world["iss"].post(f"/admin/offers/{offer['offer_id']}/cancel", headers=world["admin"])
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     with pytest.raises(OfferRejected, match="409 .*cancelled by the issuer"):
-        grace.accept_offer(offer)
-    assert grace.credentials() == []
+        holder.accept_offer(offer)
+    assert holder.credentials() == []
 
 
 def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
