@@ -416,10 +416,10 @@ def _check_values(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
 def _offer_item(item: Any) -> tuple[str, Mapping[str, Any]]:
     """``(credential_definition_id, attributes)`` of one offer request, or INPUT."""
     if not isinstance(item, Mapping) or set(item) != {"credential_definition_id", "attributes"}:
-        raise _input("an offer is an object {credential_definition_id, attributes}", "invalid-request")
+        raise _input("an offer is an object {credential_definition_id, attributes}")
     did, attributes = item["credential_definition_id"], item["attributes"]
     if not isinstance(did, str) or not 1 <= len(did) <= 128 or "\x00" in did:
-        raise _input("credential_definition_id: a string of 1–128 characters (no NUL)", "invalid-request")
+        raise _input("credential_definition_id: a string of 1–128 characters (no NUL)")
     if not isinstance(attributes, Mapping) or len(attributes) > 64:
         raise _input("attributes: an object {name: value} of at most 64 attributes", "invalid-attributes")
     return did, attributes

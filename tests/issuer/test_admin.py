@@ -248,8 +248,10 @@ def test_bulk_offers_are_all_or_nothing_with_errors_by_index(api, client, ledger
     errors = {e["index"]: e for e in body["errors"]}
     assert sorted(errors) == [1, 2, 3, 4, 5, 7]
     slugs = {i: e["type"].rsplit("/", 1)[1] for i, e in errors.items()}
-    assert slugs == {1: "invalid-attributes", 2: "unknown-credential-definition", 3: "invalid-request",
-                     4: "invalid-request", 5: "invalid-attributes", 7: "invalid-request"}
+    assert slugs == {1: "invalid-attributes", 2: "unknown-credential-definition", 3: "invalid-input",
+                     4: "invalid-input", 5: "invalid-attributes", 7: "invalid-input"}
+    # a shared slug keeps its shared title (servicekit.problems.COMMON)
+    assert {e["title"] for e in errors.values() if e["type"].endswith("/invalid-input")} == {"Invalid input"}
     assert all(e["status"] == 422 and e["title"] and e["detail"] for e in errors.values())
     assert "many" not in json.dumps(body)  # never the value
     assert _offers(client, api.admin) == []
