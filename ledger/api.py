@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
@@ -26,10 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PAGE, MAX_PAGE, PROBLEM_TYPE_PREFIX
+from ledger.constants import DEFAULT_PAGE, MAX_PAGE, PROBLEM_TYPE_PREFIX
 from ledger.entries import MAX_JSON_INT
 from ledger.errors import ChainConflict, LedgerError
-from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
 
 logger = logging.getLogger(__name__)
@@ -135,8 +133,8 @@ def create_app(log: LedgerLog) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL`` and the ledger key from the environment."""
-    from ledger.sql import SqlStore
+    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file."""
+    from ledger.config import Settings, open_checked
 
-    store = SqlStore(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return create_app(LedgerLog(store, signing_key=load_signing_key()))
+    store, key = open_checked(Settings.load())  # type: ignore[arg-type]
+    return create_app(LedgerLog(store, signing_key=key))

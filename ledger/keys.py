@@ -2,7 +2,8 @@
 
 Order: ``ZKCRED_LEDGER_SIGNING_KEY`` (hex of the 32-byte seed; for containers and secret
 managers), else the key file (``ZKCRED_LEDGER_KEY_FILE``, default
-``./.zkcred/ledger-signing-key``), created with mode 0600 from ``secrets`` on first use.
+``<state dir>/ledger-signing-key``, see ``ledger.config``), created with mode 0600 from
+``secrets`` on first use.
 Only the public key is ever printed or logged.
 """
 
@@ -36,7 +37,11 @@ def load_signing_key(key_file: str | os.PathLike[str] | None = None) -> Ed25519P
             raise ValueError(f"{ENV_KEY} must be 64 hex digits (a 32-byte Ed25519 seed)") from e
     path = Path(key_file or os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
     if path.exists():
-        return signing_key_from_seed(bytes.fromhex(path.read_text().strip()))
+        lines = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        try:
+            return signing_key_from_seed(bytes.fromhex(lines[0] if len(lines) == 1 else ""))
+        except ValueError:
+            raise ValueError(f"{path} must hold 64 hex digits (a 32-byte Ed25519 seed)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     seed = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
