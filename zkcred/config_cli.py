@@ -49,12 +49,13 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def load(cls: type[S], state_dir: Path | None = None, config: Path | None = None, **overrides: Any) -> S:
-    """``cls.load`` or one line and exit 2."""
+def load(cls: type[S], state_dir: Path | None = None, config: Path | None = None, *, exit_code: int = 2,
+         **overrides: Any) -> S:
+    """``cls.load`` or one line and exit ``exit_code``."""
     try:
         return cls.load(config_file=config, state_dir=state_dir, **overrides)  # type: ignore[return-value]
     except ConfigError as e:
-        fail(str(e))
+        fail(str(e), exit_code)
     raise AssertionError  # unreachable
 
 
@@ -86,12 +87,12 @@ def warn_listen(name: str, url: str | None, port: int, origin: str) -> None:
                   f"(port {port}); it hands out the configured URL")
 
 
-def require_database(url: str, what: str, origin: str) -> None:
+def require_database(url: str, what: str, origin: str, exit_code: int = 2) -> None:
     """Refuse a SQLite database that does not exist (an admin command must not create an empty one)."""
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         fail(f"no {what} database at {path} (from {origin}): start the {what} once (`zkcred serve`) to create it, "
-             "or give the right --state-dir / --database-url")
+             "or give the right --state-dir / --database-url", exit_code)
 
 
 def warn_dev_key(settings: CommonSettings) -> None:

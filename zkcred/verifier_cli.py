@@ -36,9 +36,9 @@ def _fail(message: str) -> None:
 
 
 def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
-    settings = load(Settings, state_dir, config, database_url=database_url)
+    settings = load(Settings, state_dir, config, database_url=database_url, exit_code=1)
     require_database(settings.database_url, "verifier", "--database-url" if database_url else settings.origin(
-        "database_url").replace("default", f"the state directory {settings.state_dir}"))
+        "database_url").replace("default", f"the state directory {settings.state_dir}"), exit_code=1)
     return settings.database_url
 
 
@@ -65,10 +65,11 @@ def serve(
     import uvicorn
 
     settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url,
-                    ledger_public_key=ledger_public_key, dev_mode=True if dev else None)
+                    ledger_public_key=ledger_public_key, dev_mode=True if dev else None, exit_code=1)
     port = port or listen_port(settings.verifier_url, DEFAULT_PORT)
     warn_listen("verifier_url", settings.verifier_url, port, settings.origin("verifier_url"))
     try:
+        settings.require_ledger()
         if not settings.verifier_url and not settings.dev_mode:
             raise ConfigError("verifier_url is not set: set ZKCRED_VERIFIER_URL or verifier_url in the config file "
                               "(`zkcred init` writes it), or use --dev")
