@@ -55,6 +55,8 @@ MASTER_KEY_ENV = "ZKCRED_MASTER_KEY"
 DEV_KEY_MARKER = "# zkcred DEVELOPMENT master key (zkcred --dev): never use it for real credentials"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 SERVICES = ("issuer", "verifier", "ledger")
+#: Settings never read from a config file (secrets: their own 0600 file or the environment)
+SECRET_FIELDS = frozenset({"master_key"})
 
 
 class ConfigError(ValueError):
@@ -427,6 +429,9 @@ def _read_config(path: Path, cls: type[CommonSettings]) -> tuple[dict[str, Any],
     table = data.get(cls.SERVICE, {}) if cls.SERVICE else {}
     own = set(cls.model_fields) - common - {"config_file"}
     for key in table:
+        if key in SECRET_FIELDS:
+            raise ConfigError(f"config file {path}: {key!r} does not belong in a config file (a secret); "
+                              "use the master key file or the environment")
         if key not in own:
             raise ConfigError(f"config file {path}: unknown setting {key!r} in [{cls.SERVICE}] (see docs/configuration.md)")
     return top, dict(table)
