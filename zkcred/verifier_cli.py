@@ -66,6 +66,8 @@ def serve(
 
     settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url,
                     ledger_public_key=ledger_public_key, dev_mode=True if dev else None, exit_code=1)
+    if settings.dev_mode and not settings.ledger_url:
+        settings = settings.model_copy(update={"ledger_url": "http://127.0.0.1:8003"})
     port = port or listen_port(settings.verifier_url, DEFAULT_PORT)
     warn_listen("verifier_url", settings.verifier_url, port, settings.origin("verifier_url"))
     try:
