@@ -77,7 +77,6 @@ def test_unreachable_ledger_is_503_and_registration_waits(settings):
 
 
 def test_someone_elses_issuer_id_is_refused(settings, ledger):
-    
     from issuer.errors import IssuerError
     from issuer.publisher import InProcessPublisher
     from ledger.entries import public_key_bytes
