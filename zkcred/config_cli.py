@@ -301,8 +301,8 @@ def check(
         db_path = sqlite_path(s.database_url)
         exists = None if db_path is None else db_path.is_file()
         services[name] = {"database_url": _redact(s.database_url), "database_exists": exists}
-        state = "" if exists is None else (" (exists)" if exists else " (not created yet; the service creates it)")
-        note("ok", f"{name} database {_redact(s.database_url)}{state} ({s.origin('database_url')})")
+        state = "" if exists is None else (", exists" if exists else ", not created yet (the service creates it)")
+        note("ok", f"{name} database {_redact(s.database_url)} ({s.origin('database_url')}{state})")
         if name == "ledger":
             _check_ledger(s, note, out)
         if name == "issuer" and exists and common is not None:
