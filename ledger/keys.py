@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.constants import DEFAULT_KEY_FILE
+from servicekit.settings import write_secret_file
 
 ENV_KEY = "ZKCRED_LEDGER_SIGNING_KEY"
 ENV_KEY_FILE = "ZKCRED_LEDGER_KEY_FILE"
@@ -42,9 +43,9 @@ def load_signing_key(key_file: str | os.PathLike[str] | None = None) -> Ed25519P
             return signing_key_from_seed(bytes.fromhex(lines[0] if len(lines) == 1 else ""))
         except ValueError:
             raise ValueError(f"{path} must hold 64 hex digits (a 32-byte Ed25519 seed)") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
     seed = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(seed.hex() + "\n")
+    try:
+        write_secret_file(path, seed.hex() + "\n")  # atomic: no reader ever sees a half-written key
+    except FileExistsError:  # another process made it first: use theirs
+        return load_signing_key(path)
     return signing_key_from_seed(seed)

@@ -115,11 +115,19 @@ def read_key_file(path: Path) -> tuple[str, bool]:
 
 
 def write_secret_file(path: Path, text: str) -> None:
-    """Create ``path`` with mode 0600 (never overwrite; the directory is created 0700)."""
+    """Create ``path`` with mode 0600, atomically: readers see no file or the whole of it, and an
+    existing file is never overwritten (``FileExistsError``). The directory is created 0700."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)  # fails if path exists: first writer wins
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def create_master_key_file(path: Path, *, dev: bool = False) -> None:
