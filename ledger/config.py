@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.entries import public_key_bytes
 from ledger.keys import ENV_KEY, load_signing_key
@@ -57,6 +58,9 @@ def open_checked(settings: Settings, *, create: bool = True):  # type: ignore[no
                 f"the ledger key changed: the log in {_safe(settings.database_url)} is signed by {signed_by.hex()}, "
                 f"this key is {public.hex()} ({ENV_KEY if from_env else settings.ledger_key_file}); "
                 "a ledger's key never changes")
+    except SQLAlchemyError as e:
+        store.close()
+        raise ConfigError(f"cannot read the ledger database {_safe(settings.database_url)}: {type(e).__name__}") from None
     except BaseException:
         store.close()
         raise

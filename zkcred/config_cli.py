@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from servicekit.settings import (
     CONFIG_NAME,
@@ -77,6 +78,11 @@ def listen_port(url: str | None, default: int) -> int:
     return parts.port if parts.hostname in LOOPBACK and parts.port else default
 
 
+def database_error(what: str, url: str, error: Exception) -> str:
+    """One line for a database that cannot be used (no password, no driver noise)."""
+    return f"cannot use the {what} database {_redact(url)}: {type(error).__name__}"
+
+
 def warn_listen(name: str, url: str | None, port: int, origin: str) -> None:
     """Say so when a loopback public URL is not where this service listens (what it hands out would not answer)."""
     if not url:
@@ -118,6 +124,9 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
         service = IssuerService.open(settings=settings, engine=engine, register=False,
                                      publisher=HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or "http://127.0.0.1:8003")))
         return service.issuer_id
+    except SQLAlchemyError as e:
+        raise ConfigError(f"cannot open the issuer database {_redact(settings.database_url)}: "
+                          f"{type(e).__name__}") from None
     except ConfigError as e:
         if "does not open" not in str(e):
             raise
@@ -138,6 +147,9 @@ def open_verifier(settings: Any) -> tuple[str, bytes]:
     try:
         init_db(engine)
         check_pinned_ledger_key(engine, key)
+    except SQLAlchemyError as e:
+        raise ConfigError(f"cannot open the verifier database {_redact(settings.database_url)}: "
+                          f"{type(e).__name__}") from None
     finally:
         engine.dispose()
     return ledger, key

@@ -12,12 +12,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from issuer.config import DEFAULT_LEDGER_URL, DEFAULT_PORT, ConfigError
 from zkcred.config_cli import (
     ConfigOpt,
     StateDirOpt,
     child_environment,
+    database_error,
     ensure_dev_state,
     fail,
     listen_port,
@@ -108,9 +110,12 @@ def create_admin_token(
     from issuer import db
     from issuer.service import create_admin_token as create
 
-    engine = db.make_engine(_admin_database(state_dir, config, database_url))
+    url = _admin_database(state_dir, config, database_url)
+    engine = db.make_engine(url)
     try:
         token = create(engine, name=name)
+    except SQLAlchemyError as e:
+        fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
     if as_json:
@@ -139,12 +144,15 @@ def revoke_admin_token(
     from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
-    engine = db.make_engine(_admin_database(state_dir, config, database_url))
+    url = _admin_database(state_dir, config, database_url)
+    engine = db.make_engine(url)
     try:
         count = revoke_admin_tokens(engine, token=token, name=name)
     except IssuerError as e:
         console.print(f"[red]error:[/] {e.detail}")
         raise typer.Exit(1) from None
+    except SQLAlchemyError as e:
+        fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
     if as_json:

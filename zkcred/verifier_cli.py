@@ -9,12 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.config import DEFAULT_PORT, ConfigError, Settings
 from zkcred.config_cli import (
     ConfigOpt,
     StateDirOpt,
     child_environment,
+    database_error,
     listen_port,
     load,
     open_verifier,
@@ -101,12 +103,15 @@ def create_api_key(
     from verifier.errors import VerifierError
     from verifier.service import create_api_key as new_key
 
-    engine = make_engine(_admin_database(state_dir, config, database_url))
+    url = _admin_database(state_dir, config, database_url)
+    engine = make_engine(url)
     try:
         init_db(engine)
         key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
     except VerifierError as e:
         _fail(e.detail)
+    except SQLAlchemyError as e:
+        _fail(database_error("verifier", url, e))
     finally:
         engine.dispose()
     if as_json:
@@ -133,12 +138,15 @@ def revoke_api_key(
     from verifier.errors import VerifierError
     from verifier.service import revoke_api_keys
 
-    engine = make_engine(_admin_database(state_dir, config, database_url))
+    url = _admin_database(state_dir, config, database_url)
+    engine = make_engine(url)
     try:
         init_db(engine)
         count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
     except VerifierError as e:
         _fail(e.detail)
+    except SQLAlchemyError as e:
+        _fail(database_error("verifier", url, e))
     finally:
         engine.dispose()
     if as_json:

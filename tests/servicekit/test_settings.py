@@ -305,3 +305,14 @@ def test_docs_configuration_lists_every_setting():
                 assert f"`{var}`" in doc, f"{var} is not in docs/configuration.md"
     for var in ("ZKCRED_CONFIG", "ZKCRED_MASTER_KEY", "ZKCRED_LEDGER_SIGNING_KEY"):
         assert f"`{var}`" in doc
+
+
+@pytest.mark.parametrize("command", [["issuer", "create-admin-token"], ["verifier", "create-api-key", "--lender", "L"],
+                                     ["ledger", "serve"], ["issuer", "serve", "--dev"], ["verifier", "serve", "--dev"]])
+def test_an_unreachable_database_is_one_line_without_its_password(state, command):
+    url = "postgresql://zkcred:hunter2@127.0.0.1:1/nothing"
+    result = run(*command, "--database-url", url, env=env_for(state, ZKCRED_LEDGER_PUBLIC_KEY="ab" * 32))
+    assert result.exit_code in (1, 2)
+    last = result.output.strip().splitlines()[-1]  # (--dev announces its development state first)
+    assert last.startswith("error: cannot ") and "postgresql://zkcred:***@127.0.0.1:1/nothing" in last
+    assert result.output.count("error") == 1 and "hunter2" not in result.output and "Traceback" not in result.output
