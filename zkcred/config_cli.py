@@ -112,9 +112,15 @@ def warn_dev_key(settings: CommonSettings) -> None:
 
 
 def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
-    """The issuer's start-up check, once before any worker starts: its tables, its identity, and that
-    the master key opens it. Returns the issuer id; raises ``ConfigError`` (one line) otherwise."""
+    """The issuer's start-up check, once before any worker starts: a master key file only its owner
+    can read, the tables, the identity, and that the master key opens it. Returns the issuer id;
+    raises ``ConfigError`` (one line) otherwise."""
     from issuer import db
+
+    key = settings.read_master_key()
+    if key is not None and key.source != MASTER_KEY_ENV and stat.S_IMODE(Path(key.source).stat().st_mode) & 0o077:
+        raise ConfigError(f"the master key file {key.source} is readable by others "
+                          f"({_mode(Path(key.source))}): chmod 600 it")
     from issuer.publisher import HttpPublisher
     from issuer.service import IssuerService
     from ledger.client import LedgerClient

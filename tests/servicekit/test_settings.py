@@ -165,6 +165,8 @@ def test_check_reports_what_it_found(state):
     (state / "master.key").chmod(0o644)
     result = run("check", env=env_for(state))
     assert result.exit_code == 1 and "readable by others" in result.output
+    result = run("issuer", "serve", env=env_for(state))  # and the issuer will not start on it
+    assert result.exit_code == 2 and "readable by others (0o644): chmod 600 it" in result.output
 
 
 def test_check_finds_a_master_key_that_does_not_open_the_issuer_database(state):
