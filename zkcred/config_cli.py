@@ -347,9 +347,10 @@ def check(
         typer.echo(json.dumps(out))
     else:
         colours = {"ok": "green", "warn": "yellow", "error": "red"}
+        out_console = Console(soft_wrap=True, highlight=False)  # stdout: the findings are the output
         for level, message in findings:
-            err.print(f"[{colours[level]}]{level:5}[/] {message}")
-        err.print("[bold green]configuration OK[/]" if not errors else f"[bold red]{len(errors)} problem(s)[/]")
+            out_console.print(f"[{colours[level]}]{level:5}[/] {message}")
+        out_console.print("[bold green]configuration OK[/]" if not errors else f"[bold red]{len(errors)} problem(s)[/]")
     raise typer.Exit(1 if errors else 0)
 
 
