@@ -38,10 +38,10 @@ DEFAULT_URLS = {"issuer_url": "http://127.0.0.1:8001", "verifier_url": "http://1
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 StateDirOpt = Annotated[Path | None, typer.Option(
-    "--state-dir", help="The state directory [env ZKCRED_STATE_DIR; default $XDG_STATE_HOME/zkcred or "
-    "~/.local/state/zkcred].", show_default=False)]
+    "--state-dir", help="The state directory (env ZKCRED_STATE_DIR; default $XDG_STATE_HOME/zkcred or "
+    "~/.local/state/zkcred).", show_default=False)]
 ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", help="A config file (TOML) [env ZKCRED_CONFIG; default <state dir>/zkcred.toml].", show_default=False)]
+    "--config", help="A TOML config file (env ZKCRED_CONFIG; default <state dir>/zkcred.toml).", show_default=False)]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -197,12 +197,12 @@ def initialise(state_dir: Path, *, dev: bool, urls: dict[str, str]) -> list[str]
 def init(
     state_dir: StateDirOpt = None,
     dev: Annotated[bool, typer.Option("--dev", help="A development setup: the master key is marked as a dev key.")] = False,
-    issuer_url: Annotated[str | None, typer.Option(help="The issuer's public URL [env ZKCRED_ISSUER_URL; "
-                                                   "http://127.0.0.1:8001].", show_default=False)] = None,
-    verifier_url: Annotated[str | None, typer.Option(help="The verifier's public URL [env ZKCRED_VERIFIER_URL; "
-                                                     "http://127.0.0.1:8002].", show_default=False)] = None,
-    ledger_url: Annotated[str | None, typer.Option(help="The ledger's URL [env ZKCRED_LEDGER_URL; "
-                                                   "http://127.0.0.1:8003].", show_default=False)] = None,
+    issuer_url: Annotated[str | None, typer.Option(help="The issuer's public URL (env ZKCRED_ISSUER_URL; "
+                                                   "http://127.0.0.1:8001).", show_default=False)] = None,
+    verifier_url: Annotated[str | None, typer.Option(help="The verifier's public URL (env ZKCRED_VERIFIER_URL; "
+                                                     "http://127.0.0.1:8002).", show_default=False)] = None,
+    ledger_url: Annotated[str | None, typer.Option(help="The ledger's URL (env ZKCRED_LEDGER_URL; "
+                                                   "http://127.0.0.1:8003).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {state_dir, created} as JSON.")] = False,
 ) -> None:
     """Create the state directory: a master key (0600) and a config file with the public URLs."""

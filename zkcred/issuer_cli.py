@@ -34,8 +34,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.split
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DatabaseOpt = Annotated[str | None, typer.Option(
-    help="SQLite or postgresql+psycopg:// URL [env ZKCRED_ISSUER_DATABASE_URL or DATABASE_URL; default "
-    "<state dir>/issuer.db].", show_default=False)]
+    help="SQLite or postgresql+psycopg:// URL (env ZKCRED_ISSUER_DATABASE_URL or DATABASE_URL; default "
+    "<state dir>/issuer.db).", show_default=False)]
 
 
 def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
@@ -51,11 +51,11 @@ def _admin_database(state_dir: Path | None, config: Path | None, database_url: s
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port [the port of a loopback issuer_url, else 8001].",
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback issuer_url, else 8001).",
                                              show_default=False)] = None,
     database_url: DatabaseOpt = None,
     ledger_url: Annotated[str | None, typer.Option(
-        help="The ledger service the issuer publishes to [env ZKCRED_LEDGER_URL].", show_default=False)] = None,
+        help="The ledger service the issuer publishes to (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     dev: Annotated[
         bool, typer.Option("--dev", help="Development mode: a persisted development master key in the state "

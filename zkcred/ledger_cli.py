@@ -20,14 +20,14 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port [the port of a loopback ledger_url, else 8003].",
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback ledger_url, else 8003).",
                                              show_default=False)] = None,
     database_url: Annotated[str | None, typer.Option(
-        help="SQLite or postgresql+psycopg:// URL [env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
-        "<state dir>/ledger.db].", show_default=False)] = None,
+        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
+        "<state dir>/ledger.db).", show_default=False)] = None,
     key_file: Annotated[str | None, typer.Option(
-        help="The ledger's signing key, created for an empty log [env ZKCRED_LEDGER_KEY_FILE; default "
-        "<state dir>/ledger-signing-key].", show_default=False)] = None,
+        help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
+        "<state dir>/ledger-signing-key).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,

@@ -24,14 +24,14 @@ from rich.console import Console
 
 def serve(
     state_dir: Path | None = typer.Option(None, "--state-dir", "--dir", show_default=False,
-                                          help="the state directory [env ZKCRED_STATE_DIR; default "
-                                               "$XDG_STATE_HOME/zkcred or ~/.local/state/zkcred]"),
+                                          help="the state directory (env ZKCRED_STATE_DIR; default "
+                                               "$XDG_STATE_HOME/zkcred or ~/.local/state/zkcred)"),
     config: Path | None = typer.Option(None, "--config", show_default=False,
-                                       help="a config file [env ZKCRED_CONFIG; default <state dir>/zkcred.toml]"),
+                                       help="a config file (env ZKCRED_CONFIG; default <state dir>/zkcred.toml)"),
     host: str = typer.Option("127.0.0.1", help="interface for all three services"),
-    ledger_port: int | None = typer.Option(None, help="ledger port [from ledger_url, else 8003]", show_default=False),
-    issuer_port: int | None = typer.Option(None, help="issuer port [from issuer_url, else 8001]", show_default=False),
-    verifier_port: int | None = typer.Option(None, help="verifier port [from verifier_url, else 8002]",
+    ledger_port: int | None = typer.Option(None, help="ledger port (from ledger_url, else 8003)", show_default=False),
+    issuer_port: int | None = typer.Option(None, help="issuer port (from issuer_url, else 8001)", show_default=False),
+    verifier_port: int | None = typer.Option(None, help="verifier port (from verifier_url, else 8002)",
                                              show_default=False),
     dev: bool = typer.Option(False, "--dev", help="development mode: a development state directory, made once "
                                                   "and reused; URLs from the ports in use"),

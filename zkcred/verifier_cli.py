@@ -28,8 +28,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.split
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DatabaseOpt = Annotated[str | None, typer.Option(
-    help="SQLite or postgresql+psycopg:// URL [env ZKCRED_VERIFIER_DATABASE_URL or DATABASE_URL; default "
-    "<state dir>/verifier.db].", show_default=False)]
+    help="SQLite or postgresql+psycopg:// URL (env ZKCRED_VERIFIER_DATABASE_URL or DATABASE_URL; default "
+    "<state dir>/verifier.db).", show_default=False)]
 
 
 def _fail(message: str) -> None:
@@ -47,15 +47,15 @@ def _admin_database(state_dir: Path | None, config: Path | None, database_url: s
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port [the port of a loopback verifier_url, else 8002].",
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback verifier_url, else 8002).",
                                              show_default=False)] = None,
     database_url: DatabaseOpt = None,
     ledger_url: Annotated[
-        str | None, typer.Option(help="The ledger service's base URL [env ZKCRED_LEDGER_URL].", show_default=False)
+        str | None, typer.Option(help="The ledger service's base URL (env ZKCRED_LEDGER_URL).", show_default=False)
     ] = None,
     ledger_public_key: Annotated[
-        str | None, typer.Option(help="The ledger's Ed25519 public key (hex), pinned [env ZKCRED_LEDGER_PUBLIC_KEY; "
-                                      "default: the ledger key in the state directory].", show_default=False)
+        str | None, typer.Option(help="The ledger's Ed25519 public key (hex), pinned (env ZKCRED_LEDGER_PUBLIC_KEY; "
+                                      "default: the ledger key in the state directory).", show_default=False)
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs from the URL requests "
