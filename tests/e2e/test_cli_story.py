@@ -46,8 +46,10 @@ def stack(tmp_path_factory):
             "--ledger-url", urls["ledger"], env=env)
     assert oct((tmp / "master.key").stat().st_mode & 0o777) == "0o600"
     env["ZKCRED_STATE_DIR"] = str(tmp)  # from here on, every command finds the state through it
-    proc = subprocess.Popen([sys.executable, "-m", "zkcred", "serve"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp / "serve.log"  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks the services
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "zkcred", "serve"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 90
     while True:
         try:
@@ -57,7 +59,7 @@ def stack(tmp_path_factory):
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise AssertionError("services did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
+            raise AssertionError("services did not start:\n" + log.read_text()[-4000:])
         time.sleep(0.5)
     yield tmp, urls, env
     proc.terminate()  # `zkcred serve` stops its three children on SIGTERM

@@ -9,21 +9,22 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
 from tests.e2e.test_cli_story import _free_ports, _zkcred
 
 
-def _serve_dev(env: dict, ports: list[int]) -> subprocess.Popen:
+def _serve_dev(env: dict, ports: list[int], log: Path) -> subprocess.Popen:
     ledger, issuer, verifier = ports
-    return subprocess.Popen([sys.executable, "-m", "zkcred", "serve", "--dev", "--ledger-port", str(ledger),
-                             "--issuer-port", str(issuer), "--verifier-port", str(verifier)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    with log.open("w") as out:  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks
+        return subprocess.Popen([sys.executable, "-m", "zkcred", "serve", "--dev", "--ledger-port", str(ledger),
+                                 "--issuer-port", str(issuer), "--verifier-port", str(verifier)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def _wait(proc: subprocess.Popen, urls: list[str]) -> None:
+def _wait(proc: subprocess.Popen, urls: list[str], log: Path) -> None:
     deadline = time.time() + 90
     while True:
         try:
@@ -33,14 +34,14 @@ def _wait(proc: subprocess.Popen, urls: list[str]) -> None:
             pass
         if proc.poll() is not None or time.time() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
-            raise AssertionError("zkcred serve --dev did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
+            raise AssertionError("zkcred serve --dev did not start:\n" + log.read_text()[-4000:])
         time.sleep(0.5)
 
 
-def _stop(proc: subprocess.Popen) -> str:
+def _stop(proc: subprocess.Popen, log: Path) -> str:
     os.killpg(proc.pid, signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
-    return out
+    proc.wait(timeout=30)
+    return log.read_text()
 
 
 def test_serve_dev_twice_on_the_same_state(tmp_path):
@@ -52,9 +53,10 @@ def test_serve_dev_twice_on_the_same_state(tmp_path):
     for run in range(2):
         ports = _free_ports(3)
         urls = [f"http://127.0.0.1:{p}" for p in ports]
-        proc = _serve_dev(env, ports)
+        log = tmp_path / f"serve-{run}.log"
+        proc = _serve_dev(env, ports, log)
         try:
-            _wait(proc, urls)
+            _wait(proc, urls, log)
             token = _zkcred("issuer", "create-admin-token", "--json", env=env).stdout
             admin = {"Authorization": f"Bearer {json.loads(token)['token']}"}
             schema = httpx.post(urls[1] + "/admin/schemas", headers=admin, timeout=60, json={
@@ -72,7 +74,7 @@ def test_serve_dev_twice_on_the_same_state(tmp_path):
             listed = httpx.get(urls[1] + "/admin/schemas", headers=admin, timeout=60).json()["items"]
             assert sorted(s["id"] for s in listed) == sorted(schemas)
         finally:
-            out = _stop(proc)
+            out = _stop(proc, log)
         assert "DEVELOPMENT master key" in out, out
         if run == 0:
             assert "a DEVELOPMENT state directory was created" in out
