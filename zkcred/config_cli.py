@@ -70,6 +70,12 @@ def child_environment(settings: CommonSettings) -> dict[str, str]:
     return env
 
 
+def effective_log_level(flag: str, settings: CommonSettings) -> str:
+    """``--log-level`` (or ``ZKCRED_LOG_LEVEL``) when it names a level other than the default, else the
+    configured ``log_level`` (the config file's, when neither flag nor variable is set)."""
+    return flag if flag != "info" else settings.log_level
+
+
 def listen_port(url: str | None, default: int) -> int:
     """The port of a loopback public URL (``zkcred serve`` listens where it says), else ``default``."""
     if not url:

@@ -20,6 +20,7 @@ from zkcred.config_cli import (
     StateDirOpt,
     child_environment,
     database_error,
+    effective_log_level,
     ensure_dev_state,
     fail,
     listen_port,
@@ -29,6 +30,7 @@ from zkcred.config_cli import (
     warn_dev_key,
     warn_listen,
 )
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -57,6 +59,7 @@ def serve(
     ledger_url: Annotated[str | None, typer.Option(
         help="The ledger service the issuer publishes to (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
     dev: Annotated[
         bool, typer.Option("--dev", help="Development mode: a persisted development master key in the state "
                                          "directory; URLs default to the ports in use.")
@@ -87,15 +90,17 @@ def serve(
         console.print(f"[yellow]dev mode[/]: offers carry {urls['issuer_url']}")
     settings = settings.model_copy(update=urls)
     warn_dev_key(settings)
-    os.environ.update(child_environment(settings))
-    os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
-                       "ZKCRED_LEDGER_URL": urls["ledger_url"]})
-    os.environ.pop("DATABASE_URL", None)
     try:  # once, before any worker starts: the tables, and the master key against this database
         open_issuer(settings)
     except ConfigError as e:
         fail(str(e))
-    uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    # the workers (uvicorn imports the app in each) load the same settings from the environment
+    os.environ.update(child_environment(settings))
+    os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
+                       "ZKCRED_LEDGER_URL": urls["ledger_url"]})
+    os.environ.pop("DATABASE_URL", None)
+    logs = apply_log_level(effective_log_level(log_level, settings))
+    uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command("create-admin-token")

@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.constants import DEFAULT_PORT
 from ledger.errors import LedgerError, VerificationFailed
-from zkcred.config_cli import ConfigOpt, StateDirOpt, child_environment, fail, listen_port, load
+from zkcred.config_cli import ConfigOpt, StateDirOpt, child_environment, effective_log_level, fail, listen_port, load
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -29,6 +30,7 @@ def serve(
         help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
         "<state dir>/ledger-signing-key).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -49,7 +51,8 @@ def serve(
     os.environ.pop("DATABASE_URL", None)
     console.print(f"ledger key (public): {key.public_key().public_bytes_raw().hex()}")
     port = port or listen_port(settings.ledger_url, DEFAULT_PORT)
-    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    logs = apply_log_level(effective_log_level(log_level, settings))
+    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command()

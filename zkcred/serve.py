@@ -21,6 +21,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from zkcred.logopt import LogLevelOption
+
 
 def serve(
     state_dir: Path | None = typer.Option(None, "--state-dir", "--dir", show_default=False,
@@ -35,6 +37,7 @@ def serve(
                                              show_default=False),
     dev: bool = typer.Option(False, "--dev", help="development mode: a development state directory, made once "
                                                   "and reused; URLs from the ports in use"),
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
     from issuer.config import Settings as IssuerSettings
@@ -43,6 +46,7 @@ def serve(
     from verifier.config import Settings as VerifierSettings
     from zkcred.config_cli import (
         child_environment,
+        effective_log_level,
         ensure_dev_state,
         fail,
         listen_port,
@@ -56,6 +60,7 @@ def serve(
     if dev:
         ensure_dev_state(state_dir, config)
     common = load(CommonSettings, state_dir, config, dev_mode=True if dev else None)
+    log_level = effective_log_level(log_level, common)
     ledger_port = ledger_port or listen_port(common.ledger_url, 8003)
     issuer_port = issuer_port or listen_port(common.issuer_url, 8001)
     verifier_port = verifier_port or listen_port(common.verifier_url, 8002)
@@ -91,9 +96,10 @@ def serve(
     if not urls["ledger_url"]:
         base["ZKCRED_LEDGER_URL"] = ledger_url
     specs = [
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port)], {}),
-        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), *(["--dev"] if dev else [])], {}),
-        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port),
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--log-level", log_level], {}),
+        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
+                    *(["--dev"] if dev else [])], {}),
+        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level,
                       *(["--dev"] if common.dev_mode else [])], {}),
     ]
     children: list[tuple[str, subprocess.Popen]] = []

@@ -17,12 +17,14 @@ from zkcred.config_cli import (
     StateDirOpt,
     child_environment,
     database_error,
+    effective_log_level,
     listen_port,
     load,
     open_verifier,
     require_database,
     warn_listen,
 )
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -58,6 +60,7 @@ def serve(
                                       "default: the ledger key in the state directory).", show_default=False)
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
     dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs from the URL requests "
                                                     "came in on when verifier_url is not set.")] = False,
     state_dir: StateDirOpt = None,
@@ -85,7 +88,8 @@ def serve(
                        "ZKCRED_LEDGER_PUBLIC_KEY": key.hex()})
     os.environ.pop("DATABASE_URL", None)
     console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
-    uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    logs = apply_log_level(effective_log_level(log_level, settings))
+    uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command("create-api-key")
