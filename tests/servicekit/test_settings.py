@@ -318,3 +318,20 @@ def test_an_unreachable_database_is_one_line_without_its_password(state, command
     last = result.output.strip().splitlines()[-1]  # (--dev announces its development state first)
     assert last.startswith("error: cannot ") and "postgresql://zkcred:***@127.0.0.1:1/nothing" in last
     assert result.output.count("error") == 1 and "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_refuses_before_starting_anything(state):
+    """`zkcred serve` checks the whole configuration first: one line, nothing started."""
+    from issuer.config import Settings
+    from issuer.service import IssuerService
+
+    result = run("serve", env=env_for(state))
+    assert result.exit_code == 2 and "ledger_url, issuer_url, verifier_url not set: run `zkcred init`" in result.output
+    assert run("init", env=env_for(state)).exit_code == 0
+    IssuerService.open(settings=Settings.load(env_for(state)), publisher=None, register=False).engine.dispose()  # type: ignore[arg-type]
+    result = run("serve", env=env_for(state, ZKCRED_MASTER_KEY=secrets.token_hex(32)))
+    assert result.exit_code == 2 and "does not open the issuer database" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    result = run("serve", env=env_for(state, ZKCRED_LEDGER_PUBLIC_KEY=other))
+    assert result.exit_code == 2 and f"the pinned ledger key {other}" in result.output
