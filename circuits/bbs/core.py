@@ -58,9 +58,13 @@ RandomScalars = Callable[[int], Sequence[int]]
 # Randomness ------------------------------------------------------------------------
 
 
-def calculate_random_scalars(count: int) -> list[int]:
-    """Draft §4.2.1: ``count`` uniform scalars from the OS CSPRNG (48 bytes each, mod r)."""
-    return [os2ip(secrets.token_bytes(k.BBS_EXPAND_LEN)) % R for _ in range(count)]
+def calculate_random_scalars(count: int, rng: Callable[[int], bytes] = secrets.token_bytes) -> list[int]:
+    """Draft §4.2.1: ``count`` uniform scalars, 48 bytes of ``rng`` each, mod r.
+
+    ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`; default the OS CSPRNG);
+    callers with an rng pass ``random_scalars=lambda n: calculate_random_scalars(n, rng)``.
+    """
+    return [os2ip(rng(k.BBS_EXPAND_LEN)) % R for _ in range(count)]
 
 
 def seeded_random_scalars(seed: bytes, dst: bytes, count: int, *, suite: Ciphersuite) -> list[int]:

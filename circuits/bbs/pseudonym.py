@@ -594,6 +594,6 @@ def append_pseudonym(t, be: GroupBackend, context_id: bytes, pseudonym, T) -> No
 
 def _append(t, be: GroupBackend, context_id: bytes, P, T) -> None:
     t.domain_sep(k.DOMSEP_PSEUDONYM)
-    t.append(b"pseudonym-context", context_id)
-    t.append_point(b"pseudonym", P, be)
-    t.append_point(b"pseudonym-T", T, be)
+    t.append(k.NYM_LABEL_CONTEXT, context_id)
+    t.append_point(k.NYM_LABEL_PSEUDONYM, P, be)
+    t.append_point(k.NYM_LABEL_T, T, be)
