@@ -68,11 +68,9 @@ from circuits.statements.base import (
     VerifierState,
 )
 from circuits.statements.credential import one_challenge
-from circuits.statements.not_equal import NotEqualProof
 from circuits.statements.plan import Plan, compile_plan, range_bits, scalar_of
-from circuits.statements.set_membership import SetMembershipProof
 from circuits.transcript import Transcript
-from circuits.wire import PRESENTATION_VERSION, CredentialProof, Presentation
+from circuits.wire import PRESENTATION_VERSION, CredentialProof, NotEqualProof, Presentation, SetMembershipProof
 
 __all__ = [
     "PRESENTATION_VERSION",

@@ -18,7 +18,6 @@ Wire: ``(û, ŵ)``, both sent (neither is shared with another statement).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
@@ -28,12 +27,7 @@ from circuits.rng import random_scalars
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState
 from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
-
-
-@dataclass(frozen=True)
-class NotEqualProof:
-    u_hat: int
-    w_hat: int
+from circuits.wire import NotEqualProof
 
 
 def relation(G, H, V) -> LinearRelation:

@@ -19,7 +19,6 @@ Wire: ``c_1..c_{k−1}`` and ``z_1..z_k``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
@@ -29,14 +28,7 @@ from circuits.rng import random_scalar
 from circuits.statements.base import PresentationRejected, ProverState, Responses, Statement, VerifierState
 from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
-
-
-@dataclass(frozen=True)
-class SetMembershipProof:
-    """Branch challenges c_1..c_{k−1} (c_k = c − Σ) and responses z_1..z_k."""
-
-    challenges: tuple[int, ...]
-    responses: tuple[int, ...]
+from circuits.wire import SetMembershipProof
 
 
 def branch(H, V) -> LinearRelation:
