@@ -377,8 +377,8 @@ def _pairing_checks_hold(be: GroupBackend, checks: Sequence[tuple[Any, Any, Any]
         X, Y, Z = checks[0]
         return be.pairing_check([(X, Y), (Z, be.g2_neg(be.g2_generator()))])
     rhos = [1] + [secrets.randbits(128) | 1 for _ in checks[1:]]
-    pairs = [(X if rho == 1 else be.g1_mul(X, rho), Y) for rho, (X, Y, _) in zip(rhos, checks)]
-    Z = be.g1_msm([z for _, _, z in checks], rhos)
+    pairs = [(X if rho == 1 else be.g1_mul(X, rho, public=True), Y) for rho, (X, Y, _) in zip(rhos, checks)]
+    Z = be.g1_msm([z for _, _, z in checks], rhos, public=True)
     return be.pairing_check([*pairs, (Z, be.g2_neg(be.g2_generator()))])
 
 

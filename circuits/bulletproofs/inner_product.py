@@ -279,5 +279,5 @@ def verify(
     scalars += [-proof.r * y * proof.s % R, -proof.delta % R, ee, e, 1]
     scalars += [ee * x % R for x in e_sq] + [ee * x % R for x in e_inv_sq]
     points = [*G_vec, *H_vec, g, h, P, proof.A, proof.B, *proof.L_vec, *proof.R_vec]
-    if not backend.g1_is_identity(backend.g1_msm(points, scalars)):
+    if not backend.g1_is_identity(backend.g1_msm(points, scalars, public=True)):
         raise VerificationError("weighted inner-product argument does not hold")

@@ -270,5 +270,6 @@ def verify(
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
     extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
-    if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars)):
+    if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars,
+                                                          public=True)):
         raise VerificationError("range proof does not hold")

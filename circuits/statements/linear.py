@@ -63,10 +63,10 @@ class LinearRelation:
         """Prover step 3: ``ŵ_i = w̃_i + c·w_i``."""
         return [(t + c * w) % R for t, w in zip(tildes, witnesses, strict=True)]
 
-    def recompute(self, be: GroupBackend, hats: Sequence[int], c: int) -> list:
-        """Verifier: ``T_k = Σ_j ŵ_{i_kj}·B_kj − c·X_k``."""
+    def recompute(self, be: GroupBackend, hats: Sequence[int], c: int, *, public: bool = True) -> list:
+        """Verifier: ``T_k = Σ_j ŵ_{i_kj}·B_kj − c·X_k`` (``public=False`` when a prover simulates with it)."""
         if len(hats) != self.n_witnesses:
             raise ParameterError("one response per witness")
         neg_c = (-c) % R
-        return [be.g1_msm([*(B for B, _ in terms), X], [*(hats[i] for _, i in terms), neg_c])
+        return [be.g1_msm([*(B for B, _ in terms), X], [*(hats[i] for _, i in terms), neg_c], public=public)
                 for X, terms in self.equations]

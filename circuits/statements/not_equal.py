@@ -36,7 +36,8 @@ def relation(G, H, V) -> LinearRelation:
 
 
 def _V(be: GroupBackend, G, C, t: int):
-    return be.g1_msm([C, G], [1, -t % R])
+    """``V = C − t·G`` (all public)."""
+    return be.g1_msm([C, G], [1, -t % R], public=True)
 
 
 class NotEqual(Statement):

@@ -74,6 +74,7 @@ class BatchedOpening(Statement):
         def first_message(w: list[int]):
             # T = â·G + ŝ·H − c·Σ ρ^i·C_i in one MSM, â = Σ ρ^i·m̂_i (the BBS proofs' responses).
             a_hat = sum(wi * v.m_hat(ci, idx) for wi, (ci, idx) in zip(w, refs)) % R
-            return be.g1_msm([v.G, v.H, *pres.commitments], [a_hat, pres.openings[0], *(wi * neg_c for wi in w)])
+            return be.g1_msm([v.G, v.H, *pres.commitments], [a_hat, pres.openings[0], *(wi * neg_c for wi in w)],
+                             public=True)
 
         self.absorb(t, be, pres.commitments, first_message)

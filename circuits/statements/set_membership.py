@@ -37,7 +37,8 @@ def branch(H, V) -> LinearRelation:
 
 
 def _Vs(be: GroupBackend, G, C, ts: list[int]) -> list:
-    return [be.g1_msm([C, G], [1, -t % R]) for t in ts]
+    """``V_i = C − t_i·G`` (all public)."""
+    return [be.g1_msm([C, G], [1, -t % R], public=True) for t in ts]
 
 
 class SetMembership(Statement):
@@ -59,16 +60,19 @@ class SetMembership(Statement):
             raise ParameterError("the value is not in the set")
         index = self.ts.index(a)
         branches = [branch(p.H, V) for V in _Vs(be, p.G, p.commitments[self.commit], self.ts)]
-        r = random_scalar(p.rng)
-        sim_c = [random_scalar(p.rng) if i != index else 0 for i in range(len(branches))]
-        sim_z = [random_scalar(p.rng) if i != index else 0 for i in range(len(branches))]
-        Ts = [rel.commit(be, [r])[0] if i == index else rel.recompute(be, [sim_z[i]], sim_c[i])[0]
-              for i, rel in enumerate(branches)]
+        # Every branch costs the same (which one is real is the secret): T_i = z_i·H − c_i·V_i,
+        # with (z, c) = (r, 0) for the real branch — T = r·H, the linear relation's first message —
+        # and random (z_i, c_i) for the simulated ones; the rng is drawn alike for every branch.
+        sim_c = [random_scalar(p.rng) for _ in branches]
+        sim_z = [random_scalar(p.rng) for _ in branches]
+        r = sim_z[index]
+        sim_c[index] = 0
+        Ts = [rel.recompute(be, [z], c_i, public=False)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
         self.absorb(t, be, Ts)
 
         def respond(c: int, out: Responses) -> None:
             cs, zs = list(sim_c), list(sim_z)
-            cs[index] = (c - sum(cs)) % R
+            cs[index] = (c - sum(cs)) % R  # sim_c[index] is 0
             zs[index] = branches[index].respond([r], [s], cs[index])[0]
             out.sets.append(SetMembershipProof(tuple(cs[:-1]), tuple(zs)))
 

@@ -4,9 +4,8 @@
 
 Every key, link secret, blinding and proof comes from :func:`circuits.rng.seeded` (keys
 from fixed seeds, the holder's issuance and the presentation from one seeded rng each),
-so the files are a pure function of this script and the protocol: regenerating them for
-the same version gives the same bytes (``test_frozen_presentations`` checks that while the
-version is current). One JSON file per case::
+so the files are a pure function of this script and the prover: two runs give the same
+bytes (``test_frozen_presentations`` checks that). One JSON file per case::
 
     {"caseName", "description", "version",
      "definitions": [CredentialDefinition JSON…],
