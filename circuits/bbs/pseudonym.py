@@ -88,7 +88,8 @@ polynomial variant), at the scalar level and the octet level.
 Part 2 — zkcred's pseudonym statement (one transcript with everything else)
 ===========================================================================
 
-:class:`PseudonymProver` / :func:`pseudonym_commitment` follow :mod:`circuits.sigma`:
+:class:`PseudonymProver` / :func:`pseudonym_commitment` follow the statements' conventions
+(:mod:`circuits.statements`; in a presentation, :mod:`circuits.statements.pseudonym`):
 the prover is given the secret ``s`` and the blinding ``s̃`` the BBS proof uses for the
 message that holds it, and commits ``T = s̃·OP``; the verifier recomputes
 ``T = ŝ·OP − c·P`` with ``ŝ`` the BBS proof's shared response, so the pseudonym is
