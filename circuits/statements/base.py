@@ -23,6 +23,7 @@ written once.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -106,16 +107,22 @@ class VerifierState:
         return self.presentation.credentials[ci].m_hat[self.plan.hidden_position(ci, index)]
 
 
-class Statement:
-    """One statement of a presentation; see the module docstring for the contract."""
+class Statement(abc.ABC):
+    """One statement of a presentation; see the module docstring for the contract.
+
+    Subclasses also define ``absorb(t, …)``, the one writer of their transcript labels,
+    which both ``prove`` and ``replay`` call (its arguments differ per statement).
+    """
 
     tag: ClassVar[bytes]
 
+    @abc.abstractmethod
     def prove(self, p: ProverState, t: Transcript) -> Callable[[int, Responses], None]:
-        raise NotImplementedError
+        """Compute and absorb the first message; return ``respond(c, out)``."""
 
+    @abc.abstractmethod
     def replay(self, v: VerifierState, t: Transcript) -> None:
-        raise NotImplementedError
+        """Recompute and absorb the first message from the responses and ``c``; queue pairings."""
 
 
 def reject_on(code: str, fn: Callable[[], Any]) -> Any:
