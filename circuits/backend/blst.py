@@ -205,16 +205,16 @@ class BlstBackend:
         base = [(i, k % R) for i, k in enumerate(scalars) if not public or k % R]
         extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if not public or k % R]
         ark_bases = prepared.ark if prepared else None
+        n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
+        # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
+        # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
+        if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
+            return self._ark_msm(prepared, ark_bases, base, extra)
         terms = [(prepared.points[i], k) for i, k in base] + extra
         rows = [_fixed_rows(p) if _marked or _tables else None for p, _ in terms]
-        n, fresh = len(terms), len(extra) + (len(base) if ark_bases is None else 0)
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
-            convert = arkworks.from_compressed
-            pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
-            pts += [convert(p.compress()) for p, _ in extra]
-            out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
-            return self.g1_from_bytes(arkworks.to_compressed(out))
+            return self._ark_msm(prepared, ark_bases, base, extra)
         acc = _Z1
         for (point, k), table in zip(terms, rows):
             if public and k == 1:
@@ -230,6 +230,13 @@ class BlstBackend:
             else:
                 acc = acc + point.scalar_mul(k)
         return acc
+
+    def _ark_msm(self, prepared, ark_bases, base, extra):
+        convert = arkworks.from_compressed
+        pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
+        pts += [convert(p.compress()) for p, _ in extra]
+        out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
+        return self.g1_from_bytes(arkworks.to_compressed(out))
 
     def g1_eq(self, a, b) -> bool:
         return a == b
