@@ -154,3 +154,15 @@ ACC_LABEL_CHALLENGE = b"c_acc"
 # Randomness (circuits/rng.py) ----------------------------------------------------------
 #: The seeded, deterministic rng of tests and frozen vectors: SHAKE-256 over this DST and the seed.
 SEEDED_RNG_DST = ZKCRED_PREFIX + b"SEEDED_RNG_"
+
+# draft-irtf-cfrg-sigma-protocols + draft-irtf-cfrg-fiat-shamir (circuits/sigma) -------------
+#: The ciphersuite identifier, carried verbatim in every tag (sigma draft §"Ciphersuites").
+SIGMA_CIPHERSUITE_ID = b"sigma-proofs_Shake128_BLS12381"
+#: Flavor markers a tag must carry: duplex-sponge Fiat–Shamir (batchable) and compact.
+SIGMA_FLAVOR_MARKERS = {"batchable": b"DSFS", "compact": b"CMPT"}
+#: Tag of the sponge that derives batch-verification weights (§"Batch verification").
+SIGMA_BATCH_VERIFY_TAG = b"irtf-cfrg-sigma-protocols/batch-verify"
+#: The 32-byte session id under which DeriveSessionID absorbs a tag (FS draft §"Session identifiers").
+FS_SESSION_ID_DOMAIN = b"irtf-cfrg-fiat-shamir/session-id"
+#: SHAKE128's rate in bytes: Init pads the 32-byte session id to one rate block.
+FS_SHAKE128_RATE = 168
