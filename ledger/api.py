@@ -5,7 +5,9 @@
     GET  /tree-head                         the latest signed tree head
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
-    POST /entries                           a signed entry; 201 with a receipt, or a problem
+    POST /entries                           a signed entry; 201 with a receipt, or a problem;
+                                            200 with the receipt of the entry already on the log
+                                            if its content (issuer, type, payload) is there
 
 Every refusal is an RFC 9457 ``application/problem+json`` with a stable ``type`` URI
 (``https://zkcred.dev/problems/<slug>``, see ``ledger.errors``): domain errors map to HTTP in
@@ -129,7 +131,8 @@ def create_app(log: LedgerLog) -> FastAPI:
     @app.post("/entries", status_code=201)
     def post_entry(log: LogDep, entry: Annotated[dict[str, Any], Body()]) -> JSONResponse:
         receipt = log.submit(entry)
-        return JSONResponse(receipt.to_json(), status_code=201, headers={"Location": f"/entries/{receipt.seq}"})
+        status = 200 if receipt.existing else 201  # a re-sent entry: where it already is
+        return JSONResponse(receipt.to_json(), status_code=status, headers={"Location": f"/entries/{receipt.seq}"})
 
     return app
 

@@ -8,7 +8,11 @@ Tables (all prefixed ``ledger_`` so the ledger can share a database with the ser
   leaves at level 0 (an append adds 1 + trailing-ones(n) rows, 2 on average);
 - ``ledger_head(id = 1, size, last_hash, frontier, sth_*)`` — the single row every append
   locks and rewrites: the serialisation point of the log;
-- ``ledger_issuers(issuer_id PK, public_key, since_seq)`` — each issuer's current key.
+- ``ledger_issuers(issuer_id PK, public_key, since_seq)`` — each issuer's current key;
+- ``ledger_content(content_id PK, seq)`` — every entry's content id
+  (``ledger.entries.content_id``): the primary key makes a content appear at most once, and
+  a re-sent entry finds the seq it already has.  A database created before this table is
+  back-filled from the entries when the store opens (the first of any repeats keeps the id).
 
 An append is one transaction: lock the head, run the domain's ``prepare`` against it,
 insert the entry and its nodes, update the head (guarded by ``WHERE size = old size``),
@@ -88,11 +92,20 @@ class LedgerIssuerRow(SQLModel, table=True):
     since_seq: int = Field(sa_type=BigInteger)
 
 
-TABLES = [t.__table__ for t in (LedgerEntryRow, LedgerNodeRow, LedgerHeadRow, LedgerIssuerRow)]  # type: ignore[attr-defined]
+class LedgerContentRow(SQLModel, table=True):
+    __tablename__ = "ledger_content"
+
+    content_id: bytes = Field(sa_type=LargeBinary, primary_key=True)
+    seq: int = Field(sa_type=BigInteger)
+
+
+TABLES = [t.__table__ for t in (LedgerEntryRow, LedgerNodeRow, LedgerHeadRow, LedgerIssuerRow,  # type: ignore[attr-defined]
+                                LedgerContentRow)]
 _entries = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 _nodes = LedgerNodeRow.__table__  # type: ignore[attr-defined]
 _head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
 _issuers = LedgerIssuerRow.__table__  # type: ignore[attr-defined]
+_content = LedgerContentRow.__table__  # type: ignore[attr-defined]
 HEAD_ID = 1
 #: Execution option marking a write transaction: on SQLite it begins with ``BEGIN IMMEDIATE``.
 WRITE = "zkcred_write"
@@ -158,6 +171,29 @@ def create_tables(engine: Engine) -> None:
                         id=HEAD_ID, size=0, last_hash=EMPTY_HEAD.last_hash, frontier=b""
                     )
                 )
+            _backfill_content(conn)
+
+
+def _backfill_content(conn: Connection) -> None:
+    """Index the content of entries appended before ``ledger_content`` existed (inside the caller's write lock)."""
+    indexed = conn.execute(select(func.count()).select_from(_content)).scalar_one()
+    size = conn.execute(select(func.count()).select_from(_entries)).scalar_one()
+    if indexed >= size:
+        return
+    from ledger.entries import Entry  # the body is what check_entry accepted: it parses
+
+    known = set(conn.execute(select(_content.c.seq)).scalars())
+    rows = []
+    seen: set[bytes] = set(conn.execute(select(_content.c.content_id)).scalars())
+    for seq, body in conn.execute(select(_entries.c.seq, _entries.c.body).order_by(_entries.c.seq)):
+        if seq in known:
+            continue
+        cid = Entry.model_validate_json(bytes(body)).content_id()
+        if cid not in seen:  # an old log may repeat a content: the first entry keeps the id
+            seen.add(cid)
+            rows.append({"content_id": cid, "seq": seq})
+    if rows:
+        conn.execute(insert(_content), rows)
 
 
 def _split_hashes(blob: bytes) -> tuple[bytes, ...]:
@@ -200,6 +236,8 @@ class _Sql:
             f" VALUES ({p}, {p}, {p}, {p}, {p})"
         )
         self.insert_node = f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({p}, {p}, {p})"
+        self.content = f"SELECT seq FROM ledger_content WHERE content_id = {p}"
+        self.insert_content = f"INSERT INTO ledger_content (content_id, seq) VALUES ({p}, {p})"
         self.update_head = (
             f"UPDATE ledger_head SET size = {p}, last_hash = {p}, frontier = {p}, sth_time = {p},"
             f" sth_root = {p}, sth_signature = {p}, sth_key = {p} WHERE id = {p} AND size = {p}"
@@ -224,6 +262,11 @@ class _SqlView:
         self.cursor.execute(self.sql.issuer, (issuer_id,))
         row = self.cursor.fetchone()
         return None if row is None else bytes(row[0])
+
+    def content_seq(self, content_id: bytes) -> int | None:
+        self.cursor.execute(self.sql.content, (content_id,))
+        row = self.cursor.fetchone()
+        return None if row is None else int(row[0])
 
 
 class SqlStore:
@@ -321,6 +364,10 @@ class SqlStore:
         rows = self._query(self._sql.issuer, (issuer_id,))
         return bytes(rows[0][0]) if rows else None
 
+    def content_seq(self, content_id: bytes) -> int | None:
+        rows = self._query(self._sql.content, (content_id,))
+        return int(rows[0][0]) if rows else None
+
     def count_entries(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(_entries)).scalar_one()
@@ -379,6 +426,8 @@ class SqlStore:
                         (entry.seq, entry.issuer, entry.entry_type, entry.entry_hash, entry.body),
                     )
                     cur.executemany(sql.insert_node, plan.nodes)
+                    if entry.content_id:
+                        cur.execute(sql.insert_content, (entry.content_id, entry.seq))
                     if plan.issuer_key is not None:
                         cur.execute(sql.upsert_issuer, (*plan.issuer_key, entry.seq + 1))
                     head_update.execute(
