@@ -16,6 +16,14 @@ wrong → 403. Every error is RFC 9457 ``application/problem+json`` with a stabl
 ONE handler by kind; malformed JSON is 400 ``malformed-json``; a body or query that
 does not match its model is 422 ``invalid-request``; unknown routes 404 ``not-found``.
 Problem details never echo input values (they may be personal data or tokens).
+
+Publication (``issuer.outbox``): creating a schema or a definition and revoking commit the
+record with its ledger entry, then wait for the ledger as before — 201 (revoke: 200) with
+``ledger_seq`` and ``"publication": "published"``. If the ledger is down or refusing, the
+record exists all the same and the answer is **202** with ``ledger_seq: null`` and
+``"publication": "pending"``; the outbox delivers it later (background loop, start-up,
+``zkcred issuer reconcile``) and ``GET`` shows the seq from then on. A duplicate schema
+(name, version) or definition (schema, tag) is 409 with ``existing_id``.
 OpenAPI at ``/docs`` with operation ids equal to the route function names.
 """
 
@@ -27,7 +35,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,12 +76,16 @@ class SchemaCreate(_In):
     attributes: Annotated[list[AttributePublic], Field(min_length=1, max_length=64)]
 
 
+Publication = Literal["published", "pending"]
+
+
 class SchemaPublic(BaseModel):
     id: str
     name: str
     version: str
     attributes: list[AttributePublic]
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the ledger entry; null while its publication is pending")
+    publication: Publication
 
 
 class SchemasPublic(BaseModel):
@@ -96,7 +108,9 @@ class CredentialDefinitionPublic(BaseModel):
     capacity: int | None
     validity_days: int
     definition: dict[str, Any] = Field(description="circuits.credentials.CredentialDefinition.to_json()")
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the credential_definition entry; null while pending")
+    registry_seq: int | None = Field(description="the revocation_registry entry (revocable); null while pending")
+    publication: Publication = Field(description="published once every entry of the definition is on the ledger")
 
 
 class CredentialDefinitionsPublic(BaseModel):
@@ -134,7 +148,8 @@ class CredentialsPublic(BaseModel):
 class RevokePublic(BaseModel):
     id: str
     status: Literal["revoked"]
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the revocation entry; null while its publication is pending")
+    publication: Publication
 
 
 class CredentialRequestCreate(_In):
@@ -195,6 +210,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
     for code in (400, 401, 403, 404, 409, 410, 422, 502, 503)
 }
+_PENDING: dict[int | str, dict[str, Any]] = {202: {"description": "committed; its publication on the ledger is "
+                                                   "pending (publication: pending, ledger_seq: null)"}}
+
+
+def _published_or_202(body: dict[str, Any], response: Response) -> dict[str, Any]:
+    if body["publication"] == "pending":
+        response.status_code = 202
+    return body
 
 # ------------------------------------------------------------------ routers, one per resource
 
@@ -205,10 +228,11 @@ credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"],
 issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
 
 
-@schemas.post("", status_code=201, response_model=SchemaPublic)
-def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.create_schema(name=body.name, version=body.version,
-                                 attributes=[a.model_dump() for a in body.attributes]).to_json()
+@schemas.post("", status_code=201, response_model=SchemaPublic, responses=_PENDING)
+def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep, response: Response) -> dict[str, Any]:
+    return _published_or_202(service.create_schema(name=body.name, version=body.version,
+                                                   attributes=[a.model_dump() for a in body.attributes]).to_json(),
+                             response)
 
 
 @schemas.get("", response_model=SchemasPublic)
@@ -221,13 +245,13 @@ def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[st
     return service.get_schema(schema_id).to_json()
 
 
-@definitions.post("", status_code=201, response_model=CredentialDefinitionPublic)
+@definitions.post("", status_code=201, response_model=CredentialDefinitionPublic, responses=_PENDING)
 def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
-                                 _admin: AdminDep) -> dict[str, Any]:
-    return service.create_credential_definition(
+                                 _admin: AdminDep, response: Response) -> dict[str, Any]:
+    return _published_or_202(service.create_credential_definition(
         schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
         validity_days=body.validity_days,
-    ).to_json()
+    ).to_json(), response)
 
 
 @definitions.get("", response_model=CredentialDefinitionsPublic)
@@ -263,9 +287,9 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
     return service.get_credential(credential_id).to_json()
 
 
-@credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic)
-def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.revoke(credential_id).to_json()
+@credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic, responses=_PENDING)
+def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep, response: Response) -> dict[str, Any]:
+    return _published_or_202(service.revoke(credential_id).to_json(), response)
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
@@ -289,7 +313,7 @@ def create_app(service: IssuerService) -> FastAPI:
     @app.exception_handler(IssuerError)
     async def _issuer_error(request: Request, exc: IssuerError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.kind is ErrorKind.UNAUTHORIZED else None
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -328,5 +352,6 @@ def create_app_from_env() -> FastAPI:
     settings = Settings.from_env()
     publisher = HttpPublisher(LedgerClient(settings.ledger_url))
     service = IssuerService.open(settings=settings, publisher=publisher)
+    service.outbox.start()  # deliver what is pending, with backoff while the ledger is away
     logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())
     return create_app(service)

@@ -86,6 +86,7 @@ from issuer.models import (
     OfferRow,
     SchemaRow,
 )
+from issuer.outbox import Delivery, Outbox, crash_point, enqueue
 from issuer.publisher import LedgerPublisher
 from issuer.sealing import Sealer, UnsealError, new_token, token_hash
 
@@ -129,11 +130,11 @@ class SchemaInfo:
     name: str
     version: str
     attributes: list[dict[str, str]]
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "version": self.version, "attributes": self.attributes,
-                "ledger_seq": self.ledger_seq}
+                "ledger_seq": self.ledger_seq, "publication": _publication(self.ledger_seq)}
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,18 @@ class DefinitionInfo:
     capacity: int | None
     validity_days: int
     definition: CredentialDefinition
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
+    registry_seq: int | None = None  # the revocation_registry entry (revocable definitions)
+
+    @property
+    def published(self) -> bool:
+        return self.ledger_seq is not None and (not self.revocable or self.registry_seq is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "schema_id": self.schema_id, "tag": self.tag, "revocable": self.revocable,
                 "capacity": self.capacity, "validity_days": self.validity_days,
-                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq}
+                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq,
+                "registry_seq": self.registry_seq, "publication": "published" if self.published else "pending"}
 
 
 @dataclass(frozen=True)
@@ -174,10 +181,16 @@ class CredentialInfo:
 class RevokeResult:
     id: str
     status: str
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq}
+        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq,
+                "publication": _publication(self.ledger_seq)}
+
+
+def _publication(seq: int | None) -> str:
+    """``published`` once the ledger holds the entry, ``pending`` while the outbox still delivers it."""
+    return "pending" if seq is None else "published"
 
 
 def _schema_info(row: SchemaRow) -> SchemaInfo:
@@ -187,7 +200,8 @@ def _schema_info(row: SchemaRow) -> SchemaInfo:
 
 def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
     return DefinitionInfo(row.id, row.schema_id, row.tag, row.revocable, row.capacity, row.validity_days,
-                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq)
+                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq,
+                          row.registry_seq)
 
 
 def _credential_info(row: CredentialRow) -> CredentialInfo:
@@ -289,6 +303,7 @@ class IssuerService:
         self.issuer_id: str = ""
         self.ledger_public_key: bytes = b""
         self._registered = False
+        self._outbox: Outbox | None = None
 
     def __repr__(self) -> str:
         return f"IssuerService(issuer_id={self.issuer_id!r})"
@@ -305,13 +320,15 @@ class IssuerService:
         backend: GroupBackend | None = None,
         clock: Callable[[], _dt.datetime] = utcnow,
         register: bool = True,
+        deliver: bool = True,
     ) -> IssuerService:
-        """Create the tables, load (or create) the issuer identity, and register it on the ledger.
+        """Create the tables, load (or create) the issuer identity, register it on the ledger, deliver the outbox.
 
         Raises :class:`~issuer.config.ConfigError` if the master key does not open this
         database's sealed keys or ``ZKCRED_ISSUER_ID`` contradicts the stored id. An
         unreachable ledger does not stop start-up: registration is retried before the
-        first publication.
+        first publication, and what is pending in the outbox stays pending (``deliver``:
+        try once now — what a crash left behind goes out before the first request).
         """
         engine = engine or db.make_engine(settings.database_url)
         db.create_tables(engine)
@@ -324,6 +341,8 @@ class IssuerService:
                 if e.kind is not ErrorKind.LEDGER_UNAVAILABLE:
                     raise
                 logger.warning("issuer registration postponed: %s", e.detail)
+        if deliver:
+            service.outbox.deliver()
         return service
 
     def _load_identity(self) -> None:
@@ -394,8 +413,27 @@ class IssuerService:
         return self._ledger_key
 
     def _publish(self, entry_type: str, payload: Mapping[str, Any]) -> int:
+        """Publish now, outside any transaction: not crash-safe — queue with :meth:`_enqueue` instead."""
         self.ensure_registered()
         return self.publisher.publish(key=self._key, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload)
+
+    @property
+    def outbox(self) -> Outbox:
+        """The durable outbox of this issuer's publications (``issuer.outbox``)."""
+        if self._outbox is None:
+            self._outbox = Outbox(engine=self.engine, publisher=self.publisher, issuer_id=self.issuer_id,
+                                  key=lambda: self._key, register=self.ensure_registered, clock=self.clock)
+        return self._outbox
+
+    def _enqueue(self, session: Any, entry_type: str, payload: Mapping[str, Any], *, subject: str,
+                 subject_id: str) -> int:
+        """Queue a ledger entry in ``session``'s transaction, the one writing the record it publishes."""
+        return enqueue(session, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload, subject=subject,
+                       subject_id=subject_id, now=self.clock())
+
+    def _deliver_through(self, outbox_id: int) -> Delivery:
+        """After the commit: publish the outbox up to ``outbox_id`` now (the response waits, as it always did)."""
+        return self.outbox.deliver(through=outbox_id)
 
     # -------------------------------------------------------------- admin tokens
 
@@ -416,26 +454,46 @@ class IssuerService:
     # -------------------------------------------------------------- schemas
 
     def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]]) -> SchemaInfo:
-        """Define and publish a schema; its id is the hash of its canonical JSON."""
+        """Define a schema and publish it; its id is the hash of its canonical JSON.
+
+        The schema and its ledger entry (outbox) are one transaction; the entry is then
+        delivered at once, or later if the ledger is down (``ledger_seq`` None: pending).
+        A schema of the same name and version exists already: CONFLICT ``schema-exists``
+        naming it (``existing_id``) — the database's unique key decides between concurrent
+        creators.
+        """
         logger.debug("create_schema >>> name=%r version=%r", name, version)
         try:
             specs = tuple(AttributeSpec(a["name"], AttributeType.parse(a["type"])) for a in attributes)
             schema = Schema(name, version, specs)
         except (ZkCredError, KeyError, TypeError) as e:
             raise _input(f"schema: {e}", "invalid-schema") from e
-        with db.read_session(self.engine) as session:
-            if session.get(SchemaRow, schema.id) is not None:
-                raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists")
+        self._refuse_duplicate_schema(schema)
         body = schema.to_json()
-        seq = self._publish("schema", {"schema_id": schema.id, **body})
         try:
             with db.write_session(self.engine) as session:
                 session.add(SchemaRow(id=schema.id, name=schema.name, version=schema.version,
-                                      schema_doc=canonical_json(body).decode(), ledger_seq=seq,
+                                      schema_doc=canonical_json(body).decode(), ledger_seq=None,
                                       created_at=self.clock()))
+                session.flush()  # the unique keys are checked here, before anything is queued
+                outbox_id = self._enqueue(session, "schema", {"schema_id": schema.id, **body},
+                                          subject="schema", subject_id=schema.id)
+                crash_point("schema:before-commit")
         except IntegrityError as e:
-            raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists") from e
-        return SchemaInfo(schema.id, schema.name, schema.version, body["attributes"], seq)
+            self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
+            raise  # not a duplicate: a bug
+        crash_point("schema:committed")
+        self._deliver_through(outbox_id)
+        return self.get_schema(schema.id)
+
+    def _refuse_duplicate_schema(self, schema: Schema) -> None:
+        with db.read_session(self.engine) as session:
+            found = session.exec(select(SchemaRow).where(
+                (col(SchemaRow.id) == schema.id)
+                | ((col(SchemaRow.name) == schema.name) & (col(SchemaRow.version) == schema.version)))).first()
+        if found is not None:
+            raise IssuerError(ErrorKind.CONFLICT, f"schema {found.name!r} version {found.version!r} exists already "
+                              f"({found.id})", slug="schema-exists", extra={"existing_id": found.id})
 
     def list_schemas(self) -> list[SchemaInfo]:
         with db.read_session(self.engine) as session:
@@ -472,6 +530,7 @@ class IssuerService:
         if schema_row is None:
             raise _input(f"no schema {schema_id!r}", "unknown-schema")
         schema = Schema.from_json(json.loads(schema_row.schema_doc))
+        self._refuse_duplicate_definition(schema.id, tag)
 
         be = self.backend
         sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
@@ -487,29 +546,46 @@ class IssuerService:
         definition = CredentialDefinition(self.issuer_id, schema, tag, pk, rev, SUITE)
         did = definition.id
 
-        seq = self._publish("credential_definition", {
-            "cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
-            "bbs_public_key": b64e(pk), "tag": tag,
-        })
         row = CredentialDefinitionRow(
             id=did, schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=capacity if revocable else None,
             validity_days=validity_days, definition_json=canonical_json(definition.to_json()).decode(),
-            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=seq, created_at=self.clock(),
+            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=None, created_at=self.clock(),
         )
+        entries: list[tuple[str, dict[str, Any], str, str]] = [("credential_definition", {
+            "cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
+            "bbs_public_key": b64e(pk), "tag": tag,
+        }, "credential_definition", did)]
         if rev is not None and registry is not None and secret is not None:
             v0 = be.g1_to_bytes(registry.V0)
-            registry_seq = self._publish("revocation_registry", {
-                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
-                "q": b64e(rev.Q), "v0": b64e(v0),
-            })
             row.registry_id = rev.id
             row.accumulator_secret_sealed = self._sealer.seal(secret.alpha.to_bytes(32, "big"), _p_alpha(did))
-            row.accumulator = v0
-            row.accumulator_seq = registry_seq
-            row.registry_seq = registry_seq
-        with db.write_session(self.engine) as session:
-            session.add(row)
-        return _definition_info(row)
+            row.accumulator = v0  # accumulator_seq and registry_seq: when the registry entry is delivered
+            entries.append(("revocation_registry", {
+                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
+                "q": b64e(rev.Q), "v0": b64e(v0),
+            }, "revocation_registry", rev.id))
+        try:
+            with db.write_session(self.engine) as session:
+                session.add(row)
+                session.flush()  # the unique keys are checked here, before anything is queued
+                outbox_id = 0
+                for entry_type, payload, subject, subject_id in entries:
+                    outbox_id = self._enqueue(session, entry_type, payload, subject=subject, subject_id=subject_id)
+                crash_point("credential_definition:before-commit")
+        except IntegrityError:
+            self._refuse_duplicate_definition(schema.id, tag)  # a concurrent creator committed first
+            raise  # not a duplicate: a bug
+        crash_point("credential_definition:committed")
+        self._deliver_through(outbox_id)
+        return self.get_credential_definition(did)
+
+    def _refuse_duplicate_definition(self, schema_id: str, tag: str) -> None:
+        with db.read_session(self.engine) as session:
+            found = session.exec(select(CredentialDefinitionRow).where(
+                col(CredentialDefinitionRow.schema_id) == schema_id, col(CredentialDefinitionRow.tag) == tag)).first()
+        if found is not None:
+            raise IssuerError(ErrorKind.CONFLICT, f"a credential definition of this schema with tag {tag!r} exists "
+                              f"already ({found.id})", slug="definition-exists", extra={"existing_id": found.id})
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
         with db.read_session(self.engine) as session:
@@ -575,6 +651,7 @@ class IssuerService:
         if not secrets.compare_digest(offer.token_hash, token_hash(token)):
             raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not this offer's token", slug="invalid-token")
         self._check_offer_open(offer)
+        self._ensure_published(offer.definition_id)
 
         with db.write_session(self.engine) as session:
             now = self.clock()
@@ -601,6 +678,8 @@ class IssuerService:
                     raise IssuerError(ErrorKind.REGISTRY_FULL,
                                       f"every one of the {drow.capacity} revocation indexes is taken")
                 index, v_bytes, v_seq = taken[0] - 1, bytes(taken[1]), taken[2]
+                if v_seq is None:  # a revocation committed since _ensure_published is not on the ledger yet
+                    raise self._pending_error(drow.id)
                 assert drow.registry_id is not None
                 handle = accumulator.handle(drow.registry_id.encode(), index)
             else:
@@ -625,6 +704,8 @@ class IssuerService:
             credential_id = f"cred_{uuid.uuid4().hex}"
             session.add(CredentialRow(id=credential_id, definition_id=drow.id, offer_id=offer.id, status="issued",
                                       revocation_index=index, expiry=expiry, issued_at=now))
+            crash_point("issuance:before-commit")
+        crash_point("issuance:committed")
         return {
             "credential_id": credential_id,
             "credential": {
@@ -637,6 +718,28 @@ class IssuerService:
             },
             "revocation": revocation,
         }
+
+    def _ensure_published(self, definition_id: str) -> None:
+        """Issue only against what holders can find on the ledger: the definition, its registry, the current V.
+
+        Anything pending is delivered first; if the ledger is still away, 503
+        ``publication-pending`` and nothing changes (the offer stays usable).
+        """
+        for attempt in range(2):
+            with db.read_session(self.engine) as session:
+                row = session.get(CredentialDefinitionRow, definition_id)
+            assert row is not None
+            if row.ledger_seq is not None and (not row.revocable or row.accumulator_seq is not None):
+                return
+            if attempt == 0:
+                self.outbox.deliver()
+        raise self._pending_error(definition_id)
+
+    @staticmethod
+    def _pending_error(definition_id: str) -> IssuerError:
+        return IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"credential definition {definition_id}: its publication "
+                           "on the ledger is pending (the ledger is unreachable or refusing); try again later",
+                           slug="publication-pending")
 
     def _check_offer_open(self, offer: OfferRow) -> None:
         if offer.used:
@@ -706,10 +809,15 @@ class IssuerService:
             event = accumulator.revoke(accumulator.RegistrySecret(alpha), self.backend.g1_from_bytes(drow.accumulator),
                                        y, backend=self.backend)
             new_value = self.backend.g1_to_bytes(event.V)
-            seq = self._publish("revocation", {"registry_id": drow.registry_id, "handles": [f"{event.y:064x}"],
-                                               "values": [b64e(new_value)]})
-            drow.accumulator, drow.accumulator_seq = new_value, seq
-            cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), seq
+            # V' is current from now on; accumulator_seq and revocation_seq when the entry is delivered
+            drow.accumulator, drow.accumulator_seq = new_value, None
+            cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), None
             session.add(drow)
             session.add(cred)
-        return RevokeResult(credential_id, "revoked", seq)
+            outbox_id = self._enqueue(session, "revocation", {
+                "registry_id": drow.registry_id, "handles": [f"{event.y:064x}"], "values": [b64e(new_value)],
+            }, subject="revocation", subject_id=credential_id)
+            crash_point("revocation:before-commit")
+        crash_point("revocation:committed")
+        self._deliver_through(outbox_id)
+        return RevokeResult(credential_id, "revoked", self.outbox.seq_of(outbox_id))
