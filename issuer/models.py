@@ -7,7 +7,10 @@ bound to table/column/row) and lives only in ``*_sealed`` columns:
 - ``issuer_credential_definitions.bbs_secret_key_sealed`` — the BBS secret key;
 - ``issuer_credential_definitions.accumulator_secret_sealed`` — the registry secret α;
 - ``issuer_offers.values_sealed`` — the attribute values of an offer (canonical JSON);
-  kept after issuance so a credential can be re-issued, never in a plaintext column.
+  kept after issuance so a credential can be re-issued, never in a plaintext column;
+- ``issuer_issuance_receipts.response_sealed`` — the issuance answer (credential, values,
+  witness), so a holder whose answer was lost (a crash, a timeout) gets the same credential
+  by sending the same request with the same token again.
 
 What the issuer publishes goes through ``issuer_outbox`` (``issuer.outbox``): a row written
 in the transaction of the record it publishes, marked with its ledger seq once delivered.
@@ -111,6 +114,17 @@ class CredentialRow(SQLModel, table=True):
     revocation_seq: int | None = Field(default=None, sa_type=BigInteger)  # ledger entry of the revocation
 
 
+class IssuanceReceiptRow(SQLModel, table=True):
+    """The answer to the one request an offer was used for (sealed), written in the issuance transaction."""
+
+    __tablename__ = "issuer_issuance_receipts"
+
+    offer_id: str = Field(primary_key=True, foreign_key="issuer_offers.id", max_length=64)
+    request_hash: str = Field(max_length=64)  # SHA-256 of the holder's request bytes, hex
+    response_sealed: bytes = Field(sa_type=LargeBinary)
+    created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
+
+
 class AdminToken(SQLModel, table=True):
     __tablename__ = "issuer_admin_tokens"
 
@@ -148,5 +162,6 @@ class OutboxRow(SQLModel, table=True):
 
 TABLES = [
     m.__table__  # type: ignore[attr-defined]
-    for m in (IssuerIdentity, SchemaRow, CredentialDefinitionRow, OfferRow, CredentialRow, AdminToken, OutboxRow)
+    for m in (IssuerIdentity, SchemaRow, CredentialDefinitionRow, OfferRow, CredentialRow, AdminToken, OutboxRow,
+              IssuanceReceiptRow)
 ]

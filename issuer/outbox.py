@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, inspect, update
 from sqlmodel import Session, col, select
 
 from circuits.codec import b64d
@@ -302,10 +302,13 @@ def _expected_seqs(session: Session) -> Iterable[tuple[int, str, str, str]]:
         yield c.revocation_seq, "revocation", d.registry_id, f"revocation of credential {c.id}"  # type: ignore[misc]
 
 
-def reconcile(*, engine: Engine, entries: Iterable[Mapping[str, Any]], outbox: Outbox | None) -> ReconcileReport:
+def reconcile(*, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, Any]]],
+              outbox: Outbox | None) -> ReconcileReport:
     """Compare the issuer's records with its entries on the ledger; repair unless ``outbox`` is None (dry run).
 
-    ``entries``: the ledger's entries of this issuer (``LedgerPublisher.issuer_entries``).
+    ``entries``: the ledger's entries of an issuer id (``LedgerPublisher.issuer_entries``).
+    A dry run writes nothing, not even a schema upgrade (a database from before the outbox
+    has no ``issuer_outbox``: nothing is queued in it).
     Repairs: a pending entry the ledger already holds is marked with its seq; the other
     pending entries are published, in order. Reported, never repaired: entries of this
     issuer the records do not know (``unrecorded``: e.g. published twice by a version
@@ -316,12 +319,13 @@ def reconcile(*, engine: Engine, entries: Iterable[Mapping[str, Any]], outbox: O
         if identity is None:
             raise IssuerError(ErrorKind.NOT_FOUND, "this database has no issuer identity (the issuer never started)")
         issuer_id = identity.issuer_id
-        rows = list(session.exec(select(OutboxRow).order_by(col(OutboxRow.id))).all())
+        has_outbox = inspect(engine).has_table(OutboxRow.__tablename__)  # type: ignore[arg-type]
+        rows = list(session.exec(select(OutboxRow).order_by(col(OutboxRow.id))).all()) if has_outbox else []
         expected = list(_expected_seqs(session))
     report = ReconcileReport(issuer_id=issuer_id, dry_run=outbox is None)
     by_seq: dict[int, Mapping[str, Any]] = {}
     by_content: dict[str, int] = {}
-    for doc in entries:
+    for doc in entries(issuer_id):
         seq = int(doc["seq"])
         by_seq[seq] = doc
         by_content.setdefault(content_id(issuer_id, doc["type"], doc["payload"]).hex(), seq)

@@ -4,6 +4,14 @@ r"""The issuer's role logic (anoncreds-rs ``services/issuer.rs`` verbs): no HTTP
 alike. It owns a database engine (``issuer.db``), a :class:`~issuer.sealing.Sealer`
 under the master key, and a :class:`~issuer.publisher.LedgerPublisher`.
 
+Publication goes through the durable outbox (``issuer.outbox``): a record and the ledger
+entry that publishes it are written in ONE transaction; the entry is delivered right after
+the commit (the caller waits, as it always did), or — ledger down — later by the outbox
+loop, at start-up or by ``zkcred issuer reconcile``; the record's ``ledger_seq`` is None
+meanwhile (the API answers 202 ``publication: pending``). Delivery is idempotent (the
+ledger answers a re-sent entry with the seq it has), so ``kill -9`` at any point loses
+nothing and publishes nothing twice (``tests/hardening/test_issuer_crash.py``).
+
 Steps and what each publishes (ledger payload field names, ``ledger.entries``):
 
 1. start-up (:meth:`IssuerService.open`): load or create the issuer's identity — its
@@ -17,7 +25,8 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    ``credential_definition {cred_def_id, schema_id, ciphersuite, bbs_public_key, tag}``
    then ``revocation_registry {registry_id, cred_def_id, capacity, q, v0}``. With the
    schema entry and the issuer id these rebuild the exact ``CredentialDefinition``, whose
-   content id is ``cred_def_id``.
+   content id is ``cred_def_id``. A schema's (name, version) and a definition's (schema,
+   tag) are unique keys: a second one is CONFLICT naming the first (``existing_id``).
 4. :meth:`create_offer`: values checked against the schema now (refused values never
    reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
 5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
@@ -25,14 +34,16 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    token give one credential), take the next revocation index, check the holder's
    commitment and blind-sign (``circuits.issuance.create_credential``), compute the
    witness against the current accumulator value. Any failure rolls all of it back, so a
-   bad commitment neither burns the token nor an index.
+   bad commitment neither burns the token nor an index. The answer is kept, sealed
+   (``issuer_issuance_receipts``): the same request with the same token gets the same
+   credential again, so a holder whose answer was lost (a crash) retries safely. Issuance
+   waits until the definition, its registry and the current accumulator value are on the
+   ledger (503 ``publication-pending`` meanwhile), so a witness always names a ledger V.
 6. :meth:`revoke`: ``V' = (y + α)^{-1}·V`` → ``revocation {registry_id, handles: [hex y],
-   values: [b64 V']}``; the credential is marked revoked in the same transaction.
-   A second revoke is ``CONFLICT``. The entry is published while the definition row is
-   locked and before the transaction commits: a failed publication changes nothing; a
-   crash after the ledger accepted it but before the commit leaves the ledger ahead of
-   the database (the credential still shows ``issued``) — the ledger is authoritative
-   for holders and verifiers, and reconciling that window is left to an operator.
+   values: [b64 V']}``; the credential is marked revoked, V' made current and the entry
+   queued in one transaction under the definition's row lock, so revocations of one
+   registry are queued — and published — in the order of their values. A second revoke
+   is ``CONFLICT``.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
 A credential of a non-revocable definition still signs a (hidden) handle message: a fresh
@@ -48,6 +59,7 @@ updates) are the point of this module, so hiding them would hide the correctness
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import logging
 import secrets
@@ -82,6 +94,7 @@ from issuer.models import (
     AdminToken,
     CredentialDefinitionRow,
     CredentialRow,
+    IssuanceReceiptRow,
     IssuerIdentity,
     OfferRow,
     SchemaRow,
@@ -226,6 +239,14 @@ def _p_alpha(definition_id: str) -> str:
 
 def _p_values(offer_id: str) -> str:
     return f"issuer_offers/values/{offer_id}"
+
+
+def _p_receipt(offer_id: str) -> str:
+    return f"issuer_issuance_receipts/response/{offer_id}"
+
+
+def _request_hash(request_bytes: bytes) -> str:
+    return hashlib.sha256(request_bytes).hexdigest()
 
 
 def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None) -> str:
@@ -650,6 +671,8 @@ class IssuerService:
             raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
         if not secrets.compare_digest(offer.token_hash, token_hash(token)):
             raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not this offer's token", slug="invalid-token")
+        if offer.used and (replay := self._replay_issuance(offer, request_bytes)) is not None:
+            return replay
         self._check_offer_open(offer)
         self._ensure_published(offer.definition_id)
 
@@ -704,20 +727,33 @@ class IssuerService:
             credential_id = f"cred_{uuid.uuid4().hex}"
             session.add(CredentialRow(id=credential_id, definition_id=drow.id, offer_id=offer.id, status="issued",
                                       revocation_index=index, expiry=expiry, issued_at=now))
+            response = {
+                "credential_id": credential_id,
+                "credential": {
+                    "definition_id": definition.id,
+                    "values": values,
+                    "expiry": expiry.isoformat(),
+                    "revocation_handle": f"{handle:064x}",
+                    "revocation_index": index,
+                    "signature": b64e(signature),
+                },
+                "revocation": revocation,
+            }
+            session.add(IssuanceReceiptRow(offer_id=offer.id, request_hash=_request_hash(request_bytes),
+                                           response_sealed=self._sealer.seal(canonical_json(response),
+                                                                             _p_receipt(offer.id)), created_at=now))
             crash_point("issuance:before-commit")
         crash_point("issuance:committed")
-        return {
-            "credential_id": credential_id,
-            "credential": {
-                "definition_id": definition.id,
-                "values": values,
-                "expiry": expiry.isoformat(),
-                "revocation_handle": f"{handle:064x}",
-                "revocation_index": index,
-                "signature": b64e(signature),
-            },
-            "revocation": revocation,
-        }
+        return response
+
+    def _replay_issuance(self, offer: OfferRow, request_bytes: bytes) -> dict[str, Any] | None:
+        """The credential already issued on ``offer`` for exactly this request (a retry after a lost answer)."""
+        with db.read_session(self.engine) as session:
+            receipt = session.get(IssuanceReceiptRow, offer.id)
+        if receipt is None or not secrets.compare_digest(receipt.request_hash, _request_hash(request_bytes)):
+            return None
+        logger.info("issue_credential >>> offer=%r: the same request again, the same credential", offer.id)
+        return json.loads(self._sealer.open(receipt.response_sealed, _p_receipt(offer.id)))
 
     def _ensure_published(self, definition_id: str) -> None:
         """Issue only against what holders can find on the ledger: the definition, its registry, the current V.

@@ -96,7 +96,7 @@ def test_ledger_down_then_up_records_wait_and_go_out_once_in_order(settings, led
     assert (got["ledger_seq"], got["registry_seq"]) == (mine[-3].seq, mine[-2].seq)
     assert service.outbox.pending() == []
     accept(client, offer2)
-    assert reconcile(engine=service.engine, entries=switch.issuer_entries(service.issuer_id), outbox=None).ok
+    assert reconcile(engine=service.engine, entries=switch.issuer_entries, outbox=None).ok
 
 
 def test_the_background_loop_delivers_when_the_ledger_returns(settings, ledger):
@@ -240,3 +240,18 @@ def test_a_database_from_before_the_outbox_is_upgraded(db_url, settings, ledger)
     switch.down = False
     service.outbox.deliver()
     assert service.get_credential_definition(definition.id).published
+
+
+def test_the_same_request_with_the_same_token_gets_the_same_credential_again(api, client, service):
+    """A holder whose answer was lost retries: the credential issued before, never a second one."""
+    definition = api.definition(api.schema()["id"])
+    offer = api.offer(definition["id"])
+    requested = request_for(offer)
+    first = post_request(client, offer, requested)
+    assert first.status_code == 201
+    again = post_request(client, offer, requested)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert_problem(post_request(client, offer, request_for(offer)), 409, "offer-used")  # another request
+    assert_problem(post_request(client, offer, requested, token="zko_" + "A" * 43), 403, "invalid-token")
+    assert len(service.list_credentials()) == 1
+    assert VALUES == first.json()["credential"]["values"]
