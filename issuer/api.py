@@ -4,6 +4,7 @@
     GET  /admin/schemas, /admin/schemas/{id}                                           (admin)
     POST /admin/credential-definitions        BBS keys (+ accumulator), published      (admin)
     GET  /admin/credential-definitions, …/{id}                                         (admin)
+    POST /admin/credential-definitions/{id}/rotate  a new key that supersedes this one  (admin)
     POST /admin/offers                        an offer document with a one-time token  (admin)
     GET  /admin/credentials?status=&definition_id=&limit=&offset=                      (admin)
     GET  /admin/credentials/{id}                                                       (admin)
@@ -111,6 +112,14 @@ class CredentialDefinitionPublic(BaseModel):
     ledger_seq: int | None = Field(description="the credential_definition entry; null while pending")
     registry_seq: int | None = Field(description="the revocation_registry entry (revocable); null while pending")
     publication: Publication = Field(description="published once every entry of the definition is on the ledger")
+    supersedes: str | None = Field(default=None, description="key rotation: the definition this one replaces")
+    superseded_by: str | None = Field(default=None, description="the definition that replaced this one")
+
+
+class CredentialDefinitionRotate(_In):
+    tag: Annotated[str | None, Field(min_length=1, max_length=64, description="default: the old tag + #r<n>")] = None
+    validity_days: Annotated[int | None, Field(ge=1, le=36_500)] = None
+    capacity: Annotated[int | None, Field(ge=1)] = None
 
 
 class CredentialDefinitionsPublic(BaseModel):
@@ -252,6 +261,15 @@ def create_credential_definition(body: CredentialDefinitionCreate, service: Serv
         schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
         validity_days=body.validity_days,
     ).to_json(), response)
+
+
+@definitions.post("/{definition_id}/rotate", status_code=201, response_model=CredentialDefinitionPublic,
+                  responses=_PENDING)
+def rotate_credential_definition(definition_id: str, service: ServiceDep, _admin: AdminDep, response: Response,
+                                 body: CredentialDefinitionRotate | None = None) -> dict[str, Any]:
+    body = body or CredentialDefinitionRotate()
+    return _published_or_202(service.rotate_credential_definition(
+        definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity).to_json(), response)
 
 
 @definitions.get("", response_model=CredentialDefinitionsPublic)

@@ -38,7 +38,11 @@ logger = logging.getLogger(__name__)
 
 #: Unique keys added after their tables first shipped: (table, index name, columns).
 _UNIQUE = [("issuer_schemas", "uq_issuer_schema_name_version", ("name", "version")),
-           ("issuer_credential_definitions", "uq_issuer_definition_schema_tag", ("schema_id", "tag"))]
+           ("issuer_credential_definitions", "uq_issuer_definition_schema_tag", ("schema_id", "tag")),
+           ("issuer_credential_definitions", "uq_issuer_definition_superseded_by", ("superseded_by",))]
+#: Columns added since (nullable): (table, column, SQL type).
+_ADDED = [("issuer_credential_definitions", "supersedes", "VARCHAR(128)"),
+          ("issuer_credential_definitions", "superseded_by", "VARCHAR(128)")]
 #: Columns that became nullable (NULL: the record's ledger entry is pending in the outbox).
 _NULLABLE = [("issuer_schemas", "ledger_seq"), ("issuer_credential_definitions", "ledger_seq")]
 
@@ -57,6 +61,15 @@ def _upgrade_for_outbox(engine: Engine) -> None:
     table's SQL under ``writable_schema`` and bump ``schema_version``). A database whose rows
     already repeat a unique key keeps working without it (logged): remove the repeats.
     """
+    inspector = inspect(engine)
+    for table, column, sql_type in _ADDED:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            except DBAPIError:  # another process added it meanwhile
+                if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                    raise
     inspector = inspect(engine)
     for table, name, columns in _UNIQUE:
         covered = [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]

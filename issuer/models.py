@@ -83,6 +83,9 @@ class CredentialDefinitionRow(SQLModel, table=True):
     accumulator_seq: int | None = Field(default=None, sa_type=BigInteger)  # ledger entry that published V
     registry_seq: int | None = Field(default=None, sa_type=BigInteger)
     next_index: int = Field(default=0, sa_type=BigInteger)  # next free revocation index
+    # key rotation (added later: nullable, so issuer.db adds them to an existing table)
+    supersedes: str | None = Field(default=None, max_length=128)
+    superseded_by: str | None = Field(default=None, max_length=128, unique=True)
     created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
 
 

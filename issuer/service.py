@@ -27,6 +27,8 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    schema entry and the issuer id these rebuild the exact ``CredentialDefinition``, whose
    content id is ``cred_def_id``. A schema's (name, version) and a definition's (schema,
    tag) are unique keys: a second one is CONFLICT naming the first (``existing_id``).
+   :meth:`rotate_credential_definition` (issuer key rotation) makes a new definition whose
+   ``credential_definition`` entry also carries ``supersedes: <old id>``.
 4. :meth:`create_offer`: values checked against the schema now (refused values never
    reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
 5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
@@ -161,6 +163,8 @@ class DefinitionInfo:
     definition: CredentialDefinition
     ledger_seq: int | None  # None: publication pending (issuer.outbox)
     registry_seq: int | None = None  # the revocation_registry entry (revocable definitions)
+    supersedes: str | None = None  # key rotation: the definition this one replaces
+    superseded_by: str | None = None  # … and the one that replaced this one
 
     @property
     def published(self) -> bool:
@@ -170,7 +174,8 @@ class DefinitionInfo:
         return {"id": self.id, "schema_id": self.schema_id, "tag": self.tag, "revocable": self.revocable,
                 "capacity": self.capacity, "validity_days": self.validity_days,
                 "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq,
-                "registry_seq": self.registry_seq, "publication": "published" if self.published else "pending"}
+                "registry_seq": self.registry_seq, "publication": "published" if self.published else "pending",
+                "supersedes": self.supersedes, "superseded_by": self.superseded_by}
 
 
 @dataclass(frozen=True)
@@ -214,7 +219,7 @@ def _schema_info(row: SchemaRow) -> SchemaInfo:
 def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
     return DefinitionInfo(row.id, row.schema_id, row.tag, row.revocable, row.capacity, row.validity_days,
                           CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq,
-                          row.registry_seq)
+                          row.registry_seq, row.supersedes, row.superseded_by)
 
 
 def _credential_info(row: CredentialRow) -> CredentialInfo:
@@ -531,9 +536,13 @@ class IssuerService:
     # -------------------------------------------------------------- credential definitions
 
     def create_credential_definition(
-        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365
+        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365,
+        supersedes: str | None = None,
     ) -> DefinitionInfo:
-        """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published."""
+        """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published.
+
+        ``supersedes``: the definition this one replaces (:meth:`rotate_credential_definition`).
+        """
         logger.debug("create_credential_definition >>> schema_id=%r tag=%r revocable=%r capacity=%r",
                      schema_id, tag, revocable, capacity)
         if not isinstance(tag, str) or not 0 < len(tag) <= 64 or not tag.isprintable():
@@ -571,11 +580,14 @@ class IssuerService:
             id=did, schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=capacity if revocable else None,
             validity_days=validity_days, definition_json=canonical_json(definition.to_json()).decode(),
             bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=None, created_at=self.clock(),
+            supersedes=supersedes,
         )
-        entries: list[tuple[str, dict[str, Any], str, str]] = [("credential_definition", {
-            "cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
-            "bbs_public_key": b64e(pk), "tag": tag,
-        }, "credential_definition", did)]
+        announced: dict[str, Any] = {"cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
+                                     "bbs_public_key": b64e(pk), "tag": tag}
+        if supersedes is not None:
+            announced["supersedes"] = supersedes
+        entries: list[tuple[str, dict[str, Any], str, str]] = [
+            ("credential_definition", announced, "credential_definition", did)]
         if rev is not None and registry is not None and secret is not None:
             v0 = be.g1_to_bytes(registry.V0)
             row.registry_id = rev.id
@@ -589,6 +601,13 @@ class IssuerService:
             with db.write_session(self.engine) as session:
                 session.add(row)
                 session.flush()  # the unique keys are checked here, before anything is queued
+                if supersedes is not None:  # one successor per definition, even for concurrent rotations
+                    done = session.exec(update(CredentialDefinitionRow)  # type: ignore[call-overload]
+                                        .where(col(CredentialDefinitionRow.id) == supersedes,
+                                               col(CredentialDefinitionRow.superseded_by).is_(None))
+                                        .values(superseded_by=did))
+                    if done.rowcount != 1:
+                        raise self._superseded_error(supersedes)
                 outbox_id = 0
                 for entry_type, payload, subject, subject_id in entries:
                     outbox_id = self._enqueue(session, entry_type, payload, subject=subject, subject_id=subject_id)
@@ -599,6 +618,46 @@ class IssuerService:
         crash_point("credential_definition:committed")
         self._deliver_through(outbox_id)
         return self.get_credential_definition(did)
+
+    def rotate_credential_definition(self, definition_id: str, *, tag: str | None = None,
+                                     validity_days: int | None = None, capacity: int | None = None) -> DefinitionInfo:
+        """A new definition (fresh BBS key, fresh registry) that supersedes ``definition_id``.
+
+        Same schema; tag, validity and capacity as the old one unless given (the tag
+        becomes ``<tag>#r2``, ``#r3``, …). The ledger entry carries ``supersedes``, so
+        wallets and verifiers learn the successor. The old definition takes no new offers
+        and issues no more (409 ``definition-superseded`` with ``successor_id``); its
+        credentials keep verifying wherever a lender's request still lists it, and can be
+        revoked as before. A definition is superseded once.
+        """
+        logger.debug("rotate_credential_definition >>> %r", definition_id)
+        with db.read_session(self.engine) as session:
+            old = session.get(CredentialDefinitionRow, definition_id)
+        if old is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no credential definition {definition_id!r}")
+        if old.superseded_by is not None:
+            raise self._superseded_error(definition_id, old.superseded_by)
+        if tag is None:
+            base, sep, n = old.tag.rpartition("#r")
+            tag = f"{base}#r{int(n) + 1}" if sep and n.isdigit() else f"{old.tag}#r2"
+        return self.create_credential_definition(
+            schema_id=old.schema_id, tag=tag, revocable=old.revocable,
+            capacity=(capacity or old.capacity) if old.revocable else capacity,
+            validity_days=validity_days or old.validity_days, supersedes=old.id)
+
+    def _superseded_error(self, definition_id: str, successor: str | None = None) -> IssuerError:
+        if successor is None:
+            with db.read_session(self.engine) as session:
+                row = session.get(CredentialDefinitionRow, definition_id)
+            successor = row.superseded_by if row is not None else None
+        return IssuerError(ErrorKind.CONFLICT, f"credential definition {definition_id} is superseded by {successor}",
+                           slug="definition-superseded", extra={"successor_id": successor})
+
+    def _refuse_superseded(self, definition_id: str) -> None:
+        with db.read_session(self.engine) as session:
+            row = session.get(CredentialDefinitionRow, definition_id)
+        if row is not None and row.superseded_by is not None:
+            raise self._superseded_error(definition_id, row.superseded_by)
 
     def _refuse_duplicate_definition(self, schema_id: str, tag: str) -> None:
         with db.read_session(self.engine) as session:
@@ -630,6 +689,7 @@ class IssuerService:
             row = session.get(CredentialDefinitionRow, credential_definition_id)
         if row is None:
             raise _input(f"no credential definition {credential_definition_id!r}", "unknown-credential-definition")
+        self._refuse_superseded(row.id)
         definition = CredentialDefinition.from_json(json.loads(row.definition_json))
         if not isinstance(attributes, Mapping):
             raise _input("attributes: an object {name: value}", "invalid-attributes")
@@ -674,6 +734,7 @@ class IssuerService:
         if offer.used and (replay := self._replay_issuance(offer, request_bytes)) is not None:
             return replay
         self._check_offer_open(offer)
+        self._refuse_superseded(offer.definition_id)
         self._ensure_published(offer.definition_id)
 
         with db.write_session(self.engine) as session:

@@ -115,11 +115,14 @@ class Schema(_Strict):
 
 
 class CredentialDefinition(_Strict):
+    """``supersedes``: issuer key rotation — the issuer's earlier definition this one replaces."""
+
     cred_def_id: Identifier
     schema_id: Identifier
     ciphersuite: Text
     bbs_public_key: Opaque
     tag: Text | None = None
+    supersedes: Identifier | None = None
 
 
 class RevocationRegistry(_Strict):
