@@ -44,6 +44,7 @@ from ledger.entries import (
     Entry,
     SignedTreeHead,
     canonical_json,
+    content_id,
     entry_hash,
     parse_entry,
     public_key_bytes,
@@ -213,10 +214,6 @@ class LedgerLog:
     def submit(self, unverified: Entry | Mapping[str, Any] | bytes, *, now: int | None = None) -> Receipt:
         """Append an entry signed by its issuer, if it extends the current head (``POST /entries``)."""
         entry = parse_entry(unverified)  # cheap checks before taking the write lock
-        try:  # a re-sent entry: answer with the one on the log (no lock taken)
-            _check_repeat(entry, self.store.content_seq(entry.content_id()), self.store.issuer_key)
-        except _AlreadyOnLog as e:
-            return self._existing(e.seq)
         now = self._clock() if now is None else now
         if abs(entry.time - now) > self._max_skew:
             raise EntryRejected(
@@ -227,19 +224,15 @@ class LedgerLog:
         # (cached; a stale key only costs a second verification), so that the lock is held
         # briefly.  Under the lock everything is checked again, and the signature too unless
         # that key is still the current one.
-        if entry.type == "issuer_registration":
-            signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
-            verify_entry_signature(entry, signer)
-        else:
-            signer = self._key_cache.get(entry.issuer)
+        try:
+            signer = self._preverify(entry)
+        except EntryRejected:
+            # a re-sent key_rotation that landed is signed by the key it replaced: is it a repeat?
             try:
-                if signer is None:
-                    raise EntryRejected("bad-signature", "no cached key")
-                verify_entry_signature(entry, signer)
-            except EntryRejected:
-                signer = self._fresh_key(entry.issuer)  # the key may have rotated meanwhile
-                if signer is not None:
-                    verify_entry_signature(entry, signer)
+                _check_repeat(entry, self.store.content_seq(entry.content_id()), self.store.issuer_key)
+            except _AlreadyOnLog as e:
+                return self._existing(e.seq)
+            raise
 
         def prepare(view: AppendView) -> AppendPlan:
             head = view.head
@@ -249,7 +242,24 @@ class LedgerLog:
             )
             return self._plan(head, checked, now)
 
-        return self._append(prepare, entry.issuer)
+        return self._append(prepare, entry.issuer, entry.content_id())
+
+    def _preverify(self, entry: Entry) -> bytes | None:
+        """The key this entry's signature verifies under (outside the lock), or EntryRejected."""
+        if entry.type == "issuer_registration":
+            signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
+            verify_entry_signature(entry, signer)  # type: ignore[arg-type]
+            return signer
+        signer = self._key_cache.get(entry.issuer)
+        try:
+            if signer is None:
+                raise EntryRejected("bad-signature", "no cached key")
+            verify_entry_signature(entry, signer)
+        except EntryRejected:
+            signer = self._fresh_key(entry.issuer)  # the key may have rotated meanwhile
+            if signer is not None:
+                verify_entry_signature(entry, signer)
+        return signer
 
     def _fresh_key(self, issuer: str) -> bytes | None:
         key = self.store.issuer_key(issuer)
@@ -290,7 +300,7 @@ class LedgerLog:
             checked = check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key)
             return self._plan(head, checked, now)
 
-        return self._append(prepare, issuer)
+        return self._append(prepare, issuer, content_id(issuer, entry_type, payload))
 
     def _existing(self, seq: int) -> Receipt:
         stored = self.entry(seq)
@@ -298,9 +308,9 @@ class LedgerLog:
         return Receipt(seq=seq, entry_hash=stored.entry_hash, leaf_hash=stored.leaf_hash,
                        tree_head=self.tree_head(), existing=True)
 
-    def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str) -> Receipt:
+    def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str, content: bytes) -> Receipt:
         try:
-            plan = self.store.append(prepare, issuer_hint=issuer)
+            plan = self.store.append(prepare, issuer_hint=issuer, content_hint=content)
         except _AlreadyOnLog as e:
             return self._existing(e.seq)
         if plan.issuer_key is not None:

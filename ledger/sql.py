@@ -34,6 +34,7 @@ themselves this way).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -255,6 +256,7 @@ class _SqlView:
     sql: _Sql
     head: Head
     prefetched: dict[str, bytes | None]
+    content: dict[bytes, int | None] = dataclasses.field(default_factory=dict)  # prefetched content ids
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
         if issuer_id in self.prefetched:
@@ -264,6 +266,8 @@ class _SqlView:
         return None if row is None else bytes(row[0])
 
     def content_seq(self, content_id: bytes) -> int | None:
+        if content_id in self.content:
+            return self.content[content_id]
         self.cursor.execute(self.sql.content, (content_id,))
         row = self.cursor.fetchone()
         return None if row is None else int(row[0])
@@ -374,10 +378,11 @@ class SqlStore:
 
     # ------------------------------------------------------------ the append transaction
 
-    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None) -> AppendPlan:
+    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None,
+               content_hint: bytes | None = None) -> AppendPlan:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return self._append_once(prepare, issuer_hint)
+                return self._append_once(prepare, issuer_hint, content_hint)
             except (OperationalError, IntegrityError, DBAPIError) as e:
                 if not self._transient(e) or attempt == self._max_attempts:
                     raise
@@ -394,7 +399,8 @@ class SqlStore:
         code = getattr(e.orig, "sqlstate", None)
         return code in {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
-    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None) -> AppendPlan:
+    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None,
+                     content_hint: bytes | None = None) -> AppendPlan:
         sql = self._sql
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
@@ -402,11 +408,14 @@ class SqlStore:
                 driver = conn.connection.driver_connection
                 cur = driver.cursor()
                 hint_cur = driver.cursor() if issuer_hint is not None else None
-                # lock the head and prefetch the issuer's key: one round trip on PostgreSQL
+                content_cur = driver.cursor() if content_hint is not None else None
+                # lock the head, prefetch the issuer's key and the content id: one round trip on PostgreSQL
                 with driver.pipeline() if self._postgres else contextlib.nullcontext():
                     cur.execute(sql.head, (HEAD_ID,))
                     if hint_cur is not None:
                         hint_cur.execute(sql.issuer, (issuer_hint,))
+                    if content_cur is not None:
+                        content_cur.execute(sql.content, (content_hint,))
                 row = cur.fetchone()
                 if row is None:
                     raise RuntimeError("ledger tables are not initialised (no head row)")
@@ -415,7 +424,11 @@ class SqlStore:
                 if hint_cur is not None:
                     key_row = hint_cur.fetchone()
                     prefetched[issuer_hint] = None if key_row is None else bytes(key_row[0])  # type: ignore[index]
-                plan = prepare(_SqlView(cur, sql, old, prefetched))
+                content: dict[bytes, int | None] = {}
+                if content_cur is not None:
+                    content_row = content_cur.fetchone()
+                    content[content_hint] = None if content_row is None else int(content_row[0])  # type: ignore[index]
+                plan = prepare(_SqlView(cur, sql, old, prefetched, content))
                 new, entry, sth = plan.head, plan.entry, plan.head.tree_head
                 if entry.seq != old.size or new.size != old.size + 1 or sth is None:
                     raise RuntimeError("append plan does not extend the head")  # a bug in the caller

@@ -93,9 +93,10 @@ class LedgerStore(Protocol):
     def content_seq(self, content_id: bytes) -> int | None: ...
 
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        content_hint: bytes | None = None,
     ) -> AppendPlan:
-        """``issuer_hint``: the issuer whose key ``prepare`` will ask for (a store may prefetch it)."""
+        """``issuer_hint``/``content_hint``: the issuer key and content id ``prepare`` will ask for (prefetched)."""
         ...
 
 
@@ -141,7 +142,8 @@ class MemoryStore:
         return self._content.get(content_id)
 
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        content_hint: bytes | None = None,
     ) -> AppendPlan:
         with self._lock:
             plan = prepare(_MemoryView(self))
