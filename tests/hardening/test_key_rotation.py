@@ -17,7 +17,7 @@ from ledger.entries import parse_entry
 from tests.hardening.conftest import ADA, build_story
 
 
-def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path):
+def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path, monkeypatch):
     story = build_story(tmp_path, holders=(ADA,))
     try:
         old = story.cred_def["id"]
@@ -47,6 +47,18 @@ def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path):
         wallet.sync()
         [held] = wallet.credentials()
         assert held.superseded_by == new["id"] and held.status == "active"
+        from typer.testing import CliRunner
+
+        from zkcred import wallet_cli
+        from zkcred.cli import _register, app
+
+        _register()
+        monkeypatch.setattr(wallet_cli, "_open", lambda *a, **kw: wallet)
+        listed = CliRunner().invoke(app, ["wallet", "list"], env={"COLUMNS": "400"})
+        assert listed.exit_code == 0, listed.output
+        assert f"active; superseded by {new['id']}" in listed.output
+        listed = CliRunner().invoke(app, ["wallet", "list", "--json"], env={"COLUMNS": "400"})
+        assert f'"superseded_by": "{new["id"]}"' in listed.output
         created = story.new_request(credential_definitions=[old, new["id"]])
         assert story.submit(created, story.present(created)).json()["verified"] is True
 
