@@ -255,3 +255,30 @@ def test_the_same_request_with_the_same_token_gets_the_same_credential_again(api
     assert_problem(post_request(client, offer, requested, token="zko_" + "A" * 43), 403, "invalid-token")
     assert len(service.list_credentials()) == 1
     assert VALUES == first.json()["credential"]["values"]
+
+
+class Refusing(InProcessPublisher):
+    """A ledger that refuses schema entries named ``refused`` (a misconfiguration, a bug) while ``strict``."""
+
+    strict = True
+
+    def publish(self, **kw):  # type: ignore[no-untyped-def]
+        if self.strict and kw["payload"].get("name") == "refused":
+            raise IssuerError(ErrorKind.LEDGER_REFUSED, "the ledger refused the entry: schema: invalid")
+        return super().publish(**kw)
+
+
+def test_a_refused_entry_holds_back_later_ones_and_is_reported(settings, ledger):
+    refusing = Refusing(ledger)
+    service = IssuerService.open(settings=settings, publisher=refusing)
+    first = service.create_schema(name="refused", version="1", attributes=[{"name": "a", "type": "int"}])
+    later = service.create_schema(name="later", version="1", attributes=[{"name": "a", "type": "int"}])
+    assert first.ledger_seq is None and later.ledger_seq is None  # nothing overtakes the refused entry
+    report = reconcile(engine=service.engine, entries=refusing.issuer_entries, outbox=service.outbox)
+    assert not report.ok and [p["subject_id"] for p in report.pending] == [first.id, later.id]
+    assert "refused" in report.pending[0]["last_error"] and report.pending[0]["attempts"] >= 2
+    refusing.strict = False  # the operator fixed it
+    report = reconcile(engine=service.engine, entries=refusing.issuer_entries, outbox=service.outbox)
+    assert report.ok and [p["subject_id"] for p in report.published] == [first.id, later.id]
+    mine = _assert_once(ledger, service.issuer_id)
+    assert [e.payload.get("name") for e in mine] == [None, "refused", "later"]
