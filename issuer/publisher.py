@@ -54,6 +54,10 @@ class LedgerPublisher(Protocol):
         """Every entry of ``issuer_id`` on the ledger, in order (``zkcred issuer reconcile``)."""
         ...
 
+    def ping(self) -> None:
+        """Readiness: raise if the ledger cannot be reached (a cheap read)."""
+        ...
+
 
 def _refused(e: LedgerError) -> IssuerError:
     if isinstance(e, EntryRejected) and e.reason == "issuer-exists":
@@ -83,6 +87,9 @@ class InProcessPublisher:
             start += len(page)
         return found
 
+    def ping(self) -> None:
+        self.log.head()
+
 
 class HttpPublisher:
     """Publish to a ledger service over HTTP through ``LedgerClient``."""
@@ -90,6 +97,9 @@ class HttpPublisher:
     def __init__(self, client: LedgerClient, *, attempts: int = 8) -> None:
         self.client = client
         self.attempts = attempts
+
+    def ping(self) -> None:
+        self.client.fetch_tree_head()
 
     def _head(self) -> tuple[int, bytes]:
         size = self.client.fetch_tree_head().size

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
 from ledger.errors import LedgerError, VerificationFailed
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -27,9 +28,12 @@ def serve(
         str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve the ledger API (uvicorn)."""
     import uvicorn
+
+    logs = apply_log_level(log_level)
 
     from ledger.keys import ENV_KEY_FILE, load_signing_key
     from ledger.sql import SqlStore
@@ -40,7 +44,7 @@ def serve(
     SqlStore(database_url).close()  # create the tables once, before any worker starts
     public = load_signing_key().public_key().public_bytes_raw().hex()
     console.print(f"ledger key (public): {public}")
-    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command()

@@ -19,6 +19,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from zkcred.logopt import LogLevelOption
+
 
 def serve(
     directory: Path = typer.Option(Path(".zkcred"), "--dir", help="where the services keep their state"),
@@ -27,6 +29,7 @@ def serve(
     issuer_port: int = typer.Option(8001, help="issuer port"),
     verifier_port: int = typer.Option(8002, help="verifier port"),
     dev: bool = typer.Option(False, "--dev", help="without ZKCRED_MASTER_KEY, use a throw-away issuer key"),
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
     from ledger.entries import public_key_bytes
@@ -43,12 +46,14 @@ def serve(
         return os.environ.get(f"ZKCRED_{name.upper()}_DATABASE_URL") or f"sqlite:///{directory / f'{name}.db'}"
 
     specs = [
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file)],
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file),
+                    "--log-level", log_level],
          {"DATABASE_URL": db("ledger")}),
-        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), *(["--dev"] if dev else [])],
+        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
+                    *(["--dev"] if dev else [])],
          {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url,
           "ZKCRED_ISSUER_URL": f"http://{host}:{issuer_port}"}),
-        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port)],
+        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level],
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public}),
     ]
     children: list[tuple[str, subprocess.Popen]] = []
