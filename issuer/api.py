@@ -340,6 +340,8 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")
     app.state.revocations = metrics.counter("issuer_revocations", "credentials revoked (published to the ledger)")
+    metrics.gauge_callback("issuer_outbox_pending", "ledger entries committed but not yet on the ledger (outbox)",
+                           lambda: len(service.outbox.pending()))
     for router in (schemas, definitions, offers, credentials_admin, issuance):
         app.include_router(router)
     return app

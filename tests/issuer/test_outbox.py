@@ -84,6 +84,7 @@ def test_ledger_down_then_up_records_wait_and_go_out_once_in_order(settings, led
     assert_problem(post_request(client, offer2, request_for(offer2)), 503, "publication-pending")
     assert [r.entry_type for r in service.outbox.pending()] == [
         "schema", "credential_definition", "revocation_registry", "revocation"]
+    assert "zkcred_issuer_outbox_pending 4.0" in client.get("/metrics").text
 
     switch.down = False
     accept(client, offer)  # delivers what is pending first, then issues
@@ -95,6 +96,7 @@ def test_ledger_down_then_up_records_wait_and_go_out_once_in_order(settings, led
     got = client.get(f"/admin/credential-definitions/{definition2['id']}", headers=api.admin).json()
     assert (got["ledger_seq"], got["registry_seq"]) == (mine[-3].seq, mine[-2].seq)
     assert service.outbox.pending() == []
+    assert "zkcred_issuer_outbox_pending 0.0" in client.get("/metrics").text
     accept(client, offer2)
     assert reconcile(engine=service.engine, entries=switch.issuer_entries, outbox=None).ok
 
