@@ -551,3 +551,29 @@ def test_nul_characters_are_422_not_500(api, client):
     r = client.post("/credentials", json={"offer_id": "offer_\x00", "request": "AAAA"},
                     headers={"Authorization": f"Bearer {offer['token']}"})
     assert_problem(r, 422, "invalid-request")
+
+
+def test_offers_of_a_rotated_definition_are_refused_single_and_bulk(api, client):
+    sid = api.schema()["id"]
+    old = api.definition(sid, capacity=8)
+    other = api.definition(sid, revocable=False, tag="other")
+    r = client.post(f"/admin/credential-definitions/{old['id']}/rotate", headers=api.admin)
+    assert r.status_code in (201, 202), r.text
+    new = r.json()
+    body = assert_problem(client.post("/admin/offers", json=_item(old["id"]), headers=api.admin), 409,
+                          "definition-superseded")
+    assert body["successor_id"] == new["id"]
+    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(old["id"])] * 2},
+                                      headers=api.admin), 409, "definition-superseded")
+    assert [e["index"] for e in body["errors"]] == [0, 1]
+    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(other["id"]), _item(old["id"])]},
+                                      headers=api.admin), 409, "definition-superseded")
+    assert [(e["index"], e["status"]) for e in body["errors"]] == [(1, 409)]
+    mixed = [_item(other["id"], {**VALUES, "employees": "x"}), _item(old["id"])]
+    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": mixed}, headers=api.admin), 422,
+                          "invalid-offers")
+    assert [(e["index"], e["status"]) for e in body["errors"]] == [(0, 422), (1, 409)]
+    assert _offers(client, api.admin) == []
+    # the rotation is audited as a definition naming what it supersedes
+    [created] = _audit(client, api.admin, action="credential_definition.create", object_id=new["id"])
+    assert created["detail"]["supersedes"] == old["id"] and created["actor"] == "tests"
