@@ -80,7 +80,8 @@ def problem_line(response: Any) -> str:
         pass
     if isinstance(body, dict) and ("title" in body or "detail" in body):
         title, detail = str(body.get("title") or response.reason_phrase), str(body.get("detail") or "")
-        return one_line(f"{title}: {detail} ({status}, {url})" if detail else f"{title} ({status}, {url})")
+        shown = f"{title}: {detail}" if detail and detail != title else title
+        return one_line(f"{shown} ({status}, {url})")
     return f"{url} answered {status} {response.reason_phrase}".rstrip()
 
 
@@ -225,10 +226,10 @@ def _describe_database(exc: BaseException) -> str | None:
     if isinstance(exc, sa.NoSuchModuleError):
         return "unsupported database URL: use sqlite:///path/to/file.db or postgresql://user@host/db"
     if isinstance(exc, sa.ArgumentError):
-        return f"not a database URL ({one_line(str(exc))}): use sqlite:///path/to/file.db or postgresql://user@host/db"
+        return "not a database URL: use sqlite:///path/to/file.db or postgresql://user@host/db"
     if isinstance(exc, sa.DBAPIError):
         reason = one_line(str(exc.orig)) if exc.orig is not None else type(exc).__name__
-        return f"database error: {reason}; check --database-url or DATABASE_URL"
+        return f"database error: {reason}"
     return None
 
 
@@ -241,15 +242,20 @@ def _describe_os(exc: OSError) -> str:
 
 
 @contextmanager
-def database(url: str) -> Iterator[None]:
-    """Turn a database failure inside the block into one line naming ``url`` (password hidden)."""
+def database(url: str, *, option: str = "--database-url or DATABASE_URL") -> Iterator[None]:
+    """Turn a database failure inside the block into one line naming ``url`` (password hidden) and ``option``."""
     try:
         yield
     except Exception as e:
-        found = _describe_database(e)
+        if isinstance(e, ModuleNotFoundError) and e.name:
+            found = (f"its driver (the Python module {e.name!r}) is not installed; "
+                     "use sqlite:///path/to/file.db or postgresql://user@host/db")
+        else:
+            found = _describe_database(e)
         if found is None:
             raise
-        raise CliError(f"{masked_url(url)}: {found}") from e
+        shown = masked_url(url)
+        raise CliError(f"{shown}: {found}; check {option}" if "://" in shown else f"{found}; check {option}") from e
 
 
 # -- the boundary -----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from issuer.config import DEFAULT_DATABASE_URL, DEFAULT_LEDGER_URL, DEFAULT_PORT, MASTER_KEY_ENV, ConfigError
+from zkcred.errors import CliError, database, masked_url
+from zkcred.supervisor import ensure_ports_free
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -33,6 +35,8 @@ def serve(
     """Serve the issuer API (uvicorn). Needs ZKCRED_MASTER_KEY (32 bytes, hex or base64)."""
     import uvicorn
 
+    ensure_ports_free(host, [("issuer", port, "--port")])
+
     from issuer import db
     from issuer.config import Settings
 
@@ -47,9 +51,10 @@ def serve(
     except ConfigError as e:
         console.print(f"[bold red]error[/]: {e}")
         raise typer.Exit(2) from None
-    engine = db.make_engine(database_url)
-    db.create_tables(engine)  # once, before any worker starts
-    engine.dispose()
+    with database(database_url):
+        engine = db.make_engine(database_url)
+        db.create_tables(engine)  # once, before any worker starts
+        engine.dispose()
     uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
@@ -65,11 +70,12 @@ def create_admin_token(
     from issuer import db
     from issuer.service import create_admin_token as create
 
-    engine = db.make_engine(database_url)
-    try:
-        token = create(engine, name=name)
-    finally:
-        engine.dispose()
+    with database(database_url):
+        engine = db.make_engine(database_url)
+        try:
+            token = create(engine, name=name)
+        finally:
+            engine.dispose()
     if as_json:
         import json
 
@@ -93,17 +99,18 @@ def revoke_admin_token(
     import json
 
     from issuer import db
-    from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
-    engine = db.make_engine(database_url)
-    try:
-        count = revoke_admin_tokens(engine, token=token, name=name)
-    except IssuerError as e:
-        console.print(f"[red]error:[/] {e.detail}")
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    with database(database_url):
+        engine = db.make_engine(database_url)
+        try:
+            count = revoke_admin_tokens(engine, token=token, name=name)  # IssuerError: one line (zkcred/errors.py)
+        finally:
+            engine.dispose()
+    if count == 0:
+        which = f"named {name!r}" if name is not None else "with that value"
+        raise CliError(f"no active admin token {which} in {masked_url(database_url)} "
+                       "(unknown or already revoked); nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:

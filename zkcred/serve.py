@@ -4,20 +4,25 @@ State lives under ``--dir`` (default ``./.zkcred``): one SQLite file per service
 ``DATABASE_URL`` per service: ``ZKCRED_LEDGER_DATABASE_URL``, ``ZKCRED_ISSUER_DATABASE_URL``,
 ``ZKCRED_VERIFIER_DATABASE_URL``) and the ledger's signing key. The verifier is started
 with the ledger's public key pinned. The issuer needs ``ZKCRED_MASTER_KEY`` (or ``--dev``
-for a throw-away one). Ctrl-C stops all three.
+for a throw-away one). Ctrl-C (or SIGTERM) stops all three.
+
+Supervision lives in ``zkcred/supervisor.py``: busy ports are refused before anything
+starts, a service that dies is restarted with backoff while the others keep serving, and
+``--json`` prints the three URLs as one JSON object on stdout once all three answer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from zkcred.supervisor import Service, Supervisor, ensure_ports_free
 
 
 def serve(
@@ -27,17 +32,20 @@ def serve(
     issuer_port: int = typer.Option(8001, help="issuer port"),
     verifier_port: int = typer.Option(8002, help="verifier port"),
     dev: bool = typer.Option(False, "--dev", help="without ZKCRED_MASTER_KEY, use a throw-away issuer key"),
+    as_json: bool = typer.Option(False, "--json", help="once all three answer, print their URLs and the ledger's "
+                                 "public key as one JSON object on stdout (logs go to stderr)"),
 ) -> None:
     """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
     from ledger.entries import public_key_bytes
     from ledger.keys import load_signing_key
 
-    console = Console()
+    ensure_ports_free(host, [("ledger", ledger_port, "--ledger-port"), ("issuer", issuer_port, "--issuer-port"),
+                             ("verifier", verifier_port, "--verifier-port")])
+    console = Console(stderr=as_json, soft_wrap=True, highlight=False)
     directory.mkdir(parents=True, exist_ok=True)
     key_file = directory / "ledger-signing-key"
     ledger_public = public_key_bytes(load_signing_key(key_file)).hex()
     ledger_url = f"http://{host}:{ledger_port}"
-    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
 
     def db(name: str) -> str:
         return os.environ.get(f"ZKCRED_{name.upper()}_DATABASE_URL") or f"sqlite:///{directory / f'{name}.db'}"
@@ -51,33 +59,30 @@ def serve(
         ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port)],
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public}),
     ]
-    children: list[tuple[str, subprocess.Popen]] = []
-    # SIGTERM (a supervisor, a test's terminate()) must stop the children too: turn it into
-    # SystemExit so the finally below runs, instead of dying and orphaning three servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        for name, args, env in specs:
-            children.append((name, subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env})))
-            if name == "ledger":
-                time.sleep(1.0)  # the issuer registers itself on the ledger at start-up
-        console.print(f"ledger   {ledger_url}  (public key {ledger_public})")
-        console.print(f"issuer   http://{host}:{issuer_port}/docs")
-        console.print(f"verifier http://{host}:{verifier_port}/docs")
+    urls = {"ledger": ledger_url, "issuer": f"http://{host}:{issuer_port}",
+            "verifier": f"http://{host}:{verifier_port}"}
+    run_services(specs, urls, ledger_public=ledger_public, as_json=as_json, console=console)
+
+
+def run_services(specs: list[tuple[str, list[str], dict[str, str]]], urls: dict[str, str], *, ledger_public: str,
+                 as_json: bool, console: Console) -> None:
+    """Run ``zkcred <args>`` for each spec under the supervisor until Ctrl-C or SIGTERM."""
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    services = [Service(name, [sys.executable, "-m", "zkcred", *args], {**base, **env}, urls[name],
+                        gate=name == "ledger")  # the issuer registers itself on the ledger at start-up
+                for name, args, env in specs]
+
+    def ready() -> None:
+        if as_json:
+            typer.echo(json.dumps({**urls, "ledger_public_key": ledger_public}))
+            return
+        console.print(f"ledger   {urls['ledger']}  (public key {ledger_public})")
+        console.print(f"issuer   {urls['issuer']}/docs")
+        console.print(f"verifier {urls['verifier']}/docs")
         console.print("[dim]Ctrl-C stops all three[/]")
-        while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}[/]")
-                    raise typer.Exit(1)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for _, proc in children:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for _, proc in children:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+
+    supervisor = Supervisor(services, say=lambda line: console.print(f"[yellow]serve[/]: {line}"),
+                            child_stdout=sys.stderr.fileno() if as_json else None)
+    supervisor.run(ready)
+    if supervisor.stop_signal is not None:
+        console.print(f"[dim]stopped ({signal.Signals(supervisor.stop_signal).name})[/]")

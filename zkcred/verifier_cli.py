@@ -11,14 +11,15 @@ from rich.console import Console
 
 from verifier.config import DEFAULT_PORT, ConfigError, Settings
 from verifier.db import DEFAULT_DATABASE_URL
+from zkcred.errors import CliError, database, masked_url
+from zkcred.supervisor import ensure_ports_free
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
+    raise CliError(message)  # one line, or {"error"} with --json (zkcred/errors.py)
 
 
 @app.command()
@@ -39,6 +40,8 @@ def serve(
     """Serve the verifier API (uvicorn)."""
     import uvicorn
 
+    ensure_ports_free(host, [("verifier", port, "--port")])
+
     from verifier.db import init_db, make_engine
 
     os.environ["DATABASE_URL"] = database_url
@@ -51,9 +54,10 @@ def serve(
         settings.require_ledger()
     except ConfigError as e:
         _fail(str(e))
-    engine = make_engine(settings.database_url)
-    init_db(engine)  # create the tables once, before any worker starts
-    engine.dispose()
+    with database(settings.database_url):
+        engine = make_engine(settings.database_url)
+        init_db(engine)  # create the tables once, before any worker starts
+        engine.dispose()
     console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {settings.ledger_url})")
     uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
 
@@ -73,14 +77,15 @@ def create_api_key(
     from verifier.errors import VerifierError
     from verifier.service import create_api_key as new_key
 
-    engine = make_engine(database_url)
-    try:
-        init_db(engine)
-        key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
-    except VerifierError as e:
-        _fail(e.detail)
-    finally:
-        engine.dispose()
+    with database(database_url):
+        engine = make_engine(database_url)
+        try:
+            init_db(engine)
+            key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
+        except VerifierError as e:
+            _fail(e.detail)
+        finally:
+            engine.dispose()
     if as_json:
         typer.echo(json.dumps({"lender": lender.strip(), "api_key": key}))
     else:
@@ -105,14 +110,19 @@ def revoke_api_key(
     from verifier.errors import VerifierError
     from verifier.service import revoke_api_keys
 
-    engine = make_engine(database_url)
-    try:
-        init_db(engine)
-        count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
-    except VerifierError as e:
-        _fail(e.detail)
-    finally:
-        engine.dispose()
+    with database(database_url):
+        engine = make_engine(database_url)
+        try:
+            init_db(engine)
+            count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
+        except VerifierError as e:
+            _fail(e.detail)
+        finally:
+            engine.dispose()
+    if count == 0:
+        which = f"of lender {lender.strip()!r}" if lender is not None else "with that value"
+        _fail(f"no active API key {which} in {masked_url(database_url)} (unknown or already revoked); "
+              "nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:
