@@ -43,12 +43,23 @@ EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 70, 130
 DEBUG_ENV = "ZKCRED_DEBUG"
 
 
-class CliError(Exception):
-    """An error meant for the person at the terminal: one line, naming the value and the fix."""
+def _click_exception() -> type[Exception]:
+    """click's ``ClickException`` as typer uses it (recent typer vendors click), via the public ``typer.BadParameter``."""
+    import typer
+
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class CliError(_click_exception()):  # type: ignore[misc]
+    """An error meant for the person at the terminal: one line, naming the value and the fix.
+
+    A ``ClickException``, so a command run outside :func:`run` (typer's ``CliRunner``, an
+    embedding app) still shows the message and exits with ``code``.
+    """
 
     def __init__(self, message: str, *, code: int = EXIT_ERROR) -> None:
         super().__init__(message)
-        self.message, self.code = message, code
+        self.message, self.code, self.exit_code = message, code, code
 
 
 # -- describing an exception ------------------------------------------------------------------

@@ -35,8 +35,6 @@ def serve(
     """Serve the issuer API (uvicorn). Needs ZKCRED_MASTER_KEY (32 bytes, hex or base64)."""
     import uvicorn
 
-    ensure_ports_free(host, [("issuer", port, "--port")])
-
     from issuer import db
     from issuer.config import Settings
 
@@ -51,6 +49,7 @@ def serve(
     except ConfigError as e:
         console.print(f"[bold red]error[/]: {e}")
         raise typer.Exit(2) from None
+    ensure_ports_free(host, [("issuer", port, "--port")])
     with database(database_url):
         engine = db.make_engine(database_url)
         db.create_tables(engine)  # once, before any worker starts

@@ -40,8 +40,6 @@ def serve(
     """Serve the verifier API (uvicorn)."""
     import uvicorn
 
-    ensure_ports_free(host, [("verifier", port, "--port")])
-
     from verifier.db import init_db, make_engine
 
     os.environ["DATABASE_URL"] = database_url
@@ -54,6 +52,7 @@ def serve(
         settings.require_ledger()
     except ConfigError as e:
         _fail(str(e))
+    ensure_ports_free(host, [("verifier", port, "--port")])
     with database(settings.database_url):
         engine = make_engine(settings.database_url)
         init_db(engine)  # create the tables once, before any worker starts
