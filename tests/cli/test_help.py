@@ -1,0 +1,40 @@
+"""Every command's --help reads as plain text: no RST literals (``x``), no ``<bool>`` on flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from zkcred.cli import command
+
+
+def _paths(cmd, prefix=()):  # type: ignore[no-untyped-def]
+    yield prefix
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        if not getattr(sub, "hidden", False):
+            yield from _paths(sub, (*prefix, name))
+
+
+PATHS = list(_paths(command()))
+
+
+def test_the_tree_is_walked():
+    names = {" ".join(p) for p in PATHS}
+    assert {"", "demo", "serve", "wallet sync", "ledger audit", "issuer create-admin-token",
+            "verifier revoke-api-key"} <= names
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "zkcred")
+def test_help_is_plain(zkcred, path):
+    result = zkcred(*path, "--help")
+    assert result.code == 0, result.err
+    assert "Usage: zkcred" in result.out
+    assert "``" not in result.out
+    assert "<bool>" not in result.out
+
+
+def test_root_help_offers_version(zkcred):
+    assert "--version" in zkcred("--help").out
+
+
+def test_serve_help_offers_json(zkcred):
+    assert "--json" in zkcred("serve", "--help").out
