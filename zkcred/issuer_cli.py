@@ -100,6 +100,9 @@ def revoke_admin_token(
     from issuer import db
     from issuer.service import revoke_admin_tokens
 
+    if (token is None) == (name is None):
+        raise CliError("give either --name NAME (every token with that label) or --token TOKEN "
+                       "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both")
     with database(database_url):
         engine = db.make_engine(database_url)
         try:

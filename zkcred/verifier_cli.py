@@ -109,6 +109,8 @@ def revoke_api_key(
     from verifier.errors import VerifierError
     from verifier.service import revoke_api_keys
 
+    if (key is None) == (lender is None):
+        _fail("give either --lender NAME (every key of that lender) or --key KEY (or ZKCRED_REVOKE_API_KEY), not both")
     with database(database_url):
         engine = make_engine(database_url)
         try:

@@ -128,6 +128,8 @@ def test_revoking_what_does_not_exist_exits_1(zkcred, tmp_path):
         "no active API key of lender 'Nobody'", "nothing was revoked")
     zkcred("verifier", "revoke-api-key", "--lender", "Nobody", "--json", "--database-url", verifier_db).json_error(
         "'Nobody'")
+    zkcred("issuer", "revoke-admin-token", "--database-url", issuer_db).error_line("--name NAME", "--token TOKEN")
+    zkcred("verifier", "revoke-api-key", "--database-url", verifier_db).error_line("--lender NAME", "--key KEY")
     # and a real one still works, exit 0
     created = zkcred("verifier", "create-api-key", "--lender", "Somebody", "--database-url", verifier_db)
     assert created.code == 0, created.err
