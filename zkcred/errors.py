@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
@@ -173,6 +174,8 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
             continue
         if found is not None:
             return found, EXIT_ERROR
+    if isinstance(exc, sqlite3.Error):  # a SQLite file used directly (the wallet's store)
+        return f"database error: {one_line(str(exc))}", EXIT_ERROR
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", EXIT_ERROR
     if isinstance(exc, ModuleNotFoundError) and exc.name:

@@ -148,7 +148,7 @@ class Supervisor:
 
         previous = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, stop)
+            previous[signum] = signal.signal(signum, stop)  # the main thread only, as `zkcred serve` runs
         return previous
 
     # -- starting -----------------------------------------------------------------------------------
@@ -160,8 +160,9 @@ class Supervisor:
             import ctypes
 
             _libc = ctypes.CDLL(None, use_errno=True)
+        posix = os.name == "posix"
         service.proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
-            service.argv, env=dict(service.env), stdout=self.child_stdout, process_group=0,
+            service.argv, env=dict(service.env), stdout=self.child_stdout, process_group=0 if posix else None,
             preexec_fn=_die_with_parent if linux else None)
         service.started_at, service.ready, service.next_probe = time.monotonic(), False, 0.0
 
@@ -244,6 +245,10 @@ class Supervisor:
 
 
 def _signal_group(proc: subprocess.Popen[Any], signum: int, *, only_if_left: bool = False) -> None:
+    if os.name != "posix":  # no process groups: the process itself (terminate on Windows)
+        if not only_if_left and proc.poll() is None:
+            proc.kill() if signum == getattr(signal, "SIGKILL", None) else proc.terminate()
+        return
     try:
         if only_if_left:
             os.killpg(proc.pid, 0)  # raises if the group is gone

@@ -268,3 +268,28 @@ def test_a_bug_is_one_line_pointing_at_zkcred_debug(zkcred, wallet_file, clean_e
 def test_errors_in_a_pipe_carry_no_colour_codes(zkcred):
     result = zkcred("demo", "--backend", "nope")
     assert "\x1b[" not in result.err and result.err.startswith("error: ")
+
+
+def test_configuration_errors_name_the_setting_never_its_value():
+    from pydantic import BaseModel, ValidationError
+
+    from zkcred.errors import describe
+
+    class Settings(BaseModel):
+        master_key: int
+
+    with pytest.raises(ValidationError) as invalid:
+        Settings(master_key="hunter2-secret")
+    line, code = describe(invalid.value)
+    assert code == 1 and line.startswith("invalid Settings: master_key: ") and "hunter2" not in line
+
+
+def test_os_and_sqlite_errors_are_lines():
+    import sqlite3
+
+    from zkcred.errors import describe
+
+    assert describe(PermissionError(13, "Permission denied", "/etc/zkcred/key")) == (
+        "/etc/zkcred/key: Permission denied", 1)
+    assert describe(sqlite3.OperationalError("database is locked")) == ("database error: database is locked", 1)
+    assert describe(RuntimeError("anything")) is None  # a bug: the boundary says so, with ZKCRED_DEBUG
