@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.split
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise CliError(message)  # one line, or {"error"} with --json (zkcred/errors.py)
 
 

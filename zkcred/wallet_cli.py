@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import typer
@@ -86,7 +86,7 @@ def _load(source: str) -> dict[str, Any]:
     return doc
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise CliError(message)
 
 
