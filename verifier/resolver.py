@@ -114,6 +114,10 @@ class Resolver(Protocol):
         """Compressed V at ``height``; raises UnknownAccumulator / StaleAccumulator / LedgerUnavailable."""
         ...
 
+    def ping(self) -> None:
+        """Readiness: the ledger answers (with a tree head signed by the pinned key); else LedgerUnavailable."""
+        ...
+
 
 class LedgerSource(Protocol):
     """Verified reads of a ledger (``ledger.client.LedgerClient`` is one)."""
@@ -233,6 +237,15 @@ class LedgerResolver:
                 raise LedgerUnavailable(f"the ledger's data did not verify: {e.detail}") from e
             except (LedgerError, httpx.HTTPError, OSError) as e:
                 raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
+
+    def ping(self) -> None:
+        """Readiness (``GET /health/ready``): the ledger serves a tree head signed by the pinned key."""
+        try:
+            self.source.tree_head()
+        except VerificationFailed as e:
+            raise LedgerUnavailable(f"the ledger's tree head did not verify: {e.detail}") from e
+        except (LedgerError, httpx.HTTPError, OSError) as e:
+            raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
 
     def _refresh(self) -> SignedTreeHead:
         new = self.source.tree_head()

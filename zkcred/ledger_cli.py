@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
 from ledger.errors import InvalidRequest, LedgerError, NotFound, VerificationFailed
 from zkcred.errors import database, describe, masked_url, not_the_service
+from zkcred.logopt import LogLevelOption, apply_log_level
 from zkcred.supervisor import ensure_ports_free
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
@@ -30,9 +31,12 @@ def serve(
         str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve the ledger API (uvicorn)."""
     import uvicorn
+
+    logs = apply_log_level(log_level)
 
     from ledger.keys import ENV_KEY_FILE, load_signing_key
     from ledger.sql import SqlStore
@@ -45,7 +49,7 @@ def serve(
         SqlStore(database_url).close()  # create the tables once, before any worker starts
     public = load_signing_key().public_key().public_bytes_raw().hex()
     console.print(f"ledger key (public): {public}")
-    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from zkcred.logopt import LogLevelOption
 from zkcred.supervisor import Service, Supervisor, ensure_ports_free
 
 
@@ -34,6 +35,7 @@ def serve(
     dev: bool = typer.Option(False, "--dev", help="without ZKCRED_MASTER_KEY, use a throw-away issuer key"),
     as_json: bool = typer.Option(False, "--json", help="once all three answer, print their URLs and the ledger's "
                                  "public key as one JSON object on stdout (logs go to stderr)"),
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
     from ledger.entries import public_key_bytes
@@ -51,12 +53,14 @@ def serve(
         return os.environ.get(f"ZKCRED_{name.upper()}_DATABASE_URL") or f"sqlite:///{directory / f'{name}.db'}"
 
     specs = [
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file)],
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file),
+                    "--log-level", log_level],
          {"DATABASE_URL": db("ledger")}),
-        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), *(["--dev"] if dev else [])],
+        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
+                    *(["--dev"] if dev else [])],
          {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url,
           "ZKCRED_ISSUER_URL": f"http://{host}:{issuer_port}"}),
-        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port)],
+        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level],
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public}),
     ]
     urls = {"ledger": ledger_url, "issuer": f"http://{host}:{issuer_port}",
