@@ -15,7 +15,10 @@ import typer
 
 HELP = "zkcred: anonymous credentials — issuer, wallet, verifier and ledger."
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP)
+EPILOG = ("Errors are one line and a non-zero exit (2: usage, 130: Ctrl-C, 70: a bug); "
+          "ZKCRED_DEBUG=1 adds the traceback. Commands that print a result take --json.")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, epilog=EPILOG)
 
 
 def _version() -> str:

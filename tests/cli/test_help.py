@@ -32,8 +32,9 @@ def test_help_is_plain(zkcred, path):
     assert "<bool>" not in result.out
 
 
-def test_root_help_offers_version(zkcred):
-    assert "--version" in zkcred("--help").out
+def test_root_help_offers_version_and_debug(zkcred):
+    out = zkcred("--help").out
+    assert "--version" in out and "ZKCRED_DEBUG=1" in out
 
 
 def test_serve_help_offers_json(zkcred):
