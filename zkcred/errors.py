@@ -15,7 +15,8 @@ could not connect / timed out (httpx)                   1    ``cannot connect to
 an HTTP error answer (``raise_for_status``)             1    ``title: detail (status, URL)``
 a domain error (wallet, issuer, verifier, ledger,       1    its detail (written to be shown; no secrets)
 cryptography, configuration)
-a database that cannot be opened or reached             1    the reason and the URL (password hidden)
+a database that cannot be opened or reached             1    the reason, and the URL (password hidden)
+(SQLAlchemy, SQLite, a missing driver)                       where the command wraps it in ``database()``
 a file that cannot be read or written (``OSError``)     1    ``<path>: <reason>``
 anything else: a bug                                   70    ``unexpected <Type> at <file:line> — a bug``
                                                              and how to see the traceback
