@@ -5,7 +5,9 @@
     GET  /tree-head                         the latest signed tree head
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
-    POST /entries                           a signed entry; 201 with a receipt, or a problem
+    POST /entries                           a signed entry; 201 with a receipt, or a problem;
+                                            200 with the receipt of the entry already on the log
+                                            if its content (issuer, type, payload) is there
 
 Reads need no credentials; an append is authenticated by the issuer's signature on the
 entry. The scaffolding is ``servicekit.app.create_service_app`` (the same for the three
@@ -21,16 +23,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PAGE, MAX_PAGE
+from ledger.constants import DEFAULT_PAGE, MAX_PAGE
 from ledger.entries import MAX_JSON_INT, verify_tree_head
 from ledger.errors import ChainConflict, LedgerError
-from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
 from servicekit.app import create_service_app, error_responses
 from servicekit.logs import configure_logging
@@ -105,12 +105,18 @@ def consistency(log: LogDep, first: SeqParam, second: SizeParam = None) -> dict[
 
 @router.post("/entries", status_code=201)
 def post_entry(log: LogDep, entry: Annotated[dict[str, Any], Body()], request: Request) -> JSONResponse:
-    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason."""
+    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason.
+
+    200 with the receipt of the entry already on the log when its content (issuer, type,
+    payload) is there: a re-sent entry is never appended twice.
+    """
     try:
         receipt = log.submit(entry)
     except LedgerError as e:
         request.app.state.rejections.labels(e.slug).inc()
         raise
+    if receipt.existing:  # a re-sent entry (a lost receipt): where it already is, nothing appended
+        return JSONResponse(receipt.to_json(), status_code=200, headers={"Location": f"/entries/{receipt.seq}"})
     request.app.state.appends.inc()
     return JSONResponse(receipt.to_json(), status_code=201, headers={"Location": f"/entries/{receipt.seq}"})
 
@@ -152,9 +158,9 @@ def create_app(log: LedgerLog, *, limits: Limits | None = None) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL`` and the ledger key from the environment."""
-    from ledger.sql import SqlStore
+    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file."""
+    from ledger.config import Settings, open_checked
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
-    store = SqlStore(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return create_app(LedgerLog(store, signing_key=load_signing_key()))
+    store, key = open_checked(Settings.load())  # type: ignore[arg-type]
+    return create_app(LedgerLog(store, signing_key=key))

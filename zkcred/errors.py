@@ -257,7 +257,7 @@ def _describe_os(exc: OSError) -> str:
 
 
 @contextmanager
-def database(url: str, *, option: str = "--database-url or DATABASE_URL") -> Iterator[None]:
+def database(url: str, *, option: str = "--database-url and the configuration (zkcred check)") -> Iterator[None]:
     """Turn a database failure inside the block into one line naming ``url`` (password hidden) and ``option``."""
     try:
         yield

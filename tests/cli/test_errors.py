@@ -121,7 +121,15 @@ def test_create_admin_token_with_a_bad_database_url(zkcred, url, needle):
 
 
 def test_revoking_what_does_not_exist_exits_1(zkcred, tmp_path):
+    from issuer import db as issuer_tables
+    from verifier import db as verifier_tables
+
     issuer_db, verifier_db = f"sqlite:///{tmp_path}/issuer.db", f"sqlite:///{tmp_path}/verifier.db"
+    for make, create, url in ((issuer_tables.make_engine, issuer_tables.create_tables, issuer_db),
+                              (verifier_tables.make_engine, verifier_tables.init_db, verifier_db)):
+        engine = make(url)  # the admin commands use the services' databases; they never create one
+        create(engine)
+        engine.dispose()
     zkcred("issuer", "revoke-admin-token", "--name", "Nobody", "--database-url", issuer_db).error_line(
         "no active admin token named 'Nobody'", "nothing was revoked")
     zkcred("verifier", "revoke-api-key", "--lender", "Nobody", "--database-url", verifier_db).error_line(

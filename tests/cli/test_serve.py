@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import signal
 import socket
@@ -81,11 +80,14 @@ def test_the_same_port_twice_is_refused(zkcred, tmp_path):
 @linux_only
 def test_serve_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path):
     ports = {"ledger": free_port(), "issuer": free_port(), "verifier": free_port()}
+    state = tmp_path / "state"
+    init = zkcred_process("init", "--state-dir", str(state),
+                          *(a for name, port in ports.items() for a in (f"--{name}-url", f"http://127.0.0.1:{port}")),
+                          env=_env())
+    assert init.code == 0, init.err
     err_file = (tmp_path / "serve.err").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zkcred", "serve", "--json", "--dir", str(tmp_path / "state"),
-         *(a for name, port in ports.items() for a in (f"--{name}-port", str(port)))],
-        env=_env(ZKCRED_MASTER_KEY=secrets.token_hex(32)), stdout=subprocess.PIPE, stderr=err_file, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "zkcred", "serve", "--json", "--state-dir", str(state)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=err_file, text=True)
     try:
         # --json: one object on stdout once all three answer
         ready, _, _ = select.select([proc.stdout], [], [], 180)
@@ -136,20 +138,6 @@ def test_serve_restarts_a_killed_service_and_stops_cleanly_on_ctrl_c(tmp_path):
           "the services to stop with serve")
 
 
-@linux_only
-def test_a_service_that_cannot_start_stops_all_with_one_line(tmp_path):
-    ledger = free_port()
-    result = zkcred_process(  # no ZKCRED_MASTER_KEY and no --dev: the issuer refuses to start
-        "serve", "--dir", str(tmp_path), "--ledger-port", str(ledger), "--issuer-port", str(free_port()),
-        "--verifier-port", str(free_port()), env=_env(), timeout=240)
-    assert result.code == 1 and "Traceback" not in result.err
-    assert "ZKCRED_MASTER_KEY" in result.err  # the issuer's own line
-    last = result.err.strip().splitlines()[-1]
-    assert last.startswith("error: the issuer exited (exit code 2) before it answered at http://127.0.0.1:")
-    assert "stopped the others" in last
-    assert not answers(f"http://127.0.0.1:{ledger}")
-
-
 # -- the supervisor alone, with small stand-in services ------------------------------------------------
 
 _HTTP_CHILD = """
@@ -179,6 +167,19 @@ def test_a_service_dying_again_and_again_stops_all_with_one_line():
         "flaky exited (exit code 3); restarting it in 0.1 s (restart 2 of at most 2 in a row)"]
     assert f"flaky is back at {flaky.url}" in said
     assert steady.proc is not None and steady.proc.poll() is not None  # stopped with the rest
+    assert not answers(steady.url)
+
+
+def test_a_service_that_cannot_start_stops_all_with_one_line():
+    steady = _stand_in("steady", free_port())
+    broken = Service("broken", [sys.executable, "-c", "import sys; sys.exit(2)"], dict(os.environ),
+                     f"http://127.0.0.1:{free_port()}")
+    ready: list[bool] = []
+    with pytest.raises(CliError) as failed:
+        Supervisor([steady, broken], say=lambda line: None).run(lambda: ready.append(True))
+    assert failed.value.message == (f"the broken exited (exit code 2) before it answered at {broken.url}; "
+                                    "stopped the others — the reason is in its output above")
+    assert ready == [] and steady.proc is not None and steady.proc.poll() is not None
     assert not answers(steady.url)
 
 
