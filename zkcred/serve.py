@@ -70,8 +70,6 @@ def serve(
     ledger_port = ledger_port or listen_port(common.ledger_url, 8003)
     issuer_port = issuer_port or listen_port(common.issuer_url, 8001)
     verifier_port = verifier_port or listen_port(common.verifier_url, 8002)
-    ensure_ports_free(host, [("ledger", ledger_port, "--ledger-port"), ("issuer", issuer_port, "--issuer-port"),
-                             ("verifier", verifier_port, "--verifier-port")])
     urls = {"ledger_url": common.ledger_url, "issuer_url": common.issuer_url, "verifier_url": common.verifier_url}
     if not common.dev_mode:
         missing = [name for name, url in urls.items() if not url]
@@ -80,6 +78,8 @@ def serve(
                  f"ZKCRED_{missing[0].upper()}, or use --dev")
     ledger_url = urls["ledger_url"] or f"http://{host}:{ledger_port}"
     # check everything before anything starts: the settings, the ledger key against its log, the master key
+    ensure_ports_free(host, [("ledger", ledger_port, "--ledger-port"), ("issuer", issuer_port, "--issuer-port"),
+                             ("verifier", verifier_port, "--verifier-port")])
     ledger_settings = load(LedgerSettings, state_dir, config)
     try:
         store, key = open_checked(ledger_settings)  # creates the ledger key for an empty log

@@ -59,10 +59,12 @@ def test_busy_port_is_one_line_naming_port_and_option(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = zkcred_process("serve", "--dir", str(tmp_path), "--ledger-port", str(free_port()),
+        state = tmp_path / "state"
+        assert zkcred_process("init", "--state-dir", str(state), env=_env()).code == 0
+        result = zkcred_process("serve", "--state-dir", str(state), "--ledger-port", str(free_port()),
                                 "--issuer-port", str(port), "--verifier-port", str(free_port()), env=_env())
         result.error_line(f"port {port} on 127.0.0.1 is already in use", "the issuer", "--issuer-port")
-        assert not (tmp_path / "ledger-signing-key").exists()  # refused before anything started
+        assert sorted(p.name for p in state.iterdir()) == ["master.key", "zkcred.toml"]  # nothing started or made
         single = zkcred_process("ledger", "serve", "--port", str(port),
                                 "--database-url", f"sqlite:///{tmp_path}/l.db", env=_env())
         single.error_line(f"port {port} on 127.0.0.1 is already in use", "--port")
@@ -70,7 +72,8 @@ def test_busy_port_is_one_line_naming_port_and_option(tmp_path):
 
 def test_the_same_port_twice_is_refused(zkcred, tmp_path):
     port = str(free_port())
-    zkcred("serve", "--dir", str(tmp_path), "--ledger-port", port, "--verifier-port", port).error_line(
+    assert zkcred("init", "--state-dir", str(tmp_path / "state")).code == 0
+    zkcred("serve", "--state-dir", str(tmp_path / "state"), "--ledger-port", port, "--verifier-port", port).error_line(
         f"--verifier-port {port} is also the ledger's port")
 
 
