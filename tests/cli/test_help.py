@@ -39,3 +39,21 @@ def test_root_help_offers_version_and_debug(zkcred):
 
 def test_serve_help_offers_json(zkcred):
     assert "--json" in zkcred("serve", "--help").out
+
+
+# The README's promise: every command that prints a result takes --json. These print logs only.
+LOGS_ONLY = {"demo", "ledger serve", "issuer serve", "verifier serve"}
+
+
+def test_every_command_with_a_result_takes_json():
+    leaves = {" ".join(p): p for p in PATHS if p and not getattr(_command_at(p), "commands", None)}
+    missing = [name for name, path in leaves.items()
+               if name not in LOGS_ONLY and not any("--json" in param.opts for param in _command_at(path).params)]
+    assert missing == []
+
+
+def _command_at(path):  # type: ignore[no-untyped-def]
+    cmd = command()
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
