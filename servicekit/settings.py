@@ -76,6 +76,12 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) / ".local" / "state" / "zkcred"
 
 
+def current_state_dir() -> Path:
+    """``ZKCRED_STATE_DIR`` (absolute), else :func:`default_state_dir`: for fallbacks that have no settings at hand."""
+    explicit = (os.environ.get("ZKCRED_STATE_DIR") or "").strip()
+    return Path(os.path.expanduser(explicit)).absolute() if explicit else default_state_dir()
+
+
 def parse_master_key(text: str, *, where: str = MASTER_KEY_ENV) -> bytes:
     """32 bytes from 64 hex digits, or from standard / URL-safe base64 (padded or not)."""
     text = text.strip()
