@@ -137,7 +137,8 @@ def write_secret_file(path: Path, text: str) -> None:
 
 
 def create_master_key_file(path: Path, *, dev: bool = False) -> None:
-    header = DEV_KEY_MARKER + "\n" if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up.\n"
+    header = DEV_KEY_MARKER if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up."
+    header += "\n"
     write_secret_file(path, header + secrets.token_bytes(32).hex() + "\n")
 
 
