@@ -5,7 +5,9 @@
     GET  /tree-head                         the latest signed tree head
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
-    POST /entries                           a signed entry; 201 with a receipt, or a problem
+    POST /entries                           a signed entry; 201 with a receipt, or a problem;
+                                            200 with the receipt of the entry already on the log
+                                            if its content (issuer, type, payload) is there
 
 Reads need no credentials; an append is authenticated by the issuer's signature on the
 entry. The scaffolding is ``servicekit.app.create_service_app`` (the same for the three
@@ -103,12 +105,18 @@ def consistency(log: LogDep, first: SeqParam, second: SizeParam = None) -> dict[
 
 @router.post("/entries", status_code=201)
 def post_entry(log: LogDep, entry: Annotated[dict[str, Any], Body()], request: Request) -> JSONResponse:
-    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason."""
+    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason.
+
+    200 with the receipt of the entry already on the log when its content (issuer, type,
+    payload) is there: a re-sent entry is never appended twice.
+    """
     try:
         receipt = log.submit(entry)
     except LedgerError as e:
         request.app.state.rejections.labels(e.slug).inc()
         raise
+    if receipt.existing:  # a re-sent entry (a lost receipt): where it already is, nothing appended
+        return JSONResponse(receipt.to_json(), status_code=200, headers={"Location": f"/entries/{receipt.seq}"})
     request.app.state.appends.inc()
     return JSONResponse(receipt.to_json(), status_code=201, headers={"Location": f"/entries/{receipt.seq}"})
 

@@ -164,3 +164,80 @@ def revoke_admin_token(
         typer.echo(json.dumps({"revoked": count}))
     else:
         console.print(f"{count} admin token(s) revoked")
+
+
+@app.command()
+def reconcile(
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="The issuer's database (SQLite or postgresql+psycopg:// URL).")
+    ] = DEFAULT_DATABASE_URL,
+    ledger_url: Annotated[str, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service.")] = DEFAULT_LEDGER_URL,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
+                                                            f"(needs no {MASTER_KEY_ENV}).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Compare the issuer's records with the ledger: publish what is missing, mark what is there, report the rest.
+
+    Exit 0: they agree; 1: differences remain (listed); 2: an error (one line).
+    """
+    import dataclasses
+    import json
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from issuer import db
+    from issuer.config import Settings
+    from issuer.errors import ErrorKind, IssuerError
+    from issuer.outbox import reconcile as run
+    from issuer.publisher import HttpPublisher
+    from issuer.service import IssuerService
+    from ledger.client import LedgerClient
+
+    def fail(message: str) -> None:
+        console.print(f"[red]error:[/] {message}")
+        raise typer.Exit(2)
+
+    shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
+    try:
+        engine = db.make_engine(database_url, must_exist=True)
+    except FileNotFoundError:
+        fail(f"no issuer database at {shown}")
+    except Exception as e:  # an unparsable URL, an unknown driver
+        fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
+    publisher = HttpPublisher(LedgerClient(ledger_url))
+    try:
+        if dry_run:
+            report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
+        else:
+            try:
+                settings = dataclasses.replace(Settings.from_env(), database_url=database_url, ledger_url=ledger_url)
+            except ConfigError as e:
+                fail(f"{e} (or use --dry-run)")
+            service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)
+            report = run(engine=engine, entries=publisher.issuer_entries, outbox=service.outbox)
+    except IssuerError as e:
+        where = f" (ledger {ledger_url})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
+        fail(f"{e.detail}{where}")
+    except ConfigError as e:
+        fail(str(e))
+    except SQLAlchemyError as e:
+        fail(f"cannot read the issuer database {shown}: {type(e).__name__}")
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.to_json()))
+    else:
+        mode = " (dry run)" if report.dry_run else ""
+        typer.echo(f"issuer {report.issuer_id}: {report.ledger_entries} entries on the ledger{mode}")
+        for title, items in (("published", report.published), ("already on the ledger, marked", report.marked),
+                             ("pending", report.pending), ("on the ledger, unknown to the issuer", report.unrecorded),
+                             ("mismatched", report.mismatched)):
+            for item in items:
+                seq = f" seq {item['seq']}" if item.get("seq") is not None else ""
+                what = item.get("subject_id") or item.get("id") or ""
+                note = item.get("last_error") or item.get("problem") or ""
+                typer.echo(f"  {title}: {item['type']} {what}{seq}{' — ' + note if note else ''}")
+        typer.echo("OK: the issuer's records and the ledger agree" if report.ok else "DIFFERENCES remain (above)")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -14,7 +14,8 @@ module                     statement                        technique
 =========================  ===============================  =====================================
 
 :mod:`.base` fixes the interface (``tag``, ``absorb``, ``prove`` → ``respond``, ``replay``)
-and the state prover and verifier share; :mod:`.linear` the linear-relation Sigma protocol;
+and the state prover and verifier share; :mod:`.linear` runs the linear-relation Sigma
+protocol on the sigma draft's instance (:class:`circuits.sigma.LinearRelation`);
 :mod:`.plan` compiles a request into the statements in transcript order — the one place
 that order is written. Every tag and label is in :mod:`circuits.constants`.
 """

@@ -24,15 +24,16 @@ from circuits.backend import GroupBackend
 from circuits.constants import R
 from circuits.errors import ParameterError
 from circuits.rng import random_scalars
-from circuits.statements.base import ProverState, Responses, Statement, VerifierState
+from circuits.statements import linear
+from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
 from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
 from circuits.wire import NotEqualProof
 
 
-def relation(G, H, V) -> LinearRelation:
+def relation(be: GroupBackend, G, H, V) -> LinearRelation:
     """``G = u·V + w·H`` (witnesses ``u``, ``w``)."""
-    return LinearRelation(((G, ((V, 0), (H, 1))),), 2)
+    return LinearRelation(be, [([(G, 1)], [(V, 0), (H, 1)])], 2)
 
 
 def _V(be: GroupBackend, G, C, t: int):
@@ -57,16 +58,21 @@ class NotEqual(Statement):
             raise ParameterError("a ≠ t is false")
         u = pow(diff, -1, R)
         witnesses = [u, (-p.blindings[self.commit] * u) % R]
-        rel = relation(p.G, p.H, _V(p.be, p.G, p.commitments[self.commit], self.t))
+        rel = relation(p.be, p.G, p.H, _V(p.be, p.G, p.commitments[self.commit], self.t))
         tildes = random_scalars(2, p.rng)
-        self.absorb(t, p.be, rel.commit(p.be, tildes)[0])
+        self.absorb(t, p.be, rel.commit(tildes)[0])
 
         def respond(c: int, out: Responses) -> None:
-            out.not_equal.append(NotEqualProof(*rel.respond(tildes, witnesses, c)))
+            out.not_equal.append(NotEqualProof(*linear.respond(tildes, witnesses, c)))
 
         return respond
 
     def replay(self, v: VerifierState, t: Transcript) -> None:
         proof = v.presentation.not_equal[self.position]
-        rel = relation(v.G, v.H, _V(v.be, v.G, v.presentation.commitments[self.commit], self.t))
-        self.absorb(t, v.be, rel.recompute(v.be, [proof.u_hat, proof.w_hat], v.c)[0])
+        def instance() -> LinearRelation:  # refuses V = C − t·G = identity (C = t·G)
+            rel = relation(v.be, v.G, v.H, _V(v.be, v.G, v.presentation.commitments[self.commit], self.t))
+            rel.validate()
+            return rel
+
+        rel = reject_on("structure", instance)
+        self.absorb(t, v.be, rel.recompute([proof.u_hat, proof.w_hat], v.c)[0])

@@ -30,51 +30,50 @@ from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
 
 
-def relation(G, H, C) -> LinearRelation:
-    """``C = a·G + s·H`` (witnesses ``a``, ``s``)."""
-    return LinearRelation(((C, ((G, 0), (H, 1))),), 2)
+def relation(be: GroupBackend, G, H, commitments: Sequence, weights: Sequence[int]) -> LinearRelation:
+    """``Σ ρ^i·C_i = a·G + s·H`` (witnesses ``a``, ``s``; the image is the weighted sum, never computed)."""
+    return LinearRelation(be, [(list(zip(commitments, weights)), [(G, 0), (H, 1)])], 2)
 
 
 class BatchedOpening(Statement):
     tag = k.DOMSEP_OPENING
 
-    def absorb(self, t: Transcript, be: GroupBackend, commitments: Sequence,
-               first_message: Callable[[list[int]], object]) -> None:
-        """Bind every ``C_i``, draw ``ρ``, bind ``T = first_message(1, ρ, ρ², …)``."""
+    def absorb(self, t: Transcript, be: GroupBackend, G, H, commitments: Sequence,
+               first_message: Callable[[LinearRelation, list[int]], object]) -> None:
+        """Bind every ``C_i``, draw ``ρ``, bind ``T = first_message(relation, (1, ρ, ρ², …))``."""
         t.domain_sep(self.tag, len(commitments))
         for C in commitments:
             t.append_point(k.PRES_LABEL_COMMITMENT, C, be)
         weights = powers(t.challenge_scalar(k.PRES_LABEL_OPENING_BATCH), len(commitments))
-        t.append_point(k.PRES_LABEL_OPENING_T, first_message(weights), be, allow_identity=True)
+        T = first_message(relation(be, G, H, commitments, weights), weights)
+        t.append_point(k.PRES_LABEL_OPENING_T, T, be, allow_identity=True)
 
     def prove(self, p: ProverState, t: Transcript) -> Callable[[int, Responses], None]:
         be, refs = p.be, p.plan.commits
         p.blindings = [random_scalar(p.rng) for _ in refs]
         p.commitments = [be.g1_msm([p.G, p.H], [p.msgs[ci][idx], s]) for (ci, idx), s in zip(refs, p.blindings)]
         s_tilde = random_scalar(p.rng)
-        state: dict[str, int] = {}
+        batched_s: list[int] = []
 
-        def first_message(w: list[int]):
+        def first_message(rel: LinearRelation, w: list[int]):
             a_tilde = sum(wi * p.tilde[ci][idx] for wi, (ci, idx) in zip(w, refs)) % R
-            state["s"] = sum(wi * s for wi, s in zip(w, p.blindings)) % R
-            return relation(p.G, p.H, None).commit(be, [a_tilde, s_tilde])[0]
+            batched_s.append(sum(wi * s for wi, s in zip(w, p.blindings)) % R)
+            return rel.commit([a_tilde, s_tilde])[0]
 
-        self.absorb(t, be, p.commitments, first_message)
+        self.absorb(t, be, p.G, p.H, p.commitments, first_message)
 
         def respond(c: int, out: Responses) -> None:
             out.commitments = tuple(p.commitments)
-            out.openings = ((s_tilde + c * state["s"]) % R,)
+            out.openings = ((s_tilde + c * batched_s[0]) % R,)
 
         return respond
 
     def replay(self, v: VerifierState, t: Transcript) -> None:
-        be, refs, pres = v.be, v.plan.commits, v.presentation
-        neg_c = (-v.c) % R
+        refs, pres = v.plan.commits, v.presentation
 
-        def first_message(w: list[int]):
-            # T = â·G + ŝ·H − c·Σ ρ^i·C_i in one MSM, â = Σ ρ^i·m̂_i (the BBS proofs' responses).
+        def first_message(rel: LinearRelation, w: list[int]):
+            # T = â·G + ŝ·H − c·Σ ρ^i·C_i in one MSM, â = Σ ρ^i·m̂_i (the BBS proofs' shared responses).
             a_hat = sum(wi * v.m_hat(ci, idx) for wi, (ci, idx) in zip(w, refs)) % R
-            return be.g1_msm([v.G, v.H, *pres.commitments], [a_hat, pres.openings[0], *(wi * neg_c for wi in w)],
-                             public=True)
+            return rel.recompute([a_hat, pres.openings[0]], v.c)[0]
 
-        self.absorb(t, be, pres.commitments, first_message)
+        self.absorb(t, v.be, v.G, v.H, pres.commitments, first_message)

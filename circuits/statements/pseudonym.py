@@ -27,8 +27,8 @@ from circuits.transcript import Transcript
 
 
 def relation(be, context: bytes, P) -> LinearRelation:
-    """``P = s·OP`` (witness ``s``)."""
-    return LinearRelation(((P, ((nym.zkcred_context_point(be, context), 0),)),), 1)
+    """``P = s·OP`` (witness ``s``); refuses an identity ``P``."""
+    return LinearRelation(be, [([(P, 1)], [(nym.zkcred_context_point(be, context), 0)])], 1)
 
 
 class Pseudonym(Statement):
@@ -59,7 +59,7 @@ class Pseudonym(Statement):
         def step() -> None:
             if be.g1_is_identity(P):
                 raise IdentityPointError("the pseudonym is the identity")
-            self.absorb(t, be, P, relation(be, self.context, P).recompute(be, [s_hat], v.c)[0])
+            self.absorb(t, be, P, relation(be, self.context, P).recompute([s_hat], v.c)[0])
 
         reject_on("pseudonym", step)
         v.pseudonyms[v.query_ids[ci]] = b64e(be.g1_to_bytes(P))

@@ -25,15 +25,16 @@ from circuits.backend import GroupBackend
 from circuits.constants import R
 from circuits.errors import ParameterError
 from circuits.rng import random_scalar
-from circuits.statements.base import PresentationRejected, ProverState, Responses, Statement, VerifierState
+from circuits.statements import linear
+from circuits.statements.base import PresentationRejected, ProverState, Responses, Statement, VerifierState, reject_on
 from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
 from circuits.wire import SetMembershipProof
 
 
-def branch(H, V) -> LinearRelation:
+def branch(be: GroupBackend, H, V) -> LinearRelation:
     """Branch ``i``: ``V_i = s·H`` (witness ``s``)."""
-    return LinearRelation(((V, ((H, 0),)),), 1)
+    return LinearRelation(be, [([(V, 1)], [(H, 0)])], 1)
 
 
 def _Vs(be: GroupBackend, G, C, ts: list[int]) -> list:
@@ -59,7 +60,7 @@ class SetMembership(Statement):
         if a not in self.ts:
             raise ParameterError("the value is not in the set")
         index = self.ts.index(a)
-        branches = [branch(p.H, V) for V in _Vs(be, p.G, p.commitments[self.commit], self.ts)]
+        branches = [branch(be, p.H, V) for V in _Vs(be, p.G, p.commitments[self.commit], self.ts)]
         # Every branch costs the same (which one is real is the secret): T_i = z_i·H − c_i·V_i,
         # with (z, c) = (r, 0) for the real branch — T = r·H, the linear relation's first message —
         # and random (z_i, c_i) for the simulated ones; the rng is drawn alike for every branch.
@@ -67,13 +68,13 @@ class SetMembership(Statement):
         sim_z = [random_scalar(p.rng) for _ in branches]
         r = sim_z[index]
         sim_c[index] = 0
-        Ts = [rel.recompute(be, [z], c_i, public=False)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
+        Ts = [rel.recompute([z], c_i)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
         self.absorb(t, be, Ts)
 
         def respond(c: int, out: Responses) -> None:
             cs, zs = list(sim_c), list(sim_z)
             cs[index] = (c - sum(cs)) % R  # sim_c[index] is 0
-            zs[index] = branches[index].respond([r], [s], cs[index])[0]
+            zs[index] = linear.respond([r], [s], cs[index])[0]
             out.sets.append(SetMembershipProof(tuple(cs[:-1]), tuple(zs)))
 
         return respond
@@ -84,5 +85,6 @@ class SetMembership(Statement):
         if len(proof.responses) != size or len(proof.challenges) != size - 1:
             raise PresentationRejected("structure", "set-membership proof does not match the set size")
         cs = [*proof.challenges, (v.c - sum(proof.challenges)) % R]
-        branches = [branch(v.H, V) for V in _Vs(v.be, v.G, v.presentation.commitments[self.commit], self.ts)]
-        self.absorb(t, v.be, [rel.recompute(v.be, [z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs)])
+        Vs = reject_on("structure", lambda: _Vs(v.be, v.G, v.presentation.commitments[self.commit], self.ts))
+        branches = reject_on("structure", lambda: [branch(v.be, v.H, V) for V in Vs])  # no V_i is the identity
+        self.absorb(t, v.be, [rel.recompute([z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs)])

@@ -5,13 +5,13 @@
   order (recorded on both sides).
 - Every statement declares a tag from circuits.constants and appends it; no transcript
   label is written inline anywhere in circuits/; no constant is unused.
-- The linear-relation Sigma protocol: honest responses recompute the first message,
-  altered ones do not, and two transcripts with different challenges extract the witness.
+- The linear-relation Sigma protocol (on circuits.sigma's instance): honest responses
+  recompute the first message, altered ones do not, two transcripts with different
+  challenges extract the witness, and degenerate instances are refused.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import pathlib
 import re
 import secrets
@@ -21,9 +21,11 @@ import pytest
 from circuits import constants as k
 from circuits.backend import get_backend
 from circuits.constants import R
+from circuits.errors import ZkCredError
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
 from circuits.presentation import create_presentation, verify_presentation
 from circuits.statements import LinearRelation, Statement, compile_plan
+from circuits.statements.linear import respond
 from circuits.transcript import Transcript
 from tests.circuits.presentation_fixtures import TODAY, VALUES, make_issuer, new_link_secret
 
@@ -110,22 +112,22 @@ def _relation(be):
     G = be.g1_generator()
     H, V = be.g1_mul(G, secrets.randbelow(R)), be.g1_mul(G, secrets.randbelow(R))
     u, w = secrets.randbelow(R), secrets.randbelow(R)
-    return LinearRelation(((be.g1_msm([V, H], [u, w]), ((V, 0), (H, 1))),), 2), [u, w]
+    return LinearRelation(be, [([(be.g1_msm([V, H], [u, w]), 1)], [(V, 0), (H, 1)])], 2), [u, w]
 
 
 def test_linear_relation_responses_recompute_the_first_message():
     be = get_backend("blst")
     rel, witness = _relation(be)
     tildes = [secrets.randbelow(R), secrets.randbelow(R)]
-    T = rel.commit(be, tildes)
+    T = rel.commit(tildes)
     c = secrets.randbelow(R)
-    hats = rel.respond(tildes, witness, c)
-    assert rel.recompute(be, hats, c) == T
+    hats = respond(tildes, witness, c)
+    assert rel.recompute(hats, c) == T
     for i in range(2):
         bad = list(hats)
         bad[i] = (bad[i] + 1) % R
-        assert rel.recompute(be, bad, c) != T
-    assert rel.recompute(be, hats, (c + 1) % R) != T
+        assert rel.recompute(bad, c) != T
+    assert rel.recompute(hats, (c + 1) % R) != T
 
 
 def test_linear_relation_is_special_sound():
@@ -133,16 +135,22 @@ def test_linear_relation_is_special_sound():
     rel, witness = _relation(be)
     tildes = [secrets.randbelow(R), secrets.randbelow(R)]
     c1, c2 = secrets.randbelow(R), secrets.randbelow(R)
-    h1, h2 = rel.respond(tildes, witness, c1), rel.respond(tildes, witness, c2)
-    assert rel.recompute(be, h1, c1) == rel.recompute(be, h2, c2)
+    h1, h2 = respond(tildes, witness, c1), respond(tildes, witness, c2)
+    assert rel.recompute(h1, c1) == rel.recompute(h2, c2)
     inv = pow((c1 - c2) % R, -1, R)
     assert [(a - b) * inv % R for a, b in zip(h1, h2)] == witness
 
 
-def test_linear_relation_refuses_a_term_without_a_witness():
+def test_linear_relation_is_the_sigma_drafts_instance_and_refuses_degenerate_ones():
     be = get_backend("blst")
+    rel, _ = _relation(be)
+    rel.validate()  # the draft's ValidateInstance
     G = be.g1_generator()
     with pytest.raises(ValueError):
-        LinearRelation(((G, ((G, 2),)),), 2)
-    with pytest.raises(ValueError):
-        dataclasses.replace(LinearRelation(((G, ((G, 0),)),), 1), n_witnesses=0)
+        LinearRelation(be, [([(G, 1)], [(G, 2)])], 2)  # a term over a witness it does not have
+    with pytest.raises(ZkCredError):
+        LinearRelation(be, [([(be.g1_identity(), 1)], [(G, 0)])], 1)  # an identity element
+    H = be.g1_mul(G, 3)
+    vanishing = LinearRelation(be, [([(H, 1), (G, R - 3)], [(G, 0)])], 1)  # image 3G − 3G = identity
+    with pytest.raises(ZkCredError):
+        vanishing.validate()

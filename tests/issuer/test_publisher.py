@@ -67,13 +67,17 @@ def test_http_publisher_registers_publishes_and_retries_on_conflict(settings, le
     assert ledger.head().size == size and fresh_db.issuer_id == service.issuer_id
 
 
-def test_unreachable_ledger_is_503_and_registration_waits(settings):
+def test_unreachable_ledger_is_202_pending_and_registration_waits(settings):
     down = HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5))
     service = IssuerService.open(settings=settings, publisher=down)  # starts anyway
     issuer = TestClient(create_app(service))
     admin = {"Authorization": f"Bearer {service.create_admin_token()}"}
-    assert_problem(issuer.post("/admin/schemas", json=SCHEMA, headers=admin), 503, "ledger-unavailable")
-    assert issuer.get("/admin/schemas", headers=admin).json() == {"items": []}  # nothing half-created
+    r = issuer.post("/admin/schemas", json=SCHEMA, headers=admin)
+    assert r.status_code == 202, r.text  # recorded; its publication waits for the ledger
+    assert r.json()["ledger_seq"] is None and r.json()["publication"] == "pending"
+    assert issuer.get("/admin/schemas", headers=admin).json()["items"] == [r.json()]
+    [pending] = service.outbox.pending()
+    assert pending.entry_type == "schema" and pending.attempts >= 1 and "unreachable" in (pending.last_error or "")
 
 
 def test_someone_elses_issuer_id_is_refused(settings, ledger):
