@@ -153,7 +153,7 @@ def reconcile(
         fail(f"no issuer database at {shown}")
     except Exception as e:  # an unparsable URL, an unknown driver
         fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
-    publisher = HttpPublisher(LedgerClient(ledger_url))
+    publisher = HttpPublisher(LedgerClient(ledger_url, timeout=30))  # reads every entry of the ledger
     try:
         if dry_run:
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
