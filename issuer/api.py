@@ -349,12 +349,14 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``: settings from the environment, the ledger over HTTP."""
-    from issuer.config import Settings
+    from issuer.config import ConfigError, Settings
     from issuer.publisher import HttpPublisher
     from ledger.client import LedgerClient
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
+    if not settings.issuer_url or not settings.ledger_url:  # `zkcred issuer serve` sets both (or refuses)
+        raise ConfigError("the issuer needs its public URL (ZKCRED_ISSUER_URL) and the ledger's (ZKCRED_LEDGER_URL)")
     publisher = HttpPublisher(LedgerClient(settings.ledger_url))
     service = IssuerService.open(settings=settings, publisher=publisher)
     service.outbox.start()  # deliver what is pending, with backoff while the ledger is away

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PAGE, MAX_PAGE
+from ledger.constants import DEFAULT_PAGE, MAX_PAGE
 from ledger.entries import MAX_JSON_INT, verify_tree_head
 from ledger.errors import ChainConflict, LedgerError
-from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
 from servicekit.app import create_service_app, error_responses
 from servicekit.logs import configure_logging
@@ -160,9 +158,9 @@ def create_app(log: LedgerLog, *, limits: Limits | None = None) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL`` and the ledger key from the environment."""
-    from ledger.sql import SqlStore
+    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file."""
+    from ledger.config import Settings, open_checked
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
-    store = SqlStore(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return create_app(LedgerLog(store, signing_key=load_signing_key()))
+    store, key = open_checked(Settings.load())  # type: ignore[arg-type]
+    return create_app(LedgerLog(store, signing_key=key))

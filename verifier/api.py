@@ -185,7 +185,7 @@ def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (``zkcred verifier serve``): settings from the environment."""
     from ledger.client import LedgerClient
     from verifier.config import Settings
-    from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
     from verifier.resolver import LedgerResolver
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
@@ -193,6 +193,7 @@ def create_app_from_env() -> FastAPI:
     ledger_url, ledger_key = settings.require_ledger()
     engine = make_engine(settings.database_url)
     init_db(engine)
+    check_pinned_ledger_key(engine, ledger_key)
     resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key))
     service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id)
     return create_app(service, public_url=settings.public_url)

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
+from ledger.constants import DEFAULT_PORT
 from ledger.errors import LedgerError, VerificationFailed
+from zkcred.config_cli import ConfigOpt, StateDirOpt, child_environment, effective_log_level, fail, listen_port, load
 from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
@@ -20,30 +21,37 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
-    key_file: Annotated[
-        str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
-    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback ledger_url, else 8003).",
+                                             show_default=False)] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
+        "<state dir>/ledger.db).", show_default=False)] = None,
+    key_file: Annotated[str | None, typer.Option(
+        help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
+        "<state dir>/ledger-signing-key).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     log_level: LogLevelOption = "info",
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Serve the ledger API (uvicorn)."""
+    """Serve the ledger API (uvicorn). Refuses to start with a key that did not sign its log."""
     import uvicorn
 
-    logs = apply_log_level(log_level)
+    from ledger.config import ConfigError, Settings, open_checked
 
-    from ledger.keys import ENV_KEY_FILE, load_signing_key
-    from ledger.sql import SqlStore
-
-    os.environ["DATABASE_URL"] = database_url
-    if key_file:
-        os.environ[ENV_KEY_FILE] = key_file
-    SqlStore(database_url).close()  # create the tables once, before any worker starts
-    public = load_signing_key().public_key().public_bytes_raw().hex()
-    console.print(f"ledger key (public): {public}")
+    settings = load(Settings, state_dir, config, database_url=database_url, ledger_key_file=key_file)
+    try:  # once, before any worker starts: the tables, and the key against the log
+        store, key = open_checked(settings)
+    except ConfigError as e:
+        fail(str(e))
+    store.close()
+    os.environ.update(child_environment(settings))
+    os.environ.update({"ZKCRED_LEDGER_DATABASE_URL": settings.database_url,
+                       "ZKCRED_LEDGER_KEY_FILE": str(settings.ledger_key_file)})
+    os.environ.pop("DATABASE_URL", None)
+    console.print(f"ledger key (public): {key.public_key().public_bytes_raw().hex()}")
+    port = port or listen_port(settings.ledger_url, DEFAULT_PORT)
+    logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 

@@ -81,8 +81,6 @@ def test_unreachable_ledger_is_202_pending_and_registration_waits(settings):
 
 
 def test_someone_elses_issuer_id_is_refused(settings, ledger):
-    from dataclasses import replace
-
     from issuer.errors import IssuerError
     from issuer.publisher import InProcessPublisher
     from ledger.entries import public_key_bytes
@@ -91,5 +89,5 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
                   payload={"ledger_key": public_key_bytes(squatter).hex()})
     with pytest.raises(IssuerError) as info:
-        IssuerService.open(settings=replace(settings, issuer_id="acme-bank"), publisher=InProcessPublisher(ledger))
+        IssuerService.open(settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger))
     assert info.value.slug == "issuer-id-taken"
