@@ -30,7 +30,10 @@ from zkcred.config_cli import (
     warn_dev_key,
     warn_listen,
 )
+from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
+from zkcred.supervisor import ensure_ports_free
+
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -94,6 +97,7 @@ def serve(
         open_issuer(settings)
     except ConfigError as e:
         fail(str(e))
+    ensure_ports_free(host, [("issuer", port, "--port")])
     # the workers (uvicorn imports the app in each) load the same settings from the environment
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
@@ -116,7 +120,8 @@ def create_admin_token(
     from issuer.service import create_admin_token as create
 
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
         token = create(engine, name=name)
     except SQLAlchemyError as e:
@@ -146,20 +151,24 @@ def revoke_admin_token(
     import json
 
     from issuer import db
-    from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
+    if (token is None) == (name is None):
+        raise CliError("give either --name NAME (every token with that label) or --token TOKEN "
+                       "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both")
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
-        count = revoke_admin_tokens(engine, token=token, name=name)
-    except IssuerError as e:
-        console.print(f"[red]error:[/] {e.detail}")
-        raise typer.Exit(1) from None
+        count = revoke_admin_tokens(engine, token=token, name=name)  # IssuerError: one line (zkcred/errors.py)
     except SQLAlchemyError as e:
         fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
+    if count == 0:
+        which = f"named {name!r}" if name is not None else "with that value"
+        raise CliError(f"no active admin token {which} in {masked_url(url)} (unknown or already revoked); "
+                       "nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:
