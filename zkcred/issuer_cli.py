@@ -30,7 +30,10 @@ from zkcred.config_cli import (
     warn_dev_key,
     warn_listen,
 )
+from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
+from zkcred.supervisor import ensure_ports_free
+
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -94,6 +97,7 @@ def serve(
         open_issuer(settings)
     except ConfigError as e:
         fail(str(e))
+    ensure_ports_free(host, [("issuer", port, "--port")])
     # the workers (uvicorn imports the app in each) load the same settings from the environment
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
@@ -116,7 +120,8 @@ def create_admin_token(
     from issuer.service import create_admin_token as create
 
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
         token = create(engine, name=name)
     except SQLAlchemyError as e:
@@ -146,20 +151,24 @@ def revoke_admin_token(
     import json
 
     from issuer import db
-    from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
+    if (token is None) == (name is None):
+        raise CliError("give either --name NAME (every token with that label) or --token TOKEN "
+                       "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both")
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
-        count = revoke_admin_tokens(engine, token=token, name=name)
-    except IssuerError as e:
-        console.print(f"[red]error:[/] {e.detail}")
-        raise typer.Exit(1) from None
+        count = revoke_admin_tokens(engine, token=token, name=name)  # IssuerError: one line (zkcred/errors.py)
     except SQLAlchemyError as e:
         fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
+    if count == 0:
+        which = f"named {name!r}" if name is not None else "with that value"
+        raise CliError(f"no active admin token {which} in {masked_url(url)} (unknown or already revoked); "
+                       "nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:
@@ -168,61 +177,48 @@ def revoke_admin_token(
 
 @app.command()
 def reconcile(
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="The issuer's database (SQLite or postgresql+psycopg:// URL).")
-    ] = DEFAULT_DATABASE_URL,
-    ledger_url: Annotated[str, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service.")] = DEFAULT_LEDGER_URL,
+    database_url: DatabaseOpt = None,
+    ledger_url: Annotated[str | None, typer.Option(
+        help="The ledger service (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
-                                                            f"(needs no {MASTER_KEY_ENV}).")] = False,
+                                                            "(needs no master key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Compare the issuer's records with the ledger: publish what is missing, mark what is there, report the rest.
 
     Exit 0: they agree; 1: differences remain (listed); 2: an error (one line).
     """
-    import dataclasses
     import json
 
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
     from issuer import db
-    from issuer.config import Settings
+    from issuer.config import AdminSettings, Settings
     from issuer.errors import ErrorKind, IssuerError
     from issuer.outbox import reconcile as run
     from issuer.publisher import HttpPublisher
     from issuer.service import IssuerService
     from ledger.client import LedgerClient
 
-    def fail(message: str) -> None:
-        console.print(f"[red]error:[/] {message}")
-        raise typer.Exit(2)
-
-    shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
-    try:
-        engine = db.make_engine(database_url, must_exist=True)
-    except FileNotFoundError:
-        fail(f"no issuer database at {shown}")
-    except Exception as e:  # an unparsable URL, an unknown driver
-        fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
-    publisher = HttpPublisher(LedgerClient(ledger_url))
+    url = _admin_database(state_dir, config, database_url)  # never creates an empty database
+    settings = load(AdminSettings if dry_run else Settings, state_dir, config, database_url=database_url,
+                    ledger_url=ledger_url)
+    ledger = settings.ledger_url or DEFAULT_LEDGER_URL
+    publisher = HttpPublisher(LedgerClient(ledger, timeout=30))  # reads every entry of the ledger
+    engine = db.make_engine(url)
     try:
         if dry_run:
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
         else:
-            try:
-                settings = dataclasses.replace(Settings.from_env(), database_url=database_url, ledger_url=ledger_url)
-            except ConfigError as e:
-                fail(f"{e} (or use --dry-run)")
             service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=service.outbox)
     except IssuerError as e:
-        where = f" (ledger {ledger_url})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
+        where = f" (ledger {ledger})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
         fail(f"{e.detail}{where}")
     except ConfigError as e:
         fail(str(e))
     except SQLAlchemyError as e:
-        fail(f"cannot read the issuer database {shown}: {type(e).__name__}")
+        fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
     if as_json:
