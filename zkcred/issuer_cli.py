@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from issuer.config import DEFAULT_LEDGER_URL, DEFAULT_PORT, MASTER_KEY_ENV, ConfigError
+from issuer.config import DEFAULT_LEDGER_URL, DEFAULT_PORT, ConfigError
 from zkcred.config_cli import (
     ConfigOpt,
     StateDirOpt,
@@ -33,10 +33,6 @@ from zkcred.config_cli import (
 from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
 from zkcred.supervisor import ensure_ports_free
-
-# `reconcile` (merged from the outbox branch) still names the pre-configuration default; issuer.config no
-# longer defines it since the configuration merge, and main fails to import without it.
-DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/issuer.db"
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -154,6 +150,7 @@ def revoke_admin_token(
     import json
 
     from issuer import db
+    from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
     if (token is None) == (name is None):
@@ -163,7 +160,9 @@ def revoke_admin_token(
     with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
         engine = db.make_engine(url)
     try:
-        count = revoke_admin_tokens(engine, token=token, name=name)  # IssuerError: one line (zkcred/errors.py)
+        count = revoke_admin_tokens(engine, token=token, name=name)
+    except IssuerError as e:
+        raise CliError(e.detail) from None
     except SQLAlchemyError as e:
         fail(database_error("issuer", url, e))
     finally:
