@@ -215,10 +215,21 @@ class Wallet:
             raise OfferRejected(f"not an offer: {e}") from None
         if d.id != offer.get("credential_definition_id"):
             raise OfferRejected("the offer's definition does not match its id")
-        request, blind = create_credential_request(d, self._link_secret, backend=self._be)
+        # The request (and its secret blinding) is kept until the answer is: if the answer is lost
+        # (a crash, a timeout), accepting the offer again re-sends the same request, and the
+        # issuer answers it with the credential it issued (issuer.service: issuance receipts).
+        pending = self._store.get("issuance", offer_id)
+        if pending is not None and pending.get("definition_id") == d.id:
+            request, blind = b64d(pending["request"]), int(pending["blind"], 16)
+        else:
+            request, blind = create_credential_request(d, self._link_secret, backend=self._be)
+            self._store.put("issuance", offer_id, {"definition_id": d.id, "request": b64e(request),
+                                                   "blind": f"{blind:064x}"}, d.id)
         response = self._http.request("POST", f"{issuer_url}/credentials",
                                       json={"offer_id": offer_id, "request": b64e(request)},
                                       headers={"Authorization": f"Bearer {token}"})
+        if 400 <= response.status_code < 500:
+            self._store.delete("issuance", offer_id)  # refused for good: a retry starts afresh
         if response.status_code != 201:
             raise OfferRejected(f"issuer refused: {_problem(response)}")
         try:
@@ -251,6 +262,7 @@ class Wallet:
             "status": "active",
         }
         self._store.put("credential", cid, record, d.id)
+        self._store.delete("issuance", offer_id)
         log.info("accepted credential %s of definition %s", cid, d.id)
         return self._summary(cid, record)
 

@@ -116,6 +116,10 @@ class Store:
         row = self._db.execute("SELECT sealed FROM records WHERE kind = ? AND id = ?", (kind, rid)).fetchone()
         return None if row is None else json.loads(self._open(kind, rid, row[0]))
 
+    def delete(self, kind: str, rid: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, rid))
+
     def all(self, kind: str) -> list[tuple[str, Any]]:
         rows = self._db.execute("SELECT id, sealed FROM records WHERE kind = ? ORDER BY rowid", (kind,)).fetchall()
         return [(rid, json.loads(self._open(kind, rid, sealed))) for rid, sealed in rows]

@@ -137,9 +137,9 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
     from ledger.client import LedgerClient
 
     engine = db.make_engine(settings.database_url)
-    try:
-        service = IssuerService.open(settings=settings, engine=engine, register=False,
-                                     publisher=HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or "http://127.0.0.1:8003")))
+    publisher = HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or DEFAULT_URLS["ledger_url"]))
+    try:  # register=False: the ledger may not be up yet; the workers register
+        service = IssuerService.open(settings=settings, engine=engine, register=False, publisher=publisher)
         return service.issuer_id
     except SQLAlchemyError as e:
         raise ConfigError(f"cannot open the issuer database {_redact(settings.database_url)}: "
