@@ -168,26 +168,26 @@ def revoke_admin_token(
 
 @app.command()
 def reconcile(
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="The issuer's database (SQLite or postgresql+psycopg:// URL).")
-    ] = DEFAULT_DATABASE_URL,
-    ledger_url: Annotated[str, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service.")] = DEFAULT_LEDGER_URL,
+    database_url: DatabaseOpt = None,
+    ledger_url: Annotated[str | None, typer.Option(help="The ledger service (env ZKCRED_LEDGER_URL).",
+                                                   show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
-                                                            f"(needs no {MASTER_KEY_ENV}).")] = False,
+                                                            "(needs no master key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Compare the issuer's records with the ledger: publish what is missing, mark what is there, report the rest.
 
     Exit 0: they agree; 1: differences remain (listed); 2: an error (one line).
     """
-    import dataclasses
     import json
 
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from issuer import db
-    from issuer.config import Settings
+    from issuer.config import AdminSettings, Settings
     from issuer.errors import ErrorKind, IssuerError
     from issuer.outbox import reconcile as run
     from issuer.publisher import HttpPublisher
@@ -198,6 +198,8 @@ def reconcile(
         console.print(f"[red]error:[/] {message}")
         raise typer.Exit(2)
 
+    found = load(AdminSettings, state_dir, config, database_url=database_url, ledger_url=ledger_url)
+    database_url = found.database_url
     shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
     try:
         engine = db.make_engine(database_url, must_exist=True)
@@ -205,13 +207,18 @@ def reconcile(
         fail(f"no issuer database at {shown}")
     except Exception as e:  # an unparsable URL, an unknown driver
         fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
+    ledger_url = found.ledger_url
+    if not ledger_url:
+        engine.dispose()
+        fail("ledger_url is not set: give --ledger-url, set ZKCRED_LEDGER_URL, or ledger_url in the config file")
     publisher = HttpPublisher(LedgerClient(ledger_url))
     try:
         if dry_run:
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
         else:
             try:
-                settings = dataclasses.replace(Settings.from_env(), database_url=database_url, ledger_url=ledger_url)
+                settings = Settings.load(config_file=config, state_dir=state_dir, database_url=database_url,
+                                         ledger_url=ledger_url)
             except ConfigError as e:
                 fail(f"{e} (or use --dry-run)")
             service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)

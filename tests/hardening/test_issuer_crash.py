@@ -134,6 +134,7 @@ def _story(tmp: Path, ledger_db: str, issuer_db: str) -> None:
     c = Crash(tmp, ledger_db, issuer_db)
     try:
         c.ledger.start()
+        c.issuer.start()  # its first start makes the database (admin commands never create one)
         token = c.cli("issuer", "create-admin-token", "--json", "--database-url", issuer_db)
         assert token.returncode == 0, token.stderr
         c.admin = {"Authorization": f"Bearer {json.loads(token.stdout)['token']}"}
@@ -283,9 +284,10 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
 
     try:
         c.ledger.start()
+        c.issuer.start()  # its first start makes the database (admin commands never create one)
         token = c.cli("issuer", "create-admin-token", "--json", "--database-url", issuer_db)
+        assert token.returncode == 0, token.stderr
         c.admin = {"Authorization": f"Bearer {json.loads(token.stdout)['token']}"}
-        c.issuer.start()
         worker = threading.Thread(target=work, daemon=True)
         worker.start()
         for _ in range(3):
