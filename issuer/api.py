@@ -14,7 +14,7 @@
 Auth: ``Authorization: Bearer <token>`` — missing → 401 (with ``WWW-Authenticate``),
 wrong → 403. The scaffolding is ``servicekit.app.create_service_app`` (the same for the
 three services): RFC 9457 problem+json, limits and strict JSON, request ids, structured
-logs, ``/health/live``, ``/health/ready`` (database, ledger, keys), ``/metrics``
+logs, ``/health/live``, ``/health/ready`` (database, keys; the ledger optional: degraded), ``/metrics``
 (plus issuances and revocations), OpenAPI with bearer security schemes. This module keeps
 only the domain mapping: ``IssuerError`` → its kind's status (``issuer.errors.STATUS``).
 Problem details never echo input values (they may be personal data or tokens).
@@ -325,7 +325,7 @@ def _readiness(service: IssuerService) -> dict[str, Any]:
         with service.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    return {"database": database, "ledger": service.publisher.ping, "keys": service.check_keys}
+    return {"database": database, "keys": service.check_keys}
 
 
 def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastAPI:
@@ -335,7 +335,9 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
     """
     app = create_service_app(service="issuer", title="zkcred issuer", summary="Schemas, credential definitions, "
                              "offers, blind issuance and revocation", error_mappers={IssuerError: _problem_of},
-                             readiness=_readiness(service), limits=limits)
+                             readiness=_readiness(service), limits=limits,
+                             # the outbox keeps entries while the ledger is away (202 pending): degraded, not down
+                             optional_checks={"ledger": service.publisher.ping})
     app.state.service = service
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")

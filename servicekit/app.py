@@ -305,7 +305,7 @@ def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINE
 
 
 def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck],
-                           readiness_timeout: float) -> None:
+                           readiness_timeout: float, optional: Mapping[str, ReadinessCheck]) -> None:
     # one pool per app: a hung check occupies its thread, the next probes time out (never pile up threads)
     pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(checks)), thread_name_prefix=f"{service}-readiness")
 
@@ -318,15 +318,17 @@ def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, Read
     @app.get("/health/ready", tags=["operations"], summary="Readiness: the database, the ledger, the keys",
              responses={**error_responses(503),
                         200: {"content": {"application/json": {"example": {
-                            "status": "ready", "service": service, "checks": {name: "ok" for name in checks}}}}}})
+                            "status": "ready", "service": service,
+                            "checks": {name: "ok" for name in {**checks, **optional}}}}}}})
     def health_ready(request: Request) -> Any:
-        """200 when every readiness check passes; else 503 ``not-ready`` naming the failing checks."""
-        results = run_checks(checks, timeout=readiness_timeout, pool=pool)
+        """200 ``ready`` when every check passes (``degraded`` when only an optional one fails);
+        else 503 ``not-ready`` naming the failing checks."""
+        results = run_checks({**checks, **optional}, timeout=readiness_timeout, pool=pool)
         failing = sorted(name for name, result in results.items() if result != "ok")
-        if failing:
+        if any(name in checks for name in failing):
             problem = ProblemDetails.of("not-ready", f"failing: {', '.join(failing)}", checks=results)
             return problem_response(request, problem)
-        return {"status": "ready", "service": service, "checks": results}
+        return {"status": "degraded" if failing else "ready", "service": service, "checks": results}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=Response,
@@ -391,6 +393,7 @@ def create_service_app(
     error_mappers: Mapping[type[BaseException], ErrorMapper] | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     readiness_timeout: float = READINESS_TIMEOUT,
+    optional_checks: Mapping[str, ReadinessCheck] | None = None,
     limits: Limits | None = None,
     metrics: ServiceMetrics | None = None,
 ) -> FastAPI:
@@ -399,7 +402,8 @@ def create_service_app(
     ``error_mappers`` maps each domain exception class to a function returning its
     :class:`~servicekit.problems.ProblemDetails` (the service's one mapping table).
     ``readiness`` names the checks of ``GET /health/ready`` (run concurrently, each failing
-    after ``readiness_timeout`` seconds). ``limits`` defaults to
+    after ``readiness_timeout`` seconds); ``optional_checks`` are reported too, but their
+    failure only makes the service ``degraded`` (still 200: it can work without them). ``limits`` defaults to
     :class:`~servicekit.strictjson.Limits` () — the same for every service.
     ``app.state.metrics`` is the app's :class:`~servicekit.metrics.ServiceMetrics`.
     """
@@ -436,7 +440,7 @@ def create_service_app(
         detail = f"the {service} failed; its log has the details under this request id"
         return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail), log=False)
 
-    _add_operations_routes(app, service, checks, readiness_timeout)
+    _add_operations_routes(app, service, checks, readiness_timeout, dict(optional_checks or {}))
     app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes)
     app.openapi = lambda: _finish_openapi(app)  # type: ignore[method-assign]
     return app

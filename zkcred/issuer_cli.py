@@ -169,8 +169,8 @@ def revoke_admin_token(
 @app.command()
 def reconcile(
     database_url: DatabaseOpt = None,
-    ledger_url: Annotated[str | None, typer.Option(help="The ledger service (env ZKCRED_LEDGER_URL).",
-                                                   show_default=False)] = None,
+    ledger_url: Annotated[str | None, typer.Option(
+        help="The ledger service (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
                                                             "(needs no master key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
@@ -183,9 +183,6 @@ def reconcile(
     """
     import json
 
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
     from issuer import db
     from issuer.config import AdminSettings, Settings
     from issuer.errors import ErrorKind, IssuerError
@@ -194,42 +191,25 @@ def reconcile(
     from issuer.service import IssuerService
     from ledger.client import LedgerClient
 
-    def fail(message: str) -> None:
-        console.print(f"[red]error:[/] {message}")
-        raise typer.Exit(2)
-
-    found = load(AdminSettings, state_dir, config, database_url=database_url, ledger_url=ledger_url)
-    database_url = found.database_url
-    shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
-    try:
-        engine = db.make_engine(database_url, must_exist=True)
-    except FileNotFoundError:
-        fail(f"no issuer database at {shown}")
-    except Exception as e:  # an unparsable URL, an unknown driver
-        fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
-    ledger_url = found.ledger_url
-    if not ledger_url:
-        engine.dispose()
-        fail("ledger_url is not set: give --ledger-url, set ZKCRED_LEDGER_URL, or ledger_url in the config file")
-    publisher = HttpPublisher(LedgerClient(ledger_url))
+    url = _admin_database(state_dir, config, database_url)  # never creates an empty database
+    settings = load(AdminSettings if dry_run else Settings, state_dir, config, database_url=database_url,
+                    ledger_url=ledger_url)
+    ledger = settings.ledger_url or DEFAULT_LEDGER_URL
+    publisher = HttpPublisher(LedgerClient(ledger, timeout=30))  # reads every entry of the ledger
+    engine = db.make_engine(url)
     try:
         if dry_run:
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
         else:
-            try:
-                settings = Settings.load(config_file=config, state_dir=state_dir, database_url=database_url,
-                                         ledger_url=ledger_url)
-            except ConfigError as e:
-                fail(f"{e} (or use --dry-run)")
             service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=service.outbox)
     except IssuerError as e:
-        where = f" (ledger {ledger_url})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
+        where = f" (ledger {ledger})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
         fail(f"{e.detail}{where}")
     except ConfigError as e:
         fail(str(e))
     except SQLAlchemyError as e:
-        fail(f"cannot read the issuer database {shown}: {type(e).__name__}")
+        fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
     if as_json:
