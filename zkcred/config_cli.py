@@ -138,8 +138,9 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
 
     engine = db.make_engine(settings.database_url)
     publisher = HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or DEFAULT_URLS["ledger_url"]))
-    try:  # register=False: the ledger may not be up yet; the workers register
-        service = IssuerService.open(settings=settings, engine=engine, register=False, publisher=publisher)
+    try:  # no registration, no delivery: the ledger may not be up yet; the workers do both
+        service = IssuerService.open(settings=settings, engine=engine, register=False, deliver=False,
+                                     publisher=publisher)
         return service.issuer_id
     except SQLAlchemyError as e:
         raise ConfigError(f"cannot open the issuer database {_redact(settings.database_url)}: "

@@ -151,6 +151,7 @@ def revoke_admin_token(
     import json
 
     from issuer import db
+    from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
     if (token is None) == (name is None):
@@ -160,7 +161,9 @@ def revoke_admin_token(
     with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
         engine = db.make_engine(url)
     try:
-        count = revoke_admin_tokens(engine, token=token, name=name)  # IssuerError: one line (zkcred/errors.py)
+        count = revoke_admin_tokens(engine, token=token, name=name)
+    except IssuerError as e:
+        raise CliError(e.detail) from None
     except SQLAlchemyError as e:
         fail(database_error("issuer", url, e))
     finally:
