@@ -1,6 +1,6 @@
 """The issuer's database: an engine from ``DATABASE_URL``, its tables, read and write sessions.
 
-SQLite (default ``./.zkcred/issuer.db``) or PostgreSQL (``postgresql+psycopg://…``; the
+SQLite (default ``<state dir>/issuer.db``, ``issuer.config.Settings``) or PostgreSQL (``postgresql+psycopg://…``; the
 spellings ``postgres://`` and ``postgresql://`` are accepted). A PostgreSQL schema can be
 chosen with ``?options=-csearch_path%3D<schema>`` (the tests isolate themselves so).
 

@@ -48,7 +48,8 @@ def apps(story):
     from verifier.api import create_app as verifier_app
 
     created = story.new_request()
-    known = {"schema_id": story.schema["id"], "definition_id": story.cred_def["id"],
+    # other_def: a fuzzed POST …/{definition_id}/rotate may supersede it (the story's cred_def stays usable)
+    known = {"schema_id": story.schema["id"], "definition_id": story.other_def["id"],
              "credential_id": story.credential_ids[0], "request_id": created["id"], "seq": 0}
     return {
         "issuer": (issuer_app(story.issuer), story.admin, known),
