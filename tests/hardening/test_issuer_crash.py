@@ -31,6 +31,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ class Service:
         self.proc: subprocess.Popen | None = None
 
     def start(self, **extra_env: str) -> None:
+        # the log goes to a file: a pipe nobody reads fills up with access lines and blocks the server
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "zkcred", *self.args], env={**self.env, **extra_env},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                     stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -66,7 +69,8 @@ class Service:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError(f"{self.args[0]} did not start: " + self.proc.stderr.read().decode()[-2000:])
+                self.log.seek(0)
+                raise AssertionError(f"{self.args[0]} did not start: " + self.log.read().decode()[-2000:])
             time.sleep(0.1)
         raise AssertionError(f"{self.args[0]} did not start in 60 s")
 
