@@ -67,12 +67,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from circuits.attributes import threshold
 from circuits.backend import GroupBackend
 from circuits.codec import b64e
 from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, canonical_json
 from circuits.errors import VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, verify_presentation
+from circuits.request_checks import check_query
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
@@ -305,7 +305,7 @@ class VerifierService:
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
         for definition_id in query.credential_definitions:
-            self._check_answerable(query, self._definition(definition_id))
+            self._check_answerable(query, self._definition(definition_id), request)
         now_ms = _now_ms(now)
         record = RequestRecord(
             id=secrets.token_urlsafe(16), lender=lender, request=request, status="pending", created_ms=now_ms,
@@ -341,22 +341,13 @@ class VerifierService:
             raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
 
     @staticmethod
-    def _check_answerable(query: CredentialQuery, d: CredentialDefinition) -> None:
-        """Refuse a request no credential of ``d`` could answer: unknown attributes, values of the wrong type."""
+    def _check_answerable(query: CredentialQuery, d: CredentialDefinition, request: PresentationRequest) -> None:
+        """Refuse a request no credential of ``d`` could answer (``circuits.request_checks``): unknown
+        attributes, values of the wrong type or range, contradictions, more range statements than one proof."""
         try:
-            for name in query.disclose:
-                d.schema.attribute(name)
-            for p in query.predicates:
-                t = d.schema.attribute(p.attribute).type
-                if p.op in (">=", ">", "<=", "<"):
-                    threshold(t, p.value, p.op)
-                elif p.op == "between":
-                    threshold(t, p.value[0], ">="), threshold(t, p.value[1], "<=")
-                else:
-                    for v in (p.value if isinstance(p.value, tuple) else (p.value,)):
-                        t.encode(v)
+            check_query(request, query, d)
         except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
-            raise VerifierError(ErrorKind.INPUT, f"{d.id}: {e}") from None
+            raise VerifierError(ErrorKind.INPUT, str(e)) from None
 
     def _record(self, request_id: str) -> RequestRecord:
         row = self.store.get_request(request_id=request_id)
