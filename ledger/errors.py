@@ -95,3 +95,23 @@ class VerificationFailed(LedgerError):
         super().__init__(detail if seq is None else f"entry {seq}: {detail}")
         self.seq = seq
         self.reason = detail
+
+
+class MalformedNote(VerificationFailed):
+    """A signed note, checkpoint, vkey, policy or add-checkpoint body breaks its format (C2SP)."""
+
+    status = 400
+    slug = "malformed-note"
+    title = "Malformed signed note"
+
+
+class NoteNotVerified(VerificationFailed):
+    """No trusted key signed the note, or (``bad_signature``) a trusted key's signature fails."""
+
+    status = 403
+    slug = "note-not-verified"
+    title = "Signed note not verified"
+
+    def __init__(self, detail: str, *, bad_signature: bool) -> None:
+        super().__init__(detail)
+        self.bad_signature = bad_signature
