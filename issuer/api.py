@@ -325,8 +325,14 @@ def create_app_from_env() -> FastAPI:
     from issuer.publisher import HttpPublisher
     from ledger.client import LedgerClient
 
+    from ledger.policy import policy_from_env
+
     settings = Settings.from_env()
-    publisher = HttpPublisher(LedgerClient(settings.ledger_url))
+    # ZKCRED_LEDGER_PUBLIC_KEY pins the ledger (and ZKCRED_LEDGER_POLICY its witnesses): the issuer
+    # then reads its own registration only from a verified (witnessed) checkpoint.
+    key_hex = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY", "").strip()
+    publisher = HttpPublisher(LedgerClient(settings.ledger_url, ledger_key=bytes.fromhex(key_hex) if key_hex else None,
+                                           policy=policy_from_env() if key_hex else None))
     service = IssuerService.open(settings=settings, publisher=publisher)
     logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())
     return create_app(service)

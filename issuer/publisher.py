@@ -102,12 +102,23 @@ class HttpPublisher:
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
-        """Replay the issuer's registration and rotations from the ledger's entries."""
+        """Replay the issuer's registration and rotations from the ledger's entries.
+
+        With the ledger's key pinned on the client, the entries are read against its verified
+        checkpoint (and the client's witness policy): the issuer sees what everyone sees.
+        """
         key: bytes | None = None
         start = 0
         try:
+            checkpoint = self.client.checkpoint() if self.client.ledger_key is not None else None
             while True:
-                page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
+                if checkpoint is not None:
+                    if start >= checkpoint.size:
+                        return key
+                    page = [e.to_json() for e in self.client.verified_entries(
+                        start=start, limit=MAX_PAGE, tree_head=checkpoint)]
+                else:
+                    page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
                 for doc in page:
                     if not isinstance(doc, dict) or doc.get("issuer") != issuer_id:
                         continue

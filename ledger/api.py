@@ -3,6 +3,7 @@
     GET  /entries?start=&limit=             consecutive entries (canonical JSON), at most 1000
     GET  /entries/{seq}                     one entry, byte-for-byte as stored (RFC 8785)
     GET  /tree-head                         the latest signed tree head
+    GET  /checkpoint                        the latest C2SP checkpoint (signed note, text/plain)
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
     POST /entries                           a signed entry; 201 with a receipt, or a problem
@@ -34,6 +35,7 @@ from ledger.log import LedgerLog
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 SeqParam = Annotated[int, Query(ge=0, le=MAX_JSON_INT)]
 SizeParam = Annotated[int | None, Query(ge=0, le=MAX_JSON_INT)]
@@ -115,6 +117,11 @@ def create_app(log: LedgerLog) -> FastAPI:
         sth = log.tree_head()
         # last_entry_hash is not signed: a convenience for writers building the next entry
         return {**sth.to_json(), "last_entry_hash": head.last_hash.hex() if head.size == sth.size else None}
+
+    @app.get("/checkpoint", response_class=Response,
+             responses={200: {"content": {CHECKPOINT_MEDIA_TYPE: {}}, "description": "a C2SP signed note"}})
+    def checkpoint(log: LogDep) -> Response:
+        return Response(log.latest_checkpoint().to_bytes(), media_type=CHECKPOINT_MEDIA_TYPE)
 
     @app.get("/proofs/inclusion")
     def inclusion(log: LogDep, seq: SeqParam, tree_size: SizeParam = None) -> dict[str, Any]:

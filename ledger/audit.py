@@ -13,8 +13,10 @@ For each entry n, in order:
 
 Then the replayed tree must match the signed tree head: same size, same root, and the
 signature verifies under the ledger key (pinned by the caller, else the one the tree head
-names — the report says which).  The first failure raises ``VerificationFailed`` naming
-the entry (``seq``) or the tree head (``seq=None``).
+names — the report says which).  Over HTTP the ledger's C2SP checkpoint is checked too:
+signed by that key under its origin, cosigned by the quorum of a witness policy if one is
+given, and its root equal to the replayed root at its size.  The first failure raises
+``VerificationFailed`` naming the entry (``seq``) or the tree head (``seq=None``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger import merkle
+from ledger.checkpoint import SignedCheckpoint, log_verifier
 from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
 from ledger.entries import SignedTreeHead, canonical_json, verify_tree_head
 from ledger.errors import ChainConflict, EntryRejected, VerificationFailed
 from ledger.log import check_entry
+from ledger.policy import CheckpointTrust, Policy
 from ledger.store import LedgerStore, StoredEntry
 
 Progress = Callable[[int, int], None]  # (entries checked, entries in total)
@@ -50,16 +54,20 @@ class AuditReport:
     ledger_key: bytes | None
     key_pinned: bool
     issuers: int
+    checkpoint: SignedCheckpoint | None = None  # the verified checkpoint, when audited over HTTP
+    cosigners: tuple[str, ...] = ()  # the policy's witnesses that cosigned it
 
 
 class Replay:
     """The state of a replay: chain head, Merkle frontier, issuer keys."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: Iterable[int] = ()) -> None:
         self.size = 0
         self.last_hash = GENESIS_PREV_HASH
         self.frontier: tuple[bytes, ...] = ()
         self.keys: dict[str, bytes] = {}
+        self.watch = set(watch)  # sizes whose root to remember (checkpoints to compare with)
+        self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in self.watch else {}
 
     def feed(self, item: AuditItem) -> list[tuple[int, int, bytes]]:
         """Check one entry; return the Merkle nodes it completes."""
@@ -87,7 +95,16 @@ class Replay:
         if checked.issuer_key is not None:
             self.keys[checked.issuer_key[0]] = checked.issuer_key[1]
         self.size = n + 1
+        if self.size in self.watch:
+            self.roots[self.size] = merkle.frontier_root(self.frontier)
         return nodes
+
+    def check_root(self, size: int, root: bytes, what: str = "tree head") -> None:
+        """The replay so far has ``size`` entries and the Merkle root ``root`` (of a verified view)."""
+        if size != self.size:
+            raise VerificationFailed(f"{what}: signs size {size}, replay has {self.size} entries")
+        if root != merkle.frontier_root(self.frontier):
+            raise VerificationFailed(f"{what}: signed root differs from the replayed Merkle root")
 
     def finish(self, tree_head: SignedTreeHead | None, ledger_key: bytes | None) -> AuditReport:
         root = merkle.frontier_root(self.frontier)
@@ -95,10 +112,7 @@ class Replay:
             if self.size:
                 raise VerificationFailed("tree head: none stored for a non-empty log")
             return AuditReport(0, root, None, ledger_key, ledger_key is not None, 0)
-        if tree_head.size != self.size:
-            raise VerificationFailed(f"tree head: signs size {tree_head.size}, replay has {self.size} entries")
-        if tree_head.root != root:
-            raise VerificationFailed("tree head: signed root differs from the replayed Merkle root")
+        self.check_root(tree_head.size, tree_head.root)
         key = ledger_key if ledger_key is not None else tree_head.key
         try:
             verify_tree_head(tree_head, key)
@@ -120,8 +134,9 @@ def audit_items(
     total: int,
     check_nodes: Callable[[list[tuple[int, int, bytes]]], None] | None = None,
     progress: Progress | None = None,
+    watch: Iterable[int] = (),
 ) -> Replay:
-    replay = Replay()
+    replay = Replay(watch)
     for page in pages:
         completed: list[tuple[int, int, bytes]] = []
         for item in page:
@@ -187,6 +202,8 @@ class EntrySource(Protocol):
 
     def fetch_tree_head(self) -> SignedTreeHead: ...
 
+    def fetch_checkpoint(self) -> bytes: ...
+
     def fetch_entries(self, *, start: int, limit: int) -> list[Any]: ...
 
 
@@ -201,17 +218,53 @@ def audit_remote(
     source: EntrySource,
     *,
     ledger_key: bytes | None = None,
+    origin: str | None = None,
+    policy: Policy | None = None,
     page: int = MAX_PAGE,
     progress: Progress | None = None,
 ) -> AuditReport:
-    """Audit a ledger through its HTTP API: the entries up to the current signed tree head."""
+    """Audit a ledger through its HTTP API: the entries up to its tree head and its checkpoint.
+
+    ``origin``: the log's expected origin line; by default the one the checkpoint names (the
+    key, pinned or named, is what identifies the ledger).
+    """
     tree_head = source.fetch_tree_head()
-    total = tree_head.size
+    key = ledger_key if ledger_key is not None else tree_head.key
+    checkpoint, cosigners = verify_checkpoint_for_audit(source.fetch_checkpoint(), key, origin=origin, policy=policy)
+    total = max(tree_head.size, checkpoint.size)
 
     def fetch(start: int, limit: int) -> list[Any]:
         return source.fetch_entries(start=start, limit=limit)
 
     # the position is the seq; check_entry then compares it with the entry's own
     pages = _pages(total, page, fetch, lambda seq, doc: AuditItem(seq, _canonical_or_fail(doc, seq)))
-    replay = audit_items(pages, total=total, progress=progress)
-    return replay.finish(tree_head, ledger_key)
+    replay = audit_items(pages, total=total, progress=progress, watch=[checkpoint.size, tree_head.size])
+    if replay.roots.get(checkpoint.size) != checkpoint.root:
+        raise VerificationFailed(f"checkpoint: its root differs from the replayed root at size {checkpoint.size}")
+    if replay.roots.get(tree_head.size) != tree_head.root:
+        raise VerificationFailed("tree head: signed root differs from the replayed Merkle root")
+    try:
+        verify_tree_head(tree_head, key)
+    except VerificationFailed as e:
+        raise VerificationFailed(f"tree head: {e.detail}") from e
+    return AuditReport(
+        size=total,
+        root=merkle.frontier_root(replay.frontier),
+        tree_head=tree_head,
+        ledger_key=key,
+        key_pinned=ledger_key is not None,
+        issuers=len(replay.keys),
+        checkpoint=checkpoint,
+        cosigners=tuple(cosigners),
+    )
+
+
+def verify_checkpoint_for_audit(
+    data: bytes, key: bytes, *, origin: str | None = None, policy: Policy | None = None
+) -> tuple[SignedCheckpoint, list[str]]:
+    """Open a served checkpoint under ``key`` (and ``policy``); ``VerificationFailed`` at the tree head."""
+    try:
+        named = SignedCheckpoint.parse(data).origin if origin is None else origin
+        return CheckpointTrust(log_verifier(named, key), policy).verify_with_cosigners(data)
+    except VerificationFailed as e:
+        raise VerificationFailed(f"checkpoint: {e.detail}") from e

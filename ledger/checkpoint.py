@@ -25,6 +25,7 @@ whenever it is signed, so the ledger signs it on demand and stores only cosignat
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,15 @@ MAX_CONSISTENCY_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _MAX_SIZE = 2**64 - 1
+
+
+def default_origin() -> str:
+    """The ledger's origin line: ``ZKCRED_LEDGER_ORIGIN``, else ``zkcred.example/ledger``.
+
+    Read by the ledger (to sign) and by its clients (to verify), so one environment
+    configures both; the key pins the ledger, the origin names it to witnesses.
+    """
+    return os.environ.get(ENV_ORIGIN, "").strip() or DEFAULT_ORIGIN
 
 
 def parse_size(text: str) -> int:
@@ -143,6 +153,8 @@ def open_checkpoint(
     Returns the checkpoint and the opened note (which of ``log`` and ``witnesses`` signed).
     Raises ``MalformedNote`` or ``NoteNotVerified`` (also when only witnesses signed).
     """
+    if not isinstance(data, SignedCheckpoint | bytes):
+        raise TypeError(f"a checkpoint is bytes or a SignedCheckpoint, not {type(data).__name__}")
     signed = data if isinstance(data, SignedCheckpoint) else SignedCheckpoint.parse(data)
     if signed.origin != log.name:
         raise MalformedNote(f"checkpoint of origin {signed.origin!r}, expected {log.name!r}")

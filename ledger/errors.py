@@ -115,3 +115,15 @@ class NoteNotVerified(VerificationFailed):
     def __init__(self, detail: str, *, bad_signature: bool) -> None:
         super().__init__(detail)
         self.bad_signature = bad_signature
+
+
+class QuorumNotMet(VerificationFailed):
+    """A checkpoint lacks the cosignatures the consumer's witness policy requires; ``missing`` names who."""
+
+    status = 422
+    slug = "quorum-not-met"
+    title = "Checkpoint not cosigned by a witness quorum"
+
+    def __init__(self, detail: str, *, missing: list[str]) -> None:
+        super().__init__(detail)
+        self.missing = missing

@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import merkle
+from ledger.checkpoint import Checkpoint, SignedCheckpoint, default_origin, log_signer, sign_checkpoint
 from ledger.constants import MAX_CLOCK_SKEW_MS, MAX_PAGE
 from ledger.entries import (
     Entry,
@@ -154,10 +155,14 @@ class LedgerLog:
         signing_key: Ed25519PrivateKey,
         clock: Callable[[], int] = now_ms,
         max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS,
+        origin: str | None = None,
     ) -> None:
         self.store = store
         self._signing_key = signing_key
         self.public_key = public_key_bytes(signing_key)
+        self.origin = origin or default_origin()
+        self._note_signer = log_signer(self.origin, signing_key)
+        self.verifier = self._note_signer.verifier  # vkey: self.verifier.vkey()
         self._clock = clock
         self._max_skew = max_clock_skew_ms
         self._key_cache: dict[str, bytes] = {}  # issuer -> key believed current (a hint, never trusted)
@@ -289,6 +294,22 @@ class LedgerLog:
         return sign_tree_head(
             key=self._signing_key, size=head.size, root=merkle.frontier_root(head.frontier), time=self._clock()
         )
+
+    def checkpoint(self, tree_size: int | None = None) -> SignedCheckpoint:
+        """The C2SP checkpoint of the tree of ``tree_size`` entries (default: the head), signed by the ledger.
+
+        Ed25519 is deterministic, so the same size always gives the same bytes; nothing is stored.
+        """
+        if tree_size is None:
+            head = self.store.head()
+            size, root = head.size, merkle.frontier_root(head.frontier)
+        else:
+            size, root = tree_size, self.root(tree_size)
+        return sign_checkpoint(Checkpoint(self.origin, size, root), self._note_signer)
+
+    def latest_checkpoint(self) -> SignedCheckpoint:
+        """What ``GET /checkpoint`` serves: the head's checkpoint, signed by the ledger."""
+        return self.checkpoint()
 
     def entry(self, seq: int) -> StoredEntry:
         found = self.store.entries(start=seq, limit=1) if seq >= 0 else []

@@ -116,7 +116,7 @@ def check_key_name(name: str) -> str:
 
 def key_id(name: str, sig_type: int, public_key: bytes) -> int:
     """SHA-256(key name || 0x0A || signature type || public key)[:4], as a big-endian uint32."""
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([sig_type]) + public_key).digest()
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape") + b"\n" + bytes([sig_type]) + public_key).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -341,7 +341,7 @@ Verifier = Ed25519Verifier | CosignatureVerifier
 
 def parse_vkey(vkey: str, *, allowed: Sequence[int] = (SIG_ED25519, SIG_COSIGNATURE_V1)) -> Verifier:
     """``name+hex(key ID)+base64(type || key)`` → a verifier; the key ID must be the derived one."""
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # the name has no "+", the ID is hex; base64 may contain "+"
     if len(parts) != 3:
         raise MalformedNote("a vkey is name+keyid+base64(type || key)")
     name, hex_id, blob = parts

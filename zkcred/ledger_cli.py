@@ -50,8 +50,16 @@ def audit(
         str | None, typer.Option(help="Pin the ledger's public key (hex); else the key the tree head names.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object on stdout.")] = False,
+    origin: Annotated[
+        str | None, typer.Option(help="The ledger's expected checkpoint origin; else the one its checkpoint names.")
+    ] = None,
+    policy_file: Annotated[
+        str | None,
+        typer.Option("--policy", envvar="ZKCRED_LEDGER_POLICY",
+                     help="A C2SP tlog-policy file: the checkpoint must carry its witness quorum."),
+    ] = None,
 ) -> None:
-    """Replay the ledger from entry 0: every hash, chain link, signature and the tree head."""
+    """Replay the ledger from entry 0: every hash, chain link, signature, the tree head and the checkpoint."""
     import json
 
     def fail(code: int, at: int | None, reason: str) -> None:
@@ -59,11 +67,16 @@ def audit(
             typer.echo(json.dumps({"ok": False, "first_bad_entry": at, "reason": reason}))
         raise typer.Exit(code)
     from ledger.audit import audit_remote, audit_store
+    from ledger.policy import load_policy
 
     try:
         pinned = bytes.fromhex(ledger_key) if ledger_key else None
     except ValueError:
         raise typer.BadParameter("--ledger-key must be hex") from None
+    try:
+        policy = load_policy(policy_file)
+    except LedgerError as e:
+        raise typer.BadParameter(e.detail, param_hint="--policy") from None
     columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, console=console, transient=True) as progress:
@@ -76,7 +89,8 @@ def audit(
                 from ledger.client import LedgerClient
 
                 with LedgerClient(target) as client:
-                    result = audit_remote(client, ledger_key=pinned, progress=report)
+                    result = audit_remote(client, ledger_key=pinned, origin=origin, policy=policy,
+                                          progress=report)
             else:
                 from ledger.sql import SqlStore
 
@@ -98,10 +112,16 @@ def audit(
     if as_json:
         typer.echo(json.dumps({"ok": True, "entries": result.size, "issuers": result.issuers, "root": result.root.hex(),
                                "ledger_key": result.ledger_key.hex() if result.ledger_key else None,
-                               "key_pinned": result.key_pinned}))
+                               "key_pinned": result.key_pinned,
+                               "checkpoint": result.checkpoint.to_bytes().decode() if result.checkpoint else None,
+                               "cosigners": list(result.cosigners)}))
     summary = f"[bold green]OK[/] {result.size} entries, {result.issuers} issuers; root {result.root.hex()}"
     if result.tree_head is None or result.ledger_key is None:
         console.print(f"{summary}; the log is empty and has no signed tree head yet")
         return
     trust = "pinned" if result.key_pinned else "named by the tree head; pin it with --ledger-key"
     console.print(f"{summary}; tree head signed by {result.ledger_key.hex()} ({trust})")
+    if result.checkpoint is not None:
+        witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
+                     else "no witness policy given (--policy): a split view would go unnoticed")
+        console.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")

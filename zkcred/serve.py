@@ -46,7 +46,7 @@ def serve(
         ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file)],
          {"DATABASE_URL": db("ledger")}),
         ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), *(["--dev"] if dev else [])],
-         {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url,
+         {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public,
           "ZKCRED_ISSUER_URL": f"http://{host}:{issuer_port}"}),
         ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port)],
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public}),
@@ -63,6 +63,9 @@ def serve(
         console.print(f"ledger   {ledger_url}  (public key {ledger_public})")
         console.print(f"issuer   http://{host}:{issuer_port}/docs")
         console.print(f"verifier http://{host}:{verifier_port}/docs")
+        if not os.environ.get("ZKCRED_LEDGER_POLICY"):
+            console.print("[bold yellow]no witness policy (ZKCRED_LEDGER_POLICY):[/] the issuer and the verifier "
+                          "accept checkpoints signed by the ledger alone — one operator could show them a split view")
         console.print("[dim]Ctrl-C stops all three[/]")
         while True:
             for name, proc in children:

@@ -51,6 +51,18 @@ def serve(
         settings.require_ledger()
     except ConfigError as e:
         _fail(str(e))
+    from ledger.errors import LedgerError
+    from ledger.policy import ENV_POLICY, policy_from_env
+
+    try:
+        policy = policy_from_env()
+    except LedgerError as e:
+        _fail(f"{ENV_POLICY}: {e.detail}")
+    if policy is None:
+        console.print(f"[bold yellow]warning:[/] no witness policy ({ENV_POLICY}): this verifier trusts the ledger "
+                      "operator not to show it a forked view")
+    else:
+        console.print(f"witness policy: {policy.describe()}")
     engine = make_engine(settings.database_url)
     init_db(engine)  # create the tables once, before any worker starts
     engine.dispose()

@@ -2,7 +2,8 @@
 
 The wallet file defaults to ``./.zkcred/wallet.db`` (``ZKCRED_WALLET``); the passphrase
 comes from ``ZKCRED_WALLET_PASSPHRASE`` or a prompt; the ledger from
-``ZKCRED_LEDGER_URL`` (and ``ZKCRED_LEDGER_PUBLIC_KEY``, hex, to pin its key).
+``ZKCRED_LEDGER_URL`` (and ``ZKCRED_LEDGER_PUBLIC_KEY``, hex, to pin its key;
+``ZKCRED_LEDGER_POLICY``, a C2SP tlog-policy file, to require a witness quorum on its checkpoints).
 Every command takes ``--json`` for scripts; errors are one clear line and exit 1.
 """
 
@@ -41,8 +42,16 @@ def _passphrase(confirm: bool = False) -> str:
 
 
 def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
+    from ledger.errors import LedgerError
+    from ledger.policy import policy_from_env
+
     key = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY")
-    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=bytes.fromhex(key) if key else None)
+    try:
+        policy = policy_from_env()  # ZKCRED_LEDGER_POLICY: the witnesses and quorum every checkpoint needs
+    except LedgerError as e:
+        raise WalletError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
+    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=bytes.fromhex(key) if key else None,
+                       ledger_policy=policy)
 
 
 def _load(source: str) -> dict[str, Any]:
