@@ -38,8 +38,11 @@ def serve(
     if key_file:
         os.environ[ENV_KEY_FILE] = key_file
     SqlStore(database_url).close()  # create the tables once, before any worker starts
-    public = load_signing_key().public_key().public_bytes_raw().hex()
-    console.print(f"ledger key (public): {public}")
+    from ledger.checkpoint import default_origin, log_verifier
+
+    public = load_signing_key().public_key().public_bytes_raw()
+    console.print(f"ledger key (public): {public.hex()}")
+    console.print(f"ledger vkey (checkpoints): {log_verifier(default_origin(), public).vkey()}")
     uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
