@@ -17,9 +17,11 @@ number of workers can serve one PostgreSQL database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
@@ -32,6 +34,7 @@ from ledger.entries import MAX_JSON_INT
 from ledger.errors import ChainConflict, LedgerError
 from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
+from ledger.witnessing import WitnessSubmitter
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -65,10 +68,21 @@ def _json_bytes(content: bytes, status: int = 200) -> Response:
     return Response(content=content, status_code=status, media_type="application/json")
 
 
-def create_app(log: LedgerLog) -> FastAPI:
-    """The ledger service over ``log``."""
+def create_app(log: LedgerLog, *, witnesses: WitnessSubmitter | None = None) -> FastAPI:
+    """The ledger service over ``log``; ``witnesses`` (started and stopped with the app) collects cosignatures."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if witnesses is not None:
+            witnesses.start()
+        try:
+            yield
+        finally:
+            if witnesses is not None:
+                witnesses.stop()
+
     app = FastAPI(title="zkcred ledger", version="1", summary=__doc__.splitlines()[0] if __doc__ else None,
-                  responses=_ERRORS)
+                  responses=_ERRORS, lifespan=lifespan)
     app.state.log = log
 
     @app.exception_handler(LedgerError)
@@ -142,8 +156,13 @@ def create_app(log: LedgerLog) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL`` and the ledger key from the environment."""
+    """Factory for ``uvicorn --factory``: ``DATABASE_URL``, the ledger key, ``ZKCRED_LEDGER_ORIGIN`` and
+    ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit checkpoints to, with URLs)."""
     from ledger.sql import SqlStore
+    from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
     store = SqlStore(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return create_app(LedgerLog(store, signing_key=load_signing_key()))
+    policy = witness_policy_from_env(os.environ.get(ENV_WITNESSES, "").strip() or None)
+    log = LedgerLog(store, signing_key=load_signing_key(), witness_policy=policy)
+    submitter = WitnessSubmitter(log, list(policy.witnesses.values())) if policy is not None else None
+    return create_app(log, witnesses=submitter)

@@ -44,6 +44,7 @@ from ledger.entries import (
     verify_entry_signature,
 )
 from ledger.errors import ChainConflict, EntryRejected, InvalidRequest, NotFound
+from ledger.policy import Policy
 from ledger.store import AppendPlan, AppendView, Head, LedgerStore, StoredEntry
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class LedgerLog:
         clock: Callable[[], int] = now_ms,
         max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS,
         origin: str | None = None,
+        witness_policy: Policy | None = None,
     ) -> None:
         self.store = store
         self._signing_key = signing_key
@@ -163,6 +165,8 @@ class LedgerLog:
         self.origin = origin or default_origin()
         self._note_signer = log_signer(self.origin, signing_key)
         self.verifier = self._note_signer.verifier  # vkey: self.verifier.vkey()
+        self.witness_policy = witness_policy  # the quorum the served checkpoint aims for (ledger.witnessing)
+        self.listeners: list[Callable[[int], None]] = []  # told the new size after each append (never blocking)
         self._clock = clock
         self._max_skew = max_clock_skew_ms
         self._key_cache: dict[str, bytes] = {}  # issuer -> key believed current (a hint, never trusted)
@@ -252,6 +256,11 @@ class LedgerLog:
         plan = self.store.append(prepare, issuer_hint=issuer)
         if plan.issuer_key is not None:
             self._key_cache[plan.issuer_key[0]] = plan.issuer_key[1]
+        for listener in self.listeners:
+            try:
+                listener(plan.head.size)
+            except Exception:  # a listener (the witness submitter) must never fail an append
+                logger.exception("append listener failed")
         assert plan.head.tree_head is not None
         logger.debug("append >>> seq=%d entry_hash=%s", plan.entry.seq, plan.entry.entry_hash.hex()[:16])
         return Receipt(
@@ -308,8 +317,25 @@ class LedgerLog:
         return sign_checkpoint(Checkpoint(self.origin, size, root), self._note_signer)
 
     def latest_checkpoint(self) -> SignedCheckpoint:
-        """What ``GET /checkpoint`` serves: the head's checkpoint, signed by the ledger."""
-        return self.checkpoint()
+        """What ``GET /checkpoint`` serves: the newest checkpoint that carries the witness quorum.
+
+        With a witness policy: the largest size whose stored cosignatures satisfy its quorum,
+        with every cosignature kept for it; if none does yet, the head's checkpoint with what
+        it has (consumers with a policy will refuse it: fail closed).  Without one: the head.
+        """
+        head = self.store.head()
+        stored = self.store.cosignatures()
+        policy = self.witness_policy
+        if policy is not None:
+            for size, lines in stored:
+                if size > head.size:
+                    continue  # cosigned on another branch or a rolled-back database: never served
+                named = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses.values()}
+                cosigners = {named[(s.name, s.key_id)] for s in lines if (s.name, s.key_id) in named}
+                if policy.satisfied(cosigners):
+                    return self.checkpoint(size).with_cosignatures(lines)
+        at_head = next((lines for size, lines in stored if size == head.size), [])
+        return self.checkpoint().with_cosignatures(at_head)
 
     def entry(self, seq: int) -> StoredEntry:
         found = self.store.entries(start=seq, limit=1) if seq >= 0 else []

@@ -27,6 +27,12 @@ def serve(
         str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    witnesses: Annotated[
+        str | None,
+        typer.Option(envvar="ZKCRED_LEDGER_WITNESSES",
+                     help="A C2SP tlog-policy file: the witnesses (with URLs) to submit checkpoints to, and the quorum "
+                          "GET /checkpoint waits for."),
+    ] = None,
 ) -> None:
     """Serve the ledger API (uvicorn)."""
     import uvicorn
@@ -34,9 +40,20 @@ def serve(
     from ledger.keys import ENV_KEY_FILE, load_signing_key
     from ledger.sql import SqlStore
 
+    from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
+
     os.environ["DATABASE_URL"] = database_url
     if key_file:
         os.environ[ENV_KEY_FILE] = key_file
+    if witnesses:
+        os.environ[ENV_WITNESSES] = witnesses
+        try:
+            policy = witness_policy_from_env(witnesses)
+        except (LedgerError, ValueError) as e:
+            console.print(f"[red]error:[/] --witnesses: {getattr(e, 'detail', e)}")
+            raise typer.Exit(1) from None
+        console.print(f"witnesses: {', '.join(policy.witnesses) if policy else 'none'}; quorum "
+                      f"{policy.describe() if policy else 'none'}")
     SqlStore(database_url).close()  # create the tables once, before any worker starts
     from ledger.checkpoint import default_origin, log_verifier
 
