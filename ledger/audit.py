@@ -21,8 +21,9 @@ given, and its root equal to the replayed root at its size.  The first failure r
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,6 +57,7 @@ class AuditReport:
     issuers: int
     checkpoint: SignedCheckpoint | None = None  # the verified checkpoint, when audited over HTTP
     cosigners: tuple[str, ...] = ()  # the policy's witnesses that cosigned it
+    roots: Mapping[int, bytes] = dataclasses.field(default_factory=dict)  # replayed roots at the watched sizes
 
 
 class Replay:
@@ -222,25 +224,31 @@ def audit_remote(
     policy: Policy | None = None,
     page: int = MAX_PAGE,
     progress: Progress | None = None,
+    checkpoint: bytes | None = None,
+    watch: Iterable[int] = (),
 ) -> AuditReport:
     """Audit a ledger through its HTTP API: the entries up to its tree head and its checkpoint.
 
     ``origin``: the log's expected origin line; by default the one the checkpoint names (the
-    key, pinned or named, is what identifies the ledger).
+    key, pinned or named, is what identifies the ledger).  ``checkpoint``: audit against these
+    bytes rather than a fresh ``GET /checkpoint``; ``watch``: more sizes whose replayed roots
+    the report keeps (``roots``), to compare views (``audit_views``).
     """
     tree_head = source.fetch_tree_head()
     key = ledger_key if ledger_key is not None else tree_head.key
-    checkpoint, cosigners = verify_checkpoint_for_audit(source.fetch_checkpoint(), key, origin=origin, policy=policy)
-    total = max(tree_head.size, checkpoint.size)
+    raw = checkpoint if checkpoint is not None else source.fetch_checkpoint()
+    checkpoint_, cosigners = verify_checkpoint_for_audit(raw, key, origin=origin, policy=policy)
+    total = max(tree_head.size, checkpoint_.size)
+    watched = {checkpoint_.size, tree_head.size, *(w for w in watch if 0 <= w <= total)}
 
     def fetch(start: int, limit: int) -> list[Any]:
         return source.fetch_entries(start=start, limit=limit)
 
     # the position is the seq; check_entry then compares it with the entry's own
     pages = _pages(total, page, fetch, lambda seq, doc: AuditItem(seq, _canonical_or_fail(doc, seq)))
-    replay = audit_items(pages, total=total, progress=progress, watch=[checkpoint.size, tree_head.size])
-    if replay.roots.get(checkpoint.size) != checkpoint.root:
-        raise VerificationFailed(f"checkpoint: its root differs from the replayed root at size {checkpoint.size}")
+    replay = audit_items(pages, total=total, progress=progress, watch=watched)
+    if replay.roots.get(checkpoint_.size) != checkpoint_.root:
+        raise VerificationFailed(f"checkpoint: its root differs from the replayed root at size {checkpoint_.size}")
     if replay.roots.get(tree_head.size) != tree_head.root:
         raise VerificationFailed("tree head: signed root differs from the replayed Merkle root")
     try:
@@ -254,8 +262,9 @@ def audit_remote(
         ledger_key=key,
         key_pinned=ledger_key is not None,
         issuers=len(replay.keys),
-        checkpoint=checkpoint,
+        checkpoint=checkpoint_,
         cosigners=tuple(cosigners),
+        roots=dict(replay.roots),
     )
 
 
@@ -268,3 +277,78 @@ def verify_checkpoint_for_audit(
         return CheckpointTrust(log_verifier(named, key), policy).verify_with_cosigners(data)
     except VerificationFailed as e:
         raise VerificationFailed(f"checkpoint: {e.detail}") from e
+
+
+# ---------------------------------------------------------------- several views: is there a fork?
+
+
+@dataclass(frozen=True)
+class Fork:
+    """Two checkpoints signed by the same ledger key that no append-only log can both have produced."""
+
+    views: tuple[int, int]  # indices of the views (sources) that showed them
+    reason: str
+    evidence: tuple[SignedCheckpoint, SignedCheckpoint]  # smaller size first
+
+
+class ForkDetected(VerificationFailed):
+    status = 409
+    slug = "fork-detected"
+    title = "The ledger showed two histories"
+
+    def __init__(self, fork: Fork) -> None:
+        super().__init__(fork.reason)
+        self.fork = fork
+
+
+def audit_views(
+    sources: Sequence[EntrySource],
+    *,
+    ledger_key: bytes | None = None,
+    origin: str | None = None,
+    policy: Policy | None = None,
+    page: int = MAX_PAGE,
+    progress: Progress | None = None,
+) -> list[AuditReport]:
+    """Audit several views of one ledger (e.g. what two parties were shown) and compare them.
+
+    Each view is replayed in full (``audit_remote``; the witness quorum is checked after the
+    comparison, so an unwitnessed branch is still compared).  Two checkpoints signed by the
+    ledger's key fork if they have the same size and different roots, or if the larger view's
+    *replayed* root at the smaller size is not the smaller checkpoint's root — conclusive
+    evidence, since each root was recomputed from that view's entries.  Raises
+    ``ForkDetected`` (with both checkpoints) or the first view's ``VerificationFailed``.
+    """
+    raws = [s.fetch_checkpoint() for s in sources]
+    sizes = set()
+    for raw in raws:
+        try:
+            sizes.add(SignedCheckpoint.parse(raw).size)
+        except VerificationFailed as e:
+            raise VerificationFailed(f"checkpoint: {e.detail}") from e
+    reports = [audit_remote(s, ledger_key=ledger_key, origin=origin, page=page, progress=progress, checkpoint=raw,
+                            watch=sizes) for s, raw in zip(sources, raws, strict=True)]
+    keys = {r.ledger_key for r in reports}
+    if len(keys) > 1:
+        raise VerificationFailed("the views are signed by different ledger keys: different ledgers, not one forked")
+    for i, a in enumerate(reports):
+        for j, b in enumerate(reports):
+            ca, cb = a.checkpoint, b.checkpoint
+            assert ca is not None and cb is not None
+            if i >= j or ca.origin != cb.origin:
+                continue
+            (x, cx), (y, cy) = sorted([(i, ca), (j, cb)], key=lambda t: t[1].size)
+            larger = reports[y]
+            if cx.size == cy.size and cx.root != cy.root:
+                reason = f"two checkpoints of size {cx.size} with different roots"
+            elif larger.roots.get(cx.size, cx.root) != cx.root:
+                reason = (f"the checkpoint of size {cy.size} is not an extension of the checkpoint of size "
+                          f"{cx.size}: its entries give another root at size {cx.size}")
+            else:
+                continue
+            raise ForkDetected(Fork((x, y), reason, (cx, cy)))
+    if policy is not None:  # no fork between the views: now each must carry the quorum
+        for r in reports:
+            assert r.checkpoint is not None and r.ledger_key is not None
+            verify_checkpoint_for_audit(r.checkpoint.to_bytes(), r.ledger_key, origin=origin, policy=policy)
+    return reports

@@ -65,7 +65,9 @@ def serve(
 
 @app.command()
 def audit(
-    target: Annotated[str, typer.Argument(help="The service's base URL (http[s]://…) or a DATABASE_URL.")],
+    targets: Annotated[list[str], typer.Argument(
+        help="The service's base URL (http[s]://…) or a DATABASE_URL; several URLs: views of one ledger "
+             "(what different parties were shown), audited and compared for a fork.")],
     ledger_key: Annotated[
         str | None, typer.Option(help="Pin the ledger's public key (hex); else the key the tree head names.")
     ] = None,
@@ -79,15 +81,24 @@ def audit(
                      help="A C2SP tlog-policy file: the checkpoint must carry its witness quorum."),
     ] = None,
 ) -> None:
-    """Replay the ledger from entry 0: every hash, chain link, signature, the tree head and the checkpoint."""
+    """Replay the ledger from entry 0: every hash, chain link, signature, the tree head and the checkpoint.
+
+    Given several URLs (views of one ledger), each is replayed and their checkpoints compared:
+    two checkpoints under the ledger's key that no append-only log can both have signed are a
+    fork, reported with both checkpoints as evidence (exit code 3).
+    """
     import json
 
     def fail(code: int, at: int | None, reason: str) -> None:
         if as_json:
             typer.echo(json.dumps({"ok": False, "first_bad_entry": at, "reason": reason}))
         raise typer.Exit(code)
-    from ledger.audit import audit_remote, audit_store
+    from ledger.audit import ForkDetected, audit_remote, audit_store, audit_views
     from ledger.policy import load_policy
+
+    target = targets[0]
+    if len(targets) > 1 and not all(t.startswith(("http://", "https://")) for t in targets):
+        raise typer.BadParameter("several targets are views of a ledger service: give http(s) URLs", param_hint="TARGETS")
 
     try:
         pinned = bytes.fromhex(ledger_key) if ledger_key else None
@@ -105,7 +116,17 @@ def audit(
             def report(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            if target.startswith(("http://", "https://")):
+            if len(targets) > 1:
+                from ledger.client import LedgerClient
+
+                clients = [LedgerClient(t) for t in targets]
+                try:
+                    result = audit_views(clients, ledger_key=pinned, origin=origin, policy=policy,
+                                         progress=report)[0]
+                finally:
+                    for c in clients:
+                        c.close()
+            elif target.startswith(("http://", "https://")):
                 from ledger.client import LedgerClient
 
                 with LedgerClient(target) as client:
@@ -119,6 +140,15 @@ def audit(
                     result = audit_store(store, ledger_key=pinned, progress=report)
                 finally:
                     store.close()
+    except ForkDetected as e:
+        a, b = e.fork.views
+        console.print(f"[bold red]FORK DETECTED[/] between {targets[a]} and {targets[b]}: {e.fork.reason}")
+        for view, cp in zip((a, b), e.fork.evidence, strict=True):
+            console.print(f"--- checkpoint shown by {targets[view]}:\n{cp.to_bytes().decode()}", markup=False)
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "fork": {"reason": e.fork.reason, "views": [targets[a], targets[b]],
+                                                         "checkpoints": [cp.to_bytes().decode() for cp in e.fork.evidence]}}))
+        raise typer.Exit(3) from None
     except VerificationFailed as e:
         where = f"entry {e.seq}" if e.seq is not None else "the tree head"
         console.print(f"[bold red]AUDIT FAILED[/] at {where}: {e.reason}")
@@ -141,6 +171,8 @@ def audit(
         return
     trust = "pinned" if result.key_pinned else "named by the tree head; pin it with --ledger-key"
     console.print(f"{summary}; tree head signed by {result.ledger_key.hex()} ({trust})")
+    if len(targets) > 1:
+        console.print(f"{len(targets)} views, no fork: each checkpoint extends the smaller ones")
     if result.checkpoint is not None:
         witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
                      else "no witness policy given (--policy): a split view would go unnoticed")
