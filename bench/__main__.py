@@ -16,7 +16,7 @@ from bench import common
 from circuits.backend import available_backends
 
 SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "revocation": "bench.revocation",
-             "compare": "bench.compare"}
+             "compare": "bench.compare", "ledger": "bench.ledger"}
 
 
 def main(argv: list[str] | None = None) -> int:
