@@ -177,3 +177,40 @@ def audit(
         witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
                      else "no witness policy given (--policy): a split view would go unnoticed")
         console.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")
+
+
+@app.command()
+def tiles(
+    directory: Annotated[str, typer.Argument(help="Where to write checkpoint, tile/… and tile/entries/… (C2SP tlog-tiles).")],
+    database_url: Annotated[
+        str, typer.Option(envvar="DATABASE_URL", help="The ledger's database (SQLite or postgresql+psycopg://).")
+    ] = DEFAULT_DATABASE_URL,
+    key_file: Annotated[
+        str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key.")
+    ] = None,
+    witnesses: Annotated[
+        str | None, typer.Option(envvar="ZKCRED_LEDGER_WITNESSES", help="The ledger's witness policy (its quorum).")
+    ] = None,
+) -> None:
+    """Write the ledger as static tiles for any web server or object store (run it after appends, or from cron)."""
+    from ledger.keys import load_signing_key
+    from ledger.log import LedgerLog
+    from ledger.sql import SqlStore
+    from ledger.tiles import write_tiles
+    from ledger.witnessing import witness_policy_from_env
+
+    try:
+        policy = witness_policy_from_env(witnesses)
+        store = SqlStore(database_url, create=False)
+    except (LedgerError, ValueError, FileNotFoundError) as e:
+        console.print(f"[red]error:[/] {getattr(e, 'detail', e)}")
+        raise typer.Exit(1) from None
+    try:
+        checkpoint = write_tiles(LedgerLog(store, signing_key=load_signing_key(key_file), witness_policy=policy),
+                                 directory)
+    except LedgerError as e:
+        console.print(f"[red]error:[/] {e.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    console.print(f"wrote the tiles of {checkpoint.origin} at size {checkpoint.size} to {directory}")
