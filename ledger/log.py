@@ -327,10 +327,10 @@ class LedgerLog:
         stored = self.store.cosignatures()
         policy = self.witness_policy
         if policy is not None:
+            named = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses.values()}
             for size, lines in stored:
                 if size > head.size:
                     continue  # cosigned on another branch or a rolled-back database: never served
-                named = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses.values()}
                 cosigners = {named[(s.name, s.key_id)] for s in lines if (s.name, s.key_id) in named}
                 if policy.satisfied(cosigners):
                     return self.checkpoint(size).with_cosignatures(lines)

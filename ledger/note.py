@@ -95,9 +95,11 @@ class Note:
 
     def with_signatures(self, extra: Iterable[NoteSignature]) -> Note:
         """This note with ``extra`` appended, skipping lines it already carries."""
-        seen = set(self.signatures)
-        added = [s for s in extra if not (s in seen or seen.add(s))]  # type: ignore[func-returns-value]
-        return Note(self.text, self.signatures + tuple(added))
+        lines = list(self.signatures)
+        for sig in extra:
+            if sig not in lines:
+                lines.append(sig)
+        return Note(self.text, tuple(lines))
 
 
 # ---------------------------------------------------------------- names, key IDs, base64
