@@ -210,3 +210,47 @@ def test_a_crash_before_the_commit_releases_no_cosignature(log: LedgerLog, tmp_p
     with pytest.raises(WitnessError) as e:
         restarted.add_checkpoint(_body(log, 0))
     assert e.value.status == 409 and e.value.size == 3
+
+
+def test_mutated_requests_get_a_4xx_never_a_500_and_change_nothing(log: LedgerLog) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    w = Witness(CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate()), [log.verifier], MemoryWitnessStore())
+    http = TestClient(create_app(w), raise_server_exceptions=False)
+    populate(log, Issuer("acme"), 6)
+    assert http.post("/add-checkpoint", content=_body(log, 0, 3)).status_code == 200
+    before = w.store.get(ORIGIN)
+    valid = _body(log, 3, 6)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def fuzz(data: st.DataObject) -> None:
+        body = bytearray(valid)
+        for _ in range(data.draw(st.integers(1, 4))):
+            kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+            pos = data.draw(st.integers(0, len(body) - 1))
+            if kind == "flip":
+                body[pos] ^= data.draw(st.integers(1, 255))
+            elif kind == "cut":
+                del body[pos : pos + data.draw(st.integers(1, 40))]
+            else:
+                body[pos:pos] = data.draw(st.binary(min_size=1, max_size=8))
+            if not body:
+                break
+        r = http.post("/add-checkpoint", content=bytes(body))
+        if r.status_code == 200:  # a mutation that kept it valid (e.g. in a proof-irrelevant spot): must be real
+            assert bytes(body) == valid or SignedCheckpoint.parse(parse_add(bytes(body))).size == 6
+            w.store._records[ORIGIN] = before  # back to the state under test
+        else:
+            assert r.status_code in (400, 403, 404, 409, 413, 422), (r.status_code, r.text)
+            assert w.store.get(ORIGIN) == before
+
+    fuzz()
+    assert http.post("/add-checkpoint", content=valid).status_code == 200
+
+
+def parse_add(body: bytes) -> bytes:
+    from ledger.checkpoint import parse_add_checkpoint
+
+    return parse_add_checkpoint(body).checkpoint
