@@ -126,6 +126,12 @@ def parse_policy(data: bytes | str) -> Policy:
         def fail(why: str) -> MalformedNote:
             return MalformedNote(f"policy line {number}: {why}")
 
+        def vkey(text: str, sig_type: int):  # type: ignore[no-untyped-def]
+            try:
+                return parse_vkey(text, allowed=(sig_type,))
+            except MalformedNote as e:
+                raise fail(e.detail) from e
+
         def new_name(name: str) -> str:
             if name == NONE or name in witnesses or name in groups:
                 raise fail(f"the name {name!r} is reserved or already defined")
@@ -134,7 +140,7 @@ def parse_policy(data: bytes | str) -> Policy:
         if kind == "log":
             if len(args) not in (1, 2):
                 raise fail("log <vkey> [<url>]")
-            v = parse_vkey(args[0], allowed=(SIG_ED25519,))
+            v = vkey(args[0], SIG_ED25519)
             if v.public_key in log_keys:
                 raise fail("duplicate log key")
             log_keys.add(v.public_key)
@@ -143,7 +149,7 @@ def parse_policy(data: bytes | str) -> Policy:
             if len(args) not in (2, 3):
                 raise fail("witness <name> <vkey> [<url>]")
             name = new_name(args[0])
-            v = parse_vkey(args[1], allowed=(SIG_COSIGNATURE_V1,))
+            v = vkey(args[1], SIG_COSIGNATURE_V1)
             if v.public_key in witness_keys:
                 raise fail("duplicate witness key")
             witness_keys.add(v.public_key)

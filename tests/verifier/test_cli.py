@@ -49,3 +49,13 @@ def test_create_api_key_refuses_an_empty_lender(tmp_path):
     result = CliRunner().invoke(app, ["create-api-key", "--lender", "  "],
                                 env={"DATABASE_URL": f"sqlite:///{tmp_path}/v.db"})
     assert result.exit_code == 1 and "lender" in result.output
+
+
+def test_serve_refuses_a_bad_witness_policy_in_one_line(tmp_path):
+    policy = tmp_path / "policy"
+    policy.write_text("witness w1 not-a-vkey\nquorum w1\n")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/v.db", "ZKCRED_LEDGER_URL": "http://127.0.0.1:1",
+           "ZKCRED_LEDGER_PUBLIC_KEY": "ab" * 32, "ZKCRED_LEDGER_POLICY": str(policy)}
+    result = CliRunner().invoke(app, ["serve"], env=env)
+    assert result.exit_code == 1 and "ZKCRED_LEDGER_POLICY" in result.output and "line 1" in result.output
+    assert "Traceback" not in result.output
