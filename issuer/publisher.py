@@ -101,6 +101,16 @@ class HttpPublisher:
         except httpx.HTTPError as e:
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
 
+    def _witnessed_head(self, wait: float = 3.0):  # type: ignore[no-untyped-def]
+        """The verified checkpoint, once it covers the ledger's head (witnesses cosign a round behind)."""
+        target = self.client.fetch_tree_head().size
+        deadline = time.monotonic() + wait
+        checkpoint = self.client.checkpoint()
+        while checkpoint.size < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+            checkpoint = self.client.checkpoint()
+        return checkpoint
+
     def issuer_key(self, issuer_id: str) -> bytes | None:
         """Replay the issuer's registration and rotations from the ledger's entries.
 
@@ -110,7 +120,7 @@ class HttpPublisher:
         key: bytes | None = None
         start = 0
         try:
-            checkpoint = self.client.checkpoint() if self.client.ledger_key is not None else None
+            checkpoint = self._witnessed_head() if self.client.ledger_key is not None else None
             while True:
                 if checkpoint is not None:
                     if start >= checkpoint.size:

@@ -112,3 +112,31 @@ def test_http_publisher_reads_its_key_from_the_verified_checkpoint(settings, led
                            .public_bytes_raw(), origin=ledger.origin)
     with pytest.raises(IssuerError):
         HttpPublisher(foreign).issuer_key(service.issuer_id)
+
+
+def test_http_publisher_waits_for_the_witnesses_to_cover_its_registration(settings, ledger):
+    """Cosignatures come a round after an append: the issuer's verified read waits for them."""
+    import threading
+
+    from ledger.note import CosignatureSigner, NoteSignature
+    from ledger.policy import simple_policy
+
+    witness = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate())
+    ledger.witness_policy = simple_policy([(witness.name, witness.verifier, None)], 1)
+    http = TestClient(create_ledger_app(ledger))
+    service = IssuerService.open(settings=settings, publisher=HttpPublisher(
+        LedgerClient("http://ledger.test", http=http)))  # registers (unverified path)
+    size = ledger.head().size
+
+    def cosign_later() -> None:
+        import time
+
+        time.sleep(0.3)
+        cp = ledger.checkpoint(size)
+        ledger.store.add_cosignatures(size, [NoteSignature(witness.name, witness.key_id,
+                                                           witness.sign(cp.checkpoint.text().encode()))])
+
+    threading.Thread(target=cosign_later).start()
+    pinned = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin,
+                          policy=simple_policy([(witness.name, witness.verifier, None)], 1))
+    assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key
