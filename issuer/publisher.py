@@ -30,7 +30,7 @@ from issuer.errors import ErrorKind, IssuerError
 from ledger.client import LedgerClient
 from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
 from ledger.entries import canonical_json, entry_hash, sign_entry
-from ledger.errors import ChainConflict, EntryRejected, LedgerError
+from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet
 from ledger.log import LedgerLog, now_ms
 
 logger = logging.getLogger(__name__)
@@ -105,11 +105,16 @@ class HttpPublisher:
         """The verified checkpoint, once it covers the ledger's head (witnesses cosign a round behind)."""
         target = self.client.fetch_tree_head().size
         deadline = time.monotonic() + wait
-        checkpoint = self.client.checkpoint()
-        while checkpoint.size < target and time.monotonic() < deadline:
+        while True:
+            try:
+                checkpoint = self.client.checkpoint()
+            except QuorumNotMet:  # nothing witnessed yet: wait as for a lagging checkpoint
+                if time.monotonic() >= deadline:
+                    raise
+            else:
+                if checkpoint.size >= target or time.monotonic() >= deadline:
+                    return checkpoint
             time.sleep(0.05)
-            checkpoint = self.client.checkpoint()
-        return checkpoint
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
         """Replay the issuer's registration and rotations from the ledger's entries.
