@@ -126,7 +126,8 @@ class LedgerClient:
 
     ``origin`` (default ``ZKCRED_LEDGER_ORIGIN`` or ``zkcred.example/ledger``) names the log
     in its checkpoints; ``policy`` (``ledger.policy.Policy``) the witnesses and the quorum
-    a checkpoint needs.  Without a policy a checkpoint signed by the ledger alone is accepted.
+    a checkpoint needs, ``max_age`` how old their cosignatures may be when it is fetched.
+    Without a policy a checkpoint signed by the ledger alone is accepted.
     """
 
     def __init__(
@@ -136,12 +137,14 @@ class LedgerClient:
         ledger_key: bytes | None = None,
         origin: str | None = None,
         policy: Policy | None = None,
+        max_age: float | None = None,
         http: httpx.Client | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.ledger_key = ledger_key
         self.origin = origin or default_origin()
         self.policy = policy
+        self.max_age = max_age
         self._trust: CheckpointTrust | None = None
         self._http = http if http is not None else httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
 
@@ -203,12 +206,14 @@ class LedgerClient:
         if self._trust is None:
             if self.ledger_key is None:
                 raise ValueError("pin the ledger's public key (ledger_key=) to verify checkpoints")
-            self._trust = CheckpointTrust(log_verifier(self.origin, self.ledger_key), self.policy)
+            self._trust = CheckpointTrust(log_verifier(self.origin, self.ledger_key), self.policy,
+                                          max_age=self.max_age)
         return self._trust
 
     def checkpoint(self) -> SignedCheckpoint:
-        """The latest checkpoint: signed by the pinned key, cosigned by the policy's quorum (if any)."""
-        return self.trust.verify(self.fetch_checkpoint())
+        """The latest checkpoint: signed by the pinned key, cosigned by the policy's quorum (if any),
+        within ``max_age`` seconds (if set)."""
+        return self.trust.verify(self.fetch_checkpoint(), fresh=True)
 
     def tree_head(self) -> SignedCheckpoint:
         """The verified view of the log to check everything else against: ``checkpoint()``."""

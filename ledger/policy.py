@@ -27,13 +27,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.errors import MalformedNote, QuorumNotMet
-from ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, CosignatureVerifier, Ed25519Verifier, parse_vkey
+from ledger.note import (
+    SIG_COSIGNATURE_V1,
+    SIG_ED25519,
+    CosignatureVerifier,
+    Ed25519Verifier,
+    cosignature_timestamp,
+    parse_vkey,
+)
 
 MAX_ENTRIES = 256
 NONE = "none"
@@ -230,30 +238,77 @@ def policy_from_env() -> Policy | None:
     return load_policy(os.environ.get(ENV_POLICY, "").strip() or None)
 
 
-class CheckpointTrust:
-    """What a consumer trusts: the ledger's key under its origin, and optionally a witness policy."""
+ENV_MAX_AGE = "ZKCRED_LEDGER_MAX_CHECKPOINT_AGE"
 
-    def __init__(self, log: Ed25519Verifier, policy: Policy | None = None) -> None:
+
+def max_age_from_env() -> float | None:
+    """``ZKCRED_LEDGER_MAX_CHECKPOINT_AGE`` (seconds): how old the quorum's cosignatures may be (unset: any)."""
+    raw = os.environ.get(ENV_MAX_AGE, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise MalformedNote(f"{ENV_MAX_AGE} must be a positive number of seconds")
+    return value
+
+
+class CheckpointTrust:
+    """What a consumer trusts: the ledger's key under its origin, and optionally a witness policy.
+
+    ``max_age`` (seconds): when a *new* checkpoint is accepted (``verify(..., fresh=True)``),
+    only cosignatures whose timestamp is at most that old (and at most ``MAX_FUTURE`` ahead)
+    count towards the quorum — a ledger cannot keep showing a party an old, once-cosigned
+    view (hiding a later revocation) for longer than that.  The ledger re-submits an unchanged
+    checkpoint to refresh its cosignatures (``WitnessSubmitter.refresh_after``).
+    """
+
+    MAX_FUTURE = 300.0
+
+    def __init__(self, log: Ed25519Verifier, policy: Policy | None = None, *, max_age: float | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         if policy is not None and policy.logs and all(p.verifier != log for p in policy.logs):
             raise ValueError(f"the policy does not list the ledger {log.vkey()}")
+        if max_age is not None and policy is None:
+            raise ValueError("max_age bounds the age of witness cosignatures: it needs a witness policy")
         self.log = log
         self.policy = policy
+        self.max_age = max_age
+        self.clock = clock
         self._witnesses = list(policy.witnesses.values()) if policy else []
 
-    def verify(self, data: bytes | SignedCheckpoint) -> SignedCheckpoint:
-        """The checkpoint, if signed by the log and cosigned by a quorum; else a ``VerificationFailed``."""
-        return self.verify_with_cosigners(data)[0]
+    def verify(self, data: bytes | SignedCheckpoint, *, fresh: bool = False) -> SignedCheckpoint:
+        """The checkpoint, if signed by the log and cosigned by a quorum; else a ``VerificationFailed``.
 
-    def verify_with_cosigners(self, data: bytes | SignedCheckpoint) -> tuple[SignedCheckpoint, list[str]]:
-        """``verify``, and the names of the policy's witnesses whose cosignatures verified."""
+        ``fresh``: also require the quorum's cosignatures to be within ``max_age`` (for a checkpoint
+        just fetched; one accepted earlier is re-verified without it).
+        """
+        return self.verify_with_cosigners(data, fresh=fresh)[0]
+
+    def verify_with_cosigners(self, data: bytes | SignedCheckpoint, *,
+                              fresh: bool = False) -> tuple[SignedCheckpoint, list[str]]:
+        """``verify``, and the names of the policy's witnesses whose cosignatures verified (and count)."""
         signed, opened = open_checkpoint(data, self.log, witnesses=[w.verifier for w in self._witnesses])
-        cosigned = [w.name for w in self._witnesses if opened.signed_by(w.verifier) is not None]
+        now = self.clock()
+        cosigned = []
+        for w in self._witnesses:
+            line = opened.signed_by(w.verifier)
+            if line is None:
+                continue
+            if fresh and self.max_age is not None:
+                t = cosignature_timestamp(line.signature)
+                if not now - self.max_age <= t <= now + self.MAX_FUTURE:
+                    continue
+            cosigned.append(w.name)
         if self.policy is not None:
             if not self.policy.satisfied(cosigned):
                 missing = [w for w in self.policy.witnesses_under() if w not in cosigned]
+                within = f" within {self.max_age:g} s" if fresh and self.max_age is not None else ""
                 raise QuorumNotMet(
                     f"checkpoint of size {signed.size} lacks the witness quorum {self.policy.describe()}: "
-                    f"no cosignature from {', '.join(missing)}",
+                    f"no cosignature{within} from {', '.join(missing)}",
                     missing=missing,
                 )
         return signed, cosigned

@@ -171,7 +171,7 @@ class TileClient:
 
     def checkpoint(self) -> SignedCheckpoint:
         """The published checkpoint, verified (key, origin, quorum) and checked against the tiles."""
-        checkpoint = self.trust.verify(self._get("checkpoint"))
+        checkpoint = self.trust.verify(self._get("checkpoint"), fresh=True)
         if self.root(checkpoint.size, within=checkpoint.size) != checkpoint.root:
             raise VerificationFailed(f"the tiles do not give the checkpoint's root at size {checkpoint.size}")
         self._published = max(self._published, checkpoint.size)

@@ -20,14 +20,18 @@ down or slow never stops or slows an append.  One round:
      have: logged as an error, nothing sent;
    - 4xx/5xx, timeouts: logged; the next round tries again;
 3. rounds coalesce: appends during a round trigger one more round for the newest head,
-   and a timer re-runs rounds (``interval``) so a witness that was down catches up.
+   and a timer re-runs rounds (``interval``) so a witness that was down catches up; an
+   unchanged checkpoint is re-submitted once its cosignature is ``refresh_after`` seconds
+   old, so consumers that bound the cosignatures' age (``CheckpointTrust.max_age``) keep
+   accepting a quiet ledger.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,7 +40,7 @@ import httpx
 from ledger.checkpoint import SignedCheckpoint, format_add_checkpoint, parse_size_body
 from ledger.errors import LedgerError
 from ledger.log import LedgerLog
-from ledger.note import NoteSignature, parse_signature_lines
+from ledger.note import NoteSignature, cosignature_timestamp, parse_signature_lines
 from ledger.policy import Policy, PolicyWitness, load_policy
 
 logger = logging.getLogger(__name__)
@@ -62,8 +66,11 @@ def witness_policy_from_env(path: str | None) -> Policy | None:
 
 class WitnessSubmitter:
     def __init__(self, log: LedgerLog, witnesses: Sequence[PolicyWitness], *, timeout: float = 5.0,
-                 interval: float = 2.0, http: httpx.Client | None = None) -> None:
+                 interval: float = 2.0, refresh_after: float = 60.0, http: httpx.Client | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.log = log
+        self.refresh_after = refresh_after  # re-cosign an unchanged checkpoint this often (fresh timestamps)
+        self.clock = clock
         self.witnesses = [w for w in witnesses if w.url]
         self.timeout = timeout
         self.interval = interval
@@ -121,7 +128,8 @@ class WitnessSubmitter:
     def _submit(self, w: PolicyWitness, checkpoint: SignedCheckpoint) -> Outcome:
         size = checkpoint.size
         old = self._known.get(w.name, 0)
-        if old == size and self._has(size, w):
+        stamped = self._cosigned_at(size, w)
+        if old == size and stamped is not None and self.clock() - stamped < self.refresh_after:
             return Outcome(w.name, "up-to-date", size)
         body_note = checkpoint.to_bytes()
         for _ in range(2):
@@ -166,8 +174,11 @@ class WitnessSubmitter:
         v = w.verifier
         return [s for s in lines if (s.name, s.key_id) == (v.name, v.key_id) and v.verify(text, s.signature)]
 
-    def _has(self, size: int, w: PolicyWitness) -> bool:
+    def _cosigned_at(self, size: int, w: PolicyWitness) -> int | None:
+        """The timestamp of the stored cosignature of ``w`` for ``size`` (None if there is none)."""
         for stored_size, lines in self.log.store.cosignatures(sizes=1):
             if stored_size == size:
-                return any((s.name, s.key_id) == (w.verifier.name, w.verifier.key_id) for s in lines)
-        return False
+                for s in lines:
+                    if (s.name, s.key_id) == (w.verifier.name, w.verifier.key_id):
+                        return cosignature_timestamp(s.signature)
+        return None

@@ -243,7 +243,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None) -> Fa
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (``zkcred verifier serve``): settings from the environment."""
     from ledger.client import LedgerClient
-    from ledger.policy import policy_from_env
+    from ledger.policy import max_age_from_env, policy_from_env
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, init_db, make_engine
     from verifier.resolver import LedgerResolver
@@ -253,6 +253,7 @@ def create_app_from_env() -> FastAPI:
     engine = make_engine(settings.database_url)
     init_db(engine)
     # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
-    resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env()))
+    resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(),
+                                           max_age=max_age_from_env()))
     service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id)
     return create_app(service, public_url=settings.public_url)

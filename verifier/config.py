@@ -4,6 +4,9 @@
 ``DATABASE_URL``               default ``sqlite:///./.zkcred/verifier.db``
 ``ZKCRED_LEDGER_URL``          the ledger service, e.g. ``http://127.0.0.1:8003`` (required to serve)
 ``ZKCRED_LEDGER_PUBLIC_KEY``   the ledger's Ed25519 public key, 64 hex digits (pinned; required)
+``ZKCRED_LEDGER_POLICY``       a C2SP tlog-policy file: the witness quorum every checkpoint needs (optional;
+                               without it the ledger operator is trusted not to show a forked view)
+``ZKCRED_LEDGER_MAX_CHECKPOINT_AGE``  seconds: how old the quorum's cosignatures may be (optional)
 ``ZKCRED_VERIFIER_ID``         this verifier's identity, bound into every proof (default ``zkcred-verifier``)
 ``ZKCRED_VERIFIER_URL``        public base URL for ``presentation_url``/``request_url``
                                (default: the URL the request came in on)

@@ -141,13 +141,13 @@ class LocalLedgerSource:
     """
 
     def __init__(self, log: LedgerLog, *, ledger_key: bytes, origin: str | None = None,
-                 policy: Policy | None = None) -> None:
+                 policy: Policy | None = None, max_age: float | None = None) -> None:
         self.log = log
         self.ledger_key = ledger_key
-        self.trust = CheckpointTrust(log_verifier(origin or log.origin, ledger_key), policy)
+        self.trust = CheckpointTrust(log_verifier(origin or log.origin, ledger_key), policy, max_age=max_age)
 
     def tree_head(self) -> SignedCheckpoint:
-        return self.trust.verify(self.log.latest_checkpoint().to_bytes())
+        return self.trust.verify(self.log.latest_checkpoint().to_bytes(), fresh=True)
 
     def verify_growth(self, old: SignedCheckpoint, new: SignedCheckpoint) -> None:
         for cp in (old, new):

@@ -167,13 +167,15 @@ class Wallet:
 
     def __init__(self, store: Store, *, http: HttpRouter | None = None, ledger_url: str | None = None,
                  ledger_key: bytes | None = None, backend: GroupBackend | None = None,
-                 ledger_policy: Policy | None = None, ledger_origin: str | None = None) -> None:
+                 ledger_policy: Policy | None = None, ledger_origin: str | None = None,
+                 ledger_max_age: float | None = None) -> None:
         self._store = store
         self._http = http or HttpRouter()
         self.ledger_url = ledger_url
         self.ledger_key = ledger_key
         self.ledger_policy = ledger_policy  # witnesses + quorum every checkpoint must carry (ledger.policy)
         self.ledger_origin = ledger_origin  # None: ZKCRED_LEDGER_ORIGIN or the default
+        self.ledger_max_age = ledger_max_age  # seconds the quorum's cosignatures may be old (None: any)
         self._be = backend or get_backend()
 
     def __repr__(self) -> str:
@@ -377,7 +379,7 @@ class Wallet:
 
         base = (self.ledger_url or "").rstrip("/")
         return LedgerClient(base, ledger_key=self.ledger_key, origin=self.ledger_origin, policy=self.ledger_policy,
-                            http=_Prefixed(self._http, base))
+                            max_age=self.ledger_max_age, http=_Prefixed(self._http, base))
 
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
         """Apply every revocation since each witness's height; return {updated, revoked, height}.

@@ -52,10 +52,12 @@ def serve(
     except ConfigError as e:
         _fail(str(e))
     from ledger.errors import LedgerError
-    from ledger.policy import ENV_POLICY, policy_from_env
+    from ledger.policy import ENV_POLICY, max_age_from_env, policy_from_env
 
     try:
         policy = policy_from_env()
+        if max_age_from_env() is not None and policy is None:
+            _fail(f"ZKCRED_LEDGER_MAX_CHECKPOINT_AGE bounds witness cosignatures: set {ENV_POLICY} too")
     except LedgerError as e:
         _fail(f"{ENV_POLICY}: {e.detail}")
     if policy is None:

@@ -43,15 +43,16 @@ def _passphrase(confirm: bool = False) -> str:
 
 def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
     from ledger.errors import LedgerError
-    from ledger.policy import policy_from_env
+    from ledger.policy import max_age_from_env, policy_from_env
 
     key = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY")
     try:
         policy = policy_from_env()  # ZKCRED_LEDGER_POLICY: the witnesses and quorum every checkpoint needs
+        max_age = max_age_from_env() if policy is not None else None
     except LedgerError as e:
         raise WalletError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
     return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=bytes.fromhex(key) if key else None,
-                       ledger_policy=policy)
+                       ledger_policy=policy, ledger_max_age=max_age)
 
 
 def _load(source: str) -> dict[str, Any]:

@@ -140,3 +140,19 @@ def test_a_restarted_ledger_learns_each_witness_size_from_409(log: LedgerLog, th
     fresh = WitnessSubmitter(log, list(policy.witnesses.values()))  # knows nothing: starts from old size 0
     assert [o.status for o in fresh.submit_round()] == ["cosigned"] * 3
     assert log.latest_checkpoint().size == 5
+
+
+def test_an_unchanged_checkpoint_is_recosigned_to_stay_fresh(log: LedgerLog, three: list[tuple[Witness, str]]) -> None:
+    policy = _policy(log, three, 3)
+    log.witness_policy = policy
+    populate(log, Issuer("acme"), 2)
+    offset = [0.0]
+    submitter = WitnessSubmitter(log, list(policy.witnesses.values()), refresh_after=60,
+                                 clock=lambda: time.time() + offset[0])
+    assert {o.status for o in submitter.submit_round()} == {"cosigned"}
+    assert {o.status for o in submitter.submit_round()} == {"up-to-date"}
+    offset[0] = 61  # a minute later, nothing appended: re-cosign the same size for fresh timestamps
+    assert {o.status for o in submitter.submit_round()} == {"cosigned"}
+    consumer = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, max_age=30,
+                            policy=_policy(log, three, 3, urls=False), http=TestClient(ledger_app(log)))
+    assert consumer.checkpoint().size == 2
