@@ -224,22 +224,22 @@ def audit_remote(
     policy: Policy | None = None,
     page: int = MAX_PAGE,
     progress: Progress | None = None,
-    checkpoint: bytes | None = None,
+    served: bytes | None = None,
     watch: Iterable[int] = (),
 ) -> AuditReport:
     """Audit a ledger through its HTTP API: the entries up to its tree head and its checkpoint.
 
     ``origin``: the log's expected origin line; by default the one the checkpoint names (the
-    key, pinned or named, is what identifies the ledger).  ``checkpoint``: audit against these
-    bytes rather than a fresh ``GET /checkpoint``; ``watch``: more sizes whose replayed roots
+    key, pinned or named, is what identifies the ledger).  ``served``: audit against these
+    checkpoint bytes rather than a fresh ``GET /checkpoint``; ``watch``: more sizes whose replayed roots
     the report keeps (``roots``), to compare views (``audit_views``).
     """
     tree_head = source.fetch_tree_head()
     key = ledger_key if ledger_key is not None else tree_head.key
-    raw = checkpoint if checkpoint is not None else source.fetch_checkpoint()
-    checkpoint_, cosigners = verify_checkpoint_for_audit(raw, key, origin=origin, policy=policy)
-    total = max(tree_head.size, checkpoint_.size)
-    watched = {checkpoint_.size, tree_head.size, *(w for w in watch if 0 <= w <= total)}
+    raw = served if served is not None else source.fetch_checkpoint()
+    checkpoint, cosigners = verify_checkpoint_for_audit(raw, key, origin=origin, policy=policy)
+    total = max(tree_head.size, checkpoint.size)
+    watched = {checkpoint.size, tree_head.size, *(w for w in watch if 0 <= w <= total)}
 
     def fetch(start: int, limit: int) -> list[Any]:
         return source.fetch_entries(start=start, limit=limit)
@@ -247,8 +247,8 @@ def audit_remote(
     # the position is the seq; check_entry then compares it with the entry's own
     pages = _pages(total, page, fetch, lambda seq, doc: AuditItem(seq, _canonical_or_fail(doc, seq)))
     replay = audit_items(pages, total=total, progress=progress, watch=watched)
-    if replay.roots.get(checkpoint_.size) != checkpoint_.root:
-        raise VerificationFailed(f"checkpoint: its root differs from the replayed root at size {checkpoint_.size}")
+    if replay.roots.get(checkpoint.size) != checkpoint.root:
+        raise VerificationFailed(f"checkpoint: its root differs from the replayed root at size {checkpoint.size}")
     if replay.roots.get(tree_head.size) != tree_head.root:
         raise VerificationFailed("tree head: signed root differs from the replayed Merkle root")
     try:
@@ -262,7 +262,7 @@ def audit_remote(
         ledger_key=key,
         key_pinned=ledger_key is not None,
         issuers=len(replay.keys),
-        checkpoint=checkpoint_,
+        checkpoint=checkpoint,
         cosigners=tuple(cosigners),
         roots=dict(replay.roots),
     )
@@ -326,7 +326,7 @@ def audit_views(
             sizes.add(SignedCheckpoint.parse(raw).size)
         except VerificationFailed as e:
             raise VerificationFailed(f"checkpoint: {e.detail}") from e
-    reports = [audit_remote(s, ledger_key=ledger_key, origin=origin, page=page, progress=progress, checkpoint=raw,
+    reports = [audit_remote(s, ledger_key=ledger_key, origin=origin, page=page, progress=progress, served=raw,
                             watch=sizes) for s, raw in zip(sources, raws, strict=True)]
     keys = {r.ledger_key for r in reports}
     if len(keys) > 1:
