@@ -1,0 +1,63 @@
+"""`zkcred serve --witnesses 3`: the whole stack with three witness processes on loopback — the ledger
+submits, the issuer registers through a witnessed view, and the audit with the majority policy passes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import httpx
+from typer.testing import CliRunner
+
+from ledger.checkpoint import SignedCheckpoint
+from ledger.policy import load_policy
+from tests.e2e.test_cli_story import _free_ports
+from witness.core import origin_hash
+from zkcred import ledger_cli
+
+
+def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ports = _free_ports(6)
+    ledger, issuer, verifier, *witnesses = ports
+    env = {**os.environ, "ZKCRED_MASTER_KEY": secrets.token_hex(32), "COLUMNS": "200"}
+    for k in ("DATABASE_URL", "ZKCRED_LEDGER_POLICY", "ZKCRED_LEDGER_WITNESSES", "ZKCRED_LEDGER_ORIGIN"):
+        env.pop(k, None)
+    args = [sys.executable, "-m", "zkcred", "serve", "--dir", str(tmp_path), "--ledger-port", str(ledger),
+            "--issuer-port", str(issuer), "--verifier-port", str(verifier), "--witnesses", "3"]
+    for p in witnesses:
+        args += ["--witness-port", str(p)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{ledger}"
+    try:
+        deadline = time.time() + 90
+        while True:  # up, and the issuer's registration cosigned by a majority
+            try:
+                up = httpx.get(f"http://127.0.0.1:{issuer}/openapi.json", timeout=2).status_code == 200
+                served = SignedCheckpoint.parse(httpx.get(f"{url}/checkpoint", timeout=2).content)
+                if up and served.size >= 1 and len(served.note.signatures) >= 3:
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise AssertionError("stack did not come up witnessed:\n" + (proc.stdout.read() if proc.stdout else ""))
+            time.sleep(0.5)
+        policy_file = tmp_path / "witnesses.policy"
+        policy = load_policy(str(policy_file))
+        assert policy is not None and policy.describe().startswith("2 of (")
+        key = httpx.get(f"{url}/tree-head").json()["key"]
+        out = CliRunner().invoke(ledger_cli.app, ["audit", url, "--ledger-key", key, "--policy", str(policy_file)])
+        assert out.exit_code == 0, out.output
+        assert "cosigned by w" in out.output
+        # each witness's monitoring endpoint shows the checkpoint it cosigned
+        monitored = httpx.get(f"http://127.0.0.1:{witnesses[0]}/{origin_hash(served.origin)}/checkpoint")
+        assert monitored.status_code == 200 and SignedCheckpoint.parse(monitored.content).size >= 1
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
