@@ -54,7 +54,8 @@ ENV_ORIGIN = "ZKCRED_LEDGER_ORIGIN"
 MAX_CONSISTENCY_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
-_MAX_SIZE = 2**64 - 1
+#: Sizes are uint64 in the specs; we refuse those above 2^63 - 1 (SQL BIGINT), which no log reaches.
+_MAX_SIZE = 2**63 - 1
 
 
 def default_origin() -> str:
@@ -67,7 +68,7 @@ def default_origin() -> str:
 
 
 def parse_size(text: str) -> int:
-    """ASCII decimal without leading zeroes (``0`` for zero), at most 2^64 - 1."""
+    """ASCII decimal without leading zeroes (``0`` for zero), at most 2^63 - 1."""
     if not _DECIMAL.fullmatch(text) or int(text) > _MAX_SIZE:
         raise MalformedNote(f"not a tree size: {text[:24]!r}")
     return int(text)

@@ -325,6 +325,7 @@ ROOT_B64 = base64.b64encode(bytes(32)).decode()
         f"o\n+1\n{ROOT_B64}\n",
         f"o\n1 \n{ROOT_B64}\n",
         f"o\n18446744073709551616\n{ROOT_B64}\n",  # 2^64
+        f"o\n9223372036854775808\n{ROOT_B64}\n",  # 2^63: above SQL BIGINT, refused
         "o\n1\nAAAA\n",  # root not 32 bytes
         f"o\n1\n{ROOT_B64}",  # no final newline
         f"\n1\n{ROOT_B64}\n",  # empty origin
