@@ -20,6 +20,9 @@ whenever it is signed, so the ledger signs it on demand and stores only cosignat
     <checkpoint, a signed note>
 
 ``format_add_checkpoint``/``parse_add_checkpoint`` write and read it strictly.
+
+Departure: sizes are uint64 in the specs; sizes above 2^63 - 1 are refused as malformed
+(they do not fit SQL BIGINT; no log reaches them).
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ class WitnessSubmitter:
             lines = parse_signature_lines(body)
         except LedgerError:
             return []
-        text = checkpoint.checkpoint.text().encode()
+        text = checkpoint.note.text.encode()
         v = w.verifier
         return [s for s in lines if (s.name, s.key_id) == (v.name, v.key_id) and v.verify(text, s.signature)]
 

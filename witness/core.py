@@ -128,7 +128,7 @@ class Witness:
 
         record = self.store.get(origin)
         self._check(record, request.old_size, request.proof, signed, request.checkpoint)
-        text = signed.checkpoint.text().encode()
+        text = signed.note.text.encode()  # exactly the text the log signed
         line = NoteSignature(self.signer.name, self.signer.key_id, self.signer.sign(text))
         cosigned = signed.note.with_signatures([line]).to_bytes()
         new = LogRecord(origin, signed.size, signed.root, cosigned)
