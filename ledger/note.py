@@ -16,6 +16,11 @@ Signature types implemented (the spec asks implementations to support few):
 - ``0x04`` timestamped Ed25519 cosignatures (c2sp.org/tlog-cosignature, ``cosignature/v1``):
   ``u64 timestamp || Ed25519(key, "cosignature/v1\\ntime <t>\\n" || note text)`` — what
   witnesses return.  The signed message binds the timestamp, not the cosigner's name.
+- ``0x06`` timestamped ML-DSA-44 cosignatures (tlog-cosignature, the post-quantum type the
+  spec recommends for new deployments): ``u64 timestamp || ML-DSA-44(key, cosigned_message)``
+  with ``cosigned_message = "subtree/v1\\n\\0" || u8 len || cosigner name || u64 timestamp ||
+  u8 len || origin || u64 start (0) || u64 end (size) || root`` — it commits to the
+  cosigner's name, not to extension lines (``cryptography``'s FIPS 204 ML-DSA, empty context).
 
 Verifier keys (vkeys): ``<name>+<hex key ID>+base64(type || public key)``.
 
@@ -58,6 +63,10 @@ from ledger.errors import MalformedNote, NoteNotVerified
 
 SIG_ED25519 = 0x01
 SIG_COSIGNATURE_V1 = 0x04  # timestamped Ed25519 checkpoint cosignatures (tlog-cosignature)
+SIG_MLDSA44_COSIGNATURE = 0x06  # timestamped ML-DSA-44 (sub)tree cosignatures (tlog-cosignature)
+MLDSA44_PUBLIC_KEY_SIZE = 1312
+MLDSA44_SIGNATURE_SIZE = 2420
+SUBTREE_V1_LABEL = b"subtree/v1\n\x00"  # 12 bytes
 
 #: More than the 16 the spec requires us to accept; a witness or client never needs more.
 MAX_SIGNATURES = 64
@@ -274,9 +283,103 @@ def cosignature_v1_message(text: bytes, timestamp: int) -> bytes:
 
 def cosignature_timestamp(signature: bytes) -> int:
     """The ``timestamp`` of a ``timestamped_signature`` (the first 8 bytes, big-endian)."""
-    if len(signature) != 8 + ED25519_SIGNATURE_SIZE:
-        raise MalformedNote("a cosignature/v1 signature is 8 + 64 bytes")
+    if len(signature) not in (8 + ED25519_SIGNATURE_SIZE, 8 + MLDSA44_SIGNATURE_SIZE):
+        raise MalformedNote("a timestamped cosignature is 8 + 64 (Ed25519) or 8 + 2420 (ML-DSA-44) bytes")
     return int.from_bytes(signature[:8], "big")
+
+
+def subtree_v1_message(cosigner: str, timestamp: int, origin: str, start: int, end: int, root: bytes) -> bytes:
+    """tlog-cosignature §ML-DSA-44 signed message: the ``cosigned_message`` structure (RFC 8446 encoding)."""
+    name, log = cosigner.encode(), origin.encode()
+    if not (1 <= len(name) <= 255 and 1 <= len(log) <= 255 and len(root) == 32):
+        raise ValueError("cosigner name and origin are 1 to 255 bytes, the hash 32")
+    return (SUBTREE_V1_LABEL + bytes([len(name)]) + name + timestamp.to_bytes(8, "big") + bytes([len(log)]) + log
+            + start.to_bytes(8, "big") + end.to_bytes(8, "big") + root)
+
+
+def _checkpoint_head(text: bytes) -> tuple[str, int, bytes] | None:
+    """Origin, size and root of a checkpoint note text (None if it is not one): what ML-DSA-44 signs."""
+    lines = text.split(b"\n")
+    if len(lines) < 4 or not re.fullmatch(rb"0|[1-9][0-9]{0,18}", lines[1]) or not lines[0]:
+        return None
+    try:
+        root = b64decode_strict(lines[2].decode("ascii"))
+        origin = lines[0].decode()
+    except (MalformedNote, UnicodeDecodeError):
+        return None
+    return (origin, int(lines[1]), root) if len(root) == 32 else None
+
+
+def _mldsa():  # type: ignore[no-untyped-def]
+    try:
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+    except ImportError as e:  # cryptography < 46
+        raise MalformedNote("ML-DSA-44 cosignatures need a cryptography release with ML-DSA") from e
+    return mldsa
+
+
+@dataclass(frozen=True)
+class MLDSACosignatureVerifier:
+    """Signature type 0x06: a witness's timestamped ML-DSA-44 checkpoint cosignature (start 0, end = size)."""
+
+    name: str
+    public_key: bytes
+    sig_type = SIG_MLDSA44_COSIGNATURE
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+        if len(self.public_key) != MLDSA44_PUBLIC_KEY_SIZE:
+            raise MalformedNote("an ML-DSA-44 public key is 1312 bytes")
+        try:
+            _mldsa().MLDSA44PublicKey.from_public_bytes(self.public_key)
+        except ValueError as e:
+            raise MalformedNote("not an ML-DSA-44 public key") from e
+
+    @property
+    def key_id(self) -> int:
+        return key_id(self.name, self.sig_type, self.public_key)
+
+    def verify(self, text: bytes, signature: bytes) -> bool:
+        head = _checkpoint_head(text)
+        if len(signature) != 8 + MLDSA44_SIGNATURE_SIZE or head is None:
+            return False
+        timestamp = int.from_bytes(signature[:8], "big")
+        if timestamp > _MAX_TIMESTAMP:
+            return False
+        origin, size, root = head
+        try:
+            message = subtree_v1_message(self.name, timestamp, origin, 0, size, root)
+            _mldsa().MLDSA44PublicKey.from_public_bytes(self.public_key).verify(signature[8:], message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def vkey(self) -> str:
+        return format_vkey(self.name, self.sig_type, self.public_key)
+
+
+class MLDSACosignatureSigner:
+    """A witness's ML-DSA-44 cosigning key (from a 32-byte seed); signs checkpoint note texts."""
+
+    def __init__(self, name: str, seed: bytes, *, clock: Callable[[], float] = _time.time) -> None:
+        self.name = check_key_name(name)
+        self._key = _mldsa().MLDSA44PrivateKey.from_seed_bytes(seed)
+        self._clock = clock
+        self.verifier = MLDSACosignatureVerifier(name, self._key.public_key().public_bytes_raw())
+        self.key_id = self.verifier.key_id
+
+    def __repr__(self) -> str:
+        return f"MLDSACosignatureSigner({self.name!r}, key ID {self.key_id:08x})"
+
+    def sign(self, text: bytes, *, timestamp: int | None = None) -> bytes:
+        t = int(self._clock()) if timestamp is None else timestamp
+        if not 0 < t <= _MAX_TIMESTAMP:
+            raise ValueError("a cosignature timestamp is in (0, 2^63 - 1]")
+        head = _checkpoint_head(text)
+        if head is None:
+            raise ValueError("ML-DSA-44 cosignatures sign checkpoints")
+        origin, size, root = head
+        return t.to_bytes(8, "big") + self._key.sign(subtree_v1_message(self.name, t, origin, 0, size, root))
 
 
 @dataclass(frozen=True)
@@ -338,10 +441,13 @@ def format_vkey(name: str, sig_type: int, public_key: bytes) -> str:
     return f"{check_key_name(name)}+{key_id(name, sig_type, public_key):08x}+{blob}"
 
 
-Verifier = Ed25519Verifier | CosignatureVerifier
+Verifier = Ed25519Verifier | CosignatureVerifier | MLDSACosignatureVerifier
+COSIGNATURE_TYPES = (SIG_COSIGNATURE_V1, SIG_MLDSA44_COSIGNATURE)
+_VERIFIERS: dict[int, type] = {SIG_ED25519: Ed25519Verifier, SIG_COSIGNATURE_V1: CosignatureVerifier,
+                               SIG_MLDSA44_COSIGNATURE: MLDSACosignatureVerifier}
 
 
-def parse_vkey(vkey: str, *, allowed: Sequence[int] = (SIG_ED25519, SIG_COSIGNATURE_V1)) -> Verifier:
+def parse_vkey(vkey: str, *, allowed: Sequence[int] = (SIG_ED25519, *COSIGNATURE_TYPES)) -> Verifier:
     """``name+hex(key ID)+base64(type || key)`` → a verifier; the key ID must be the derived one."""
     parts = vkey.strip().split("+", 2)  # the name has no "+", the ID is hex; base64 may contain "+"
     if len(parts) != 3:
@@ -353,8 +459,7 @@ def parse_vkey(vkey: str, *, allowed: Sequence[int] = (SIG_ED25519, SIG_COSIGNAT
     raw = b64decode_strict(blob)
     if not raw or raw[0] not in allowed:
         raise MalformedNote(f"unsupported vkey signature type {raw[:1].hex() or 'none'}")
-    cls = Ed25519Verifier if raw[0] == SIG_ED25519 else CosignatureVerifier
-    verifier = cls(name, raw[1:])
+    verifier = _VERIFIERS[raw[0]](name, raw[1:])
     if verifier.key_id != int(hex_id, 16):
         raise MalformedNote("the vkey's key ID is not the hash of its name, type and key")
     return verifier

@@ -4,7 +4,7 @@ Policy file (line based; whitespace = ASCII spaces and tabs; ``#`` comments and 
 ignored; a group or the quorum may name only what earlier lines defined)::
 
     log <vkey> [<url>]                        the ledger (vkey type 0x01, key name = origin)
-    witness <name> <vkey> [<url>]             a witness (vkey type 0x04, cosignature/v1)
+    witness <name> <vkey> [<url>]             a witness (vkey type 0x04 Ed25519 or 0x06 ML-DSA-44 cosignatures)
     group <name> all|any|<k> <member>...      k of the members witnessed; members are witnesses or groups
     quorum <name>|none                        exactly one
 
@@ -35,9 +35,10 @@ from pathlib import Path
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.errors import MalformedNote, QuorumNotMet
 from ledger.note import (
-    SIG_COSIGNATURE_V1,
+    COSIGNATURE_TYPES,
     SIG_ED25519,
     CosignatureVerifier,
+    MLDSACosignatureVerifier,
     Ed25519Verifier,
     cosignature_timestamp,
     parse_vkey,
@@ -58,7 +59,7 @@ class PolicyLog:
 @dataclass(frozen=True)
 class PolicyWitness:
     name: str
-    verifier: CosignatureVerifier
+    verifier: CosignatureVerifier | MLDSACosignatureVerifier
     url: str | None = None
 
 
@@ -134,9 +135,9 @@ def parse_policy(data: bytes | str) -> Policy:
         def fail(why: str) -> MalformedNote:
             return MalformedNote(f"policy line {number}: {why}")
 
-        def vkey(text: str, sig_type: int):  # type: ignore[no-untyped-def]
+        def vkey(text: str, *sig_types: int):  # type: ignore[no-untyped-def]
             try:
-                return parse_vkey(text, allowed=(sig_type,))
+                return parse_vkey(text, allowed=sig_types)
             except MalformedNote as e:
                 raise fail(e.detail) from e
 
@@ -157,7 +158,7 @@ def parse_policy(data: bytes | str) -> Policy:
             if len(args) not in (2, 3):
                 raise fail("witness <name> <vkey> [<url>]")
             name = new_name(args[0])
-            v = vkey(args[1], SIG_COSIGNATURE_V1)
+            v = vkey(args[1], *COSIGNATURE_TYPES)
             if v.public_key in witness_keys:
                 raise fail("duplicate witness key")
             witness_keys.add(v.public_key)
@@ -209,7 +210,7 @@ def format_policy(policy: Policy) -> str:
     return "\n".join(out) + "\n"
 
 
-def simple_policy(witnesses: Sequence[tuple[str, CosignatureVerifier, str | None]], k: int,
+def simple_policy(witnesses: Sequence[tuple[str, CosignatureVerifier | MLDSACosignatureVerifier, str | None]], k: int,
                   *, log: Ed25519Verifier | None = None) -> Policy:
     """``k`` of the given witnesses (a convenience for tests, the demo and the CLI)."""
     text = "".join(f"witness {n} {v.vkey()}" + (f" {u}" if u else "") + "\n" for n, v, u in witnesses)

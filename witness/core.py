@@ -1,4 +1,5 @@
-"""The witness's domain logic: C2SP tlog-witness ``add-checkpoint``, cosigning with ``cosignature/v1``.
+"""The witness's domain logic: C2SP tlog-witness ``add-checkpoint``, cosigning with ``cosignature/v1``
+(Ed25519, type 0x04) or ML-DSA-44 (``subtree/v1``, type 0x06).
 
 A witness is configured with the logs it witnesses (origin + the log's Ed25519 vkey) and
 keeps, per origin, the latest checkpoint it cosigned.  ``Witness.add_checkpoint(body)``
@@ -39,7 +40,7 @@ from typing import Protocol
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint, parse_add_checkpoint
 from ledger.errors import MalformedNote, NoteNotVerified
-from ledger.note import CosignatureSigner, Ed25519Verifier, NoteSignature, open_note
+from ledger.note import CosignatureSigner, Ed25519Verifier, MLDSACosignatureSigner, NoteSignature, open_note
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ def origin_hash(origin: str) -> str:
 
 
 class Witness:
-    def __init__(self, signer: CosignatureSigner, logs: Iterable[Ed25519Verifier], store: WitnessStore,
+    def __init__(self, signer: CosignatureSigner | MLDSACosignatureSigner, logs: Iterable[Ed25519Verifier],
+                 store: WitnessStore,
                  *, evidence_kept: int = 100) -> None:
         self.signer = signer
         self.store = store

@@ -19,6 +19,8 @@ KeyFileOpt = Annotated[str, typer.Option(envvar="ZKCRED_WITNESS_KEY_FILE",
                                          help="The witness's Ed25519 key (hex seed, created 0600 if missing).")]
 NameOpt = Annotated[str | None, typer.Option(envvar="ZKCRED_WITNESS_NAME",
                                              help="The cosigner's key name (default: zkcred.example/witness-<key id>).")]
+AlgorithmOpt = Annotated[str, typer.Option(envvar="ZKCRED_WITNESS_ALGORITHM",
+                                           help="ed25519 (cosignature/v1, type 0x04) or ml-dsa-44 (type 0x06).")]
 
 
 def _fail(message: str) -> None:
@@ -26,18 +28,22 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _signer(key_file: str, name: str | None):  # type: ignore[no-untyped-def]
+def _signer(key_file: str, name: str | None, algorithm: str = "ed25519"):  # type: ignore[no-untyped-def]
     from ledger.errors import LedgerError
     from ledger.keys import key_from_file
-    from ledger.note import CosignatureSigner, key_id
+    from ledger.note import CosignatureSigner, MLDSACosignatureSigner, key_id
 
+    if algorithm not in ("ed25519", "ml-dsa-44"):
+        _fail("--algorithm is ed25519 or ml-dsa-44")
     try:
-        key = key_from_file(key_file)
+        key = key_from_file(key_file)  # a 32-byte seed: Ed25519 or ML-DSA-44 (FIPS 204 ξ)
     except (OSError, ValueError) as e:
         _fail(f"cannot read the witness key {key_file}: {e}")
     if not name:
         name = f"zkcred.example/witness-{key_id('w', 0x04, key.public_key().public_bytes_raw()):08x}"
     try:
+        if algorithm == "ml-dsa-44":
+            return MLDSACosignatureSigner(name, key.private_bytes_raw())
         return CosignatureSigner(name, key)
     except LedgerError as e:
         _fail(f"--name: {e.detail}")
@@ -81,6 +87,7 @@ def serve(
                                               help="SQLite or postgresql+psycopg:// URL.")] = DEFAULT_DATABASE_URL,
     key_file: KeyFileOpt = DEFAULT_KEY_FILE,
     name: NameOpt = None,
+    algorithm: AlgorithmOpt = "ed25519",
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) for the given logs."""
     import uvicorn
@@ -90,7 +97,7 @@ def serve(
     from witness.sql import SqlWitnessStore
 
     logs = _logs(log, logs_file)
-    signer = _signer(key_file, name)
+    signer = _signer(key_file, name, algorithm)
     try:
         store = SqlWitnessStore(database_url)
     except Exception as e:  # unreachable database, bad URL
@@ -102,6 +109,6 @@ def serve(
 
 
 @app.command()
-def vkey(key_file: KeyFileOpt = DEFAULT_KEY_FILE, name: NameOpt = None) -> None:
+def vkey(key_file: KeyFileOpt = DEFAULT_KEY_FILE, name: NameOpt = None, algorithm: AlgorithmOpt = "ed25519") -> None:
     """Print the witness's vkey (for the ledger's and consumers' policy files)."""
-    typer.echo(_signer(key_file, name).verifier.vkey())
+    typer.echo(_signer(key_file, name, algorithm).verifier.vkey())

@@ -378,3 +378,49 @@ def test_vkeys_whose_base64_contains_plus_round_trip() -> None:
             seen_plus += "+" in v.vkey().split("+", 2)[2]
             assert parse_vkey(v.vkey()) == v
     assert seen_plus  # 64 keys × 2 types: some base64 has a "+" (P(none) ≈ 2^-50)
+
+
+# ---------------------------------------------------------------- ML-DSA-44 cosignatures (type 0x06)
+
+
+def test_mldsa44_cosigned_message_is_the_specs_structure() -> None:
+    from ledger.note import subtree_v1_message
+
+    root = base64.b64decode("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=")
+    msg = subtree_v1_message("witness.example/w1", 1679315147, "example.com/behind-the-sofa", 0, 20852163, root)
+    assert msg == (
+        b"subtree/v1\n\x00"  # uint8 label[12]
+        + bytes([18]) + b"witness.example/w1"  # opaque cosigner_name<1..2^8-1>
+        + (1679315147).to_bytes(8, "big")  # uint64 timestamp
+        + bytes([27]) + b"example.com/behind-the-sofa"  # opaque log_origin<1..2^8-1>
+        + bytes(8)  # uint64 start = 0 for a checkpoint
+        + (20852163).to_bytes(8, "big")  # uint64 end = the tree size
+        + root  # uint8 hash[32]
+    )
+    with pytest.raises(ValueError):
+        subtree_v1_message("", 1, "o", 0, 1, root)
+
+
+def test_mldsa44_cosignatures_sign_verify_and_tamper() -> None:
+    from ledger.note import MLDSACosignatureSigner, MLDSACosignatureVerifier
+
+    seed = hashlib.sha256(b"zkcred test ml-dsa witness").digest()
+    w = MLDSACosignatureSigner("witness.zkcred.example/pq", seed, clock=lambda: 1679315147.2)
+    text = SOFA_TEXT.encode()
+    sig = w.sign(text)
+    assert len(sig) == 8 + 2420 and cosignature_timestamp(sig) == 1679315147
+    assert w.verifier.verify(text, sig)
+    assert not w.verifier.verify(SOFA_TEXT.replace("20852163", "20852164").encode(), sig)
+    assert not w.verifier.verify(text, (1679315148).to_bytes(8, "big") + sig[8:])
+    # the message commits to the cosigner's name: the same key under another name does not verify
+    assert not MLDSACosignatureVerifier("witness.zkcred.example/other", w.verifier.public_key).verify(text, sig)
+    pub = w.verifier.public_key
+    assert len(pub) == 1312
+    assert w.key_id == int.from_bytes(hashlib.sha256(b"witness.zkcred.example/pq\n\x06" + pub).digest()[:4], "big")
+    vkey = w.verifier.vkey()
+    assert base64.b64decode(vkey.split("+", 2)[2])[0] == 0x06 and parse_vkey(vkey) == w.verifier
+    line = NoteSignature(w.name, w.key_id, sig)
+    opened = open_note(parse_note((SOFA_TEXT + "\n" + SOFA_LOG_LINE + line.line()).encode()), [w.verifier])
+    assert opened.signed_by(w.verifier) == line  # a ~3.2 kB line parses within the limits
+    with pytest.raises(ValueError):
+        w.sign(b"not a checkpoint\n")

@@ -156,3 +156,27 @@ def test_an_unchanged_checkpoint_is_recosigned_to_stay_fresh(log: LedgerLog, thr
     consumer = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, max_age=30,
                             policy=_policy(log, three, 3, urls=False), http=TestClient(ledger_app(log)))
     assert consumer.checkpoint().size == 2
+
+
+def test_a_post_quantum_witness_counts_like_any_other(log: LedgerLog) -> None:
+    """Two Ed25519 witnesses and one ML-DSA-44 witness (tlog-cosignature type 0x06); 2 of 3."""
+    import hashlib
+
+    from ledger.note import MLDSACosignatureSigner
+
+    ed = [_witness(log, "witness.test/ed1"), _witness(log, "witness.test/ed2")]
+    pq = Witness(MLDSACosignatureSigner("witness.test/pq", hashlib.sha256(b"pq").digest()), [log.verifier],
+                 MemoryWitnessStore())
+    with ExitStack() as stack:
+        served = [(w, stack.enter_context(serve(witness_app(w)))) for w in (*ed, pq)]
+        policy = simple_policy([(w.signer.name, w.signer.verifier, u) for w, u in served], 2, log=log.verifier)
+        log.witness_policy = policy
+        populate(log, Issuer("acme"), 3)
+        assert {o.status for o in WitnessSubmitter(log, list(policy.witnesses.values())).submit_round()} == {"cosigned"}
+    http = TestClient(ledger_app(log))
+    only_pq_and_one = simple_policy([(pq.signer.name, pq.signer.verifier, None),
+                                     (ed[0].signer.name, ed[0].signer.verifier, None)], 2)
+    client = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, policy=only_pq_and_one, http=http)
+    assert client.checkpoint().size == 3
+    line = next(s for s in log.latest_checkpoint().note.signatures if s.name == "witness.test/pq")
+    assert len(line.signature) == 8 + 2420
