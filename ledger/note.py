@@ -120,7 +120,7 @@ def _has_space(name: str) -> bool:
 
 def check_key_name(name: str) -> str:
     """Key names are non-empty and contain no Unicode spaces and no ``+`` (nor control characters)."""
-    if not name or _has_space(name) or "+" in name or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if not name or _has_space(name) or "+" in name or any(ord(c) < 0x20 for c in name):
         raise MalformedNote(f"invalid key name {name!r}")
     return name
 
