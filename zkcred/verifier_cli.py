@@ -60,6 +60,14 @@ def serve(
             _fail(f"ZKCRED_LEDGER_MAX_CHECKPOINT_AGE bounds witness cosignatures: set {ENV_POLICY} too")
     except LedgerError as e:
         _fail(f"{ENV_POLICY}: {e.detail}")
+    if policy is not None:
+        from ledger.checkpoint import default_origin, log_verifier
+        from ledger.policy import CheckpointTrust
+
+        try:  # a policy that lists logs must list this ledger (its key under its origin)
+            CheckpointTrust(log_verifier(default_origin(), settings.ledger_public_key), policy)
+        except (ValueError, LedgerError) as e:
+            _fail(f"{ENV_POLICY}: {getattr(e, 'detail', e)}")
     if policy is None:
         console.print(f"[bold yellow]warning:[/] no witness policy ({ENV_POLICY}): this verifier trusts the ledger "
                       "operator not to show it a forked view")
