@@ -127,7 +127,7 @@ PUBLIC = {
     "verifier": {("GET", "/requests/{request_id}/document"), ("POST", "/requests/{request_id}/presentation")},
     # the ledger is public to read; appends are authenticated by the issuer's signature (test_tamper)
     "ledger": {("GET", "/entries"), ("GET", "/entries/{seq}"), ("GET", "/tree-head"), ("GET", "/proofs/inclusion"),
-               ("GET", "/proofs/consistency"), ("POST", "/entries")},
+               ("GET", "/proofs/consistency"), ("POST", "/entries"), ("GET", "/checkpoint")},
 }
 
 
