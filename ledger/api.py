@@ -34,6 +34,7 @@ from ledger.entries import MAX_JSON_INT
 from ledger.errors import ChainConflict, LedgerError
 from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
+from ledger.tiles import TileWriter
 from ledger.witnessing import WitnessSubmitter
 
 logger = logging.getLogger(__name__)
@@ -68,18 +69,21 @@ def _json_bytes(content: bytes, status: int = 200) -> Response:
     return Response(content=content, status_code=status, media_type="application/json")
 
 
-def create_app(log: LedgerLog, *, witnesses: WitnessSubmitter | None = None) -> FastAPI:
-    """The ledger service over ``log``; ``witnesses`` (started and stopped with the app) collects cosignatures."""
+def create_app(log: LedgerLog, *, witnesses: WitnessSubmitter | None = None,
+               tiles: TileWriter | None = None) -> FastAPI:
+    """The ledger service over ``log``; ``witnesses`` collects cosignatures and ``tiles`` keeps a
+    tiles directory current, both in the background, started and stopped with the app."""
+    background = [b for b in (witnesses, tiles) if b is not None]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if witnesses is not None:
-            witnesses.start()
+        for b in background:
+            b.start()
         try:
             yield
         finally:
-            if witnesses is not None:
-                witnesses.stop()
+            for b in background:
+                b.stop()
 
     app = FastAPI(title="zkcred ledger", version="1", summary=__doc__.splitlines()[0] if __doc__ else None,
                   responses=_ERRORS, lifespan=lifespan)
@@ -156,8 +160,9 @@ def create_app(log: LedgerLog, *, witnesses: WitnessSubmitter | None = None) -> 
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL``, the ledger key, ``ZKCRED_LEDGER_ORIGIN`` and
-    ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit checkpoints to, with URLs)."""
+    """Factory for ``uvicorn --factory``: ``DATABASE_URL``, the ledger key, ``ZKCRED_LEDGER_ORIGIN``,
+    ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit checkpoints to, with URLs)
+    and ``ZKCRED_LEDGER_TILES_DIR`` (keep C2SP tiles there for a static server)."""
     from ledger.sql import SqlStore
     from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
@@ -165,4 +170,5 @@ def create_app_from_env() -> FastAPI:
     policy = witness_policy_from_env(os.environ.get(ENV_WITNESSES, "").strip() or None)
     log = LedgerLog(store, signing_key=load_signing_key(), witness_policy=policy)
     submitter = WitnessSubmitter(log, list(policy.witnesses.values())) if policy is not None else None
-    return create_app(log, witnesses=submitter)
+    tiles_dir = os.environ.get("ZKCRED_LEDGER_TILES_DIR", "").strip()
+    return create_app(log, witnesses=submitter, tiles=TileWriter(log, tiles_dir) if tiles_dir else None)

@@ -16,7 +16,8 @@ bundle not yet written (they are immutable; rewriting is skipped), the partial o
 size, then the checkpoint last — each file through a temporary name and ``os.replace``, so
 a reader never sees a half-written file nor a checkpoint whose tiles are missing.
 
-``TileClient`` reads them over HTTP and trusts nothing it has not verified: the checkpoint
+``TileWriter`` keeps such a directory current from the ledger service
+(``ZKCRED_LEDGER_TILES_DIR``).  ``TileClient`` reads them over HTTP and trusts nothing it has not verified: the checkpoint
 under a ``CheckpointTrust`` (pinned key, origin, witness quorum); any Merkle node it needs is
 taken from the tiles, and proofs are checked against the checkpoint's root; entries from a
 bundle are hashed and must equal the level-0 tile's leaf hashes, which are proven against
@@ -31,8 +32,10 @@ bytes (a revocation of ~600 handles or more) cannot be bundled: ``write_tiles`` 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,7 @@ from ledger.log import LedgerLog
 from ledger.merkle import NodeId
 from ledger.policy import CheckpointTrust
 
+logger = logging.getLogger(__name__)
 WIDTH = 256
 TILE_HEIGHT = 8
 MAX_ENTRY = 0xFFFF
@@ -254,3 +258,57 @@ class TileClient:
         plan = merkle.inclusion_proof_plan(last, size)
         proof = merkle.resolve_plan(plan, self._nodes(size))
         return verify_entry_run(docs, start=start, tree_head=checkpoint, last_inclusion_proof=proof)
+
+
+class TileWriter:
+    """Keeps a tiles directory current in the background: after appends (coalesced) and every ``interval``.
+
+    The served checkpoint changes when witnesses cosign, not only on appends, so the writer
+    also polls; it rewrites only when the served checkpoint's bytes changed.  A failure is
+    logged and retried on the next turn; it never reaches an append.
+    """
+
+    def __init__(self, log: LedgerLog, directory: str | os.PathLike[str], *, interval: float = 1.0) -> None:
+        self.log = log
+        self.directory = directory
+        self.interval = interval
+        self._event = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last: bytes | None = None
+
+    def start(self) -> TileWriter:
+        self.log.listeners.append(self.notify)
+        self._thread = threading.Thread(target=self._run, name="tile-writer", daemon=True)
+        self._thread.start()
+        self._event.set()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._event.set()
+        if self.notify in self.log.listeners:
+            self.log.listeners.remove(self.notify)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def notify(self, size: int | None = None) -> None:
+        self._event.set()
+
+    def write_if_changed(self) -> bool:
+        served = self.log.latest_checkpoint().to_bytes()
+        if served == self._last:
+            return False
+        self._last = write_tiles(self.log, self.directory).to_bytes()
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._event.wait(self.interval)
+            self._event.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.write_if_changed()
+            except Exception:
+                logger.exception("writing tiles failed; retrying")

@@ -33,6 +33,10 @@ def serve(
                      help="A C2SP tlog-policy file: the witnesses (with URLs) to submit checkpoints to, and the quorum "
                           "GET /checkpoint waits for."),
     ] = None,
+    tiles_dir: Annotated[
+        str | None, typer.Option("--tiles", envvar="ZKCRED_LEDGER_TILES_DIR",
+                                 help="Keep the log as C2SP tiles in this directory (for a static server).")
+    ] = None,
 ) -> None:
     """Serve the ledger API (uvicorn)."""
     import uvicorn
@@ -45,6 +49,8 @@ def serve(
     os.environ["DATABASE_URL"] = database_url
     if key_file:
         os.environ[ENV_KEY_FILE] = key_file
+    if tiles_dir:
+        os.environ["ZKCRED_LEDGER_TILES_DIR"] = tiles_dir
     if witnesses:
         os.environ[ENV_WITNESSES] = witnesses
         try:

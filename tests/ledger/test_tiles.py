@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 import http.server
 import threading
 from collections.abc import Iterator
@@ -178,3 +179,29 @@ def test_the_tiles_command(tmp_path: Path) -> None:
     assert (tmp_path / "www/tile/entries/000.p/1").exists()
     missing = runner.invoke(ledger_cli.app, ["tiles", str(tmp_path / "x"), "--database-url", f"sqlite:///{tmp_path}/no.db"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_the_ledger_service_keeps_its_tiles_current(tmp_path: Path, static: tuple[Path, str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.api import create_app
+    from ledger.tiles import TileWriter
+
+    directory, url = static
+    log = LedgerLog(MemoryStore(), signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
+    writer = TileWriter(log, directory, interval=0.05)
+    issuer = Issuer("acme")
+    with TestClient(create_app(log, tiles=writer)):  # the lifespan starts and stops the writer
+        issuer.register(log)
+        client = TileClient(url, CheckpointTrust(log.verifier))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.checkpoint().size == 1:
+                    break
+            except VerificationFailed:
+                pass  # not written yet
+            assert time.monotonic() < deadline, "the tiles never caught up"
+            time.sleep(0.05)
+    assert writer.write_if_changed() is False  # nothing changed since
+    assert log.listeners == []
