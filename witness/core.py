@@ -40,7 +40,7 @@ from typing import Protocol
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint, parse_add_checkpoint
 from ledger.errors import MalformedNote, NoteNotVerified
-from ledger.note import CosignatureSigner, Ed25519Verifier, MLDSACosignatureSigner, NoteSignature, open_note
+from ledger.note import CosignatureSigner, Ed25519Verifier, MLDSACosignatureSigner, Note, NoteSignature, open_note
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class Witness:
         if keys is None:
             raise WitnessError(404, f"unknown log origin {origin[:100]!r}")
         try:
-            open_note(signed.note, keys)
+            opened = open_note(signed.note, keys)
         except NoteNotVerified as e:
             raise WitnessError(403, e.detail) from e
         if request.old_size > signed.size:
@@ -132,7 +132,8 @@ class Witness:
         self._check(record, request.old_size, request.proof, signed, request.checkpoint)
         text = signed.note.text.encode()  # exactly the text the log signed
         line = NoteSignature(self.signer.name, self.signer.key_id, self.signer.sign(text))
-        cosigned = signed.note.with_signatures([line]).to_bytes()
+        # what the monitoring endpoint serves: the log signatures verified here and this cosignature
+        cosigned = Note(signed.note.text, (*(sig for _, sig in opened.verified), line)).to_bytes()
         new = LogRecord(origin, signed.size, signed.root, cosigned)
         if not self.store.compare_and_swap(record, new):
             current = self.store.get(origin)

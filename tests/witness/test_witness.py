@@ -78,10 +78,17 @@ def test_cosigns_a_consistent_history(log: LedgerLog, witness: Witness) -> None:
     # the same size again (a retry): same root, empty proof: cosigned again
     assert http.post("/add-checkpoint", content=_body(log, log.head().size)).status_code == 200
     # monitoring: the latest checkpoint with the log's signature and this witness's cosignature
+    # (and nothing else: a signature line of an unknown key that came with the request is not kept)
+    stranger = CosignatureSigner("stranger.test", Ed25519PrivateKey.generate())
+    cp = log.checkpoint()
+    extra = cp.with_cosignatures([NoteSignature(stranger.name, stranger.key_id, stranger.sign(cp.note.text.encode()))])
+    size = log.head().size
+    assert http.post("/add-checkpoint", content=format_add_checkpoint(size, [], extra.to_bytes())).status_code == 200
     m = http.get(f"/{origin_hash(ORIGIN)}/checkpoint")
     assert m.status_code == 200
     cosigned = open_note(m.content, [log.verifier, witness.signer.verifier])
     assert len(cosigned.verified) == 2 and SignedCheckpoint.parse(m.content).size == log.head().size
+    assert [s.name for s in SignedCheckpoint.parse(m.content).note.signatures] == [ORIGIN, "witness.test/w1"]
     assert http.get(f"/{origin_hash('nope')}/checkpoint").status_code == 404
     assert http.get("/vkey").text == witness.vkey + "\n"
 
