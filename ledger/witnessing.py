@@ -134,7 +134,7 @@ class WitnessSubmitter:
         body_note = checkpoint.to_bytes()
         for _ in range(2):
             if old > size:
-                logger.error("witness %s has cosigned size %d, larger than this ledger's %d: another branch?",
+                logger.error("witness %s has cosigned size %d, above the head %d read here (another worker? a fork?)",
                              w.name, old, size)
                 return Outcome(w.name, f"ahead {old}", size)
             try:
