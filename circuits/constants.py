@@ -117,3 +117,15 @@ ACC_LABEL_C_BAR = b"C_bar"
 ACC_LABEL_B_BAR = b"B_bar"
 ACC_LABEL_T = b"T"
 ACC_LABEL_CHALLENGE = b"c_acc"
+
+# draft-irtf-cfrg-sigma-protocols + draft-irtf-cfrg-fiat-shamir (circuits/sigma) -------------
+#: The ciphersuite identifier, carried verbatim in every tag (sigma draft §"Ciphersuites").
+SIGMA_CIPHERSUITE_ID = b"sigma-proofs_Shake128_BLS12381"
+#: Flavor markers a tag must carry: duplex-sponge Fiat–Shamir (batchable) and compact.
+SIGMA_FLAVOR_MARKERS = {"batchable": b"DSFS", "compact": b"CMPT"}
+#: Tag of the sponge that derives batch-verification weights (§"Batch verification").
+SIGMA_BATCH_VERIFY_TAG = b"irtf-cfrg-sigma-protocols/batch-verify"
+#: The 32-byte session id under which DeriveSessionID absorbs a tag (FS draft §"Session identifiers").
+FS_SESSION_ID_DOMAIN = b"irtf-cfrg-fiat-shamir/session-id"
+#: SHAKE128's rate in bytes: Init pads the 32-byte session id to one rate block.
+FS_SHAKE128_RATE = 168

@@ -11,12 +11,12 @@
     POST /credentials                         holder, with the offer's token: blind issuance
 
 Auth: ``Authorization: Bearer <token>`` — missing → 401 (with ``WWW-Authenticate``),
-wrong → 403. Every error is RFC 9457 ``application/problem+json`` with a stable ``type``
-``https://zkcred.dev/problems/<slug>``: domain errors (``IssuerError``) are mapped in
-ONE handler by kind; malformed JSON is 400 ``malformed-json``; a body or query that
-does not match its model is 422 ``invalid-request``; unknown routes 404 ``not-found``.
+wrong → 403. The scaffolding is ``servicekit.app.create_service_app`` (the same for the
+three services): RFC 9457 problem+json, limits and strict JSON, request ids, structured
+logs, ``/health/live``, ``/health/ready`` (database, ledger, keys), ``/metrics``
+(plus issuances and revocations), OpenAPI with bearer security schemes. This module keeps
+only the domain mapping: ``IssuerError`` → its kind's status (``issuer.errors.STATUS``).
 Problem details never echo input values (they may be personal data or tokens).
-OpenAPI at ``/docs`` with operation ids equal to the route function names.
 """
 
 from __future__ import annotations
@@ -26,27 +26,19 @@ import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy import text
 
-from issuer.errors import ErrorKind, IssuerError
+from issuer.errors import IssuerError
 from issuer.service import MAX_PAGE, IssuerService
+from servicekit.app import bearer_scheme, create_service_app, error_responses
+from servicekit.logs import configure_logging
+from servicekit.problems import ProblemDetails
+from servicekit.strictjson import Limits
 
 logger = logging.getLogger(__name__)
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_PREFIX = "https://zkcred.dev/problems/"
 MAX_OFFSET = 2**31 - 1
-
-
-def problem(status: int, slug: str, title: str, detail: str, instance: str, *,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": PROBLEM_PREFIX + slug, "title": title, "status": status, "detail": detail, "instance": instance}
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 # ------------------------------------------------------------------ API models (Create in, Public out)
@@ -168,8 +160,8 @@ class IssuedCredentialPublic(BaseModel):
 
 # ------------------------------------------------------------------ dependencies
 
-_bearer_admin = HTTPBearer(auto_error=False, scheme_name="AdminToken", description="admin token (create-admin-token)")
-_bearer_offer = HTTPBearer(auto_error=False, scheme_name="OfferToken", description="the offer's one-time token")
+_bearer_admin = bearer_scheme("AdminToken", "an admin token (`zkcred issuer create-admin-token`)")
+_bearer_offer = bearer_scheme("OfferToken", "the offer's one-time token (from the offer document)")
 
 
 def get_service(request: Request) -> IssuerService:
@@ -191,10 +183,7 @@ def offer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depe
 AdminDep = Annotated[str, Depends(require_admin)]
 OfferTokenDep = Annotated[str | None, Depends(offer_token)]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
-    for code in (400, 401, 403, 404, 409, 410, 422, 502, 503)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 422, 502, 503)
 
 # ------------------------------------------------------------------ routers, one per resource
 
@@ -264,56 +253,49 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
 
 
 @credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic)
-def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.revoke(credential_id).to_json()
+def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep, request: Request) -> dict[str, Any]:
+    revoked = service.revoke(credential_id).to_json()
+    request.app.state.revocations.inc()
+    return revoked
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
-def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep) -> dict[str, Any]:
-    return service.issue_credential(offer_id=body.offer_id, token=token, request=body.request)
+def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep,
+                     request: Request) -> dict[str, Any]:
+    issued = service.issue_credential(offer_id=body.offer_id, token=token, request=body.request)
+    request.app.state.issuances.inc()
+    return issued
 
 
 # ------------------------------------------------------------------ the app
 
 
-def _operation_id(route: APIRoute) -> str:
-    return route.name  # the function name: stable, so generated clients stay stable
+def _problem_of(exc: IssuerError) -> ProblemDetails:
+    """The issuer's one domain mapping: the kind's status and title (``issuer.errors``), the error's slug."""
+    extra = dict(getattr(exc, "extra", None) or {})  # e.g. existing_id of a duplicate
+    return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail, extensions=extra)
 
 
-def create_app(service: IssuerService) -> FastAPI:
-    """The issuer service over ``service`` (already opened: tables, identity, registration)."""
-    app = FastAPI(title="zkcred issuer", version="1", summary="Schemas, credential definitions, offers, "
-                  "blind issuance and revocation", generate_unique_id_function=_operation_id)
+def _readiness(service: IssuerService) -> dict[str, Any]:
+    def database() -> None:
+        with service.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    return {"database": database, "ledger": service.publisher.ping, "keys": service.check_keys}
+
+
+def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastAPI:
+    """The issuer service over ``service`` (already opened: tables, identity, registration).
+
+    ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    """
+    app = create_service_app(service="issuer", title="zkcred issuer", summary="Schemas, credential definitions, "
+                             "offers, blind issuance and revocation", error_mappers={IssuerError: _problem_of},
+                             readiness=_readiness(service), limits=limits)
     app.state.service = service
-
-    @app.exception_handler(IssuerError)
-    async def _issuer_error(request: Request, exc: IssuerError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.kind is ErrorKind.UNAUTHORIZED else None
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON",
-                           request.url.path)
-        # loc and msg only: never echo the input (it may be personal data or a token)
-        summary = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "invalid"))} for e in errors]
-        first = summary[0] if summary else {"loc": [], "msg": "invalid"}
-        return problem(422, "invalid-request", "Invalid request", f"{'.'.join(first['loc'])}: {first['msg']}",
-                       request.url.path, errors=summary[:20])
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path,
-                       headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:  # a bug, never bad input
-        logger.exception("unhandled error on %s", request.url.path)
-        return problem(500, "internal-error", "Internal error", "the issuer failed; see its log", request.url.path)
-
+    metrics = app.state.metrics
+    app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")
+    app.state.revocations = metrics.counter("issuer_revocations", "credentials revoked (published to the ledger)")
     for router in (schemas, definitions, offers, credentials_admin, issuance):
         app.include_router(router)
     return app
@@ -324,9 +306,9 @@ def create_app_from_env() -> FastAPI:
     from issuer.config import Settings
     from issuer.publisher import HttpPublisher
     from ledger.client import LedgerClient
-
     from ledger.policy import policy_from_env
 
+    configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
     # ZKCRED_LEDGER_PUBLIC_KEY pins the ledger (and ZKCRED_LEDGER_POLICY its witnesses): the issuer
     # then reads its own registration only from a verified (witnessed) checkpoint.

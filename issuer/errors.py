@@ -57,7 +57,7 @@ _DEFAULT_SLUGS = {
 _TITLES = {
     ErrorKind.INPUT: "Invalid input",
     ErrorKind.UNAUTHORIZED: "Authentication required",
-    ErrorKind.FORBIDDEN: "Not allowed",
+    ErrorKind.FORBIDDEN: "Forbidden",
     ErrorKind.NOT_FOUND: "Not found",
     ErrorKind.CONFLICT: "Conflict",
     ErrorKind.INVALID_STATE: "Invalid state",

@@ -45,6 +45,10 @@ class LedgerPublisher(Protocol):
         """The Ed25519 key currently registered for ``issuer_id`` (None if not registered)."""
         ...
 
+    def ping(self) -> None:
+        """Readiness: raise if the ledger cannot be reached (a cheap read)."""
+        ...
+
 
 def _refused(e: LedgerError) -> IssuerError:
     if isinstance(e, EntryRejected) and e.reason == "issuer-exists":
@@ -67,6 +71,9 @@ class InProcessPublisher:
     def issuer_key(self, issuer_id: str) -> bytes | None:
         return self.log.store.issuer_key(issuer_id)
 
+    def ping(self) -> None:
+        self.log.head()
+
 
 class HttpPublisher:
     """Publish to a ledger service over HTTP through ``LedgerClient``."""
@@ -74,6 +81,9 @@ class HttpPublisher:
     def __init__(self, client: LedgerClient, *, attempts: int = 8) -> None:
         self.client = client
         self.attempts = attempts
+
+    def ping(self) -> None:
+        self.client.fetch_tree_head()
 
     def _head(self) -> tuple[int, bytes]:
         size = self.client.fetch_tree_head().size

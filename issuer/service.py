@@ -388,6 +388,22 @@ class IssuerService:
         self._registered = True
         logger.info("issuer %s registered on the ledger", self.issuer_id)
 
+    def check_keys(self) -> None:
+        """Readiness: the master key still opens the stored identity key, and it is the one loaded.
+
+        Raises ``ConfigError`` (never the key) when not; ``GET /health/ready`` names the check.
+        """
+        with db.read_session(self.engine) as session:
+            row = session.get(IssuerIdentity, 1)
+        if row is None or self._ledger_key is None:
+            raise ConfigError("the issuer identity is not loaded")
+        try:
+            seed = self._sealer.open(row.ledger_key_sealed, _p_ledger_key(row.issuer_id))
+        except UnsealError as e:
+            raise ConfigError("ZKCRED_MASTER_KEY does not open the issuer's keys") from e
+        if Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw() != self.ledger_public_key:
+            raise ConfigError("the stored issuer key is not the one this process loaded")
+
     @property
     def _key(self) -> Ed25519PrivateKey:
         assert self._ledger_key is not None, "IssuerService.open() loads the identity"

@@ -5,7 +5,8 @@
 of the other services too).  The one exception handler in ``ledger.api`` maps any
 ``LedgerError`` to problem+json, so the domain code never imports HTTP.
 
-- ``InvalidRequest`` (400): a read asked for something malformed (a range past the tree).
+- ``InvalidRequest`` (422, ``invalid-request`` as everywhere, ``servicekit.problems``): a
+  read asked for something the log cannot answer (a range past the tree).
 - ``NotFound`` (404): no such entry.
 - ``EntryRejected`` (403/422): an appended entry is not acceptable; ``reason`` says why
   (``unknown-type``, ``invalid-payload``, ``bad-signature``, ``unknown-issuer``, …) and is
@@ -41,7 +42,7 @@ class LedgerError(Exception):
 
 
 class InvalidRequest(LedgerError):
-    status = 400
+    status = 422
     slug = "invalid-request"
     title = "Invalid request"
 

@@ -6,13 +6,14 @@
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
 
-Lender routes need ``Authorization: Bearer <API key>``: 401 without one, 403 for an
-unknown key, another lender's request, or a pseudonym this lender has not verified.
-Every error is RFC 9457 ``application/problem+json`` with a stable ``type`` (``https://zkcred.dev/problems/<slug>``):
-domain errors are mapped in one handler (``VerifierError`` kinds → status), JSON that
-does not parse (or nests deeper than 32) is 400 ``malformed-json``, a body not matching its
-model 422 ``invalid-request``, unknown routes 404, bodies over 256 KiB 413. Bad input is
-never a 500. A second presentation for a request is 409 ``replay``.
+Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` security
+scheme): 401 without one, 403 for an unknown key, another lender's request, or a
+pseudonym this lender has not verified. A second presentation for a request is 409
+``replay``. Everything else a service needs — RFC 9457 problem+json, limits and strict
+JSON, request ids, structured logs, ``/health/live``, ``/health/ready`` (database,
+ledger), ``/metrics`` (plus verifications by result and reason) — is
+``servicekit.app.create_service_app``; this module keeps only the domain mapping
+(``VerifierError`` kinds → status, ``verifier.errors.STATUS``).
 
 The process keeps no state but the resolver's ledger cache; run any number of workers
 on one PostgreSQL (``zkcred verifier serve --workers N``).
@@ -21,15 +22,16 @@ on one PostgreSQL (``zkcred verifier serve --workers N``).
 from __future__ import annotations
 
 import logging
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import text
 
+from servicekit.app import bearer_scheme, create_service_app, error_responses
+from servicekit.logs import configure_logging
+from servicekit.problems import ProblemDetails
+from servicekit.strictjson import Limits
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import (
     PresentationSubmit,
@@ -43,48 +45,6 @@ from verifier.models import (
 from verifier.service import RequestRecord, VerifierService, iso_utc
 
 logger = logging.getLogger(__name__)
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_PREFIX = "https://zkcred.dev/problems/"
-MAX_BODY_BYTES = 256 * 1024
-#: Deepest JSON nesting accepted. Checked before any parser runs: py_ecc raises the interpreter's
-#: recursion limit to 100 000 on import, and then a body of 100 000 "[" overflows the C stack of
-#: the json decoder (a segfault — one request would kill the worker).
-MAX_JSON_DEPTH = 32
-_JSON_SPECIAL = re.compile(rb'[\[\]{}"\\]')
-
-
-def json_nesting_exceeds(body: bytes, limit: int) -> bool:
-    """True if ``body``'s brackets outside strings nest deeper than ``limit`` (one linear pass).
-
-    Garbage is left to the JSON parser; this only bounds how deep it will recurse.
-    """
-    depth, in_string, escaped_at = 0, False, -1
-    for m in _JSON_SPECIAL.finditer(body):
-        i = m.start()
-        if i == escaped_at:
-            continue
-        c = body[i]
-        if in_string:
-            if c == 0x5C:  # backslash: the next byte is escaped
-                escaped_at = i + 1
-            elif c == 0x22:
-                in_string = False
-        elif c == 0x22:
-            in_string = True
-        elif c in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif c in b"]}":
-            depth -= 1
-    return False
-
-
-def problem(status: int, slug: str, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": PROBLEM_PREFIX + slug, "title": title, "status": status, "detail": detail, "instance": instance}
-    body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 # Dependencies ----------------------------------------------------------------------------------
@@ -97,14 +57,14 @@ def get_service(request: Request) -> VerifierService:
 ServiceDep = Annotated[VerifierService, Depends(get_service)]
 
 
-def current_lender(request: Request, service: ServiceDep) -> str:
-    header = request.headers.get("authorization")
-    if not header:
+_bearer_lender = bearer_scheme("LenderApiKey", "a lender's API key (`zkcred verifier create-api-key`)")
+
+
+def current_lender(service: ServiceDep,
+                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_lender)]) -> str:
+    if credentials is None or not credentials.credentials.strip():
         raise VerifierError(ErrorKind.UNAUTHORIZED, "send Authorization: Bearer <API key>")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise VerifierError(ErrorKind.UNAUTHORIZED, "use the Bearer scheme: Authorization: Bearer <API key>")
-    return service.authenticate(api_key=token.strip())
+    return service.authenticate(api_key=credentials.credentials.strip())
 
 
 LenderDep = Annotated[str, Depends(current_lender)]
@@ -123,16 +83,14 @@ def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
 # Routes ----------------------------------------------------------------------------------------
 
 #: Every refusal a route can send, documented as problem+json (so the OpenAPI matches what is sent).
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": "problem+json", "content": {PROBLEM_JSON: {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422, 503)
-}
+_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+router = APIRouter(prefix="/requests", tags=["requests"], responses=_ERRORS)
 
 
 @router.post("", status_code=201, response_model=RequestCreated)
 def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
+    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at."""
     pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
         lender=lender, credential_definitions=body.credential_definitions, disclose=body.disclose,
@@ -145,6 +103,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
 
 @router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
 def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict[str, Any]:
+    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
     out = {"id": record.id, "status": record.status_at(now_ms),
@@ -155,6 +114,7 @@ def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
 def get_document(request_id: str, service: ServiceDep, request: Request) -> dict[str, Any]:
+    """The request document a holder's wallet answers (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
     return {"id": record.id, "request": record.request.to_json(),
             "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms)}
@@ -162,17 +122,21 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
 
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)
 def submit_presentation(request_id: str, body: Annotated[PresentationSubmit, Body()],
-                        service: ServiceDep) -> dict[str, Any]:
+                        service: ServiceDep, request: Request) -> dict[str, Any]:
+    """A holder's presentation: verified once, and the verdict (a reason code when rejected) recorded."""
     verdict = service.submit_presentation(request_id=request_id, unverified_presentation=body.presentation)
+    request.app.state.verifications.labels("verified" if verdict.verified else "rejected",
+                                           verdict.reason or "none").inc()
     return verdict.to_json()
 
 
-pseudonyms = APIRouter(prefix="/pseudonyms", tags=["pseudonyms"])
+pseudonyms = APIRouter(prefix="/pseudonyms", tags=["pseudonyms"], responses=_ERRORS)
 
 
 @pseudonyms.get("/{pseudonym}", response_model=PseudonymRecords)
 def get_pseudonym(pseudonym: Annotated[str, Path(max_length=128)], lender: LenderDep,
                   service: ServiceDep) -> dict[str, Any]:
+    """This lender's verified requests carrying the pseudonym (403 if none: nothing about other lenders)."""
     rows = service.pseudonym_records(lender=lender, pseudonym=pseudonym)
     return {"pseudonym": pseudonym, "requests": [
         {"request_id": r["request_id"], "context": r["context"], "verified_at": iso_utc(r["verified_ms"])}
@@ -182,59 +146,36 @@ def get_pseudonym(pseudonym: Annotated[str, Path(max_length=128)], lender: Lende
 # The app ---------------------------------------------------------------------------------------
 
 
-def _operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+def _problem_of(exc: VerifierError) -> ProblemDetails:
+    """The verifier's one domain mapping: the kind's status and title (``verifier.errors``), the error's slug."""
+    return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail)
 
 
-def create_app(service: VerifierService, *, public_url: str | None = None) -> FastAPI:
-    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out."""
-    app = FastAPI(title="zkcred verifier", version="1", summary=__doc__.splitlines()[0] if __doc__ else None,
-                  generate_unique_id_function=_operation_id, responses=_ERRORS)
+def _readiness(service: VerifierService) -> dict[str, Any]:
+    def database() -> None:
+        with service.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def ledger() -> None:
+        """The ledger answers with a tree head signed by the pinned key (``LedgerSource.tree_head``)."""
+        service.resolver.ping()
+
+    return {"database": database, "ledger": ledger}
+
+
+def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None) -> FastAPI:
+    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out.
+
+    ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    """
+    app = create_service_app(service="verifier", title="zkcred verifier",
+                             summary=__doc__.splitlines()[0] if __doc__ else None,
+                             error_mappers={VerifierError: _problem_of}, readiness=_readiness(service),
+                             limits=limits)
     app.state.service = service
     app.state.public_url = public_url.rstrip("/") if public_url else None
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return problem(413, "payload-too-large", "Payload too large",
-                           f"bodies are at most {MAX_BODY_BYTES} bytes", request.url.path)
-        if request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()  # cached: the route reads it again
-            if len(body) > MAX_BODY_BYTES:
-                return problem(413, "payload-too-large", "Payload too large",
-                               f"bodies are at most {MAX_BODY_BYTES} bytes", request.url.path)
-            if json_nesting_exceeds(body, MAX_JSON_DEPTH):
-                return problem(400, "malformed-json", "Malformed JSON",
-                               f"JSON nested deeper than {MAX_JSON_DEPTH} levels", request.url.path)
-        return await call_next(request)
-
-    @app.exception_handler(VerifierError)
-    async def _domain(request: Request, exc: VerifierError) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return problem(400, "malformed-json", "Malformed JSON", "the body is not JSON", request.url.path)
-        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "invalid"))}
-                  for e in exc.errors()[:10]]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid"}
-        return problem(422, "invalid-request", "Invalid request", f"{'.'.join(first['loc'])}: {first['msg']}",
-                       request.url.path, errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
-            return problem(400, "malformed-json", "Malformed JSON", "the body is not JSON", request.url.path)
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:  # a bug, never bad input
-        logger.exception("unhandled error on %s", request.url.path)
-        return problem(500, "internal-error", "Internal error", "the verifier failed; see its log", request.url.path)
-
+    app.state.verifications = app.state.metrics.counter(
+        "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"])
     app.include_router(router)
     app.include_router(pseudonyms)
     return app
@@ -248,6 +189,7 @@ def create_app_from_env() -> FastAPI:
     from verifier.db import SqlRequestStore, init_db, make_engine
     from verifier.resolver import LedgerResolver
 
+    configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
     ledger_url, ledger_key = settings.require_ledger()
     engine = make_engine(settings.database_url)

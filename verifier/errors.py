@@ -43,7 +43,7 @@ _DEFAULT_SLUGS = {
 
 TITLES = {
     ErrorKind.INPUT: "Invalid input",
-    ErrorKind.UNAUTHORIZED: "API key required",
+    ErrorKind.UNAUTHORIZED: "Authentication required",
     ErrorKind.FORBIDDEN: "Forbidden",
     ErrorKind.NOT_FOUND: "Not found",
     ErrorKind.REPLAY: "Request already answered",

@@ -117,6 +117,10 @@ class Resolver(Protocol):
         """Compressed V at ``height``; raises UnknownAccumulator / StaleAccumulator / LedgerUnavailable."""
         ...
 
+    def ping(self) -> None:
+        """Readiness: the ledger answers (with a tree head signed by the pinned key); else LedgerUnavailable."""
+        ...
+
 
 class LedgerSource(Protocol):
     """Verified reads of a ledger (``ledger.client.LedgerClient`` is one)."""
@@ -235,6 +239,15 @@ class LedgerResolver:
                 raise LedgerUnavailable(f"the ledger's data did not verify: {e.detail}") from e
             except (LedgerError, httpx.HTTPError, OSError) as e:
                 raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
+
+    def ping(self) -> None:
+        """Readiness (``GET /health/ready``): the ledger serves a checkpoint the pinned key (and the policy) accept."""
+        try:
+            self.source.tree_head()
+        except VerificationFailed as e:
+            raise LedgerUnavailable(f"the ledger's checkpoint did not verify: {e.detail}") from e
+        except (LedgerError, httpx.HTTPError, OSError) as e:
+            raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
 
     def _refresh(self) -> SignedCheckpoint:
         new = self.source.tree_head()

@@ -407,7 +407,8 @@ class VerifierService:
         if not self.store.finish_request(request_id=record.id, status=status, verdict=verdict.to_json(),
                                          answered_ms=_now_ms(now), pseudonym=nym):
             raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
-        logger.info("verdict >>> request=%s status=%s reason=%s", record.id, status, verdict.reason)
+        logger.info("verdict >>> request=%s status=%s reason=%s", record.id, status, verdict.reason,
+                    extra={"verdict": status, "reason": verdict.reason})
         return verdict
 
     def _verify(self, record: RequestRecord, unverified: Any, now: float) -> Verdict:

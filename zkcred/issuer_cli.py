@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from issuer.config import DEFAULT_DATABASE_URL, DEFAULT_LEDGER_URL, DEFAULT_PORT, MASTER_KEY_ENV, ConfigError
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -26,12 +27,15 @@ def serve(
         str, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service the issuer publishes to.")
     ] = DEFAULT_LEDGER_URL,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
     dev: Annotated[
         bool, typer.Option("--dev", help=f"Without {MASTER_KEY_ENV}, use a throw-away key (secrets lost on restart).")
     ] = False,
 ) -> None:
     """Serve the issuer API (uvicorn). Needs ZKCRED_MASTER_KEY (32 bytes, hex or base64)."""
     import uvicorn
+
+    logs = apply_log_level(log_level)
 
     from issuer import db
     from issuer.config import Settings
@@ -50,7 +54,7 @@ def serve(
     engine = db.make_engine(database_url)
     db.create_tables(engine)  # once, before any worker starts
     engine.dispose()
-    uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command("create-admin-token")

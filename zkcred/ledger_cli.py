@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
 from ledger.errors import LedgerError, VerificationFailed
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -37,13 +38,16 @@ def serve(
         str | None, typer.Option("--tiles", envvar="ZKCRED_LEDGER_TILES_DIR",
                                  help="Keep the log as C2SP tiles in this directory (for a static server).")
     ] = None,
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve the ledger API (uvicorn)."""
     import uvicorn
 
+    logs = apply_log_level(log_level)
+
+    from ledger.checkpoint import default_origin, log_verifier
     from ledger.keys import ENV_KEY_FILE, load_signing_key
     from ledger.sql import SqlStore
-
     from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
     os.environ["DATABASE_URL"] = database_url
@@ -61,12 +65,10 @@ def serve(
         console.print(f"witnesses: {', '.join(policy.witnesses) if policy else 'none'}; quorum "
                       f"{policy.describe() if policy else 'none'}")
     SqlStore(database_url).close()  # create the tables once, before any worker starts
-    from ledger.checkpoint import default_origin, log_verifier
-
     public = load_signing_key().public_key().public_bytes_raw()
     console.print(f"ledger key (public): {public.hex()}")
     console.print(f"ledger vkey (checkpoints): {log_verifier(default_origin(), public).vkey()}")
-    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command()

@@ -19,6 +19,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from zkcred.logopt import LogLevelOption
+
 
 def serve(
     directory: Path = typer.Option(Path(".zkcred"), "--dir", help="where the services keep their state"),
@@ -30,6 +32,7 @@ def serve(
     witnesses: int = typer.Option(0, min=0, max=16, help="also run this many C2SP witnesses; the ledger submits to "
                                   "them and the issuer and verifier require a majority of them"),
     witness_port: list[int] = typer.Option([], help="port of each witness (repeatable; default 8004, 8005, …)"),
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Start the ledger, issuer and verifier (one process each), and optionally witnesses, until Ctrl-C."""
     from ledger.entries import public_key_bytes
@@ -48,13 +51,15 @@ def serve(
     witness_specs, policy_env = _witnesses(directory, host, witnesses, witness_port, ledger_public)
     specs = [
         *witness_specs,
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file)],
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file),
+                    "--log-level", log_level],
          {"DATABASE_URL": db("ledger"), **({"ZKCRED_LEDGER_WITNESSES": policy_env} if policy_env else {})}),
-        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), *(["--dev"] if dev else [])],
+        ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
+                    *(["--dev"] if dev else [])],
          {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public,
           "ZKCRED_ISSUER_URL": f"http://{host}:{issuer_port}",
           **({"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {})}),
-        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port)],
+        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level],
          {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public,
           **({"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {})}),
     ]

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from verifier.config import DEFAULT_PORT, ConfigError, Settings
 from verifier.db import DEFAULT_DATABASE_URL
+from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -35,9 +36,12 @@ def serve(
         str | None, typer.Option(envvar="ZKCRED_LEDGER_PUBLIC_KEY", help="The ledger's Ed25519 public key (hex), pinned.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve the verifier API (uvicorn)."""
     import uvicorn
+
+    logs = apply_log_level(log_level)
 
     from verifier.db import init_db, make_engine
 
@@ -77,7 +81,7 @@ def serve(
     init_db(engine)  # create the tables once, before any worker starts
     engine.dispose()
     console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {settings.ledger_url})")
-    uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command("create-api-key")

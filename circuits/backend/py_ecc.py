@@ -96,6 +96,11 @@ class PyEccBackend:
     def g1_from_bytes(self, data: bytes):
         if check_compressed(data, G1_BYTES):
             return Z1
+        if not any(data[1:]) and not data[0] & 0x1F:
+            # x = 0: py_ecc's decompress_G1 takes any x = 0 for the point at infinity and
+            # refuses it on the flags, but (0, ±2) are on the curve (y² = 0³ + 4) with order 3,
+            # outside G1 (draft-irtf-cfrg-sigma-protocols vector A5). Name that failure.
+            raise NotInSubgroupError("G1 point (0, ±2) is on the curve but outside the prime-order subgroup")
         try:
             point = decompress_G1(int.from_bytes(data, "big"))
         except ValueError as e:

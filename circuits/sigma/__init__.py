@@ -175,3 +175,16 @@ def set_membership_commitments(be: GroupBackend, H, Vs: Sequence, proof: SetMemb
         raise ParameterError("set-membership proof does not match the set size")
     cs = [*proof.challenges, (c - sum(proof.challenges)) % R]
     return [be.g1_msm([H, V], [z, (-ci) % R]) for V, z, ci in zip(Vs, proof.responses, cs)]
+
+
+# draft-irtf-cfrg-sigma-protocols + draft-irtf-cfrg-fiat-shamir over BLS12-381 G1 (re-exported;
+# the engine lives in linear_relation.py, narg.py, codec.py and duplex_sponge.py).
+from circuits.sigma.linear_relation import GENERATOR, Equation, LinearRelation
+from circuits.sigma.narg import (
+    batch_verify,
+    prove_batchable,
+    prove_compact,
+    verify_batchable,
+    verify_compact,
+    verify_narg,
+)

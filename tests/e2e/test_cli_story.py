@@ -39,10 +39,12 @@ def stack(tmp_path_factory):
     ledger_port, issuer_port, verifier_port = _free_ports(3)
     env = {**os.environ, "ZKCRED_MASTER_KEY": secrets.token_hex(32), "COLUMNS": "200"}
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zkcred", "serve", "--dir", str(tmp), "--ledger-port", str(ledger_port),
-         "--issuer-port", str(issuer_port), "--verifier-port", str(verifier_port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp / "serve.log"  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks the services
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", "serve", "--dir", str(tmp), "--ledger-port", str(ledger_port),
+             "--issuer-port", str(issuer_port), "--verifier-port", str(verifier_port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in
             (("ledger", ledger_port), ("issuer", issuer_port), ("verifier", verifier_port))}
     deadline = time.time() + 90
@@ -54,7 +56,7 @@ def stack(tmp_path_factory):
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise AssertionError("services did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
+            raise AssertionError("services did not start:\n" + log.read_text()[-4000:])
         time.sleep(0.5)
     yield tmp, urls, env
     proc.terminate()  # `zkcred serve` stops its three children on SIGTERM

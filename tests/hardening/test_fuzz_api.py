@@ -122,12 +122,15 @@ def _routes(app) -> list[tuple[str, str]]:
     return sorted((m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops)
 
 
+#: servicekit's operations routes, on every service: public like a load balancer's probes (docs/security.md)
+OPERATIONS = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics")}
 PUBLIC = {
-    "issuer": set(),
-    "verifier": {("GET", "/requests/{request_id}/document"), ("POST", "/requests/{request_id}/presentation")},
+    "issuer": OPERATIONS,
+    "verifier": {("GET", "/requests/{request_id}/document"), ("POST", "/requests/{request_id}/presentation"),
+                 *OPERATIONS},
     # the ledger is public to read; appends are authenticated by the issuer's signature (test_tamper)
     "ledger": {("GET", "/entries"), ("GET", "/entries/{seq}"), ("GET", "/tree-head"), ("GET", "/proofs/inclusion"),
-               ("GET", "/proofs/consistency"), ("POST", "/entries"), ("GET", "/checkpoint")},
+               ("GET", "/proofs/consistency"), ("POST", "/entries"), ("GET", "/checkpoint"), *OPERATIONS},
 }
 
 

@@ -52,10 +52,13 @@ class LedgerProcess:
 
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url}
+        # the log goes to a file: a pipe nobody reads fills up (64 KiB of access lines) and blocks the server
+        log_file = (self.key_file.parent / "ledger.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "zkcred", "ledger", "serve", "--port", str(self.port), "--key-file",
              str(self.key_file), "--database-url", self.database_url, "--workers", str(self.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            env=env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
+        log_file.close()
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -66,7 +69,8 @@ class LedgerProcess:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError("ledger did not start: " + self.proc.stderr.read().decode()[-2000:])
+                raise AssertionError("ledger did not start: "
+                                     + (self.key_file.parent / "ledger.log").read_text()[-2000:])
             time.sleep(0.2)
         raise AssertionError("ledger did not start in 60 s")
 

@@ -2,8 +2,10 @@
 
 The story runs through the real services (on SQLite, and on PostgreSQL): schema, two
 revocable definitions, offers, blind issuance to two wallets, a presentation verified, a
-replay, failed auth, a hostile presentation, a revocation, a wallet sync. Every log record
-of every logger is captured at DEBUG (message and arguments), every response body of the
+replay, failed auth, a hostile presentation, a revocation, a wallet sync — once at each log
+level (DEBUG, INFO, WARNING, ERROR). Every log line the services write is captured as
+written (``servicekit.logs``' JSON lines: message, extras, request ids, tracebacks) and
+every log record of every logger (message and arguments), every response body of the
 three services is kept (but the offer and the issued credential, which carry a token and
 values to their one recipient), and every row of every table of the ledger, issuer and verifier
 databases is dumped (and the wallets' SQLite files, byte for byte). Then none of these
@@ -16,6 +18,7 @@ tokens and the lender's API key; the holders' attribute values that were never d
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import re
 from pathlib import Path
@@ -122,7 +125,10 @@ def _drive(story) -> None:
     assert story.ver.get(f"/requests/{created['id']}", headers=story.lender).status_code == 200
 
 
-def _check(tmp: Path, urls, caplog) -> dict[str, int]:
+LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def _check(tmp: Path, urls, caplog, level: str) -> dict[str, int]:
     bodies: list[bytes] = []
 
     def keep(response):
@@ -132,7 +138,12 @@ def _check(tmp: Path, urls, caplog) -> dict[str, int]:
             return  # the offer (to be handed to its holder) and the credential (to its holder): their purpose
         bodies.append(response.content)
 
-    caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
+    from servicekit.logs import configure_logging
+
+    root = logging.getLogger()
+    saved_level = root.level
+    lines = io.StringIO()
+    handler = configure_logging(level, stream=lines)  # the services' JSON lines, at this level (root: all loggers)
     story = build_story(tmp, urls, holders=SECRET_VALUES)
     try:
         for client in story.clients.values():
@@ -142,13 +153,20 @@ def _check(tmp: Path, urls, caplog) -> dict[str, int]:
                          for r in caplog.records).encode()
         places = {
             "logs": logs,
+            "log lines": lines.getvalue().encode(),
             "HTTP bodies": b"\n".join(bodies),
             "ledger database": _dump(story.log.store.engine),
             "issuer database": _dump(story.issuer.engine),
             "verifier database": _dump(story.verifier.store.engine),
             "wallet files": b"".join(Path(w._store.path).read_bytes() for w in story.wallets),
         }
-        assert len(caplog.records) > 20 and len(bodies) > 20
+        written = lines.getvalue().splitlines()
+        assert len(bodies) > 20
+        assert all(r.levelno >= getattr(logging, level) for r in caplog.records)
+        if level in ("DEBUG", "INFO"):
+            assert len(caplog.records) > 20 and len(written) > 20, (len(caplog.records), len(written))
+        elif level == "WARNING":  # the failed logins of _drive are WARNING
+            assert any('"level": "WARNING"' in line for line in written), written
         found = []
         searched = 0
         for kind, values in _secrets(story).items():
@@ -163,18 +181,23 @@ def _check(tmp: Path, urls, caplog) -> dict[str, int]:
         for values in SECRET_VALUES:  # the wallet's file is sealed: not even the values in clear
             assert values["country"].encode() not in places["wallet files"]
         assert not found, "secrets found:\n" + "\n".join(found)
-        return {"searched": searched, "log records": len(caplog.records), "bodies": len(bodies)}
+        return {"searched": searched, "log records": len(caplog.records), "log lines": len(written),
+                "bodies": len(bodies)}
     finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
         story.close()
 
 
-def test_no_secret_in_logs_bodies_or_tables_sqlite(tmp_path, caplog):
-    stats = _check(tmp_path, None, caplog)
-    print(f"\nsecrets (SQLite): 0 found; {stats}")
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_secret_in_logs_bodies_or_tables_sqlite(tmp_path, caplog, level):
+    stats = _check(tmp_path, None, caplog, level)
+    print(f"\nsecrets (SQLite, {level}): 0 found; {stats}")
 
 
 @pytest.mark.postgres
-def test_no_secret_in_logs_bodies_or_tables_postgres(tmp_path, caplog):
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_secret_in_logs_bodies_or_tables_postgres(tmp_path, caplog, level):
     with postgres_schema("sec_l") as ledger, postgres_schema("sec_i") as issuer, postgres_schema("sec_v") as verifier:
-        stats = _check(tmp_path, {"ledger": ledger, "issuer": issuer, "verifier": verifier}, caplog)
-    print(f"\nsecrets (PostgreSQL): 0 found; {stats}")
+        stats = _check(tmp_path, {"ledger": ledger, "issuer": issuer, "verifier": verifier}, caplog, level)
+    print(f"\nsecrets (PostgreSQL, {level}): 0 found; {stats}")
