@@ -3,6 +3,11 @@
     POST /add-checkpoint            old size, consistency proof, checkpoint → cosignature line(s)
     GET  /{origin hash}/checkpoint  the latest checkpoint cosigned for that log (monitoring)
     GET  /vkey                      this witness's cosigner vkey (text), for policy files
+    GET  /health/live, /health/ready   the process answers; its state store answers
+
+``servicekit``'s app refuses every non-JSON request body (415) before routing, and
+tlog-witness bodies are text, so the witness keeps this thin app of its own (same problem
+``type`` prefix); moving it onto ``create_service_app`` needs a per-route body-type hook there.
 
 Statuses are the spec's: 200 with ``text/plain`` signature lines; 409 with a
 ``text/x.tlog.size`` body (the latest cosigned size and a newline); 400, 403, 404 and 422
@@ -72,6 +77,21 @@ def create_app(witness: Witness) -> FastAPI:
                 return Response(format_size_body(e.size or 0), status_code=409, headers={"Content-Type": SIZE_CONTENT_TYPE})
             return problem(e.status, e.detail, request.url.path)
         return Response(lines, media_type=TEXT)
+
+    @app.get("/health/live")
+    def live() -> dict[str, str]:
+        return {"status": "ok", "service": "witness"}
+
+    @app.get("/health/ready")
+    def ready(request: Request) -> Response:
+        try:
+            for origin in witness.logs:
+                witness.store.get(origin)
+        except Exception as e:  # the database is away
+            logger.warning("not ready: %s", type(e).__name__)
+            return problem(503, f"the witness's state store is unreachable ({type(e).__name__})", request.url.path,
+                           "not-ready")
+        return JSONResponse({"status": "ok", "service": "witness"})
 
     @app.get("/vkey", response_class=Response)
     def vkey() -> Response:

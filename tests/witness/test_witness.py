@@ -91,6 +91,7 @@ def test_cosigns_a_consistent_history(log: LedgerLog, witness: Witness) -> None:
     assert [s.name for s in SignedCheckpoint.parse(m.content).note.signatures] == [ORIGIN, "witness.test/w1"]
     assert http.get(f"/{origin_hash('nope')}/checkpoint").status_code == 404
     assert http.get("/vkey").text == witness.vkey + "\n"
+    assert http.get("/health/live").json()["status"] == "ok" and http.get("/health/ready").status_code == 200
 
 
 def populate_more(log: LedgerLog, issuer: Issuer, n: int = 2) -> None:
