@@ -262,3 +262,13 @@ def parse_add(body: bytes) -> bytes:
     from ledger.checkpoint import parse_add_checkpoint
 
     return parse_add_checkpoint(body).checkpoint
+
+
+def test_not_ready_when_the_state_store_is_away(log: LedgerLog) -> None:
+    class Away(MemoryWitnessStore):
+        def get(self, origin: str) -> LogRecord | None:
+            raise OSError("database unreachable")
+
+    w = Witness(CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate()), [log.verifier], Away())
+    r = TestClient(create_app(w), raise_server_exceptions=False).get("/health/ready")
+    assert r.status_code == 503 and r.json()["type"].endswith("/not-ready")
