@@ -286,7 +286,7 @@ def verify_checkpoint_for_audit(
 class Fork:
     """Two checkpoints signed by the same ledger key that no append-only log can both have produced."""
 
-    views: tuple[int, int]  # indices of the views (sources) that showed them
+    views: tuple[str, str]  # who showed them (the caller's names: URLs, "witness w1", …)
     reason: str
     evidence: tuple[SignedCheckpoint, SignedCheckpoint]  # smaller size first
 
@@ -309,6 +309,7 @@ def audit_views(
     policy: Policy | None = None,
     page: int = MAX_PAGE,
     progress: Progress | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[AuditReport]:
     """Audit several views of one ledger (e.g. what two parties were shown) and compare them.
 
@@ -319,6 +320,7 @@ def audit_views(
     evidence, since each root was recomputed from that view's entries.  Raises
     ``ForkDetected`` (with both checkpoints) or the first view's ``VerificationFailed``.
     """
+    names = list(names) if names is not None else [f"view {i + 1}" for i in range(len(sources))]
     raws = [s.fetch_checkpoint() for s in sources]
     sizes = set()
     for raw in raws:
@@ -346,9 +348,43 @@ def audit_views(
                           f"{cx.size}: its entries give another root at size {cx.size}")
             else:
                 continue
-            raise ForkDetected(Fork((x, y), reason, (cx, cy)))
+            raise ForkDetected(Fork((names[x], names[y]), reason, (cx, cy)))
     if policy is not None:  # no fork between the views: now each must carry the quorum
         for r in reports:
             assert r.checkpoint is not None and r.ledger_key is not None
             verify_checkpoint_for_audit(r.checkpoint.to_bytes(), r.ledger_key, origin=origin, policy=policy)
     return reports
+
+
+class WithheldView(VerificationFailed):
+    """The ledger showed the auditor a tree smaller than one a witness had already cosigned."""
+
+    slug = "withheld-view"
+    title = "The ledger withheld entries a witness has seen"
+
+
+def compare_with_witnesses(report: AuditReport, seen: Sequence[tuple[str, bytes]], *, name: str = "the ledger",
+                           origin: str | None = None) -> list[SignedCheckpoint]:
+    """Check what each witness last cosigned (``GET <origin hash>/checkpoint``) against an audited view.
+
+    ``seen``: (witness name, the checkpoint it serves), fetched *before* the audit, so an honest
+    ledger's head is at least as large.  Each must be signed by the audited ledger key; its root
+    must be the replayed root at its size (``report.roots``: audit with ``watch=`` those sizes),
+    else ``ForkDetected`` with both checkpoints; a size above the audited tree is a
+    ``WithheldView``.  Returns the witnesses' checkpoints.
+    """
+    assert report.checkpoint is not None and report.ledger_key is not None
+    out = []
+    for witness, raw in seen:
+        try:
+            cp, _ = verify_checkpoint_for_audit(raw, report.ledger_key, origin=origin or report.checkpoint.origin)
+        except VerificationFailed as e:
+            raise VerificationFailed(f"{witness}'s checkpoint: {e.detail}") from e
+        if cp.size > report.size:
+            raise WithheldView(f"{name} showed a tree of {report.size} entries, but {witness} had already cosigned "
+                               f"size {cp.size}: entries were withheld from this view")
+        if report.roots.get(cp.size) != cp.root:
+            raise ForkDetected(Fork((name, witness), f"{witness} cosigned another tree of size {cp.size} than the "
+                                    "one this view's entries give", (report.checkpoint, cp)))
+        out.append(cp)
+    return out

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
+from ledger.checkpoint import SignedCheckpoint
 from ledger.errors import LedgerError, VerificationFailed
 from zkcred.logopt import LogLevelOption, apply_log_level
 
@@ -88,12 +89,18 @@ def audit(
         typer.Option("--policy", envvar="ZKCRED_LEDGER_POLICY",
                      help="A C2SP tlog-policy file: the checkpoint must carry its witness quorum."),
     ] = None,
+    witness_urls: Annotated[
+        list[str], typer.Option("--witness", help="A witness's monitoring prefix: compare what it last cosigned "
+                                                  "with this view (repeatable).")
+    ] = [],  # noqa: B006
 ) -> None:
     """Replay the ledger from entry 0: every hash, chain link, signature, the tree head and the checkpoint.
 
     Given several URLs (views of one ledger), each is replayed and their checkpoints compared:
     two checkpoints under the ledger's key that no append-only log can both have signed are a
-    fork, reported with both checkpoints as evidence (exit code 3).
+    fork, reported with both checkpoints as evidence (exit code 3).  With ``--witness URL``, the
+    checkpoint each witness last cosigned must be in the audited tree (else a fork, exit 3, or a
+    withheld view, exit 1).
     """
     import json
 
@@ -101,12 +108,13 @@ def audit(
         if as_json:
             typer.echo(json.dumps({"ok": False, "first_bad_entry": at, "reason": reason}))
         raise typer.Exit(code)
-    from ledger.audit import ForkDetected, audit_remote, audit_store, audit_views
+    from ledger.audit import ForkDetected, audit_remote, audit_store, audit_views, compare_with_witnesses
     from ledger.policy import load_policy
 
     target = targets[0]
-    if len(targets) > 1 and not all(t.startswith(("http://", "https://")) for t in targets):
-        raise typer.BadParameter("several targets are views of a ledger service: give http(s) URLs", param_hint="TARGETS")
+    if (len(targets) > 1 or witness_urls) and not all(t.startswith(("http://", "https://")) for t in targets):
+        raise typer.BadParameter("several targets, or --witness, need the ledger service's http(s) URL",
+                                 param_hint="TARGETS")
 
     try:
         pinned = bytes.fromhex(ledger_key) if ledger_key else None
@@ -130,7 +138,7 @@ def audit(
                 clients = [LedgerClient(t) for t in targets]
                 try:
                     result = audit_views(clients, ledger_key=pinned, origin=origin, policy=policy,
-                                         progress=report)[0]
+                                         progress=report, names=targets)[0]
                 finally:
                     for c in clients:
                         c.close()
@@ -138,8 +146,10 @@ def audit(
                 from ledger.client import LedgerClient
 
                 with LedgerClient(target) as client:
+                    seen = _witness_checkpoints(client, witness_urls, origin)  # before the audit reads the head
                     result = audit_remote(client, ledger_key=pinned, origin=origin, policy=policy,
-                                          progress=report)
+                                          progress=report, watch=[SignedCheckpoint.parse(raw).size for _, raw in seen])
+                    compare_with_witnesses(result, seen, name=target, origin=origin)
             else:
                 from ledger.sql import SqlStore
 
@@ -150,11 +160,11 @@ def audit(
                     store.close()
     except ForkDetected as e:
         a, b = e.fork.views
-        console.print(f"[bold red]FORK DETECTED[/] between {targets[a]} and {targets[b]}: {e.fork.reason}")
+        console.print(f"[bold red]FORK DETECTED[/] between {a} and {b}: {e.fork.reason}")
         for view, cp in zip((a, b), e.fork.evidence, strict=True):
-            console.print(f"--- checkpoint shown by {targets[view]}:\n{cp.to_bytes().decode()}", markup=False)
+            console.print(f"--- checkpoint shown by {view}:\n{cp.to_bytes().decode()}", markup=False)
         if as_json:
-            typer.echo(json.dumps({"ok": False, "fork": {"reason": e.fork.reason, "views": [targets[a], targets[b]],
+            typer.echo(json.dumps({"ok": False, "fork": {"reason": e.fork.reason, "views": [a, b],
                                                          "checkpoints": [cp.to_bytes().decode() for cp in e.fork.evidence]}}))
         raise typer.Exit(3) from None
     except VerificationFailed as e:
@@ -185,6 +195,25 @@ def audit(
         witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
                      else "no witness policy given (--policy): a split view would go unnoticed")
         console.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")
+
+
+def _witness_checkpoints(client, urls: list[str], origin: str | None) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    """What each witness last cosigned for this ledger's origin (tlog-witness monitoring)."""
+    import hashlib
+
+    import httpx
+
+    if not urls:
+        return []
+    named = origin or SignedCheckpoint.parse(client.fetch_checkpoint()).origin
+    path = hashlib.sha256(named.encode()).hexdigest() + "/checkpoint"
+    out = []
+    for url in urls:
+        response = httpx.get(f"{url.rstrip('/')}/{path}", timeout=10)
+        if response.status_code != 200:
+            raise LedgerError(f"witness {url} answered {response.status_code} for {named}")
+        out.append((f"witness {url}", response.content))
+    return out
 
 
 @app.command()

@@ -45,6 +45,8 @@ class Scene:
     witnesses: list[Witness]
     policy: Policy  # what consumers hold: 2 of the 3 witnesses
     submit_policy: Policy  # what the ledger holds: the same witnesses, with their URLs
+    witness_urls: list[str]
+    prefix: LedgerLog  # the common prefix (4 entries) under the same key: consistent with both, smaller
 
 
 def _revoke(log: LedgerLog, issuer: Issuer, handle: str) -> None:
@@ -59,8 +61,10 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
     b = LedgerLog(MemoryStore(), signing_key=key, origin=ORIGIN)  # the same operator, the same key
     issuer = Issuer("acme")
     populate(a, issuer, 4)
+    prefix = LedgerLog(MemoryStore(), signing_key=key, origin=ORIGIN)
     for stored in a.store.entries(start=0, limit=4):  # a common prefix of 4 entries
         b.submit(json.loads(stored.body))
+        prefix.submit(json.loads(stored.body))
     _revoke(a, issuer, "00aa")  # view A: the revocation
     _revoke(b, issuer, "00bb")  # view B: another entry instead (same size) ...
     if request.param == "not-an-extension":
@@ -75,7 +79,7 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
         a.witness_policy = b.witness_policy = submit_policy
         url_a = stack.enter_context(serve(ledger_app(a)))
         url_b = stack.enter_context(serve(ledger_app(b)))
-        yield Scene(a, b, url_a, url_b, witnesses, policy, submit_policy)
+        yield Scene(a, b, url_a, url_b, witnesses, policy, submit_policy, urls, prefix)
 
 
 def test_witnesses_refuse_the_second_branch(scene: Scene) -> None:
@@ -139,3 +143,23 @@ def test_audit_reports_the_fork_with_both_checkpoints(scene: Scene, tmp_path) ->
     assert runner.invoke(ledger_cli.app, ["audit", scene.url_a, "--ledger-key", key, "--policy", str(policy)]).exit_code == 0
     lacking = runner.invoke(ledger_cli.app, ["audit", scene.url_b, "--ledger-key", key, "--policy", str(policy)])
     assert lacking.exit_code == 1 and "witness.test/w1" in lacking.output
+
+
+def test_audit_against_the_witnesses_catches_a_fork_or_a_withheld_view(scene: Scene) -> None:
+    WitnessSubmitter(scene.a, list(scene.submit_policy.witnesses.values())).submit_round()  # witnesses saw A (5)
+    runner = CliRunner()
+    key = scene.a.public_key.hex()
+    w1, w2 = scene.witness_urls[:2]
+    ok = runner.invoke(ledger_cli.app, ["audit", scene.url_a, "--ledger-key", key, "--witness", w1, "--witness", w2])
+    assert ok.exit_code == 0, ok.output
+    # lender 2 audits the view it was shown against one witness: the fork shows, with both checkpoints
+    fork = runner.invoke(ledger_cli.app, ["audit", scene.url_b, "--ledger-key", key, "--witness", w1, "--json"])
+    assert fork.exit_code == 3, fork.output
+    evidence = json.loads(fork.stdout.strip().splitlines()[-1])["fork"]
+    assert evidence["views"] == [scene.url_b, f"witness {w1}"]
+    assert evidence["checkpoints"][1].startswith(f"{ORIGIN}\n5\n")  # what the witness cosigned: view A
+    # a view that is consistent but smaller than what the witnesses cosigned: entries withheld
+    with ExitStack() as stack:
+        url_c = stack.enter_context(serve(ledger_app(scene.prefix)))
+        withheld = runner.invoke(ledger_cli.app, ["audit", url_c, "--ledger-key", key, "--witness", w1])
+    assert withheld.exit_code == 1 and "withheld" in withheld.output
