@@ -74,6 +74,7 @@ class WitnessSubmitter:
         self.witnesses = [w for w in witnesses if w.url]
         self.timeout = timeout
         self.interval = interval
+        self._own_http = http is None
         self._http = http or httpx.Client(timeout=timeout)
         self._known: dict[str, int] = {}  # witness name -> the size it last cosigned (as far as we know)
         self._event = threading.Event()
@@ -99,6 +100,8 @@ class WitnessSubmitter:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._own_http:
+            self._http.close()
 
     def notify(self, size: int | None = None) -> None:
         """Called after every append: schedule a round (returns at once)."""
