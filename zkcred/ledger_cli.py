@@ -248,6 +248,9 @@ def tiles(
     except LedgerError as e:
         console.print(f"[red]error:[/] {e.detail}")
         raise typer.Exit(1) from None
+    except Exception as e:  # a database without the ledger's tables, an unwritable directory
+        console.print(f"[red]error:[/] cannot write the tiles: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        raise typer.Exit(1) from None
     finally:
         store.close()
     console.print(f"wrote the tiles of {checkpoint.origin} at size {checkpoint.size} to {directory}")
