@@ -232,13 +232,14 @@ def tiles(
     """Write the ledger as static tiles for any web server or object store (run it after appends, or from cron)."""
     from ledger.keys import load_signing_key
     from ledger.log import LedgerLog
-    from ledger.sql import SqlStore
+    from ledger.sql import SqlStore, create_tables
     from ledger.tiles import write_tiles
     from ledger.witnessing import witness_policy_from_env
 
     try:
         policy = witness_policy_from_env(witnesses)
-        store = SqlStore(database_url, create=False)
+        store = SqlStore(database_url, create=False)  # an existing ledger only …
+        create_tables(store.engine)  # … with the tables added since it was created (ledger_cosignatures)
     except (LedgerError, ValueError, FileNotFoundError) as e:
         console.print(f"[red]error:[/] {getattr(e, 'detail', e)}")
         raise typer.Exit(1) from None
