@@ -240,7 +240,7 @@ def tiles(
         policy = witness_policy_from_env(witnesses)
         store = SqlStore(database_url, create=False)  # an existing ledger only …
         create_tables(store.engine)  # … with the tables added since it was created (ledger_cosignatures)
-    except (LedgerError, ValueError, FileNotFoundError) as e:
+    except Exception as e:  # a bad policy, no such database, an unreachable server
         console.print(f"[red]error:[/] {getattr(e, 'detail', e)}")
         raise typer.Exit(1) from None
     try:
