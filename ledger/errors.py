@@ -14,7 +14,11 @@ of the other services too).  The one exception handler in ``ledger.api`` maps an
 - ``ChainConflict`` (409): the entry was built on a head that is no longer the head
   (wrong ``seq`` or ``prev_hash``); re-read the head, re-sign, retry.
 - ``VerificationFailed``: a proof, tree head or entry did not verify on the client or
-  auditor side; ``seq`` names the first bad entry where there is one.
+  auditor side; ``seq`` names the first bad entry where there is one.  Its kinds for C2SP
+  notes: ``MalformedNote`` (400: a note, checkpoint, vkey, policy or add-checkpoint body
+  breaks its format), ``NoteNotVerified`` (403: no trusted signature, or a bad one from a
+  trusted key) and ``QuorumNotMet`` (the witness policy's quorum is missing; ``missing``
+  names who) — all fail closed wherever a ``VerificationFailed`` is caught.
 
 The boolean ``verify_*`` functions of ``ledger.merkle`` are the one exception to "raise,
 don't return False": their names and signatures are fixed by issue 4 for auditors.

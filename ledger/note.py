@@ -37,6 +37,10 @@ rejects the whole note; a note without one verified signature from a known key i
 rejected.  Errors: ``MalformedNote`` (syntax) and ``NoteNotVerified`` (signatures), both
 ``VerificationFailed`` so a client that reads a bad note fails closed.
 
+Each key's ``verify(text, signature)`` answers ``bool`` (the shape of Go's
+``note.Verifier``, which callers loop over); the project's "raise, don't return False" rule
+holds at the API that matters, ``open_note``.
+
 Departures: none from the text.  Ed25519 public keys of small order or in non-canonical
 encoding are refused when a vkey is decoded (as ``ledger.entries`` refuses them for
 issuers): under such keys OpenSSL accepts forged signatures.
