@@ -48,7 +48,7 @@ def serve(
     def db(name: str) -> str:
         return os.environ.get(f"ZKCRED_{name.upper()}_DATABASE_URL") or f"sqlite:///{directory / f'{name}.db'}"
 
-    witness_specs, policy_env = _witnesses(directory, host, witnesses, witness_port, ledger_public)
+    witness_specs, policy_env = _witnesses(directory, host, witnesses, witness_port, ledger_public, log_level)
     specs = [
         *witness_specs,
         ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file),
@@ -104,8 +104,8 @@ def serve(
                 proc.kill()
 
 
-def _witnesses(directory: Path, host: str, count: int, ports: list[int],
-               ledger_public: str) -> tuple[list[tuple[str, list[str], dict[str, str]]], str | None]:
+def _witnesses(directory: Path, host: str, count: int, ports: list[int], ledger_public: str,
+               log_level: str = "info") -> tuple[list[tuple[str, list[str], dict[str, str]]], str | None]:
     """The witness processes' specs and the policy file (majority quorum) the others are given."""
     if ports and count and len(ports) != count:
         raise typer.BadParameter("give one --witness-port per witness")
@@ -125,7 +125,7 @@ def _witnesses(directory: Path, host: str, count: int, ports: list[int],
         signer = CosignatureSigner(name, key_from_file(key_file))
         listed.append((f"w{i}", signer.verifier, f"http://{host}:{port}"))
         specs.append((f"witness-{i}", ["witness", "serve", "--log", log_vkey.vkey(), "--host", host, "--port", str(port),
-                                       "--key-file", str(key_file), "--name", name],
+                                       "--key-file", str(key_file), "--name", name, "--log-level", log_level],
                       {"ZKCRED_WITNESS_DATABASE_URL": f"sqlite:///{directory / f'witness-{i}.db'}"}))
     policy = directory / "witnesses.policy"
     policy.write_text(format_policy(simple_policy(listed, count // 2 + 1, log=log_vkey)))

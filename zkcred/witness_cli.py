@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from zkcred.logopt import LogLevelOption, apply_log_level
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -88,24 +90,27 @@ def serve(
     key_file: KeyFileOpt = DEFAULT_KEY_FILE,
     name: NameOpt = None,
     algorithm: AlgorithmOpt = "ed25519",
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) for the given logs."""
     import uvicorn
+
+    logs = apply_log_level(log_level)  # JSON lines, like the other services
 
     from witness.api import create_app
     from witness.core import Witness
     from witness.sql import SqlWitnessStore
 
-    logs = _logs(log, logs_file)
+    witnessed = _logs(log, logs_file)
     signer = _signer(key_file, name, algorithm)
     try:
         store = SqlWitnessStore(database_url)
     except Exception as e:  # unreachable database, bad URL
         _fail(f"cannot open the witness database: {type(e).__name__}: {e}")
     console.print(f"witness vkey: {signer.verifier.vkey()}")
-    for v in logs:
+    for v in witnessed:
         console.print(f"witnessing {v.name} ({v.vkey()})")
-    uvicorn.run(create_app(Witness(signer, logs, store)), host=host, port=port)
+    uvicorn.run(create_app(Witness(signer, witnessed, store)), host=host, port=port, **logs)
 
 
 @app.command()
