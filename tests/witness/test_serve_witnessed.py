@@ -52,6 +52,9 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
         out = CliRunner().invoke(ledger_cli.app, ["audit", url, "--ledger-key", key, "--policy", str(policy_file)])
         assert out.exit_code == 0, out.output
         assert "cosigned by w" in out.output
+        # the verifier (started with the majority policy) is ready: its resolver accepted a witnessed checkpoint
+        ready = httpx.get(f"http://127.0.0.1:{verifier}/health/ready", timeout=10)
+        assert ready.status_code == 200, ready.text
         # each witness's monitoring endpoint shows the checkpoint it cosigned
         monitored = httpx.get(f"http://127.0.0.1:{witnesses[0]}/{origin_hash(served.origin)}/checkpoint")
         assert monitored.status_code == 200 and SignedCheckpoint.parse(monitored.content).size >= 1
