@@ -3,6 +3,7 @@
     POST /add-checkpoint            old size, consistency proof, checkpoint → cosignature line(s)
     GET  /{origin hash}/checkpoint  the latest checkpoint cosigned for that log (monitoring)
     GET  /vkey                      this witness's cosigner vkey (text), for policy files
+    GET  /{origin hash}/evidence    refused checkpoints the log signed (JSON; not part of tlog-witness)
     GET  /health/live, /health/ready   the process answers; its state store answers
 
 ``servicekit``'s app refuses every non-JSON request body (415) before routing, and
@@ -96,6 +97,17 @@ def create_app(witness: Witness) -> FastAPI:
     @app.get("/vkey", response_class=Response)
     def vkey() -> Response:
         return Response(witness.vkey + "\n", media_type=TEXT)
+
+    @app.get("/{origin_hash}/evidence")
+    def evidence(origin_hash: str, request: Request) -> Response:
+        """What the log signed and this witness refused as inconsistent: proof of a fork, for auditors."""
+        try:
+            found = witness.evidence_for(origin_hash)
+        except WitnessError as e:
+            return problem(e.status, e.detail, request.url.path)
+        return JSONResponse({"evidence": [
+            {"origin": e.origin, "reason": e.reason, "old_size": e.old_size, "checkpoint": e.checkpoint.decode(),
+             "recorded": e.recorded.checkpoint.decode() if e.recorded else None} for e in found]})
 
     @app.get("/{origin_hash}/checkpoint", response_class=Response)
     def latest(origin_hash: str, request: Request) -> Response:

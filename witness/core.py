@@ -24,7 +24,9 @@ applies the spec's checks in order and either returns the cosignature lines or r
    it leaves the new size recorded, and the log's retry gets a 409 and resubmits.
 
 A refused checkpoint that the log did sign is evidence of misbehaviour; it is logged with
-the record it contradicts (the spec allows this) and kept in ``Witness.evidence`` (bounded).
+the record it contradicts (the spec allows this), kept in ``Witness.evidence`` (bounded) and,
+if the store can (``SqlWitnessStore.add_evidence``), in the database for whoever audits the
+log later (``GET /<origin hash>/evidence``, not part of tlog-witness).
 """
 
 from __future__ import annotations
@@ -158,10 +160,26 @@ class Witness:
                 reason = (f"the checkpoint of size {signed.size} is not consistent with the cosigned "
                           f"checkpoint of size {old_size}")
         if reason is not None:
-            self.evidence.append(Evidence(signed.origin, reason, raw, old_size, record))
+            evidence = Evidence(signed.origin, reason, raw, old_size, record)
+            self.evidence.append(evidence)
+            add = getattr(self.store, "add_evidence", None)
+            if add is not None:
+                try:
+                    add(evidence)
+                except Exception:  # keeping evidence must never turn a 422 into a 500
+                    logger.exception("could not store the evidence")
             logger.warning("add_checkpoint: %s refused: %s; evidence: %r (recorded: %r)", signed.origin, reason,
                            raw[:2000], record.checkpoint[:2000] if record else None)
             raise WitnessError(422, reason)
+
+    def evidence_for(self, origin_hex: str) -> list[Evidence]:
+        """The refused checkpoints the log signed (newest first), from the store if it keeps them."""
+        for origin in self.logs:
+            if origin_hash(origin) == origin_hex:
+                stored = getattr(self.store, "evidence", None)
+                return stored(origin) if stored is not None else [e for e in reversed(self.evidence)
+                                                                   if e.origin == origin]
+        raise WitnessError(404, "not a log this witness witnesses")
 
     def latest(self, origin_hex: str) -> bytes:
         """``GET <origin hash>/checkpoint``: the latest cosigned checkpoint of that log (404 if none)."""

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import BigInteger, Engine, LargeBinary, insert, select, update
+from sqlalchemy import BigInteger, Engine, LargeBinary, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from ledger.sql import WRITE, make_engine
-from witness.core import LogRecord
+from witness.core import Evidence, LogRecord
 
 
 class WitnessLogRow(SQLModel, table=True):
@@ -33,7 +33,23 @@ class WitnessLogRow(SQLModel, table=True):
     updated_ms: int = Field(sa_type=BigInteger)
 
 
+class WitnessEvidenceRow(SQLModel, table=True):
+    """A checkpoint the log signed that the witness refused, and the record it contradicted."""
+
+    __tablename__ = "witness_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    origin: str = Field(max_length=1024, index=True)
+    reason: str = Field(max_length=1024)
+    checkpoint: bytes = Field(sa_type=LargeBinary)
+    old_size: int = Field(sa_type=BigInteger)
+    recorded: bytes | None = Field(default=None, sa_type=LargeBinary)  # the cosigned checkpoint it contradicts
+    time_ms: int = Field(sa_type=BigInteger)
+
+
 _logs = WitnessLogRow.__table__  # type: ignore[attr-defined]
+_evidence = WitnessEvidenceRow.__table__  # type: ignore[attr-defined]
+MAX_EVIDENCE_PER_LOG = 1000
 
 
 class SqlWitnessStore:
@@ -41,7 +57,7 @@ class SqlWitnessStore:
         if (url is None) == (engine is None):
             raise TypeError("give exactly one of url or engine")
         self.engine = engine if engine is not None else make_engine(url)  # type: ignore[arg-type]
-        SQLModel.metadata.create_all(self.engine, tables=[_logs])
+        SQLModel.metadata.create_all(self.engine, tables=[_logs, _evidence])
 
     def close(self) -> None:
         self.engine.dispose()
@@ -70,3 +86,35 @@ class SqlWitnessStore:
                     return result.rowcount == 1
         except IntegrityError:
             return False
+
+    def add_evidence(self, e: Evidence) -> None:
+        """Keep a refused, log-signed checkpoint (at most ``MAX_EVIDENCE_PER_LOG`` per log: a log cannot
+        fill the witness's disk by signing junk)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                count = conn.execute(select(func.count()).select_from(_evidence)
+                                     .where(_evidence.c.origin == e.origin)).scalar_one()
+                if count >= MAX_EVIDENCE_PER_LOG:
+                    return
+                conn.execute(insert(_evidence).values(
+                    origin=e.origin, reason=e.reason[:1024], checkpoint=e.checkpoint, old_size=e.old_size,
+                    recorded=e.recorded.checkpoint if e.recorded else None, time_ms=time.time_ns() // 10**6))
+
+    def evidence(self, origin: str, limit: int = 100) -> list[Evidence]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_evidence).where(_evidence.c.origin == origin)
+                                .order_by(_evidence.c.id.desc()).limit(limit)).all()
+        return [Evidence(r.origin, r.reason, bytes(r.checkpoint), r.old_size,
+                         None if r.recorded is None else _record_of(origin, bytes(r.recorded))) for r in rows]
+
+
+def _record_of(origin: str, checkpoint: bytes) -> LogRecord | None:
+    from ledger.checkpoint import SignedCheckpoint
+    from ledger.errors import MalformedNote
+
+    try:
+        signed = SignedCheckpoint.parse(checkpoint)
+    except MalformedNote:
+        return None
+    return LogRecord(origin, signed.size, signed.root, checkpoint)

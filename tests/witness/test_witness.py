@@ -141,6 +141,9 @@ def test_every_refusal_has_the_specs_status_and_changes_nothing(log: LedgerLog, 
     fork = sign_checkpoint(Checkpoint(ORIGIN, 2, bytes(32)), signer).to_bytes()  # same size, other root
     _problem(http.post("/add-checkpoint", content=_body(log, 2, 2, proof=[], checkpoint=fork)), 422)
     assert witness.evidence[-1].checkpoint == fork and witness.evidence[-1].recorded == before
+    kept = http.get(f"/{origin_hash(ORIGIN)}/evidence").json()["evidence"]
+    assert kept[0]["checkpoint"] == fork.decode() and kept[0]["recorded"] == before.checkpoint.decode()
+    assert http.get(f"/{origin_hash('nope')}/evidence").status_code == 404
     assert http.get("/no-such-route").status_code == 404
     assert witness.store.get(ORIGIN) == before  # nothing moved
     # and the honest next checkpoint still goes through
