@@ -67,6 +67,14 @@ class WitnessStore(Protocol):
         """
         ...
 
+    def add_evidence(self, evidence: Evidence) -> None:
+        """Keep a refused, log-signed checkpoint (a store may bound how many per log)."""
+        ...
+
+    def evidence(self, origin: str, limit: int = 100) -> list[Evidence]:
+        """The kept evidence for ``origin``, newest first."""
+        ...
+
 
 class WitnessError(Exception):
     """A refusal with the tlog-witness status; ``size`` is set for 409 (the body is that size)."""
@@ -162,12 +170,10 @@ class Witness:
         if reason is not None:
             evidence = Evidence(signed.origin, reason, raw, old_size, record)
             self.evidence.append(evidence)
-            add = getattr(self.store, "add_evidence", None)
-            if add is not None:
-                try:
-                    add(evidence)
-                except Exception:  # keeping evidence must never turn a 422 into a 500
-                    logger.exception("could not store the evidence")
+            try:
+                self.store.add_evidence(evidence)
+            except Exception:  # keeping evidence must never turn a 422 into a 500
+                logger.exception("could not store the evidence")
             logger.warning("add_checkpoint: %s refused: %s; evidence: %r (recorded: %r)", signed.origin, reason,
                            raw[:2000], record.checkpoint[:2000] if record else None)
             raise WitnessError(422, reason)
@@ -176,9 +182,7 @@ class Witness:
         """The refused checkpoints the log signed (newest first), from the store if it keeps them."""
         for origin in self.logs:
             if origin_hash(origin) == origin_hex:
-                stored = getattr(self.store, "evidence", None)
-                return stored(origin) if stored is not None else [e for e in reversed(self.evidence)
-                                                                   if e.origin == origin]
+                return self.store.evidence(origin)
         raise WitnessError(404, "not a log this witness witnesses")
 
     def latest(self, origin_hex: str) -> bytes:
@@ -194,9 +198,19 @@ class Witness:
 class MemoryWitnessStore:
     """A ``WitnessStore`` in process memory (tests, the demo); the lock makes the swap atomic."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, evidence_kept: int = 1000) -> None:
         self._records: dict[str, LogRecord] = {}
+        self._evidence: dict[str, deque[Evidence]] = {}
+        self._evidence_kept = evidence_kept
         self._lock = threading.Lock()
+
+    def add_evidence(self, evidence: Evidence) -> None:
+        with self._lock:
+            kept = self._evidence.setdefault(evidence.origin, deque(maxlen=self._evidence_kept))
+            kept.append(evidence)
+
+    def evidence(self, origin: str, limit: int = 100) -> list[Evidence]:
+        return list(reversed(self._evidence.get(origin, ())))[:limit]
 
     def get(self, origin: str) -> LogRecord | None:
         return self._records.get(origin)
