@@ -65,6 +65,8 @@ def witness_policy_from_env(path: str | None) -> Policy | None:
 
 
 class WitnessSubmitter:
+    """Submits the ledger's checkpoints to its witnesses in a background thread (see the module doc)."""
+
     def __init__(self, log: LedgerLog, witnesses: Sequence[PolicyWitness], *, timeout: float = 5.0,
                  interval: float = 2.0, refresh_after: float = 60.0, http: httpx.Client | None = None,
                  clock: Callable[[], float] = time.time) -> None:
