@@ -113,7 +113,8 @@ class _Services:
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen:
         out = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # noqa: SIM115 — closed with the process
-        base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_CONFIG")}
+        base["ZKCRED_STATE_DIR"] = str(self.tmp)  # everything (the issuer's --dev key too) in the temporary directory
         proc = subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
@@ -166,7 +167,7 @@ class _Services:
         base = f"http://127.0.0.1:{_port()}"
         proc = self._spawn(f"verifier-{database}-w{workers}",
                            ["verifier", "serve", "--port", base.rsplit(":", 1)[1], "--workers", str(workers)],
-                           {"DATABASE_URL": url, "ZKCRED_LEDGER_URL": self.ledger_url,
+                           {"DATABASE_URL": url, "ZKCRED_LEDGER_URL": self.ledger_url, "ZKCRED_VERIFIER_URL": base,
                             "ZKCRED_LEDGER_PUBLIC_KEY": self.ledger_key.hex()}, f"{base}/openapi.json")
         return proc, base, key, cleanup
 

@@ -49,16 +49,45 @@ ZKCRED_PREFIX = b"ZKCRED_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 #: Transcript protocol label, versioned independently of the package (merlin constants.rs).
 TRANSCRIPT_PROTOCOL = b"zkcred-transcript/v1"
 TRANSCRIPT_CHALLENGE_DST = ZKCRED_PREFIX + b"TRANSCRIPT_CHALLENGE_"
-#: Domain separators of the sub-protocols (appended under the label ``dom-sep``).
+#: Label of every transcript's challenge request (``challenge_bytes`` appends it before hashing).
+TRANSCRIPT_CHALLENGE_REQUEST = b"challenge-request"
+#: Domain separators (protocol tags) of the sub-protocols, appended under the label ``dom-sep``.
+#: Every one is appended by the statement it names (circuits/statements/); none is unused.
 DOMSEP_LABEL = b"dom-sep"
-DOMSEP_PRESENTATION = b"zkcred/presentation/v1"
+DOMSEP_PRESENTATION = b"zkcred/presentation/v2"  # v2: one plan; every BBS first message before ρ; ≠, ∈ tagged
 DOMSEP_BBS = b"zkcred/bbs-proof/v1"
-DOMSEP_DLREP = b"zkcred/dlrep/v1"
+DOMSEP_OPENING = b"zkcred/batched-opening/v1"
 DOMSEP_RANGE_PROOF = b"zkcred/range-proof/v2"  # v2: Bulletproofs+
 DOMSEP_INNER_PRODUCT = b"zkcred/weighted-inner-product/v1"
 DOMSEP_NOT_EQUAL = b"zkcred/not-equal/v1"
 DOMSEP_SET_MEMBERSHIP = b"zkcred/set-membership/v1"
+DOMSEP_EQUALITY = b"zkcred/equality/v1"
 DOMSEP_ACCUMULATOR = b"zkcred/accumulator-membership/v1"
+
+# Presentations (circuits/presentation.py, circuits/statements/) -------------------------
+#: The application label of a presentation's transcript (``Transcript(PRESENTATION_APP_LABEL)``).
+PRESENTATION_APP_LABEL = b"zkcred presentation"
+#: Context, bound first (STYLE §2.5): the verifier's nonce and id, the request's digest.
+PRES_LABEL_NONCE = b"nonce"
+PRES_LABEL_VERIFIER_ID = b"verifier-id"
+PRES_LABEL_REQUEST = b"request"
+#: BBS credential statement: the definition id and the draft's challenge octets of ProofInit.
+PRES_LABEL_DEFINITION_ID = b"definition-id"
+PRES_LABEL_BBS_INIT = b"bbs-init"
+#: Commitments C_i, the batching weight ρ, and the batched opening's T.
+PRES_LABEL_COMMITMENT = b"commitment"
+PRES_LABEL_OPENING_BATCH = b"opening-batch"
+PRES_LABEL_OPENING_T = b"opening-T"
+#: Bulletproofs+ (its own labels are RP_LABEL_*; the proof's bytes are appended after it).
+PRES_LABEL_RANGE_PROOF = b"range-proof"
+#: ≠, ∈, equality.
+PRES_LABEL_NOT_EQUAL_T = b"not-equal-T"
+PRES_LABEL_SET_T = b"set-T"
+PRES_LABEL_EQUAL_MEMBER = b"equal-member"
+#: Accumulator membership: the ledger height whose value V the statement uses.
+PRES_LABEL_REVOCATION_HEIGHT = b"revocation-height"
+#: The one challenge: ``ph* = challenge_bytes(PRES_LABEL_PH, 32)`` feeds the BBS draft's challenge.
+PRES_LABEL_PH = b"ph"
 #: Generators of zkcred's own protocols (hash_to_curve with their own DSTs).
 PEDERSEN_GENERATOR_DST = ZKCRED_PREFIX + b"PEDERSEN_GENERATOR_"
 BULLETPROOFS_GENERATOR_DST = ZKCRED_PREFIX + b"BULLETPROOFS_GENERATOR_"
@@ -82,6 +111,10 @@ BBS_NYM_POLY_DST = b"VECT_NYM_SECRETS"
 #: holder per context, whichever credential carries it).
 DOMSEP_PSEUDONYM = b"zkcred/pseudonym/v1"
 PSEUDONYM_CONTEXT_DST = ZKCRED_PREFIX + b"PSEUDONYM_CONTEXT_"
+#: Transcript labels of the pseudonym statement.
+NYM_LABEL_CONTEXT = b"pseudonym-context"
+NYM_LABEL_PSEUDONYM = b"pseudonym"
+NYM_LABEL_T = b"pseudonym-T"
 
 #: String attribute values are hashed to message scalars with this DST.
 ATTRIBUTE_STRING_DST = ZKCRED_PREFIX + b"ATTRIBUTE_STRING_"
@@ -117,6 +150,10 @@ ACC_LABEL_C_BAR = b"C_bar"
 ACC_LABEL_B_BAR = b"B_bar"
 ACC_LABEL_T = b"T"
 ACC_LABEL_CHALLENGE = b"c_acc"
+
+# Randomness (circuits/rng.py) ----------------------------------------------------------
+#: The seeded, deterministic rng of tests and frozen vectors: SHAKE-256 over this DST and the seed.
+SEEDED_RNG_DST = ZKCRED_PREFIX + b"SEEDED_RNG_"
 
 # draft-irtf-cfrg-sigma-protocols + draft-irtf-cfrg-fiat-shamir (circuits/sigma) -------------
 #: The ciphersuite identifier, carried verbatim in every tag (sigma draft §"Ciphersuites").

@@ -11,6 +11,9 @@ Roles and steps (anoncreds-rs verbs):
 3. Holder, :func:`process_credential`: verify the signature over the full message list
    (with its link secret and ``s``) before storing it.
 
+The holder's randomness comes from one ``rng=`` (:mod:`circuits.rng`, default
+:func:`secrets.token_bytes`); the issuer's signing is deterministic (BBS ``e`` is hashed).
+
 >>> import datetime, secrets
 >>> from circuits import bbs
 >>> from circuits.credentials import AttributeSpec, CredentialDefinition, Schema
@@ -28,6 +31,7 @@ Roles and steps (anoncreds-rs verbs):
 from __future__ import annotations
 
 import datetime as _dt
+import secrets
 from typing import Any
 
 from circuits.attributes import OFFSET
@@ -35,12 +39,12 @@ from circuits.backend import GroupBackend, get_backend
 from circuits.bbs import blind, core
 from circuits.credentials import Credential, CredentialDefinition
 from circuits.errors import EncodingError, ParameterError, VerificationError
-from circuits.sigma import random_scalar
+from circuits.rng import Rng, random_scalar
 
 
-def create_link_secret() -> int:
-    """A fresh link secret: a uniform non-zero scalar from the OS CSPRNG."""
-    return random_scalar()
+def create_link_secret(*, rng: Rng = secrets.token_bytes) -> int:
+    """A fresh link secret: a uniform non-zero scalar from ``rng`` (default the OS CSPRNG)."""
+    return random_scalar(rng)
 
 
 def _expiry_scalar(expiry: _dt.date) -> int:
@@ -55,10 +59,12 @@ def signer_scalars(d: CredentialDefinition, values: dict[str, Any], expiry: _dt.
 
 
 def create_credential_request(d: CredentialDefinition, link_secret: int, *,
-                              backend: GroupBackend | None = None) -> tuple[bytes, int]:
-    """Holder: (commitment_with_proof bytes, secret prover blind)."""
+                              backend: GroupBackend | None = None,
+                              rng: Rng = secrets.token_bytes) -> tuple[bytes, int]:
+    """Holder: (commitment_with_proof bytes, secret prover blind); randomness from ``rng`` (:mod:`circuits.rng`)."""
     be = backend or get_backend()
-    cwp, s = blind.core_commit([link_secret], suite=d.bbs_suite(), be=be)
+    cwp, s = blind.core_commit([link_secret], suite=d.bbs_suite(), be=be,
+                               random_scalars=lambda n: core.calculate_random_scalars(n, rng))
     return cwp.to_bytes(be), s
 
 

@@ -71,7 +71,7 @@ class Transcript:
         self.append(k.DOMSEP_LABEL, tag + b"".join(i2osp(p, 8) for p in params))
 
     def challenge_bytes(self, label: bytes, n: int) -> bytes:
-        self.append(b"challenge-request", label)
+        self.append(k.TRANSCRIPT_CHALLENGE_REQUEST, label)
         out = expand_message_xmd(self._h.copy().digest(), k.TRANSCRIPT_CHALLENGE_DST + label, n)
         self.append(label, out)
         return out

@@ -4,6 +4,7 @@
     GET  /admin/schemas, /admin/schemas/{id}                                           (admin)
     POST /admin/credential-definitions        BBS keys (+ accumulator), published      (admin)
     GET  /admin/credential-definitions, …/{id}                                         (admin)
+    POST /admin/credential-definitions/{id}/rotate  a new key that supersedes this one  (admin)
     POST /admin/offers                        an offer document with a one-time token  (admin)
     GET  /admin/credentials?status=&definition_id=&limit=&offset=                      (admin)
     GET  /admin/credentials/{id}                                                       (admin)
@@ -17,6 +18,14 @@ logs, ``/health/live``, ``/health/ready`` (database, ledger, keys), ``/metrics``
 (plus issuances and revocations), OpenAPI with bearer security schemes. This module keeps
 only the domain mapping: ``IssuerError`` → its kind's status (``issuer.errors.STATUS``).
 Problem details never echo input values (they may be personal data or tokens).
+
+Publication (``issuer.outbox``): creating a schema or a definition and revoking commit the
+record with its ledger entry, then wait for the ledger as before — 201 (revoke: 200) with
+``ledger_seq`` and ``"publication": "published"``. If the ledger is down or refusing, the
+record exists all the same and the answer is **202** with ``ledger_seq: null`` and
+``"publication": "pending"``; the outbox delivers it later (background loop, start-up,
+``zkcred issuer reconcile``) and ``GET`` shows the seq from then on. A duplicate schema
+(name, version) or definition (schema, tag) is 409 with ``existing_id``.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
@@ -60,12 +70,16 @@ class SchemaCreate(_In):
     attributes: Annotated[list[AttributePublic], Field(min_length=1, max_length=64)]
 
 
+Publication = Literal["published", "pending"]
+
+
 class SchemaPublic(BaseModel):
     id: str
     name: str
     version: str
     attributes: list[AttributePublic]
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the ledger entry; null while its publication is pending")
+    publication: Publication
 
 
 class SchemasPublic(BaseModel):
@@ -88,7 +102,17 @@ class CredentialDefinitionPublic(BaseModel):
     capacity: int | None
     validity_days: int
     definition: dict[str, Any] = Field(description="circuits.credentials.CredentialDefinition.to_json()")
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the credential_definition entry; null while pending")
+    registry_seq: int | None = Field(description="the revocation_registry entry (revocable); null while pending")
+    publication: Publication = Field(description="published once every entry of the definition is on the ledger")
+    supersedes: str | None = Field(default=None, description="key rotation: the definition this one replaces")
+    superseded_by: str | None = Field(default=None, description="the definition that replaced this one")
+
+
+class CredentialDefinitionRotate(_In):
+    tag: Annotated[str | None, Field(min_length=1, max_length=64, description="default: the old tag + #r<n>")] = None
+    validity_days: Annotated[int | None, Field(ge=1, le=36_500)] = None
+    capacity: Annotated[int | None, Field(ge=1)] = None
 
 
 class CredentialDefinitionsPublic(BaseModel):
@@ -126,7 +150,8 @@ class CredentialsPublic(BaseModel):
 class RevokePublic(BaseModel):
     id: str
     status: Literal["revoked"]
-    ledger_seq: int
+    ledger_seq: int | None = Field(description="the revocation entry; null while its publication is pending")
+    publication: Publication
 
 
 class CredentialRequestCreate(_In):
@@ -184,6 +209,14 @@ AdminDep = Annotated[str, Depends(require_admin)]
 OfferTokenDep = Annotated[str | None, Depends(offer_token)]
 
 _ERRORS = error_responses(400, 401, 403, 404, 409, 410, 422, 502, 503)
+_PENDING: dict[int | str, dict[str, Any]] = {202: {"description": "committed; its publication on the ledger is "
+                                                   "pending (publication: pending, ledger_seq: null)"}}
+
+
+def _published_or_202(body: dict[str, Any], response: Response) -> dict[str, Any]:
+    if body["publication"] == "pending":
+        response.status_code = 202
+    return body
 
 # ------------------------------------------------------------------ routers, one per resource
 
@@ -194,10 +227,11 @@ credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"],
 issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
 
 
-@schemas.post("", status_code=201, response_model=SchemaPublic)
-def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.create_schema(name=body.name, version=body.version,
-                                 attributes=[a.model_dump() for a in body.attributes]).to_json()
+@schemas.post("", status_code=201, response_model=SchemaPublic, responses=_PENDING)
+def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep, response: Response) -> dict[str, Any]:
+    return _published_or_202(service.create_schema(name=body.name, version=body.version,
+                                                   attributes=[a.model_dump() for a in body.attributes]).to_json(),
+                             response)
 
 
 @schemas.get("", response_model=SchemasPublic)
@@ -210,13 +244,22 @@ def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[st
     return service.get_schema(schema_id).to_json()
 
 
-@definitions.post("", status_code=201, response_model=CredentialDefinitionPublic)
+@definitions.post("", status_code=201, response_model=CredentialDefinitionPublic, responses=_PENDING)
 def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
-                                 _admin: AdminDep) -> dict[str, Any]:
-    return service.create_credential_definition(
+                                 _admin: AdminDep, response: Response) -> dict[str, Any]:
+    return _published_or_202(service.create_credential_definition(
         schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
         validity_days=body.validity_days,
-    ).to_json()
+    ).to_json(), response)
+
+
+@definitions.post("/{definition_id}/rotate", status_code=201, response_model=CredentialDefinitionPublic,
+                  responses=_PENDING)
+def rotate_credential_definition(definition_id: str, service: ServiceDep, _admin: AdminDep, response: Response,
+                                 body: CredentialDefinitionRotate | None = None) -> dict[str, Any]:
+    body = body or CredentialDefinitionRotate()
+    return _published_or_202(service.rotate_credential_definition(
+        definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity).to_json(), response)
 
 
 @definitions.get("", response_model=CredentialDefinitionsPublic)
@@ -252,11 +295,12 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
     return service.get_credential(credential_id).to_json()
 
 
-@credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic)
-def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep, request: Request) -> dict[str, Any]:
+@credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic, responses=_PENDING)
+def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep, request: Request,
+                      response: Response) -> dict[str, Any]:
     revoked = service.revoke(credential_id).to_json()
     request.app.state.revocations.inc()
-    return revoked
+    return _published_or_202(revoked, response)
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
@@ -296,6 +340,8 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")
     app.state.revocations = metrics.counter("issuer_revocations", "credentials revoked (published to the ledger)")
+    metrics.gauge_callback("issuer_outbox_pending", "ledger entries committed but not yet on the ledger (outbox)",
+                           lambda: len(service.outbox.pending()))
     for router in (schemas, definitions, offers, credentials_admin, issuance):
         app.include_router(router)
     return app
@@ -303,18 +349,21 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory``: settings from the environment, the ledger over HTTP."""
-    from issuer.config import Settings
+    from issuer.config import ConfigError, Settings
     from issuer.publisher import HttpPublisher
     from ledger.client import LedgerClient
     from ledger.policy import policy_from_env
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
-    # ZKCRED_LEDGER_PUBLIC_KEY pins the ledger (and ZKCRED_LEDGER_POLICY its witnesses): the issuer
-    # then reads its own registration only from a verified (witnessed) checkpoint.
-    key_hex = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY", "").strip()
-    publisher = HttpPublisher(LedgerClient(settings.ledger_url, ledger_key=bytes.fromhex(key_hex) if key_hex else None,
-                                           policy=policy_from_env() if key_hex else None))
+    if not settings.issuer_url or not settings.ledger_url:  # `zkcred issuer serve` sets both (or refuses)
+        raise ConfigError("the issuer needs its public URL (ZKCRED_ISSUER_URL) and the ledger's (ZKCRED_LEDGER_URL)")
+    # a pinned ledger key (ZKCRED_LEDGER_PUBLIC_KEY, or the ledger's key in the state dir) and ZKCRED_LEDGER_POLICY:
+    # the issuer then reads its own registration only from a verified (witnessed) checkpoint
+    pinned = settings.pinned_ledger_key()
+    publisher = HttpPublisher(LedgerClient(settings.ledger_url, ledger_key=pinned[0] if pinned else None,
+                                           policy=policy_from_env() if pinned else None))
     service = IssuerService.open(settings=settings, publisher=publisher)
+    service.outbox.start()  # deliver what is pending, with backoff while the ledger is away
     logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())
     return create_app(service)

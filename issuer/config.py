@@ -1,108 +1,97 @@
-"""The issuer's settings, from the environment (plain ``os.environ``; no extra dependency).
+"""The issuer's settings: :class:`servicekit.settings.CommonSettings` plus its own.
 
-======================  ==============================================================
-variable                meaning (default)
-======================  ==============================================================
-``DATABASE_URL``        SQLite or ``postgresql+psycopg://`` URL (``sqlite:///./.zkcred/issuer.db``)
-``ZKCRED_MASTER_KEY``   32 bytes as 64 hex digits or base64/base64url: the AES-256-GCM key
-                        that seals every secret at rest. **Required**; missing or malformed
-                        is a start-up error, unless dev mode is asked for explicitly.
-``ZKCRED_DEV_MODE``     ``1``: if no master key is set, generate one for this process only
-                        (secrets written under it are unreadable after a restart). Never
-                        the default. The demo passes a generated key instead.
-``ZKCRED_LEDGER_URL``   the ledger service (``http://127.0.0.1:8003``)
-``ZKCRED_ISSUER_URL``   this service's public URL, written into offers (``http://127.0.0.1:8001``)
-``ZKCRED_ISSUER_ID``    the issuer's ledger id, fixed at first start (``issuer-<16 hex of its key>``)
-``ZKCRED_ISSUER_NAME``  a display name registered on the ledger (none)
-``ZKCRED_OFFER_TTL``    seconds an offer stays valid (604800 = 7 days)
-======================  ==============================================================
+Every setting, its variable, its config-file key and its default is in
+``docs/configuration.md``. The issuer's own (config file table ``[issuer]``):
+
+==========================  ====================  ===============================================
+variable                    key                   meaning (default)
+==========================  ====================  ===============================================
+``ZKCRED_MASTER_KEY``       —                     32 bytes as 64 hex digits or base64: the AES-256-GCM
+                                                  key sealing every secret at rest. Overrides the
+                                                  master key file (``<state dir>/master.key``)
+``ZKCRED_ISSUER_ID``        ``issuer_id``         the ledger id, fixed at first start
+                                                  (``issuer-<16 hex of its key>``)
+``ZKCRED_ISSUER_NAME``      ``issuer_name``       a display name registered on the ledger (none)
+``ZKCRED_OFFER_TTL``        ``offer_ttl_seconds`` seconds an offer stays valid (604800 = 7 days)
+==========================  ====================  ===============================================
+
+The master key comes from ``ZKCRED_MASTER_KEY``, else from the master key file; without
+either the issuer refuses to start, except in dev mode (``--dev`` / ``ZKCRED_DEV_MODE=1``)
+where ``zkcred`` persists a key marked as a development key in the state directory (a
+``Settings`` built in dev mode with no key at all gets a key for this process only).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/issuer.db"
+from pydantic import Field
+
+from servicekit.settings import MASTER_KEY_ENV, CommonSettings, ConfigError, parse_master_key, read_key_file
+
+__all__ = ["AdminSettings", "ConfigError", "DEFAULT_ISSUER_URL", "DEFAULT_LEDGER_URL", "DEFAULT_PORT", "MASTER_KEY_ENV", "Settings",
+           "parse_master_key"]
+
 DEFAULT_LEDGER_URL = "http://127.0.0.1:8003"
 DEFAULT_PORT = 8001
 DEFAULT_ISSUER_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 DEFAULT_OFFER_TTL = 7 * 24 * 3600
-MASTER_KEY_ENV = "ZKCRED_MASTER_KEY"
 
 
-class ConfigError(Exception):
-    """A setting is missing or malformed: the service must not start."""
+class Settings(CommonSettings):
+    SERVICE: ClassVar[str] = "issuer"
+    ENV: ClassVar[dict[str, tuple[str, ...]]] = {
+        "master_key": (MASTER_KEY_ENV,),
+        "issuer_id": ("ZKCRED_ISSUER_ID",),
+        "issuer_name": ("ZKCRED_ISSUER_NAME",),
+        "offer_ttl_seconds": ("ZKCRED_OFFER_TTL",),
+    }
 
-
-def parse_master_key(text: str) -> bytes:
-    """32 bytes from 64 hex digits, or from standard / URL-safe base64 (padded or not)."""
-    text = text.strip()
-    if len(text) == 64:
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
-    try:
-        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 32:
-        raise ConfigError(
-            f"{MASTER_KEY_ENV} must be 32 bytes, as 64 hex digits or base64 "
-            f"(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
-        )
-    return raw
-
-
-@dataclass(frozen=True)
-class Settings:
-    master_key: bytes = field(repr=False)
-    database_url: str = DEFAULT_DATABASE_URL
-    ledger_url: str = DEFAULT_LEDGER_URL
-    issuer_url: str = DEFAULT_ISSUER_URL
+    master_key: bytes = Field(repr=False)
     issuer_id: str | None = None
     issuer_name: str | None = None
-    offer_ttl_seconds: int = DEFAULT_OFFER_TTL
-    dev_mode: bool = False
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.master_key, bytes) or len(self.master_key) != 32:
-            raise ConfigError("the master key is 32 bytes")
-        if self.offer_ttl_seconds < 1:
-            raise ConfigError("ZKCRED_OFFER_TTL must be a positive number of seconds")
+    offer_ttl_seconds: int = Field(DEFAULT_OFFER_TTL, ge=1)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, dev_mode: bool | None = None) -> Settings:
-        """Read the environment; raise :class:`ConfigError` with a clear message on a missing master key."""
-        env = os.environ if env is None else env
-        dev = dev_mode if dev_mode is not None else env.get("ZKCRED_DEV_MODE", "").lower() in ("1", "true", "yes")
-        raw_key = env.get(MASTER_KEY_ENV, "").strip()
-        if raw_key:
-            master_key = parse_master_key(raw_key)
-        elif dev:
-            master_key = secrets.token_bytes(32)
-        else:
-            raise ConfigError(
-                f"{MASTER_KEY_ENV} is not set: the issuer encrypts its secret keys at rest under it. "
-                "Set it to 32 random bytes (64 hex digits), or run in dev mode (--dev / ZKCRED_DEV_MODE=1) "
-                "with a throw-away key."
-            )
-        try:
-            ttl = int(env.get("ZKCRED_OFFER_TTL", DEFAULT_OFFER_TTL))
-        except ValueError as e:
-            raise ConfigError("ZKCRED_OFFER_TTL must be an integer number of seconds") from e
-        return cls(
-            master_key=master_key,
-            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            ledger_url=env.get("ZKCRED_LEDGER_URL") or DEFAULT_LEDGER_URL,
-            issuer_url=(env.get("ZKCRED_ISSUER_URL") or DEFAULT_ISSUER_URL).rstrip("/"),
-            issuer_id=env.get("ZKCRED_ISSUER_ID") or None,
-            issuer_name=env.get("ZKCRED_ISSUER_NAME") or None,
-            offer_ttl_seconds=ttl,
-            dev_mode=dev,
-        )
+    def _derive_service(cls, data: dict[str, Any]) -> dict[str, Any]:
+        key = data.get("master_key")
+        if isinstance(key, str):
+            data["master_key"] = parse_master_key(key)
+        elif key is None:
+            path = data["master_key_file"]
+            if path.exists():
+                text, _ = read_key_file(path)
+                data["master_key"] = parse_master_key(text, where=f"the master key file {path}")
+            elif str(data.get("dev_mode", "")).lower() in ("1", "true", "yes", "on"):
+                data["master_key"] = secrets.token_bytes(32)  # this process only; zkcred --dev persists one
+            else:
+                raise ConfigError(
+                    f"{MASTER_KEY_ENV} is not set and there is no master key file {path}: the issuer encrypts "
+                    "its secret keys at rest under it. Run `zkcred init` (or set it to 64 hex digits), "
+                    "or use --dev for a development key."
+                )
+        elif not isinstance(key, bytes) or len(key) != 32:
+            raise ConfigError("the master key is 32 bytes")
+        for name in ("issuer_id", "issuer_name"):
+            if isinstance(data.get(name), str):
+                data[name] = data[name].strip() or None
+        return data
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, dev_mode: bool | None = None) -> Settings:
+        """The settings from the environment and the config file (:meth:`CommonSettings.load`)."""
+        return cls.load(env, dev_mode=dev_mode)  # type: ignore[return-value]
+
+
+class AdminSettings(Settings):
+    """The issuer's settings for commands that touch only its tables (admin tokens): no master key needed."""
+
+    master_key: bytes | None = Field(None, repr=False)  # type: ignore[assignment]
+
+    @classmethod
+    def _derive_service(cls, data: dict[str, Any]) -> dict[str, Any]:
+        data.setdefault("master_key", None)
+        if isinstance(data["master_key"], str):
+            data["master_key"] = None  # not needed here; the service checks it
+        return data

@@ -13,17 +13,20 @@ revocation index, revoking) run in :func:`write_session`:
 - SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the database write lock, 30 s
   busy timeout), so two writers never both read the old state. WAL keeps readers free.
 
-Unique constraints (token hash, offer per credential, (definition, index)) back both up.
+Unique constraints (token hash, offer per credential, (definition, index), a schema's
+(name, version), a definition's (schema, tag)) back both up.
 Do not point the issuer and an in-process ledger at one SQLite file: the issuer holds its
 write lock while it publishes a revocation.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from issuer.models import TABLES
@@ -31,11 +34,76 @@ from ledger.sql import WRITE, make_engine
 
 # The engine is the ledger's (SQLite in WAL mode, ``BEGIN IMMEDIATE`` for WRITE transactions).
 __all__ = ["create_tables", "make_engine", "read_session", "write_session"]
+logger = logging.getLogger(__name__)
+
+#: Unique keys added after their tables first shipped: (table, index name, columns).
+_UNIQUE = [("issuer_schemas", "uq_issuer_schema_name_version", ("name", "version")),
+           ("issuer_credential_definitions", "uq_issuer_definition_schema_tag", ("schema_id", "tag")),
+           ("issuer_credential_definitions", "uq_issuer_definition_superseded_by", ("superseded_by",))]
+#: Columns added since (nullable): (table, column, SQL type).
+_ADDED = [("issuer_credential_definitions", "supersedes", "VARCHAR(128)"),
+          ("issuer_credential_definitions", "superseded_by", "VARCHAR(128)")]
+#: Columns that became nullable (NULL: the record's ledger entry is pending in the outbox).
+_NULLABLE = [("issuer_schemas", "ledger_seq"), ("issuer_credential_definitions", "ledger_seq")]
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the issuer's tables (only those) if missing."""
+    """Create the issuer's tables (only those) if missing, and bring older ones up to date."""
     SQLModel.metadata.create_all(engine, tables=TABLES)
+    _upgrade_for_outbox(engine)
+
+
+def _upgrade_for_outbox(engine: Engine) -> None:
+    """Tables from before the outbox: the unique keys of :data:`_UNIQUE`, the nullable :data:`_NULLABLE`.
+
+    A NOT NULL is dropped with ``ALTER COLUMN`` on PostgreSQL; on SQLite by the documented
+    way of removing a NOT NULL constraint (sqlite.org/lang_altertable.html §7: rewrite the
+    table's SQL under ``writable_schema`` and bump ``schema_version``). A database whose rows
+    already repeat a unique key keeps working without it (logged): remove the repeats.
+    """
+    inspector = inspect(engine)
+    for table, column, sql_type in _ADDED:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+            except DBAPIError:  # another process added it meanwhile
+                if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                    raise
+    inspector = inspect(engine)
+    for table, name, columns in _UNIQUE:
+        covered = [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+        covered += [tuple(i["column_names"]) for i in inspector.get_indexes(table) if i.get("unique")]
+        if columns in covered:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")
+        except DBAPIError as e:
+            logger.error("cannot add the unique key %s(%s): %s", table, ", ".join(columns), type(e.orig).__name__)
+    for table, column in _NULLABLE:
+        info = {c["name"]: c for c in inspector.get_columns(table)}
+        if info[column]["nullable"]:
+            continue
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+            continue
+        with engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                           (table,)).scalar_one()
+                relaxed = sql.replace(f"{column} BIGINT NOT NULL", f"{column} BIGINT")
+                if relaxed == sql:
+                    raise RuntimeError(f"{table}.{column}: unexpected definition; migrate by hand")
+                version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+                conn.exec_driver_sql("PRAGMA writable_schema = ON")
+                conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                                     (relaxed, table))
+                conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+                conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+        engine.dispose()  # other pooled connections hold the old schema
 
 
 @contextmanager

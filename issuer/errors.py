@@ -10,6 +10,8 @@ contains a secret (no key material, no token, no attribute value).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
 
 
 class ErrorKind(enum.Enum):
@@ -71,11 +73,13 @@ _TITLES = {
 class IssuerError(Exception):
     """Every error the issuer's domain logic raises on purpose."""
 
-    def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None) -> None:
+    def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.slug = slug or _DEFAULT_SLUGS[kind]
+        self.extra = dict(extra or {})  # members added to the problem (e.g. ``existing_id`` of a 409)
 
     @property
     def status(self) -> int:

@@ -11,6 +11,10 @@ signed by the key registered for the issuer id). Two implementations:
   canonical bytes), signs, ``POST /entries``, and on ``chain-conflict`` (another writer
   got there first) re-signs on the head the ledger names, a few times.
 
+Both are idempotent through the ledger: an entry whose content (issuer, type, payload) the
+ledger already holds is answered with its seq, not appended again — so ``issuer.outbox``
+may re-send after a crash without publishing twice.
+
 Ledger errors become ``IssuerError``: a refusal (bad payload, bad signature, someone
 else's issuer id) is ``LEDGER_REFUSED`` (502), an unreachable ledger ``LEDGER_UNAVAILABLE``
 (503). Neither leaks a secret: details come from the ledger's own problem text.
@@ -18,6 +22,7 @@ else's issuer id) is ``LEDGER_REFUSED`` (502), an unreachable ledger ``LEDGER_UN
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -45,6 +50,10 @@ class LedgerPublisher(Protocol):
         """The Ed25519 key currently registered for ``issuer_id`` (None if not registered)."""
         ...
 
+    def issuer_entries(self, issuer_id: str) -> list[dict[str, Any]]:
+        """Every entry of ``issuer_id`` on the ledger, in order (``zkcred issuer reconcile``)."""
+        ...
+
     def ping(self) -> None:
         """Readiness: raise if the ledger cannot be reached (a cheap read)."""
         ...
@@ -70,6 +79,13 @@ class InProcessPublisher:
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
         return self.log.store.issuer_key(issuer_id)
+
+    def issuer_entries(self, issuer_id: str) -> list[dict[str, Any]]:
+        found, start = [], 0
+        while page := self.log.entries(start=start, limit=MAX_PAGE):
+            found += [json.loads(e.body) for e in page if e.issuer == issuer_id]
+            start += len(page)
+        return found
 
     def ping(self) -> None:
         self.log.head()
@@ -133,26 +149,29 @@ class HttpPublisher:
         checkpoint (and the client's witness policy): the issuer sees what everyone sees.
         """
         key: bytes | None = None
+        for doc in self.issuer_entries(issuer_id):
+            if doc.get("type") == "issuer_registration":
+                key = bytes.fromhex(doc["payload"]["ledger_key"])
+            elif doc.get("type") == "key_rotation":
+                key = bytes.fromhex(doc["payload"]["new_ledger_key"])
+        return key
+
+    def issuer_entries(self, issuer_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
         start = 0
         try:
             checkpoint = self._witnessed_head() if self.client.ledger_key is not None else None
             while True:
                 if checkpoint is not None:
                     if start >= checkpoint.size:
-                        return key
+                        return found
                     page = [e.to_json() for e in self.client.verified_entries(
                         start=start, limit=MAX_PAGE, tree_head=checkpoint)]
                 else:
                     page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
-                for doc in page:
-                    if not isinstance(doc, dict) or doc.get("issuer") != issuer_id:
-                        continue
-                    if doc.get("type") == "issuer_registration":
-                        key = bytes.fromhex(doc["payload"]["ledger_key"])
-                    elif doc.get("type") == "key_rotation":
-                        key = bytes.fromhex(doc["payload"]["new_ledger_key"])
+                found += [doc for doc in page if isinstance(doc, dict) and doc.get("issuer") == issuer_id]
                 if len(page) < MAX_PAGE:
-                    return key
+                    return found
                 start += len(page)
         except httpx.HTTPError as e:
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e

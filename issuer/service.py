@@ -4,6 +4,14 @@ r"""The issuer's role logic (anoncreds-rs ``services/issuer.rs`` verbs): no HTTP
 alike. It owns a database engine (``issuer.db``), a :class:`~issuer.sealing.Sealer`
 under the master key, and a :class:`~issuer.publisher.LedgerPublisher`.
 
+Publication goes through the durable outbox (``issuer.outbox``): a record and the ledger
+entry that publishes it are written in ONE transaction; the entry is delivered right after
+the commit (the caller waits, as it always did), or — ledger down — later by the outbox
+loop, at start-up or by ``zkcred issuer reconcile``; the record's ``ledger_seq`` is None
+meanwhile (the API answers 202 ``publication: pending``). Delivery is idempotent (the
+ledger answers a re-sent entry with the seq it has), so ``kill -9`` at any point loses
+nothing and publishes nothing twice (``tests/hardening/test_issuer_crash.py``).
+
 Steps and what each publishes (ledger payload field names, ``ledger.entries``):
 
 1. start-up (:meth:`IssuerService.open`): load or create the issuer's identity — its
@@ -17,7 +25,10 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    ``credential_definition {cred_def_id, schema_id, ciphersuite, bbs_public_key, tag}``
    then ``revocation_registry {registry_id, cred_def_id, capacity, q, v0}``. With the
    schema entry and the issuer id these rebuild the exact ``CredentialDefinition``, whose
-   content id is ``cred_def_id``.
+   content id is ``cred_def_id``. A schema's (name, version) and a definition's (schema,
+   tag) are unique keys: a second one is CONFLICT naming the first (``existing_id``).
+   :meth:`rotate_credential_definition` (issuer key rotation) makes a new definition whose
+   ``credential_definition`` entry also carries ``supersedes: <old id>``.
 4. :meth:`create_offer`: values checked against the schema now (refused values never
    reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
 5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
@@ -25,14 +36,16 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    token give one credential), take the next revocation index, check the holder's
    commitment and blind-sign (``circuits.issuance.create_credential``), compute the
    witness against the current accumulator value. Any failure rolls all of it back, so a
-   bad commitment neither burns the token nor an index.
+   bad commitment neither burns the token nor an index. The answer is kept, sealed
+   (``issuer_issuance_receipts``): the same request with the same token gets the same
+   credential again, so a holder whose answer was lost (a crash) retries safely. Issuance
+   waits until the definition, its registry and the current accumulator value are on the
+   ledger (503 ``publication-pending`` meanwhile), so a witness always names a ledger V.
 6. :meth:`revoke`: ``V' = (y + α)^{-1}·V`` → ``revocation {registry_id, handles: [hex y],
-   values: [b64 V']}``; the credential is marked revoked in the same transaction.
-   A second revoke is ``CONFLICT``. The entry is published while the definition row is
-   locked and before the transaction commits: a failed publication changes nothing; a
-   crash after the ledger accepted it but before the commit leaves the ledger ahead of
-   the database (the credential still shows ``issued``) — the ledger is authoritative
-   for holders and verifiers, and reconciling that window is left to an operator.
+   values: [b64 V']}``; the credential is marked revoked, V' made current and the entry
+   queued in one transaction under the definition's row lock, so revocations of one
+   registry are queued — and published — in the order of their values. A second revoke
+   is ``CONFLICT``.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
 A credential of a non-revocable definition still signs a (hidden) handle message: a fresh
@@ -48,6 +61,7 @@ updates) are the point of this module, so hiding them would hide the correctness
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import logging
 import secrets
@@ -82,10 +96,12 @@ from issuer.models import (
     AdminToken,
     CredentialDefinitionRow,
     CredentialRow,
+    IssuanceReceiptRow,
     IssuerIdentity,
     OfferRow,
     SchemaRow,
 )
+from issuer.outbox import Delivery, Outbox, crash_point, enqueue
 from issuer.publisher import LedgerPublisher
 from issuer.sealing import Sealer, UnsealError, new_token, token_hash
 
@@ -129,11 +145,11 @@ class SchemaInfo:
     name: str
     version: str
     attributes: list[dict[str, str]]
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "version": self.version, "attributes": self.attributes,
-                "ledger_seq": self.ledger_seq}
+                "ledger_seq": self.ledger_seq, "publication": _publication(self.ledger_seq)}
 
 
 @dataclass(frozen=True)
@@ -145,12 +161,21 @@ class DefinitionInfo:
     capacity: int | None
     validity_days: int
     definition: CredentialDefinition
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
+    registry_seq: int | None = None  # the revocation_registry entry (revocable definitions)
+    supersedes: str | None = None  # key rotation: the definition this one replaces
+    superseded_by: str | None = None  # … and the one that replaced this one
+
+    @property
+    def published(self) -> bool:
+        return self.ledger_seq is not None and (not self.revocable or self.registry_seq is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "schema_id": self.schema_id, "tag": self.tag, "revocable": self.revocable,
                 "capacity": self.capacity, "validity_days": self.validity_days,
-                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq}
+                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq,
+                "registry_seq": self.registry_seq, "publication": "published" if self.published else "pending",
+                "supersedes": self.supersedes, "superseded_by": self.superseded_by}
 
 
 @dataclass(frozen=True)
@@ -174,10 +199,16 @@ class CredentialInfo:
 class RevokeResult:
     id: str
     status: str
-    ledger_seq: int
+    ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq}
+        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq,
+                "publication": _publication(self.ledger_seq)}
+
+
+def _publication(seq: int | None) -> str:
+    """``published`` once the ledger holds the entry, ``pending`` while the outbox still delivers it."""
+    return "pending" if seq is None else "published"
 
 
 def _schema_info(row: SchemaRow) -> SchemaInfo:
@@ -187,7 +218,8 @@ def _schema_info(row: SchemaRow) -> SchemaInfo:
 
 def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
     return DefinitionInfo(row.id, row.schema_id, row.tag, row.revocable, row.capacity, row.validity_days,
-                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq)
+                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq,
+                          row.registry_seq, row.supersedes, row.superseded_by)
 
 
 def _credential_info(row: CredentialRow) -> CredentialInfo:
@@ -212,6 +244,14 @@ def _p_alpha(definition_id: str) -> str:
 
 def _p_values(offer_id: str) -> str:
     return f"issuer_offers/values/{offer_id}"
+
+
+def _p_receipt(offer_id: str) -> str:
+    return f"issuer_issuance_receipts/response/{offer_id}"
+
+
+def _request_hash(request_bytes: bytes) -> str:
+    return hashlib.sha256(request_bytes).hexdigest()
 
 
 def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None) -> str:
@@ -289,6 +329,7 @@ class IssuerService:
         self.issuer_id: str = ""
         self.ledger_public_key: bytes = b""
         self._registered = False
+        self._outbox: Outbox | None = None
 
     def __repr__(self) -> str:
         return f"IssuerService(issuer_id={self.issuer_id!r})"
@@ -305,13 +346,15 @@ class IssuerService:
         backend: GroupBackend | None = None,
         clock: Callable[[], _dt.datetime] = utcnow,
         register: bool = True,
+        deliver: bool = True,
     ) -> IssuerService:
-        """Create the tables, load (or create) the issuer identity, and register it on the ledger.
+        """Create the tables, load (or create) the issuer identity, register it on the ledger, deliver the outbox.
 
         Raises :class:`~issuer.config.ConfigError` if the master key does not open this
         database's sealed keys or ``ZKCRED_ISSUER_ID`` contradicts the stored id. An
         unreachable ledger does not stop start-up: registration is retried before the
-        first publication.
+        first publication, and what is pending in the outbox stays pending (``deliver``:
+        try once now — what a crash left behind goes out before the first request).
         """
         engine = engine or db.make_engine(settings.database_url)
         db.create_tables(engine)
@@ -324,6 +367,8 @@ class IssuerService:
                 if e.kind is not ErrorKind.LEDGER_UNAVAILABLE:
                     raise
                 logger.warning("issuer registration postponed: %s", e.detail)
+        if deliver:
+            service.outbox.deliver()
         return service
 
     def _load_identity(self) -> None:
@@ -410,8 +455,27 @@ class IssuerService:
         return self._ledger_key
 
     def _publish(self, entry_type: str, payload: Mapping[str, Any]) -> int:
+        """Publish now, outside any transaction: not crash-safe — queue with :meth:`_enqueue` instead."""
         self.ensure_registered()
         return self.publisher.publish(key=self._key, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload)
+
+    @property
+    def outbox(self) -> Outbox:
+        """The durable outbox of this issuer's publications (``issuer.outbox``)."""
+        if self._outbox is None:
+            self._outbox = Outbox(engine=self.engine, publisher=self.publisher, issuer_id=self.issuer_id,
+                                  key=lambda: self._key, register=self.ensure_registered, clock=self.clock)
+        return self._outbox
+
+    def _enqueue(self, session: Any, entry_type: str, payload: Mapping[str, Any], *, subject: str,
+                 subject_id: str) -> int:
+        """Queue a ledger entry in ``session``'s transaction, the one writing the record it publishes."""
+        return enqueue(session, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload, subject=subject,
+                       subject_id=subject_id, now=self.clock())
+
+    def _deliver_through(self, outbox_id: int) -> Delivery:
+        """After the commit: publish the outbox up to ``outbox_id`` now (the response waits, as it always did)."""
+        return self.outbox.deliver(through=outbox_id)
 
     # -------------------------------------------------------------- admin tokens
 
@@ -432,26 +496,46 @@ class IssuerService:
     # -------------------------------------------------------------- schemas
 
     def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]]) -> SchemaInfo:
-        """Define and publish a schema; its id is the hash of its canonical JSON."""
+        """Define a schema and publish it; its id is the hash of its canonical JSON.
+
+        The schema and its ledger entry (outbox) are one transaction; the entry is then
+        delivered at once, or later if the ledger is down (``ledger_seq`` None: pending).
+        A schema of the same name and version exists already: CONFLICT ``schema-exists``
+        naming it (``existing_id``) — the database's unique key decides between concurrent
+        creators.
+        """
         logger.debug("create_schema >>> name=%r version=%r", name, version)
         try:
             specs = tuple(AttributeSpec(a["name"], AttributeType.parse(a["type"])) for a in attributes)
             schema = Schema(name, version, specs)
         except (ZkCredError, KeyError, TypeError) as e:
             raise _input(f"schema: {e}", "invalid-schema") from e
-        with db.read_session(self.engine) as session:
-            if session.get(SchemaRow, schema.id) is not None:
-                raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists")
+        self._refuse_duplicate_schema(schema)
         body = schema.to_json()
-        seq = self._publish("schema", {"schema_id": schema.id, **body})
         try:
             with db.write_session(self.engine) as session:
                 session.add(SchemaRow(id=schema.id, name=schema.name, version=schema.version,
-                                      schema_doc=canonical_json(body).decode(), ledger_seq=seq,
+                                      schema_doc=canonical_json(body).decode(), ledger_seq=None,
                                       created_at=self.clock()))
+                session.flush()  # the unique keys are checked here, before anything is queued
+                outbox_id = self._enqueue(session, "schema", {"schema_id": schema.id, **body},
+                                          subject="schema", subject_id=schema.id)
+                crash_point("schema:before-commit")
         except IntegrityError as e:
-            raise IssuerError(ErrorKind.CONFLICT, f"schema {schema.id} already exists", slug="schema-exists") from e
-        return SchemaInfo(schema.id, schema.name, schema.version, body["attributes"], seq)
+            self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
+            raise  # not a duplicate: a bug
+        crash_point("schema:committed")
+        self._deliver_through(outbox_id)
+        return self.get_schema(schema.id)
+
+    def _refuse_duplicate_schema(self, schema: Schema) -> None:
+        with db.read_session(self.engine) as session:
+            found = session.exec(select(SchemaRow).where(
+                (col(SchemaRow.id) == schema.id)
+                | ((col(SchemaRow.name) == schema.name) & (col(SchemaRow.version) == schema.version)))).first()
+        if found is not None:
+            raise IssuerError(ErrorKind.CONFLICT, f"schema {found.name!r} version {found.version!r} exists already "
+                              f"({found.id})", slug="schema-exists", extra={"existing_id": found.id})
 
     def list_schemas(self) -> list[SchemaInfo]:
         with db.read_session(self.engine) as session:
@@ -468,9 +552,13 @@ class IssuerService:
     # -------------------------------------------------------------- credential definitions
 
     def create_credential_definition(
-        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365
+        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365,
+        supersedes: str | None = None,
     ) -> DefinitionInfo:
-        """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published."""
+        """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published.
+
+        ``supersedes``: the definition this one replaces (:meth:`rotate_credential_definition`).
+        """
         logger.debug("create_credential_definition >>> schema_id=%r tag=%r revocable=%r capacity=%r",
                      schema_id, tag, revocable, capacity)
         if not isinstance(tag, str) or not 0 < len(tag) <= 64 or not tag.isprintable():
@@ -488,6 +576,7 @@ class IssuerService:
         if schema_row is None:
             raise _input(f"no schema {schema_id!r}", "unknown-schema")
         schema = Schema.from_json(json.loads(schema_row.schema_doc))
+        self._refuse_duplicate_definition(schema.id, tag)
 
         be = self.backend
         sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
@@ -503,29 +592,96 @@ class IssuerService:
         definition = CredentialDefinition(self.issuer_id, schema, tag, pk, rev, SUITE)
         did = definition.id
 
-        seq = self._publish("credential_definition", {
-            "cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
-            "bbs_public_key": b64e(pk), "tag": tag,
-        })
         row = CredentialDefinitionRow(
             id=did, schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=capacity if revocable else None,
             validity_days=validity_days, definition_json=canonical_json(definition.to_json()).decode(),
-            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=seq, created_at=self.clock(),
+            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=None, created_at=self.clock(),
+            supersedes=supersedes,
         )
+        announced: dict[str, Any] = {"cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
+                                     "bbs_public_key": b64e(pk), "tag": tag}
+        if supersedes is not None:
+            announced["supersedes"] = supersedes
+        entries: list[tuple[str, dict[str, Any], str, str]] = [
+            ("credential_definition", announced, "credential_definition", did)]
         if rev is not None and registry is not None and secret is not None:
             v0 = be.g1_to_bytes(registry.V0)
-            registry_seq = self._publish("revocation_registry", {
-                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
-                "q": b64e(rev.Q), "v0": b64e(v0),
-            })
             row.registry_id = rev.id
             row.accumulator_secret_sealed = self._sealer.seal(secret.alpha.to_bytes(32, "big"), _p_alpha(did))
-            row.accumulator = v0
-            row.accumulator_seq = registry_seq
-            row.registry_seq = registry_seq
-        with db.write_session(self.engine) as session:
-            session.add(row)
-        return _definition_info(row)
+            row.accumulator = v0  # accumulator_seq and registry_seq: when the registry entry is delivered
+            entries.append(("revocation_registry", {
+                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
+                "q": b64e(rev.Q), "v0": b64e(v0),
+            }, "revocation_registry", rev.id))
+        try:
+            with db.write_session(self.engine) as session:
+                session.add(row)
+                session.flush()  # the unique keys are checked here, before anything is queued
+                if supersedes is not None:  # one successor per definition, even for concurrent rotations
+                    done = session.exec(update(CredentialDefinitionRow)  # type: ignore[call-overload]
+                                        .where(col(CredentialDefinitionRow.id) == supersedes,
+                                               col(CredentialDefinitionRow.superseded_by).is_(None))
+                                        .values(superseded_by=did))
+                    if done.rowcount != 1:
+                        raise self._superseded_error(supersedes)
+                outbox_id = 0
+                for entry_type, payload, subject, subject_id in entries:
+                    outbox_id = self._enqueue(session, entry_type, payload, subject=subject, subject_id=subject_id)
+                crash_point("credential_definition:before-commit")
+        except IntegrityError:
+            self._refuse_duplicate_definition(schema.id, tag)  # a concurrent creator committed first
+            raise  # not a duplicate: a bug
+        crash_point("credential_definition:committed")
+        self._deliver_through(outbox_id)
+        return self.get_credential_definition(did)
+
+    def rotate_credential_definition(self, definition_id: str, *, tag: str | None = None,
+                                     validity_days: int | None = None, capacity: int | None = None) -> DefinitionInfo:
+        """A new definition (fresh BBS key, fresh registry) that supersedes ``definition_id``.
+
+        Same schema; tag, validity and capacity as the old one unless given (the tag
+        becomes ``<tag>#r2``, ``#r3``, …). The ledger entry carries ``supersedes``, so
+        wallets and verifiers learn the successor. The old definition takes no new offers
+        and issues no more (409 ``definition-superseded`` with ``successor_id``); its
+        credentials keep verifying wherever a lender's request still lists it, and can be
+        revoked as before. A definition is superseded once.
+        """
+        logger.debug("rotate_credential_definition >>> %r", definition_id)
+        with db.read_session(self.engine) as session:
+            old = session.get(CredentialDefinitionRow, definition_id)
+        if old is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no credential definition {definition_id!r}")
+        if old.superseded_by is not None:
+            raise self._superseded_error(definition_id, old.superseded_by)
+        if tag is None:
+            base, sep, n = old.tag.rpartition("#r")
+            tag = f"{base}#r{int(n) + 1}" if sep and n.isdigit() else f"{old.tag}#r2"
+        return self.create_credential_definition(
+            schema_id=old.schema_id, tag=tag, revocable=old.revocable,
+            capacity=(capacity or old.capacity) if old.revocable else capacity,
+            validity_days=validity_days or old.validity_days, supersedes=old.id)
+
+    def _superseded_error(self, definition_id: str, successor: str | None = None) -> IssuerError:
+        if successor is None:
+            with db.read_session(self.engine) as session:
+                row = session.get(CredentialDefinitionRow, definition_id)
+            successor = row.superseded_by if row is not None else None
+        return IssuerError(ErrorKind.CONFLICT, f"credential definition {definition_id} is superseded by {successor}",
+                           slug="definition-superseded", extra={"successor_id": successor})
+
+    def _refuse_superseded(self, definition_id: str) -> None:
+        with db.read_session(self.engine) as session:
+            row = session.get(CredentialDefinitionRow, definition_id)
+        if row is not None and row.superseded_by is not None:
+            raise self._superseded_error(definition_id, row.superseded_by)
+
+    def _refuse_duplicate_definition(self, schema_id: str, tag: str) -> None:
+        with db.read_session(self.engine) as session:
+            found = session.exec(select(CredentialDefinitionRow).where(
+                col(CredentialDefinitionRow.schema_id) == schema_id, col(CredentialDefinitionRow.tag) == tag)).first()
+        if found is not None:
+            raise IssuerError(ErrorKind.CONFLICT, f"a credential definition of this schema with tag {tag!r} exists "
+                              f"already ({found.id})", slug="definition-exists", extra={"existing_id": found.id})
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
         with db.read_session(self.engine) as session:
@@ -549,6 +705,7 @@ class IssuerService:
             row = session.get(CredentialDefinitionRow, credential_definition_id)
         if row is None:
             raise _input(f"no credential definition {credential_definition_id!r}", "unknown-credential-definition")
+        self._refuse_superseded(row.id)
         definition = CredentialDefinition.from_json(json.loads(row.definition_json))
         if not isinstance(attributes, Mapping):
             raise _input("attributes: an object {name: value}", "invalid-attributes")
@@ -590,7 +747,11 @@ class IssuerService:
             raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
         if not secrets.compare_digest(offer.token_hash, token_hash(token)):
             raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not this offer's token", slug="invalid-token")
+        if offer.used and (replay := self._replay_issuance(offer, request_bytes)) is not None:
+            return replay
         self._check_offer_open(offer)
+        self._refuse_superseded(offer.definition_id)
+        self._ensure_published(offer.definition_id)
 
         with db.write_session(self.engine) as session:
             now = self.clock()
@@ -617,6 +778,8 @@ class IssuerService:
                     raise IssuerError(ErrorKind.REGISTRY_FULL,
                                       f"every one of the {drow.capacity} revocation indexes is taken")
                 index, v_bytes, v_seq = taken[0] - 1, bytes(taken[1]), taken[2]
+                if v_seq is None:  # a revocation committed since _ensure_published is not on the ledger yet
+                    raise self._pending_error(drow.id)
                 assert drow.registry_id is not None
                 handle = accumulator.handle(drow.registry_id.encode(), index)
             else:
@@ -641,18 +804,55 @@ class IssuerService:
             credential_id = f"cred_{uuid.uuid4().hex}"
             session.add(CredentialRow(id=credential_id, definition_id=drow.id, offer_id=offer.id, status="issued",
                                       revocation_index=index, expiry=expiry, issued_at=now))
-        return {
-            "credential_id": credential_id,
-            "credential": {
-                "definition_id": definition.id,
-                "values": values,
-                "expiry": expiry.isoformat(),
-                "revocation_handle": f"{handle:064x}",
-                "revocation_index": index,
-                "signature": b64e(signature),
-            },
-            "revocation": revocation,
-        }
+            response = {
+                "credential_id": credential_id,
+                "credential": {
+                    "definition_id": definition.id,
+                    "values": values,
+                    "expiry": expiry.isoformat(),
+                    "revocation_handle": f"{handle:064x}",
+                    "revocation_index": index,
+                    "signature": b64e(signature),
+                },
+                "revocation": revocation,
+            }
+            session.add(IssuanceReceiptRow(offer_id=offer.id, request_hash=_request_hash(request_bytes),
+                                           response_sealed=self._sealer.seal(canonical_json(response),
+                                                                             _p_receipt(offer.id)), created_at=now))
+            crash_point("issuance:before-commit")
+        crash_point("issuance:committed")
+        return response
+
+    def _replay_issuance(self, offer: OfferRow, request_bytes: bytes) -> dict[str, Any] | None:
+        """The credential already issued on ``offer`` for exactly this request (a retry after a lost answer)."""
+        with db.read_session(self.engine) as session:
+            receipt = session.get(IssuanceReceiptRow, offer.id)
+        if receipt is None or not secrets.compare_digest(receipt.request_hash, _request_hash(request_bytes)):
+            return None
+        logger.info("issue_credential >>> offer=%r: the same request again, the same credential", offer.id)
+        return json.loads(self._sealer.open(receipt.response_sealed, _p_receipt(offer.id)))
+
+    def _ensure_published(self, definition_id: str) -> None:
+        """Issue only against what holders can find on the ledger: the definition, its registry, the current V.
+
+        Anything pending is delivered first; if the ledger is still away, 503
+        ``publication-pending`` and nothing changes (the offer stays usable).
+        """
+        for attempt in range(2):
+            with db.read_session(self.engine) as session:
+                row = session.get(CredentialDefinitionRow, definition_id)
+            assert row is not None
+            if row.ledger_seq is not None and (not row.revocable or row.accumulator_seq is not None):
+                return
+            if attempt == 0:
+                self.outbox.deliver()
+        raise self._pending_error(definition_id)
+
+    @staticmethod
+    def _pending_error(definition_id: str) -> IssuerError:
+        return IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"credential definition {definition_id}: its publication "
+                           "on the ledger is pending (the ledger is unreachable or refusing); try again later",
+                           slug="publication-pending")
 
     def _check_offer_open(self, offer: OfferRow) -> None:
         if offer.used:
@@ -722,10 +922,15 @@ class IssuerService:
             event = accumulator.revoke(accumulator.RegistrySecret(alpha), self.backend.g1_from_bytes(drow.accumulator),
                                        y, backend=self.backend)
             new_value = self.backend.g1_to_bytes(event.V)
-            seq = self._publish("revocation", {"registry_id": drow.registry_id, "handles": [f"{event.y:064x}"],
-                                               "values": [b64e(new_value)]})
-            drow.accumulator, drow.accumulator_seq = new_value, seq
-            cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), seq
+            # V' is current from now on; accumulator_seq and revocation_seq when the entry is delivered
+            drow.accumulator, drow.accumulator_seq = new_value, None
+            cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), None
             session.add(drow)
             session.add(cred)
-        return RevokeResult(credential_id, "revoked", seq)
+            outbox_id = self._enqueue(session, "revocation", {
+                "registry_id": drow.registry_id, "handles": [f"{event.y:064x}"], "values": [b64e(new_value)],
+            }, subject="revocation", subject_id=credential_id)
+            crash_point("revocation:before-commit")
+        crash_point("revocation:committed")
+        self._deliver_through(outbox_id)
+        return RevokeResult(credential_id, "revoked", self.outbox.seq_of(outbox_id))

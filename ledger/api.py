@@ -7,7 +7,9 @@
                                             by the ledger's witnesses when it has them)
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
-    POST /entries                           a signed entry; 201 with a receipt, or a problem
+    POST /entries                           a signed entry; 201 with a receipt, or a problem;
+                                            200 with the receipt of the entry already on the log
+                                            if its content (issuer, type, payload) is there
 
 Reads need no credentials; an append is authenticated by the issuer's signature on the
 entry. The scaffolding is ``servicekit.app.create_service_app`` (the same for the three
@@ -31,10 +33,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PAGE, MAX_PAGE
+from ledger.constants import DEFAULT_PAGE, MAX_PAGE
 from ledger.entries import MAX_JSON_INT, verify_tree_head
 from ledger.errors import ChainConflict, LedgerError
-from ledger.keys import load_signing_key
 from ledger.log import LedgerLog
 from ledger.tiles import TileWriter
 from ledger.witnessing import WitnessSubmitter
@@ -119,12 +120,18 @@ def consistency(log: LogDep, first: SeqParam, second: SizeParam = None) -> dict[
 
 @router.post("/entries", status_code=201)
 def post_entry(log: LogDep, entry: Annotated[dict[str, Any], Body()], request: Request) -> JSONResponse:
-    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason."""
+    """Append an entry signed by its issuer: 201 with a receipt, or a problem naming the reason.
+
+    200 with the receipt of the entry already on the log when its content (issuer, type,
+    payload) is there: a re-sent entry is never appended twice.
+    """
     try:
         receipt = log.submit(entry)
     except LedgerError as e:
         request.app.state.rejections.labels(e.slug).inc()
         raise
+    if receipt.existing:  # a re-sent entry (a lost receipt): where it already is, nothing appended
+        return JSONResponse(receipt.to_json(), status_code=200, headers={"Location": f"/entries/{receipt.seq}"})
     request.app.state.appends.inc()
     return JSONResponse(receipt.to_json(), status_code=201, headers={"Location": f"/entries/{receipt.seq}"})
 
@@ -187,16 +194,16 @@ def create_app(log: LedgerLog, *, limits: Limits | None = None, witnesses: Witne
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: ``DATABASE_URL``, the ledger key, ``ZKCRED_LEDGER_ORIGIN``,
-    ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit checkpoints to, with URLs)
-    and ``ZKCRED_LEDGER_TILES_DIR`` (keep C2SP tiles there for a static server)."""
-    from ledger.sql import SqlStore
+    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file,
+    ``ZKCRED_LEDGER_ORIGIN``, ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit
+    checkpoints to, with URLs) and ``ZKCRED_LEDGER_TILES_DIR`` (keep C2SP tiles there for a static server)."""
+    from ledger.config import Settings, open_checked
     from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
-    store = SqlStore(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    store, key = open_checked(Settings.load())  # type: ignore[arg-type]
     policy = witness_policy_from_env(os.environ.get(ENV_WITNESSES, "").strip() or None)
-    log = LedgerLog(store, signing_key=load_signing_key(), witness_policy=policy)
+    log = LedgerLog(store, signing_key=key, witness_policy=policy)
     submitter = WitnessSubmitter(log, list(policy.witnesses.values())) if policy is not None else None
     tiles_dir = os.environ.get("ZKCRED_LEDGER_TILES_DIR", "").strip()
     return create_app(log, witnesses=submitter, tiles=TileWriter(log, tiles_dir) if tiles_dir else None)

@@ -7,7 +7,10 @@ For each entry n, in order:
 2. ``check_entry`` — the same rules the append applied (``ledger.log``): typed payload,
    ``seq == n``, ``prev_hash`` = chain hash of entry n-1, the issuer's Ed25519 signature
    under the key registered (or rotated to) *earlier in the log*;
-3. the stored chain hash and leaf hash (where the source keeps them) equal the recomputed
+3. its content id (issuer, type, payload: ``ledger.entries.content_id``) appears for the
+   first time — the log refuses repeats, so a repeat means a writer's retry was appended
+   twice (a log written before the rule, or a ledger bug);
+4. the stored chain hash and leaf hash (where the source keeps them) equal the recomputed
    ones, and, for a database, every Merkle node the entry completes equals the stored node
    that proofs are served from.
 
@@ -70,6 +73,7 @@ class Replay:
         self.keys: dict[str, bytes] = {}
         self.watch = set(watch)  # sizes whose root to remember (checkpoints to compare with)
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in self.watch else {}
+        self.contents: dict[bytes, int] = {}  # content id -> first seq (32 bytes + an int per entry)
 
     def feed(self, item: AuditItem) -> list[tuple[int, int, bytes]]:
         """Check one entry; return the Merkle nodes it completes."""
@@ -88,6 +92,10 @@ class Replay:
             raise VerificationFailed(f"{e.reason}: {e.detail}", seq=n) from e
         if checked.body != item.body:  # checked.body is the RFC 8785 form of what was parsed
             raise VerificationFailed("stored bytes are not canonical JSON (RFC 8785)", seq=n)
+        first = self.contents.setdefault(checked.content_id, n)
+        if first != n:
+            raise VerificationFailed(f"repeats entry {first} (same issuer, type and payload): "
+                                     "one publication appended twice", seq=n)
         if item.entry_hash is not None and item.entry_hash != checked.entry_hash:
             raise VerificationFailed("stored chain hash differs from the hash of the entry", seq=n)
         if item.leaf_hash is not None and item.leaf_hash != checked.leaf_hash:

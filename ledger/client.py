@@ -243,8 +243,12 @@ class LedgerClient:
     # ------------------------------------------------------------ writes (issuers)
 
     def submit(self, entry: Entry) -> dict[str, Any]:
-        """POST a signed entry; returns the receipt (seq, hashes, tree head)."""
+        """POST a signed entry; returns the receipt (seq, hashes, tree head, ``existing``).
+
+        ``existing`` is true (HTTP 200) when the log already held this content (issuer, type,
+        payload): nothing was appended and ``seq`` names the entry that holds it.
+        """
         response = self._http.post("/entries", json=entry.to_json())
-        if response.status_code != 201:
+        if response.status_code not in (200, 201):
             raise _problem_error(response)
         return response.json()

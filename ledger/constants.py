@@ -15,6 +15,11 @@ HASH_SIZE = 32  # SHA-256
 # Chain hash of an entry: SHA-256(CHAIN_LABEL || canonical JSON of the signed entry).
 # A label distinct from both Merkle prefixes, so a chain hash is never a tree hash.
 CHAIN_LABEL = b"zkcred/ledger/chain/v1\x00"
+# Content id of an entry: SHA-256(CONTENT_LABEL || canonical {"issuer", "type", "payload"}).
+# What a writer means to publish, independent of where it lands (seq, prev_hash, time) and of
+# its signature: the log holds each content id at most once, and a re-sent entry is answered
+# with the seq it already has (ledger/notes.md, "Idempotent appends").
+CONTENT_LABEL = b"zkcred/ledger/content/v1\x00"
 # prev_hash of entry 0.
 GENESIS_PREV_HASH = bytes(HASH_SIZE)
 

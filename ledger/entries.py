@@ -40,6 +40,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from ledger.constants import (
     CHAIN_LABEL,
+    CONTENT_LABEL,
     ENTRY_SIGNATURE_LABEL,
     HASH_SIZE,
     TREE_HEAD_SIGNATURE_LABEL,
@@ -114,11 +115,14 @@ class Schema(_Strict):
 
 
 class CredentialDefinition(_Strict):
+    """``supersedes``: issuer key rotation — the issuer's earlier definition this one replaces."""
+
     cred_def_id: Identifier
     schema_id: Identifier
     ciphersuite: Text
     bbs_public_key: Opaque
     tag: Text | None = None
+    supersedes: Identifier | None = None
 
 
 class RevocationRegistry(_Strict):
@@ -203,6 +207,12 @@ class Entry(_Strict):
     def prev_hash_bytes(self) -> bytes:
         return bytes.fromhex(self.prev_hash)
 
+    def content_id(self) -> bytes:
+        """What this entry publishes, independent of seq, time, chain link and signature."""
+        if "content" not in self._canonical:
+            self._canonical["content"] = content_id(self.issuer, self.type, self.payload)
+        return self._canonical["content"]
+
 
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 canonical bytes."""
@@ -212,6 +222,18 @@ def canonical_json(value: Any) -> bytes:
 def signing_bytes(signed_part: Mapping[str, Any]) -> bytes:
     """What the issuer signs: the label, then the canonical entry without its signature."""
     return ENTRY_SIGNATURE_LABEL + canonical_json(dict(signed_part))
+
+
+def content_id(issuer: str, entry_type: str, payload: Mapping[str, Any]) -> bytes:
+    """SHA-256(CONTENT_LABEL || RFC 8785 {"issuer", "type", "payload"}): an entry's content id.
+
+    A writer that re-sends an entry after losing the receipt (a crash, a timeout) re-signs it
+    on a newer head, so seq, time, prev_hash and signature change; the content id does not.
+    The log accepts each content id once and answers a repeat with the entry it already has.
+    """
+    return hashlib.sha256(
+        CONTENT_LABEL + canonical_json({"issuer": issuer, "type": entry_type, "payload": dict(payload)})
+    ).digest()
 
 
 def entry_hash(body: bytes) -> bytes:

@@ -2,7 +2,8 @@
 
 Order: ``ZKCRED_LEDGER_SIGNING_KEY`` (hex of the 32-byte seed; for containers and secret
 managers), else the key file (``ZKCRED_LEDGER_KEY_FILE``, default
-``./.zkcred/ledger-signing-key``), created with mode 0600 from ``secrets`` on first use.
+``<state dir>/ledger-signing-key``, see ``ledger.config``), created with mode 0600 from
+``secrets`` on first use.
 Only the public key is ever printed or logged.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.constants import DEFAULT_KEY_FILE
+from servicekit.settings import write_secret_file
 
 ENV_KEY = "ZKCRED_LEDGER_SIGNING_KEY"
 ENV_KEY_FILE = "ZKCRED_LEDGER_KEY_FILE"
@@ -41,10 +43,14 @@ def key_from_file(key_file: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """An Ed25519 key kept as the hex of its seed in ``key_file`` (created with mode 0600 if missing)."""
     path = Path(key_file)
     if path.exists():
-        return signing_key_from_seed(bytes.fromhex(path.read_text().strip()))
-    path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        try:
+            return signing_key_from_seed(bytes.fromhex(lines[0] if len(lines) == 1 else ""))
+        except ValueError:
+            raise ValueError(f"{path} must hold 64 hex digits (a 32-byte Ed25519 seed)") from None
     seed = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(seed.hex() + "\n")
+    try:
+        write_secret_file(path, seed.hex() + "\n")  # atomic: no reader ever sees a half-written key
+    except FileExistsError:  # another process made it first: use theirs
+        return load_signing_key(path)
     return signing_key_from_seed(seed)

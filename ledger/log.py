@@ -15,6 +15,15 @@ process), inside the store's write transaction:
 4. the leaf joins the Merkle frontier, the completed perfect-subtree nodes are stored, and
    the ledger signs the new tree head (size n+1, root, time) with its own key.
 
+Idempotent appends: before step 2, an entry whose content id (``ledger.entries.content_id``:
+issuer, type, payload) is already on the log is not appended again; the writer gets the
+receipt of the entry that is there (``Receipt.existing``; ``POST /entries`` answers 200
+instead of 201).  So a writer that lost a receipt (crash, timeout) re-sends the same
+payload, re-signed on the new head, and learns where it landed.  One exception: a
+``key_rotation`` to a key the issuer was rotated to before, and is not its current key,
+is refused (``invalid-payload``) — answering it with the old entry would hide that the
+rotation did not happen.
+
 ``check_entry`` (steps 1–3) is shared with ``ledger.audit``, so a replay applies exactly
 the rules the append applied.  Proofs come from stored nodes: O(log n) reads in one query.
 """
@@ -36,6 +45,7 @@ from ledger.entries import (
     Entry,
     SignedTreeHead,
     canonical_json,
+    content_id,
     entry_hash,
     parse_entry,
     public_key_bytes,
@@ -61,6 +71,37 @@ class CheckedEntry:
     entry_hash: bytes
     leaf_hash: bytes
     issuer_key: tuple[str, bytes] | None  # the issuer's key from the next entry on, if it changes
+    content_id: bytes = b""
+
+
+class _AlreadyOnLog(Exception):
+    """Raised inside the append transaction (which it aborts) when the content is on the log."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+
+
+def _check_repeat(entry: Entry, seq: int | None, current_key: Callable[[str], bytes | None]) -> None:
+    """Raise ``_AlreadyOnLog`` for a repeat of entry ``seq`` — or refuse a rotation back to an old key.
+
+    A repeat is answered only if its signature verifies under the issuer's current key (a
+    writer with the wrong key learns so, as it would without the repeat). A re-sent
+    ``key_rotation`` that landed is signed by the key it replaced: it is answered without
+    that check — the answer (where public content is on the log) reveals nothing secret.
+    """
+    if seq is None:
+        return
+    current = current_key(entry.issuer)
+    if entry.type == "key_rotation":
+        if current != bytes.fromhex(entry.payload["new_ledger_key"]):
+            raise EntryRejected("invalid-payload", f"key_rotation: {entry.issuer!r} was rotated to this key "
+                                f"before (entry {seq}); rotate to a fresh key")
+    elif current is None:
+        raise EntryRejected("unknown-issuer", f"issuer {entry.issuer!r} is not registered")
+    else:
+        verify_entry_signature(entry, current)
+    raise _AlreadyOnLog(seq)
 
 
 def check_entry(
@@ -109,6 +150,7 @@ def check_entry(
         entry_hash=entry_hash(body),
         leaf_hash=merkle.leaf_hash(body),
         issuer_key=update,
+        content_id=entry.content_id(),
     )
 
 
@@ -120,6 +162,7 @@ class Receipt:
     entry_hash: bytes
     leaf_hash: bytes
     tree_head: SignedTreeHead
+    existing: bool = False  # the content was already on the log (at seq): nothing was appended
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +170,7 @@ class Receipt:
             "entry_hash": self.entry_hash.hex(),
             "leaf_hash": self.leaf_hash.hex(),
             "tree_head": self.tree_head.to_json(),
+            "existing": self.existing,
         }
 
 
@@ -189,28 +233,42 @@ class LedgerLog:
         # (cached; a stale key only costs a second verification), so that the lock is held
         # briefly.  Under the lock everything is checked again, and the signature too unless
         # that key is still the current one.
-        if entry.type == "issuer_registration":
-            signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
-            verify_entry_signature(entry, signer)
-        else:
-            signer = self._key_cache.get(entry.issuer)
+        try:
+            signer = self._preverify(entry)
+        except EntryRejected:
+            # a re-sent key_rotation that landed is signed by the key it replaced: is it a repeat?
             try:
-                if signer is None:
-                    raise EntryRejected("bad-signature", "no cached key")
-                verify_entry_signature(entry, signer)
-            except EntryRejected:
-                signer = self._fresh_key(entry.issuer)  # the key may have rotated meanwhile
-                if signer is not None:
-                    verify_entry_signature(entry, signer)
+                _check_repeat(entry, self.store.content_seq(entry.content_id()), self.store.issuer_key)
+            except _AlreadyOnLog as e:
+                return self._existing(e.seq)
+            raise
 
         def prepare(view: AppendView) -> AppendPlan:
             head = view.head
+            _check_repeat(entry, view.content_seq(entry.content_id()), view.issuer_key)
             checked = check_entry(
                 entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key, verified_key=signer
             )
             return self._plan(head, checked, now)
 
-        return self._append(prepare, entry.issuer)
+        return self._append(prepare, entry.issuer, entry.content_id())
+
+    def _preverify(self, entry: Entry) -> bytes | None:
+        """The key this entry's signature verifies under (outside the lock), or EntryRejected."""
+        if entry.type == "issuer_registration":
+            signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
+            verify_entry_signature(entry, signer)  # type: ignore[arg-type]
+            return signer
+        signer = self._key_cache.get(entry.issuer)
+        try:
+            if signer is None:
+                raise EntryRejected("bad-signature", "no cached key")
+            verify_entry_signature(entry, signer)
+        except EntryRejected:
+            signer = self._fresh_key(entry.issuer)  # the key may have rotated meanwhile
+            if signer is not None:
+                verify_entry_signature(entry, signer)
+        return signer
 
     def _fresh_key(self, issuer: str) -> bytes | None:
         key = self.store.issuer_key(issuer)
@@ -247,13 +305,23 @@ class LedgerLog:
                 payload=payload,
                 prev_hash=head.last_hash,
             )
+            _check_repeat(entry, view.content_seq(entry.content_id()), view.issuer_key)
             checked = check_entry(entry, seq=head.size, prev_hash=head.last_hash, issuer_key=view.issuer_key)
             return self._plan(head, checked, now)
 
-        return self._append(prepare, issuer)
+        return self._append(prepare, issuer, content_id(issuer, entry_type, payload))
 
-    def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str) -> Receipt:
-        plan = self.store.append(prepare, issuer_hint=issuer)
+    def _existing(self, seq: int) -> Receipt:
+        stored = self.entry(seq)
+        logger.debug("append >>> seq=%d already holds this content", seq)
+        return Receipt(seq=seq, entry_hash=stored.entry_hash, leaf_hash=stored.leaf_hash,
+                       tree_head=self.tree_head(), existing=True)
+
+    def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str, content: bytes) -> Receipt:
+        try:
+            plan = self.store.append(prepare, issuer_hint=issuer, content_hint=content)
+        except _AlreadyOnLog as e:
+            return self._existing(e.seq)
         if plan.issuer_key is not None:
             self._key_cache[plan.issuer_key[0]] = plan.issuer_key[1]
         for listener in self.listeners:
@@ -284,6 +352,7 @@ class LedgerLog:
                 leaf_hash=checked.leaf_hash,
                 issuer=checked.entry.issuer,
                 entry_type=checked.entry.type,
+                content_id=checked.content_id,
             ),
             nodes=nodes,
             head=Head(size=head.size + 1, last_hash=checked.entry_hash, frontier=frontier, tree_head=sth),

@@ -8,7 +8,11 @@ Tables (all prefixed ``ledger_`` so the ledger can share a database with the ser
   leaves at level 0 (an append adds 1 + trailing-ones(n) rows, 2 on average);
 - ``ledger_head(id = 1, size, last_hash, frontier, sth_*)`` — the single row every append
   locks and rewrites: the serialisation point of the log;
-- ``ledger_issuers(issuer_id PK, public_key, since_seq)`` — each issuer's current key.
+- ``ledger_issuers(issuer_id PK, public_key, since_seq)`` — each issuer's current key;
+- ``ledger_content(content_id PK, seq)`` — every entry's content id
+  (``ledger.entries.content_id``): the primary key makes a content appear at most once, and
+  a re-sent entry finds the seq it already has.  A database created before this table is
+  back-filled from the entries when the store opens (the first of any repeats keeps the id).
 
 An append is one transaction: lock the head, run the domain's ``prepare`` against it,
 insert the entry and its nodes, update the head (guarded by ``WHERE size = old size``),
@@ -30,6 +34,7 @@ themselves this way).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -100,13 +105,21 @@ class LedgerCosignatureRow(SQLModel, table=True):
     line: bytes = Field(sa_type=LargeBinary)
 
 
+class LedgerContentRow(SQLModel, table=True):
+    __tablename__ = "ledger_content"
+
+    content_id: bytes = Field(sa_type=LargeBinary, primary_key=True)
+    seq: int = Field(sa_type=BigInteger)
+
+
 TABLES = [t.__table__ for t in (LedgerEntryRow, LedgerNodeRow, LedgerHeadRow, LedgerIssuerRow,  # type: ignore[attr-defined]
-                                LedgerCosignatureRow)]
+                                LedgerContentRow, LedgerCosignatureRow)]
 _entries = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 _nodes = LedgerNodeRow.__table__  # type: ignore[attr-defined]
 _head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
 _issuers = LedgerIssuerRow.__table__  # type: ignore[attr-defined]
 _cosignatures = LedgerCosignatureRow.__table__  # type: ignore[attr-defined]
+_content = LedgerContentRow.__table__  # type: ignore[attr-defined]
 HEAD_ID = 1
 #: Execution option marking a write transaction: on SQLite it begins with ``BEGIN IMMEDIATE``.
 WRITE = "zkcred_write"
@@ -172,6 +185,29 @@ def create_tables(engine: Engine) -> None:
                         id=HEAD_ID, size=0, last_hash=EMPTY_HEAD.last_hash, frontier=b""
                     )
                 )
+            _backfill_content(conn)
+
+
+def _backfill_content(conn: Connection) -> None:
+    """Index the content of entries appended before ``ledger_content`` existed (inside the caller's write lock)."""
+    indexed = conn.execute(select(func.count()).select_from(_content)).scalar_one()
+    size = conn.execute(select(func.count()).select_from(_entries)).scalar_one()
+    if indexed >= size:
+        return
+    from ledger.entries import Entry  # the body is what check_entry accepted: it parses
+
+    known = set(conn.execute(select(_content.c.seq)).scalars())
+    rows = []
+    seen: set[bytes] = set(conn.execute(select(_content.c.content_id)).scalars())
+    for seq, body in conn.execute(select(_entries.c.seq, _entries.c.body).order_by(_entries.c.seq)):
+        if seq in known:
+            continue
+        cid = Entry.model_validate_json(bytes(body)).content_id()
+        if cid not in seen:  # an old log may repeat a content: the first entry keeps the id
+            seen.add(cid)
+            rows.append({"content_id": cid, "seq": seq})
+    if rows:
+        conn.execute(insert(_content), rows)
 
 
 def _split_hashes(blob: bytes) -> tuple[bytes, ...]:
@@ -214,6 +250,8 @@ class _Sql:
             f" VALUES ({p}, {p}, {p}, {p}, {p})"
         )
         self.insert_node = f"INSERT INTO ledger_nodes (level, idx, hash) VALUES ({p}, {p}, {p})"
+        self.content = f"SELECT seq FROM ledger_content WHERE content_id = {p}"
+        self.insert_content = f"INSERT INTO ledger_content (content_id, seq) VALUES ({p}, {p})"
         self.update_head = (
             f"UPDATE ledger_head SET size = {p}, last_hash = {p}, frontier = {p}, sth_time = {p},"
             f" sth_root = {p}, sth_signature = {p}, sth_key = {p} WHERE id = {p} AND size = {p}"
@@ -231,6 +269,7 @@ class _SqlView:
     sql: _Sql
     head: Head
     prefetched: dict[str, bytes | None]
+    content: dict[bytes, int | None] = dataclasses.field(default_factory=dict)  # prefetched content ids
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
         if issuer_id in self.prefetched:
@@ -238,6 +277,13 @@ class _SqlView:
         self.cursor.execute(self.sql.issuer, (issuer_id,))
         row = self.cursor.fetchone()
         return None if row is None else bytes(row[0])
+
+    def content_seq(self, content_id: bytes) -> int | None:
+        if content_id in self.content:
+            return self.content[content_id]
+        self.cursor.execute(self.sql.content, (content_id,))
+        row = self.cursor.fetchone()
+        return None if row is None else int(row[0])
 
 
 class SqlStore:
@@ -362,16 +408,21 @@ class SqlStore:
             by_size.setdefault(size, []).append(parse_signature_line(bytes(line).decode()[:-1]))
         return sorted(by_size.items(), reverse=True)
 
+    def content_seq(self, content_id: bytes) -> int | None:
+        rows = self._query(self._sql.content, (content_id,))
+        return int(rows[0][0]) if rows else None
+
     def count_entries(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(_entries)).scalar_one()
 
     # ------------------------------------------------------------ the append transaction
 
-    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None) -> AppendPlan:
+    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None,
+               content_hint: bytes | None = None) -> AppendPlan:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return self._append_once(prepare, issuer_hint)
+                return self._append_once(prepare, issuer_hint, content_hint)
             except (OperationalError, IntegrityError, DBAPIError) as e:
                 if not self._transient(e) or attempt == self._max_attempts:
                     raise
@@ -388,7 +439,8 @@ class SqlStore:
         code = getattr(e.orig, "sqlstate", None)
         return code in {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
-    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None) -> AppendPlan:
+    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None,
+                     content_hint: bytes | None = None) -> AppendPlan:
         sql = self._sql
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
@@ -396,11 +448,14 @@ class SqlStore:
                 driver = conn.connection.driver_connection
                 cur = driver.cursor()
                 hint_cur = driver.cursor() if issuer_hint is not None else None
-                # lock the head and prefetch the issuer's key: one round trip on PostgreSQL
+                content_cur = driver.cursor() if content_hint is not None else None
+                # lock the head, prefetch the issuer's key and the content id: one round trip on PostgreSQL
                 with driver.pipeline() if self._postgres else contextlib.nullcontext():
                     cur.execute(sql.head, (HEAD_ID,))
                     if hint_cur is not None:
                         hint_cur.execute(sql.issuer, (issuer_hint,))
+                    if content_cur is not None:
+                        content_cur.execute(sql.content, (content_hint,))
                 row = cur.fetchone()
                 if row is None:
                     raise RuntimeError("ledger tables are not initialised (no head row)")
@@ -409,7 +464,11 @@ class SqlStore:
                 if hint_cur is not None:
                     key_row = hint_cur.fetchone()
                     prefetched[issuer_hint] = None if key_row is None else bytes(key_row[0])  # type: ignore[index]
-                plan = prepare(_SqlView(cur, sql, old, prefetched))
+                content: dict[bytes, int | None] = {}
+                if content_cur is not None:
+                    content_row = content_cur.fetchone()
+                    content[content_hint] = None if content_row is None else int(content_row[0])  # type: ignore[index]
+                plan = prepare(_SqlView(cur, sql, old, prefetched, content))
                 new, entry, sth = plan.head, plan.entry, plan.head.tree_head
                 if entry.seq != old.size or new.size != old.size + 1 or sth is None:
                     raise RuntimeError("append plan does not extend the head")  # a bug in the caller
@@ -420,6 +479,8 @@ class SqlStore:
                         (entry.seq, entry.issuer, entry.entry_type, entry.entry_hash, entry.body),
                     )
                     cur.executemany(sql.insert_node, plan.nodes)
+                    if entry.content_id:
+                        cur.execute(sql.insert_content, (entry.content_id, entry.seq))
                     if plan.issuer_key is not None:
                         cur.execute(sql.upsert_issuer, (*plan.issuer_key, entry.seq + 1))
                     head_update.execute(

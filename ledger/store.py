@@ -9,6 +9,8 @@ append, the store makes it durable *atomically*.  What a store keeps:
 - the head: size, hash of the last entry, the frontier (perfect-subtree roots of the
   current size, largest first) and the latest signed tree head;
 - the current Ed25519 key of each registered issuer;
+- the content id of every entry (``ledger.entries.content_id``) and its seq, unique: the
+  same (issuer, type, payload) is on the log at most once (idempotent re-sends);
 - witnesses' cosignatures of the ledger's checkpoints, by tree size (``ledger.witnessing``).
 
 Invariants every implementation keeps (the shared suite in ``tests/ledger`` checks them):
@@ -46,6 +48,7 @@ class StoredEntry:
     leaf_hash: bytes  # RFC 9162 leaf hash of body, the node (0, seq)
     issuer: str  # copied from body, for indexing
     entry_type: str  # copied from body, for indexing
+    content_id: bytes = b""  # ledger.entries.content_id of body (set on append; reads may leave it empty)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class AppendView(Protocol):
 
     def issuer_key(self, issuer_id: str) -> bytes | None: ...
 
+    def content_seq(self, content_id: bytes) -> int | None:
+        """The seq of the entry with this content id, if the log has one."""
+        ...
+
 
 class LedgerStore(Protocol):
     def head(self) -> Head: ...
@@ -85,10 +92,13 @@ class LedgerStore(Protocol):
 
     def issuer_key(self, issuer_id: str) -> bytes | None: ...
 
+    def content_seq(self, content_id: bytes) -> int | None: ...
+
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        content_hint: bytes | None = None,
     ) -> AppendPlan:
-        """``issuer_hint``: the issuer whose key ``prepare`` will ask for (a store may prefetch it)."""
+        """``issuer_hint``/``content_hint``: the issuer key and content id ``prepare`` will ask for (prefetched)."""
         ...
 
     def add_cosignatures(self, size: int, lines: Sequence[NoteSignature]) -> None:
@@ -111,6 +121,9 @@ class _MemoryView:
     def issuer_key(self, issuer_id: str) -> bytes | None:
         return self.store._issuers.get(issuer_id)
 
+    def content_seq(self, content_id: bytes) -> int | None:
+        return self.store._content.get(content_id)
+
 
 @dataclass
 class MemoryStore:
@@ -119,6 +132,7 @@ class MemoryStore:
     _entries: list[StoredEntry] = field(default_factory=list)
     _nodes: dict[NodeId, bytes] = field(default_factory=dict)
     _issuers: dict[str, bytes] = field(default_factory=dict)
+    _content: dict[bytes, int] = field(default_factory=dict)
     _head: Head = EMPTY_HEAD
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cosignatures: dict[int, dict[tuple[str, int], NoteSignature]] = field(default_factory=dict)
@@ -144,8 +158,12 @@ class MemoryStore:
     def issuer_key(self, issuer_id: str) -> bytes | None:
         return self._issuers.get(issuer_id)
 
+    def content_seq(self, content_id: bytes) -> int | None:
+        return self._content.get(content_id)
+
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None
+        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        content_hint: bytes | None = None,
     ) -> AppendPlan:
         with self._lock:
             plan = prepare(_MemoryView(self))
@@ -154,8 +172,12 @@ class MemoryStore:
             new_nodes = {(level, index): h for level, index, h in plan.nodes}
             if new_nodes.keys() & self._nodes.keys():
                 raise RuntimeError("append plan overwrites Merkle nodes")
+            if plan.entry.content_id in self._content:
+                raise RuntimeError("append plan repeats an entry's content")  # a bug in the caller
             self._entries.append(plan.entry)
             self._nodes.update(new_nodes)
+            if plan.entry.content_id:
+                self._content[plan.entry.content_id] = plan.entry.seq
             if plan.issuer_key is not None:
                 self._issuers[plan.issuer_key[0]] = plan.issuer_key[1]
             self._head = plan.head

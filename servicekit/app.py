@@ -28,8 +28,11 @@ log level are plain parameters with defaults; nothing here reads a file.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -266,21 +269,46 @@ def _check_failure(e: BaseException) -> str:
     return f"{type(e).__name__}: {detail}" if isinstance(detail, str) and detail else type(e).__name__
 
 
-def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
-    """Run every check; ``{name: "ok" | "failing: <why>"}``."""
-    out: dict[str, str] = {}
-    for name, check in checks.items():
-        try:
-            check()
-            out[name] = "ok"
-        except Exception as e:
-            logger.warning("readiness check %s failing: %s (%.300s)", name, _check_failure(e), e,
-                           extra={"check": name})
-            out[name] = f"failing: {_check_failure(e)}"
-    return out
+#: Seconds a readiness check may take before it counts as failing (under a typical probe timeout).
+READINESS_TIMEOUT = 2.0
 
 
-def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck]) -> None:
+def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINESS_TIMEOUT,
+               pool: ThreadPoolExecutor | None = None) -> dict[str, str]:
+    """Run every check at once, each within ``timeout`` seconds; ``{name: "ok" | "failing: <why>"}``.
+
+    A check that hangs (a ledger that accepts the connection and never answers) is reported
+    as failing when its time is up; its thread finishes in the background.
+    """
+    own = pool is None
+    pool = pool or ThreadPoolExecutor(max_workers=max(1, len(checks)), thread_name_prefix="readiness")
+    try:
+        futures = {name: pool.submit(contextvars.copy_context().run, check) for name, check in checks.items()}
+        deadline = time.monotonic() + timeout
+        out: dict[str, str] = {}
+        for name, future in futures.items():
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+                out[name] = "ok"
+            except FutureTimeout:
+                logger.warning("readiness check %s failing: no answer within %.1f s", name, timeout,
+                               extra={"check": name})
+                out[name] = f"failing: no answer within {timeout:g} s"
+            except Exception as e:
+                logger.warning("readiness check %s failing: %s (%.300s)", name, _check_failure(e), e,
+                               extra={"check": name})
+                out[name] = f"failing: {_check_failure(e)}"
+        return out
+    finally:
+        if own:
+            pool.shutdown(wait=False)
+
+
+def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck],
+                           readiness_timeout: float) -> None:
+    # one pool per app: a hung check occupies its thread, the next probes time out (never pile up threads)
+    pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(checks)), thread_name_prefix=f"{service}-readiness")
+
     @app.get("/health/live", tags=["operations"], summary="Liveness: the process answers",
              responses={200: {"content": {"application/json": {"example": {"status": "ok", "service": service}}}}})
     def health_live() -> dict[str, str]:
@@ -293,7 +321,7 @@ def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, Read
                             "status": "ready", "service": service, "checks": {name: "ok" for name in checks}}}}}})
     def health_ready(request: Request) -> Any:
         """200 when every readiness check passes; else 503 ``not-ready`` naming the failing checks."""
-        results = run_checks(checks)
+        results = run_checks(checks, timeout=readiness_timeout, pool=pool)
         failing = sorted(name for name, result in results.items() if result != "ok")
         if failing:
             problem = ProblemDetails.of("not-ready", f"failing: {', '.join(failing)}", checks=results)
@@ -362,6 +390,7 @@ def create_service_app(
     version: str = "1",
     error_mappers: Mapping[type[BaseException], ErrorMapper] | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
+    readiness_timeout: float = READINESS_TIMEOUT,
     limits: Limits | None = None,
     metrics: ServiceMetrics | None = None,
 ) -> FastAPI:
@@ -369,7 +398,8 @@ def create_service_app(
 
     ``error_mappers`` maps each domain exception class to a function returning its
     :class:`~servicekit.problems.ProblemDetails` (the service's one mapping table).
-    ``readiness`` names the checks of ``GET /health/ready``. ``limits`` defaults to
+    ``readiness`` names the checks of ``GET /health/ready`` (run concurrently, each failing
+    after ``readiness_timeout`` seconds). ``limits`` defaults to
     :class:`~servicekit.strictjson.Limits` () — the same for every service.
     ``app.state.metrics`` is the app's :class:`~servicekit.metrics.ServiceMetrics`.
     """
@@ -406,7 +436,7 @@ def create_service_app(
         detail = f"the {service} failed; its log has the details under this request id"
         return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail), log=False)
 
-    _add_operations_routes(app, service, checks)
+    _add_operations_routes(app, service, checks, readiness_timeout)
     app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes)
     app.openapi = lambda: _finish_openapi(app)  # type: ignore[method-assign]
     return app

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from circuits.backend import available_backends, get_backend
 
 BACKENDS = available_backends()
+
+# No test reads or writes the user's zkcred state (servicekit.settings): each test process
+# gets an empty state directory of its own, and no config file from the environment.
+os.environ["ZKCRED_STATE_DIR"] = tempfile.mkdtemp(prefix="zkcred-state-")
+os.environ.pop("ZKCRED_CONFIG", None)
 
 
 @pytest.fixture(params=BACKENDS)

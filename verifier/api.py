@@ -186,7 +186,7 @@ def create_app_from_env() -> FastAPI:
     from ledger.client import LedgerClient
     from ledger.policy import max_age_from_env, policy_from_env
     from verifier.config import Settings
-    from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
     from verifier.resolver import LedgerResolver
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
@@ -194,6 +194,7 @@ def create_app_from_env() -> FastAPI:
     ledger_url, ledger_key = settings.require_ledger()
     engine = make_engine(settings.database_url)
     init_db(engine)
+    check_pinned_ledger_key(engine, ledger_key)
     # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
     resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(),
                                            max_age=max_age_from_env()))

@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine, select
 
 from ledger.sql import normalize_url
-from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, VerifierTable
+from verifier.config import ConfigError
+from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, StateRow, VerifierTable
 
 DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/verifier.db"
 
@@ -51,6 +52,27 @@ def make_engine(url: str | None = None) -> Engine:
 def init_db(engine: Engine) -> None:
     """Create the verifier's tables (only those) if they do not exist."""
     VerifierTable.metadata.create_all(engine, tables=TABLES)
+
+
+def check_pinned_ledger_key(engine: Engine, key: bytes) -> None:
+    """Record the pinned ledger key at first start; refuse (``ConfigError``) a different one later.
+
+    A verifier's stored verdicts were checked against one ledger: a changed pin means the
+    configuration points at another ledger (or the ledger lost its key), never a routine change.
+    """
+    with Session(engine) as s:
+        row = s.get(StateRow, "ledger_public_key")
+        if row is None:
+            s.add(StateRow(name="ledger_public_key", value=key.hex()))
+            try:
+                s.commit()
+            except Exception:  # another worker recorded it first: compare with theirs
+                s.rollback()
+                row = s.get(StateRow, "ledger_public_key")
+        if row is not None and row.value != key.hex():
+            raise ConfigError(f"the pinned ledger key changed: this verifier's database was set up with ledger key "
+                              f"{row.value}, the configuration now pins {key.hex()} (ZKCRED_LEDGER_PUBLIC_KEY or the "
+                              "ledger key in the state directory)")
 
 
 class SqlRequestStore:

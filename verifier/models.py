@@ -17,6 +17,9 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
   pseudonym, written in the same transaction as its verdict. ``pseudonym`` is the b64url
   of the holder's G1 point for ``context``; no attribute values are stored here.
 
+- ``verifier_state(name PK, value)`` — what the database was set up with: the pinned ledger
+  key, so a verifier restarted with another ledger key refuses to start.
+
 Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
 """
 
@@ -78,7 +81,16 @@ class PseudonymRow(VerifierTable, table=True):
     verified_ms: int = SqlField(sa_type=BigInteger)
 
 
-TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__]
+class StateRow(VerifierTable, table=True):
+    """Facts the verifier fixes at first start and checks at every start (``ledger_public_key``: the pinned key)."""
+
+    __tablename__ = "verifier_state"
+
+    name: str = SqlField(primary_key=True, max_length=64)
+    value: str = SqlField(sa_type=Text)
+
+
+TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__, StateRow.__table__]
 
 
 # API models (never the table models) ----------------------------------------------------------

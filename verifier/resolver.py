@@ -39,6 +39,12 @@ accumulator value ``V`` a presentation claims to have used at a ledger height.
    most ``min(refresh_interval, max_staleness)`` seconds old: the resolver refreshes
    first when its view is older.
 
+6. **Key rotation.** A ``credential_definition`` entry may name the definition it
+   ``supersedes``; :meth:`LedgerResolver.successor` answers with it when the same issuer
+   published both (another issuer cannot claim to replace a definition). A superseded
+   definition still resolves and its credentials still verify: the lender's request decides
+   whether it accepts the old definition (list it) or only the new one.
+
 Unknown ids and heights trigger one refresh. The cache is per process; every worker
 builds its own (the ledger is the shared state). A withheld entry (a ledger that shows us
 an old checkpoint) cannot be detected without gossip between verifiers; the pinned key and the
@@ -221,6 +227,7 @@ class LedgerResolver:
         self._registries: dict[tuple[str, str], _Registry] = {}
         self._registries_of: dict[str, list[tuple[str, str]]] = {}
         self._resolved: dict[str, tuple[CredentialDefinition, tuple[str, str] | None]] = {}
+        self._successors: dict[str, list[tuple[str, str]]] = {}  # old id -> [(issuer, new id)] in log order
 
     @property
     def tree_head(self) -> SignedCheckpoint | None:
@@ -273,6 +280,8 @@ class LedgerResolver:
             self._schemas.setdefault(payload.schema_id, []).append(published)
         elif entry.type == "credential_definition":
             self._cred_defs.setdefault(payload.cred_def_id, []).append(published)
+            if payload.supersedes is not None:
+                self._successors.setdefault(payload.supersedes, []).append((entry.issuer, payload.cred_def_id))
         elif entry.type == "revocation_registry":
             key = (entry.issuer, payload.registry_id)
             if key in self._registries:  # an issuer names a registry once; later duplicates are ignored
@@ -387,6 +396,16 @@ class LedgerResolver:
             if state.value is None:
                 raise UnknownAccumulator(f"the value at height {state.height} is not a valid encoding")
             return state.value
+
+    def successor(self, definition_id: str) -> str | None:
+        """The definition that supersedes ``definition_id`` (key rotation by its own issuer), if any yet."""
+        issuer = self._resolve(definition_id)[0].issuer_id
+        self._maybe_refresh(self.refresh_interval)
+        with self._lock:
+            for by, new_id in self._successors.get(definition_id, []):
+                if by == issuer:
+                    return new_id
+        return None
 
     def history(self, definition_id: str) -> list[AccumulatorState]:
         """The accumulator value history of the definition's registry (empty if not revocable)."""

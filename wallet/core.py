@@ -75,6 +75,7 @@ class CredentialSummary:
     expiry: str
     status: str
     revocation_height: int | None
+    superseded_by: str | None = None  # the issuer rotated its key: the definition that replaces this one
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -297,7 +298,8 @@ class Wallet:
         d, c = record["definition"], record["credential"]
         rev = record.get("revocation")
         return CredentialSummary(cid, c["definition_id"], d["issuer_id"], f'{d["schema"]["name"]} {d["schema"]["version"]}',
-                                 c["values"], c["expiry"], record["status"], rev["height"] if rev else None)
+                                 c["values"], c["expiry"], record["status"], rev["height"] if rev else None,
+                                 record.get("superseded_by"))
 
     def credentials(self) -> list[CredentialSummary]:
         return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]
@@ -382,7 +384,12 @@ class Wallet:
                             max_age=self.ledger_max_age, http=_Prefixed(self._http, base))
 
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
-        """Apply every revocation since each witness's height; return {updated, revoked, height}.
+        """Apply every revocation since each witness's height; note key rotations; return {updated, revoked, height}.
+
+        A ``credential_definition`` entry that ``supersedes`` a stored credential's definition,
+        published by the same issuer, is recorded as the credential's ``superseded_by`` (shown
+        by ``zkcred wallet list``): the credential keeps working where lenders accept its
+        definition; the issuer offers new credentials under the successor.
 
         With a pinned ledger key every read is checked against the ledger's checkpoint, and with a
         witness policy that checkpoint must carry the quorum: a forked view raises ``WalletError``.
@@ -399,11 +406,14 @@ class Wallet:
     def _sync(self, progress: Callable[[int, int], None] | None) -> dict:
         client = self._ledger_client()
         head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
-        records = {cid: rec for cid, rec in self._store.all("credential") if rec.get("revocation")}
-        if not records:
+        every = dict(self._store.all("credential"))
+        records = {cid: rec for cid, rec in every.items() if rec.get("revocation")}
+        if not every:
             return {"updated": 0, "revoked": 0, "height": head.size - 1}
-        start = min(rec["revocation"]["height"] for rec in records.values()) + 1
+        start = min([rec["revocation"]["height"] for rec in records.values()]
+                    + [rec.get("synced_height", -1) for cid, rec in every.items() if cid not in records]) + 1
         events: dict[str, list[tuple[int, list]]] = {}
+        successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
         while seq < head.size:
             if self.ledger_key:
@@ -419,6 +429,8 @@ class Wallet:
                     evs = [acc.RevocationEvent(_scalar(h), self._be.g1_from_bytes(b64d(v)))
                            for h, v in zip(p["handles"], p["values"])]
                     events.setdefault(p["registry_id"], []).append((doc["seq"], evs, p["values"][-1]))
+                elif doc["type"] == "credential_definition" and doc["payload"].get("supersedes"):
+                    successors.setdefault((doc["issuer"], doc["payload"]["supersedes"]), doc["payload"]["cred_def_id"])
             seq += len(docs)
             if progress:
                 progress(seq - start, head.size - start)
@@ -441,6 +453,14 @@ class Wallet:
                     r.update(witness=b64e(self._be.g1_to_bytes(C)), accumulator=last, height=entry_seq)
                     updated += 1
             self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
+        for cid, rec in every.items():
+            successor = successors.get((rec["definition"]["issuer_id"], rec["credential"]["definition_id"]))
+            if successor is not None or cid not in records:
+                if successor is not None:
+                    rec["superseded_by"] = successor
+                if cid not in records:
+                    rec["synced_height"] = head.size - 1
+                self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
         return {"updated": updated, "revoked": revoked, "height": head.size - 1}
 
 

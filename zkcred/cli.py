@@ -30,6 +30,10 @@ def _register() -> None:
     from zkcred import serve
 
     app.command("serve")(serve.serve)
+    from zkcred import config_cli
+
+    app.command("init")(config_cli.init)
+    app.command("check")(config_cli.check)
     from zkcred import ledger_cli
     app.add_typer(ledger_cli.app, name="ledger")
     from zkcred import verifier_cli

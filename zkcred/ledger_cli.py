@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
 from ledger.checkpoint import SignedCheckpoint
+from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
 from ledger.errors import LedgerError, VerificationFailed
+from zkcred.config_cli import ConfigOpt, StateDirOpt, child_environment, effective_log_level, fail, listen_port, load
 from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
@@ -21,13 +22,14 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
-    key_file: Annotated[
-        str | None, typer.Option(envvar="ZKCRED_LEDGER_KEY_FILE", help="The ledger's signing key (created if missing).")
-    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback ledger_url, else 8003).",
+                                             show_default=False)] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
+        "<state dir>/ledger.db).", show_default=False)] = None,
+    key_file: Annotated[str | None, typer.Option(
+        help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
+        "<state dir>/ledger-signing-key).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     witnesses: Annotated[
         str | None,
@@ -40,20 +42,22 @@ def serve(
                                  help="Keep the log as C2SP tiles in this directory (for a static server).")
     ] = None,
     log_level: LogLevelOption = "info",
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Serve the ledger API (uvicorn)."""
+    """Serve the ledger API (uvicorn). Refuses to start with a key that did not sign its log."""
     import uvicorn
 
-    logs = apply_log_level(log_level)
-
     from ledger.checkpoint import default_origin, log_verifier
-    from ledger.keys import ENV_KEY_FILE, load_signing_key
-    from ledger.sql import SqlStore
+    from ledger.config import ConfigError, Settings, open_checked
     from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
-    os.environ["DATABASE_URL"] = database_url
-    if key_file:
-        os.environ[ENV_KEY_FILE] = key_file
+    settings = load(Settings, state_dir, config, database_url=database_url, ledger_key_file=key_file)
+    try:  # once, before any worker starts: the tables, and the key against the log
+        store, key = open_checked(settings)
+    except ConfigError as e:
+        fail(str(e))
+    store.close()
     if tiles_dir:
         os.environ["ZKCRED_LEDGER_TILES_DIR"] = tiles_dir
     if witnesses:
@@ -61,14 +65,18 @@ def serve(
         try:
             policy = witness_policy_from_env(witnesses)
         except (LedgerError, ValueError) as e:
-            console.print(f"[red]error:[/] --witnesses: {getattr(e, 'detail', e)}")
-            raise typer.Exit(1) from None
+            fail(f"--witnesses: {getattr(e, 'detail', e)}")
         console.print(f"witnesses: {', '.join(policy.witnesses) if policy else 'none'}; quorum "
                       f"{policy.describe() if policy else 'none'}")
-    SqlStore(database_url).close()  # create the tables once, before any worker starts
-    public = load_signing_key().public_key().public_bytes_raw()
+    os.environ.update(child_environment(settings))
+    os.environ.update({"ZKCRED_LEDGER_DATABASE_URL": settings.database_url,
+                       "ZKCRED_LEDGER_KEY_FILE": str(settings.ledger_key_file)})
+    os.environ.pop("DATABASE_URL", None)
+    public = key.public_key().public_bytes_raw()
     console.print(f"ledger key (public): {public.hex()}")
     console.print(f"ledger vkey (checkpoints): {log_verifier(default_origin(), public).vkey()}")
+    port = port or listen_port(settings.ledger_url, DEFAULT_PORT)
+    logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 

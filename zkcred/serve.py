@@ -1,10 +1,12 @@
 """``zkcred serve``: the ledger, the issuer and the verifier, one process each.
 
-State lives under ``--dir`` (default ``./.zkcred``): one SQLite file per service (or a
-``DATABASE_URL`` per service: ``ZKCRED_LEDGER_DATABASE_URL``, ``ZKCRED_ISSUER_DATABASE_URL``,
-``ZKCRED_VERIFIER_DATABASE_URL``) and the ledger's signing key. The verifier is started
-with the ledger's public key pinned. The issuer needs ``ZKCRED_MASTER_KEY`` (or ``--dev``
-for a throw-away one). Ctrl-C stops all three.
+All three read one configuration (``--state-dir`` / ``ZKCRED_STATE_DIR``, ``--config``;
+docs/configuration.md), made by ``zkcred init``: one SQLite file per service unless a
+database URL says otherwise (``ZKCRED_{LEDGER,ISSUER,VERIFIER}_DATABASE_URL``), the ledger's
+signing key, and the master key. The verifier pins the ledger's public key from the state
+directory. Each listens on the port of its public URL when that URL is on loopback (else
+8003/8001/8002, or ``--*-port``). ``--dev`` runs without ``zkcred init``: a development
+state directory is created once and reused. Ctrl-C stops all three.
 """
 
 from __future__ import annotations
@@ -23,45 +25,89 @@ from zkcred.logopt import LogLevelOption
 
 
 def serve(
-    directory: Path = typer.Option(Path(".zkcred"), "--dir", help="where the services keep their state"),
+    state_dir: Path | None = typer.Option(None, "--state-dir", "--dir", show_default=False,
+                                          help="the state directory (env ZKCRED_STATE_DIR; default "
+                                               "$XDG_STATE_HOME/zkcred or ~/.local/state/zkcred)"),
+    config: Path | None = typer.Option(None, "--config", show_default=False,
+                                       help="a config file (env ZKCRED_CONFIG; default <state dir>/zkcred.toml)"),
     host: str = typer.Option("127.0.0.1", help="interface for all three services"),
-    ledger_port: int = typer.Option(8003, help="ledger port"),
-    issuer_port: int = typer.Option(8001, help="issuer port"),
-    verifier_port: int = typer.Option(8002, help="verifier port"),
-    dev: bool = typer.Option(False, "--dev", help="without ZKCRED_MASTER_KEY, use a throw-away issuer key"),
+    ledger_port: int | None = typer.Option(None, help="ledger port (from ledger_url, else 8003)", show_default=False),
+    issuer_port: int | None = typer.Option(None, help="issuer port (from issuer_url, else 8001)", show_default=False),
+    verifier_port: int | None = typer.Option(None, help="verifier port (from verifier_url, else 8002)",
+                                             show_default=False),
+    dev: bool = typer.Option(False, "--dev", help="development mode: a development state directory, made once "
+                                                  "and reused; URLs from the ports in use"),
+    log_level: LogLevelOption = "info",
     witnesses: int = typer.Option(0, min=0, max=16, help="also run this many C2SP witnesses; the ledger submits to "
                                   "them and the issuer and verifier require a majority of them"),
     witness_port: list[int] = typer.Option([], help="port of each witness (repeatable; default 8004, 8005, …)"),
-    log_level: LogLevelOption = "info",
 ) -> None:
     """Start the ledger, issuer and verifier (one process each), and optionally witnesses, until Ctrl-C."""
-    from ledger.entries import public_key_bytes
-    from ledger.keys import load_signing_key
+    from issuer.config import Settings as IssuerSettings
+    from ledger.config import ConfigError, Settings as LedgerSettings, open_checked
+    from servicekit.settings import CommonSettings
+    from verifier.config import Settings as VerifierSettings
+    from zkcred.config_cli import (
+        child_environment,
+        effective_log_level,
+        ensure_dev_state,
+        fail,
+        listen_port,
+        load,
+        open_issuer,
+        open_verifier,
+        warn_dev_key,
+    )
 
-    console = Console()
-    directory.mkdir(parents=True, exist_ok=True)
-    key_file = directory / "ledger-signing-key"
-    ledger_public = public_key_bytes(load_signing_key(key_file)).hex()
-    ledger_url = f"http://{host}:{ledger_port}"
+    console = Console(soft_wrap=True)
+    if dev:
+        ensure_dev_state(state_dir, config)
+    common = load(CommonSettings, state_dir, config, dev_mode=True if dev else None)
+    log_level = effective_log_level(log_level, common)
+    ledger_port = ledger_port or listen_port(common.ledger_url, 8003)
+    issuer_port = issuer_port or listen_port(common.issuer_url, 8001)
+    verifier_port = verifier_port or listen_port(common.verifier_url, 8002)
+    urls = {"ledger_url": common.ledger_url, "issuer_url": common.issuer_url, "verifier_url": common.verifier_url}
+    if not common.dev_mode:
+        missing = [name for name, url in urls.items() if not url]
+        if missing:
+            fail(f"{', '.join(missing)} not set: run `zkcred init` (it writes the public URLs), set "
+                 f"ZKCRED_{missing[0].upper()}, or use --dev")
+    ledger_url = urls["ledger_url"] or f"http://{host}:{ledger_port}"
+    # check everything before anything starts: the settings, the ledger key against its log, the master key
+    ledger_settings = load(LedgerSettings, state_dir, config)
+    try:
+        store, key = open_checked(ledger_settings)  # creates the ledger key for an empty log
+    except ConfigError as e:
+        fail(str(e))
+    store.close()
+    ledger_public = key.public_key().public_bytes_raw().hex()
+    issuer_settings = load(IssuerSettings, state_dir, config, dev_mode=True if dev else None)
+    verifier_settings = load(VerifierSettings, state_dir, config, ledger_url=ledger_url)
+    try:
+        pinned = verifier_settings.pinned_ledger_key()
+        if pinned is not None and pinned[0].hex() != ledger_public:
+            raise ConfigError(f"the pinned ledger key {pinned[0].hex()} (from {pinned[1]}) is not this ledger's key "
+                              f"{ledger_public}")
+        open_issuer(issuer_settings, ledger_url)
+        open_verifier(verifier_settings)
+    except ConfigError as e:
+        fail(str(e))
+    warn_dev_key(common)
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-
-    def db(name: str) -> str:
-        return os.environ.get(f"ZKCRED_{name.upper()}_DATABASE_URL") or f"sqlite:///{directory / f'{name}.db'}"
-
-    witness_specs, policy_env = _witnesses(directory, host, witnesses, witness_port, ledger_public, log_level)
+    base.update(child_environment(common))
+    if not urls["ledger_url"]:
+        base["ZKCRED_LEDGER_URL"] = ledger_url
+    witness_specs, policy_env = _witnesses(common.state_dir, host, witnesses, witness_port, ledger_public, log_level)
+    consumers = {"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {}
     specs = [
         *witness_specs,
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--key-file", str(key_file),
-                    "--log-level", log_level],
-         {"DATABASE_URL": db("ledger"), **({"ZKCRED_LEDGER_WITNESSES": policy_env} if policy_env else {})}),
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--log-level", log_level],
+         {"ZKCRED_LEDGER_WITNESSES": policy_env} if policy_env else {}),
         ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
-                    *(["--dev"] if dev else [])],
-         {"DATABASE_URL": db("issuer"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public,
-          "ZKCRED_ISSUER_URL": f"http://{host}:{issuer_port}",
-          **({"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {})}),
-        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level],
-         {"DATABASE_URL": db("verifier"), "ZKCRED_LEDGER_URL": ledger_url, "ZKCRED_LEDGER_PUBLIC_KEY": ledger_public,
-          **({"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {})}),
+                    *(["--dev"] if dev else [])], consumers),
+        ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level,
+                      *(["--dev"] if common.dev_mode else [])], consumers),
     ]
     children: list[tuple[str, subprocess.Popen]] = []
     # SIGTERM (a supervisor, a test's terminate()) must stop the children too: turn it into
@@ -74,7 +120,8 @@ def serve(
             children.append((name, subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env})))
             if name == "ledger":
                 time.sleep(1.0)  # the issuer registers itself on the ledger at start-up
-        console.print(f"ledger   {ledger_url}  (public key {ledger_public})")
+        console.print(f"state    {common.state_dir}" + ("  [bold yellow](development)[/]" if common.dev_mode else ""))
+        console.print(f"ledger   http://{host}:{ledger_port}  (public key {ledger_public})")
         console.print(f"issuer   http://{host}:{issuer_port}/docs")
         console.print(f"verifier http://{host}:{verifier_port}/docs")
         for name, args, _ in witness_specs:
@@ -84,7 +131,7 @@ def serve(
         elif not os.environ.get("ZKCRED_LEDGER_POLICY"):
             console.print("[bold yellow]no witness policy (ZKCRED_LEDGER_POLICY):[/] the issuer and the verifier "
                           "accept checkpoints signed by the ledger alone — one operator could show them a split view")
-        console.print("[dim]Ctrl-C stops all three[/]")
+        console.print("[dim]Ctrl-C stops them all[/]")
         while True:
             for name, proc in children:
                 if proc.poll() is not None:

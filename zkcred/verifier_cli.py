@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.config import DEFAULT_PORT, ConfigError, Settings
-from verifier.db import DEFAULT_DATABASE_URL
+from zkcred.config_cli import (
+    ConfigOpt,
+    StateDirOpt,
+    child_environment,
+    database_error,
+    effective_log_level,
+    listen_port,
+    load,
+    open_verifier,
+    require_database,
+    warn_listen,
+)
 from zkcred.logopt import LogLevelOption, apply_log_level
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+DatabaseOpt = Annotated[str | None, typer.Option(
+    help="SQLite or postgresql+psycopg:// URL (env ZKCRED_VERIFIER_DATABASE_URL or DATABASE_URL; default "
+    "<state dir>/verifier.db).", show_default=False)]
 
 
 def _fail(message: str) -> None:
@@ -22,37 +39,48 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
+    settings = load(Settings, state_dir, config, database_url=database_url, exit_code=1)
+    require_database(settings.database_url, "verifier", "--database-url" if database_url else settings.origin(
+        "database_url").replace("default", f"the state directory {settings.state_dir}"), exit_code=1)
+    return settings.database_url
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
+    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback verifier_url, else 8002).",
+                                             show_default=False)] = None,
+    database_url: DatabaseOpt = None,
     ledger_url: Annotated[
-        str | None, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service's base URL.")
+        str | None, typer.Option(help="The ledger service's base URL (env ZKCRED_LEDGER_URL).", show_default=False)
     ] = None,
     ledger_public_key: Annotated[
-        str | None, typer.Option(envvar="ZKCRED_LEDGER_PUBLIC_KEY", help="The ledger's Ed25519 public key (hex), pinned.")
+        str | None, typer.Option(help="The ledger's Ed25519 public key (hex), pinned (env ZKCRED_LEDGER_PUBLIC_KEY; "
+                                      "default: the ledger key in the state directory).", show_default=False)
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     log_level: LogLevelOption = "info",
+    dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs from the URL requests "
+                                                    "came in on when verifier_url is not set.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve the verifier API (uvicorn)."""
     import uvicorn
 
-    logs = apply_log_level(log_level)
-
-    from verifier.db import init_db, make_engine
-
-    os.environ["DATABASE_URL"] = database_url
-    if ledger_url:
-        os.environ["ZKCRED_LEDGER_URL"] = ledger_url
-    if ledger_public_key:
-        os.environ["ZKCRED_LEDGER_PUBLIC_KEY"] = ledger_public_key
+    settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url,
+                    ledger_public_key=ledger_public_key, dev_mode=True if dev else None, exit_code=1)
+    if settings.dev_mode and not settings.ledger_url:
+        settings = settings.model_copy(update={"ledger_url": "http://127.0.0.1:8003"})
+    port = port or listen_port(settings.verifier_url, DEFAULT_PORT)
+    warn_listen("verifier_url", settings.verifier_url, port, settings.origin("verifier_url"))
     try:
-        settings = Settings.from_env()
         settings.require_ledger()
+        if not settings.verifier_url and not settings.dev_mode:
+            raise ConfigError("verifier_url is not set: set ZKCRED_VERIFIER_URL or verifier_url in the config file "
+                              "(`zkcred init` writes it), or use --dev")
+        ledger, key = open_verifier(settings)  # once, before any worker starts
     except ConfigError as e:
         _fail(str(e))
     from ledger.errors import LedgerError
@@ -69,7 +97,7 @@ def serve(
         from ledger.policy import CheckpointTrust
 
         try:  # a policy that lists logs must list this ledger (its key under its origin)
-            CheckpointTrust(log_verifier(default_origin(), settings.ledger_public_key), policy)
+            CheckpointTrust(log_verifier(default_origin(), key), policy)
         except (ValueError, LedgerError) as e:
             _fail(f"{ENV_POLICY}: {getattr(e, 'detail', e)}")
     if policy is None:
@@ -77,20 +105,22 @@ def serve(
                       "operator not to show it a forked view")
     else:
         console.print(f"witness policy: {policy.describe()}")
-    engine = make_engine(settings.database_url)
-    init_db(engine)  # create the tables once, before any worker starts
-    engine.dispose()
-    console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {settings.ledger_url})")
+    os.environ.update(child_environment(settings))
+    os.environ.update({"ZKCRED_VERIFIER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_URL": ledger,
+                       "ZKCRED_LEDGER_PUBLIC_KEY": key.hex()})
+    os.environ.pop("DATABASE_URL", None)
+    console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
+    logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
 
 @app.command("create-api-key")
 def create_api_key(
     lender: Annotated[str, typer.Option(help="The lender this key authenticates.")],
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
+    database_url: DatabaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {lender, api_key} as JSON.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Create an API key for a lender; it is printed once and stored only as a hash."""
     from verifier.db import SqlRequestStore, init_db, make_engine
@@ -99,12 +129,15 @@ def create_api_key(
     from verifier.errors import VerifierError
     from verifier.service import create_api_key as new_key
 
-    engine = make_engine(database_url)
+    url = _admin_database(state_dir, config, database_url)
+    engine = make_engine(url)
     try:
         init_db(engine)
         key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
     except VerifierError as e:
         _fail(e.detail)
+    except SQLAlchemyError as e:
+        _fail(database_error("verifier", url, e))
     finally:
         engine.dispose()
     if as_json:
@@ -119,10 +152,10 @@ def revoke_api_key(
     key: Annotated[str | None, typer.Option(envvar="ZKCRED_REVOKE_API_KEY",
                                             help="The key to revoke (or set ZKCRED_REVOKE_API_KEY).")] = None,
     lender: Annotated[str | None, typer.Option(help="Revoke every key of this lender instead.")] = None,
-    database_url: Annotated[
-        str, typer.Option(envvar="DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
+    database_url: DatabaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {revoked} as JSON.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Revoke a lender's API key (or all of a lender's keys): it authenticates no more (403)."""
     import time
@@ -131,12 +164,15 @@ def revoke_api_key(
     from verifier.errors import VerifierError
     from verifier.service import revoke_api_keys
 
-    engine = make_engine(database_url)
+    url = _admin_database(state_dir, config, database_url)
+    engine = make_engine(url)
     try:
         init_db(engine)
         count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
     except VerifierError as e:
         _fail(e.detail)
+    except SQLAlchemyError as e:
+        _fail(database_error("verifier", url, e))
     finally:
         engine.dispose()
     if as_json:

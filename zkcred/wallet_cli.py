@@ -109,7 +109,8 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     for col in ("id", "schema", "issuer", "status", "expires", "values"):
         table.add_column(col)
     for c in items:
-        table.add_row(c.id, c.schema, c.issuer_id, c.status, c.expiry, ", ".join(f"{k}={v}" for k, v in c.values.items()))
+        status = c.status if c.superseded_by is None else f"{c.status}; superseded by {c.superseded_by}"
+        table.add_row(c.id, c.schema, c.issuer_id, status, c.expiry, ", ".join(f"{k}={v}" for k, v in c.values.items()))
     console.print(table)
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from circuits import constants as k
@@ -57,8 +57,8 @@ from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scal
 from circuits.constants import G1_BYTES, G2_BYTES, R, SCALAR_BYTES
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError
 from circuits.hashing import i2osp, os2ip
+from circuits.rng import Rng, random_scalar
 
-Rng = Callable[[int], bytes]
 
 #: Largest registry capacity accepted (handles are indexed by 8 bytes; this bounds setup time).
 MAX_CAPACITY = 1 << 26
@@ -74,11 +74,8 @@ class RevokedError(VerificationError):
 
 
 def random_nonzero_scalar(rng: Rng = secrets.token_bytes) -> int:
-    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128)."""
-    while True:
-        s = os2ip(rng(48)) % R
-        if s:
-            return s
+    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128): :func:`circuits.rng.random_scalar`."""
+    return random_scalar(rng)
 
 
 # Handles ----------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def verify_init(
         raise VerificationError("membership proof carries ŷ although it is shared")
     if backend.g1_is_identity(proof.C_bar) or backend.g1_is_identity(proof.B_bar):
         raise VerificationError("C̄ or B̄ is the identity")
-    T = backend.g1_msm([V, proof.C_bar, proof.B_bar], [proof.r_hat, (-y_hat) % R, (-c) % R])
+    T = backend.g1_msm([V, proof.C_bar, proof.B_bar], [proof.r_hat, (-y_hat) % R, (-c) % R], public=True)
     return MembershipCommitments(V, proof.C_bar, proof.B_bar, T)
 
 

@@ -106,12 +106,19 @@ def prefer_arkworks(n: int, fresh: int, blst_us: float | None = None) -> bool:
 # Fixed-base tables for long-lived bases --------------------------------------------------
 # A base multiplied again and again (BBS generators, P1, Pedersen G and H) is *marked*
 # by the code that owns it (``g1_mark_fixed``). On its FIXED_BASE_AFTER-th use it gets a
-# table of 8-bit windows, T[i][b] = b·2^(8i)·P (32 × 255 points, ~1.4 MB, ~16 ms to
-# build), and k·P becomes at most 32 additions: ~60 µs against ~110–150 µs for
-# scalar_mul here (`python -m bench bbs` shows the effect). Short-lived processes (a CLI
-# call) never build one. Tables are keyed by id() and keep their point alive, so an id
-# is never reused while its table exists. Timing side channels are out of scope in
-# Python (docs/security.md); the table walk is no worse than scalar_mul's.
+# table of 8-bit windows, T[i][b] = b·2^(8i)·P (32 × 256 points, T[i][0] the identity,
+# ~1.4 MB, ~16 ms to build), and k·P becomes 32 additions: ~60 µs against ~110–150 µs
+# for scalar_mul here (`python -m bench bbs` shows the effect). Short-lived processes (a
+# CLI call) never build one. Tables are keyed by id() and keep their point alive, so an
+# id is never reused while its table exists.
+#
+# Secret scalars (the holder's and the issuer's: messages, blindings, keys) take a
+# constant-pattern path: every one of the 32 windows adds its row (a zero byte adds the
+# identity — blst's addition is constant-time), no zero scalar is dropped and no scalar 1
+# is short-cut, so the sequence of group operations depends on the number of terms only.
+# ``public=True`` (the verifier's inputs: responses, challenges, weights) may skip zero
+# windows, zero terms and multiplications by one. What Python cannot give is in
+# circuits/notes/side-channels.md.
 FIXED_BASE_AFTER = 8
 _FIXED_US = 60
 _marked: dict[int, list] = {}  # id -> [point, uses]
@@ -121,7 +128,7 @@ _tables: dict[int, tuple] = {}  # id -> (point, rows)
 def _build_table(point) -> list:
     rows, base = [], point
     for _ in range(32):
-        row = [None, base]
+        row = [_Z1, base]
         for _ in range(254):
             row.append(row[-1] + base)
         rows.append(row)
@@ -172,17 +179,17 @@ class BlstBackend:
     def g1_neg(self, a):
         return -a
 
-    def g1_mul(self, a, k: int):
+    def g1_mul(self, a, k: int, *, public: bool = False):
         if _tables or _marked:
             table = _fixed_rows(a)
             if table is not None:
-                return self._msm((), (), (a,), (k,))
-        return a.scalar_mul(k)
+                return self._msm((), (), (a,), (k,), public)
+        return a.scalar_mul(k)  # blst's multiplication is constant-time
 
-    def g1_msm(self, points: Sequence, scalars: Sequence[int]):
+    def g1_msm(self, points: Sequence, scalars: Sequence[int], *, public: bool = False):
         if len(points) != len(scalars):
             raise ValueError("msm needs as many scalars as points")
-        return self._msm((), (), points, scalars)
+        return self._msm((), (), points, scalars, public)
 
     def g1_mark_fixed(self, point) -> None:
         """Declare ``point`` long-lived: after a few uses, multiply it through a fixed-base table."""
@@ -194,37 +201,51 @@ class BlstBackend:
         return PreparedG1(points, ark)
 
     def g1_msm_prepared(self, prepared: PreparedG1, scalars: Sequence[int],
-                        extra_points: Sequence = (), extra_scalars: Sequence[int] = ()):
+                        extra_points: Sequence = (), extra_scalars: Sequence[int] = (), *, public: bool = False):
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
-        return self._msm(prepared, scalars, extra_points, extra_scalars)
+        return self._msm(prepared, scalars, extra_points, extra_scalars, public)
 
-    def _msm(self, prepared, scalars, extra_points, extra_scalars):
-        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks."""
-        base = [(i, k % R) for i, k in enumerate(scalars) if k % R]
-        extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if k % R]
+    def _msm(self, prepared, scalars, extra_points, extra_scalars, public=False):
+        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks.
+
+        Zero terms are dropped only when ``public`` (then the term count is public too).
+        """
+        base = [(i, k % R) for i, k in enumerate(scalars) if not public or k % R]
+        extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if not public or k % R]
         ark_bases = prepared.ark if prepared else None
+        n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
+        # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
+        # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
+        if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
+            return self._ark_msm(prepared, ark_bases, base, extra)
         terms = [(prepared.points[i], k) for i, k in base] + extra
         rows = [_fixed_rows(p) if _marked or _tables else None for p, _ in terms]
-        n, fresh = len(terms), len(extra) + (len(base) if ark_bases is None else 0)
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
-            convert = arkworks.from_compressed
-            pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
-            pts += [convert(p.compress()) for p, _ in extra]
-            out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
-            return self.g1_from_bytes(arkworks.to_compressed(out))
+            return self._ark_msm(prepared, ark_bases, base, extra)
         acc = _Z1
         for (point, k), table in zip(terms, rows):
-            if k == 1:
+            if public and k == 1:
                 acc = acc + point
             elif table is not None:
-                for row, b in zip(table, k.to_bytes(32, "little")):
-                    if b:
+                if public:
+                    for row, b in zip(table, k.to_bytes(32, "little")):
+                        if b:
+                            acc = acc + row[b]
+                else:  # every window adds its row, the identity for a zero byte
+                    for row, b in zip(table, k.to_bytes(32, "little")):
                         acc = acc + row[b]
             else:
                 acc = acc + point.scalar_mul(k)
         return acc
+
+    def _ark_msm(self, prepared, ark_bases, base, extra):
+        convert = arkworks.from_compressed
+        pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
+        pts += [convert(p.compress()) for p, _ in extra]
+        out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
+        return self.g1_from_bytes(arkworks.to_compressed(out))
 
     def g1_eq(self, a, b) -> bool:
         return a == b

@@ -31,16 +31,21 @@ class GroupBackend(Protocol):
     def g1_identity(self) -> G1: ...
     def g1_add(self, a: G1, b: G1) -> G1: ...
     def g1_neg(self, a: G1) -> G1: ...
-    def g1_mul(self, a: G1, k: int) -> G1: ...
-    def g1_msm(self, points: Sequence[G1], scalars: Sequence[int]) -> G1:
-        """Σ scalars[i]·points[i]; the hot path of range proofs."""
+    def g1_mul(self, a: G1, k: int, *, public: bool = False) -> G1: ...
+    def g1_msm(self, points: Sequence[G1], scalars: Sequence[int], *, public: bool = False) -> G1:
+        """Σ scalars[i]·points[i]; the hot path of range proofs.
+
+        Scalars are treated as secret unless ``public=True`` (the verifier's responses,
+        challenges and weights): a backend may then skip zero windows, zero terms and
+        multiplications by one (circuits/notes/side-channels.md).
+        """
         ...
     def g1_msm_prepare(self, points: Sequence[G1]) -> Any:
         """An opaque handle for bases used in many MSMs (generator lists): convert them once."""
         ...
     def g1_msm_prepared(
         self, prepared: Any, scalars: Sequence[int],
-        extra_points: Sequence[G1] = (), extra_scalars: Sequence[int] = (),
+        extra_points: Sequence[G1] = (), extra_scalars: Sequence[int] = (), *, public: bool = False,
     ) -> G1:
         """Σ scalars[i]·bases[i] + Σ extra_scalars[j]·extra_points[j], in one MSM.
 

@@ -58,10 +58,10 @@ class PyEccBackend:
     def g1_neg(self, a):
         return neg(a)
 
-    def g1_mul(self, a, k: int):
-        return multiply(a, k % curve_order)
+    def g1_mul(self, a, k: int, *, public: bool = False):
+        return multiply(a, k % curve_order)  # py_ecc: variable-time reference (circuits/notes/side-channels.md)
 
-    def g1_msm(self, points: Sequence, scalars: Sequence[int]):
+    def g1_msm(self, points: Sequence, scalars: Sequence[int], *, public: bool = False):
         acc = Z1
         for point, k in zip(points, scalars, strict=True):
             acc = add(acc, multiply(point, k % curve_order))
@@ -71,7 +71,7 @@ class PyEccBackend:
         return tuple(points)
 
     def g1_msm_prepared(self, prepared, scalars: Sequence[int],
-                        extra_points: Sequence = (), extra_scalars: Sequence[int] = ()):
+                        extra_points: Sequence = (), extra_scalars: Sequence[int] = (), *, public: bool = False):
         if len(scalars) > len(prepared) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
         acc = Z1

@@ -58,9 +58,13 @@ RandomScalars = Callable[[int], Sequence[int]]
 # Randomness ------------------------------------------------------------------------
 
 
-def calculate_random_scalars(count: int) -> list[int]:
-    """Draft §4.2.1: ``count`` uniform scalars from the OS CSPRNG (48 bytes each, mod r)."""
-    return [os2ip(secrets.token_bytes(k.BBS_EXPAND_LEN)) % R for _ in range(count)]
+def calculate_random_scalars(count: int, rng: Callable[[int], bytes] = secrets.token_bytes) -> list[int]:
+    """Draft §4.2.1: ``count`` uniform scalars, 48 bytes of ``rng`` each, mod r.
+
+    ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`; default the OS CSPRNG);
+    callers with an rng pass ``random_scalars=lambda n: calculate_random_scalars(n, rng)``.
+    """
+    return [os2ip(rng(k.BBS_EXPAND_LEN)) % R for _ in range(count)]
 
 
 def seeded_random_scalars(seed: bytes, dst: bytes, count: int, *, suite: Ciphersuite) -> list[int]:
@@ -358,11 +362,11 @@ def proof_verify_init(
     Q_1, H = generators[0], generators[1:]
     domain = calculate_domain(be, suite, pk, Q_1, H, header, api_id)
     c = proof.challenge
-    T1 = be.g1_msm([proof.B_bar, proof.A_bar, proof.D], [c, proof.e_hat, proof.r1_hat])
+    T1 = be.g1_msm([proof.B_bar, proof.A_bar, proof.D], [c, proof.e_hat, proof.r1_hat], public=True)
     # T2 = Bv·c + D·r̂3 + Σ H_j·m̂_j with Bv = P1 + Q_1·domain + Σ H_i·msg_i, in one msm.
     T2 = be.g1_msm(
         [suite.p1(be), Q_1, *(H[i] for i in disclosed), proof.D, *(H[j] for j in undisclosed)],
-        [c, domain * c % R, *(m * c % R for m in disclosed_messages), proof.r3_hat, *proof.m_hat],
+        [c, domain * c % R, *(m * c % R for m in disclosed_messages), proof.r3_hat, *proof.m_hat], public=True,
     )
     return ProofInitResult(proof.A_bar, proof.B_bar, proof.D, T1, T2, domain)
 

@@ -88,7 +88,8 @@ polynomial variant), at the scalar level and the octet level.
 Part 2 — zkcred's pseudonym statement (one transcript with everything else)
 ===========================================================================
 
-:class:`PseudonymProver` / :func:`pseudonym_commitment` follow :mod:`circuits.sigma`:
+:class:`PseudonymProver` / :func:`pseudonym_commitment` follow the statements' conventions
+(:mod:`circuits.statements`; in a presentation, :mod:`circuits.statements.pseudonym`):
 the prover is given the secret ``s`` and the blinding ``s̃`` the BBS proof uses for the
 message that holds it, and commits ``T = s̃·OP``; the verifier recomputes
 ``T = ŝ·OP − c·P`` with ``ŝ`` the BBS proof's shared response, so the pseudonym is
@@ -594,6 +595,6 @@ def append_pseudonym(t, be: GroupBackend, context_id: bytes, pseudonym, T) -> No
 
 def _append(t, be: GroupBackend, context_id: bytes, P, T) -> None:
     t.domain_sep(k.DOMSEP_PSEUDONYM)
-    t.append(b"pseudonym-context", context_id)
-    t.append_point(b"pseudonym", P, be)
-    t.append_point(b"pseudonym-T", T, be)
+    t.append(k.NYM_LABEL_CONTEXT, context_id)
+    t.append_point(k.NYM_LABEL_PSEUDONYM, P, be)
+    t.append_point(k.NYM_LABEL_T, T, be)

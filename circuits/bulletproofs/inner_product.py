@@ -58,6 +58,7 @@ from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
 from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scalar_to_bytes
 from circuits.errors import EncodingError, ParameterError, VerificationError
+from circuits.rng import Rng, random_scalar
 from circuits.transcript import Transcript
 
 R = k.R
@@ -157,12 +158,12 @@ def prove(
     y: int,
     G_factors: Sequence[int] | None = None,
     prepared: Any = None,
-    rng: Any = None,
+    rng: Rng = secrets.token_bytes,
 ) -> WeightedInnerProductProof:
     """Prove ``P = <a, G'> + <b, H> + (a ⊙_y b)·g + α·h`` with ``G'_i = G_factors[i]·G_vec[i]``.
 
     ``prepared``, if given, is a ``g1_msm_prepare`` handle whose first ``2N + 2`` bases
-    are ``G_vec ‖ H_vec ‖ [g, h]``. ``rng`` has ``randrange`` (default: :mod:`secrets`).
+    are ``G_vec ‖ H_vec ‖ [g, h]``. ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`).
     """
     N = len(G_vec)
     G_factors = [1] * N if G_factors is None else G_factors
@@ -171,7 +172,6 @@ def prove(
     log2_exact(N)
     if y % R == 0:
         raise ParameterError("the weight y is zero")
-    rng = rng or secrets.SystemRandom()
     transcript.domain_sep(k.DOMSEP_INNER_PRODUCT, N)
     G, H, gf, hf = list(G_vec), list(H_vec), [f % R for f in G_factors], [1] * N
     a, b, alpha = [x % R for x in a], [x % R for x in b], alpha % R
@@ -183,7 +183,7 @@ def prove(
         y_half_inv = pow(y_half, -1, R)
         c_L = weighted_inner(a[:half], b[half:], y)
         c_R = y_half * weighted_inner(a[half:], b[:half], y) % R
-        d_L, d_R = rng.randrange(R), rng.randrange(R)
+        d_L, d_R = random_scalar(rng), random_scalar(rng)
         L_g = [x * y_half_inv * f % R for x, f in zip(a[:half], gf[half:])]  # on G_2
         L_h = [x * f % R for x, f in zip(b[half:], hf[:half])]  # on H_1
         R_g = [x * y_half * f % R for x, f in zip(a[half:], gf[:half])]  # on G_1
@@ -213,7 +213,7 @@ def prove(
         n = half
     # n = 1: the zero-knowledge last step. G' and H are Σ f_i·P_i over at most two points.
     a0, b0 = a[0], b[0]
-    r, s, delta, eta = (rng.randrange(R) for _ in range(4))
+    r, s, delta, eta = (random_scalar(rng) for _ in range(4))
     A = backend.g1_msm([*G, *H, g, h], [*(r * f for f in gf), *(s * f for f in hf), y * (r * b0 + s * a0), delta])
     B = backend.g1_msm([g, h], [r * y % R * s, eta])
     transcript.append_point(k.WIP_LABEL_A, A, backend)
@@ -279,5 +279,5 @@ def verify(
     scalars += [-proof.r * y * proof.s % R, -proof.delta % R, ee, e, 1]
     scalars += [ee * x % R for x in e_sq] + [ee * x % R for x in e_inv_sq]
     points = [*G_vec, *H_vec, g, h, P, proof.A, proof.B, *proof.L_vec, *proof.R_vec]
-    if not backend.g1_is_identity(backend.g1_msm(points, scalars)):
+    if not backend.g1_is_identity(backend.g1_msm(points, scalars, public=True)):
         raise VerificationError("weighted inner-product argument does not hold")

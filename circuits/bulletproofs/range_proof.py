@@ -56,11 +56,11 @@ Encoding (:meth:`RangeProof.to_bytes`): ``A ‖ L_0 ‖ R_0 ‖ … ‖ A' ‖ B
 Departures from the paper: ``A`` is built from additions instead of an MSM (its
 coefficients are bits); Python is not constant-time anyway, so this leaks nothing new.
 
->>> import random
+>>> from circuits.rng import seeded
 >>> from circuits.backend import get_backend
 >>> from circuits.transcript import Transcript
 >>> be = get_backend()
->>> proof, commitments = prove(Transcript(b"doc"), [42], [7], 8, backend=be, rng=random.Random(1))
+>>> proof, commitments = prove(Transcript(b"doc"), [42], [7], 8, backend=be, rng=seeded(1))
 >>> verify(Transcript(b"doc"), proof, commitments, 8, backend=be)
 >>> len(proof.to_bytes(be))
 528
@@ -81,6 +81,7 @@ from circuits.bulletproofs.generators import RangeProofBases
 from circuits.bulletproofs.inner_product import WeightedInnerProductProof
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError
 from circuits.pedersen import PedersenGens
+from circuits.rng import Rng, random_scalar
 from circuits.sigma import powers
 from circuits.transcript import Transcript
 
@@ -166,13 +167,13 @@ def prove(
     *,
     backend: GroupBackend,
     pedersen: PedersenGens | None = None,
-    rng=None,
+    rng: Rng = secrets.token_bytes,
 ) -> tuple[RangeProof, list[G1]]:
     """Prove ``0 ≤ v_j < 2^n`` for every ``V_j = v_j·G + γ_j·H``; return the proof and the ``V_j``.
 
-    ``rng`` has ``randrange`` (``random.Random(seed)`` in tests); it defaults to the OS
-    CSPRNG through :mod:`secrets`. Values outside ``[0, 2^n)``, zero blindings and bad
-    shapes raise :class:`~circuits.errors.ParameterError` before any group operation.
+    ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`: ``rng(n) -> n bytes``,
+    default :func:`secrets.token_bytes`; :func:`circuits.rng.seeded` in tests). Values
+    outside ``[0, 2^n)``, zero blindings and bad shapes raise :class:`~circuits.errors.ParameterError` before any group operation.
     """
     m = len(values)
     m_pad = _shape(n, m)
@@ -184,7 +185,6 @@ def prove(
     _check_in_range(values, n)
     if any(g % R == 0 for g in blindings):
         raise ParameterError("a blinding is zero mod r: the commitment would not hide")
-    rng = rng or secrets.SystemRandom()
     pedersen = pedersen or PedersenGens.default(backend)
     N = n * m_pad
     bases = RangeProofBases.get(backend, N, pedersen)
@@ -197,7 +197,7 @@ def prove(
 
     # 1–2. A = α·H + Σ_{bit 1} G_vec_i − Σ_{bit 0} H_vec_i
     a_L = [(v[i // n] >> (i % n)) & 1 for i in range(N)]
-    alpha = rng.randrange(R)
+    alpha = random_scalar(rng)
     ones, zeros = backend.g1_identity(), backend.g1_identity()
     for i, bit in enumerate(a_L):
         if bit:
@@ -270,5 +270,6 @@ def verify(
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
     extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
-    if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars)):
+    if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars,
+                                                          public=True)):
         raise VerificationError("range proof does not hold")

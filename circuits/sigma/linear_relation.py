@@ -163,20 +163,25 @@ class LinearRelation:
 
     def image(self) -> list[G1]:
         """``image(instance)``: each equation's left-hand side as a group element."""
-        return [self._combine((e, c) for e, c in eq.image) for eq in self._equations]
+        return [self._combine(((e, c) for e, c in eq.image), public=True) for eq in self._equations]
 
-    def map(self, scalars: Sequence[int]) -> list[G1]:
-        """``map(instance, scalars)``: each equation's right-hand side at ``scalars``."""
+    def map(self, scalars: Sequence[int], *, public: bool = False) -> list[G1]:
+        """``map(instance, scalars)``: each equation's right-hand side at ``scalars``.
+
+        The scalars are secret (the prover's nonces and witness) unless ``public=True``: the
+        backend then keeps a scalar-independent sequence of group operations
+        (circuits/notes/side-channels.md). Coefficients and indices are public.
+        """
         if len(scalars) != self.num_scalars:
             raise ParameterError(f"map takes {self.num_scalars} scalars, got {len(scalars)}")
-        return [self._combine((e, c * scalars[s]) for s, e, c in eq.terms) for eq in self._equations]
+        return [self._combine(((e, c * scalars[s]) for s, e, c in eq.terms), public=public) for eq in self._equations]
 
-    def _combine(self, pairs: Iterable[tuple[int, int]]) -> G1:
+    def _combine(self, pairs: Iterable[tuple[int, int]], *, public: bool = False) -> G1:
         """``Σ k·elements[e]`` in one MSM, coefficients of a repeated element summed first."""
         acc: dict[int, int] = {}
         for e, k in pairs:
             acc[e] = (acc.get(e, 0) + k) % R
-        return self.backend.g1_msm([self._elements[e] for e in acc], list(acc.values()))
+        return self.backend.g1_msm([self._elements[e] for e in acc], list(acc.values()), public=public)
 
     # Instance validation (§"Instance validation") ----------------------------------------
 
@@ -245,7 +250,7 @@ class LinearRelation:
         live = [e for e, c in acc.items() if c]
         if len(live) <= 1:
             return not live
-        return bool(self.backend.g1_is_identity(self._combine((e, acc[e]) for e in live)))
+        return bool(self.backend.g1_is_identity(self._combine(((e, acc[e]) for e in live), public=True)))
 
     def is_valid(self) -> bool:
         try:

@@ -135,12 +135,12 @@ def prover_response(state: ProverState, challenge: int) -> list[int]:
     return [(k + w * challenge) % R for k, w in zip(nonces, witness, strict=True)]
 
 
-def _equation_check(instance: LinearRelation, response: Sequence[int], challenge: int) -> list[G1]:
+def _equation_check(instance: LinearRelation, response: Sequence[int], challenge: int, public: bool) -> list[G1]:
     """``map(s)[i] − c·image[i]`` for every equation, one MSM each (§"Efficiency Considerations")."""
     out = []
     for eq in instance.equations:
         pairs = [(e, c * response[s]) for s, e, c in eq.terms] + [(e, -challenge * c) for e, c in eq.image]
-        out.append(instance._combine(pairs))
+        out.append(instance._combine(pairs, public=public))
     return out
 
 
@@ -155,7 +155,8 @@ def verifier(instance: LinearRelation, commitment: Sequence[G1], challenge: int,
     if not all(isinstance(k, int) and 0 <= k < R for k in (challenge, *response)):
         return False  # scalars are canonical here too, as Scalar.deserialize would make them
     be = instance.backend
-    return all(be.g1_eq(a, b) for a, b in zip(_equation_check(instance, response, challenge), commitment))
+    checks = _equation_check(instance, response, challenge, public=True)
+    return all(be.g1_eq(a, b) for a, b in zip(checks, commitment, strict=True))
 
 
 def simulate_response(instance: LinearRelation, rng: Rng = secrets.token_bytes) -> tuple[list[int], LinearRelation]:
@@ -163,11 +164,18 @@ def simulate_response(instance: LinearRelation, rng: Rng = secrets.token_bytes) 
     return [random_scalar(rng) for _ in range(instance.num_scalars)], instance
 
 
-def simulate_commitment(instance: LinearRelation, response: Sequence[int], challenge: int) -> list[G1]:
-    """``SimulateCommitment``: ``T_i = map(s)[i] − c·image[i]``, the commitment that makes ``(T, c, s)`` accept."""
+def simulate_commitment(
+    instance: LinearRelation, response: Sequence[int], challenge: int, *, public: bool = True
+) -> list[G1]:
+    """``SimulateCommitment``: ``T_i = map(s)[i] − c·image[i]``, the commitment that makes ``(T, c, s)`` accept.
+
+    Public scalars for the compact verifier (the draft: safe to run variable-time there);
+    a prover simulating an OR branch passes ``public=False`` so real and simulated
+    branches take the same path (§"Constant-Time Requirements").
+    """
     if len(response) != instance.num_scalars:
         raise ParameterError(f"a response has {instance.num_scalars} scalars")
-    return _equation_check(instance, response, challenge)
+    return _equation_check(instance, response, challenge, public)
 
 
 # Fiat–Shamir ---------------------------------------------------------------------------------
@@ -347,7 +355,7 @@ def check_batch(items: Sequence[tuple[bytes, LinearRelation, bytes]]) -> None:
             shared[key] = (point, (total + v) % R)
     points += [point for point, _ in shared.values()]
     scalars += [total for _, total in shared.values()]
-    if not be.g1_is_identity(be.g1_msm(points, scalars)):
+    if not be.g1_is_identity(be.g1_msm(points, scalars, public=True)):
         raise VerificationError("the batch does not verify")
 
 

@@ -26,6 +26,7 @@ from circuits.errors import (
     VerificationError,
 )
 from circuits.pedersen import PedersenGens
+from circuits.rng import seeded
 from circuits.transcript import Transcript
 
 R = k.R
@@ -35,7 +36,7 @@ LABEL = b"zkcred-test"
 def _prove(be, values, n, seed=1, blindings=None, label=LABEL):
     rng = random.Random(seed)
     blindings = blindings or [rng.randrange(1, R) for _ in values]
-    proof, commitments = prove(Transcript(label), values, blindings, n, backend=be, rng=rng)
+    proof, commitments = prove(Transcript(label), values, blindings, n, backend=be, rng=seeded(seed))
     return proof, commitments
 
 
@@ -118,7 +119,7 @@ def test_deterministic_under_a_seeded_rng(fast_backend):
 
 def test_transcripts_end_in_the_same_state(fast_backend):
     tp, tv = Transcript(LABEL), Transcript(LABEL)
-    proof, commitments = prove(tp, [9], [4], 8, backend=fast_backend, rng=random.Random(2))
+    proof, commitments = prove(tp, [9], [4], 8, backend=fast_backend, rng=seeded(2))
     verify(tv, proof, commitments, 8, backend=fast_backend)
     assert tp.challenge_scalar(b"next") == tv.challenge_scalar(b"next")
 
@@ -129,7 +130,7 @@ def test_threshold_predicate_on_a_shifted_commitment(fast_backend):
     a, s, t = 50_000 + 2**63, 987654321, 49_000 + 2**63
     C = pg.commit(a, s)
     shifted = be.g1_add(C, be.g1_neg(be.g1_mul(pg.G, t)))
-    proof, (V,) = prove(Transcript(LABEL), [a - t], [s], 64, backend=be, rng=random.Random(3))
+    proof, (V,) = prove(Transcript(LABEL), [a - t], [s], 64, backend=be, rng=seeded(3))
     assert V == shifted
     _verify(be, proof, [shifted], 64)
     other_t = be.g1_add(C, be.g1_neg(be.g1_mul(pg.G, t + 1)))
@@ -345,7 +346,7 @@ def test_weighted_inner_product_argument(fast_backend, N):
     common = {"G_vec": gs, "H_vec": hs, "g": pg.G, "h": pg.H, "y": y, "G_factors": gf}
     for handle in (None, prepared):
         proof = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, prepared=handle,
-                                    rng=random.Random(5), **common)
+                                    rng=seeded(5), **common)
         inner_product.verify(Transcript(LABEL), be, proof, P, **common)
         data = proof.to_bytes(be)
         assert len(data) == WeightedInnerProductProof.size(N)
@@ -357,7 +358,7 @@ def test_weighted_inner_product_argument(fast_backend, N):
         inner_product.verify(Transcript(LABEL), be, proof, P, **{**common, "y": y + 1})
     # a witness for another weighted inner product: the relation with a wrong g-coefficient
     wrong_ip = be.g1_add(P, be.g1_mul(pg.G, 1))
-    bad = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, rng=random.Random(6), **common)
+    bad = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, rng=seeded(6), **common)
     with pytest.raises(VerificationError):
         inner_product.verify(Transcript(LABEL), be, bad, wrong_ip, **common)
 

@@ -242,7 +242,7 @@ def test_request_carries_the_context():
 
 
 def test_statement_alone_on_a_transcript():
-    """PseudonymProver / pseudonym_commitment as a standalone Schnorr proof (sigma.py conventions)."""
+    """PseudonymProver / pseudonym_commitment as a standalone Schnorr proof (the statements' conventions)."""
     be = get_backend("blst")
     s, s_tilde, ctx = new_link_secret(), new_link_secret(), b"campaign-2026"
     prover = nym.PseudonymProver(be, ctx, s, s_tilde)

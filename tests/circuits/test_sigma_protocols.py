@@ -655,3 +655,40 @@ def test_negative_fixtures_are_current_and_rejected():
         assert verify_narg(tag, instance, narg, flavor, backend=FAST) is False, record["caseName"]
         with pytest.raises(errors[record["result"]["reason"]]):
             CHECK[flavor](tag, LinearRelation.from_bytes(instance, FAST), narg)
+
+
+class _RecordingBackend:
+    """Forwards to FAST and records the ``public`` flag of every multiplication."""
+
+    def __init__(self) -> None:
+        self.name = FAST.name
+        self.flags: list[bool] = []
+
+    def __getattr__(self, attr):
+        return getattr(FAST, attr)
+
+    def g1_msm(self, points, scalars, *, public=False):
+        self.flags.append(public)
+        return FAST.g1_msm(points, scalars, public=public)
+
+    def g1_mul(self, point, k, *, public=False):
+        self.flags.append(public)
+        return FAST.g1_mul(point, k, public=public)
+
+
+def test_side_channel_flags_secret_for_the_prover_public_for_the_verifier():
+    """circuits/notes/side-channels.md: the prover's nonces and witness go to the backend as secret
+    scalars; the verifier's responses, challenges and batch weights as public ones."""
+    be = _RecordingBackend()
+    rel = LinearRelation.from_bytes(DLOG, be)
+    be.flags.clear()
+    commitment, state = N.prover_commitment(rel, [X_W])
+    assert be.flags == [False]  # map(nonces)
+    for flavor in ("batchable", "compact"):
+        narg = PROVE[flavor](TAGS[flavor], rel, [X_W])
+        be.flags.clear()
+        assert verify_narg(TAGS[flavor], DLOG, narg, flavor, backend=be)
+        assert be.flags and all(be.flags)
+    be.flags.clear()
+    assert batch_verify([(TAG_B, rel, prove_batchable(TAG_B, rel, [X_W]))])
+    assert be.flags[-1] is True

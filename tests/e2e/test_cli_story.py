@@ -1,11 +1,12 @@
 """The three services run separately (`zkcred serve`, real uvicorn on loopback ports) and the
-wallet CLI completes the lending story against them: the README's walkthrough, as a test."""
+wallet CLI completes the lending story against them. The state directory is made by
+`zkcred init` with the public URLs on free ports; `zkcred serve` listens on those ports and
+the admin commands find the databases through the state directory alone."""
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -37,16 +38,18 @@ def _zkcred(*args: str, env: dict, check: bool = True) -> subprocess.CompletedPr
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stack")
     ledger_port, issuer_port, verifier_port = _free_ports(3)
-    env = {**os.environ, "ZKCRED_MASTER_KEY": secrets.token_hex(32), "COLUMNS": "200"}
-    env.pop("DATABASE_URL", None)
-    log = tmp / "serve.log"  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks the services
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "zkcred", "serve", "--dir", str(tmp), "--ledger-port", str(ledger_port),
-             "--issuer-port", str(issuer_port), "--verifier-port", str(verifier_port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in
             (("ledger", ledger_port), ("issuer", issuer_port), ("verifier", verifier_port))}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_MASTER_KEY", "ZKCRED_STATE_DIR")}
+    env["COLUMNS"] = "200"
+    _zkcred("init", "--state-dir", str(tmp), "--issuer-url", urls["issuer"], "--verifier-url", urls["verifier"],
+            "--ledger-url", urls["ledger"], env=env)
+    assert oct((tmp / "master.key").stat().st_mode & 0o777) == "0o600"
+    env["ZKCRED_STATE_DIR"] = str(tmp)  # from here on, every command finds the state through it
+    log = tmp / "serve.log"  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks the services
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "zkcred", "serve"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 90
     while True:
         try:
@@ -81,10 +84,8 @@ def _listening(url: str) -> bool:
 
 def test_wallet_cli_completes_the_story(stack, tmp_path):
     tmp, urls, env = stack
-    admin_token = json.loads(_zkcred("issuer", "create-admin-token", "--json", "--database-url",
-                                     f"sqlite:///{tmp / 'issuer.db'}", env=env).stdout)["token"]
-    api_key = json.loads(_zkcred("verifier", "create-api-key", "--lender", "Lender A", "--json",
-                                 "--database-url", f"sqlite:///{tmp / 'verifier.db'}", env=env).stdout)["api_key"]
+    admin_token = json.loads(_zkcred("issuer", "create-admin-token", "--json", env=env).stdout)["token"]
+    api_key = json.loads(_zkcred("verifier", "create-api-key", "--lender", "Lender A", "--json", env=env).stdout)["api_key"]
     admin = {"Authorization": f"Bearer {admin_token}"}
     lender = {"Authorization": f"Bearer {api_key}"}
     http = httpx.Client(timeout=60)
@@ -100,6 +101,7 @@ def test_wallet_cli_completes_the_story(stack, tmp_path):
         "credential_definition_id": cred_def.json()["id"],
         "attributes": {"income": 64000, "birth_date": "1990-12-10", "country": "NL"}})
     assert offer.status_code == 201, offer.text
+    assert offer.json()["issuer_url"] == urls["issuer"]  # the configured public URL, not a default port
     offer_file = tmp_path / "offer.json"
     offer_file.write_text(json.dumps(offer.json()))
 

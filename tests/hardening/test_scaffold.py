@@ -499,3 +499,30 @@ def test_limits_are_a_parameter_of_each_service(story):
         assert client.post(route, content=b'{"a":"xxxxx"}', headers=JSON).json()["type"].endswith("/malformed-json")
         assert client.post(route, content=b'[[[1]]]', headers=JSON).json()["type"].endswith("/malformed-json")
         assert app.state.limits is tight
+
+
+def test_a_hung_readiness_check_fails_within_its_timeout():
+    """A dependency that accepts the connection and never answers must not hang the probe."""
+    import socket
+    import time
+
+    import httpx
+
+    from servicekit.app import create_service_app
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections, never answers
+    try:
+        silent = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        app = create_service_app(service="probe", title="probe", readiness_timeout=0.5, readiness={
+            "fine": lambda: None,
+            "ledger": lambda: httpx.get(silent + "/tree-head", timeout=30),
+        })
+        started = time.monotonic()
+        r = TestClient(app).get("/health/ready")
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+    assert r.status_code == 503
+    assert r.json()["checks"] == {"fine": "ok", "ledger": "failing: no answer within 0.5 s"}

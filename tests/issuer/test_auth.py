@@ -12,6 +12,7 @@ ADMIN_ROUTES = [
     ("POST", "/admin/credential-definitions"),
     ("GET", "/admin/credential-definitions"),
     ("GET", "/admin/credential-definitions/creddef:0"),
+    ("POST", "/admin/credential-definitions/creddef:0/rotate"),
     ("POST", "/admin/offers"),
     ("GET", "/admin/credentials"),
     ("GET", "/admin/credentials/cred_0"),

@@ -155,8 +155,10 @@ def test_bad_credential_requests_never_burn_the_offer(api, client):
     r = client.post("/credentials", json={"offer_id": "offer_nope", "request": good}, headers=headers)
     assert_problem(r, 404, "not-found")
     # the offer survived all of it, and then is used exactly once
-    assert post_request(client, offer, requested).status_code == 201
-    assert_problem(post_request(client, offer, requested), 409, "offer-used")
+    first = post_request(client, offer, requested)
+    assert first.status_code == 201
+    assert post_request(client, offer, requested).json() == first.json()  # a retry: the same credential
+    assert_problem(post_request(client, offer, request_for(offer)), 409, "offer-used")
     assert_problem(post_request(client, offer, request_for(offer)), 409, "offer-used")
 
 

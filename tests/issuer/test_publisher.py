@@ -68,18 +68,20 @@ def test_http_publisher_registers_publishes_and_retries_on_conflict(settings, le
     assert ledger.head().size == size and fresh_db.issuer_id == service.issuer_id
 
 
-def test_unreachable_ledger_is_503_and_registration_waits(settings):
+def test_unreachable_ledger_is_202_pending_and_registration_waits(settings):
     down = HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5))
     service = IssuerService.open(settings=settings, publisher=down)  # starts anyway
     issuer = TestClient(create_app(service))
     admin = {"Authorization": f"Bearer {service.create_admin_token()}"}
-    assert_problem(issuer.post("/admin/schemas", json=SCHEMA, headers=admin), 503, "ledger-unavailable")
-    assert issuer.get("/admin/schemas", headers=admin).json() == {"items": []}  # nothing half-created
+    r = issuer.post("/admin/schemas", json=SCHEMA, headers=admin)
+    assert r.status_code == 202, r.text  # recorded; its publication waits for the ledger
+    assert r.json()["ledger_seq"] is None and r.json()["publication"] == "pending"
+    assert issuer.get("/admin/schemas", headers=admin).json()["items"] == [r.json()]
+    [pending] = service.outbox.pending()
+    assert pending.entry_type == "schema" and pending.attempts >= 1 and "unreachable" in (pending.last_error or "")
 
 
 def test_someone_elses_issuer_id_is_refused(settings, ledger):
-    from dataclasses import replace
-
     from issuer.errors import IssuerError
     from issuer.publisher import InProcessPublisher
     from ledger.entries import public_key_bytes
@@ -88,7 +90,7 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
                   payload={"ledger_key": public_key_bytes(squatter).hex()})
     with pytest.raises(IssuerError) as info:
-        IssuerService.open(settings=replace(settings, issuer_id="acme-bank"), publisher=InProcessPublisher(ledger))
+        IssuerService.open(settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger))
     assert info.value.slug == "issuer-id-taken"
 
 

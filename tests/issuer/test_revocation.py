@@ -21,7 +21,8 @@ def test_revoke_publishes_and_a_second_revoke_is_409(api, client, ledger):
     size = ledger.head().size
     r = client.post(f"/admin/credentials/{alice['credential_id']}/revoke", headers=api.admin)
     assert r.status_code == 200, r.text
-    assert r.json() == {"id": alice["credential_id"], "status": "revoked", "ledger_seq": size}
+    assert r.json() == {"id": alice["credential_id"], "status": "revoked", "ledger_seq": size,
+                        "publication": "published"}
     entry = parse_entry(ledger.entry(size).body)
     assert entry.type == "revocation"
     assert entry.payload == {"registry_id": bob["revocation"]["registry_id"],

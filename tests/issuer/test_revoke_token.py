@@ -29,6 +29,11 @@ def test_revoked_admin_token_is_refused(service, client, admin):
 def test_cli_revoke_admin_token(tmp_path):
     _register()
     url = f"sqlite:///{tmp_path / 'i.db'}"
+    from issuer import db
+
+    engine = db.make_engine(url)
+    db.create_tables(engine)  # as the issuer's first start does: admin commands never create a database
+    engine.dispose()
     runner = CliRunner()
     token = json.loads(runner.invoke(app, ["issuer", "create-admin-token", "--json", "--database-url", url]).stdout)["token"]
     out = runner.invoke(app, ["issuer", "revoke-admin-token", "--json", "--database-url", url],

@@ -75,8 +75,9 @@ def test_post_entries_and_the_client(http: TestClient, log: LedgerLog) -> None:
     assert client.verified_entry(0, tree_head=second).issuer == "acme"
     report = audit_remote(client, ledger_key=log.public_key, page=2)
     assert report.size == 5 and report.root == second.root
+    fresh = {**sample_payloads(acme)["schema"], "schema_id": "acme/schema/fresh"}
     with pytest.raises(ChainConflict):
-        client.submit(acme.entry(log, "schema", sample_payloads(acme)["schema"], seq=2))
+        client.submit(acme.entry(log, "schema", fresh, seq=2))
     with pytest.raises(EntryRejected) as info:
         client.submit(acme.entry(log, "schema", sample_payloads(acme)["schema"], key=Ed25519PrivateKey.generate()))
     assert info.value.reason == "bad-signature"
@@ -123,7 +124,10 @@ def test_post_refusals_are_problem_json(http: TestClient, log: LedgerLog) -> Non
     conflict = _problem(post(acme.entry(log, "schema", schema, prev_hash=b"\x01" * 32)), 409, "chain-conflict")
     assert conflict["expected_seq"] == 1 and conflict["expected_prev_hash"] == log.head().last_hash.hex()
     _problem(post(mallory.entry(log, "schema", schema)), 422, "unknown-issuer")
-    _problem(post(acme.entry(log, "issuer_registration", acme.registration())), 409, "issuer-exists")
+    imposter = Issuer("acme")
+    _problem(post(imposter.entry(log, "issuer_registration", imposter.registration())), 409, "issuer-exists")
+    repeat = post(acme.entry(log, "issuer_registration", acme.registration()))  # a re-sent registration
+    assert repeat.status_code == 200 and repeat.json()["seq"] == 0 and repeat.json()["existing"] is True
     _problem(post(acme.entry(log, "schema", {"schema_id": "x"})), 422, "invalid-payload")
     _problem(post(acme.entry(log, "schema", schema, time=now_ms() + 3_600_000)), 422, "clock-skew")
     _problem(post({"seq": "zero"}), 422, "malformed-entry")

@@ -57,7 +57,8 @@ def test_refusals(log: LedgerLog) -> None:
     _refused(log, acme.entry(log, "schema", payloads["schema"], key=mallory.key), "bad-signature")
     _refused(log, mallory.entry(log, "schema", payloads["schema"]), "unknown-issuer")
     _refused(log, acme.entry(log, "teleport", {"x": 1}), "unknown-type")
-    _refused(log, acme.entry(log, "issuer_registration", acme.registration()), "issuer-exists")
+    imposter = Issuer("acme")  # the same id under another key (the same registration is a repeat: test_repeats)
+    _refused(log, imposter.entry(log, "issuer_registration", imposter.registration()), "issuer-exists")
     _refused(log, acme.entry(log, "schema", {**payloads["schema"], "extra": 1}), "invalid-payload")
     _refused(log, acme.entry(log, "schema", {"schema_id": "s"}), "invalid-payload")
     _refused(log, acme.entry(log, "revocation", {**payloads["revocation"], "values": ["aa"]}), "invalid-payload")
@@ -77,7 +78,7 @@ def test_refusals(log: LedgerLog) -> None:
 def test_wrong_prev_hash_or_seq_is_a_chain_conflict(log: LedgerLog) -> None:
     acme = Issuer("acme")
     populate(log, acme, 3)
-    schema = sample_payloads(acme)["schema"]
+    schema = {**sample_payloads(acme)["schema"], "schema_id": "acme/schema/new"}  # not on the log yet
     for kwargs in ({"prev_hash": b"\x07" * 32}, {"seq": 2}, {"seq": 4}, {"prev_hash": GENESIS_PREV_HASH}):
         with pytest.raises(ChainConflict) as info:
             log.submit(acme.entry(log, "schema", schema, **kwargs))
@@ -162,6 +163,85 @@ def test_a_stale_key_cache_never_admits_a_rotated_key(log: LedgerLog) -> None:
     other.append(
         key=acme.key, issuer="acme", entry_type="key_rotation", payload={"new_ledger_key": public_key_bytes(new_key).hex()}
     )
+    schema = {**schema, "schema_id": "acme/schema/2"}
     _refused(log, acme.entry(log, "schema", schema), "bad-signature")  # old key, cached as current
     log.submit(acme.entry(log, "schema", schema, key=new_key))
     assert log.head().size == 4
+
+
+def test_repeats_are_answered_with_the_entry_on_the_log(log: LedgerLog) -> None:
+    """A writer that lost its receipt re-sends (re-signed on the new head): nothing is appended twice."""
+    acme, mallory = Issuer("acme"), Issuer("mallory")
+    payloads = sample_payloads(acme)
+    first = log.submit(acme.entry(log, "issuer_registration", acme.registration()))
+    schema = log.submit(acme.entry(log, "schema", payloads["schema"]))
+    assert not first.existing and not schema.existing
+    log.append(key=acme.key, issuer=acme.id, entry_type="revocation", payload=payloads["revocation"])
+    before = log.head()
+    again = log.submit(acme.entry(log, "schema", payloads["schema"]))  # seq 3 now, another time and signature
+    assert again.existing and (again.seq, again.entry_hash, again.leaf_hash) == (1, schema.entry_hash, schema.leaf_hash)
+    assert again.tree_head.size == before.size
+    in_process = log.append(key=acme.key, issuer=acme.id, entry_type="schema", payload=payloads["schema"])
+    assert in_process.existing and in_process.seq == 1
+    assert log.submit(acme.entry(log, "issuer_registration", acme.registration())).seq == 0
+    assert log.head() == before  # nothing appended
+    # a repeat still needs the issuer's signature; a stale chain link does not matter
+    _refused(log, acme.entry(log, "schema", payloads["schema"], key=mallory.key), "bad-signature")
+    assert log.submit(acme.entry(log, "schema", payloads["schema"], seq=1, prev_hash=b"\x07" * 32)).seq == 1
+    # the same payload from another issuer is another content
+    mallory.register(log)
+    assert not log.submit(mallory.entry(log, "schema", payloads["schema"])).existing
+
+
+def test_a_rotation_is_repeatable_but_not_back_to_an_old_key(log: LedgerLog) -> None:
+    acme = Issuer("acme")
+    acme.register(log)
+    old_key, new_key = acme.key, Ed25519PrivateKey.generate()
+    rotation = {"new_ledger_key": public_key_bytes(new_key).hex()}
+    first = log.submit(acme.entry(log, "key_rotation", rotation))
+    # the writer lost the receipt and re-sends, still signing with the old key
+    assert log.submit(acme.entry(log, "key_rotation", rotation, key=old_key)).seq == first.seq
+    acme.key = new_key
+    log.submit(acme.entry(log, "key_rotation", {"new_ledger_key": public_key_bytes(old_key).hex()}))
+    acme.key = old_key
+    _refused(log, acme.entry(log, "key_rotation", rotation), "invalid-payload")  # back to new_key: used before
+
+
+def test_the_audit_finds_a_repeat(log: LedgerLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log written before the rule (or by a buggy ledger) that holds one publication twice fails the audit."""
+    import secrets
+
+    from ledger import audit
+    from ledger import log as log_module
+    from ledger.entries import Entry
+
+    acme = Issuer("acme")
+    populate(log, acme, 3)
+    monkeypatch.setattr(log_module, "_check_repeat", lambda *a: None)
+    monkeypatch.setattr(Entry, "content_id", lambda self: secrets.token_bytes(32))  # the store's index too
+    log.append(key=acme.key, issuer=acme.id, entry_type="schema", payload=sample_payloads(acme)["schema"])
+    monkeypatch.undo()
+    with pytest.raises(VerificationFailed) as info:
+        audit.audit_store(log.store, ledger_key=log.public_key)
+    assert info.value.seq == 3 and "repeats entry 1" in str(info.value)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_a_database_from_before_the_content_index_is_back_filled(db_url: str, ledger_key: Ed25519PrivateKey) -> None:
+    from sqlalchemy import text
+
+    from ledger.sql import SqlStore
+
+    acme = Issuer("acme")
+    store = SqlStore(db_url)
+    log = LedgerLog(store, signing_key=ledger_key)
+    populate(log, acme, 5)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_content"))  # as an older version left it
+    store.close()
+    store = SqlStore(db_url)  # opening indexes the entries
+    log = LedgerLog(store, signing_key=ledger_key)
+    before = log.head()
+    assert log.submit(acme.entry(log, "schema", sample_payloads(acme)["schema"])).seq == 1
+    assert log.head() == before
+    store.close()

@@ -7,13 +7,25 @@ import json
 
 from typer.testing import CliRunner
 
-from verifier.db import SqlRequestStore, make_engine
+from verifier.db import SqlRequestStore, init_db, make_engine
 from verifier.service import hash_api_key
 from zkcred.verifier_cli import app
 
 
+def _database(url: str) -> str:
+    """The verifier's database, as its first start makes it (admin commands never create one)."""
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    return url
+
+
 def test_create_api_key_prints_once_and_stores_the_hash(tmp_path):
     url = f"sqlite:///{tmp_path}/v.db"
+    result = CliRunner().invoke(app, ["create-api-key", "--lender", "acme-bank"], env={"DATABASE_URL": url})
+    assert result.exit_code == 1 and f"no verifier database at {tmp_path}/v.db" in result.output
+    assert not (tmp_path / "v.db").exists()
+    _database(url)
     result = CliRunner().invoke(app, ["create-api-key", "--lender", "acme-bank", "--json"], env={"DATABASE_URL": url})
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -47,7 +59,7 @@ def test_registered_under_zkcred():
 
 def test_create_api_key_refuses_an_empty_lender(tmp_path):
     result = CliRunner().invoke(app, ["create-api-key", "--lender", "  "],
-                                env={"DATABASE_URL": f"sqlite:///{tmp_path}/v.db"})
+                                env={"DATABASE_URL": _database(f"sqlite:///{tmp_path}/v.db")})
     assert result.exit_code == 1 and "lender" in result.output
 
 

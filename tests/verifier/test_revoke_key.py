@@ -29,6 +29,11 @@ def test_revoked_key_is_refused(service, client, api_key, auth):
 def test_cli_revoke_api_key(tmp_path):
     _register()
     url = f"sqlite:///{tmp_path / 'v.db'}"
+    from verifier.db import init_db, make_engine
+
+    engine = make_engine(url)
+    init_db(engine)  # as the verifier's first start does: admin commands never create a database
+    engine.dispose()
     runner = CliRunner()
     created = runner.invoke(app, ["verifier", "create-api-key", "--lender", "L", "--json", "--database-url", url])
     key = json.loads(created.stdout)["api_key"]

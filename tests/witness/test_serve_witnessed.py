@@ -4,7 +4,6 @@ submits, the issuer registers through a witnessed view, and the audit with the m
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -22,15 +21,21 @@ from zkcred import ledger_cli
 def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ports = _free_ports(6)
     ledger, issuer, verifier, *witnesses = ports
-    env = {**os.environ, "ZKCRED_MASTER_KEY": secrets.token_hex(32), "COLUMNS": "200"}
-    for k in ("DATABASE_URL", "ZKCRED_LEDGER_POLICY", "ZKCRED_LEDGER_WITNESSES", "ZKCRED_LEDGER_ORIGIN"):
-        env.pop(k, None)
-    args = [sys.executable, "-m", "zkcred", "serve", "--dir", str(tmp_path), "--ledger-port", str(ledger),
-            "--issuer-port", str(issuer), "--verifier-port", str(verifier), "--witnesses", "3"]
+    env = {k: v for k, v in os.environ.items() if k not in (
+        "DATABASE_URL", "ZKCRED_MASTER_KEY", "ZKCRED_STATE_DIR", "ZKCRED_LEDGER_POLICY", "ZKCRED_LEDGER_WITNESSES",
+        "ZKCRED_LEDGER_ORIGIN")}
+    env["COLUMNS"] = "200"
+    url = f"http://127.0.0.1:{ledger}"
+    init = subprocess.run([sys.executable, "-m", "zkcred", "init", "--state-dir", str(tmp_path), "--issuer-url",
+                           f"http://127.0.0.1:{issuer}", "--verifier-url", f"http://127.0.0.1:{verifier}",
+                           "--ledger-url", url], env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stdout + init.stderr
+    env["ZKCRED_STATE_DIR"] = str(tmp_path)
+    args = [sys.executable, "-m", "zkcred", "serve", "--witnesses", "3"]
     for p in witnesses:
         args += ["--witness-port", str(p)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{ledger}"
+    log_out = (tmp_path / "serve.log").open("w")  # a file, not a pipe nobody reads
+    proc = subprocess.Popen(args, env=env, stdout=log_out, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 90
         while True:  # up, and the issuer's registration cosigned by a majority
@@ -43,7 +48,7 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
                 pass
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise AssertionError("stack did not come up witnessed:\n" + (proc.stdout.read() if proc.stdout else ""))
+                raise AssertionError("stack did not come up witnessed:\n" + (tmp_path / "serve.log").read_text()[-4000:])
             time.sleep(0.5)
         policy_file = tmp_path / "witnesses.policy"
         policy = load_policy(str(policy_file))
@@ -64,3 +69,4 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log_out.close()
