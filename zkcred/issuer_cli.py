@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from issuer.config import DEFAULT_LEDGER_URL, DEFAULT_PORT, MASTER_KEY_ENV, ConfigError
+from issuer.config import DEFAULT_LEDGER_URL, DEFAULT_PORT, ConfigError
 from zkcred.config_cli import (
     ConfigOpt,
     StateDirOpt,
@@ -169,20 +169,19 @@ def revoke_admin_token(
 @app.command()
 def reconcile(
     database_url: DatabaseOpt = None,
-    ledger_url: Annotated[str, typer.Option(envvar="ZKCRED_LEDGER_URL", help="The ledger service.")] = DEFAULT_LEDGER_URL,
+    ledger_url: Annotated[str | None, typer.Option(
+        help="The ledger service (env ZKCRED_LEDGER_URL; default the configured ledger_url).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
-                                                            f"(needs no {MASTER_KEY_ENV}).")] = False,
+                                                            "(needs no master key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Compare the issuer's records with the ledger: publish what is missing, mark what is there, report the rest.
 
     Exit 0: they agree; 1: differences remain (listed); 2: an error (one line).
     """
-    import dataclasses
     import json
-
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
 
     from issuer import db
     from issuer.config import Settings
@@ -192,14 +191,13 @@ def reconcile(
     from issuer.service import IssuerService
     from ledger.client import LedgerClient
 
-    def fail(message: str) -> None:
-        console.print(f"[red]error:[/] {message}")
-        raise typer.Exit(2)
+    database_url = _admin_database(state_dir, config, database_url)
+    from issuer.config import AdminSettings
 
-    # (merge fix: main referenced an undefined DEFAULT_DATABASE_URL here, so `zkcred` did not import)
-    database_url = _admin_database(None, None, database_url)
+    ledger_url = ledger_url or load(AdminSettings, state_dir, config).ledger_url or DEFAULT_LEDGER_URL
+    from zkcred.config_cli import _redact
 
-    shown = make_url(database_url).render_as_string(hide_password=True) if "://" in database_url else database_url
+    shown = _redact(database_url)
     try:
         engine = db.make_engine(database_url, must_exist=True)
     except FileNotFoundError:
@@ -212,7 +210,8 @@ def reconcile(
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
         else:
             try:
-                settings = dataclasses.replace(Settings.from_env(), database_url=database_url, ledger_url=ledger_url)
+                settings = Settings.load(config_file=config, state_dir=state_dir, database_url=database_url,
+                                         ledger_url=ledger_url)
             except ConfigError as e:
                 fail(f"{e} (or use --dry-run)")
             service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)

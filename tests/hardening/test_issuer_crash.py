@@ -134,6 +134,7 @@ def _story(tmp: Path, ledger_db: str, issuer_db: str) -> None:
     c = Crash(tmp, ledger_db, issuer_db)
     try:
         c.ledger.start()
+        c.issuer.start()  # creates its database: admin commands refuse one that does not exist
         token = c.cli("issuer", "create-admin-token", "--json", "--database-url", issuer_db)
         assert token.returncode == 0, token.stderr
         c.admin = {"Authorization": f"Bearer {json.loads(token.stdout)['token']}"}
@@ -283,6 +284,7 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
 
     try:
         c.ledger.start()
+        c.issuer.start()  # creates its database: admin commands refuse one that does not exist
         token = c.cli("issuer", "create-admin-token", "--json", "--database-url", issuer_db)
         c.admin = {"Authorization": f"Bearer {json.loads(token.stdout)['token']}"}
         c.issuer.start()
