@@ -6,15 +6,26 @@
     GET  /admin/credential-definitions, …/{id}                                         (admin)
     POST /admin/credential-definitions/{id}/rotate  a new key that supersedes this one  (admin)
     POST /admin/offers                        an offer document with a one-time token  (admin)
-    GET  /admin/credentials?status=&definition_id=&limit=&offset=                      (admin)
+    POST /admin/offers/bulk                   up to 1000 offers, all or nothing          (admin)
+    GET  /admin/offers?status=&definition_id=&batch_id=&limit=&offset=                  (admin)
+    GET  /admin/offers/{id}                   status, and the credential id once issued (admin)
+    POST /admin/offers/{id}/cancel            its token is refused from then on          (admin)
+    GET  /admin/credentials?status=&definition_id=&offer_id=&limit=&offset=            (admin)
     GET  /admin/credentials/{id}                                                       (admin)
     POST /admin/credentials/{id}/revoke       publish (y, V') to the ledger            (admin)
+    GET  /admin/audit?action=&actor=&token_id=&object_type=&object_id=&since=&until=&limit=&offset=
+                                              who did which admin write, when, on what (admin)
     POST /credentials                         holder, with the offer's token: blind issuance
+
+Every admin route refuses a query parameter it does not declare (422 ``invalid-request``,
+:func:`known_query_only`, one dependency on every admin router), so a misspelt filter never
+silently lists everything. Every admin write is recorded in the audit trail with the
+acting token's id and label (``IssuerService`` ``actor=``).
 
 Auth: ``Authorization: Bearer <token>`` — missing → 401 (with ``WWW-Authenticate``),
 wrong → 403. The scaffolding is ``servicekit.app.create_service_app`` (the same for the
 three services): RFC 9457 problem+json, limits and strict JSON, request ids, structured
-logs, ``/health/live``, ``/health/ready`` (database, ledger, keys), ``/metrics``
+logs, ``/health/live``, ``/health/ready`` (database, keys; the ledger optional: degraded), ``/metrics``
 (plus issuances and revocations), OpenAPI with bearer security schemes. This module keeps
 only the domain mapping: ``IssuerError`` → its kind's status (``issuer.errors.STATUS``).
 Problem details never echo input values (they may be personal data or tokens).
@@ -30,25 +41,31 @@ record exists all the same and the answer is **202** with ``ledger_seq: null`` a
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from issuer.errors import IssuerError
-from issuer.service import MAX_PAGE, IssuerService
+from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, MAX_PAGE, Actor, IssuerService
 from servicekit.app import bearer_scheme, create_service_app, error_responses
 from servicekit.logs import configure_logging
-from servicekit.problems import ProblemDetails
+from servicekit.problems import PROBLEM_PREFIX, ProblemDetails
 from servicekit.strictjson import Limits
 
 logger = logging.getLogger(__name__)
 MAX_OFFSET = 2**31 - 1
+#: The body limit of POST /admin/offers/bulk (every other route keeps the shared limit): 1000
+#: offers of up to ~2 KiB of JSON each.
+BULK_MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ API models (Create in, Public out)
@@ -58,6 +75,10 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+#: No NUL character: PostgreSQL text cannot hold one (it was a 500, not a 422).
+NO_NUL = r"^[^\x00]*$"
+
+
 class AttributePublic(_In):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     type: Annotated[str, Field(min_length=1, max_length=48,
@@ -65,8 +86,8 @@ class AttributePublic(_In):
 
 
 class SchemaCreate(_In):
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    version: Annotated[str, Field(min_length=1, max_length=32)]
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+    version: Annotated[str, Field(min_length=1, max_length=32, pattern=NO_NUL)]
     attributes: Annotated[list[AttributePublic], Field(min_length=1, max_length=64)]
 
 
@@ -87,7 +108,7 @@ class SchemasPublic(BaseModel):
 
 
 class CredentialDefinitionCreate(_In):
-    schema_id: Annotated[str, Field(min_length=1, max_length=128)]
+    schema_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     tag: Annotated[str, Field(min_length=1, max_length=64)]
     revocable: bool = False
     capacity: Annotated[int | None, Field(ge=1)] = None
@@ -120,7 +141,7 @@ class CredentialDefinitionsPublic(BaseModel):
 
 
 class OfferCreate(_In):
-    credential_definition_id: Annotated[str, Field(min_length=1, max_length=128)]
+    credential_definition_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     attributes: Annotated[dict[str, Any], Field(max_length=64)]
 
 
@@ -134,6 +155,50 @@ class OfferPublic(BaseModel):
     expires_at: str
 
 
+class OfferStatusPublic(BaseModel):
+    """An offer as the admin listing shows it: no token, no attribute values."""
+
+    id: str
+    credential_definition_id: str
+    status: Literal["pending", "issued", "cancelled", "expired"]
+    created_at: str
+    expires_at: str
+    issued_at: str | None
+    cancelled_at: str | None
+    credential_id: str | None = Field(description="the credential issued on this offer (status issued)")
+    batch_id: str | None = Field(description="the POST /admin/offers/bulk call that created it")
+
+
+class OffersPublic(BaseModel):
+    items: list[OfferStatusPublic]
+
+
+class BulkOfferCreate(_In):
+    offers: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_OFFERS,
+                                       description="each {credential_definition_id, attributes} as for "
+                                                   "POST /admin/offers; checked one by one, errors by index")]
+
+
+class BulkOffersPublic(BaseModel):
+    batch_id: str | None = Field(description="null for a single offer")
+    items: list[OfferPublic]
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: str
+    actor: str = Field(description="the admin token's label (or cli / in-process)")
+    token_id: str | None
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any] = Field(description="non-secret facts: ids, counts, ledger seqs")
+
+
+class AuditsPublic(BaseModel):
+    items: list[AuditPublic]
+
+
 class CredentialPublic(BaseModel):
     id: str
     definition_id: str
@@ -141,6 +206,7 @@ class CredentialPublic(BaseModel):
     revocation_index: int | None
     issued_at: str
     revoked_at: str | None
+    offer_id: str | None
 
 
 class CredentialsPublic(BaseModel):
@@ -155,7 +221,7 @@ class RevokePublic(BaseModel):
 
 
 class CredentialRequestCreate(_In):
-    offer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    offer_id: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     request: Annotated[str, Field(min_length=1, max_length=4096,
                                   description="b64url(commitment_with_proof) from create_credential_request")]
 
@@ -197,16 +263,49 @@ ServiceDep = Annotated[IssuerService, Depends(get_service)]
 
 
 def require_admin(service: ServiceDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> str:
-    return service.authenticate_admin(credentials.credentials if credentials else None)
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> Actor:
+    return service.admin_actor(credentials.credentials if credentials else None)
 
 
 def offer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_offer)]) -> str | None:
     return credentials.credentials if credentials else None
 
 
-AdminDep = Annotated[str, Depends(require_admin)]
+AdminDep = Annotated[Actor, Depends(require_admin)]
 OfferTokenDep = Annotated[str | None, Depends(offer_token)]
+
+
+def _declared_query(dependant: Any) -> set[str]:
+    names = {f.alias for f in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return names
+
+
+def known_query_only(request: Request, _admin: AdminDep) -> None:
+    """Refuse query parameters the route does not declare (422), after authentication.
+
+    One dependency on every admin router: ``GET /admin/credentials?offer_id=…`` must never
+    have been read as "every credential" because the filter did not exist.
+    """
+    route = request.scope.get("route")
+    declared = _declared_query(route.dependant) if isinstance(route, APIRoute) else set()
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name[:64]),
+                                       "msg": "unknown query parameter"} for name in unknown])
+
+
+def no_nul(request: Request, _admin: AdminDep) -> None:
+    """Refuse a NUL character in a path or query parameter (422): PostgreSQL text cannot hold one."""
+    bad = [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
+    bad += [("query", k[:64]) for k, v in request.query_params.multi_items() if "\x00" in v]
+    if bad:
+        raise RequestValidationError([{"type": "string_pattern_mismatch", "loc": loc,
+                                       "msg": "must not contain a NUL character"} for loc in bad])
+
+
+_ADMIN = [Depends(known_query_only), Depends(no_nul)]
 
 _ERRORS = error_responses(400, 401, 403, 404, 409, 410, 422, 502, 503)
 _PENDING: dict[int | str, dict[str, Any]] = {202: {"description": "committed; its publication on the ledger is "
@@ -220,17 +319,21 @@ def _published_or_202(body: dict[str, Any], response: Response) -> dict[str, Any
 
 # ------------------------------------------------------------------ routers, one per resource
 
-schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS)
-definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS)
-offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS)
-credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS)
+schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS, dependencies=_ADMIN)
+definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS,
+                        dependencies=_ADMIN)
+offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS, dependencies=_ADMIN)
+credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS,
+                              dependencies=_ADMIN)
+audit = APIRouter(prefix="/admin/audit", tags=["audit"], responses=_ERRORS, dependencies=_ADMIN)
 issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
 
 
 @schemas.post("", status_code=201, response_model=SchemaPublic, responses=_PENDING)
-def create_schema(body: SchemaCreate, service: ServiceDep, _admin: AdminDep, response: Response) -> dict[str, Any]:
+def create_schema(body: SchemaCreate, service: ServiceDep, admin: AdminDep, response: Response) -> dict[str, Any]:
     return _published_or_202(service.create_schema(name=body.name, version=body.version,
-                                                   attributes=[a.model_dump() for a in body.attributes]).to_json(),
+                                                   attributes=[a.model_dump() for a in body.attributes],
+                                                   actor=admin).to_json(),
                              response)
 
 
@@ -246,20 +349,21 @@ def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[st
 
 @definitions.post("", status_code=201, response_model=CredentialDefinitionPublic, responses=_PENDING)
 def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
-                                 _admin: AdminDep, response: Response) -> dict[str, Any]:
+                                 admin: AdminDep, response: Response) -> dict[str, Any]:
     return _published_or_202(service.create_credential_definition(
         schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
-        validity_days=body.validity_days,
+        validity_days=body.validity_days, actor=admin,
     ).to_json(), response)
 
 
 @definitions.post("/{definition_id}/rotate", status_code=201, response_model=CredentialDefinitionPublic,
                   responses=_PENDING)
-def rotate_credential_definition(definition_id: str, service: ServiceDep, _admin: AdminDep, response: Response,
+def rotate_credential_definition(definition_id: str, service: ServiceDep, admin: AdminDep, response: Response,
                                  body: CredentialDefinitionRotate | None = None) -> dict[str, Any]:
     body = body or CredentialDefinitionRotate()
     return _published_or_202(service.rotate_credential_definition(
-        definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity).to_json(), response)
+        definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity,
+        actor=admin).to_json(), response)
 
 
 @definitions.get("", response_model=CredentialDefinitionsPublic)
@@ -273,8 +377,39 @@ def get_credential_definition(definition_id: str, service: ServiceDep, _admin: A
 
 
 @offers.post("", status_code=201, response_model=OfferPublic)
-def create_offer(body: OfferCreate, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
-    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes)
+def create_offer(body: OfferCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes,
+                                actor=admin)
+
+
+@offers.post("/bulk", status_code=201, response_model=BulkOffersPublic)
+def create_offers_bulk(body: BulkOfferCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.create_offers(body.offers, actor=admin)
+
+
+@offers.get("", response_model=OffersPublic)
+def list_offers(
+    service: ServiceDep,
+    _admin: AdminDep,
+    status: Literal["pending", "issued", "cancelled", "expired"] | None = None,
+    definition_id: Annotated[str | None, Query(max_length=128)] = None,
+    batch_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    items = service.list_offers(status=status, definition_id=definition_id, batch_id=batch_id, limit=limit,
+                                offset=offset)
+    return {"items": [o.to_json() for o in items]}
+
+
+@offers.get("/{offer_id}", response_model=OfferStatusPublic)
+def get_offer(offer_id: str, service: ServiceDep, _admin: AdminDep) -> dict[str, Any]:
+    return service.get_offer(offer_id).to_json()
+
+
+@offers.post("/{offer_id}/cancel", response_model=OfferStatusPublic)
+def cancel_offer(offer_id: str, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
+    return service.cancel_offer(offer_id, actor=admin).to_json()
 
 
 @credentials_admin.get("", response_model=CredentialsPublic)
@@ -283,10 +418,12 @@ def list_credentials(
     _admin: AdminDep,
     status: Literal["issued", "revoked"] | None = None,
     definition_id: Annotated[str | None, Query(max_length=128)] = None,
+    offer_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,  # beyond a 64-bit SQL integer was a 500
 ) -> dict[str, Any]:
-    items = service.list_credentials(status=status, definition_id=definition_id, limit=limit, offset=offset)
+    items = service.list_credentials(status=status, definition_id=definition_id, offer_id=offer_id, limit=limit,
+                                     offset=offset)
     return {"items": [c.to_json() for c in items]}
 
 
@@ -296,11 +433,33 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
 
 
 @credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic, responses=_PENDING)
-def revoke_credential(credential_id: str, service: ServiceDep, _admin: AdminDep, request: Request,
+def revoke_credential(credential_id: str, service: ServiceDep, admin: AdminDep, request: Request,
                       response: Response) -> dict[str, Any]:
-    revoked = service.revoke(credential_id).to_json()
+    revoked = service.revoke(credential_id, actor=admin).to_json()
     request.app.state.revocations.inc()
     return _published_or_202(revoked, response)
+
+
+AuditAction = Literal[AUDIT_ACTIONS]  # type: ignore[valid-type]
+
+
+@audit.get("", response_model=AuditsPublic)
+def list_audit(
+    service: ServiceDep,
+    _admin: AdminDep,
+    action: AuditAction | None = None,
+    actor: Annotated[str | None, Query(max_length=128, description="the token's label")] = None,
+    token_id: Annotated[str | None, Query(max_length=64)] = None,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[_dt.datetime | None, Query(description="ISO 8601, inclusive (naive = UTC)")] = None,
+    until: Annotated[_dt.datetime | None, Query(description="ISO 8601, exclusive (naive = UTC)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    items = service.list_audit(action=action, actor=actor, token_id=token_id, object_type=object_type,
+                               object_id=object_id, since=since, until=until, limit=limit, offset=offset)
+    return {"items": [a.to_json() for a in items]}
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
@@ -317,6 +476,9 @@ def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: 
 def _problem_of(exc: IssuerError) -> ProblemDetails:
     """The issuer's one domain mapping: the kind's status and title (``issuer.errors``), the error's slug."""
     extra = dict(getattr(exc, "extra", None) or {})  # e.g. existing_id of a duplicate
+    if exc.items:  # a bulk request: each refused item by its index in the request
+        extra["errors"] = [{"index": i, "type": PROBLEM_PREFIX + e.slug, "title": e.title, "status": e.status,
+                            "detail": e.detail} for i, e in exc.items]
     return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail, extensions=extra)
 
 
@@ -325,7 +487,7 @@ def _readiness(service: IssuerService) -> dict[str, Any]:
         with service.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    return {"database": database, "ledger": service.publisher.ping, "keys": service.check_keys}
+    return {"database": database, "keys": service.check_keys}
 
 
 def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastAPI:
@@ -335,14 +497,17 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
     """
     app = create_service_app(service="issuer", title="zkcred issuer", summary="Schemas, credential definitions, "
                              "offers, blind issuance and revocation", error_mappers={IssuerError: _problem_of},
-                             readiness=_readiness(service), limits=limits)
+                             readiness=_readiness(service), limits=limits,
+                             # the outbox keeps entries while the ledger is away (202 pending): degraded, not down
+                             optional_checks={"ledger": service.publisher.ping},
+                             body_limits={"/admin/offers/bulk": BULK_MAX_BODY_BYTES})
     app.state.service = service
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")
     app.state.revocations = metrics.counter("issuer_revocations", "credentials revoked (published to the ledger)")
     metrics.gauge_callback("issuer_outbox_pending", "ledger entries committed but not yet on the ledger (outbox)",
                            lambda: len(service.outbox.pending()))
-    for router in (schemas, definitions, offers, credentials_admin, issuance):
+    for router in (schemas, definitions, offers, credentials_admin, audit, issuance):
         app.include_router(router)
     return app
 

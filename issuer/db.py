@@ -1,6 +1,6 @@
 """The issuer's database: an engine from ``DATABASE_URL``, its tables, read and write sessions.
 
-SQLite (default ``./.zkcred/issuer.db``) or PostgreSQL (``postgresql+psycopg://…``; the
+SQLite (default ``<state dir>/issuer.db``, ``issuer.config.Settings``) or PostgreSQL (``postgresql+psycopg://…``; the
 spellings ``postgres://`` and ``postgresql://`` are accepted). A PostgreSQL schema can be
 chosen with ``?options=-csearch_path%3D<schema>`` (the tests isolate themselves so).
 
@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel
 
 from issuer.models import TABLES
@@ -48,9 +49,38 @@ _NULLABLE = [("issuer_schemas", "ledger_seq"), ("issuer_credential_definitions",
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the issuer's tables (only those) if missing, and bring older ones up to date."""
+    """Create the issuer's tables (only those) if missing, and bring older ones up to date.
+
+    A table created by an earlier version lacks the columns added later (all nullable, see
+    ``issuer.models``); each is added with ``ALTER TABLE … ADD COLUMN`` (and its index).
+    Concurrent start-ups may race on that: a column another process added first is fine.
+    Then the outbox's upgrades (unique keys, columns that became nullable).
+    """
     SQLModel.metadata.create_all(engine, tables=TABLES)
+    _add_missing_columns(engine)
     _upgrade_for_outbox(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Every nullable model column an older table lacks, with its index (``ALTER TABLE … ADD COLUMN``)."""
+    inspector = inspect(engine)
+    for table in TABLES:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c for c in table.columns if c.name not in present]
+        for column in missing:
+            if not column.nullable or column.primary_key:  # needs a value for old rows: not ours to guess
+                logger.warning("%s.%s is missing and not nullable: migrate it by hand", table.name, column.name)
+                continue
+            ddl = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {ddl}')
+                    for index in table.indexes:
+                        if column.name in {c.name for c in index.columns}:
+                            conn.execute(CreateIndex(index, if_not_exists=True))
+            except Exception:  # another worker added it between our inspection and now
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
 
 
 def _upgrade_for_outbox(engine: Engine) -> None:

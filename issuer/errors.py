@@ -74,12 +74,14 @@ class IssuerError(Exception):
     """Every error the issuer's domain logic raises on purpose."""
 
     def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, items: list[tuple[int, IssuerError]] | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.slug = slug or _DEFAULT_SLUGS[kind]
         self.extra = dict(extra or {})  # members added to the problem (e.g. ``existing_id`` of a 409)
+        #: per-item problems of a bulk request, as (index in the request, the item's error)
+        self.items = items or []
 
     @property
     def status(self) -> int:

@@ -20,6 +20,11 @@ of a definition are unique.
 
 Bearer tokens (admin tokens, offer tokens) are stored as SHA-256 hashes only.
 Credentials hold no attribute values: status, revocation index, definition, times.
+The audit trail (``issuer_audit``) names the admin token (id and label) behind every
+admin write, the action, the object and non-secret detail — never a token or a value.
+
+Columns added after a table first shipped are nullable, so ``issuer.db.create_tables``
+adds them to an existing database (``ALTER TABLE … ADD COLUMN``).
 
 API models (request and response bodies) live in ``issuer.api``; the API never returns
 a table model (template ``models.py``, STYLE §1.7).
@@ -100,6 +105,9 @@ class OfferRow(SQLModel, table=True):
     created_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
     expires_at: _dt.datetime = Field(sa_column=_ts(nullable=False))
     used_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # status: cancelled if cancelled_at, else issued if used, else expired if expires_at <= now, else pending
+    cancelled_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    batch_id: str | None = Field(default=None, max_length=64, index=True)  # POST /admin/offers/bulk
 
 
 class CredentialRow(SQLModel, table=True):
@@ -163,8 +171,28 @@ class OutboxRow(SQLModel, table=True):
     delivered_at: _dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+class AuditRow(SQLModel, table=True):
+    """One admin write: who (admin token id + its label at the time), what, when, on which object.
+
+    ``detail`` is canonical JSON of non-secret facts (ids, counts, ledger seqs) — never a
+    token, a key or an attribute value. Written in the transaction of the write itself.
+    """
+
+    __tablename__ = "issuer_audit"
+
+    id: int | None = Field(default=None, primary_key=True,
+                           sa_type=BigInteger().with_variant(Integer, "sqlite"))  # SQLite: rowid autoincrement
+    at: _dt.datetime = Field(sa_column=_ts(nullable=False, index=True))
+    token_id: str | None = Field(default=None, max_length=64, index=True)  # None: CLI or in-process
+    actor: str = Field(max_length=128, index=True)  # the token's label (name), or "cli" / "in-process"
+    action: str = Field(max_length=64, index=True)  # e.g. offer.create, credential.revoke
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=128, index=True)
+    detail: str = Field(sa_type=Text)
+
+
 TABLES = [
     m.__table__  # type: ignore[attr-defined]
     for m in (IssuerIdentity, SchemaRow, CredentialDefinitionRow, OfferRow, CredentialRow, AdminToken, OutboxRow,
-              IssuanceReceiptRow)
+              IssuanceReceiptRow, AuditRow)
 ]

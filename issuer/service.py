@@ -29,8 +29,11 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    tag) are unique keys: a second one is CONFLICT naming the first (``existing_id``).
    :meth:`rotate_credential_definition` (issuer key rotation) makes a new definition whose
    ``credential_definition`` entry also carries ``supersedes: <old id>``.
-4. :meth:`create_offer`: values checked against the schema now (refused values never
-   reach a holder); a one-time token (256 bits), stored as SHA-256; values sealed.
+4. :meth:`create_offer` / :meth:`create_offers` (bulk, all or nothing): values checked
+   against the schema now (refused values never reach a holder); a one-time token (256
+   bits), stored as SHA-256; values sealed. A pending offer of a revocable definition
+   reserves a revocation index, so a full registry is refused here, not at acceptance.
+   :meth:`cancel_offer` closes a pending offer (its token is refused from then on).
 5. :meth:`issue_credential`, in ONE serialised write transaction: claim the offer
    (``UPDATE … SET used = true WHERE used = false`` — two concurrent requests with one
    token give one credential), take the next revocation index, check the holder's
@@ -46,6 +49,10 @@ Steps and what each publishes (ledger payload field names, ``ledger.entries``):
    queued in one transaction under the definition's row lock, so revocations of one
    registry are queued — and published — in the order of their values. A second revoke
    is ``CONFLICT``.
+
+Every admin write (schemas, definitions, offers, cancellations, revocations, admin tokens)
+adds an ``issuer_audit`` record in its own transaction, naming the :class:`Actor` — the
+admin token's id and label — the action and the object; never a secret.
 
 Expiry of a credential is the issue date (UTC) plus the definition's ``validity_days``.
 A credential of a non-revocable definition still signs a (hidden) handle message: a fresh
@@ -64,14 +71,15 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import re
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, and_, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -94,6 +102,7 @@ from issuer.config import ConfigError, Settings
 from issuer.errors import ErrorKind, IssuerError
 from issuer.models import (
     AdminToken,
+    AuditRow,
     CredentialDefinitionRow,
     CredentialRow,
     IssuanceReceiptRow,
@@ -113,6 +122,12 @@ MAX_REGISTRY_CAPACITY = 1_000_000
 MAX_VALIDITY_DAYS = 36_500
 MAX_PAGE = 1000
 STATUSES = ("issued", "revoked")
+OFFER_STATUSES = ("pending", "issued", "cancelled", "expired")
+#: Most offers one POST /admin/offers/bulk creates (all or nothing, one transaction).
+MAX_BULK_OFFERS = 1000
+#: What the audit trail records (``action`` values).
+AUDIT_ACTIONS = ("admin_token.create", "admin_token.revoke", "schema.create", "credential_definition.create",
+                 "offer.create", "offer.cancel", "credential.revoke")
 SUITE = "BLS12-381-SHA-256"
 
 
@@ -130,6 +145,14 @@ def _aware(t: _dt.datetime | None) -> _dt.datetime | None:
 def _iso(t: _dt.datetime | None) -> str | None:
     t = _aware(t)
     return None if t is None else t.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _as_utc(t: _dt.datetime, name: str) -> _dt.datetime:
+    """A query bound in UTC (naive means UTC), as the stored times are; INPUT if it has no UTC form."""
+    try:
+        return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t.astimezone(_dt.UTC)
+    except OverflowError as e:  # e.g. 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise _input(f"{name}: outside the years 1–9999 in UTC") from e
 
 
 def _input(detail: str, slug: str = "invalid-input") -> IssuerError:
@@ -188,11 +211,12 @@ class CredentialInfo:
     revocation_index: int | None
     issued_at: str
     revoked_at: str | None
+    offer_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "definition_id": self.definition_id, "status": self.status,
                 "revocation_index": self.revocation_index, "issued_at": self.issued_at,
-                "revoked_at": self.revoked_at}
+                "revoked_at": self.revoked_at, "offer_id": self.offer_id}
 
 
 @dataclass(frozen=True)
@@ -211,6 +235,101 @@ def _publication(seq: int | None) -> str:
     return "pending" if seq is None else "published"
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an admin write, as the audit trail records it: the admin token's id and label.
+
+    Never the token itself. ``token_id`` is None for the CLI and in-process callers.
+    """
+
+    token_id: str | None
+    label: str
+
+
+#: The actor of writes made in process without a token (the demo, tests) and of the CLI.
+IN_PROCESS = Actor(None, "in-process")
+CLI = Actor(None, "cli")
+
+
+@dataclass(frozen=True)
+class OfferInfo:
+    """An offer as the admin API shows it: never its token or attribute values."""
+
+    id: str
+    credential_definition_id: str
+    status: str  # pending | issued | cancelled | expired
+    created_at: str
+    expires_at: str
+    issued_at: str | None
+    cancelled_at: str | None
+    credential_id: str | None  # once issued
+    batch_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "credential_definition_id": self.credential_definition_id, "status": self.status,
+                "created_at": self.created_at, "expires_at": self.expires_at, "issued_at": self.issued_at,
+                "cancelled_at": self.cancelled_at, "credential_id": self.credential_id, "batch_id": self.batch_id}
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    id: int
+    at: str
+    actor: str
+    token_id: str | None
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "actor": self.actor, "token_id": self.token_id, "action": self.action,
+                "object_type": self.object_type, "object_id": self.object_id, "detail": self.detail}
+
+
+def _offer_status(row: OfferRow, now: _dt.datetime) -> str:
+    if row.cancelled_at is not None:
+        return "cancelled"
+    if row.used:
+        return "issued"
+    expires_at = _aware(row.expires_at)
+    assert expires_at is not None
+    return "expired" if expires_at <= now else "pending"
+
+
+def _offer_info(row: OfferRow, credential_id: str | None, now: _dt.datetime) -> OfferInfo:
+    return OfferInfo(row.id, row.definition_id, _offer_status(row, now), _iso(row.created_at) or "",
+                     _iso(row.expires_at) or "", _iso(row.used_at), _iso(row.cancelled_at), credential_id,
+                     row.batch_id)
+
+
+def _offer_status_filter(status: str, now: _dt.datetime) -> Any:
+    """The SQL condition for one status, exactly as :func:`_offer_status` decides it."""
+    open_ = (col(OfferRow.cancelled_at).is_(None), col(OfferRow.used) == False)  # noqa: E712
+    if status == "cancelled":
+        return col(OfferRow.cancelled_at).is_not(None)
+    if status == "issued":
+        return and_(col(OfferRow.cancelled_at).is_(None), col(OfferRow.used) == True)  # noqa: E712
+    if status == "expired":
+        return and_(*open_, col(OfferRow.expires_at) <= now)
+    return and_(*open_, col(OfferRow.expires_at) > now)
+
+
+def _audit_info(row: AuditRow) -> AuditInfo:
+    assert row.id is not None
+    return AuditInfo(row.id, _iso(row.at) or "", row.actor, row.token_id, row.action, row.object_type,
+                     row.object_id, json.loads(row.detail))
+
+
+def _audit(session: Any, actor: Actor | None, action: str, object_type: str, object_id: str, at: _dt.datetime,
+           **detail: Any) -> None:
+    """Add one audit record to ``session`` — inside the transaction of the write it records."""
+    assert action in AUDIT_ACTIONS, action
+    actor = actor or IN_PROCESS
+    session.add(AuditRow(at=at, token_id=actor.token_id, actor=actor.label, action=action, object_type=object_type,
+                         object_id=object_id, detail=canonical_json(detail).decode()))
+
+
 def _schema_info(row: SchemaRow) -> SchemaInfo:
     data = json.loads(row.schema_doc)
     return SchemaInfo(row.id, row.name, row.version, data["attributes"], row.ledger_seq)
@@ -224,7 +343,7 @@ def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
 
 def _credential_info(row: CredentialRow) -> CredentialInfo:
     return CredentialInfo(row.id, row.definition_id, row.status, row.revocation_index,
-                          _iso(row.issued_at) or "", _iso(row.revoked_at))
+                          _iso(row.issued_at) or "", _iso(row.revoked_at), row.offer_id)
 
 
 # ------------------------------------------------------------------ sealing purposes (table/column/row)
@@ -254,7 +373,8 @@ def _request_hash(request_bytes: bytes) -> str:
     return hashlib.sha256(request_bytes).hexdigest()
 
 
-def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None) -> str:
+def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None,
+                       actor: Actor | None = None) -> str:
     """A new admin bearer token in the database at ``engine``; returned once, stored as its SHA-256.
 
     Needs neither the master key nor the ledger (``zkcred issuer create-admin-token``).
@@ -263,14 +383,16 @@ def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime
         raise _input("token name: 1–128 characters")
     token = new_token("zka")
     db.create_tables(engine)
+    now = now or utcnow()
+    token_id = uuid.uuid4().hex
     with db.write_session(engine) as session:
-        session.add(AdminToken(id=uuid.uuid4().hex, name=name, token_hash=token_hash(token),
-                               created_at=now or utcnow()))
+        session.add(AdminToken(id=token_id, name=name, token_hash=token_hash(token), created_at=now))
+        _audit(session, actor or CLI, "admin_token.create", "admin_token", token_id, now, name=name)
     return token
 
 
 def revoke_admin_tokens(engine: Engine, *, token: str | None = None, name: str | None = None,
-                        now: _dt.datetime | None = None) -> int:
+                        now: _dt.datetime | None = None, actor: Actor | None = None) -> int:
     """Revoke the admin token given (by its value) or every token with ``name``; the number revoked.
 
     Revoked tokens stay in the table (with ``revoked_at``) and authenticate no more (403).
@@ -279,12 +401,38 @@ def revoke_admin_tokens(engine: Engine, *, token: str | None = None, name: str |
         raise _input("revoke by token or by name, not both and not neither")
     db.create_tables(engine)
     cond = AdminToken.token_hash == token_hash(token) if token is not None else AdminToken.name == name
+    now = now or utcnow()
     with db.write_session(engine) as session:
-        result = session.connection().execute(update(AdminToken).where(cond, col(AdminToken.revoked_at).is_(None))
-                              .values(revoked_at=now or utcnow()))
-        count = result.rowcount or 0
+        live = session.exec(select(AdminToken).where(cond, col(AdminToken.revoked_at).is_(None))
+                            .with_for_update()).all()
+        for row in live:
+            row.revoked_at = now
+            session.add(row)
+            _audit(session, actor or CLI, "admin_token.revoke", "admin_token", row.id, now, name=row.name)
+        count = len(live)
     logger.info("revoke_admin_tokens >>> %d revoked", count)
     return count
+
+
+def _hide_value(reason: str, value: Any, type_name: str) -> str:
+    """``reason`` with the value it quotes replaced by "the value", and nothing else touched.
+
+    ``circuits.attributes`` quotes the raw value first ("{value} is outside the declared
+    [a, b]", "{value} has more than …") or last ("not an ISO date: {value!r}"); its other
+    messages name types only. So the value is replaced there and only there: replacing
+    every occurrence garbled messages ("[the value0, the value00]" for 1 against
+    [10, 100], "got the valueType" for None). If the value still appears as a token of
+    its own, the message is not used at all.
+    """
+    for form in dict.fromkeys((repr(value), str(value))):
+        if form and reason.startswith(form + " "):
+            reason = "the value" + reason[len(form):]
+        if form and reason.endswith(": " + form):
+            reason = reason[: -len(form)] + "the value"
+    for form in {str(value), repr(value)}:
+        if form and re.search(r"(?<![\w.+-])" + re.escape(form) + r"(?![\w.])", reason):
+            return f"not a valid {type_name} value"
+    return reason
 
 
 def _check_values(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,11 +448,31 @@ def _check_values(schema: Schema, values: Mapping[str, Any]) -> dict[str, Any]:
             a.type.encode(value)
             typed[a.name] = a.type.to_json(value)
         except (ZkCredError, ValueError, TypeError, ArithmeticError) as e:
-            reason = str(e)
-            for form in {str(value), repr(value)}:
-                reason = reason.replace(form, "the value") if len(form) > 0 else reason
+            reason = _hide_value(str(e), value, str(a.type))
             raise _input(f"attributes: {a.name} ({a.type}): {reason}", "invalid-attributes") from e
     return typed
+
+
+def _offer_item(item: Any) -> tuple[str, Mapping[str, Any]]:
+    """``(credential_definition_id, attributes)`` of one offer request, or INPUT."""
+    if not isinstance(item, Mapping) or set(item) != {"credential_definition_id", "attributes"}:
+        raise _input("an offer is an object {credential_definition_id, attributes}")
+    did, attributes = item["credential_definition_id"], item["attributes"]
+    if not isinstance(did, str) or not 1 <= len(did) <= 128 or "\x00" in did:
+        raise _input("credential_definition_id: a string of 1–128 characters (no NUL)")
+    if not isinstance(attributes, Mapping) or len(attributes) > 64:
+        raise _input("attributes: an object {name: value} of at most 64 attributes", "invalid-attributes")
+    return did, attributes
+
+
+def _bulk_error(errors: list[tuple[int, IssuerError]], total: int) -> IssuerError:
+    """One error for a refused bulk request, listing each refused item (nothing was created)."""
+    kinds = {(e.kind, e.slug) for _, e in errors}
+    kind, slug = (ErrorKind.INPUT, "invalid-offers")
+    if len(kinds) == 1 and next(iter(kinds))[0] is not ErrorKind.INPUT:  # e.g. every one registry-full
+        kind, slug = next(iter(kinds))
+    return IssuerError(kind, f"{len(errors)} of {total} offer(s) refused; none was created", slug=slug,
+                       items=errors)
 
 
 class IssuerService:
@@ -479,23 +647,28 @@ class IssuerService:
 
     # -------------------------------------------------------------- admin tokens
 
-    def create_admin_token(self, name: str = "admin") -> str:
+    def create_admin_token(self, name: str = "admin", *, actor: Actor | None = None) -> str:
         """A new admin bearer token; returned once, stored as its SHA-256 hash."""
-        return create_admin_token(self.engine, name=name, now=self.clock())
+        return create_admin_token(self.engine, name=name, now=self.clock(), actor=actor or IN_PROCESS)
 
     def authenticate_admin(self, token: str | None) -> str:
         """The admin token's id, or UNAUTHORIZED (no token) / FORBIDDEN (not a valid admin token)."""
+        return self.admin_actor(token).token_id or ""
+
+    def admin_actor(self, token: str | None) -> Actor:
+        """The admin token's id and label (for the audit trail), or UNAUTHORIZED / FORBIDDEN."""
         if not token:
             raise IssuerError(ErrorKind.UNAUTHORIZED, "an admin bearer token is required")
         with db.read_session(self.engine) as session:
             row = session.exec(select(AdminToken).where(AdminToken.token_hash == token_hash(token))).first()
         if row is None or row.revoked_at is not None:
             raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not a valid admin token")
-        return row.id
+        return Actor(row.id, row.name)
 
     # -------------------------------------------------------------- schemas
 
-    def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]]) -> SchemaInfo:
+    def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]],
+                      actor: Actor | None = None) -> SchemaInfo:
         """Define a schema and publish it; its id is the hash of its canonical JSON.
 
         The schema and its ledger entry (outbox) are one transaction; the entry is then
@@ -520,6 +693,8 @@ class IssuerService:
                 session.flush()  # the unique keys are checked here, before anything is queued
                 outbox_id = self._enqueue(session, "schema", {"schema_id": schema.id, **body},
                                           subject="schema", subject_id=schema.id)
+                _audit(session, actor, "schema.create", "schema", schema.id, self.clock(),
+                       name=schema.name, version=schema.version)
                 crash_point("schema:before-commit")
         except IntegrityError as e:
             self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
@@ -553,6 +728,7 @@ class IssuerService:
 
     def create_credential_definition(
         self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365,
+        actor: Actor | None = None,
         supersedes: str | None = None,
     ) -> DefinitionInfo:
         """BBS keys (and, if revocable, an accumulator registry of ``capacity`` handles), published.
@@ -627,6 +803,9 @@ class IssuerService:
                 outbox_id = 0
                 for entry_type, payload, subject, subject_id in entries:
                     outbox_id = self._enqueue(session, entry_type, payload, subject=subject, subject_id=subject_id)
+                _audit(session, actor, "credential_definition.create", "credential_definition", did, self.clock(),
+                       schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=row.capacity,
+                       registry_id=row.registry_id, supersedes=supersedes)
                 crash_point("credential_definition:before-commit")
         except IntegrityError:
             self._refuse_duplicate_definition(schema.id, tag)  # a concurrent creator committed first
@@ -636,7 +815,8 @@ class IssuerService:
         return self.get_credential_definition(did)
 
     def rotate_credential_definition(self, definition_id: str, *, tag: str | None = None,
-                                     validity_days: int | None = None, capacity: int | None = None) -> DefinitionInfo:
+                                     validity_days: int | None = None, capacity: int | None = None,
+                                     actor: Actor | None = None) -> DefinitionInfo:
         """A new definition (fresh BBS key, fresh registry) that supersedes ``definition_id``.
 
         Same schema; tag, validity and capacity as the old one unless given (the tag
@@ -659,7 +839,7 @@ class IssuerService:
         return self.create_credential_definition(
             schema_id=old.schema_id, tag=tag, revocable=old.revocable,
             capacity=(capacity or old.capacity) if old.revocable else capacity,
-            validity_days=validity_days or old.validity_days, supersedes=old.id)
+            validity_days=validity_days or old.validity_days, supersedes=old.id, actor=actor)
 
     def _superseded_error(self, definition_id: str, successor: str | None = None) -> IssuerError:
         if successor is None:
@@ -698,35 +878,178 @@ class IssuerService:
 
     # -------------------------------------------------------------- offers
 
-    def create_offer(self, *, credential_definition_id: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """An offer document for a holder, with its one-time token (returned here only)."""
+    def create_offer(self, *, credential_definition_id: str, attributes: Mapping[str, Any],
+                     actor: Actor | None = None) -> dict[str, Any]:
+        """An offer document for a holder, with its one-time token (returned here only).
+
+        For a revocable definition the offer reserves a revocation index until it is issued,
+        cancelled or expires; with none left it is refused now (REGISTRY_FULL), not when the
+        holder accepts it (see :meth:`create_offers`).
+        """
         logger.debug("create_offer >>> definition=%r", credential_definition_id)
-        with db.read_session(self.engine) as session:
-            row = session.get(CredentialDefinitionRow, credential_definition_id)
-        if row is None:
-            raise _input(f"no credential definition {credential_definition_id!r}", "unknown-credential-definition")
-        self._refuse_superseded(row.id)
-        definition = CredentialDefinition.from_json(json.loads(row.definition_json))
-        if not isinstance(attributes, Mapping):
-            raise _input("attributes: an object {name: value}", "invalid-attributes")
-        typed = _check_values(definition.schema, attributes)
-        offer_id = f"offer_{uuid.uuid4().hex}"
-        token = new_token("zko")
+        item = {"credential_definition_id": credential_definition_id, "attributes": attributes}
+        try:
+            return self.create_offers([item], actor=actor, batch=False)["items"][0]
+        except IssuerError as e:
+            if e.items:  # one item: its own problem, as before bulk offers existed
+                raise e.items[0][1] from e
+            raise
+
+    def create_offers(self, items: Sequence[Any], *, actor: Actor | None = None, batch: bool = True
+                      ) -> dict[str, Any]:
+        """Up to :data:`MAX_BULK_OFFERS` offers, all or nothing: ``{batch_id, items: [offer…]}`` in order.
+
+        ``batch_id`` (on each offer, in the listing and the audit) names this call; with
+        ``batch=False`` (:meth:`create_offer`) there is none.
+
+        Every item is checked before anything is written; if any is refused, nothing is
+        created and the error lists each refused item as ``(index, IssuerError)`` (kind
+        and slug of the items' problem if they all share one that is not INPUT — e.g. REGISTRY_FULL,
+        or CONFLICT ``definition-superseded`` for a rotated definition — else INPUT ``invalid-offers``).
+
+        Reservations: a *pending* offer (neither issued nor cancelled, not expired) of a
+        revocable definition holds one revocation index. An offer is refused unless
+        ``next_index + pending + new ≤ capacity``, counted under the definition row's lock
+        (PostgreSQL ``FOR UPDATE``; SQLite's write lock), which issuance also takes, so
+        concurrent offers and issuances never over-commit the registry. An expired or
+        cancelled offer frees its index; an issued one turned it into ``next_index``.
+        """
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+            raise _input("offers: a list")
+        if not 1 <= len(items) <= MAX_BULK_OFFERS:
+            raise _input(f"offers: 1–{MAX_BULK_OFFERS} items")
+        logger.debug("create_offers >>> %d item(s)", len(items))
+        errors: list[tuple[int, IssuerError]] = []
+        prepared: list[tuple[int, CredentialDefinitionRow, CredentialDefinition, dict[str, Any]]] = []
+        definitions: dict[str, tuple[CredentialDefinitionRow, CredentialDefinition] | None] = {}
+        for index, item in enumerate(items):
+            try:
+                did, attributes = _offer_item(item)
+                if did not in definitions:
+                    with db.read_session(self.engine) as session:
+                        row = session.get(CredentialDefinitionRow, did)
+                    definitions[did] = None if row is None else \
+                        (row, CredentialDefinition.from_json(json.loads(row.definition_json)))
+                found = definitions[did]
+                if found is None:
+                    raise _input(f"no credential definition {did!r}", "unknown-credential-definition")
+                if found[0].superseded_by is not None:  # checked again under the row lock below
+                    raise self._superseded_error(did, found[0].superseded_by)
+                prepared.append((index, found[0], found[1], _check_values(found[1].schema, attributes)))
+            except IssuerError as e:
+                errors.append((index, e))
+        if errors:
+            raise _bulk_error(errors, len(items))
+
+        batch_id = f"batch_{uuid.uuid4().hex}" if batch else None
         now = self.clock()
         expires_at = now + _dt.timedelta(seconds=self.settings.offer_ttl_seconds)
+        out: list[dict[str, Any]] = []
         with db.write_session(self.engine) as session:
-            session.add(OfferRow(id=offer_id, definition_id=row.id, token_hash=token_hash(token),
-                                 values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
-                                 created_at=now, expires_at=expires_at))
-        return {
-            "offer_id": offer_id,
-            "token": token,
-            "issuer_url": self.settings.issuer_url,
-            "credential_definition_id": row.id,
-            "definition": definition.to_json(),
-            "attributes": typed,
-            "expires_at": _iso(expires_at),
-        }
+            wanted: dict[str, list[int]] = {}
+            for index, row, _, _ in prepared:
+                wanted.setdefault(row.id, []).append(index)
+            for did in sorted(wanted):  # one lock order: concurrent bulks never deadlock
+                # the row lock orders this against issuance and against a rotation superseding it
+                drow = session.exec(select(CredentialDefinitionRow).where(CredentialDefinitionRow.id == did)
+                                    .with_for_update().execution_options(populate_existing=True)).one()
+                if drow.superseded_by is not None:
+                    errors += [(index, self._superseded_error(did, drow.superseded_by)) for index in wanted[did]]
+                    continue
+                if not drow.revocable:
+                    continue
+                free = self._free_indexes(session, drow, now)
+                errors += [(index, IssuerError(
+                    ErrorKind.REGISTRY_FULL,
+                    f"the revocation registry of {did} has {max(free, 0)} free index(es) for "
+                    f"{len(wanted[did])} offer(s) (issued credentials and pending offers hold the others)",
+                    slug="registry-full")) for index in wanted[did][max(free, 0):]]
+            if errors:
+                raise _bulk_error(sorted(errors, key=lambda e: e[0]), len(items))
+            # One created_at for the batch; listings order by (created_at, id), so the random ids
+            # are handed out sorted and the listing shows a batch in request order.
+            offer_ids = sorted(f"offer_{uuid.uuid4().hex}" for _ in prepared)
+            for (index, row, definition, typed), offer_id in zip(prepared, offer_ids, strict=True):
+                token = new_token("zko")
+                session.add(OfferRow(id=offer_id, definition_id=row.id, token_hash=token_hash(token),
+                                     values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
+                                     created_at=now, expires_at=expires_at, batch_id=batch_id))
+                detail: dict[str, Any] = {"definition_id": row.id}
+                if batch_id is not None:
+                    detail |= {"batch_id": batch_id, "index": index}
+                _audit(session, actor, "offer.create", "offer", offer_id, now, **detail)
+                out.append({
+                    "offer_id": offer_id,
+                    "token": token,
+                    "issuer_url": self.settings.issuer_url,
+                    "credential_definition_id": row.id,
+                    "definition": definition.to_json(),
+                    "attributes": typed,
+                    "expires_at": _iso(expires_at),
+                })
+        return {"batch_id": batch_id, "items": out}
+
+    @staticmethod
+    def _free_indexes(session: Any, drow: CredentialDefinitionRow, now: _dt.datetime) -> int:
+        """Revocation indexes neither taken nor reserved by a pending offer (``drow`` locked by the caller)."""
+        pending = session.exec(select(func.count()).select_from(OfferRow).where(
+            OfferRow.definition_id == drow.id, _offer_status_filter("pending", now))).one()
+        return int(drow.capacity or 0) - int(drow.next_index) - int(pending)
+
+    def list_offers(self, *, status: str | None = None, definition_id: str | None = None,
+                    batch_id: str | None = None, limit: int = 100, offset: int = 0) -> list[OfferInfo]:
+        """Offers, oldest first, with their status and — once issued — the credential's id."""
+        if status is not None and status not in OFFER_STATUSES:
+            raise _input(f"status: one of {', '.join(OFFER_STATUSES)}")
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise _input(f"limit in [1, {MAX_PAGE}], offset ≥ 0")
+        now = self.clock()
+        query = select(OfferRow, CredentialRow.id).outerjoin(CredentialRow, col(CredentialRow.offer_id) == OfferRow.id)
+        if status is not None:
+            query = query.where(_offer_status_filter(status, now))
+        if definition_id is not None:
+            query = query.where(OfferRow.definition_id == definition_id)
+        if batch_id is not None:
+            query = query.where(OfferRow.batch_id == batch_id)
+        query = query.order_by(col(OfferRow.created_at), col(OfferRow.id)).offset(offset).limit(limit)
+        with db.read_session(self.engine) as session:
+            rows = session.exec(query).all()
+        return [_offer_info(offer, cid, now) for offer, cid in rows]
+
+    def get_offer(self, offer_id: str) -> OfferInfo:
+        with db.read_session(self.engine) as session:
+            found = session.exec(select(OfferRow, CredentialRow.id)
+                                 .outerjoin(CredentialRow, col(CredentialRow.offer_id) == OfferRow.id)
+                                 .where(OfferRow.id == offer_id)).first()
+        if found is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
+        return _offer_info(found[0], found[1], self.clock())
+
+    def cancel_offer(self, offer_id: str, *, actor: Actor | None = None) -> OfferInfo:
+        """Cancel an offer not yet issued: its token is refused from now on, its index (if any) freed.
+
+        INVALID_STATE ``offer-issued`` if a credential was issued (revoke that instead);
+        CONFLICT ``already-cancelled`` the second time. An expired offer can be cancelled.
+        The offer row is locked (``FOR UPDATE``) against the claim in :meth:`issue_credential`,
+        whose ``UPDATE … WHERE used = false AND cancelled_at IS NULL`` then fails.
+        """
+        logger.debug("cancel_offer >>> offer=%r", offer_id)
+        with db.write_session(self.engine) as session:
+            offer = session.exec(select(OfferRow).where(OfferRow.id == offer_id).with_for_update()
+                                 .execution_options(populate_existing=True)).first()
+            if offer is None:
+                raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
+            if offer.cancelled_at is not None:
+                raise IssuerError(ErrorKind.CONFLICT, f"offer {offer_id} is already cancelled",
+                                  slug="already-cancelled")
+            if offer.used:
+                raise IssuerError(ErrorKind.INVALID_STATE, f"offer {offer_id} has been issued; revoke its "
+                                  "credential instead", slug="offer-issued")
+            now = self.clock()
+            offer.cancelled_at = now
+            session.add(offer)
+            _audit(session, actor, "offer.cancel", "offer", offer_id, now, definition_id=offer.definition_id)
+        return _offer_info(offer, None, now)
 
     # -------------------------------------------------------------- issuance
 
@@ -756,10 +1079,14 @@ class IssuerService:
         with db.write_session(self.engine) as session:
             now = self.clock()
             claimed = session.exec(  # type: ignore[call-overload]
-                update(OfferRow).where(col(OfferRow.id) == offer_id, col(OfferRow.used) == False)  # noqa: E712
+                update(OfferRow).where(col(OfferRow.id) == offer_id, col(OfferRow.used) == False,  # noqa: E712
+                                       col(OfferRow.cancelled_at).is_(None),
+                                       col(OfferRow.expires_at) > now)  # as reservations count it
                 .values(used=True, used_at=now)
             )
-            if claimed.rowcount != 1:
+            if claimed.rowcount != 1:  # used, cancelled or expired meanwhile: say which
+                self._check_offer_open(session.exec(select(OfferRow).where(OfferRow.id == offer_id)
+                                                    .execution_options(populate_existing=True)).one())
                 raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")
             drow = session.get(CredentialDefinitionRow, offer.definition_id)
             assert drow is not None
@@ -855,6 +1182,8 @@ class IssuerService:
                            slug="publication-pending")
 
     def _check_offer_open(self, offer: OfferRow) -> None:
+        if offer.cancelled_at is not None:
+            raise IssuerError(ErrorKind.INVALID_STATE, "this offer was cancelled by the issuer", slug="offer-cancelled")
         if offer.used:
             raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")
         expires_at = _aware(offer.expires_at)
@@ -865,7 +1194,8 @@ class IssuerService:
     # -------------------------------------------------------------- issued credentials
 
     def list_credentials(
-        self, *, status: str | None = None, definition_id: str | None = None, limit: int = 100, offset: int = 0
+        self, *, status: str | None = None, definition_id: str | None = None, offer_id: str | None = None,
+        limit: int = 100, offset: int = 0,
     ) -> list[CredentialInfo]:
         if status is not None and status not in STATUSES:
             raise _input(f"status: one of {', '.join(STATUSES)}")
@@ -876,6 +1206,8 @@ class IssuerService:
             query = query.where(CredentialRow.status == status)
         if definition_id is not None:
             query = query.where(CredentialRow.definition_id == definition_id)
+        if offer_id is not None:
+            query = query.where(CredentialRow.offer_id == offer_id)
         query = query.order_by(col(CredentialRow.issued_at), col(CredentialRow.id)).offset(offset).limit(limit)
         with db.read_session(self.engine) as session:
             rows = session.exec(query).all()
@@ -894,7 +1226,7 @@ class IssuerService:
 
     # -------------------------------------------------------------- revocation
 
-    def revoke(self, credential_id: str) -> RevokeResult:
+    def revoke(self, credential_id: str, *, actor: Actor | None = None) -> RevokeResult:
         """Remove the credential's handle from the accumulator and publish ``(y, V')``; CONFLICT if revoked."""
         logger.debug("revoke >>> credential=%r", credential_id)
         with db.read_session(self.engine) as session:
@@ -930,7 +1262,34 @@ class IssuerService:
             outbox_id = self._enqueue(session, "revocation", {
                 "registry_id": drow.registry_id, "handles": [f"{event.y:064x}"], "values": [b64e(new_value)],
             }, subject="revocation", subject_id=credential_id)
+            _audit(session, actor, "credential.revoke", "credential", credential_id, cred.revoked_at,
+                   definition_id=drow.id, registry_id=drow.registry_id)
             crash_point("revocation:before-commit")
         crash_point("revocation:committed")
         self._deliver_through(outbox_id)
         return RevokeResult(credential_id, "revoked", self.outbox.seq_of(outbox_id))
+
+    # -------------------------------------------------------------- audit trail
+
+    def list_audit(self, *, action: str | None = None, actor: str | None = None, token_id: str | None = None,
+                   object_type: str | None = None, object_id: str | None = None,
+                   since: _dt.datetime | None = None, until: _dt.datetime | None = None,
+                   limit: int = 100, offset: int = 0) -> list[AuditInfo]:
+        """Audit records, oldest first; ``since`` inclusive, ``until`` exclusive."""
+        if action is not None and action not in AUDIT_ACTIONS:
+            raise _input(f"action: one of {', '.join(AUDIT_ACTIONS)}")
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise _input(f"limit in [1, {MAX_PAGE}], offset ≥ 0")
+        query = select(AuditRow)
+        for column, value in ((AuditRow.action, action), (AuditRow.actor, actor), (AuditRow.token_id, token_id),
+                              (AuditRow.object_type, object_type), (AuditRow.object_id, object_id)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(col(AuditRow.at) >= _as_utc(since, "since"))
+        if until is not None:
+            query = query.where(col(AuditRow.at) < _as_utc(until, "until"))
+        query = query.order_by(col(AuditRow.id)).offset(offset).limit(limit)
+        with db.read_session(self.engine) as session:
+            rows = session.exec(query).all()
+        return [_audit_info(r) for r in rows]

@@ -7,6 +7,8 @@ signature the ledger produces: existing logs would no longer verify.
 
 from __future__ import annotations
 
+from servicekit.settings import current_state_dir
+
 # RFC 9162 §2.1.1: domain separation of leaves and interior nodes (second-preimage defence).
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -42,5 +44,8 @@ DEFAULT_PAGE = 100
 PROBLEM_TYPE_PREFIX = "https://zkcred.dev/problems/"  # shared with the other services (issuer/api.py)
 
 DEFAULT_PORT = 8003
-DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/ledger.db"
-DEFAULT_KEY_FILE = "./.zkcred/ledger-signing-key"
+# Fallbacks for code that has no settings at hand: the state directory (ZKCRED_STATE_DIR, else
+# $XDG_STATE_HOME/zkcred or ~/.local/state/zkcred) as it is when this module is imported. The
+# services read theirs from ledger.config.Settings (docs/configuration.md); never the current directory.
+DEFAULT_DATABASE_URL = f"sqlite:///{current_state_dir()}/ledger.db"
+DEFAULT_KEY_FILE = f"{current_state_dir()}/ledger-signing-key"

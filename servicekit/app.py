@@ -34,6 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -162,9 +163,10 @@ class ScaffoldMiddleware:
     QUIET = ("/health/live", "/health/ready", "/metrics")
 
     def __init__(self, app: ASGIApp, *, limits: Limits, metrics: ServiceMetrics,
-                 routes: Callable[[], Iterable[Any]]) -> None:
+                 routes: Callable[[], Iterable[Any]], body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limits = limits
+        self.body_limits = dict(body_limits or {})  # exact path → its own body size limit
         self.metrics = metrics
         self.routes = routes
 
@@ -212,7 +214,7 @@ class ScaffoldMiddleware:
     async def _guard(self, scope: Scope, receive: Receive,
                      headers: Headers) -> tuple[Callable[[Scope, Receive, Send], Awaitable[None]] | None, Receive]:
         """Read and check the body (module ``servicekit.strictjson``); a refusal response, or None and a replay."""
-        limit = self.limits.max_body_bytes
+        limit = self.body_limits.get(scope.get("path", ""), self.limits.max_body_bytes)
         length = headers.get("content-length")
         if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
             return self._refuse(scope, "payload-too-large", f"bodies are at most {limit} bytes"), receive
@@ -234,7 +236,8 @@ class ScaffoldMiddleware:
                 return self._refuse(scope, "unsupported-media-type",
                                     "send the body as application/json (UTF-8)"), receive
             try:
-                loads_strict(bytes(body), self.limits)
+                loads_strict(bytes(body), self.limits if limit == self.limits.max_body_bytes
+                             else replace(self.limits, max_body_bytes=limit))
             except JsonRejected as e:
                 return self._refuse(scope, "malformed-json", e.detail), receive
         sent = False
@@ -305,7 +308,7 @@ def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINE
 
 
 def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck],
-                           readiness_timeout: float) -> None:
+                           readiness_timeout: float, optional: Mapping[str, ReadinessCheck]) -> None:
     # one pool per app: a hung check occupies its thread, the next probes time out (never pile up threads)
     pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(checks)), thread_name_prefix=f"{service}-readiness")
 
@@ -318,15 +321,17 @@ def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, Read
     @app.get("/health/ready", tags=["operations"], summary="Readiness: the database, the ledger, the keys",
              responses={**error_responses(503),
                         200: {"content": {"application/json": {"example": {
-                            "status": "ready", "service": service, "checks": {name: "ok" for name in checks}}}}}})
+                            "status": "ready", "service": service,
+                            "checks": {name: "ok" for name in {**checks, **optional}}}}}}})
     def health_ready(request: Request) -> Any:
-        """200 when every readiness check passes; else 503 ``not-ready`` naming the failing checks."""
-        results = run_checks(checks, timeout=readiness_timeout, pool=pool)
+        """200 ``ready`` when every check passes (``degraded`` when only an optional one fails);
+        else 503 ``not-ready`` naming the failing checks."""
+        results = run_checks({**checks, **optional}, timeout=readiness_timeout, pool=pool)
         failing = sorted(name for name, result in results.items() if result != "ok")
-        if failing:
+        if any(name in checks for name in failing):
             problem = ProblemDetails.of("not-ready", f"failing: {', '.join(failing)}", checks=results)
             return problem_response(request, problem)
-        return {"status": "ready", "service": service, "checks": results}
+        return {"status": "degraded" if failing else "ready", "service": service, "checks": results}
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=Response,
@@ -391,16 +396,21 @@ def create_service_app(
     error_mappers: Mapping[type[BaseException], ErrorMapper] | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     readiness_timeout: float = READINESS_TIMEOUT,
+    optional_checks: Mapping[str, ReadinessCheck] | None = None,
     limits: Limits | None = None,
     metrics: ServiceMetrics | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the scaffolding (module doc); the caller includes its routers.
 
     ``error_mappers`` maps each domain exception class to a function returning its
     :class:`~servicekit.problems.ProblemDetails` (the service's one mapping table).
     ``readiness`` names the checks of ``GET /health/ready`` (run concurrently, each failing
-    after ``readiness_timeout`` seconds). ``limits`` defaults to
+    after ``readiness_timeout`` seconds); ``optional_checks`` are reported too, but their
+    failure only makes the service ``degraded`` (still 200: it can work without them). ``limits`` defaults to
     :class:`~servicekit.strictjson.Limits` () — the same for every service.
+    ``body_limits`` gives exact request paths their own body size limit instead of
+    ``limits.max_body_bytes`` (e.g. the issuer's ``/admin/offers/bulk``); all other checks stay.
     ``app.state.metrics`` is the app's :class:`~servicekit.metrics.ServiceMetrics`.
     """
     limits = limits or Limits()
@@ -436,7 +446,8 @@ def create_service_app(
         detail = f"the {service} failed; its log has the details under this request id"
         return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail), log=False)
 
-    _add_operations_routes(app, service, checks, readiness_timeout)
-    app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes)
+    _add_operations_routes(app, service, checks, readiness_timeout, dict(optional_checks or {}))
+    app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes,
+                       body_limits=body_limits)
     app.openapi = lambda: _finish_openapi(app)  # type: ignore[method-assign]
     return app

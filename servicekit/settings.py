@@ -76,6 +76,12 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) / ".local" / "state" / "zkcred"
 
 
+def current_state_dir() -> Path:
+    """``ZKCRED_STATE_DIR`` (absolute), else :func:`default_state_dir`: for fallbacks that have no settings at hand."""
+    explicit = (os.environ.get("ZKCRED_STATE_DIR") or "").strip()
+    return Path(os.path.expanduser(explicit)).absolute() if explicit else default_state_dir()
+
+
 def parse_master_key(text: str, *, where: str = MASTER_KEY_ENV) -> bytes:
     """32 bytes from 64 hex digits, or from standard / URL-safe base64 (padded or not)."""
     text = text.strip()
@@ -131,7 +137,8 @@ def write_secret_file(path: Path, text: str) -> None:
 
 
 def create_master_key_file(path: Path, *, dev: bool = False) -> None:
-    header = DEV_KEY_MARKER + "\n" if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up.\n"
+    header = DEV_KEY_MARKER if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up."
+    header += "\n"
     write_secret_file(path, header + secrets.token_bytes(32).hex() + "\n")
 
 

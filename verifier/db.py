@@ -1,7 +1,7 @@
 """Engine, tables and ``SqlRequestStore``: the verifier's state on SQLite or PostgreSQL.
 
-``DATABASE_URL`` (default ``sqlite:///./.zkcred/verifier.db``); ``postgres://`` and
-``postgresql://`` are read as ``postgresql+psycopg://``. A PostgreSQL schema can be chosen
+The URL comes from ``verifier.config.Settings`` (default ``<state dir>/verifier.db``, see
+docs/configuration.md); ``postgres://`` and ``postgresql://`` are read as ``postgresql+psycopg://``. A PostgreSQL schema can be chosen
 with ``?options=-csearch_path%3D<schema>`` (the tests isolate themselves this way).
 
 Every API process is stateless: any number of workers share one database. The only
@@ -23,10 +23,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine, select
 
 from ledger.sql import normalize_url
+from servicekit.settings import current_state_dir
 from verifier.config import ConfigError
 from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, StateRow, VerifierTable
 
-DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/verifier.db"
+DEFAULT_DATABASE_URL = f"sqlite:///{current_state_dir()}/verifier.db"  # a fallback; the service uses its Settings
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -11,7 +11,7 @@ from wallet.core import (
     Wallet,
     pseudonym_scopes,
 )
-from wallet.store import WalletError, WrongPassphrase
+from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 
-__all__ = ["CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Presented", "PseudonymScope",
+__all__ = ["MIN_PASSPHRASE", "CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Presented", "PseudonymScope",
            "Submitted", "Wallet", "WalletError", "WrongPassphrase", "pseudonym_scopes"]

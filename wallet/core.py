@@ -156,11 +156,26 @@ class HttpRouter:
 
 
 def _problem(response: httpx.Response) -> str:
+    """An error answer as ``title: detail (status, URL)`` (an RFC 9457 problem, or whatever came)."""
+    where = f"{response.status_code}, {response.request.url}"
     try:
         body = response.json()
-        return f"{response.status_code} {body.get('title', '')}: {body.get('detail', '')}".strip()
     except ValueError:
-        return f"HTTP {response.status_code}"
+        body = None
+    if isinstance(body, dict) and (body.get("title") or body.get("detail")):
+        title, detail = body.get("title") or response.reason_phrase, body.get("detail") or ""
+        return f"{title}: {detail} ({where})" if detail and detail != title else f"{title} ({where})"
+    return f"{response.reason_phrase or 'HTTP error'} ({where})"
+
+
+def _service_title(http: HttpRouter, base: str) -> str | None:
+    """The ``info.title`` of the OpenAPI document at ``base`` (``zkcred issuer`` …), if it has one."""
+    try:
+        response = http.request("GET", base + "/openapi.json")
+        title = response.json().get("info", {}).get("title") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return str(title) if title else None
 
 
 class Wallet:
@@ -209,10 +224,21 @@ class Wallet:
             raise OfferRejected(f"not an offer: {e}") from None
         if d.id != offer.get("credential_definition_id"):
             raise OfferRejected("the offer's definition does not match its id")
-        request, blind = create_credential_request(d, self._link_secret, backend=self._be)
+        # The request (and its secret blinding) is kept until the answer is: if the answer is lost
+        # (a crash, a timeout), accepting the offer again re-sends the same request, and the
+        # issuer answers it with the credential it issued (issuer.service: issuance receipts).
+        pending = self._store.get("issuance", offer_id)
+        if pending is not None and pending.get("definition_id") == d.id:
+            request, blind = b64d(pending["request"]), int(pending["blind"], 16)
+        else:
+            request, blind = create_credential_request(d, self._link_secret, backend=self._be)
+            self._store.put("issuance", offer_id, {"definition_id": d.id, "request": b64e(request),
+                                                   "blind": f"{blind:064x}"}, d.id)
         response = self._http.request("POST", f"{issuer_url}/credentials",
                                       json={"offer_id": offer_id, "request": b64e(request)},
                                       headers={"Authorization": f"Bearer {token}"})
+        if 400 <= response.status_code < 500:
+            self._store.delete("issuance", offer_id)  # refused for good: a retry starts afresh
         if response.status_code != 201:
             raise OfferRejected(f"issuer refused: {_problem(response)}")
         try:
@@ -245,6 +271,7 @@ class Wallet:
             "status": "active",
         }
         self._store.put("credential", cid, record, d.id)
+        self._store.delete("issuance", offer_id)
         log.info("accepted credential %s of definition %s", cid, d.id)
         return self._summary(cid, record)
 
@@ -404,8 +431,20 @@ class Wallet:
             raise WalletError(f"the ledger did not verify: {e.detail}") from None
 
     def _sync(self, progress: Callable[[int, int], None] | None) -> dict:
+        from ledger.errors import LedgerError, VerificationFailed
+
+        base = (self.ledger_url or "").rstrip("/")
         client = self._ledger_client()
-        head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
+        try:
+            head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
+        except VerificationFailed:
+            raise  # a ledger whose tree head does not verify: that is the news, not a wrong URL
+        except (LedgerError, KeyError, TypeError, ValueError) as e:
+            # Not a tree head where a ledger serves one: most often the issuer's or verifier's URL.
+            title = _service_title(self._http, base)
+            what = f"it is the {title}" if title else f"GET /tree-head: {getattr(e, 'detail', None) or e}"
+            raise WalletError(f"{base} is not a zkcred ledger ({what}); point --ledger or ZKCRED_LEDGER_URL "
+                              "at the ledger's URL") from None
         every = dict(self._store.all("credential"))
         records = {cid: rec for cid, rec in every.items() if rec.get("revocation")}
         if not every:

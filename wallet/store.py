@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MIN_PASSPHRASE = 8  # characters
 _CHECK = b"zkcred-wallet/v1"
 
 
@@ -62,8 +63,8 @@ class Store:
         path = Path(path)
         if path.exists():
             raise WalletError(f"a wallet already exists at {path}")
-        if len(passphrase) < 8:
-            raise WalletError("choose a passphrase of at least 8 characters")
+        if len(passphrase) < MIN_PASSPHRASE:
+            raise WalletError(f"choose a passphrase of at least {MIN_PASSPHRASE} characters")
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, isolation_level=None)
         os.chmod(path, 0o600)
@@ -80,14 +81,18 @@ class Store:
         path = Path(path)
         if not path.exists():
             raise WalletError(f"no wallet at {path}; create one with `zkcred wallet init`")
-        db = sqlite3.connect(path, isolation_level=None)
-        rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        store = cls(path, cls._kdf(rows["salt"], passphrase), db)
         try:
-            if store._open("meta", "check", rows["check"]) != _CHECK:
-                raise WrongPassphrase("wrong passphrase")
+            db = sqlite3.connect(path, isolation_level=None)
+            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            salt, check = rows["salt"], rows["check"]
+        except (sqlite3.Error, KeyError) as e:
+            raise WalletError(f"{path} is not a zkcred wallet ({e}); check --wallet or ZKCRED_WALLET") from None
+        store = cls(path, cls._kdf(salt, passphrase), db)
+        try:
+            if store._open("meta", "check", check) != _CHECK:
+                raise WrongPassphrase(f"wrong passphrase for the wallet at {path}")
         except InvalidTag:
-            raise WrongPassphrase("wrong passphrase") from None
+            raise WrongPassphrase(f"wrong passphrase for the wallet at {path}") from None
         return store
 
     def close(self) -> None:
@@ -110,6 +115,10 @@ class Store:
     def get(self, kind: str, rid: str) -> Any | None:
         row = self._db.execute("SELECT sealed FROM records WHERE kind = ? AND id = ?", (kind, rid)).fetchone()
         return None if row is None else json.loads(self._open(kind, rid, row[0]))
+
+    def delete(self, kind: str, rid: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, rid))
 
     def all(self, kind: str) -> list[tuple[str, Any]]:
         rows = self._db.execute("SELECT id, sealed FROM records WHERE kind = ? ORDER BY rowid", (kind,)).fetchall()

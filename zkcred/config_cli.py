@@ -85,8 +85,13 @@ def listen_port(url: str | None, default: int) -> int:
 
 
 def database_error(what: str, url: str, error: Exception) -> str:
-    """One line for a database that cannot be used (no password, no driver noise)."""
-    return f"cannot use the {what} database {_redact(url)}: {type(error).__name__}"
+    """One line for a database that cannot be used (no password, no driver noise: the driver's own reason only)."""
+    from zkcred.errors import one_line
+
+    orig = getattr(error, "orig", None)  # SQLAlchemy's wrapper: the driver's message, without SQL or links
+    reason = one_line(str(orig)) if orig is not None and str(orig).strip() else type(error).__name__
+    return (f"cannot use the {what} database {_redact(url)}: {reason}; check --database-url, "
+            f"ZKCRED_{what.upper()}_DATABASE_URL or the config file")
 
 
 def warn_listen(name: str, url: str | None, port: int, origin: str) -> None:
@@ -132,9 +137,10 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
     from ledger.client import LedgerClient
 
     engine = db.make_engine(settings.database_url)
-    try:
-        service = IssuerService.open(settings=settings, engine=engine, register=False,
-                                     publisher=HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or "http://127.0.0.1:8003")))
+    publisher = HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or DEFAULT_URLS["ledger_url"]))
+    try:  # no registration, no delivery: the ledger may not be up yet; the workers do both
+        service = IssuerService.open(settings=settings, engine=engine, register=False, deliver=False,
+                                     publisher=publisher)
         return service.issuer_id
     except SQLAlchemyError as e:
         raise ConfigError(f"cannot open the issuer database {_redact(settings.database_url)}: "

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from circuits.backend import get_backend
+from zkcred.errors import CliError
 
 ISSUER_URL, VERIFIER_URL, LEDGER_URL = "http://issuer.demo", "http://verifier.demo", "http://ledger.demo"
 
@@ -117,7 +118,11 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
 
     warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
     console = Console()
-    be = get_backend(backend)
+    try:
+        be = get_backend(backend)
+    except (ValueError, ImportError) as e:
+        source = "--backend" if backend else "ZKCRED_BACKEND"
+        raise CliError(f"{source}: {e}") from None
     timings: list[tuple[str, float]] = []
 
     @contextmanager

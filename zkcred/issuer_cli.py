@@ -30,7 +30,10 @@ from zkcred.config_cli import (
     warn_dev_key,
     warn_listen,
 )
+from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
+from zkcred.supervisor import ensure_ports_free
+
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -94,6 +97,7 @@ def serve(
         open_issuer(settings)
     except ConfigError as e:
         fail(str(e))
+    ensure_ports_free(host, [("issuer", port, "--port")])
     # the workers (uvicorn imports the app in each) load the same settings from the environment
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
@@ -116,7 +120,8 @@ def create_admin_token(
     from issuer.service import create_admin_token as create
 
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
         token = create(engine, name=name)
     except SQLAlchemyError as e:
@@ -149,17 +154,24 @@ def revoke_admin_token(
     from issuer.errors import IssuerError
     from issuer.service import revoke_admin_tokens
 
+    if (token is None) == (name is None):
+        raise CliError("give either --name NAME (every token with that label) or --token TOKEN "
+                       "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both")
     url = _admin_database(state_dir, config, database_url)
-    engine = db.make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = db.make_engine(url)
     try:
         count = revoke_admin_tokens(engine, token=token, name=name)
     except IssuerError as e:
-        console.print(f"[red]error:[/] {e.detail}")
-        raise typer.Exit(1) from None
+        raise CliError(e.detail) from None
     except SQLAlchemyError as e:
         fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
+    if count == 0:
+        which = f"named {name!r}" if name is not None else "with that value"
+        raise CliError(f"no active admin token {which} in {masked_url(url)} (unknown or already revoked); "
+                       "nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:
@@ -170,7 +182,7 @@ def revoke_admin_token(
 def reconcile(
     database_url: DatabaseOpt = None,
     ledger_url: Annotated[str | None, typer.Option(
-        help="The ledger service (env ZKCRED_LEDGER_URL; default the configured ledger_url).", show_default=False)] = None,
+        help="The ledger service (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
                                                             "(needs no master key).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
@@ -184,45 +196,32 @@ def reconcile(
     import json
 
     from issuer import db
-    from issuer.config import Settings
+    from issuer.config import AdminSettings, Settings
     from issuer.errors import ErrorKind, IssuerError
     from issuer.outbox import reconcile as run
     from issuer.publisher import HttpPublisher
     from issuer.service import IssuerService
     from ledger.client import LedgerClient
 
-    database_url = _admin_database(state_dir, config, database_url)
-    from issuer.config import AdminSettings
-
-    ledger_url = ledger_url or load(AdminSettings, state_dir, config).ledger_url or DEFAULT_LEDGER_URL
-    from zkcred.config_cli import _redact
-
-    shown = _redact(database_url)
-    try:
-        engine = db.make_engine(database_url, must_exist=True)
-    except FileNotFoundError:
-        fail(f"no issuer database at {shown}")
-    except Exception as e:  # an unparsable URL, an unknown driver
-        fail(f"cannot use the issuer database {shown}: {type(e).__name__}")
-    publisher = HttpPublisher(LedgerClient(ledger_url))
+    url = _admin_database(state_dir, config, database_url)  # never creates an empty database
+    settings = load(AdminSettings if dry_run else Settings, state_dir, config, database_url=database_url,
+                    ledger_url=ledger_url)
+    ledger = settings.ledger_url or DEFAULT_LEDGER_URL
+    publisher = HttpPublisher(LedgerClient(ledger, timeout=30))  # reads every entry of the ledger
+    engine = db.make_engine(url)
     try:
         if dry_run:
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=None)
         else:
-            try:
-                settings = Settings.load(config_file=config, state_dir=state_dir, database_url=database_url,
-                                         ledger_url=ledger_url)
-            except ConfigError as e:
-                fail(f"{e} (or use --dry-run)")
             service = IssuerService.open(settings=settings, publisher=publisher, engine=engine, deliver=False)
             report = run(engine=engine, entries=publisher.issuer_entries, outbox=service.outbox)
     except IssuerError as e:
-        where = f" (ledger {ledger_url})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
+        where = f" (ledger {ledger})" if e.kind in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED) else ""
         fail(f"{e.detail}{where}")
     except ConfigError as e:
         fail(str(e))
     except SQLAlchemyError as e:
-        fail(f"cannot read the issuer database {shown}: {type(e).__name__}")
+        fail(database_error("issuer", url, e))
     finally:
         engine.dispose()
     if as_json:

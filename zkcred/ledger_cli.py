@@ -7,13 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger.checkpoint import SignedCheckpoint
 from ledger.constants import DEFAULT_DATABASE_URL, DEFAULT_PORT
-from ledger.errors import LedgerError, VerificationFailed
+from ledger.errors import InvalidRequest, LedgerError, NotFound, VerificationFailed
 from zkcred.config_cli import ConfigOpt, StateDirOpt, child_environment, effective_log_level, fail, listen_port, load
+from zkcred.errors import describe, masked_url, not_the_service
 from zkcred.logopt import LogLevelOption, apply_log_level
+from zkcred.supervisor import ensure_ports_free
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -53,6 +56,8 @@ def serve(
     from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
     settings = load(Settings, state_dir, config, database_url=database_url, ledger_key_file=key_file)
+    port = port or listen_port(settings.ledger_url, DEFAULT_PORT)
+    ensure_ports_free(host, [("ledger", port, "--port")])  # before the key or the tables are made
     try:  # once, before any worker starts: the tables, and the key against the log
         store, key = open_checked(settings)
     except ConfigError as e:
@@ -75,7 +80,6 @@ def serve(
     public = key.public_key().public_bytes_raw()
     console.print(f"ledger key (public): {public.hex()}")
     console.print(f"ledger vkey (checkpoints): {log_verifier(default_origin(), public).vkey()}")
-    port = port or listen_port(settings.ledger_url, DEFAULT_PORT)
     logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("ledger.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
 
@@ -134,7 +138,7 @@ def audit(
         raise typer.BadParameter(e.detail, param_hint="--policy") from None
     columns = (TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=console, transient=True) as progress:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("audit", total=None)
 
             def report(done: int, total: int) -> None:
@@ -180,29 +184,39 @@ def audit(
         console.print(f"[bold red]AUDIT FAILED[/] at {where}: {e.reason}")
         fail(1, e.seq, e.reason)
     except LedgerError as e:
-        console.print(f"[bold red]AUDIT FAILED[/]: {e.detail}")
-        fail(2, None, e.detail)
-    except Exception as e:  # unreachable database or service
-        console.print(f"[bold red]AUDIT FAILED[/]: cannot read the ledger: {type(e).__name__}: {e}")
-        fail(2, None, f"cannot read the ledger: {type(e).__name__}")
+        reason = e.detail
+        if isinstance(e, (NotFound, InvalidRequest)) and target.startswith(("http://", "https://")):
+            reason = not_the_service(target, "ledger", "the audit")  # e.g. the issuer's URL
+        console.print(f"[bold red]AUDIT FAILED[/]: {escape(reason)}")
+        fail(2, None, reason)
+    except Exception as e:  # unreachable database or service: one line naming it (zkcred/errors.py)
+        found = describe(e)
+        if found is None:
+            raise  # a bug: the error boundary says so
+        remote = target.startswith(("http://", "https://"))  # httpx's line names the URL already
+        reason = found[0] if remote else f"cannot read the ledger database {masked_url(target)}: {found[0]}"
+        console.print(f"[bold red]AUDIT FAILED[/]: {escape(reason)}")
+        fail(2, None, reason)
     if as_json:
         typer.echo(json.dumps({"ok": True, "entries": result.size, "issuers": result.issuers, "root": result.root.hex(),
                                "ledger_key": result.ledger_key.hex() if result.ledger_key else None,
                                "key_pinned": result.key_pinned,
                                "checkpoint": result.checkpoint.to_bytes().decode() if result.checkpoint else None,
                                "cosigners": list(result.cosigners)}))
+        return
+    out = Console(soft_wrap=True, highlight=False)  # the verdict is the command's output: stdout
     summary = f"[bold green]OK[/] {result.size} entries, {result.issuers} issuers; root {result.root.hex()}"
     if result.tree_head is None or result.ledger_key is None:
-        console.print(f"{summary}; the log is empty and has no signed tree head yet")
+        out.print(f"{summary}; the log is empty and has no signed tree head yet")
         return
     trust = "pinned" if result.key_pinned else "named by the tree head; pin it with --ledger-key"
-    console.print(f"{summary}; tree head signed by {result.ledger_key.hex()} ({trust})")
+    out.print(f"{summary}; tree head signed by {result.ledger_key.hex()} ({trust})")
     if len(targets) > 1:
-        console.print(f"{len(targets)} views, no fork: each checkpoint extends the smaller ones")
+        out.print(f"{len(targets)} views, no fork: each checkpoint extends the smaller ones")
     if result.checkpoint is not None:
         witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
                      else "no witness policy given (--policy): a split view would go unnoticed")
-        console.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")
+        out.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")
 
 
 def _witness_checkpoints(client, urls: list[str], origin: str | None) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]

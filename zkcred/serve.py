@@ -6,22 +6,26 @@ database URL says otherwise (``ZKCRED_{LEDGER,ISSUER,VERIFIER}_DATABASE_URL``), 
 signing key, and the master key. The verifier pins the ledger's public key from the state
 directory. Each listens on the port of its public URL when that URL is on loopback (else
 8003/8001/8002, or ``--*-port``). ``--dev`` runs without ``zkcred init``: a development
-state directory is created once and reused. Ctrl-C stops all three.
+state directory is created once and reused. Ctrl-C (or SIGTERM) stops all three.
+
+Supervision lives in ``zkcred/supervisor.py``: busy ports are refused before anything
+starts, a service that dies is restarted with backoff while the others keep serving, and
+``--json`` prints the three URLs as one JSON object on stdout once all three answer.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from zkcred.logopt import LogLevelOption
+from zkcred.supervisor import Service, Supervisor, ensure_ports_free
 
 
 def serve(
@@ -37,6 +41,8 @@ def serve(
                                              show_default=False),
     dev: bool = typer.Option(False, "--dev", help="development mode: a development state directory, made once "
                                                   "and reused; URLs from the ports in use"),
+    as_json: bool = typer.Option(False, "--json", help="once all three answer, print their URLs and the ledger's "
+                                 "public key as one JSON object on stdout (logs go to stderr)"),
     log_level: LogLevelOption = "info",
     witnesses: int = typer.Option(0, min=0, max=16, help="also run this many C2SP witnesses; the ledger submits to "
                                   "them and the issuer and verifier require a majority of them"),
@@ -59,7 +65,7 @@ def serve(
         warn_dev_key,
     )
 
-    console = Console(soft_wrap=True)
+    console = Console(stderr=as_json, soft_wrap=True)
     if dev:
         ensure_dev_state(state_dir, config)
     common = load(CommonSettings, state_dir, config, dev_mode=True if dev else None)
@@ -75,6 +81,8 @@ def serve(
                  f"ZKCRED_{missing[0].upper()}, or use --dev")
     ledger_url = urls["ledger_url"] or f"http://{host}:{ledger_port}"
     # check everything before anything starts: the settings, the ledger key against its log, the master key
+    ensure_ports_free(host, [("ledger", ledger_port, "--ledger-port"), ("issuer", issuer_port, "--issuer-port"),
+                             ("verifier", verifier_port, "--verifier-port")])
     ledger_settings = load(LedgerSettings, state_dir, config)
     try:
         store, key = open_checked(ledger_settings)  # creates the ledger key for an empty log
@@ -99,6 +107,8 @@ def serve(
     if not urls["ledger_url"]:
         base["ZKCRED_LEDGER_URL"] = ledger_url
     witness_specs, policy_env = _witnesses(common.state_dir, host, witnesses, witness_port, ledger_public, log_level)
+    ensure_ports_free(host, [(name, int(args[args.index("--port") + 1]), "--witness-port")
+                             for name, args, _ in witness_specs])
     consumers = {"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {}
     specs = [
         *witness_specs,
@@ -109,46 +119,55 @@ def serve(
         ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level,
                       *(["--dev"] if common.dev_mode else [])], consumers),
     ]
-    children: list[tuple[str, subprocess.Popen]] = []
-    # SIGTERM (a supervisor, a test's terminate()) must stop the children too: turn it into
-    # SystemExit so the finally below runs, instead of dying and orphaning three servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        for name, args, env in specs:
-            if name == "ledger" and witness_specs:
-                _wait_for([f"http://{host}:{a[a.index('--port') + 1]}/vkey" for _, a, _ in witness_specs], children)
-            children.append((name, subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env})))
-            if name == "ledger":
-                time.sleep(1.0)  # the issuer registers itself on the ledger at start-up
-        console.print(f"state    {common.state_dir}" + ("  [bold yellow](development)[/]" if common.dev_mode else ""))
-        console.print(f"ledger   http://{host}:{ledger_port}  (public key {ledger_public})")
-        console.print(f"issuer   http://{host}:{issuer_port}/docs")
-        console.print(f"verifier http://{host}:{verifier_port}/docs")
-        for name, args, _ in witness_specs:
-            console.print(f"{name} http://{host}:{args[args.index('--port') + 1]}")
-        if policy_env:
-            console.print(f"witness policy (ledger, issuer, verifier): {policy_env}")
-        elif not os.environ.get("ZKCRED_LEDGER_POLICY"):
-            console.print("[bold yellow]no witness policy (ZKCRED_LEDGER_POLICY):[/] the issuer and the verifier "
-                          "accept checkpoints signed by the ledger alone — one operator could show them a split view")
-        console.print("[dim]Ctrl-C stops them all[/]")
-        while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}[/]")
-                    raise typer.Exit(1)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for _, proc in children:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for _, proc in children:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    urls = {"ledger": f"http://{host}:{ledger_port}", "issuer": f"http://{host}:{issuer_port}",
+            "verifier": f"http://{host}:{verifier_port}"}
+    for name, args, _ in witness_specs:  # supervised too; the ledger starts once they answer (gate)
+        urls[name] = f"http://{host}:{args[args.index('--port') + 1]}"
+    state = f"state    {common.state_dir}" + ("  [bold yellow](development)[/]" if common.dev_mode else "")
+    heading = [state]
+    for name, _, _ in witness_specs:
+        heading.append(f"{name} {urls[name]}")
+    if policy_env:
+        heading.append(f"witness policy (ledger, issuer, verifier): {policy_env}")
+    elif not os.environ.get("ZKCRED_LEDGER_POLICY"):
+        heading.append("[bold yellow]no witness policy (ZKCRED_LEDGER_POLICY):[/] the issuer and the verifier "
+                       "accept checkpoints signed by the ledger alone — one operator could show them a split view")
+    run_services(specs, urls, base_env=base, ledger_public=ledger_public, as_json=as_json, console=console,
+                 heading=tuple(heading))
+
+
+def run_services(specs: list[tuple[str, list[str], dict[str, str]]], urls: dict[str, str], *,
+                 base_env: dict[str, str], ledger_public: str, as_json: bool, console: Console,
+                 heading: tuple[str, ...] = ()) -> None:
+    """Run ``zkcred <args>`` for each spec under the supervisor until Ctrl-C or SIGTERM.
+
+    ``urls`` are where each service answers (probed for readiness); once all three do,
+    the URLs are printed — or, with ``as_json``, one JSON object on stdout.
+    """
+    # the issuer registers itself on the ledger at start-up; the ledger submits to the witnesses
+    services = [Service(name, [sys.executable, "-m", "zkcred", *args], {**base_env, **env}, urls[name],
+                        gate=name == "ledger" or name.startswith("witness-"))
+                for name, args, env in specs]
+    witnesses = [urls[name] for name, _, _ in specs if name.startswith("witness-")]
+
+    def ready() -> None:
+        if as_json:
+            shown = {name: urls[name] for name in ("ledger", "issuer", "verifier")}
+            typer.echo(json.dumps({**shown, "ledger_public_key": ledger_public,
+                                   **({"witnesses": witnesses} if witnesses else {})}))
+            return
+        for line in heading:
+            console.print(line)
+        console.print(f"ledger   {urls['ledger']}  (public key {ledger_public})")
+        console.print(f"issuer   {urls['issuer']}/docs")
+        console.print(f"verifier {urls['verifier']}/docs")
+        console.print("[dim]Ctrl-C stops them all[/]" if witnesses else "[dim]Ctrl-C stops all three[/]")
+
+    supervisor = Supervisor(services, say=lambda line: console.print(f"[yellow]serve[/]: {line}"),
+                            child_stdout=sys.stderr.fileno() if as_json else None)
+    supervisor.run(ready)
+    if supervisor.stop_signal is not None:
+        console.print(f"[dim]stopped ({signal.Signals(supervisor.stop_signal).name})[/]")
 
 
 def _witnesses(directory: Path, host: str, count: int, ports: list[int], ledger_public: str,
@@ -178,19 +197,3 @@ def _witnesses(directory: Path, host: str, count: int, ports: list[int], ledger_
     policy.write_text(format_policy(simple_policy(listed, count // 2 + 1, log=log_vkey)))
     return specs, str(policy)
 
-
-def _wait_for(urls: list[str], children: list[tuple[str, subprocess.Popen]], timeout: float = 60.0) -> None:
-    """Until every URL answers (the witnesses, before the ledger submits its first checkpoint)."""
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    for url in urls:
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                dead = [name for name, proc in children if proc.poll() is not None]
-                if dead or time.monotonic() > deadline:
-                    raise typer.Exit(1) from None
-                time.sleep(0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,7 +24,9 @@ from zkcred.config_cli import (
     require_database,
     warn_listen,
 )
+from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
+from zkcred.supervisor import ensure_ports_free
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -34,9 +36,8 @@ DatabaseOpt = Annotated[str | None, typer.Option(
     "<state dir>/verifier.db).", show_default=False)]
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
+def _fail(message: str) -> NoReturn:
+    raise CliError(message)  # one line, or {"error"} with --json (zkcred/errors.py)
 
 
 def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
@@ -105,6 +106,7 @@ def serve(
                       "operator not to show it a forked view")
     else:
         console.print(f"witness policy: {policy.describe()}")
+    ensure_ports_free(host, [("verifier", port, "--port")])
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_VERIFIER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_URL": ledger,
                        "ZKCRED_LEDGER_PUBLIC_KEY": key.hex()})
@@ -130,7 +132,8 @@ def create_api_key(
     from verifier.service import create_api_key as new_key
 
     url = _admin_database(state_dir, config, database_url)
-    engine = make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = make_engine(url)
     try:
         init_db(engine)
         key = new_key(store=SqlRequestStore(engine), lender=lender, now=time.time())
@@ -164,8 +167,11 @@ def revoke_api_key(
     from verifier.errors import VerifierError
     from verifier.service import revoke_api_keys
 
+    if (key is None) == (lender is None):
+        _fail("give either --lender NAME (every key of that lender) or --key KEY (or ZKCRED_REVOKE_API_KEY), not both")
     url = _admin_database(state_dir, config, database_url)
-    engine = make_engine(url)
+    with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
+        engine = make_engine(url)
     try:
         init_db(engine)
         count = revoke_api_keys(store=SqlRequestStore(engine), key=key, lender=lender, now=time.time())
@@ -175,6 +181,9 @@ def revoke_api_key(
         _fail(database_error("verifier", url, e))
     finally:
         engine.dispose()
+    if count == 0:
+        which = f"of lender {lender.strip()!r}" if lender is not None else "with that value"
+        _fail(f"no active API key {which} in {masked_url(url)} (unknown or already revoked); nothing was revoked")
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:

@@ -4,7 +4,8 @@ The wallet file defaults to ``./.zkcred/wallet.db`` (``ZKCRED_WALLET``); the pas
 comes from ``ZKCRED_WALLET_PASSPHRASE`` or a prompt; the ledger from
 ``ZKCRED_LEDGER_URL`` (and ``ZKCRED_LEDGER_PUBLIC_KEY``, hex, to pin its key;
 ``ZKCRED_LEDGER_POLICY``, a C2SP tlog-policy file, to require a witness quorum on its checkpoints).
-Every command takes ``--json`` for scripts; errors are one clear line and exit 1.
+Every command takes ``--json`` for scripts; errors are one clear line and exit 1
+(``zkcred/errors.py``: connection problems name the URL, files their path).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from wallet import NoMatchingCredential, Wallet, WalletError, pseudonym_scopes
+from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from zkcred.errors import CliError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The holder's wallet.")
 console = Console()
@@ -34,11 +36,28 @@ def _path(wallet: Path | None) -> Path:
     return wallet or Path(".zkcred") / "wallet.db"
 
 
-def _passphrase(confirm: bool = False) -> str:
+def _passphrase() -> str:
     value = os.environ.get("ZKCRED_WALLET_PASSPHRASE")
     if value:
         return value
-    return typer.prompt("wallet passphrase", hide_input=True, confirmation_prompt=confirm)
+    return typer.prompt("wallet passphrase", hide_input=True)
+
+
+def _new_passphrase(attempts: int = 3) -> str:
+    """A new wallet's passphrase: too short is said right after the first prompt, then asked again."""
+    value = os.environ.get("ZKCRED_WALLET_PASSPHRASE")
+    if value:
+        return value  # Wallet.create checks its length
+    for _ in range(attempts):
+        value = typer.prompt("new wallet passphrase", hide_input=True)
+        if len(value) < MIN_PASSPHRASE:
+            err.print(f"[yellow]too short[/]: choose a passphrase of at least {MIN_PASSPHRASE} characters")
+            continue
+        if typer.prompt("repeat the passphrase", hide_input=True) == value:
+            return value
+        err.print("[yellow]the two entries differ[/]; again")
+    raise CliError(f"no passphrase set after {attempts} attempts (at least {MIN_PASSPHRASE} characters, "
+                   "entered twice the same)")
 
 
 def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
@@ -47,11 +66,16 @@ def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
 
     key = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY")
     try:
+        pinned = bytes.fromhex(key) if key else None
+    except ValueError:
+        raise CliError("ZKCRED_LEDGER_PUBLIC_KEY is not hex: set it to the ledger's public key "
+                       "(`zkcred serve` prints it)") from None
+    try:
         policy = policy_from_env()  # ZKCRED_LEDGER_POLICY: the witnesses and quorum every checkpoint needs
         max_age = max_age_from_env() if policy is not None else None
     except LedgerError as e:
-        raise WalletError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
-    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=bytes.fromhex(key) if key else None,
+        raise CliError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
+    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=pinned,
                        ledger_policy=policy, ledger_max_age=max_age)
 
 
@@ -60,22 +84,28 @@ def _load(source: str) -> dict[str, Any]:
     if source.startswith(("http://", "https://")):
         response = httpx.get(source, timeout=30)
         response.raise_for_status()
-        return response.json()
-    return json.loads(Path(source).read_text())
+        text = response.text
+    else:
+        text = Path(source).read_text()
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise CliError(f"{source} is not a JSON document ({e}); pass the file or URL you were given") from None
+    if not isinstance(doc, dict):
+        raise CliError(f"{source} is JSON but not an object; pass the file or URL you were given")
+    return doc
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/] {message}")
-    raise typer.Exit(1)
+def _fail(message: str) -> NoReturn:
+    raise CliError(message)
 
 
 @app.command()
 def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     """Create a wallet with a fresh link secret."""
-    try:
-        Wallet.create(_path(wallet), _passphrase(confirm=True)).close()
-    except WalletError as e:
-        _fail(str(e))
+    if _path(wallet).exists():  # before asking for a passphrase
+        _fail(f"a wallet already exists at {_path(wallet)}; choose another with --wallet or ZKCRED_WALLET")
+    Wallet.create(_path(wallet), _new_passphrase()).close()
     out = {"wallet": str(_path(wallet))}
     console.print_json(data=out) if as_json else console.print(f"created wallet {out['wallet']}")
 
@@ -84,11 +114,8 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 def accept(offer: str = typer.Argument(..., help="offer file or URL"), wallet: Path = WalletOpt,
            as_json: bool = JsonOpt) -> None:
     """Accept an issuer's offer: request, verify and store the credential."""
-    try:
-        w = _open(wallet)
-        summary = w.accept_offer(_load(offer))
-    except (WalletError, OSError, ValueError, httpx.HTTPError) as e:
-        _fail(str(e))
+    document = _load(offer)  # before the passphrase: a wrong path is said at once
+    summary = _open(wallet).accept_offer(document)
     if as_json:
         console.print_json(data=summary.to_json())
     else:
@@ -98,10 +125,7 @@ def accept(offer: str = typer.Argument(..., help="offer file or URL"), wallet: P
 @app.command("list")
 def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     """List the stored credentials."""
-    try:
-        items = _open(wallet).credentials()
-    except WalletError as e:
-        _fail(str(e))
+    items = _open(wallet).credentials()
     if as_json:
         console.print_json(data=[c.to_json() for c in items])
         return
@@ -112,6 +136,19 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
         status = c.status if c.superseded_by is None else f"{c.status}; superseded by {c.superseded_by}"
         table.add_row(c.id, c.schema, c.issuer_id, status, c.expiry, ", ".join(f"{k}={v}" for k, v in c.values.items()))
     console.print(table)
+
+
+def _request_of(doc: dict[str, Any], source: str) -> Any:
+    """The presentation request in a request document (or the bare request), or one line naming ``source``."""
+    from circuits.credentials import PresentationRequest
+    from circuits.errors import ZkCredError
+
+    try:
+        request = doc["request"] if "request" in doc else doc
+        return PresentationRequest.from_json(request)
+    except (KeyError, TypeError, ValueError, ZkCredError) as e:
+        raise CliError(f"{source} is not a presentation request ({type(e).__name__}: {e}); "
+                       "pass the request_url the lender gave you") from None
 
 
 def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
@@ -127,34 +164,32 @@ def present(request: str = typer.Argument(..., help="request file or URL (the ve
 
     If the request asks for a pseudonym, says which lender context it is for: the lender
     recognises this wallet when it presents for that context again; no other context can
-    link it. ``--json`` carries the same as ``pseudonyms: [{query_id, context, verifier_id,
-    lender, campaign}]``.
+    link it. --json carries the same as pseudonyms: [{query_id, context, verifier_id,
+    lender, campaign}].
     """
-    try:
+    if submit:
+        if not request.startswith(("http://", "https://")):
+            _fail(f"--submit needs the request's http(s) URL, not {request!r}")
         w = _open(wallet)
-        if submit:
-            if not request.startswith(("http://", "https://")):
-                _fail("--submit needs the request URL")
-            doc = w.fetch_request(request)
-            if not as_json:
-                _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
-            result = w.submit_detailed(request, document=doc)
-            verdict = result.verdict
-            if as_json:
-                console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
-            else:
-                ok = verdict.get("verified")
-                console.print(("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})"))
-                for scope in result.pseudonyms if ok else ():
-                    console.print(f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
-                                  "next time; no other lender can link it")
-            raise typer.Exit(0 if verdict.get("verified") else 1)
-        doc = _load(request)
-        presented = w.present_detailed(doc.get("request", doc))
-    except NoMatchingCredential as e:
-        _fail(f"cannot answer: {e.reason}")
-    except (WalletError, OSError, ValueError, KeyError, httpx.HTTPError) as e:
-        _fail(str(e))
+        doc = w.fetch_request(request)
+        _request_of(doc, request)
+        if "request" not in doc or "presentation_url" not in doc:
+            _fail(f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you")
+        if not as_json:
+            _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
+        result = w.submit_detailed(request, document=doc)
+        verdict = result.verdict
+        if as_json:
+            console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
+        else:
+            ok = verdict.get("verified")
+            console.print(("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})"))
+            for scope in result.pseudonyms if ok else ():
+                console.print(f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
+                              "next time; no other lender can link it")
+        raise typer.Exit(0 if verdict.get("verified") else 1)
+    doc = _load(request)
+    presented = _open(wallet).present_detailed(_request_of(doc, request))
     if not as_json:
         _say_pseudonyms(presented.pseudonyms, to=err)  # stdout stays the presentation's JSON
     console.print_json(data={"presentation": presented.presentation, "credentials": presented.credentials,
@@ -166,13 +201,12 @@ def sync(ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = Json
     """Follow the ledger: update every revocation witness (never asks the issuer)."""
     from rich.progress import Progress
 
-    try:
-        w = _open(wallet, ledger)
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task("reading the ledger", total=None)
-            report = w.sync(progress=lambda done, total: bar.update(task, completed=done, total=total))
-    except (WalletError, OSError, httpx.HTTPError) as e:
-        _fail(str(e))
+    if ledger and not ledger.startswith(("http://", "https://")):
+        _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
+    w = _open(wallet, ledger)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("reading the ledger", total=None)
+        report = w.sync(progress=lambda done, total: bar.update(task, completed=done, total=total))
     if as_json:
         console.print_json(data=report)
     else:

@@ -165,13 +165,14 @@ def simulate_response(instance: LinearRelation, rng: Rng = secrets.token_bytes) 
 
 
 def simulate_commitment(
-    instance: LinearRelation, response: Sequence[int], challenge: int, *, public: bool = True
+    instance: LinearRelation, response: Sequence[int], challenge: int, *, public: bool = False
 ) -> list[G1]:
     """``SimulateCommitment``: ``T_i = map(s)[i] − c·image[i]``, the commitment that makes ``(T, c, s)`` accept.
 
-    Public scalars for the compact verifier (the draft: safe to run variable-time there);
-    a prover simulating an OR branch passes ``public=False`` so real and simulated
-    branches take the same path (§"Constant-Time Requirements").
+    Scalars are secret by default: a prover simulating OR branches (and computing its real
+    branch the same way, with ``c = 0``) must not show which is which (§"Constant-Time
+    Requirements"; a public ``0·image`` term would be skipped). Verifiers, whose inputs
+    are public, pass ``public=True`` (the compact verifier does).
     """
     if len(response) != instance.num_scalars:
         raise ParameterError(f"a response has {instance.num_scalars} scalars")
@@ -269,7 +270,7 @@ def check_compact(tag: bytes, instance: LinearRelation, narg: bytes) -> None:
         raise EncodingError(f"a compact NARG string for this instance is {expected} bytes, got {len(narg)}")
     (challenge,), rest = deserialize_scalars(narg, 1)
     response, rest = deserialize_scalars(rest, instance.num_scalars)
-    commitment = simulate_commitment(instance, response, challenge)
+    commitment = simulate_commitment(instance, response, challenge, public=True)
     if any(instance.backend.g1_is_identity(t) for t in commitment):
         raise IdentityPointError("the recomputed commitment contains the identity")
     commitment_bytes = serialize_elements(instance.backend, commitment)

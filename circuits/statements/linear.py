@@ -74,11 +74,12 @@ class LinearRelation:
         """Prover step 1: ``T = map(w̃)``."""
         return self.instance.map([t % R for t in tildes])
 
-    def recompute(self, hats: Sequence[int], c: int) -> list:
-        """Verifier (and the OR-proof's simulated branches): ``T = map(ŵ) − c·image``."""
+    def recompute(self, hats: Sequence[int], c: int, *, public: bool = True) -> list:
+        """Verifier: ``T = map(ŵ) − c·image``. A prover simulating an OR branch passes
+        ``public=False``, so its real and simulated branches take the same path."""
         if len(hats) != self.instance.num_scalars:
             raise ParameterError("one response per witness")
-        return simulate_commitment(self.instance, [h % R for h in hats], c % R)
+        return simulate_commitment(self.instance, [h % R for h in hats], c % R, public=public)
 
 
 def respond(tildes: Sequence[int], witnesses: Sequence[int], c: int) -> list[int]:

@@ -69,6 +69,7 @@ class NotEqual(Statement):
 
     def replay(self, v: VerifierState, t: Transcript) -> None:
         proof = v.presentation.not_equal[self.position]
+
         def instance() -> LinearRelation:  # refuses V = C − t·G = identity (C = t·G)
             rel = relation(v.be, v.G, v.H, _V(v.be, v.G, v.presentation.commitments[self.commit], self.t))
             rel.validate()

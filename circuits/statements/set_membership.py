@@ -68,7 +68,7 @@ class SetMembership(Statement):
         sim_z = [random_scalar(p.rng) for _ in branches]
         r = sim_z[index]
         sim_c[index] = 0
-        Ts = [rel.recompute([z], c_i)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
+        Ts = [rel.recompute([z], c_i, public=False)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
         self.absorb(t, be, Ts)
 
         def respond(c: int, out: Responses) -> None:

@@ -692,3 +692,9 @@ def test_side_channel_flags_secret_for_the_prover_public_for_the_verifier():
     be.flags.clear()
     assert batch_verify([(TAG_B, rel, prove_batchable(TAG_B, rel, [X_W]))])
     assert be.flags[-1] is True
+    # SimulateCommitment is secret unless asked: an OR prover computes its real branch as a
+    # simulation with c = 0, and a public 0·image term would be skipped for that branch only.
+    be.flags.clear()
+    N.simulate_commitment(rel, [5], 0)
+    N.simulate_commitment(rel, [5], 0, public=True)
+    assert be.flags == [False, True]

@@ -48,8 +48,11 @@ def apps(story):
     from verifier.api import create_app as verifier_app
 
     created = story.new_request()
-    known = {"schema_id": story.schema["id"], "definition_id": story.cred_def["id"],
-             "credential_id": story.credential_ids[0], "request_id": created["id"], "seq": 0}
+    # other_def: a fuzzed POST …/{definition_id}/rotate may supersede it (the story's cred_def stays usable)
+    known = {"schema_id": story.schema["id"], "definition_id": story.other_def["id"],
+             "credential_id": story.credential_ids[0], "request_id": created["id"], "seq": 0,
+             "offer_id": story.offer(story.cred_def["id"], {"income": 1, "birth_date": "2000-01-01",
+                                                            "country": "NL"})["offer_id"]}
     return {
         "issuer": (issuer_app(story.issuer), story.admin, known),
         "verifier": (verifier_app(story.verifier, public_url="http://verifier.test"), story.lender, known),
@@ -139,7 +142,8 @@ def test_every_protected_route_refuses_missing_and_wrong_credentials(story, apps
 
     offer = story.offer(story.cred_def["id"], {"income": 1, "birth_date": "2000-01-01", "country": "NL"})
     fill = {"{schema_id}": story.schema["id"], "{definition_id}": story.cred_def["id"],
-            "{credential_id}": story.credential_ids[-1], "{request_id}": story.new_request()["id"]}
+            "{credential_id}": story.credential_ids[-1], "{request_id}": story.new_request()["id"],
+            "{offer_id}": offer["offer_id"]}
     bodies = {"/credentials": {"offer_id": offer["offer_id"], "request": "AAAA"}}
     wrong = {
         "issuer": ["zka_" + "A" * 43, story.api_key, offer["token"], story.admin_token + "x"],

@@ -226,7 +226,9 @@ def test_ready_names_the_failing_checks(story, tmp_path):
     down = HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5))
     issuer = IssuerService.open(settings=settings, publisher=down, register=False)
     try:
-        _not_ready(issuer_app(issuer), {"ledger"})
+        r = TestClient(issuer_app(issuer)).get("/health/ready")  # the outbox holds entries: degraded, still ready
+        assert r.status_code == 200 and r.json()["status"] == "degraded", r.text
+        assert r.json()["checks"]["ledger"].startswith("failing: ") and r.json()["checks"]["keys"] == "ok"
         with issuer.engine.begin() as conn:
             conn.execute(text("UPDATE issuer_identity SET ledger_key_sealed = :x"), {"x": b"\x00" * 60})
         problem = _not_ready(issuer_app(issuer), {"ledger", "keys"})

@@ -14,6 +14,11 @@ ADMIN_ROUTES = [
     ("GET", "/admin/credential-definitions/creddef:0"),
     ("POST", "/admin/credential-definitions/creddef:0/rotate"),
     ("POST", "/admin/offers"),
+    ("POST", "/admin/offers/bulk"),
+    ("GET", "/admin/offers"),
+    ("GET", "/admin/offers/offer_0"),
+    ("POST", "/admin/offers/offer_0/cancel"),
+    ("GET", "/admin/audit"),
     ("GET", "/admin/credentials"),
     ("GET", "/admin/credentials/cred_0"),
     ("POST", "/admin/credentials/cred_0/revoke"),
@@ -25,7 +30,7 @@ def test_every_admin_route_is_listed(client):
     paths = client.get("/openapi.json").json()["paths"]
     served = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/admin") for m in ops}
     listed = {(m, p.replace("schema:0", "{schema_id}").replace("creddef:0", "{definition_id}")
-               .replace("cred_0", "{credential_id}")) for m, p in ADMIN_ROUTES}
+               .replace("cred_0", "{credential_id}").replace("offer_0", "{offer_id}")) for m, p in ADMIN_ROUTES}
     assert served == listed
 
 

@@ -49,7 +49,9 @@ def test_issuance_flow_revocable(api, client, ledger, service):
 
     listed = client.get("/admin/credentials", headers=api.admin).json()["items"]
     assert [c["id"] for c in listed] == [body["credential_id"]]
-    assert set(listed[0]) == {"id", "definition_id", "status", "revocation_index", "issued_at", "revoked_at"}
+    assert set(listed[0]) == {"id", "definition_id", "status", "revocation_index", "issued_at", "revoked_at",
+                              "offer_id"}
+    assert listed[0]["offer_id"] == offer["offer_id"]
     assert listed[0]["status"] == "issued" and listed[0]["revoked_at"] is None
     one = client.get(f"/admin/credentials/{body['credential_id']}", headers=api.admin).json()
     assert one == listed[0]
@@ -97,11 +99,12 @@ def test_issuance_flow_not_revocable(api, client, ledger):
 
 
 def test_registry_full(api, client):
+    """A full registry is refused when the offer is made (409), not when the holder accepts it."""
     definition = api.definition(api.schema()["id"], capacity=1)
     accept(client, api.offer(definition["id"]))
-    offer = api.offer(definition["id"])
-    r = post_request(client, offer, request_for(offer))
-    assert_problem(r, 409, "registry-full")
+    r = client.post("/admin/offers", json={"credential_definition_id": definition["id"], "attributes": VALUES},
+                    headers=api.admin)
+    assert "0 free" in assert_problem(r, 409, "registry-full")["detail"]
 
 
 def test_lists_and_gets(api, client):

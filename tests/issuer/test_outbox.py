@@ -284,3 +284,26 @@ def test_a_refused_entry_holds_back_later_ones_and_is_reported(settings, ledger)
     assert report.ok and [p["subject_id"] for p in report.published] == [first.id, later.id]
     mine = _assert_once(ledger, service.issuer_id)
     assert [e.payload.get("name") for e in mine] == [None, "refused", "later"]
+
+
+def test_two_deliverers_racing_publish_each_entry_once_in_order(settings, ledger):
+    """Two workers (two services on one database) and their loops deliver the same outbox at once."""
+    switch = Switch(ledger)
+    first = IssuerService.open(settings=settings, publisher=switch)
+    switch.down = True
+    schemas = [first.create_schema(name=f"race{i}", version="1", attributes=[{"name": "a", "type": "int"}])
+               for i in range(6)]
+    second = IssuerService.open(settings=settings, publisher=switch, deliver=False)
+    switch.down = False
+    barrier = threading.Barrier(2)
+
+    def deliver(service):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        return service.outbox.deliver()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(deliver, [first, second]))
+    assert all(r.pending == 0 and r.error is None for r in results)
+    mine = _assert_once(ledger, first.issuer_id)
+    assert [e.payload.get("name") for e in mine] == [None] + [f"race{i}" for i in range(6)]  # committed order
+    assert [first.get_schema(s.id).ledger_seq for s in schemas] == [e.seq for e in mine[1:]]

@@ -32,12 +32,13 @@ def ledger_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-de
     ledger.stop()
 
 
-def _cli(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _cli(*args: str, env: dict[str, str] | None = None, state_dir: Path | None = None):  # type: ignore[no-untyped-def]
     _register()
-    return CliRunner().invoke(app, ["issuer", "reconcile", *args], env=env or {}, catch_exceptions=False)
+    isolated = ["--state-dir", str(state_dir)] if state_dir is not None else []
+    return CliRunner().invoke(app, ["issuer", "reconcile", *isolated, *args], env=env or {}, catch_exceptions=False)
 
 
-def test_reconcile_reports_then_repairs(settings, ledger_url):
+def test_reconcile_reports_then_repairs(settings, ledger_url, tmp_path):
     up = HttpPublisher(LedgerClient(ledger_url))
     service = IssuerService.open(settings=settings, publisher=up)
     service.create_schema(name="a", version="1", attributes=ATTRS)
@@ -54,7 +55,7 @@ def test_reconcile_reports_then_repairs(settings, ledger_url):
                        payload={"schema_id": "ghost", "name": "ghost", "version": "1", "attributes": ATTRS})
     args = ["--database-url", settings.database_url, "--ledger-url", ledger_url, "--json"]
 
-    dry = _cli(*args, "--dry-run")  # no master key needed
+    dry = _cli(*args, "--dry-run", state_dir=tmp_path)  # no master key needed
     assert dry.exit_code == 1, dry.output
     report = json.loads(dry.stdout)
     assert report["ok"] is False and report["dry_run"] is True and report["ledger_entries"] == 4
@@ -64,7 +65,7 @@ def test_reconcile_reports_then_repairs(settings, ledger_url):
     assert report["published"] == [] and report["mismatched"] == []
     assert service.get_schema(marked.id).ledger_seq is None  # a dry run changes nothing
 
-    repair = _cli(*args, env={"ZKCRED_MASTER_KEY": settings.master_key.hex()})
+    repair = _cli(*args, env={"ZKCRED_MASTER_KEY": settings.master_key.hex()}, state_dir=tmp_path)
     report = json.loads(repair.stdout)
     assert repair.exit_code == 1 and report["dry_run"] is False  # the ghost remains: the operator decides
     assert [m["subject_id"] for m in report["marked"]] == [marked.id]
@@ -72,7 +73,7 @@ def test_reconcile_reports_then_repairs(settings, ledger_url):
     assert service.get_schema(marked.id).ledger_seq == report["marked"][0]["seq"]
     assert service.get_schema(missing.id).ledger_seq == report["published"][0]["seq"]
 
-    again = _cli(*args[:-1], "--dry-run")  # human output
+    again = _cli(*args[:-1], "--dry-run", state_dir=tmp_path)  # human output
     assert again.exit_code == 1
     assert "on the ledger, unknown to the issuer: schema ghost" in again.stdout
     assert "marked" not in again.stdout and "pending" not in again.stdout
@@ -89,7 +90,7 @@ def test_reconcile_errors_are_one_line(settings, ledger_url, tmp_path):
         (["--database-url", settings.database_url, "--ledger-url", ledger_url], {"ZKCRED_MASTER_KEY": "00" * 32},
          "does not open"),
     ]:
-        result = _cli(*args, env=env)
+        result = _cli(*args, env=env, state_dir=tmp_path)
         assert result.exit_code == 2, result.output
         assert needle in result.output and len(result.output.strip().splitlines()) == 1, result.output
         assert "Traceback" not in result.output

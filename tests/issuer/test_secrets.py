@@ -99,12 +99,13 @@ def test_sealed_values_are_bound_to_their_row(api, client, service):
         service.issue_credential(offer_id=o1["offer_id"], token=o1["token"], request=b64e(req.request))
 
 
-def test_master_key_is_required_and_checked(settings, ledger, service):
+def test_master_key_is_required_and_checked(settings, ledger, service, tmp_path):
+    empty = {"ZKCRED_STATE_DIR": str(tmp_path / "state")}  # no master key file there
     with pytest.raises(ConfigError, match="ZKCRED_MASTER_KEY is not set"):
-        Settings.from_env({"DATABASE_URL": settings.database_url})
+        Settings.from_env({**empty, "DATABASE_URL": settings.database_url})
     with pytest.raises(ConfigError, match="32 bytes"):
-        Settings.from_env({"ZKCRED_MASTER_KEY": "abcd"})
-    dev = Settings.from_env({"ZKCRED_DEV_MODE": "1"})
+        Settings.from_env({**empty, "ZKCRED_MASTER_KEY": "abcd"})
+    dev = Settings.from_env({**empty, "ZKCRED_DEV_MODE": "1"})
     assert dev.dev_mode and len(dev.master_key) == 32
     key = secrets.token_bytes(32)
     assert Settings.from_env({"ZKCRED_MASTER_KEY": key.hex()}).master_key == key

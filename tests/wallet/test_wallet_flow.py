@@ -92,6 +92,17 @@ def test_offer_cannot_be_used_twice_or_forged(world):
         eve.accept_offer(tampered)
 
 
+def test_a_cancelled_offer_is_refused_with_a_clear_message(world):
+    """The issuer's admin cancels an offer; the holder's wallet says so and stores nothing."""
+    holder = world["wallet"]("cancelled-offer-holder")
+    offer = world["offer"](64000)
+    r = world["iss"].post(f"/admin/offers/{offer['offer_id']}/cancel", headers=world["admin"])
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    with pytest.raises(OfferRejected, match="cancelled by the issuer.*409|409.*cancelled by the issuer"):
+        holder.accept_offer(offer)
+    assert holder.credentials() == []
+
+
 def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     frank = world["wallet"]("frank")
     frank.accept_offer(world["offer"](64000))
@@ -152,3 +163,28 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
                                                  "--submit", "--json"]).stdout)
     assert verdict["verified"] is True and verdict["pseudonyms"][0]["lender"] == "L"
     assert runner.invoke(cli.app, ["present", world["ask"]()["request_url"], "--submit", "--json"]).exit_code == 0
+
+
+def test_a_lost_issuance_answer_is_retried_with_the_same_request(world, tmp_path):
+    """The issuer issued, the answer never arrived: accepting the offer again gets that credential."""
+    import httpx
+
+    class LosingRouter(HttpRouter):
+        lose = 1
+
+        def request(self, method, url, **kw):  # type: ignore[no-untyped-def]
+            response = super().request(method, url, **kw)
+            if url.endswith("/credentials") and self.lose:
+                self.lose -= 1
+                raise httpx.ReadTimeout("the answer was lost")
+            return response
+
+    be = get_backend("blst")
+    router = LosingRouter(world["clients"])
+    henry = Wallet.create(tmp_path / "henry.db", "correct horse battery", http=router, backend=be)
+    offer = world["offer"](64000)
+    with pytest.raises(httpx.ReadTimeout):
+        henry.accept_offer(offer)
+    summary = henry.accept_offer(offer)  # the same request again: the credential issued the first time
+    assert [c.id for c in henry.credentials()] == [summary.id]
+    assert henry._store.all("issuance") == []  # nothing kept once the credential is stored
