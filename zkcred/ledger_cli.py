@@ -250,6 +250,7 @@ def tiles(
     witnesses: Annotated[
         str | None, typer.Option(envvar="ZKCRED_LEDGER_WITNESSES", help="The ledger's witness policy (its quorum).")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {origin, size, directory} as one JSON object.")] = False,
 ) -> None:
     """Write the ledger as static tiles for any web server or object store (run it after appends, or from cron)."""
     from ledger.keys import load_signing_key
@@ -276,4 +277,9 @@ def tiles(
         raise typer.Exit(1) from None
     finally:
         store.close()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"origin": checkpoint.origin, "size": checkpoint.size, "directory": directory}))
+        return
     console.print(f"wrote the tiles of {checkpoint.origin} at size {checkpoint.size} to {directory}")

@@ -114,6 +114,13 @@ def serve(
 
 
 @app.command()
-def vkey(key_file: KeyFileOpt = DEFAULT_KEY_FILE, name: NameOpt = None, algorithm: AlgorithmOpt = "ed25519") -> None:
+def vkey(key_file: KeyFileOpt = DEFAULT_KEY_FILE, name: NameOpt = None, algorithm: AlgorithmOpt = "ed25519",
+         as_json: Annotated[bool, typer.Option("--json", help="Print {name, vkey} as one JSON object.")] = False) -> None:
     """Print the witness's vkey (for the ledger's and consumers' policy files)."""
-    typer.echo(_signer(key_file, name, algorithm).verifier.vkey())
+    verifier = _signer(key_file, name, algorithm).verifier
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"name": verifier.name, "vkey": verifier.vkey()}))
+        return
+    typer.echo(verifier.vkey())
