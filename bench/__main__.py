@@ -1,6 +1,6 @@
 """``python -m bench <scenario> [--json] [--repeats N] [--backends blst,py_ecc]``.
 
-Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``compare``. With ``--json`` the output is one
+Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``ledger``, ``compare``. With ``--json`` the output is one
 JSON object ``{"results": {backend: {operation: {median_ms, min_ms, max_ms}}}, "sizes": {...}}``
 plus extra keys (operation counts, unit costs) that readers may ignore.
 """
@@ -16,7 +16,7 @@ from bench import common
 from circuits.backend import available_backends
 
 SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "revocation": "bench.revocation",
-             "compare": "bench.compare", "sigma": "bench.sigma"}
+             "compare": "bench.compare", "sigma": "bench.sigma", "ledger": "bench.ledger"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -517,12 +517,17 @@ def create_app_from_env() -> FastAPI:
     from issuer.config import ConfigError, Settings
     from issuer.publisher import HttpPublisher
     from ledger.client import LedgerClient
+    from ledger.policy import policy_from_env
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
     if not settings.issuer_url or not settings.ledger_url:  # `zkcred issuer serve` sets both (or refuses)
         raise ConfigError("the issuer needs its public URL (ZKCRED_ISSUER_URL) and the ledger's (ZKCRED_LEDGER_URL)")
-    publisher = HttpPublisher(LedgerClient(settings.ledger_url))
+    # a pinned ledger key (ZKCRED_LEDGER_PUBLIC_KEY, or the ledger's key in the state dir) and ZKCRED_LEDGER_POLICY:
+    # the issuer then reads its own registration only from a verified (witnessed) checkpoint
+    pinned = settings.pinned_ledger_key()
+    publisher = HttpPublisher(LedgerClient(settings.ledger_url, ledger_key=pinned[0] if pinned else None,
+                                           policy=policy_from_env() if pinned else None))
     service = IssuerService.open(settings=settings, publisher=publisher)
     service.outbox.start()  # deliver what is pending, with backoff while the ledger is away
     logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())

@@ -35,7 +35,7 @@ from issuer.errors import ErrorKind, IssuerError
 from ledger.client import LedgerClient
 from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
 from ledger.entries import canonical_json, entry_hash, sign_entry
-from ledger.errors import ChainConflict, EntryRejected, LedgerError
+from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet
 from ledger.log import LedgerLog, now_ms
 
 logger = logging.getLogger(__name__)
@@ -127,8 +127,27 @@ class HttpPublisher:
         except httpx.HTTPError as e:
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
 
+    def _witnessed_head(self, wait: float = 3.0):  # type: ignore[no-untyped-def]
+        """The verified checkpoint, once it covers the ledger's head (witnesses cosign a round behind)."""
+        target = self.client.fetch_tree_head().size
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                checkpoint = self.client.checkpoint()
+            except QuorumNotMet:  # nothing witnessed yet: wait as for a lagging checkpoint
+                if time.monotonic() >= deadline:
+                    raise
+            else:
+                if checkpoint.size >= target or time.monotonic() >= deadline:
+                    return checkpoint
+            time.sleep(0.05)
+
     def issuer_key(self, issuer_id: str) -> bytes | None:
-        """Replay the issuer's registration and rotations from the ledger's entries."""
+        """Replay the issuer's registration and rotations from the ledger's entries.
+
+        With the ledger's key pinned on the client, the entries are read against its verified
+        checkpoint (and the client's witness policy): the issuer sees what everyone sees.
+        """
         key: bytes | None = None
         for doc in self.issuer_entries(issuer_id):
             if doc.get("type") == "issuer_registration":
@@ -141,8 +160,15 @@ class HttpPublisher:
         found: list[dict[str, Any]] = []
         start = 0
         try:
+            checkpoint = self._witnessed_head() if self.client.ledger_key is not None else None
             while True:
-                page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
+                if checkpoint is not None:
+                    if start >= checkpoint.size:
+                        return found
+                    page = [e.to_json() for e in self.client.verified_entries(
+                        start=start, limit=MAX_PAGE, tree_head=checkpoint)]
+                else:
+                    page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
                 found += [doc for doc in page if isinstance(doc, dict) and doc.get("issuer") == issuer_id]
                 if len(page) < MAX_PAGE:
                     return found

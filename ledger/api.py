@@ -3,6 +3,8 @@
     GET  /entries?start=&limit=             consecutive entries (canonical JSON), at most 1000
     GET  /entries/{seq}                     one entry, byte-for-byte as stored (RFC 8785)
     GET  /tree-head                         the latest signed tree head
+    GET  /checkpoint                        the latest C2SP checkpoint (signed note, text/plain; cosigned
+                                            by the ledger's witnesses when it has them)
     GET  /proofs/inclusion?seq=&tree_size=  RFC 9162 audit path (tree_size defaults to the head)
     GET  /proofs/consistency?first=&second= RFC 9162 consistency proof (second defaults to the head)
     POST /entries                           a signed entry; 201 with a receipt, or a problem;
@@ -21,8 +23,11 @@ database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
@@ -32,12 +37,15 @@ from ledger.constants import DEFAULT_PAGE, MAX_PAGE
 from ledger.entries import MAX_JSON_INT, verify_tree_head
 from ledger.errors import ChainConflict, LedgerError
 from ledger.log import LedgerLog
+from ledger.tiles import TileWriter
+from ledger.witnessing import WitnessSubmitter
 from servicekit.app import create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
 from servicekit.strictjson import Limits
 
 logger = logging.getLogger(__name__)
+CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 SeqParam = Annotated[int, Query(ge=0, le=MAX_JSON_INT)]
 SizeParam = Annotated[int | None, Query(ge=0, le=MAX_JSON_INT)]
@@ -87,6 +95,13 @@ def tree_head(log: LogDep) -> dict[str, Any]:
     sth = log.tree_head()
     # last_entry_hash is not signed: a convenience for writers building the next entry
     return {**sth.to_json(), "last_entry_hash": head.last_hash.hex() if head.size == sth.size else None}
+
+
+@router.get("/checkpoint", response_class=Response,
+            responses={200: {"content": {CHECKPOINT_MEDIA_TYPE: {}}, "description": "a C2SP checkpoint (signed note)"}})
+def checkpoint(log: LogDep) -> Response:
+    """The latest C2SP checkpoint: with witnesses, the newest one carrying their quorum and its cosignatures."""
+    return Response(log.latest_checkpoint().to_bytes(), media_type=CHECKPOINT_MEDIA_TYPE)
 
 
 @router.get("/proofs/inclusion")
@@ -143,8 +158,13 @@ def _readiness(log: LedgerLog) -> dict[str, Any]:
     return {"database": database, "keys": keys}
 
 
-def create_app(log: LedgerLog, *, limits: Limits | None = None) -> FastAPI:
-    """The ledger service over ``log``; ``limits``: request limits (the shared default if None)."""
+def create_app(log: LedgerLog, *, limits: Limits | None = None, witnesses: WitnessSubmitter | None = None,
+               tiles: TileWriter | None = None) -> FastAPI:
+    """The ledger service over ``log``; ``limits``: request limits (the shared default if None).
+
+    ``witnesses`` collects cosignatures and ``tiles`` keeps a tiles directory current, both in
+    the background, started and stopped with the app (its lifespan).
+    """
     app = create_service_app(service="ledger", title="zkcred ledger",
                              summary=__doc__.splitlines()[0] if __doc__ else None,
                              error_mappers={LedgerError: _problem_of}, readiness=_readiness(log), limits=limits)
@@ -154,13 +174,36 @@ def create_app(log: LedgerLog, *, limits: Limits | None = None) -> FastAPI:
     app.state.appends = metrics.counter("ledger_appends", "entries appended through POST /entries")
     app.state.rejections = metrics.counter("ledger_rejections", "appends refused, by reason", ["reason"])
     app.include_router(router)
+    background = [b for b in (witnesses, tiles) if b is not None]
+    if background:
+        inner = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+            for b in background:
+                b.start()
+            try:
+                async with inner(a) as state:
+                    yield state
+            finally:
+                for b in background:
+                    b.stop()
+
+        app.router.lifespan_context = lifespan
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file."""
+    """Factory for ``uvicorn --factory``: the settings (``ledger.config``) from the environment and config file,
+    ``ZKCRED_LEDGER_ORIGIN``, ``ZKCRED_LEDGER_WITNESSES`` (a tlog-policy file: the witnesses to submit
+    checkpoints to, with URLs) and ``ZKCRED_LEDGER_TILES_DIR`` (keep C2SP tiles there for a static server)."""
     from ledger.config import Settings, open_checked
+    from ledger.witnessing import ENV_WITNESSES, witness_policy_from_env
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     store, key = open_checked(Settings.load())  # type: ignore[arg-type]
-    return create_app(LedgerLog(store, signing_key=key))
+    policy = witness_policy_from_env(os.environ.get(ENV_WITNESSES, "").strip() or None)
+    log = LedgerLog(store, signing_key=key, witness_policy=policy)
+    submitter = WitnessSubmitter(log, list(policy.witnesses.values())) if policy is not None else None
+    tiles_dir = os.environ.get("ZKCRED_LEDGER_TILES_DIR", "").strip()
+    return create_app(log, witnesses=submitter, tiles=TileWriter(log, tiles_dir) if tiles_dir else None)

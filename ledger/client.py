@@ -1,13 +1,16 @@
 """Client side of the ledger: fetch over HTTP, trust nothing the service says until it verifies.
 
-Verifiers and wallets pin the ledger's Ed25519 public key.  Then:
+Verifiers and wallets pin the ledger's Ed25519 public key (and know its origin,
+``ZKCRED_LEDGER_ORIGIN``); they may hold a witness policy (``ledger.policy``).  Then:
 
-- ``LedgerClient.tree_head()`` returns a signed tree head (STH) only if the pinned key
-  signed it;
+- ``LedgerClient.checkpoint()`` (also ``tree_head()``) returns the ledger's C2SP checkpoint
+  only if the pinned key signed it under the origin and, with a policy, a quorum of
+  witnesses cosigned it (``ledger.policy.CheckpointTrust``); the checkpoint is the *view*
+  every later check is made against;
 - ``verify_growth(old, new)`` fetches a consistency proof and checks the log only grew
-  (RFC 9162 §2.1.4) — keep the last STH you accepted and call it with each new one;
-- ``verified_entries(start, limit, tree_head=sth)`` fetches consecutive entries and checks
-  them against a verified STH with one inclusion proof: the *last* entry's leaf is in the
+  (RFC 9162 §2.1.4) — keep the last checkpoint you accepted and call it with each new one;
+- ``verified_entries(start, limit, tree_head=checkpoint)`` fetches consecutive entries and checks
+  them against a verified checkpoint with one inclusion proof: the *last* entry's leaf is in the
   tree, and each entry's ``prev_hash`` is the chain hash of the one before, so (by SHA-256
   collision resistance) the whole run is bound to the tree head.  The pure function
   ``verify_entry_run`` does the same for entries obtained any other way (a mirror, a cache).
@@ -19,14 +22,15 @@ fails to verify raises ``VerificationFailed``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ledger import merkle
+from ledger.checkpoint import SignedCheckpoint, default_origin, log_verifier
 from ledger.constants import MAX_PAGE, PROBLEM_TYPE_PREFIX
-from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash, verify_tree_head
+from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash
 from ledger.errors import (
     REJECTION_REASONS,
     ChainConflict,
@@ -36,17 +40,18 @@ from ledger.errors import (
     NotFound,
     VerificationFailed,
 )
+from ledger.policy import CheckpointTrust, Policy
 
 
 def verify_entry_run(
     docs: Sequence[Mapping[str, Any]],
     *,
     start: int,
-    tree_head: SignedTreeHead,
+    tree_head: SignedCheckpoint | SignedTreeHead,
     last_inclusion_proof: Sequence[bytes],
     prev_hash: bytes | None = None,
 ) -> list[Entry]:
-    """Check entries ``start … start+len(docs)-1`` against an already verified tree head.
+    """Check entries ``start … start+len(docs)-1`` against an already verified checkpoint (or tree head).
 
     ``prev_hash``, if given, is the chain hash of entry ``start-1`` the caller already
     trusts, and the first entry must link to it.
@@ -105,18 +110,42 @@ def _problem_error(response: httpx.Response) -> LedgerError:
     return err
 
 
+def verify_growth_with(
+    old: SignedCheckpoint, new: SignedCheckpoint, proof: Callable[[int, int], Sequence[bytes]]
+) -> None:
+    """Raise ``VerificationFailed`` unless ``new`` extends ``old`` (both already verified checkpoints)."""
+    if new.size < old.size:
+        raise VerificationFailed(f"the log shrank from {old.size} to {new.size} entries")
+    hashes = list(proof(old.size, new.size)) if old.size < new.size else []
+    if not merkle.verify_consistency(old.size, new.size, old.root, new.root, hashes):
+        raise VerificationFailed(f"tree of size {new.size} does not extend the tree of size {old.size}")
+
+
 class LedgerClient:
-    """HTTP client of a ledger service; ``ledger_key`` pins the ledger's Ed25519 public key."""
+    """HTTP client of a ledger service; ``ledger_key`` pins the ledger's Ed25519 public key.
+
+    ``origin`` (default ``ZKCRED_LEDGER_ORIGIN`` or ``zkcred.example/ledger``) names the log
+    in its checkpoints; ``policy`` (``ledger.policy.Policy``) the witnesses and the quorum
+    a checkpoint needs, ``max_age`` how old their cosignatures may be when it is fetched.
+    Without a policy a checkpoint signed by the ledger alone is accepted.
+    """
 
     def __init__(
         self,
         base_url: str,
         *,
         ledger_key: bytes | None = None,
+        origin: str | None = None,
+        policy: Policy | None = None,
+        max_age: float | None = None,
         http: httpx.Client | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.ledger_key = ledger_key
+        self.origin = origin or default_origin()
+        self.policy = policy
+        self.max_age = max_age
+        self._trust: CheckpointTrust | None = None
         self._http = http if http is not None else httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
 
     def close(self) -> None:
@@ -138,6 +167,13 @@ class LedgerClient:
 
     def fetch_tree_head(self) -> SignedTreeHead:
         return SignedTreeHead.from_json(self._get("/tree-head"))
+
+    def fetch_checkpoint(self) -> bytes:
+        """The checkpoint as served (a signed note), unverified."""
+        response = self._http.get("/checkpoint")
+        if response.status_code != 200:
+            raise _problem_error(response)
+        return response.content
 
     def fetch_entries(self, *, start: int, limit: int = MAX_PAGE) -> list[Any]:
         entries = self._get("/entries", start=start, limit=limit).get("entries", [])
@@ -164,30 +200,34 @@ class LedgerClient:
 
     # ------------------------------------------------------------ verified reads
 
-    def _pinned(self) -> bytes:
-        if self.ledger_key is None:
-            raise ValueError("pin the ledger's public key (ledger_key=) to verify tree heads")
-        return self.ledger_key
+    @property
+    def trust(self) -> CheckpointTrust:
+        """The pinned ledger key under its origin, and the policy: what every checkpoint must satisfy."""
+        if self._trust is None:
+            if self.ledger_key is None:
+                raise ValueError("pin the ledger's public key (ledger_key=) to verify checkpoints")
+            self._trust = CheckpointTrust(log_verifier(self.origin, self.ledger_key), self.policy,
+                                          max_age=self.max_age)
+        return self._trust
 
-    def tree_head(self) -> SignedTreeHead:
-        """The latest tree head, verified under the pinned ledger key."""
-        sth = self.fetch_tree_head()
-        verify_tree_head(sth, self._pinned())
-        return sth
+    def checkpoint(self) -> SignedCheckpoint:
+        """The latest checkpoint: signed by the pinned key, cosigned by the policy's quorum (if any),
+        within ``max_age`` seconds (if set)."""
+        return self.trust.verify(self.fetch_checkpoint(), fresh=True)
 
-    def verify_growth(self, old: SignedTreeHead, new: SignedTreeHead) -> None:
+    def tree_head(self) -> SignedCheckpoint:
+        """The verified view of the log to check everything else against: ``checkpoint()``."""
+        return self.checkpoint()
+
+    def verify_growth(self, old: SignedCheckpoint, new: SignedCheckpoint) -> None:
         """Raise ``VerificationFailed`` unless the log of ``new`` extends the log of ``old``."""
-        for sth in (old, new):
-            verify_tree_head(sth, self._pinned())
-        if new.size < old.size:
-            raise VerificationFailed(f"the log shrank from {old.size} to {new.size} entries")
-        proof = self.consistency_proof(first=old.size, second=new.size) if old.size < new.size else []
-        if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
-            raise VerificationFailed(f"tree of size {new.size} does not extend the tree of size {old.size}")
+        for cp in (old, new):
+            self.trust.verify(cp)
+        verify_growth_with(old, new, lambda a, b: self.consistency_proof(first=a, second=b))
 
-    def verified_entries(self, *, start: int, limit: int, tree_head: SignedTreeHead) -> list[Entry]:
+    def verified_entries(self, *, start: int, limit: int, tree_head: SignedCheckpoint) -> list[Entry]:
         """Entries from ``start`` (at most ``limit``, within ``tree_head``), checked against it."""
-        verify_tree_head(tree_head, self._pinned())
+        self.trust.verify(tree_head)
         limit = min(limit, tree_head.size - start)
         if start < 0 or limit < 1:
             raise InvalidRequest(f"no entries from {start} in a tree of size {tree_head.size}")
@@ -197,7 +237,7 @@ class LedgerClient:
         _, proof = self.inclusion_proof(seq=start + len(docs) - 1, tree_size=tree_head.size)
         return verify_entry_run(docs, start=start, tree_head=tree_head, last_inclusion_proof=proof)
 
-    def verified_entry(self, seq: int, *, tree_head: SignedTreeHead) -> Entry:
+    def verified_entry(self, seq: int, *, tree_head: SignedCheckpoint) -> Entry:
         return self.verified_entries(start=seq, limit=1, tree_head=tree_head)[0]
 
     # ------------------------------------------------------------ writes (issuers)

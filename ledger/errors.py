@@ -14,7 +14,11 @@ of the other services too).  The one exception handler in ``ledger.api`` maps an
 - ``ChainConflict`` (409): the entry was built on a head that is no longer the head
   (wrong ``seq`` or ``prev_hash``); re-read the head, re-sign, retry.
 - ``VerificationFailed``: a proof, tree head or entry did not verify on the client or
-  auditor side; ``seq`` names the first bad entry where there is one.
+  auditor side; ``seq`` names the first bad entry where there is one.  Its kinds for C2SP
+  notes: ``MalformedNote`` (400: a note, checkpoint, vkey, policy or add-checkpoint body
+  breaks its format), ``NoteNotVerified`` (403: no trusted signature, or a bad one from a
+  trusted key) and ``QuorumNotMet`` (the witness policy's quorum is missing; ``missing``
+  names who) — all fail closed wherever a ``VerificationFailed`` is caught.
 
 The boolean ``verify_*`` functions of ``ledger.merkle`` are the one exception to "raise,
 don't return False": their names and signatures are fixed by issue 4 for auditors.
@@ -96,3 +100,35 @@ class VerificationFailed(LedgerError):
         super().__init__(detail if seq is None else f"entry {seq}: {detail}")
         self.seq = seq
         self.reason = detail
+
+
+class MalformedNote(VerificationFailed):
+    """A signed note, checkpoint, vkey, policy or add-checkpoint body breaks its format (C2SP)."""
+
+    status = 400
+    slug = "malformed-note"
+    title = "Malformed signed note"
+
+
+class NoteNotVerified(VerificationFailed):
+    """No trusted key signed the note, or (``bad_signature``) a trusted key's signature fails."""
+
+    status = 403
+    slug = "note-not-verified"
+    title = "Signed note not verified"
+
+    def __init__(self, detail: str, *, bad_signature: bool) -> None:
+        super().__init__(detail)
+        self.bad_signature = bad_signature
+
+
+class QuorumNotMet(VerificationFailed):
+    """A checkpoint lacks the cosignatures the consumer's witness policy requires; ``missing`` names who."""
+
+    status = 422
+    slug = "quorum-not-met"
+    title = "Checkpoint not cosigned by a witness quorum"
+
+    def __init__(self, detail: str, *, missing: list[str]) -> None:
+        super().__init__(detail)
+        self.missing = missing

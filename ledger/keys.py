@@ -36,7 +36,12 @@ def load_signing_key(key_file: str | os.PathLike[str] | None = None) -> Ed25519P
             return signing_key_from_seed(bytes.fromhex(from_env.strip()))
         except ValueError as e:
             raise ValueError(f"{ENV_KEY} must be 64 hex digits (a 32-byte Ed25519 seed)") from e
-    path = Path(key_file or os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
+    return key_from_file(key_file or os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
+
+
+def key_from_file(key_file: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """An Ed25519 key kept as the hex of its seed in ``key_file`` (created with mode 0600 if missing)."""
+    path = Path(key_file)
     if path.exists():
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
         try:

@@ -39,6 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import merkle
+from ledger.checkpoint import Checkpoint, SignedCheckpoint, default_origin, log_signer, sign_checkpoint
 from ledger.constants import MAX_CLOCK_SKEW_MS, MAX_PAGE
 from ledger.entries import (
     Entry,
@@ -53,6 +54,7 @@ from ledger.entries import (
     verify_entry_signature,
 )
 from ledger.errors import ChainConflict, EntryRejected, InvalidRequest, NotFound
+from ledger.policy import Policy
 from ledger.store import AppendPlan, AppendView, Head, LedgerStore, StoredEntry
 
 logger = logging.getLogger(__name__)
@@ -198,10 +200,17 @@ class LedgerLog:
         signing_key: Ed25519PrivateKey,
         clock: Callable[[], int] = now_ms,
         max_clock_skew_ms: int = MAX_CLOCK_SKEW_MS,
+        origin: str | None = None,
+        witness_policy: Policy | None = None,
     ) -> None:
         self.store = store
         self._signing_key = signing_key
         self.public_key = public_key_bytes(signing_key)
+        self.origin = origin or default_origin()
+        self._note_signer = log_signer(self.origin, signing_key)
+        self.verifier = self._note_signer.verifier  # vkey: self.verifier.vkey()
+        self.witness_policy = witness_policy  # the quorum the served checkpoint aims for (ledger.witnessing)
+        self.listeners: list[Callable[[int], None]] = []  # told the new size after each append (never blocking)
         self._clock = clock
         self._max_skew = max_clock_skew_ms
         self._key_cache: dict[str, bytes] = {}  # issuer -> key believed current (a hint, never trusted)
@@ -315,6 +324,11 @@ class LedgerLog:
             return self._existing(e.seq)
         if plan.issuer_key is not None:
             self._key_cache[plan.issuer_key[0]] = plan.issuer_key[1]
+        for listener in self.listeners:
+            try:
+                listener(plan.head.size)
+            except Exception:  # a listener (the witness submitter) must never fail an append
+                logger.exception("append listener failed")
         assert plan.head.tree_head is not None
         logger.debug("append >>> seq=%d entry_hash=%s", plan.entry.seq, plan.entry.entry_hash.hex()[:16])
         return Receipt(
@@ -358,6 +372,39 @@ class LedgerLog:
         return sign_tree_head(
             key=self._signing_key, size=head.size, root=merkle.frontier_root(head.frontier), time=self._clock()
         )
+
+    def checkpoint(self, tree_size: int | None = None) -> SignedCheckpoint:
+        """The C2SP checkpoint of the tree of ``tree_size`` entries (default: the head), signed by the ledger.
+
+        Ed25519 is deterministic, so the same size always gives the same bytes; nothing is stored.
+        """
+        if tree_size is None:
+            head = self.store.head()
+            size, root = head.size, merkle.frontier_root(head.frontier)
+        else:
+            size, root = tree_size, self.root(tree_size)
+        return sign_checkpoint(Checkpoint(self.origin, size, root), self._note_signer)
+
+    def latest_checkpoint(self) -> SignedCheckpoint:
+        """What ``GET /checkpoint`` serves: the newest checkpoint that carries the witness quorum.
+
+        With a witness policy: the largest size whose stored cosignatures satisfy its quorum,
+        with every cosignature kept for it; if none does yet, the head's checkpoint with what
+        it has (consumers with a policy will refuse it: fail closed).  Without one: the head.
+        """
+        head = self.store.head()
+        stored = self.store.cosignatures()
+        policy = self.witness_policy
+        if policy is not None:
+            named = {(w.verifier.name, w.verifier.key_id): w.name for w in policy.witnesses.values()}
+            for size, lines in stored:
+                if size > head.size:
+                    continue  # cosigned on another branch or a rolled-back database: never served
+                cosigners = {named[(s.name, s.key_id)] for s in lines if (s.name, s.key_id) in named}
+                if policy.satisfied(cosigners):
+                    return self.checkpoint(size).with_cosignatures(lines)
+        at_head = next((lines for size, lines in stored if size == head.size), [])
+        return self.checkpoint().with_cosignatures(at_head)
 
     def entry(self, seq: int) -> StoredEntry:
         found = self.store.entries(start=seq, limit=1) if seq >= 0 else []

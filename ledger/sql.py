@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Engine, LargeBinary, event, func, insert, select
+from sqlalchemy import BigInteger, Engine, LargeBinary, delete, event, func, insert, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -51,6 +51,7 @@ from sqlmodel import Field, SQLModel, create_engine
 from ledger.constants import HASH_SIZE
 from ledger.entries import SignedTreeHead
 from ledger.merkle import NodeId
+from ledger.note import NoteSignature, parse_signature_line
 from ledger.store import EMPTY_HEAD, AppendPlan, Head, StoredEntry
 
 
@@ -93,6 +94,17 @@ class LedgerIssuerRow(SQLModel, table=True):
     since_seq: int = Field(sa_type=BigInteger)
 
 
+class LedgerCosignatureRow(SQLModel, table=True):
+    """A witness's cosignature of the ledger's checkpoint of ``size`` (the note signature line)."""
+
+    __tablename__ = "ledger_cosignatures"
+
+    size: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    signer: str = Field(max_length=1024, primary_key=True)  # the witness's key name
+    key_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    line: bytes = Field(sa_type=LargeBinary)
+
+
 class LedgerContentRow(SQLModel, table=True):
     __tablename__ = "ledger_content"
 
@@ -101,11 +113,12 @@ class LedgerContentRow(SQLModel, table=True):
 
 
 TABLES = [t.__table__ for t in (LedgerEntryRow, LedgerNodeRow, LedgerHeadRow, LedgerIssuerRow,  # type: ignore[attr-defined]
-                                LedgerContentRow)]
+                                LedgerContentRow, LedgerCosignatureRow)]
 _entries = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 _nodes = LedgerNodeRow.__table__  # type: ignore[attr-defined]
 _head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
 _issuers = LedgerIssuerRow.__table__  # type: ignore[attr-defined]
+_cosignatures = LedgerCosignatureRow.__table__  # type: ignore[attr-defined]
 _content = LedgerContentRow.__table__  # type: ignore[attr-defined]
 HEAD_ID = 1
 #: Execution option marking a write transaction: on SQLite it begins with ``BEGIN IMMEDIATE``.
@@ -367,6 +380,33 @@ class SqlStore:
     def issuer_key(self, issuer_id: str) -> bytes | None:
         rows = self._query(self._sql.issuer, (issuer_id,))
         return bytes(rows[0][0]) if rows else None
+
+    def add_cosignatures(self, size: int, lines: Sequence[NoteSignature]) -> None:
+        """Keep witnesses' cosignatures of the checkpoint of ``size`` (a newer one replaces the same key's)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                for sig in lines:
+                    key = (_cosignatures.c.size == size) & (_cosignatures.c.signer == sig.name) & (
+                        _cosignatures.c.key_id == sig.key_id)
+                    conn.execute(delete(_cosignatures).where(key))
+                    conn.execute(insert(_cosignatures).values(size=size, signer=sig.name, key_id=sig.key_id,
+                                                              line=sig.line().encode()))
+
+    def cosignatures(self, *, sizes: int = 16) -> list[tuple[int, list[NoteSignature]]]:
+        """Cosignatures of the ``sizes`` largest cosigned sizes, largest first."""
+        with self.engine.connect() as conn:
+            wanted = conn.execute(
+                select(_cosignatures.c.size).distinct().order_by(_cosignatures.c.size.desc()).limit(sizes)
+            ).scalars().all()
+            if not wanted:
+                return []
+            rows = conn.execute(select(_cosignatures.c.size, _cosignatures.c.line)
+                                .where(_cosignatures.c.size.in_(wanted))).all()
+        by_size: dict[int, list[NoteSignature]] = {}
+        for size, line in rows:
+            by_size.setdefault(size, []).append(parse_signature_line(bytes(line).decode()[:-1]))
+        return sorted(by_size.items(), reverse=True)
 
     def content_seq(self, content_id: bytes) -> int | None:
         rows = self._query(self._sql.content, (content_id,))

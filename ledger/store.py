@@ -10,7 +10,8 @@ append, the store makes it durable *atomically*.  What a store keeps:
   current size, largest first) and the latest signed tree head;
 - the current Ed25519 key of each registered issuer;
 - the content id of every entry (``ledger.entries.content_id``) and its seq, unique: the
-  same (issuer, type, payload) is on the log at most once (idempotent re-sends).
+  same (issuer, type, payload) is on the log at most once (idempotent re-sends);
+- witnesses' cosignatures of the ledger's checkpoints, by tree size (``ledger.witnessing``).
 
 Invariants every implementation keeps (the shared suite in ``tests/ledger`` checks them):
 
@@ -36,6 +37,7 @@ from typing import Protocol
 from ledger.constants import GENESIS_PREV_HASH
 from ledger.entries import SignedTreeHead
 from ledger.merkle import NodeId
+from ledger.note import NoteSignature
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,14 @@ class LedgerStore(Protocol):
         """``issuer_hint``/``content_hint``: the issuer key and content id ``prepare`` will ask for (prefetched)."""
         ...
 
+    def add_cosignatures(self, size: int, lines: Sequence[NoteSignature]) -> None:
+        """Keep witnesses' cosignatures (already verified) of the checkpoint of ``size``."""
+        ...
+
+    def cosignatures(self, *, sizes: int = 16) -> list[tuple[int, list[NoteSignature]]]:
+        """The cosignatures of the ``sizes`` largest cosigned sizes, largest first."""
+        ...
+
 
 @dataclass
 class _MemoryView:
@@ -125,6 +135,16 @@ class MemoryStore:
     _content: dict[bytes, int] = field(default_factory=dict)
     _head: Head = EMPTY_HEAD
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cosignatures: dict[int, dict[tuple[str, int], NoteSignature]] = field(default_factory=dict)
+
+    def add_cosignatures(self, size: int, lines: Sequence[NoteSignature]) -> None:
+        with self._lock:
+            at = self._cosignatures.setdefault(size, {})
+            for sig in lines:
+                at[(sig.name, sig.key_id)] = sig
+
+    def cosignatures(self, *, sizes: int = 16) -> list[tuple[int, list[NoteSignature]]]:
+        return [(size, list(self._cosignatures[size].values())) for size in sorted(self._cosignatures, reverse=True)[:sizes]]
 
     def head(self) -> Head:
         return self._head

@@ -25,3 +25,6 @@ def test_demo_runs_the_lending_story():
     assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
     assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out
     assert "lender B asking for lender A's pseudonym records → 403" in out
+    # the witnessed ledger: every checkpoint cosigned by the three witnesses, a majority required
+    assert "cosigned by witness-1.demo, witness-2.demo, witness-3.demo" in out
+    assert "accept only views with 2 of (w1, w2, w3)" in out

@@ -188,6 +188,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None, limit
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (``zkcred verifier serve``): settings from the environment."""
     from ledger.client import LedgerClient
+    from ledger.policy import max_age_from_env, policy_from_env
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
     from verifier.resolver import LedgerResolver
@@ -198,7 +199,9 @@ def create_app_from_env() -> FastAPI:
     engine = make_engine(settings.database_url)
     init_db(engine)
     check_pinned_ledger_key(engine, ledger_key)
-    resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key))
+    # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
+    resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(),
+                                           max_age=max_age_from_env()))
     service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id,
                               max_attempts=settings.max_attempts)
     return create_app(service, public_url=settings.public_url)

@@ -8,6 +8,9 @@ Every setting is in ``docs/configuration.md``. What the verifier reads:
                                key of the ledger whose signing key is in the state directory
 ``ZKCRED_VERIFIER_ID``         this verifier's identity, bound into every proof (``zkcred-verifier``;
                                config file ``[verifier] verifier_id``)
+``ZKCRED_LEDGER_POLICY``       a C2SP tlog-policy file: the witness quorum every checkpoint needs (optional;
+                               without it the ledger operator is trusted not to show a forked view)
+``ZKCRED_LEDGER_MAX_CHECKPOINT_AGE``  seconds: how old the quorum's cosignatures may be (optional)
 ``ZKCRED_VERIFIER_URL``        public base URL for ``presentation_url``/``request_url``
                                (required outside dev mode; in dev mode ``http://<host>:<port>`` of
                                ``zkcred verifier serve``; never the ``Host`` header of a request)

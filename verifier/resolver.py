@@ -8,15 +8,17 @@ accumulator value ``V`` a presentation claims to have used at a ledger height.
 (:class:`ledger.client.LedgerClient`) or in process (:class:`LocalLedgerSource` over a
 :class:`ledger.log.LedgerLog`) — and trusting nothing it has not verified:
 
-1. **Tree heads.** Each refresh takes the ledger's latest signed tree head (STH), checks
-   its Ed25519 signature under the *pinned* ledger public key, and checks with a
-   consistency proof that it extends the last STH this resolver accepted (RFC 9162
-   §2.1.4): the log only grew, no fork was shown to us.
+1. **Checkpoints.** Each refresh takes the ledger's latest C2SP checkpoint, checks its
+   Ed25519 signature under the *pinned* ledger public key and origin and — with a witness
+   policy (``ledger.policy``) — that a quorum of witnesses cosigned it, then checks with a
+   consistency proof that it extends the last checkpoint this resolver accepted (RFC 9162
+   §2.1.4): the log only grew, no fork was shown to us; with a quorum, no fork was shown
+   to anyone the witnesses answer.
 2. **Entries.** New entries are fetched in pages, each page checked against the new STH
    (chain links + one inclusion proof, ``ledger.client.verify_entry_run``), then replayed
    with the ledger's own rules (``ledger.audit.Replay``: canonical bytes, chain hash, the
    issuer's Ed25519 signature under the key registered *earlier in the log*). After the
-   last page the replayed Merkle root must equal the STH's root. So every entry we index
+   last page the replayed Merkle root must equal the checkpoint's root. So every entry we index
    is on the log the ledger signed, and was signed by the issuer it names.
 3. **Credential definitions.** A definition is rebuilt from three entries: the
    ``schema`` (its recomputed content id must equal ``schema_id``), the
@@ -45,8 +47,8 @@ accumulator value ``V`` a presentation claims to have used at a ledger height.
 
 Unknown ids and heights trigger one refresh. The cache is per process; every worker
 builds its own (the ledger is the shared state). A withheld entry (a ledger that shows us
-an old STH) cannot be detected without gossip between verifiers; the pinned key and the
-consistency checks make any *fork* detectable.
+an old checkpoint) cannot be detected without gossip between verifiers; the pinned key and the
+consistency checks make any *fork* detectable, and witnesses with a quorum policy refuse one.
 """
 
 from __future__ import annotations
@@ -65,13 +67,14 @@ from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
 from circuits.backend import get_backend
 from circuits.errors import IdentityPointError, ZkCredError
-from ledger import merkle
 from ledger.audit import AuditItem, Replay
-from ledger.client import verify_entry_run
+from ledger.checkpoint import SignedCheckpoint, log_verifier
+from ledger.client import verify_entry_run, verify_growth_with
 from ledger.constants import MAX_PAGE
-from ledger.entries import Entry, SignedTreeHead, canonical_json, payload_model, verify_tree_head
+from ledger.entries import Entry, canonical_json, payload_model
 from ledger.errors import LedgerError, VerificationFailed
 from ledger.log import LedgerLog
+from ledger.policy import CheckpointTrust, Policy
 
 logger = logging.getLogger(__name__)
 
@@ -130,40 +133,39 @@ class LedgerSource(Protocol):
 
     ledger_key: bytes | None
 
-    def tree_head(self) -> SignedTreeHead: ...
+    def tree_head(self) -> SignedCheckpoint:
+        """The latest checkpoint, verified (pinned key, origin, the policy's quorum)."""
+        ...
 
-    def verify_growth(self, old: SignedTreeHead, new: SignedTreeHead) -> None: ...
+    def verify_growth(self, old: SignedCheckpoint, new: SignedCheckpoint) -> None: ...
 
-    def verified_entries(self, *, start: int, limit: int, tree_head: SignedTreeHead) -> list[Entry]: ...
+    def verified_entries(self, *, start: int, limit: int, tree_head: SignedCheckpoint) -> list[Entry]: ...
 
 
 class LocalLedgerSource:
     """A ``LedgerSource`` over an in-process ``LedgerLog`` that verifies exactly as the HTTP client does.
 
     For the demo and tests: the log is in the same process, but the verifier still checks
-    the tree head under the pinned key, consistency proofs and inclusion proofs.
+    the checkpoint under the pinned key (and the policy's quorum), consistency proofs and
+    inclusion proofs.
     """
 
-    def __init__(self, log: LedgerLog, *, ledger_key: bytes) -> None:
+    def __init__(self, log: LedgerLog, *, ledger_key: bytes, origin: str | None = None,
+                 policy: Policy | None = None, max_age: float | None = None) -> None:
         self.log = log
         self.ledger_key = ledger_key
+        self.trust = CheckpointTrust(log_verifier(origin or log.origin, ledger_key), policy, max_age=max_age)
 
-    def tree_head(self) -> SignedTreeHead:
-        sth = self.log.tree_head()
-        verify_tree_head(sth, self.ledger_key)
-        return sth
+    def tree_head(self) -> SignedCheckpoint:
+        return self.trust.verify(self.log.latest_checkpoint().to_bytes(), fresh=True)
 
-    def verify_growth(self, old: SignedTreeHead, new: SignedTreeHead) -> None:
-        for sth in (old, new):
-            verify_tree_head(sth, self.ledger_key)
-        if new.size < old.size:
-            raise VerificationFailed(f"the log shrank from {old.size} to {new.size} entries")
-        proof = self.log.consistency_proof(first=old.size, second=new.size) if old.size < new.size else []
-        if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
-            raise VerificationFailed(f"tree of size {new.size} does not extend the tree of size {old.size}")
+    def verify_growth(self, old: SignedCheckpoint, new: SignedCheckpoint) -> None:
+        for cp in (old, new):
+            self.trust.verify(cp)
+        verify_growth_with(old, new, lambda a, b: self.log.consistency_proof(first=a, second=b))
 
-    def verified_entries(self, *, start: int, limit: int, tree_head: SignedTreeHead) -> list[Entry]:
-        verify_tree_head(tree_head, self.ledger_key)
+    def verified_entries(self, *, start: int, limit: int, tree_head: SignedCheckpoint) -> list[Entry]:
+        self.trust.verify(tree_head)
         limit = min(limit, tree_head.size - start)
         docs = [json.loads(e.body) for e in self.log.entries(start=start, limit=limit)][:limit]
         if not docs:
@@ -217,7 +219,7 @@ class LedgerResolver:
         self.page = page
         self.clock = clock
         self._lock = threading.RLock()
-        self._sth: SignedTreeHead | None = None
+        self._sth: SignedCheckpoint | None = None
         self._replay = Replay()
         self._last_refresh = float("-inf")
         self._schemas: dict[str, list[_Published]] = {}
@@ -228,13 +230,13 @@ class LedgerResolver:
         self._successors: dict[str, list[tuple[str, str]]] = {}  # old id -> [(issuer, new id)] in log order
 
     @property
-    def tree_head(self) -> SignedTreeHead | None:
-        """The last signed tree head this resolver verified and replayed up to."""
+    def tree_head(self) -> SignedCheckpoint | None:
+        """The last checkpoint this resolver verified and replayed up to."""
         return self._sth
 
     # ------------------------------------------------------------ following the ledger
 
-    def refresh(self) -> SignedTreeHead:
+    def refresh(self) -> SignedCheckpoint:
         """Fetch, verify and replay the ledger up to its latest tree head (steps 1–2)."""
         with self._lock:
             try:
@@ -246,15 +248,15 @@ class LedgerResolver:
                 raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
 
     def ping(self) -> None:
-        """Readiness (``GET /health/ready``): the ledger serves a tree head signed by the pinned key."""
+        """Readiness (``GET /health/ready``): the ledger serves a checkpoint the pinned key (and the policy) accept."""
         try:
             self.source.tree_head()
         except VerificationFailed as e:
-            raise LedgerUnavailable(f"the ledger's tree head did not verify: {e.detail}") from e
+            raise LedgerUnavailable(f"the ledger's checkpoint did not verify: {e.detail}") from e
         except (LedgerError, httpx.HTTPError, OSError) as e:
             raise LedgerUnavailable(f"the ledger could not be read: {type(e).__name__}") from e
 
-    def _refresh(self) -> SignedTreeHead:
+    def _refresh(self) -> SignedCheckpoint:
         new = self.source.tree_head()
         if self._sth is not None:
             self.source.verify_growth(self._sth, new)
@@ -265,7 +267,7 @@ class LedgerResolver:
             for entry in entries:
                 self._replay.feed(AuditItem(entry.seq, canonical_json(entry.to_json())))
                 self._index(entry)
-        self._replay.finish(new, self.source.ledger_key)  # replayed root == signed root, signed by the pinned key
+        self._replay.check_root(new.size, new.root)  # replayed root == the verified checkpoint's root
         self._sth = new
         self._last_refresh = self.clock()
         logger.debug("refresh >>> tree size %d", new.size)

@@ -34,7 +34,8 @@ import time as _time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -51,6 +52,9 @@ from circuits.presentation import (
     create_presentation,
 )
 from wallet.store import Store, WalletError
+
+if TYPE_CHECKING:
+    from ledger.policy import Policy
 
 log = logging.getLogger("zkcred.wallet")
 
@@ -185,12 +189,16 @@ class Wallet:
 
     def __init__(self, store: Store, *, http: HttpRouter | None = None, ledger_url: str | None = None,
                  ledger_key: bytes | None = None, backend: GroupBackend | None = None,
-                 clock: Callable[[], float] = _time.time) -> None:
+                 ledger_policy: Policy | None = None, ledger_origin: str | None = None,
+                 ledger_max_age: float | None = None, clock: Callable[[], float] = _time.time) -> None:
         self._clock = clock
         self._store = store
         self._http = http or HttpRouter()
         self.ledger_url = ledger_url
         self.ledger_key = ledger_key
+        self.ledger_policy = ledger_policy  # witnesses + quorum every checkpoint must carry (ledger.policy)
+        self.ledger_origin = ledger_origin  # None: ZKCRED_LEDGER_ORIGIN or the default
+        self.ledger_max_age = ledger_max_age  # seconds the quorum's cosignatures may be old (None: any)
         self._be = backend or get_backend()
 
     def __repr__(self) -> str:
@@ -292,14 +300,17 @@ class Wallet:
             raise OfferRejected("the accumulator's ledger height is not a height")
         if not self.ledger_url:
             return
-        from ledger.client import LedgerClient
         from ledger.errors import LedgerError
 
-        base = self.ledger_url.rstrip("/")
-        client = LedgerClient(base, ledger_key=self.ledger_key, http=_Prefixed(self._http, base))
+        client = self._ledger_client()
         try:
             if self.ledger_key:
                 head = client.tree_head()
+                for _ in range(20 if self.ledger_policy is not None else 0):
+                    if seq < head.size:
+                        break
+                    time.sleep(0.1)  # the witnesses have not cosigned the issuer's newest entry yet
+                    head = client.tree_head()
                 if seq >= head.size:
                     raise OfferRejected("the accumulator's ledger height is past the ledger's head")
                 doc = client.verified_entry(seq, tree_head=head).to_json()
@@ -449,6 +460,14 @@ class Wallet:
                    for _, rec in self._store.all("credential"))
 
     # -- following the ledger ---------------------------------------------------------------
+    def _ledger_client(self):  # type: ignore[no-untyped-def]
+        """The ledger over this wallet's router; checkpoints verified under the pinned key and the policy."""
+        from ledger.client import LedgerClient
+
+        base = (self.ledger_url or "").rstrip("/")
+        return LedgerClient(base, ledger_key=self.ledger_key, origin=self.ledger_origin, policy=self.ledger_policy,
+                            max_age=self.ledger_max_age, http=_Prefixed(self._http, base))
+
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
         """Apply every revocation since each witness's height; note key rotations; return {updated, revoked, height}.
 
@@ -456,14 +475,24 @@ class Wallet:
         published by the same issuer, is recorded as the credential's ``superseded_by`` (shown
         by ``zkcred wallet list``): the credential keeps working where lenders accept its
         definition; the issuer offers new credentials under the successor.
+
+        With a pinned ledger key every read is checked against the ledger's checkpoint, and with a
+        witness policy that checkpoint must carry the quorum: a forked view raises ``WalletError``.
         """
         if not self.ledger_url:
             raise WalletError("no ledger configured (set ZKCRED_LEDGER_URL or pass --ledger)")
-        from ledger.client import LedgerClient
+        from ledger.errors import LedgerError
+
+        try:
+            return self._sync(progress)
+        except LedgerError as e:
+            raise WalletError(f"the ledger did not verify: {e.detail}") from None
+
+    def _sync(self, progress: Callable[[int, int], None] | None) -> dict:
         from ledger.errors import LedgerError, VerificationFailed
 
-        base = self.ledger_url.rstrip("/")
-        client = LedgerClient(base, ledger_key=self.ledger_key, http=_Prefixed(self._http, base))
+        base = (self.ledger_url or "").rstrip("/")
+        client = self._ledger_client()
         synced_at = self._clock()  # the tree head read next is at least this recent
         try:
             head = client.tree_head() if self.ledger_key else client.fetch_tree_head()

@@ -71,6 +71,8 @@ def _register() -> None:
     app.add_typer(issuer_cli.app, name="issuer")
     from zkcred import wallet_cli
     app.add_typer(wallet_cli.app, name="wallet")
+    from zkcred import witness_cli
+    app.add_typer(witness_cli.app, name="witness")
 
 
 def _plain_flags() -> None:

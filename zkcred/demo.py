@@ -14,7 +14,9 @@ A's pseudonym records. Every step prints its time and, for proofs, its size.
 
 The three services run as their real FastAPI apps; the wallet reaches them over HTTP
 through in-process transports (``httpx`` + Starlette's TestClient), so every byte that
-would cross a network crosses these app boundaries the same way.
+would cross a network crosses these app boundaries the same way.  Three C2SP witnesses
+(``witness``) cosign each ledger checkpoint — in the demo right after every append — and
+the verifier and the wallet accept only a view that two of them cosigned.
 """
 
 from __future__ import annotations
@@ -38,8 +40,42 @@ from zkcred.errors import CliError
 ISSUER_URL, VERIFIER_URL, LEDGER_URL = "http://issuer.demo", "http://verifier.demo", "http://ledger.demo"
 
 
-def _services(tmp: Path, backend):
-    """Ledger, issuer and verifier apps on SQLite files under ``tmp``, and HTTP clients for them."""
+def _witnesses(log, count: int):  # type: ignore[no-untyped-def]
+    """``count`` witnesses as in-process apps, the ledger submitting to them after every append (in the
+    demo synchronously, so each step already sees a cosigned checkpoint); returns their clients."""
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from fastapi.testclient import TestClient
+
+    from ledger.note import CosignatureSigner
+    from ledger.policy import simple_policy
+    from ledger.witnessing import WitnessSubmitter
+    from witness.api import create_app as witness_app
+    from witness.core import MemoryWitnessStore, Witness
+
+    clients, listed = {}, []
+    for i in range(1, count + 1):
+        url = f"http://witness-{i}.demo"
+        w = Witness(CosignatureSigner(f"witness-{i}.demo", Ed25519PrivateKey.generate()), [log.verifier],
+                    MemoryWitnessStore())
+        clients[url] = TestClient(witness_app(w), base_url=url)
+        listed.append((f"w{i}", w.signer.verifier, url))
+
+    class Routed(httpx.Client):  # the submitter's HTTP, routed to the in-process witnesses
+        def request(self, method, url, **kw):  # type: ignore[no-untyped-def,override]
+            kw.pop("timeout", None)
+            return next(c for base, c in clients.items() if str(url).startswith(base)).request(method, str(url), **kw)
+
+    log.witness_policy = simple_policy(listed, count // 2 + 1, log=log.verifier)
+    submitter = WitnessSubmitter(log, list(log.witness_policy.witnesses.values()), http=Routed())
+    log.listeners.append(lambda size: submitter.submit_round())
+    submitter.submit_round()  # the empty tree
+    return clients
+
+
+def _services(tmp: Path, backend, *, witnesses: int = 0):
+    """Ledger, issuer and verifier apps on SQLite files under ``tmp``, and HTTP clients for them;
+    with ``witnesses``, that many witnesses cosign the ledger and the verifier requires a majority."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from fastapi.testclient import TestClient
 
@@ -56,6 +92,7 @@ def _services(tmp: Path, backend):
     from verifier.service import VerifierService
 
     log = LedgerLog(SqlStore(f"sqlite:///{tmp / 'ledger.db'}"), signing_key=Ed25519PrivateKey.generate())
+    witness_clients = _witnesses(log, witnesses) if witnesses else {}
     issuer = IssuerService.open(
         settings=IssuerSettings(master_key=secrets.token_bytes(32), database_url=f"sqlite:///{tmp / 'issuer.db'}",
                                 ledger_url=LEDGER_URL, issuer_url=ISSUER_URL, issuer_id="payroll-demo",
@@ -63,13 +100,14 @@ def _services(tmp: Path, backend):
         publisher=InProcessPublisher(log), backend=backend)
     engine = make_engine(f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
-    resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key))
+    resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
     verifier = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo",
                                backend=backend)
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
         LEDGER_URL: TestClient(ledger_app(log), base_url=LEDGER_URL),
+        **witness_clients,
     }
     return log, issuer, verifier, clients
 
@@ -104,8 +142,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
     console.rule(f"[bold]zkcred demo[/] — lending, on the {be.name} backend")
     with tempfile.TemporaryDirectory(prefix="zkcred-demo-") as tmpdir:
         tmp = Path(tmpdir)
-        with step("ledger, issuer and verifier start (SQLite in a temporary directory)"):
-            log, issuer, verifier, clients = _services(tmp, be)
+        with step("ledger, three witnesses, issuer and verifier start (SQLite in a temporary directory)"):
+            log, issuer, verifier, clients = _services(tmp, be, witnesses=3)
             admin = {"Authorization": f"Bearer {issuer.create_admin_token('demo-admin')}"}
             lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender A')}"}
         iss, ver = clients[ISSUER_URL], clients[VERIFIER_URL]
@@ -127,7 +165,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
 
         console.rule("wallet")
         wallet = Wallet.create(tmp / "wallet.db", secrets.token_urlsafe(16), http=HttpRouter(clients),
-                               ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be)
+                               ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be,
+                               ledger_policy=log.witness_policy)
         with step("wallet accepts the offer: commits to its link secret, verifies signature and witness"):
             summary = wallet.accept_offer(offer)
         console.print(f"  credential {summary.id}: {summary.values}, expires {summary.expiry}")
@@ -209,6 +248,12 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             except NoMatchingCredential as e:
                 console.print(f"  the wallet cannot answer: {e.reason}")
         wallet.close()
+        from ledger.checkpoint import SignedCheckpoint
+
+        served = SignedCheckpoint.parse(clients[LEDGER_URL].get("/checkpoint").content)
+        cosigners = [sig.name for sig in served.note.signatures if sig.name != served.origin]
+        console.print(f"  ledger checkpoint of size {served.size} cosigned by {', '.join(cosigners)}; the verifier "
+                      f"and the wallet accept only views with {log.witness_policy.describe()}")
         if refused["verified"]:
             raise typer.Exit(1)
     console.rule()

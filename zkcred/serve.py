@@ -44,8 +44,11 @@ def serve(
     as_json: bool = typer.Option(False, "--json", help="once all three answer, print their URLs and the ledger's "
                                  "public key as one JSON object on stdout (logs go to stderr)"),
     log_level: LogLevelOption = "info",
+    witnesses: int = typer.Option(0, min=0, max=16, help="also run this many C2SP witnesses; the ledger submits to "
+                                  "them and the issuer and verifier require a majority of them"),
+    witness_port: list[int] = typer.Option([], help="port of each witness (repeatable; default 8004, 8005, …)"),
 ) -> None:
-    """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
+    """Start the ledger, issuer and verifier (one process each), and optionally witnesses, until Ctrl-C."""
     from issuer.config import Settings as IssuerSettings
     from ledger.config import ConfigError, Settings as LedgerSettings, open_checked
     from servicekit.settings import CommonSettings
@@ -103,18 +106,34 @@ def serve(
     base.update(child_environment(common))
     if not urls["ledger_url"]:
         base["ZKCRED_LEDGER_URL"] = ledger_url
+    witness_specs, policy_env = _witnesses(common.state_dir, host, witnesses, witness_port, ledger_public, log_level)
+    ensure_ports_free(host, [(name, int(args[args.index("--port") + 1]), "--witness-port")
+                             for name, args, _ in witness_specs])
+    consumers = {"ZKCRED_LEDGER_POLICY": policy_env} if policy_env else {}
     specs = [
-        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--log-level", log_level], {}),
+        *witness_specs,
+        ("ledger", ["ledger", "serve", "--host", host, "--port", str(ledger_port), "--log-level", log_level],
+         {"ZKCRED_LEDGER_WITNESSES": policy_env} if policy_env else {}),
         ("issuer", ["issuer", "serve", "--host", host, "--port", str(issuer_port), "--log-level", log_level,
-                    *(["--dev"] if dev else [])], {}),
+                    *(["--dev"] if dev else [])], consumers),
         ("verifier", ["verifier", "serve", "--host", host, "--port", str(verifier_port), "--log-level", log_level,
-                      *(["--dev"] if common.dev_mode else [])], {}),
+                      *(["--dev"] if common.dev_mode else [])], consumers),
     ]
     urls = {"ledger": f"http://{host}:{ledger_port}", "issuer": f"http://{host}:{issuer_port}",
             "verifier": f"http://{host}:{verifier_port}"}
+    for name, args, _ in witness_specs:  # supervised too; the ledger starts once they answer (gate)
+        urls[name] = f"http://{host}:{args[args.index('--port') + 1]}"
     state = f"state    {common.state_dir}" + ("  [bold yellow](development)[/]" if common.dev_mode else "")
+    heading = [state]
+    for name, _, _ in witness_specs:
+        heading.append(f"{name} {urls[name]}")
+    if policy_env:
+        heading.append(f"witness policy (ledger, issuer, verifier): {policy_env}")
+    elif not os.environ.get("ZKCRED_LEDGER_POLICY"):
+        heading.append("[bold yellow]no witness policy (ZKCRED_LEDGER_POLICY):[/] the issuer and the verifier "
+                       "accept checkpoints signed by the ledger alone — one operator could show them a split view")
     run_services(specs, urls, base_env=base, ledger_public=ledger_public, as_json=as_json, console=console,
-                 heading=(state,))
+                 heading=tuple(heading))
 
 
 def run_services(specs: list[tuple[str, list[str], dict[str, str]]], urls: dict[str, str], *,
@@ -125,23 +144,56 @@ def run_services(specs: list[tuple[str, list[str], dict[str, str]]], urls: dict[
     ``urls`` are where each service answers (probed for readiness); once all three do,
     the URLs are printed — or, with ``as_json``, one JSON object on stdout.
     """
+    # the issuer registers itself on the ledger at start-up; the ledger submits to the witnesses
     services = [Service(name, [sys.executable, "-m", "zkcred", *args], {**base_env, **env}, urls[name],
-                        gate=name == "ledger")  # the issuer registers itself on the ledger at start-up
+                        gate=name == "ledger" or name.startswith("witness-"))
                 for name, args, env in specs]
+    witnesses = [urls[name] for name, _, _ in specs if name.startswith("witness-")]
 
     def ready() -> None:
         if as_json:
-            typer.echo(json.dumps({**urls, "ledger_public_key": ledger_public}))
+            shown = {name: urls[name] for name in ("ledger", "issuer", "verifier")}
+            typer.echo(json.dumps({**shown, "ledger_public_key": ledger_public,
+                                   **({"witnesses": witnesses} if witnesses else {})}))
             return
         for line in heading:
             console.print(line)
         console.print(f"ledger   {urls['ledger']}  (public key {ledger_public})")
         console.print(f"issuer   {urls['issuer']}/docs")
         console.print(f"verifier {urls['verifier']}/docs")
-        console.print("[dim]Ctrl-C stops all three[/]")
+        console.print("[dim]Ctrl-C stops them all[/]" if witnesses else "[dim]Ctrl-C stops all three[/]")
 
     supervisor = Supervisor(services, say=lambda line: console.print(f"[yellow]serve[/]: {line}"),
                             child_stdout=sys.stderr.fileno() if as_json else None)
     supervisor.run(ready)
     if supervisor.stop_signal is not None:
         console.print(f"[dim]stopped ({signal.Signals(supervisor.stop_signal).name})[/]")
+
+
+def _witnesses(directory: Path, host: str, count: int, ports: list[int], ledger_public: str,
+               log_level: str = "info") -> tuple[list[tuple[str, list[str], dict[str, str]]], str | None]:
+    """The witness processes' specs and the policy file (majority quorum) the others are given."""
+    if ports and count and len(ports) != count:
+        raise typer.BadParameter("give one --witness-port per witness")
+    count = count or len(ports)
+    if not count:
+        return [], None
+    from ledger.checkpoint import default_origin, log_verifier
+    from ledger.keys import key_from_file
+    from ledger.note import CosignatureSigner
+    from ledger.policy import format_policy, simple_policy
+
+    log_vkey = log_verifier(default_origin(), bytes.fromhex(ledger_public))
+    ports = ports or [8004 + i for i in range(count)]
+    specs, listed = [], []
+    for i, port in enumerate(ports, 1):
+        name, key_file = f"zkcred.example/witness-{i}", directory / f"witness-{i}-key"
+        signer = CosignatureSigner(name, key_from_file(key_file))
+        listed.append((f"w{i}", signer.verifier, f"http://{host}:{port}"))
+        specs.append((f"witness-{i}", ["witness", "serve", "--log", log_vkey.vkey(), "--host", host, "--port", str(port),
+                                       "--key-file", str(key_file), "--name", name, "--log-level", log_level],
+                      {"ZKCRED_WITNESS_DATABASE_URL": f"sqlite:///{directory / f'witness-{i}.db'}"}))
+    policy = directory / "witnesses.policy"
+    policy.write_text(format_policy(simple_policy(listed, count // 2 + 1, log=log_vkey)))
+    return specs, str(policy)
+

@@ -84,6 +84,28 @@ def serve(
         ledger, key = open_verifier(settings)  # once, before any worker starts
     except ConfigError as e:
         _fail(str(e))
+    from ledger.errors import LedgerError
+    from ledger.policy import ENV_POLICY, max_age_from_env, policy_from_env
+
+    try:
+        policy = policy_from_env()
+        if max_age_from_env() is not None and policy is None:
+            _fail(f"ZKCRED_LEDGER_MAX_CHECKPOINT_AGE bounds witness cosignatures: set {ENV_POLICY} too")
+    except LedgerError as e:
+        _fail(f"{ENV_POLICY}: {e.detail}")
+    if policy is not None:
+        from ledger.checkpoint import default_origin, log_verifier
+        from ledger.policy import CheckpointTrust
+
+        try:  # a policy that lists logs must list this ledger (its key under its origin)
+            CheckpointTrust(log_verifier(default_origin(), key), policy)
+        except (ValueError, LedgerError) as e:
+            _fail(f"{ENV_POLICY}: {getattr(e, 'detail', e)}")
+    if policy is None:
+        console.print(f"[bold yellow]warning:[/] no witness policy ({ENV_POLICY}): this verifier trusts the ledger "
+                      "operator not to show it a forked view")
+    else:
+        console.print(f"witness policy: {policy.describe()}")
     ensure_ports_free(host, [("verifier", port, "--port")])
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_VERIFIER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_URL": ledger,

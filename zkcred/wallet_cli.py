@@ -2,7 +2,8 @@
 
 The wallet file defaults to ``./.zkcred/wallet.db`` (``ZKCRED_WALLET``); the passphrase
 comes from ``ZKCRED_WALLET_PASSPHRASE`` or a prompt; the ledger from
-``ZKCRED_LEDGER_URL`` (and ``ZKCRED_LEDGER_PUBLIC_KEY``, hex, to pin its key).
+``ZKCRED_LEDGER_URL`` (and ``ZKCRED_LEDGER_PUBLIC_KEY``, hex, to pin its key;
+``ZKCRED_LEDGER_POLICY``, a C2SP tlog-policy file, to require a witness quorum on its checkpoints).
 Every command takes ``--json`` for scripts; errors are one clear line and exit 1
 (``zkcred/errors.py``: connection problems name the URL, files their path).
 """
@@ -60,13 +61,22 @@ def _new_passphrase(attempts: int = 3) -> str:
 
 
 def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
+    from ledger.errors import LedgerError
+    from ledger.policy import max_age_from_env, policy_from_env
+
     key = os.environ.get("ZKCRED_LEDGER_PUBLIC_KEY")
     try:
         pinned = bytes.fromhex(key) if key else None
     except ValueError:
         raise CliError("ZKCRED_LEDGER_PUBLIC_KEY is not hex: set it to the ledger's public key "
                        "(`zkcred serve` prints it)") from None
-    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=pinned)
+    try:
+        policy = policy_from_env()  # ZKCRED_LEDGER_POLICY: the witnesses and quorum every checkpoint needs
+        max_age = max_age_from_env() if policy is not None else None
+    except LedgerError as e:
+        raise CliError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
+    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=pinned,
+                       ledger_policy=policy, ledger_max_age=max_age)
 
 
 def _load(source: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def test_serve_help_offers_json(zkcred):
 
 
 # The README's promise: every command that prints a result takes --json. These print logs only.
-LOGS_ONLY = {"demo", "ledger serve", "issuer serve", "verifier serve"}
+LOGS_ONLY = {"demo", "ledger serve", "issuer serve", "verifier serve", "witness serve"}
 
 
 def test_every_command_with_a_result_takes_json():

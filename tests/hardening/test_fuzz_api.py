@@ -133,7 +133,7 @@ PUBLIC = {
                  *OPERATIONS},
     # the ledger is public to read; appends are authenticated by the issuer's signature (test_tamper)
     "ledger": {("GET", "/entries"), ("GET", "/entries/{seq}"), ("GET", "/tree-head"), ("GET", "/proofs/inclusion"),
-               ("GET", "/proofs/consistency"), ("POST", "/entries"), *OPERATIONS},
+               ("GET", "/proofs/consistency"), ("POST", "/entries"), ("GET", "/checkpoint"), *OPERATIONS},
 }
 
 

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from issuer.api import create_app
+from issuer.errors import ErrorKind, IssuerError
 from issuer.publisher import HttpPublisher
 from issuer.service import IssuerService
 from ledger.api import create_app as create_ledger_app
@@ -91,3 +92,53 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     with pytest.raises(IssuerError) as info:
         IssuerService.open(settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger))
     assert info.value.slug == "issuer-id-taken"
+
+
+def test_http_publisher_reads_its_key_from_the_verified_checkpoint(settings, ledger):
+    """With the ledger's key pinned (and a witness policy), the issuer replays its registration only
+    from entries proven against a checkpoint that satisfies both; a view that does not is refused."""
+    from ledger.note import CosignatureSigner
+    from ledger.policy import simple_policy
+
+    http = TestClient(create_ledger_app(ledger))
+    pinned = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin)
+    service = IssuerService.open(settings=settings, publisher=HttpPublisher(pinned))
+    assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key
+    witness = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate())
+    strict = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin,
+                          policy=simple_policy([(witness.name, witness.verifier, None)], 1))
+    with pytest.raises(IssuerError) as e:  # no witness cosigned this ledger's checkpoint
+        HttpPublisher(strict).issuer_key(service.issuer_id)
+    assert e.value.kind == ErrorKind.LEDGER_UNAVAILABLE and "witness.test/w1" in str(e.value)
+    foreign = LedgerClient("http://ledger.test", http=http, ledger_key=Ed25519PrivateKey.generate().public_key()
+                           .public_bytes_raw(), origin=ledger.origin)
+    with pytest.raises(IssuerError):
+        HttpPublisher(foreign).issuer_key(service.issuer_id)
+
+
+def test_http_publisher_waits_for_the_witnesses_to_cover_its_registration(settings, ledger):
+    """Cosignatures come a round after an append: the issuer's verified read waits for them."""
+    import threading
+
+    from ledger.note import CosignatureSigner, NoteSignature
+    from ledger.policy import simple_policy
+
+    witness = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate())
+    ledger.witness_policy = simple_policy([(witness.name, witness.verifier, None)], 1)
+    http = TestClient(create_ledger_app(ledger))
+    service = IssuerService.open(settings=settings, publisher=HttpPublisher(
+        LedgerClient("http://ledger.test", http=http)))  # registers (unverified path)
+    size = ledger.head().size
+
+    def cosign_later() -> None:
+        import time
+
+        time.sleep(0.3)
+        cp = ledger.checkpoint(size)
+        ledger.store.add_cosignatures(size, [NoteSignature(witness.name, witness.key_id,
+                                                           witness.sign(cp.checkpoint.text().encode()))])
+
+    threading.Thread(target=cosign_later).start()
+    pinned = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin,
+                          policy=simple_policy([(witness.name, witness.verifier, None)], 1))
+    assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ledger import merkle
 from ledger.api import create_app
 from ledger.audit import audit_remote
+from ledger.checkpoint import Checkpoint, log_signer, sign_checkpoint
 from ledger.client import LedgerClient, verify_entry_run
 from ledger.constants import PROBLEM_TYPE_PREFIX
 from ledger.entries import SignedTreeHead, canonical_json
@@ -101,9 +102,13 @@ def test_client_detects_lies(http: TestClient, log: LedgerLog) -> None:
     other = LedgerClient("http://ledger", ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(), http=http)
     with pytest.raises(VerificationFailed):
         other.tree_head()  # not the pinned key
-    older = SignedTreeHead(size=3, root=b"\x00" * 32, time=0, signature=b"", key=log.public_key)
-    with pytest.raises(VerificationFailed):
-        client.verify_growth(older, sth)
+    forked = sign_checkpoint(Checkpoint(log.origin, 3, b"\x00" * 32), log_signer(log.origin, log._signing_key))
+    with pytest.raises(VerificationFailed):  # signed by the ledger, but not a prefix of what it shows now
+        client.verify_growth(forked, sth)
+    foreign = sign_checkpoint(Checkpoint(log.origin, 3, log.root(3)), log_signer(log.origin, Ed25519PrivateKey.generate()))
+    with pytest.raises(VerificationFailed):  # consistent, but not signed by the pinned key
+        client.verify_growth(foreign, sth)
+    client.verify_growth(log.checkpoint(3), sth)
 
 
 def test_post_refusals_are_problem_json(http: TestClient, log: LedgerLog) -> None:
