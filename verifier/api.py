@@ -3,6 +3,7 @@
     POST /requests                      lender   create a presentation request
     GET  /requests/{id}                 lender   status and verdict (own requests only)
     GET  /requests/{id}/document        public   the request document a holder answers
+    GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
 
@@ -22,15 +23,17 @@ on one PostgreSQL (``zkcred verifier serve --workers N``).
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import text
 
+from servicekit import deeplinks
 from servicekit.app import bearer_scheme, create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
+from servicekit.qr import qr_response
 from servicekit.strictjson import Limits
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import (
@@ -77,7 +80,12 @@ def _base_url(request: Request) -> str:
 
 def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
     base = f"{_base_url(request)}/requests/{record.id}"
-    return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document"}
+    return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document",
+            "deep_link": deeplinks.present_link(f"{base}/document")}
+
+
+def _links(request: Request, record: RequestRecord) -> dict[str, str]:
+    return {"deep_link": _urls(request, record)["deep_link"]}
 
 
 # Routes ----------------------------------------------------------------------------------------
@@ -102,12 +110,13 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
 
 
 @router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
-def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict[str, Any]:
+def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
     """The lender's own request: status, verdict and (if asked for) the holder's pseudonym."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
     out = {"id": record.id, "status": record.status_at(now_ms),
            "verdict": None if record.verdict is None else record.verdict.to_json()}
+    out.update(_links(request, record))
     nym = service.pseudonym_status(record)  # keys only when the request asked for a pseudonym
     return out if nym is None else {**out, **nym.to_json()}
 
@@ -118,6 +127,17 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
     record = service.get_document(request_id=request_id)
     return {"id": record.id, "request": record.request.to_json(),
             "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms)}
+
+
+@router.get("/{request_id}/qr", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}},
+                             "description": "a QR code of the request's deep_link"}})
+def get_qr(request_id: str, service: ServiceDep, request: Request,
+           format: Annotated[Literal["svg", "png"], Query(description="svg (default) or png")] = "svg",
+           ) -> Response:
+    """The request's ``deep_link`` as a QR code (public like the document: it carries only the document's URL)."""
+    record = service.get_document(request_id=request_id)
+    return qr_response(_urls(request, record)["deep_link"], format)
 
 
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The holder's wallet.")
@@ -101,10 +102,11 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
-def accept(offer: str = typer.Argument(..., help="offer file or URL"), wallet: Path = WalletOpt,
+def accept(offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
+           wallet: Path = WalletOpt,
            as_json: bool = JsonOpt) -> None:
     """Accept an issuer's offer: request, verify and store the credential."""
-    document = _load(offer)  # before the passphrase: a wrong path is said at once
+    document = _load(offer_document_url(offer))  # before the passphrase: a wrong path is said at once
     summary = _open(wallet).accept_offer(document)
     if as_json:
         console.print_json(data=summary.to_json())
@@ -147,7 +149,8 @@ def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
 
 
 @app.command()
-def present(request: str = typer.Argument(..., help="request file or URL (the verifier's request document)"),
+def present(request: str = typer.Argument(..., help="request file, URL (the verifier's request document) or "
+                                          "zkcred://present?request_uri=… deep link (what its QR code says)"),
             submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
             wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     """Answer a presentation request (and, with --submit, send it).
@@ -156,7 +159,11 @@ def present(request: str = typer.Argument(..., help="request file or URL (the ve
     recognises this wallet when it presents for that context again; no other context can
     link it. --json carries the same as pseudonyms: [{query_id, context, verifier_id,
     lender, campaign}].
+
+    A deep link (the text a QR scanner reads off ``GET /requests/{id}/qr``) stands for the
+    request_url it carries; a malformed one is refused in one line.
     """
+    request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
     if submit:
         if not request.startswith(("http://", "https://")):
             _fail(f"--submit needs the request's http(s) URL, not {request!r}")
