@@ -1,7 +1,8 @@
 """The verifier's HTTP service (FastAPI), as specified in docs/api.md.
 
     POST /requests                      lender   create a presentation request
-    GET  /requests/{id}                 lender   status and verdict (own requests only)
+    GET  /requests/{id}?wait=N          lender   status and verdict (own requests only); long poll ≤ 30 s
+    GET  /requests/{id}/events          lender   the same as Server-Sent Events until final
     GET  /requests/{id}/document        public   the request document a holder answers
     GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
@@ -22,11 +23,16 @@ on one PostgreSQL (``zkcred verifier serve --workers N``).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from servicekit import deeplinks
@@ -109,9 +115,13 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
             **_urls(request, record), "expires_at": iso_utc(record.expires_ms)}
 
 
-@router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
-def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
-    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym."""
+#: ``GET /requests/{id}?wait=N``: the longest wait (s), and the DB polling steps while waiting.
+MAX_WAIT = 30.0
+_POLL_FIRST, _POLL_MAX = 0.1, 0.5
+
+
+def _status_view(service: VerifierService, lender: str, request_id: str, request: Request) -> dict[str, Any]:
+    """The lender's view of its request now (read from the database: any worker's writes show)."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
     out = {"id": record.id, "status": record.status_at(now_ms),
@@ -119,6 +129,87 @@ def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request
     out.update(_links(request, record))
     nym = service.pseudonym_status(record)  # keys only when the request asked for a pseudonym
     return out if nym is None else {**out, **nym.to_json()}
+
+
+async def _wait_while_pending(service: VerifierService, lender: str, request_id: str, request: Request,
+                              wait: float) -> AsyncIterator[dict[str, Any]]:
+    """The view now, then each changed view until it leaves ``pending`` or ``wait`` seconds pass.
+
+    No busy loop: each read runs in the thread pool, and between reads the coroutine sleeps
+    (``asyncio.sleep``, 0.1 s growing to 0.5 s). State lives in the database, so a
+    presentation another worker process records is seen at the next read.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    view = await run_in_threadpool(_status_view, service, lender, request_id, request)
+    yield view
+    step = _POLL_FIRST
+    while view["status"] == "pending" and (left := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(step, left))
+        step = min(step * 1.5, _POLL_MAX)
+        latest = await run_in_threadpool(_status_view, service, lender, request_id, request)
+        if latest != view:
+            view = latest
+            yield view
+
+
+@router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
+async def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request: Request,
+                      wait: Annotated[float | None, Query(ge=0, le=MAX_WAIT, description=(
+                          "long poll: answer as soon as the status leaves pending, or after this many "
+                          "seconds (at most 30) with the current state"))] = None) -> dict[str, Any]:
+    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym.
+
+    With ``?wait=N`` a pending request is answered when its status changes or after N seconds.
+    """
+    view: dict[str, Any] = {}
+    async for view in _wait_while_pending(service, lender, request_id, request, wait or 0.0):
+        pass
+    return view
+
+
+@router.get("/{request_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "Server-Sent Events: `status` events, the last one final"}})
+async def request_events(request_id: str, lender: LenderDep, service: ServiceDep,
+                         request: Request) -> StreamingResponse:
+    """The request's status as Server-Sent Events: now, then each change; closed once it is final.
+
+    Each event is ``event: status`` with the ``GET /requests/{id}`` body as ``data``. The
+    stream ends after the status leaves ``pending`` (verified, rejected, expired) or after
+    ``MAX_EVENTS_STREAM`` seconds (then reconnect); a ``: keep-alive`` comment every 15 s.
+    """
+    first = await run_in_threadpool(_status_view, service, lender, request_id, request)  # 403/404 before streaming
+
+    async def stream() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + MAX_EVENTS_STREAM
+        last = first
+        yield _sse(first)
+        while last["status"] == "pending" and loop.time() < end:
+            async for view in _wait_while_pending(service, lender, request_id, request,
+                                                  min(KEEP_ALIVE, end - loop.time())):
+                if view != last:
+                    last = view
+                    yield _sse(view)
+            if last["status"] == "pending":
+                if await request.is_disconnected():
+                    return
+                yield b": keep-alive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+#: How long one ``/events`` stream stays open at most (s; a client reconnects after), and the
+#: keep-alive comment's period.
+MAX_EVENTS_STREAM, KEEP_ALIVE = 600.0, 15.0
+
+
+def _sse(view: dict[str, Any]) -> bytes:
+    return f"event: status\ndata: {json.dumps(view, separators=(',', ':'))}\n\n".encode()
 
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
