@@ -103,3 +103,26 @@ def test_events_of_an_expired_request_say_so_and_close(client, auth, world, cloc
     clock.advance(3600)
     r = client.get(f"/requests/{created['id']}/events", headers=auth)
     assert r.status_code == 200 and [e["status"] for e in _events(r.text)] == ["expired"]
+
+
+DBS = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+
+
+@DBS
+def test_a_waiter_sees_a_presentation_another_worker_recorded(client, auth, world, db_url, clock):
+    """Two apps on one database (as two worker processes): the waiter's app never sees the submit."""
+    from fastapi.testclient import TestClient
+
+    from tests.verifier.helpers import make_service
+    from verifier.api import create_app
+
+    other_service, engine = make_service(world, db_url, clock)
+    try:
+        with TestClient(create_app(other_service, public_url="https://verifier.test")) as other:
+            created = _create(client, auth, world)
+            t = _submit_later(other, world, created, 0.5)
+            r = client.get(f"/requests/{created['id']}?wait=20", headers=auth)
+            t.join()
+            assert r.json()["status"] == "verified"
+    finally:
+        engine.dispose()
