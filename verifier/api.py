@@ -140,7 +140,7 @@ async def _wait_while_pending(service: VerifierService, lender: str, request_id:
     presentation another worker process records is seen at the next read.
     """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
+    deadline = loop.time() + min(wait, request.app.state.max_wait)
     view = await run_in_threadpool(_status_view, service, lender, request_id, request)
     yield view
     step = _POLL_FIRST
@@ -185,7 +185,7 @@ async def request_events(request_id: str, lender: LenderDep, service: ServiceDep
 
     async def stream() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
-        end = loop.time() + MAX_EVENTS_STREAM
+        end = loop.time() + min(MAX_EVENTS_STREAM, request.app.state.max_events_stream)
         last = first
         yield _sse(first)
         while last["status"] == "pending" and loop.time() < end:
@@ -274,10 +274,13 @@ def _readiness(service: VerifierService) -> dict[str, Any]:
     return {"database": database, "ledger": ledger}
 
 
-def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None) -> FastAPI:
+def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None,
+               max_wait: float = MAX_WAIT, max_events_stream: float = MAX_EVENTS_STREAM) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out.
 
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
+    connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
     """
     app = create_service_app(service="verifier", title="zkcred verifier",
                              summary=__doc__.splitlines()[0] if __doc__ else None,
@@ -285,6 +288,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None, limit
                              limits=limits)
     app.state.service = service
     app.state.public_url = public_url.rstrip("/") if public_url else None
+    app.state.max_wait, app.state.max_events_stream = max_wait, max_events_stream
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"])
     app.include_router(router)
