@@ -86,12 +86,12 @@ def _base_url(request: Request) -> str:
 
 def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
     base = f"{_base_url(request)}/requests/{record.id}"
-    return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document",
-            "deep_link": deeplinks.present_link(f"{base}/document")}
+    return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document"}
 
 
 def _links(request: Request, record: RequestRecord) -> dict[str, str]:
-    return {"deep_link": _urls(request, record)["deep_link"]}
+    """``deep_link``: ``zkcred://present?request_uri=<request_url>`` (what the QR code carries)."""
+    return {"deep_link": deeplinks.present_link(_urls(request, record)["request_url"])}
 
 
 # Routes ----------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         max_staleness=body.max_staleness, pseudonym=pseudonym,
     )
     return {"id": record.id, "nonce": record.nonce_b64, "request": record.request.to_json(),
-            **_urls(request, record), "expires_at": iso_utc(record.expires_ms)}
+            **_urls(request, record), "expires_at": iso_utc(record.expires_ms), **_links(request, record)}
 
 
 #: ``GET /requests/{id}?wait=N``: the longest wait (s), and the DB polling steps while waiting.
@@ -228,7 +228,7 @@ def get_qr(request_id: str, service: ServiceDep, request: Request,
            ) -> Response:
     """The request's ``deep_link`` as a QR code (public like the document: it carries only the document's URL)."""
     record = service.get_document(request_id=request_id)
-    return qr_response(_urls(request, record)["deep_link"], format)
+    return qr_response(_links(request, record)["deep_link"], format)
 
 
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)
