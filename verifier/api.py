@@ -10,8 +10,9 @@
 
 Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` security
 scheme): 401 without one, 403 for an unknown key, another lender's request, or a
-pseudonym this lender has not verified. A second presentation for a request is 409
-``replay``. Everything else a service needs — RFC 9457 problem+json, limits and strict
+pseudonym this lender has not verified. Only a verified presentation spends a request; a
+presentation after that is 409 ``replay``, and so is one after ``max_attempts``
+presentations that did not verify (``verifier.service``). Everything else a service needs — RFC 9457 problem+json, limits and strict
 JSON, request ids, structured logs, ``/health/live``, ``/health/ready`` (database,
 ledger), ``/metrics`` (plus verifications by result and reason) — is
 ``servicekit.app.create_service_app``; this module keeps only the domain mapping
@@ -79,13 +80,10 @@ def current_lender(service: ServiceDep,
 LenderDep = Annotated[str, Depends(current_lender)]
 
 
-def _base_url(request: Request) -> str:
-    configured = request.app.state.public_url
-    return configured or str(request.base_url).rstrip("/")
-
-
 def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
-    base = f"{_base_url(request)}/requests/{record.id}"
+    """The URLs a holder answers at: always under the configured public URL, never the ``Host`` header
+    (a client choosing ``Host`` would otherwise have the verifier hand out links to its own server)."""
+    base = f"{request.app.state.public_url}/requests/{record.id}"
     return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document"}
 
 
@@ -217,7 +215,8 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
     """The request document a holder's wallet answers (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
     return {"id": record.id, "request": record.request.to_json(),
-            "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms)}
+            "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms),
+            "max_staleness": record.max_staleness}
 
 
 @router.get("/{request_id}/qr", response_class=Response,
@@ -274,9 +273,14 @@ def _readiness(service: VerifierService) -> dict[str, Any]:
     return {"database": database, "ledger": ledger}
 
 
+#: The base of handed-out URLs when ``create_app`` is given none (tests, a loopback verifier).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8002"
+
+
 def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None,
                max_wait: float = MAX_WAIT, max_events_stream: float = MAX_EVENTS_STREAM) -> FastAPI:
-    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out.
+    """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
+    (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
 
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
@@ -287,7 +291,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None, limit
                              error_mappers={VerifierError: _problem_of}, readiness=_readiness(service),
                              limits=limits)
     app.state.service = service
-    app.state.public_url = public_url.rstrip("/") if public_url else None
+    app.state.public_url = (public_url or DEFAULT_PUBLIC_URL).rstrip("/")
     app.state.max_wait, app.state.max_events_stream = max_wait, max_events_stream
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"])
@@ -310,5 +314,6 @@ def create_app_from_env() -> FastAPI:
     init_db(engine)
     check_pinned_ledger_key(engine, ledger_key)
     resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key))
-    service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id)
+    service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id,
+                              max_attempts=settings.max_attempts)
     return create_app(service, public_url=settings.public_url)

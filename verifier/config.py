@@ -9,7 +9,11 @@ Every setting is in ``docs/configuration.md``. What the verifier reads:
 ``ZKCRED_VERIFIER_ID``         this verifier's identity, bound into every proof (``zkcred-verifier``;
                                config file ``[verifier] verifier_id``)
 ``ZKCRED_VERIFIER_URL``        public base URL for ``presentation_url``/``request_url``
-                               (required outside dev mode; in dev mode the URL requests came in on)
+                               (required outside dev mode; in dev mode ``http://<host>:<port>`` of
+                               ``zkcred verifier serve``; never the ``Host`` header of a request)
+``ZKCRED_VERIFIER_MAX_ATTEMPTS`` presentations that do not verify a request takes before it is
+                               rejected (``too-many-attempts``), 1–1000, default 5 (config file
+                               ``[verifier] max_attempts``)
 =============================  ==================================================================
 """
 
@@ -17,19 +21,24 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from servicekit.settings import CommonSettings, ConfigError
 
-__all__ = ["ConfigError", "DEFAULT_PORT", "DEFAULT_VERIFIER_ID", "Settings"]
+__all__ = ["ConfigError", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_PORT", "DEFAULT_VERIFIER_ID", "Settings"]
 
 DEFAULT_PORT = 8002
 DEFAULT_VERIFIER_ID = "zkcred-verifier"
+DEFAULT_MAX_ATTEMPTS = 5  # presentations that do not verify a request takes before it is rejected
 
 
 class Settings(CommonSettings):
     SERVICE: ClassVar[str] = "verifier"
-    ENV: ClassVar[dict[str, tuple[str, ...]]] = {"verifier_id": ("ZKCRED_VERIFIER_ID",)}
+    ENV: ClassVar[dict[str, tuple[str, ...]]] = {"verifier_id": ("ZKCRED_VERIFIER_ID",),
+                                                  "max_attempts": ("ZKCRED_VERIFIER_MAX_ATTEMPTS",)}
 
     verifier_id: str = DEFAULT_VERIFIER_ID
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=1000)
 
     @classmethod
     def _derive_service(cls, data: dict[str, Any]) -> dict[str, Any]:

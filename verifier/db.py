@@ -9,7 +9,9 @@ write that must be exclusive — answering a request — is one conditional ``UP
 (``finish_request``): under PostgreSQL's READ COMMITTED the second of two concurrent
 updates waits for the first's row lock, re-reads the row, no longer sees
 ``status = 'pending'`` and updates nothing; SQLite serialises writers with its database
-lock (busy timeout 30 s, WAL so readers never block).
+lock (busy timeout 30 s, WAL so readers never block). A presentation that does not
+verify is counted the same way (``record_failed_attempt``: a conditional increment, then
+a conditional rejection at the limit, one transaction).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Engine, event, insert, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine, select
 
@@ -51,8 +53,17 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create the verifier's tables (only those) if they do not exist."""
+    """Create the verifier's tables (only those) if they do not exist; add columns newer code needs."""
     VerifierTable.metadata.create_all(engine, tables=TABLES)
+    columns = {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}
+    if "attempts" not in columns:  # a database made before the attempt limit (issue 12)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {RequestRow.__tablename__} "
+                                  "ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"))
+        except Exception:  # another worker added it first
+            if "attempts" not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
+                raise
 
 
 def check_pinned_ledger_key(engine: Engine, key: bytes) -> None:
@@ -139,6 +150,28 @@ class SqlRequestStore:
                     lender=pseudonym["lender"], context=pseudonym["context"], pseudonym=pseudonym["pseudonym"],
                     request_id=request_id, verified_ms=answered_ms))
             return True
+
+    def record_failed_attempt(self, *, request_id: str, max_attempts: int, verdict: dict[str, Any],
+                              answered_ms: int) -> str:
+        """Count one presentation that did not verify; ``"pending"``, ``"rejected"`` or ``"answered"``.
+
+        One transaction: ``attempts = attempts + 1`` iff the request is still pending (the row
+        lock, or SQLite's write lock, is held from there to the commit), then — iff that made
+        ``attempts`` reach ``max_attempts`` — the request is rejected with ``verdict``. So of
+        any number of concurrent failures exactly ``max_attempts`` are counted and exactly one
+        rejects; a call on an answered request changes nothing and says ``"answered"``.
+        """
+        pending = (RequestRow.id == request_id, RequestRow.status == "pending")
+        with self.engine.begin() as conn:
+            counted = conn.execute(update(RequestRow).where(*pending)
+                                   .values(attempts=RequestRow.attempts + 1))
+            if counted.rowcount != 1:
+                return "answered"
+            rejected = conn.execute(
+                update(RequestRow).where(*pending, RequestRow.attempts >= max_attempts)
+                .values(status="rejected", verdict_json=json.dumps(verdict, separators=(",", ":")),
+                        answered_ms=answered_ms))
+            return "rejected" if rejected.rowcount == 1 else "pending"
 
     # pseudonyms
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None:

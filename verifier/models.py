@@ -7,11 +7,15 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
   lender's API key is stored only as SHA-256 of the key (the key is 256 random bits, so a
   fast hash suffices; nothing to brute-force); ``prefix`` identifies it in logs.
 - ``verifier_requests(id PK, lender, nonce UNIQUE, status, created_ms, expires_ms,
-  max_staleness, request_json, verdict_json, answered_ms)`` — ``nonce UNIQUE`` makes a
-  nonce name one request; the single-use rule is the conditional
+  max_staleness, request_json, verdict_json, answered_ms, attempts)`` — ``nonce UNIQUE``
+  makes a nonce name one request; the single-use rule is the conditional
   ``UPDATE … SET status = <verdict> WHERE id = :id AND status = 'pending'`` that records
   the verdict (``verifier.db.SqlRequestStore.finish_request``): a row leaves ``pending``
-  once, whichever worker or database connection gets there first.
+  once, whichever worker or database connection gets there first. Only a verified
+  presentation (or expiry) takes that path; a failing one adds 1 to ``attempts`` by the
+  conditional ``UPDATE … SET attempts = attempts + 1 WHERE id = :id AND status = 'pending'``
+  and, in the same transaction, the one that reaches the limit moves the row to
+  ``rejected`` (``record_failed_attempt``).
 - ``verifier_pseudonyms(seq PK, lender, context, pseudonym, request_id UNIQUE, verified_ms)``,
   indexed on ``(lender, pseudonym)`` — one row per *verified* request that asked for a
   pseudonym, written in the same transaction as its verdict. ``pseudonym`` is the b64url
@@ -67,6 +71,7 @@ class RequestRow(VerifierTable, table=True):
     request_json: str = SqlField(sa_type=Text)  # canonical PresentationRequest.to_json()
     verdict_json: str | None = SqlField(default=None, sa_type=Text)
     answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    attempts: int = SqlField(default=0, sa_column_kwargs={"server_default": "0"})  # presentations that did not verify (``record_failed_attempt``)
 
 
 class PseudonymRow(VerifierTable, table=True):
@@ -141,6 +146,7 @@ class RequestDocument(BaseModel):
     request: dict[str, Any]
     presentation_url: str
     expires_at: str
+    max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
 
 
 class VerdictPublic(BaseModel):

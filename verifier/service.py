@@ -23,14 +23,20 @@ expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may
    presentation that does not parse gets the verdict ``malformed``;
 4. the definitions it names are resolved — only those the request accepts — and the
    proof is verified;
-5. the verdict is recorded by ONE conditional update (``status = 'pending'`` → verdict).
-   If another worker recorded one first, this call raises ``REPLAY`` and its verdict is
-   discarded: a nonce is accepted at most once, across processes and machines sharing
-   the database. Every verdict — verified or rejected — spends the request, so a proof
-   cannot be retried against the same nonce.
+5. **only a verified presentation spends the request** (issue 12): its verdict is
+   recorded by ONE conditional update (``status = 'pending'`` → ``verified``). If another
+   worker recorded one first, this call raises ``REPLAY`` and its verdict is discarded: a
+   nonce is accepted at most once, across processes and machines sharing the database.
+6. a presentation that does not verify (``malformed``, ``invalid_proof``, ``stale``, …)
+   gets its verdict and leaves the request pending — whoever sent it: the request URL is
+   not a secret worth the lender's request, and a holder whose wallet was behind the
+   ledger retries after syncing. Each such attempt is counted atomically
+   (``RequestStore.record_failed_attempt``); the one that reaches ``max_attempts``
+   (default :data:`DEFAULT_MAX_ATTEMPTS`) rejects the request for good: status
+   ``rejected``, verdict reason ``too-many-attempts`` (also the answer to that attempt).
 
 If the ledger cannot be read (step 4) nothing is recorded: ``LEDGER_UNAVAILABLE`` (503)
-and the holder may retry.
+and the holder may retry; it is not an attempt.
 
 **Pseudonyms** (issue 8). A request may ask for the holder's pseudonym scoped to the
 lender: ``pseudonym=True`` sets the query's ``pseudonym_context`` to
@@ -61,12 +67,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from circuits.attributes import threshold
 from circuits.backend import GroupBackend
 from circuits.codec import b64e
 from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, canonical_json
 from circuits.errors import VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, verify_presentation
+from circuits.request_checks import check_query
+from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
 from verifier.resolver import (
@@ -92,6 +99,7 @@ REASONS = {
     "invalid_proof": "the proof does not verify for this request",
     "revocation": "the non-revocation proof does not hold against the ledger's accumulator",
     "stale": "the accumulator value used is older than the request's max_staleness",
+    "too-many-attempts": "the request had max_attempts presentations that did not verify; it is rejected for good",
 }
 
 # circuits.presentation.PresentationRejected.code → our coarse reason.
@@ -213,6 +221,9 @@ class RequestStore(Protocol):
     def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int,
                        pseudonym: dict[str, str] | None = None) -> bool: ...
 
+    def record_failed_attempt(self, *, request_id: str, max_attempts: int, verdict: dict[str, Any],
+                              answered_ms: int) -> str: ...
+
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None: ...
 
     def pseudonym_records(self, *, lender: str, pseudonym: str,
@@ -240,9 +251,13 @@ class VerifierService:
     """Requests and verdicts for lenders; see the module docstring for the rules."""
 
     def __init__(self, *, store: RequestStore, resolver: Resolver, verifier_id: str,
-                 clock: Callable[[], float] = _time.time, backend: GroupBackend | None = None) -> None:
+                 clock: Callable[[], float] = _time.time, backend: GroupBackend | None = None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
         if not 0 < len(verifier_id) <= 256:
             raise ValueError("verifier id: 1–256 characters")
+        if not 1 <= max_attempts <= 1000:
+            raise ValueError("max_attempts: 1–1000")
+        self.max_attempts = max_attempts
         self.store = store
         self.resolver = resolver
         self.verifier_id = verifier_id
@@ -290,7 +305,7 @@ class VerifierService:
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
         for definition_id in query.credential_definitions:
-            self._check_answerable(query, self._definition(definition_id))
+            self._check_answerable(query, self._definition(definition_id), request)
         now_ms = _now_ms(now)
         record = RequestRecord(
             id=secrets.token_urlsafe(16), lender=lender, request=request, status="pending", created_ms=now_ms,
@@ -326,22 +341,13 @@ class VerifierService:
             raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
 
     @staticmethod
-    def _check_answerable(query: CredentialQuery, d: CredentialDefinition) -> None:
-        """Refuse a request no credential of ``d`` could answer: unknown attributes, values of the wrong type."""
+    def _check_answerable(query: CredentialQuery, d: CredentialDefinition, request: PresentationRequest) -> None:
+        """Refuse a request no credential of ``d`` could answer (``circuits.request_checks``): unknown
+        attributes, values of the wrong type or range, contradictions, more range statements than one proof."""
         try:
-            for name in query.disclose:
-                d.schema.attribute(name)
-            for p in query.predicates:
-                t = d.schema.attribute(p.attribute).type
-                if p.op in (">=", ">", "<=", "<"):
-                    threshold(t, p.value, p.op)
-                elif p.op == "between":
-                    threshold(t, p.value[0], ">="), threshold(t, p.value[1], "<=")
-                else:
-                    for v in (p.value if isinstance(p.value, tuple) else (p.value,)):
-                        t.encode(v)
+            check_query(request, query, d)
         except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
-            raise VerifierError(ErrorKind.INPUT, f"{d.id}: {e}") from None
+            raise VerifierError(ErrorKind.INPUT, str(e)) from None
 
     def _record(self, request_id: str) -> RequestRecord:
         row = self.store.get_request(request_id=request_id)
@@ -396,7 +402,20 @@ class VerifierService:
         if _now_ms(now) >= record.expires_ms:
             return self._finish(record, Verdict.rejected("expired"), now, status="expired")
         verdict = self._verify(record, unverified_presentation, now)
+        if not verdict.verified:
+            return self._failed_attempt(record, verdict, now)
         return self._finish(record, verdict, now)
+
+    def _failed_attempt(self, record: RequestRecord, verdict: Verdict, now: float) -> Verdict:
+        """Count a presentation that did not verify; the request stays pending until ``max_attempts``."""
+        final = Verdict.rejected("too-many-attempts")
+        outcome = self.store.record_failed_attempt(request_id=record.id, max_attempts=self.max_attempts,
+                                                   verdict=final.to_json(), answered_ms=_now_ms(now))
+        if outcome == "answered":
+            raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
+        logger.info("attempt >>> request=%s reason=%s outcome=%s", record.id, verdict.reason, outcome,
+                    extra={"verdict": "rejected", "reason": verdict.reason})
+        return final if outcome == "rejected" else verdict
 
     def _finish(self, record: RequestRecord, verdict: Verdict, now: float, *, status: str | None = None) -> Verdict:
         status = status or ("verified" if verdict.verified else "rejected")

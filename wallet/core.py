@@ -11,6 +11,11 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
   exactly which predicate no credential meets — and prove.
 - ``submit(request_url)``: fetch the request, present, post, return the verdict
   (``submit_detailed`` also says which pseudonym contexts the presentation used).
+  An expired request is refused before any cryptography runs. A revocable credential
+  whose ledger view (its last sync, or its issuance) is older than the request's
+  ``max_staleness`` is synced first; a ``stale`` verdict — the verifier's ledger moved
+  on after the sync — is answered by one sync and one retry (the verifier only spends a
+  request on a verified presentation, so the retry is against the same request).
 - Pseudonyms: a query with a ``pseudonym_context`` gets the holder's pseudonym for that
   context (derived from the link secret: the same for every presentation to that
   context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import time as _time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -195,7 +201,9 @@ class Wallet:
     """A holder's wallet over an encrypted local store."""
 
     def __init__(self, store: Store, *, http: HttpRouter | None = None, ledger_url: str | None = None,
-                 ledger_key: bytes | None = None, backend: GroupBackend | None = None) -> None:
+                 ledger_key: bytes | None = None, backend: GroupBackend | None = None,
+                 clock: Callable[[], float] = _time.time) -> None:
+        self._clock = clock
         self._store = store
         self._http = http or HttpRouter()
         self.ledger_url = ledger_url
@@ -277,6 +285,7 @@ class Wallet:
                 "height": revocation["ledger_seq"],
             },
             "status": "active",
+            "checked_at": self._clock(),  # the witness is current as of now (the ledger view's age)
         }
         self._store.put("credential", cid, record, d.id)
         self._store.delete("issuance", offer_id)
@@ -400,13 +409,63 @@ class Wallet:
         return self.submit_detailed(request_url).verdict
 
     def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched."""
+        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched.
+
+        Refuses an expired request before proving; syncs first when the ledger view is older
+        than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
+        """
         doc = document if document is not None else self.fetch_request(request_url)
+        self.check_not_expired(doc, request_url)
+        if self._behind(doc):
+            try:
+                self.sync()
+            except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
+                log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
+        submitted = self._present_and_post(doc)
+        if submitted.verdict.get("reason") == "stale" and self.ledger_url:
+            log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
+            self.sync()
+            self.check_not_expired(doc, request_url)
+            submitted = self._present_and_post(doc)
+        return submitted
+
+    def _present_and_post(self, doc: Mapping[str, Any]) -> Submitted:
         presented = self.present_detailed(doc["request"])
         response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
         return Submitted(response.json(), presented.pseudonyms)
+
+    def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
+        """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
+        expires_at = doc.get("expires_at")
+        if expires_at is None:
+            return
+        try:
+            expires = _dt.datetime.fromisoformat(str(expires_at).replace("Z", "+00:00"))
+            if expires.tzinfo is None:
+                raise ValueError("no time zone")
+        except ValueError:
+            raise WalletError(f"{source}: expires_at {expires_at!r} is not an ISO 8601 time") from None
+        if self._clock() >= expires.timestamp():
+            raise WalletError(f"{source} expired at {expires_at}; ask the lender for a new request")
+
+    def _behind(self, doc: Mapping[str, Any]) -> bool:
+        """True if a revocable credential the request could use was last checked against the ledger
+        more than the request's ``max_staleness`` seconds ago (and a ledger is configured to sync with)."""
+        max_staleness = doc.get("max_staleness")
+        if not self.ledger_url or type(max_staleness) is not int:
+            return False
+        try:
+            request = PresentationRequest.from_json(doc["request"])
+        except (KeyError, TypeError, ValueError, ZkCredError):
+            return False  # present_detailed says what is wrong with it
+        accepted = {d for q in request.queries for d in q.credential_definitions}
+        now = self._clock()
+        return any(rec.get("revocation") and rec["status"] == "active"
+                   and rec["credential"]["definition_id"] in accepted
+                   and now - float(rec.get("checked_at", 0)) > max_staleness
+                   for _, rec in self._store.all("credential"))
 
     # -- following the ledger ---------------------------------------------------------------
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
@@ -424,6 +483,7 @@ class Wallet:
 
         base = self.ledger_url.rstrip("/")
         client = LedgerClient(base, ledger_key=self.ledger_key, http=_Prefixed(self._http, base))
+        synced_at = self._clock()  # the tree head read next is at least this recent
         try:
             head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
         except VerificationFailed:
@@ -480,6 +540,7 @@ class Wallet:
                     entry_seq, _, last = pending[-1]
                     r.update(witness=b64e(self._be.g1_to_bytes(C)), accumulator=last, height=entry_seq)
                     updated += 1
+            rec["checked_at"] = synced_at
             self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
         for cid, rec in every.items():
             successor = successors.get((rec["definition"]["issuer_id"], rec["credential"]["definition_id"]))

@@ -62,8 +62,8 @@ def serve(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     log_level: LogLevelOption = "info",
-    dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs from the URL requests "
-                                                    "came in on when verifier_url is not set.")] = False,
+    dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs under http://<host>:<port> "
+                                                    "when verifier_url is not set.")] = False,
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -88,6 +88,9 @@ def serve(
     os.environ.update(child_environment(settings))
     os.environ.update({"ZKCRED_VERIFIER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_URL": ledger,
                        "ZKCRED_LEDGER_PUBLIC_KEY": key.hex()})
+    if not settings.verifier_url:  # dev mode: the URL it listens on, never a request's Host header
+        public_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["ZKCRED_VERIFIER_URL"] = f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
     os.environ.pop("DATABASE_URL", None)
     console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
     logs = apply_log_level(effective_log_level(log_level, settings))

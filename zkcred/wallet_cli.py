@@ -152,7 +152,7 @@ def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
 def present(request: str = typer.Argument(..., help="request file, URL (the verifier's request document) or "
                                           "zkcred://present?request_uri=… deep link (what its QR code says)"),
             submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
-            wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
+            ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     """Answer a presentation request (and, with --submit, send it).
 
     If the request asks for a pseudonym, says which lender context it is for: the lender
@@ -162,14 +162,21 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
 
     A deep link (the text a QR scanner reads off ``GET /requests/{id}/qr``) stands for the
     request_url it carries; a malformed one is refused in one line.
+
+    An expired request is refused before proving. With --submit and a ledger (--ledger or
+    ZKCRED_LEDGER_URL) the wallet syncs first when its ledger view is older than the
+    request's max_staleness, and once more (then retries) if the verifier finds it stale.
     """
     request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
+    if ledger and not ledger.startswith(("http://", "https://")):
+        _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
     if submit:
         if not request.startswith(("http://", "https://")):
             _fail(f"--submit needs the request's http(s) URL, not {request!r}")
-        w = _open(wallet)
+        w = _open(wallet, ledger)
         doc = w.fetch_request(request)
         _request_of(doc, request)
+        w.check_not_expired(doc, request)
         if "request" not in doc or "presentation_url" not in doc:
             _fail(f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you")
         if not as_json:
@@ -186,7 +193,9 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
                               "next time; no other lender can link it")
         raise typer.Exit(0 if verdict.get("verified") else 1)
     doc = _load(request)
-    presented = _open(wallet).present_detailed(_request_of(doc, request))
+    w = _open(wallet, ledger)
+    w.check_not_expired(doc, request)
+    presented = w.present_detailed(_request_of(doc, request))
     if not as_json:
         _say_pseudonyms(presented.pseudonyms, to=err)  # stdout stays the presentation's JSON
     console.print_json(data={"presentation": presented.presentation, "credentials": presented.credentials,

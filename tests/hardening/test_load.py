@@ -10,8 +10,9 @@ own keep-alive connection, loop over one lender/holder cycle:
 2. ``GET /requests/{id}/document`` (holder) → 200;
 3. ``POST /requests/{id}/presentation`` with a real presentation made for *another*
    request (full verification, then the verdict is written) → 200 ``invalid_proof``;
-4. the same again → 409 ``replay`` (the nonce is spent);
-5. ``GET /requests/{id}`` (lender) → ``rejected``.
+4. the same again → 200 ``invalid_proof`` (a failed presentation spends nothing; a second
+   attempt, counted by a conditional update);
+5. ``GET /requests/{id}`` (lender) → ``pending``.
 
 Meanwhile, races: valid presentations (made before the clock starts) are each posted by 4
 clients at the same instant, to whichever worker picks them up → exactly one ``verified``,
@@ -86,7 +87,7 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
             prep.post(f"/requests/{created['id']}/presentation", json={"presentation": decoy})
 
         lock = threading.Lock()
-        lat: dict[str, list[float]] = {k: [] for k in ("create", "document", "verdict", "replay", "status", "race")}
+        lat: dict[str, list[float]] = {k: [] for k in ("create", "document", "verdict", "retry", "status", "race")}
         errors: list[str] = []
         cycles = [0]
         stop = threading.Event()
@@ -121,10 +122,10 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                                                       "reason": "invalid_proof"}:
                         with lock:
                             errors.append(f"decoy verdict: {r.text[:160]}")
-                    r = timed("replay", lambda: c.post(f"/requests/{rid}/presentation",
-                                                       json={"presentation": decoy}), 409)
+                    r = timed("retry", lambda: c.post(f"/requests/{rid}/presentation",
+                                                      json={"presentation": decoy}), 200)
                     r = timed("status", lambda: c.get(f"/requests/{rid}", headers=lender_h), 200)
-                    if r is not None and r.json()["status"] != "rejected":
+                    if r is not None and r.json()["status"] != "pending":  # failures never spend a request
                         with lock:
                             errors.append(f"status after a verdict: {r.text[:160]}")
                     with lock:

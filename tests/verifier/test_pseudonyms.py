@@ -133,7 +133,7 @@ def test_presentation_for_context_a_is_rejected_in_a_context_b_request(client, s
     assert r.status_code == 200 and r.json() == {"verified": False, "disclosed": {}, "predicates": [],
                                                  "reason": "invalid_proof"}
     status = client.get(f"/requests/{b['id']}", headers=other).json()
-    assert status["status"] == "rejected" and status["pseudonym"] is None and status["seen_before"] is None
+    assert status["status"] == "pending" and status["pseudonym"] is None and status["seen_before"] is None
     # A's whole presentation for an A request, posted to B's request: rejected too.
     a = _create(client, auth, world)
     b2 = _create(client, other, world)

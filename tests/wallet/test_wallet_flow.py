@@ -34,13 +34,14 @@ def world(tmp_path_factory):
         return iss.post("/admin/offers", headers=admin, json={"credential_definition_id": cred_def["id"], "attributes": {
             "income": income, "birth_date": "1990-01-01", "country": "NL"}}).json()
 
-    def wallet(name: str) -> Wallet:
-        return Wallet.create(tmp / f"{name}.db", "correct horse battery", http=HttpRouter(clients),
-                             ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be)
+    def wallet(name: str, **kw) -> Wallet:
+        return Wallet.create(tmp / f"{name}.db", "correct horse battery", http=kw.pop("http", HttpRouter(clients)),
+                             ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be, **kw)
 
-    def ask(threshold: int = 50000, *, pseudonym=None, by: str = "L"):
+    def ask(threshold: int = 50000, *, pseudonym=None, by: str = "L", max_staleness: int = 0):
         r = clients[VERIFIER_URL].post("/requests", headers=lenders[by], json={
-            "disclose": [], "credential_definitions": [cred_def["id"]], "expires_in": 300, "max_staleness": 0,
+            "disclose": [], "credential_definitions": [cred_def["id"]], "expires_in": 300,
+            "max_staleness": max_staleness,
             "predicates": [{"attribute": "income", "op": ">=", "value": threshold}],
             **({} if pseudonym is None else {"pseudonym": pseudonym})})
         assert r.status_code == 201, r.text
@@ -50,7 +51,7 @@ def world(tmp_path_factory):
         return clients[VERIFIER_URL].get(f"/requests/{request_id}", headers=lenders[by]).json()
 
     return {"admin": admin, "iss": iss, "offer": offer, "wallet": wallet, "ask": ask, "status": status,
-            "clients": clients}
+            "clients": clients, "verifier": verifier}
 
 
 def test_revocation_updates_others_and_stops_the_revoked(world):
@@ -59,10 +60,9 @@ def test_revocation_updates_others_and_stops_the_revoked(world):
     bob.accept_offer(world["offer"](70000))
     assert alice.submit(world["ask"]()["request_url"])["verified"]
     assert world["iss"].post(f"/admin/credentials/{a.id}/revoke", headers=world["admin"]).status_code == 200
-    # Bob's witness is stale until he syncs: the verifier (max_staleness 0) refuses it.
-    stale = bob.submit(world["ask"]()["request_url"])
-    assert stale["verified"] is False and stale["reason"] == "stale"
-    assert bob.sync()["updated"] == 1
+    # Bob's witness is behind and the request's max_staleness is 0: his wallet syncs before proving.
+    assert bob.submit(world["ask"]()["request_url"])["verified"]
+    assert bob.sync()["updated"] == 0  # nothing left to apply
     assert bob.submit(world["ask"]()["request_url"])["verified"]
     assert alice.sync()["revoked"] == 1
     with pytest.raises(NoMatchingCredential, match="revoked"):
@@ -188,3 +188,82 @@ def test_a_lost_issuance_answer_is_retried_with_the_same_request(world, tmp_path
     summary = henry.accept_offer(offer)  # the same request again: the credential issued the first time
     assert [c.id for c in henry.credentials()] == [summary.id]
     assert henry._store.all("issuance") == []  # nothing kept once the credential is stored
+
+
+class CountingRouter(HttpRouter):
+    """Counts the presentations a wallet posts."""
+
+    def __init__(self, clients) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(clients)
+        self.posts: list[str] = []
+
+    def request(self, method, url, **kw):  # type: ignore[no-untyped-def]
+        if method == "POST" and url.endswith("/presentation"):
+            self.posts.append(url)
+        return super().request(method, url, **kw)
+
+
+def _revoke_someone(world) -> None:
+    victim = world["wallet"](f"victim-{secrets.token_hex(4)}").accept_offer(world["offer"](10000))
+    assert world["iss"].post(f"/admin/credentials/{victim.id}/revoke", headers=world["admin"]).status_code == 200
+
+
+def test_a_holder_behind_the_ledger_syncs_retries_and_is_verified_on_one_request(world):
+    """The wallet believes its view fresh (its clock has not moved since issuance), the verifier finds
+    the accumulator stale: the wallet syncs and presents again — to the same, still pending request."""
+    import time
+
+    frozen = time.time()
+    router = CountingRouter(world["clients"])
+    ivan = world["wallet"]("ivan", http=router, clock=lambda: frozen)
+    ivan.accept_offer(world["offer"](64000))
+    _revoke_someone(world)
+    asked = world["ask"]()
+    verdict = ivan.submit(asked["request_url"])
+    assert verdict["verified"] is True, verdict
+    assert router.posts == [asked["presentation_url"]] * 2  # stale, then verified: one request
+    row = world["verifier"].store.get_request(request_id=asked["id"])
+    assert row["status"] == "verified" and row["attempts"] == 1
+
+
+def test_a_wallet_syncs_before_proving_when_its_view_is_older_than_max_staleness(world):
+    import time
+
+    now = [time.time()]
+    router = CountingRouter(world["clients"])
+    judy = world["wallet"]("judy", http=router, clock=lambda: now[0])
+    judy.accept_offer(world["offer"](64000))
+    _revoke_someone(world)
+    now[0] += 120  # two minutes since the wallet last looked at the ledger
+    fresh_enough = world["ask"](max_staleness=3600)  # the verifier accepts an hour: no sync needed, none done
+    assert judy.submit(fresh_enough["request_url"])["verified"]
+    assert judy._store.all("credential")[0][1]["checked_at"] < now[0]
+    asked = world["ask"](max_staleness=60)
+    assert judy.submit(asked["request_url"])["verified"]
+    assert router.posts == [fresh_enough["presentation_url"], asked["presentation_url"]]  # synced first: one post
+    assert judy._store.all("credential")[0][1]["checked_at"] == now[0]
+
+
+def test_an_expired_request_is_refused_before_proving(world, monkeypatch, capsys):
+    import time
+
+    import zkcred.wallet_cli as cli
+    from wallet import WalletError
+
+    router = CountingRouter(world["clients"])
+    now = [time.time()]
+    kate = world["wallet"]("kate", http=router, clock=lambda: now[0])
+    kate.accept_offer(world["offer"](64000))
+    asked = world["ask"]()
+    now[0] = time.time() + 301  # the requests expire in 300 s
+    with pytest.raises(WalletError, match=r"expired at .*ask the lender for a new request"):
+        kate.submit(asked["request_url"])
+    assert router.posts == [] and world["status"](asked["id"])["status"] == "pending"
+
+    from zkcred.cli import run
+
+    monkeypatch.setattr(cli, "_open", lambda *a, **k: kate)
+    assert run(["wallet", "present", asked["request_url"], "--submit"]) == 1  # through the CLI's error boundary
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "expired at" in err and "Traceback" not in err, err
+    assert router.posts == []

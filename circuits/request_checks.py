@@ -1,0 +1,126 @@
+"""Can any credential answer this request? Checked when a request is made (issue 13 item 2).
+
+:func:`check_answerable` refuses — with :class:`UnanswerableRequest`, whose message names
+the attribute and what is wrong — a query that no credential of a definition it accepts
+could ever satisfy, before any holder tries:
+
+1. an attribute (disclosed or in a predicate) the definition's schema does not have;
+2. a value of the wrong type or outside the attribute type's range (``int`` 64-bit,
+   ``int(a..b)`` its declared bounds, ``date``, ``decimal(s)`` at most ``s`` places for
+   ``!=``/``in``/``not_in`` values, ``bool``); an order predicate on a string or bool;
+3. ``between [low, high]`` with ``low > high``;
+4. contradictory predicates on one attribute: the intersection of its ranges (with the
+   type's own range) is empty — ``income >= 1`` with ``income <= 0``, ``income >= 2^100``
+   — or every value an ``in`` set allows is outside that range or excluded by
+   ``!=``/``not_in`` (and a range fully covered by exclusions, such as a ``bool`` that
+   is ``!= true`` and ``!= false``);
+5. sets over :data:`MAX_SET_VALUES` values (``CredentialQuery`` refuses them too);
+6. more range statements than one presentation proves: one per bound of each order
+   predicate on a hidden attribute, plus the expiry statement, at most
+   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split.
+
+Pure: no I/O; the verifier calls it on ``POST /requests`` and a wallet may call it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from circuits import constants as k
+from circuits.attributes import OFFSET, threshold
+from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest
+from circuits.errors import ParameterError, ZkCredError
+
+__all__ = ["MAX_SET_VALUES", "UnanswerableRequest", "check_answerable", "check_query"]
+
+#: the most values an ``in`` / ``not_in`` predicate may list (``circuits.credentials.Predicate``).
+MAX_SET_VALUES = 64
+
+_ORDER = (">=", ">", "<=", "<", "between")
+
+
+class UnanswerableRequest(ParameterError):
+    """No credential of the definition could answer the query; the message says why."""
+
+
+@dataclass
+class _Allowed:
+    """What the predicates on one attribute still allow: an encoded interval, a set, exclusions."""
+
+    lo: int
+    hi: int
+    only: set[int] | None = None
+    excluded: set[int] = field(default_factory=set)
+
+
+def check_answerable(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:
+    """Raise :class:`UnanswerableRequest` unless every query could be answered by a credential of
+    each definition it accepts (``definitions``: id → definition, every accepted id present)."""
+    for query in request.queries:
+        for definition_id in query.credential_definitions:
+            check_query(request, query, definitions[definition_id])
+
+
+def check_query(request: PresentationRequest, query: CredentialQuery, d: CredentialDefinition) -> None:
+    """:func:`check_answerable` for one query and one definition it accepts."""
+    names = {a.name for a in d.schema.attributes}
+    for name in query.disclose:
+        if name not in names:
+            raise UnanswerableRequest(f"{d.id}: no attribute {name!r} in schema {d.schema.name}")
+    allowed: dict[str, _Allowed] = {}
+    for p in query.predicates:
+        if p.attribute not in names:
+            raise UnanswerableRequest(f"{d.id}: no attribute {p.attribute!r} in schema {d.schema.name}")
+        t = d.schema.attribute(p.attribute).type
+        if t.numeric:
+            lo, hi = (v + OFFSET for v in t.value_range)
+        else:
+            lo, hi = 0, 0  # strings: no order, only equality and sets
+        a = allowed.setdefault(p.attribute, _Allowed(lo, hi))
+        what = f"{p.attribute} {p.op}"
+        try:
+            if p.op in _ORDER:
+                if not t.numeric or t.kind == "bool":
+                    raise UnanswerableRequest(f"{what}: an order predicate needs an int, date or decimal "
+                                              f"attribute, not {t}")
+                bounds = [(">=", p.value[0]), ("<=", p.value[1])] if p.op == "between" else [(p.op, p.value)]
+                if p.op == "between" and threshold(t, p.value[0], "<=") > threshold(t, p.value[1], "<="):
+                    raise UnanswerableRequest(f"{what}: the lower bound is above the upper bound")
+                for op, value in bounds:
+                    bound = threshold(t, value, op)
+                    if op in (">=", ">"):
+                        a.lo = max(a.lo, bound)
+                    else:
+                        a.hi = min(a.hi, bound)
+            else:
+                values = p.value if isinstance(p.value, tuple) else (p.value,)
+                if len(values) > MAX_SET_VALUES:
+                    raise UnanswerableRequest(f"{what}: at most {MAX_SET_VALUES} values")
+                scalars = {t.encode(v) for v in values}
+                if p.op == "in":
+                    a.only = scalars if a.only is None else a.only & scalars
+                else:
+                    a.excluded |= scalars
+        except UnanswerableRequest:
+            raise
+        except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
+            raise UnanswerableRequest(f"{d.id}: {what}: {e}") from None
+    for name, a in allowed.items():
+        numeric = d.schema.attribute(name).type.numeric
+        if numeric and a.lo > a.hi:
+            raise UnanswerableRequest(f"{d.id}: the predicates on {name} admit no value of its type together")
+        if a.only is not None:
+            left = {s for s in a.only if s not in a.excluded and (not numeric or a.lo <= s <= a.hi)}
+            if not left:
+                raise UnanswerableRequest(f"{d.id}: the predicates on {name} admit no value together "
+                                          "(every listed value is out of range or excluded)")
+        elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(
+                s in a.excluded for s in range(a.lo, a.hi + 1)):
+            raise UnanswerableRequest(f"{d.id}: the predicates on {name} exclude every value of its range")
+    ranges = 1 + sum((2 if p.op == "between" else 1) for p in query.predicates
+                     if p.op in _ORDER and p.attribute not in query.disclose)
+    if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
+        raise UnanswerableRequest(
+            f"{d.id}: the request needs {ranges} range statements (one per bound of each order predicate on a "
+            f"hidden attribute, plus the expiry); one presentation proves at most {k.RANGE_PROOF_MAX_AGGREGATION}")
