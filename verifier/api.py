@@ -1,8 +1,10 @@
 """The verifier's HTTP service (FastAPI), as specified in docs/api.md.
 
     POST /requests                      lender   create a presentation request
-    GET  /requests/{id}                 lender   status and verdict (own requests only)
+    GET  /requests/{id}?wait=N          lender   status and verdict (own requests only); long poll ≤ 30 s
+    GET  /requests/{id}/events          lender   the same as Server-Sent Events until final
     GET  /requests/{id}/document        public   the request document a holder answers
+    GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
 
@@ -22,16 +24,23 @@ on one PostgreSQL (``zkcred verifier serve --workers N``).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
+from servicekit import deeplinks
 from servicekit.app import bearer_scheme, create_service_app, error_responses
 from servicekit.logs import configure_logging
 from servicekit.problems import ProblemDetails
+from servicekit.qr import qr_response
 from servicekit.strictjson import Limits
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import (
@@ -78,6 +87,11 @@ def _urls(request: Request, record: RequestRecord) -> dict[str, str]:
     return {"presentation_url": f"{base}/presentation", "request_url": f"{base}/document"}
 
 
+def _links(request: Request, record: RequestRecord) -> dict[str, str]:
+    """``deep_link``: ``zkcred://present?request_uri=<request_url>`` (what the QR code carries)."""
+    return {"deep_link": deeplinks.present_link(_urls(request, record)["request_url"])}
+
+
 # Routes ----------------------------------------------------------------------------------------
 
 #: Every refusal a route can send, documented as problem+json (so the OpenAPI matches what is sent).
@@ -96,18 +110,104 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         max_staleness=body.max_staleness, pseudonym=pseudonym,
     )
     return {"id": record.id, "nonce": record.nonce_b64, "request": record.request.to_json(),
-            **_urls(request, record), "expires_at": iso_utc(record.expires_ms)}
+            **_urls(request, record), "expires_at": iso_utc(record.expires_ms), **_links(request, record)}
 
 
-@router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
-def get_request(request_id: str, lender: LenderDep, service: ServiceDep) -> dict[str, Any]:
-    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym."""
+#: ``GET /requests/{id}?wait=N``: the longest wait (s), and the DB polling steps while waiting.
+MAX_WAIT = 30.0
+_POLL_FIRST, _POLL_MAX = 0.1, 0.5
+
+
+def _status_view(service: VerifierService, lender: str, request_id: str, request: Request) -> dict[str, Any]:
+    """The lender's view of its request now (read from the database: any worker's writes show)."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
     out = {"id": record.id, "status": record.status_at(now_ms),
            "verdict": None if record.verdict is None else record.verdict.to_json()}
+    out.update(_links(request, record))
     nym = service.pseudonym_status(record)  # keys only when the request asked for a pseudonym
     return out if nym is None else {**out, **nym.to_json()}
+
+
+async def _wait_while_pending(service: VerifierService, lender: str, request_id: str, request: Request,
+                              wait: float) -> AsyncIterator[dict[str, Any]]:
+    """The view now, then each changed view until it leaves ``pending`` or ``wait`` seconds pass.
+
+    No busy loop: each read runs in the thread pool, and between reads the coroutine sleeps
+    (``asyncio.sleep``, 0.1 s growing to 0.5 s). State lives in the database, so a
+    presentation another worker process records is seen at the next read.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(wait, request.app.state.max_wait)
+    view = await run_in_threadpool(_status_view, service, lender, request_id, request)
+    yield view
+    step = _POLL_FIRST
+    while view["status"] == "pending" and (left := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(step, left))
+        step = min(step * 1.5, _POLL_MAX)
+        latest = await run_in_threadpool(_status_view, service, lender, request_id, request)
+        if latest != view:
+            view = latest
+            yield view
+
+
+@router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
+async def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request: Request,
+                      wait: Annotated[float | None, Query(ge=0, le=MAX_WAIT, description=(
+                          "long poll: answer as soon as the status leaves pending, or after this many "
+                          "seconds (at most 30) with the current state"))] = None) -> dict[str, Any]:
+    """The lender's own request: status, verdict and (if asked for) the holder's pseudonym.
+
+    With ``?wait=N`` a pending request is answered when its status changes or after N seconds.
+    """
+    view: dict[str, Any] = {}
+    async for view in _wait_while_pending(service, lender, request_id, request, wait or 0.0):
+        pass
+    return view
+
+
+@router.get("/{request_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "Server-Sent Events: `status` events, the last one final"}})
+async def request_events(request_id: str, lender: LenderDep, service: ServiceDep,
+                         request: Request) -> StreamingResponse:
+    """The request's status as Server-Sent Events: now, then each change; closed once it is final.
+
+    Each event is ``event: status`` with the ``GET /requests/{id}`` body as ``data``. The
+    stream ends after the status leaves ``pending`` (verified, rejected, expired) or after
+    ``MAX_EVENTS_STREAM`` seconds (then reconnect); a ``: keep-alive`` comment every 15 s.
+    """
+    first = await run_in_threadpool(_status_view, service, lender, request_id, request)  # 403/404 before streaming
+
+    async def stream() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + min(MAX_EVENTS_STREAM, request.app.state.max_events_stream)
+        last = first
+        yield _sse(first)
+        while last["status"] == "pending" and loop.time() < end:
+            async for view in _wait_while_pending(service, lender, request_id, request,
+                                                  min(KEEP_ALIVE, end - loop.time())):
+                if view != last:
+                    last = view
+                    yield _sse(view)
+            if last["status"] == "pending":
+                if await request.is_disconnected():
+                    return
+                yield b": keep-alive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+#: How long one ``/events`` stream stays open at most (s; a client reconnects after), and the
+#: keep-alive comment's period.
+MAX_EVENTS_STREAM, KEEP_ALIVE = 600.0, 15.0
+
+
+def _sse(view: dict[str, Any]) -> bytes:
+    return f"event: status\ndata: {json.dumps(view, separators=(',', ':'))}\n\n".encode()
 
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
@@ -117,6 +217,17 @@ def get_document(request_id: str, service: ServiceDep, request: Request) -> dict
     return {"id": record.id, "request": record.request.to_json(),
             "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms),
             "max_staleness": record.max_staleness}
+
+
+@router.get("/{request_id}/qr", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}},
+                             "description": "a QR code of the request's deep_link"}})
+def get_qr(request_id: str, service: ServiceDep, request: Request,
+           format: Annotated[Literal["svg", "png"], Query(description="svg (default) or png")] = "svg",
+           ) -> Response:
+    """The request's ``deep_link`` as a QR code (public like the document: it carries only the document's URL)."""
+    record = service.get_document(request_id=request_id)
+    return qr_response(_links(request, record)["deep_link"], format)
 
 
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)
@@ -166,11 +277,14 @@ def _readiness(service: VerifierService) -> dict[str, Any]:
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8002"
 
 
-def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None) -> FastAPI:
+def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None,
+               max_wait: float = MAX_WAIT, max_events_stream: float = MAX_EVENTS_STREAM) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
 
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
+    ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
+    connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
     """
     app = create_service_app(service="verifier", title="zkcred verifier",
                              summary=__doc__.splitlines()[0] if __doc__ else None,
@@ -178,6 +292,7 @@ def create_app(service: VerifierService, *, public_url: str | None = None, limit
                              limits=limits)
     app.state.service = service
     app.state.public_url = (public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+    app.state.max_wait, app.state.max_events_stream = max_wait, max_events_stream
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"])
     app.include_router(router)

@@ -138,6 +138,7 @@ class RequestCreated(BaseModel):
     presentation_url: str
     request_url: str
     expires_at: str
+    deep_link: str  # zkcred://present?request_uri=<request_url>: what the QR code (GET …/qr) carries
 
 
 class RequestDocument(BaseModel):
@@ -165,6 +166,7 @@ class RequestStatus(BaseModel):
     pseudonym: str | None = None  # b64url G1 point, once verified
     seen_before: bool | None = None  # once verified: this lender verified the same pseudonym earlier
     earlier_requests: list[str] | None = None  # those earlier requests' ids, oldest first
+    deep_link: str | None = None  # zkcred://present?request_uri=<request_url> (always sent)
 
 
 class PseudonymRecordOut(BaseModel):

@@ -51,6 +51,7 @@ from circuits.presentation import (
     check_satisfiable,
     create_presentation,
 )
+from servicekit import deeplinks
 from wallet.store import Store, WalletError
 
 if TYPE_CHECKING:
@@ -182,6 +183,22 @@ def _service_title(http: HttpRouter, base: str) -> str | None:
     except (httpx.HTTPError, ValueError, AttributeError):
         return None
     return str(title) if title else None
+
+
+def request_document_url(source: str) -> str:
+    """``source``, or the request document URL of a ``zkcred://present?request_uri=…`` deep link (strict)."""
+    try:
+        return deeplinks.resolve(source, action="present")
+    except deeplinks.DeepLinkError as e:
+        raise WalletError(str(e)) from None
+
+
+def offer_document_url(source: str) -> str:
+    """``source``, or the offer URL of a ``zkcred://accept?offer_uri=…`` deep link (strict)."""
+    try:
+        return deeplinks.resolve(source, action="accept")
+    except deeplinks.DeepLinkError as e:
+        raise WalletError(str(e)) from None
 
 
 class Wallet:
@@ -391,6 +408,8 @@ class Wallet:
         return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
 
     def fetch_request(self, request_url: str) -> dict:
+        """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
+        request_url = request_document_url(request_url)
         response = self._http.request("GET", request_url)
         if response.status_code != 200:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The holder's wallet.")
@@ -111,10 +112,11 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
-def accept(offer: str = typer.Argument(..., help="offer file or URL"), wallet: Path = WalletOpt,
+def accept(offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
+           wallet: Path = WalletOpt,
            as_json: bool = JsonOpt) -> None:
     """Accept an issuer's offer: request, verify and store the credential."""
-    document = _load(offer)  # before the passphrase: a wrong path is said at once
+    document = _load(offer_document_url(offer))  # before the passphrase: a wrong path is said at once
     summary = _open(wallet).accept_offer(document)
     if as_json:
         console.print_json(data=summary.to_json())
@@ -157,7 +159,8 @@ def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
 
 
 @app.command()
-def present(request: str = typer.Argument(..., help="request file or URL (the verifier's request document)"),
+def present(request: str = typer.Argument(..., help="request file, URL (the verifier's request document) or "
+                                          "zkcred://present?request_uri=… deep link (what its QR code says)"),
             submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
             ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     """Answer a presentation request (and, with --submit, send it).
@@ -167,10 +170,14 @@ def present(request: str = typer.Argument(..., help="request file or URL (the ve
     link it. --json carries the same as pseudonyms: [{query_id, context, verifier_id,
     lender, campaign}].
 
+    A deep link (the text a QR scanner reads off ``GET /requests/{id}/qr``) stands for the
+    request_url it carries; a malformed one is refused in one line.
+
     An expired request is refused before proving. With --submit and a ledger (--ledger or
     ZKCRED_LEDGER_URL) the wallet syncs first when its ledger view is older than the
     request's max_staleness, and once more (then retries) if the verifier finds it stale.
     """
+    request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
     if ledger and not ledger.startswith(("http://", "https://")):
         _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
     if submit:

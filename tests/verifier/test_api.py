@@ -27,7 +27,8 @@ def _problem(r, status, slug):
 @DBS
 def test_lender_story_valid_presentation_is_verified(client, auth, world):
     created = _create(client, auth, world)
-    assert set(created) == {"id", "nonce", "request", "presentation_url", "request_url", "expires_at"}
+    assert set(created) == {"id", "nonce", "request", "presentation_url", "request_url", "expires_at",
+                            "deep_link"}
     rid = created["id"]
     assert created["presentation_url"] == f"https://verifier.test/requests/{rid}/presentation"
     assert created["request_url"] == f"https://verifier.test/requests/{rid}/document"
@@ -36,7 +37,8 @@ def test_lender_story_valid_presentation_is_verified(client, auth, world):
 
     doc = client.get(f"/requests/{rid}/document")  # public: no API key
     assert doc.status_code == 200 and doc.json()["request"] == created["request"]
-    assert client.get(f"/requests/{rid}", headers=auth).json() == {"id": rid, "status": "pending", "verdict": None}
+    assert client.get(f"/requests/{rid}", headers=auth).json() == {"id": rid, "status": "pending", "verdict": None,
+                                                                    "deep_link": created["deep_link"]}
 
     presentation = present(world, world.holders[0], doc.json()["request"])
     r = client.post(f"/requests/{rid}/presentation", json={"presentation": presentation})
@@ -47,7 +49,7 @@ def test_lender_story_valid_presentation_is_verified(client, auth, world):
     assert "credential: income >= 50000" in verdict["predicates"]
     assert any("not revoked" in p for p in verdict["predicates"])
     status = client.get(f"/requests/{rid}", headers=auth).json()
-    assert status == {"id": rid, "status": "verified", "verdict": verdict}
+    assert status == {"id": rid, "status": "verified", "verdict": verdict, "deep_link": created["deep_link"]}
 
     # The nonce is spent: the same presentation again is 409 replay.
     _problem(client.post(f"/requests/{rid}/presentation", json={"presentation": presentation}), 409, "replay")

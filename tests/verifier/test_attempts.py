@@ -49,6 +49,7 @@ def test_a_stranger_cannot_burn_a_request(client, auth, world, service):
         assert r.status_code == 200, r.text
         assert r.json() == {"verified": False, "disclosed": {}, "predicates": [], "reason": reason}
         assert client.get(f"/requests/{rid}", headers=auth).json() == {"id": rid, "status": "pending",
+                                                                        "deep_link": created["deep_link"],
                                                                         "verdict": None}
     assert _attempts(service, rid) == 3
     # The real holder's presentation then verifies, and that spends the request.
@@ -73,7 +74,7 @@ def test_the_attempt_limit_rejects_after_n(client, auth, world, service):
     assert last.status_code == 200 and last.json() == {"verified": False, "disclosed": {}, "predicates": [],
                                                        "reason": "too-many-attempts"}
     status = client.get(f"/requests/{rid}", headers=auth).json()
-    assert status == {"id": rid, "status": "rejected", "verdict": last.json()}
+    assert status == {"id": rid, "status": "rejected", "verdict": last.json(), "deep_link": created["deep_link"]}
     assert _attempts(service, rid) == 3
     # Rejected for good: even the real holder's presentation is now a replay.
     r = client.post(url, json={"presentation": present(world, world.holders[0], created["request"])})

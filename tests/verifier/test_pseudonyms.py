@@ -59,7 +59,8 @@ def test_returning_applicant_is_recognised_by_one_lender_only(client, service, a
                                                                                              "acme-bank")
     pending = client.get(f"/requests/{created['id']}", headers=auth).json()
     assert pending == {"id": created["id"], "status": "pending", "verdict": None, "pseudonym_context": context,
-                       "pseudonym": None, "seen_before": None, "earlier_requests": None}
+                       "pseudonym": None, "seen_before": None, "earlier_requests": None,
+                       "deep_link": created["deep_link"]}
 
     first = _apply(client, auth, world, ada)
     assert first["pseudonym_context"] == context and first["seen_before"] is False
@@ -116,7 +117,7 @@ def test_campaign_contexts_are_namespaced_under_the_lender(client, service, auth
     # Without a pseudonym nothing changes: no key in the query, none in the status.
     created = client.post("/requests", json=request_body(world), headers=auth).json()
     assert "pseudonym_context" not in created["request"]["queries"][0]
-    assert set(client.get(f"/requests/{created['id']}", headers=auth).json()) == {"id", "status", "verdict"}
+    assert set(client.get(f"/requests/{created['id']}", headers=auth).json()) == {"id", "status", "verdict", "deep_link"}
 
 
 @DBS
