@@ -271,8 +271,8 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
                 r = _until_answered(lambda: c.post("/admin/schemas", {**SCHEMA, "version": f"s{i}"}),
                                     (201, 202, 409), deadline)
                 done["schemas"].append(r.json().get("id") or r.json()["existing_id"])
-                if definition is None:
-                    body = {"schema_id": done["schemas"][0], "tag": "stream", "revocable": True, "capacity": 64}
+                if definition is None:  # room for every offer the loop can make, lost ones (reserved) included
+                    body = {"schema_id": done["schemas"][0], "tag": "stream", "revocable": True, "capacity": 2048}
                     r = _until_answered(lambda: c.post("/admin/credential-definitions", body), (201, 202, 409), deadline)
                     definition = r.json().get("id") or r.json()["existing_id"]
                 offer = _until_answered(lambda: c.post("/admin/offers", {"credential_definition_id": definition,
