@@ -583,7 +583,7 @@ def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tup
     finally:
         cmp.close()
     report: dict[str, Any] = {
-        "command": command, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command, "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "mode": "quick" if quick else "full", "machine": machine_info(),
         "load": {"start": load_start, "end": _load()}, "elapsed_s": time.perf_counter() - started,
         "settings": {"runs": cmp.runs, "registry_capacity": REGISTRY_CAPACITY, "large_n_runs": LARGE_N_RUNS,

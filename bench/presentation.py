@@ -32,7 +32,14 @@ from circuits.attributes import AttributeType
 from circuits.backend import get_backend
 from circuits.backend.blst import FIXED_BASE_AFTER
 from circuits.constants import R
-from circuits.credentials import AttributeSpec, CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, Schema
+from circuits.credentials import (
+    AttributeSpec,
+    CredentialDefinition,
+    CredentialQuery,
+    Predicate,
+    PresentationRequest,
+    Schema,
+)
 from circuits.issuance import create_credential, create_credential_request, create_link_secret, process_credential
 from circuits.presentation import create_presentation, verify_presentation
 

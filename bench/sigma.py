@@ -20,8 +20,15 @@ from collections.abc import Callable
 from bench.common import measure
 from circuits.backend import GroupBackend, get_backend
 from circuits.constants import R
-from circuits.sigma import GENERATOR, LinearRelation, batch_verify, prove_batchable, prove_compact, verify_batchable
-from circuits.sigma import verify_narg
+from circuits.sigma import (
+    GENERATOR,
+    LinearRelation,
+    batch_verify,
+    prove_batchable,
+    prove_compact,
+    verify_batchable,
+    verify_narg,
+)
 from circuits.sigma.codec import random_scalar
 
 SUITE = "sigma-proofs_Shake128_BLS12381"

@@ -84,6 +84,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from circuits import accumulator, bbs
+from circuits.attributes import AttributeType
 from circuits.backend import GroupBackend, get_backend
 from circuits.codec import b64d, b64e
 from circuits.credentials import (
@@ -93,7 +94,6 @@ from circuits.credentials import (
     Schema,
     canonical_json,
 )
-from circuits.attributes import AttributeType
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential
 from circuits.sigma import random_scalar
@@ -696,7 +696,7 @@ class IssuerService:
                 _audit(session, actor, "schema.create", "schema", schema.id, self.clock(),
                        name=schema.name, version=schema.version)
                 crash_point("schema:before-commit")
-        except IntegrityError as e:
+        except IntegrityError:
             self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
             raise  # not a duplicate: a bug
         crash_point("schema:committed")

@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicekit.settings import (
     CONFIG_NAME,
-    DEV_KEY_MARKER,
     MASTER_KEY_ENV,
     CommonSettings,
     ConfigError,

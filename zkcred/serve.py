@@ -47,7 +47,8 @@ def serve(
 ) -> None:
     """Start the ledger, issuer and verifier (one process each) until Ctrl-C."""
     from issuer.config import Settings as IssuerSettings
-    from ledger.config import ConfigError, Settings as LedgerSettings, open_checked
+    from ledger.config import ConfigError, open_checked
+    from ledger.config import Settings as LedgerSettings
     from servicekit.settings import CommonSettings
     from verifier.config import Settings as VerifierSettings
     from zkcred.config_cli import (

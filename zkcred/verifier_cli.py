@@ -103,9 +103,9 @@ def create_api_key(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key for a lender; it is printed once and stored only as a hash."""
-    from verifier.db import SqlRequestStore, init_db, make_engine
     import time
 
+    from verifier.db import SqlRequestStore, init_db, make_engine
     from verifier.errors import VerifierError
     from verifier.service import create_api_key as new_key
 

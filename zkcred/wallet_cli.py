@@ -173,7 +173,7 @@ def present(request: str = typer.Argument(..., help="request file or URL (the ve
             console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
         else:
             ok = verdict.get("verified")
-            console.print(("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})"))
+            console.print("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})")
             for scope in result.pseudonyms if ok else ():
                 console.print(f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
                               "next time; no other lender can link it")

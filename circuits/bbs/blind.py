@@ -129,7 +129,7 @@ from circuits.backend import GroupBackend, get_backend
 from circuits.bbs import core
 from circuits.bbs.api import messages_to_scalars
 from circuits.bbs.suite import Ciphersuite
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, ParameterError, VerificationError, ZkCredError
 from circuits.hashing import i2osp
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from circuits import constants as k
 from circuits.backend import GroupBackend
 from circuits.bbs.suite import Ciphersuite
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import (
     EncodingError,
     IdentityPointError,

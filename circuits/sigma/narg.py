@@ -62,10 +62,21 @@ from collections.abc import Callable, Sequence
 
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
-from circuits.constants import G1_GENERATOR, R, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS
+from circuits.constants import G1_GENERATOR, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS, R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError, ZkCredError
-from circuits.sigma.codec import NE, NS, Rng, decode_challenge, deserialize_elements, deserialize_scalars
-from circuits.sigma.codec import le2ip, random_scalar, scalar_to_bytes, serialize_elements, serialize_scalars
+from circuits.sigma.codec import (
+    NE,
+    NS,
+    Rng,
+    decode_challenge,
+    deserialize_elements,
+    deserialize_scalars,
+    le2ip,
+    random_scalar,
+    scalar_to_bytes,
+    serialize_elements,
+    serialize_scalars,
+)
 from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from circuits.sigma.linear_relation import LinearRelation
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from circuits.backend import GroupBackend
 from bench.sigma import vector_relation
+from circuits.backend import GroupBackend
 from circuits.sigma import LinearRelation
 from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from tests.vectors import vectors_dir, vectors_root

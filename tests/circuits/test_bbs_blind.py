@@ -14,7 +14,7 @@ import pytest
 from circuits import bbs
 from circuits.backend import get_backend
 from circuits.bbs import blind, core
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import (
     EncodingError,
     IdentityPointError,

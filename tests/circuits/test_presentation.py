@@ -264,8 +264,9 @@ def test_definition_not_accepted(world):
 def test_single_credential_disclosure_is_the_drafts_proof_gen(world):
     """The composition's BBS steps (init → challenge with ph → finalize) give the draft's
     exact ProofGen bytes: the fixture path, driven through core with our credential."""
+    from circuits import bbs
+    from circuits import constants as k
     from tests.vectors import h, load_json
-    from circuits import bbs, constants as k
 
     case = load_json("bbs", "bls12-381-sha-256", "proof", "proof003.json")
     be = world[0]

@@ -22,7 +22,13 @@ from circuits.backend import get_backend
 from circuits.bbs import pseudonym as nym
 from circuits.codec import b64d, b64e
 from circuits.constants import R
-from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, RevocationRegistry
+from circuits.credentials import (
+    CredentialDefinition,
+    CredentialQuery,
+    Predicate,
+    PresentationRequest,
+    RevocationRegistry,
+)
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential, create_credential_request, process_credential
 from circuits.presentation import (

@@ -45,7 +45,7 @@ from circuits.sigma import (
 )
 from circuits.sigma import narg as N
 from circuits.sigma.codec import le, random_scalar
-from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
+from circuits.sigma.duplex_sponge import DuplexSponge
 
 FAST = get_backend(available_backends()[0])
 SUITE = "sigma-proofs_Shake128_BLS12381"

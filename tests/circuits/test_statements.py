@@ -21,8 +21,8 @@ import pytest
 from circuits import constants as k
 from circuits.backend import get_backend
 from circuits.constants import R
-from circuits.errors import ZkCredError
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
+from circuits.errors import ZkCredError
 from circuits.presentation import create_presentation, verify_presentation
 from circuits.statements import LinearRelation, Statement, compile_plan
 from circuits.statements.linear import respond

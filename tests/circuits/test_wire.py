@@ -20,11 +20,11 @@ from circuits.errors import EncodingError
 from circuits.wire import (
     BLOB,
     POINT,
+    PRESENTATION_VERSION,
     SCALAR,
     SCALARS,
     TEXT,
     U64,
-    PRESENTATION_VERSION,
     Field,
     NotEqualProof,
     Presentation,

@@ -12,7 +12,7 @@ from issuer.service import IssuerService
 from ledger.api import create_app as create_ledger_app
 from ledger.client import LedgerClient
 from ledger.entries import parse_entry
-from tests.issuer.conftest import SCHEMA, assert_problem
+from tests.issuer.conftest import SCHEMA
 from tests.issuer.holder import accept
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

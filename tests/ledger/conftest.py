@@ -21,7 +21,6 @@ from ledger.entries import Entry, public_key_bytes, sign_entry
 from ledger.log import LedgerLog, now_ms
 from ledger.sql import SqlStore
 from ledger.store import LedgerStore, MemoryStore
-
 from tests.postgres import postgres_schema
 
 

@@ -9,12 +9,11 @@ import json
 import secrets
 
 import pytest
+from fastapi.testclient import TestClient
 
 from circuits.codec import b64d, b64e
 from circuits.constants import R
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
-from fastapi.testclient import TestClient
-
 from tests.verifier.helpers import VERIFIER_ID, Clock, make_service, present, request_body
 from verifier.api import create_app
 
