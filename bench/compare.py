@@ -191,7 +191,8 @@ class Comparison:
                 tag = f"k{k}.{'nr' if nr else 'plain'}"
                 suffix = f"k = {k}{', non-revocation' if nr else ''}"
                 py_ok = k in PY_ECC["ks"] and nr in PY_ECC["non_revoked"]
-                only = (lambda label, ok=py_ok: ok or label != PY_ECC_LABEL)
+                def only(label, ok=py_ok):
+                    return ok or label != PY_ECC_LABEL
                 t0 = time.perf_counter()
                 built = {label: make() for label, make in self._for("presentation", k, nr, only=only).items()}
                 for op, index in (("create", 0), ("verify", 1)):
@@ -458,7 +459,7 @@ def write_plots(report: dict, out: Path) -> list[str]:
     pairs = [(f"{r['scenario'][:2]} {r['what']}", ratio(r)) for r in rows if ratio(r) and not duplicate(r["id"])]
     if pairs:
         fig, ax = plt.subplots(figsize=(10, 0.28 * len(pairs) + 1.6))
-        names, values = zip(*pairs)
+        names, values = zip(*pairs, strict=True)
         colors = ["tab:green" if v < 1 else "tab:red" for v in values]
         ax.barh(range(len(values)), values, color=colors)
         ax.set_xscale("log")
@@ -484,13 +485,13 @@ def write_plots(report: dict, out: Path) -> list[str]:
                                  if r["kind"] == "ms" and r["params"].get("op") == op
                                  and r["params"]["non_revoked"] == nr and label in r["values"])
                     if pts:
-                        ax_t.plot(*zip(*pts), style, marker=marker, color=color, markersize=4,
+                        ax_t.plot(*zip(*pts, strict=True), style, marker=marker, color=color, markersize=4,
                                   label=f"{label} {op}{' +nonrev' if nr else ''}")
             for key, style in (("presentation.presentation.", "-"), ("presentation.presentation_binary.", ":")):
                 pts = sorted((r["params"]["k"], r["values"][label]) for r in pres
                              if r["id"].startswith(key) and r["params"]["non_revoked"] and label in r["values"])
                 if pts and not (label == ANONCREDS and "binary" in key):
-                    ax_b.plot(*zip(*pts), style, marker="o", color=color, markersize=4,
+                    ax_b.plot(*zip(*pts, strict=True), style, marker="o", color=color, markersize=4,
                               label=f"{label}{' (binary)' if 'binary' in key else ' (JSON)'}")
         ax_t.set_yscale("log")
         ax_t.set_xlabel("k predicates (2 of 10 attributes disclosed)")
@@ -516,11 +517,11 @@ def write_plots(report: dict, out: Path) -> list[str]:
             pts = sorted((r["params"]["n"], r["values"][label]["median_ms"]) for r in setup
                          if r["kind"] == "ms" and label in r["values"])
             if pts:
-                ax_t.plot(*zip(*pts), "-o", color=color, label=label)
+                ax_t.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
             pts = sorted((r["params"]["n"], r["values"][label]) for r in setup
                          if r["id"].endswith(".holder_download") and label in r["values"])
             if pts:
-                ax_b.plot(*zip(*pts), "-o", color=color, label=label)
+                ax_b.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
         for ax, title, unit in ((ax_t, "registry setup time against N", "ms (median)"),
                                 (ax_b, "bytes a holder downloads against N", "bytes")):
             ax.set_xscale("log")

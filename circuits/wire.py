@@ -354,7 +354,7 @@ class WireType:
             present = [top for top in self.optional_tops
                        if not any(self._absent(fs, obj) for key, fs in self.groups if key[0] == top)]
             w.u8(sum(1 << i for i, top in enumerate(self.optional_tops) if top in present))
-        for key, fields in self.groups:
+        for _key, fields in self.groups:
             if fields[0].optional and self._absent(fields, obj):
                 continue
             codec = fields[0].codec

@@ -75,7 +75,7 @@ class PyEccBackend:
         if len(scalars) > len(prepared) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
         acc = Z1
-        for point, k in zip((*prepared[: len(scalars)], *extra_points), (*scalars, *extra_scalars)):
+        for point, k in zip((*prepared[: len(scalars)], *extra_points), (*scalars, *extra_scalars), strict=True):
             k %= curve_order
             if k:
                 acc = add(acc, point if k == 1 else multiply(point, k))

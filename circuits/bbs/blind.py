@@ -292,7 +292,7 @@ def core_commit(
     C_bar = be.g1_msm(gens, [s_tilde, *m_tilde])
     c = calculate_blind_challenge(C, C_bar, gens, suite=suite, be=be, api_id=api_id)
     proof = CommitmentWithProof(
-        C, (s_tilde + s * c) % R, tuple((mt + m * c) % R for mt, m in zip(m_tilde, msgs)), c
+        C, (s_tilde + s * c) % R, tuple((mt + m * c) % R for mt, m in zip(m_tilde, msgs, strict=True)), c
     )
     return proof, s
 

@@ -306,7 +306,7 @@ def proof_finalize(
         (e_tilde + e * c) % R,
         (r1_tilde - r1 * c) % R,
         (r3_tilde - r3 * c) % R,
-        tuple((mt + m * c) % R for mt, m in zip(m_tilde, undisclosed_messages)),
+        tuple((mt + m * c) % R for mt, m in zip(m_tilde, undisclosed_messages, strict=True)),
         c,
     )
 

@@ -226,7 +226,7 @@ def _prove(tag: bytes, instance: LinearRelation, witness: Sequence[int], rng: Rn
     be = instance.backend
     # The draft's MAY (§"Instance validation"): a witness outside the relation is refused here,
     # so the caller learns of it before a proof that cannot verify leaves the prover.
-    if not all(be.g1_eq(a, b) for a, b in zip(instance.map(w), instance.image())):
+    if not all(be.g1_eq(a, b) for a, b in zip(instance.map(w), instance.image(), strict=True)):
         raise ParameterError("the witness does not satisfy the relation")
     commitment, state = prover_commitment(instance, w, rng)
     commitment_bytes = serialize_elements(be, commitment)

@@ -35,7 +35,7 @@ def _scalars(count: int) -> list[int]:
 
 def _reference(points, scalars):
     acc = BLST.g1_identity()
-    for p, k in zip(points, scalars):
+    for p, k in zip(points, scalars, strict=True):
         acc = BLST.g1_add(acc, BLST.g1_mul(p, k % R))
     return acc
 

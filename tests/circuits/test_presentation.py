@@ -320,5 +320,5 @@ def test_pairing_checks_are_batched_soundly():
         assert not _pairing_checks_hold(be, bad)
     cancelling = [check(3, 5, 1), check(7, 11, -1), check(13, 17)]
     assert not _pairing_checks_hold(be, cancelling)
-    X, Y, Z = zip(*cancelling[:2])
+    X, Y, Z = zip(*cancelling[:2], strict=True)
     assert be.pairing_check([(X[0], Y[0]), (X[1], Y[1]), (be.g1_add(Z[0], Z[1]), be.g2_neg(P2))])  # unweighted: fooled

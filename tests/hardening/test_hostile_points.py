@@ -98,7 +98,7 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
         v = story.verifier._verify(record, _replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc),
                                    time.time())
         assert not v.verified and v.reason in ("revocation", "malformed", "invalid_proof"), (kind, v)
-    for kind, enc in HOSTILE_SCALARS.items():
+    for _kind, enc in HOSTILE_SCALARS.items():
         v = copy.deepcopy(valid)
         v["challenge"] = b64e(enc)
         assert story.verifier._verify(record, v, time.time()).reason in ("malformed", "invalid_proof")
