@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from functools import partial
 
 from bench.common import measure
 from circuits.backend import GroupBackend, get_backend
@@ -133,7 +134,7 @@ def run(backends: list[str], repeats: int) -> dict:
                 assert verify_narg(t, data, narg, flavor, backend=be)
                 out[f"{relation}/{flavor}/prove"] = measure(lambda p=prove, t=t, r=rel, w=witness: p(t, r, w), n)
                 out[f"{relation}/{flavor}/verify"] = measure(
-                    lambda t=t, d=data, g=narg, f=flavor: verify_narg(t, d, g, f, backend=be), n)
+                    partial(verify_narg, t, data, narg, flavor, backend=be), n)
                 if flavor == "batchable":
                     batch.append((t, LinearRelation.from_bytes(data, be), narg))
         assert batch_verify(batch)

@@ -18,7 +18,7 @@ def test_concurrent_double_use_of_one_token_gives_one_credential(api, client, se
         requests = [request_for(offer) for _ in range(WORKERS)]
         barrier = threading.Barrier(WORKERS)
 
-        def go(requested):
+        def go(requested, barrier=barrier, offer=offer):
             barrier.wait()
             return post_request(client, offer, requested)
 
