@@ -31,9 +31,12 @@ def run(backends: list[str], repeats: int) -> dict:
         calls = {
             "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=be),
             "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=be),
-            "proof_gen": partial(bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be),
-            "proof_verify": partial(bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED,
-                                    suite=suite, backend=be),
+            "proof_gen": partial(
+                bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be
+            ),
+            "proof_verify": partial(
+                bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=be
+            ),
         }
         n = repeats if name != "py_ecc" else max(3, repeats // 4)
         results[name] = {op: measure(fn, n) for op, fn in calls.items()}

@@ -217,9 +217,14 @@ class Comparison:
         self._time("revocation.revoke", sc, "issuer: revoke one", {}, self._for("revoke_one"),
                    size_keys={"publish": "bytes published per revocation"})
         for m in self.updates:
-            self._time(f"revocation.update.m{m}", sc, f"holder update after {m} revocation{'s' if m > 1 else ''}",
-                       {"m": m}, self._for("holder_update", m),
-                       size_keys={"holder_download": f"bytes a holder downloads for {m} revocation{'s' if m > 1 else ''}"})
+            self._time(
+                f"revocation.update.m{m}",
+                sc,
+                f"holder update after {m} revocation{'s' if m > 1 else ''}",
+                {"m": m},
+                self._for("holder_update", m),
+                size_keys={"holder_download": f"bytes a holder downloads for {m} revocation{'s' if m > 1 else ''}"},
+            )
         self._time("revocation.first_witness", sc, f"holder's first witness, N = {_n(REGISTRY_CAPACITY)}", {},
                    self._for("first_witness"), size_keys={"holder_download": "bytes before the first witness"})
 
@@ -381,8 +386,13 @@ def write_markdown(report: dict, path: Path) -> None:
             continue
         if row["scenario"] != scenario:
             scenario = row["scenario"]
-            lines += ["", f"## {scenario}", "", "| operation | zkcred-blst | zkcred-py_ecc | AnonCreds | ratio blst / AnonCreds |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {scenario}",
+                "",
+                "| operation | zkcred-blst | zkcred-py_ecc | AnonCreds | ratio blst / AnonCreds |",
+                "|---|---|---|---|---|",
+            ]
         cells = []
         for label in COLUMNS:
             v = row["values"].get(label)
@@ -391,14 +401,20 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["", f"## {SCENARIO_5}", ""]
     http = [r for r in rows if r["kind"] == "http"]
     if http:
-        lines += ["zkcred only (AnonCreds ships no HTTP verifier): `POST /requests/{id}/presentation` on loopback, "
-                  "each a fresh request (2 disclosed, income ≥ 50 000, non-revocation) answered before the clock "
-                  "starts; a bounded run of n requests per line; the load generator runs on the same 2 cores.", "",
-                  "| database | workers | clients | n | throughput | p50 | p99 | errors |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "zkcred only (AnonCreds ships no HTTP verifier): `POST /requests/{id}/presentation` on loopback, "
+            "each a fresh request (2 disclosed, income ≥ 50 000, non-revocation) answered before the clock "
+            "starts; a bounded run of n requests per line; the load generator runs on the same 2 cores.",
+            "",
+            "| database | workers | clients | n | throughput | p50 | p99 | errors |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in http:
             v, p = r["values"][BLST], r["params"]
-            lines.append(f"| {p['database']} | {p['workers']} | {p['clients']} | {v['requests']} | "
-                         f"{v['throughput_rps']:.1f} req/s | {v['p50_ms']:.0f} ms | {v['p99_ms']:.0f} ms | {v['errors']} |")
+            lines.append(
+                f"| {p['database']} | {p['workers']} | {p['clients']} | {v['requests']} | "
+                f"{v['throughput_rps']:.1f} req/s | {v['p50_ms']:.0f} ms | {v['p99_ms']:.0f} ms | {v['errors']} |"
+            )
     else:
         lines.append(f"Pending — {report.get('scenario_5')}.")
     lines.append("")
@@ -454,7 +470,9 @@ def write_plots(report: dict, out: Path) -> list[str]:
 
     # 1. Ratio bars, one per row where both zkcred-blst and AnonCreds were measured.
     def duplicate(row_id: str) -> bool:  # of the JSON-wire and holder-download rows
-        return ".presentation_binary." in row_id or (row_id.startswith("setup.registry.") and row_id.endswith(".publish"))
+        return ".presentation_binary." in row_id or (
+            row_id.startswith("setup.registry.") and row_id.endswith(".publish")
+        )
 
     pairs = [(f"{r['scenario'][:2]} {r['what']}", ratio(r)) for r in rows if ratio(r) and not duplicate(r["id"])]
     if pairs:
@@ -566,9 +584,17 @@ def render(out: Path) -> dict:
     return report
 
 
-def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tuple[str, ...] = COLUMNS, merge: bool = False,
-        scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
-        command: str = "python -m bench compare", log: Callable[[str], None] = print) -> dict:
+def run(
+    *,
+    out: Path,
+    quick: bool = False,
+    runs: int | None = None,
+    systems: tuple[str, ...] = COLUMNS,
+    merge: bool = False,
+    scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
+    command: str = "python -m bench compare",
+    log: Callable[[str], None] = print,
+) -> dict:
     """Run the comparison and write compare.json, compare.md and the plots into ``out``; return the report.
 
     ``merge``: keep the rows of ``out/compare.json`` from scenarios this run does not repeat (their

@@ -7,7 +7,8 @@ the vectors build them — the tests check that it reproduces the vector ``Insta
 bytes from the appendix PRNG; here the rng is :mod:`secrets`. Per backend and relation:
 prove and verify in each flavor (verify = ``verify_narg`` on the serialized instance,
 parsing and instance validation included), then one batch of all seven batchable
-strings, and a batch of 70 (ten fresh instances of each) against 70 single verifications. Every figure is also given as a multiple of ``ref.g1_mul`` (one G1 scalar
+strings, and a batch of 70 (ten fresh instances of each) against 70 single verifications.
+Every figure is also given as a multiple of ``ref.g1_mul`` (one G1 scalar
 multiplication on the same backend, measured in the same run): the ratio survives a
 busy machine better than milliseconds do.
 """

@@ -377,7 +377,9 @@ def _pairing_checks_hold(be: GroupBackend, checks: Sequence[tuple[Any, Any, Any]
         X, Y, Z = checks[0]
         return be.pairing_check([(X, Y), (Z, be.g2_neg(be.g2_generator()))])
     rhos = [1] + [secrets.randbits(128) | 1 for _ in checks[1:]]
-    pairs = [(X if rho == 1 else be.g1_mul(X, rho, public=True), Y) for rho, (X, Y, _) in zip(rhos, checks, strict=True)]
+    pairs = [
+        (X if rho == 1 else be.g1_mul(X, rho, public=True), Y) for rho, (X, Y, _) in zip(rhos, checks, strict=True)
+    ]
     Z = be.g1_msm([z for _, _, z in checks], rhos, public=True)
     return be.pairing_check([*pairs, (Z, be.g2_neg(be.g2_generator()))])
 

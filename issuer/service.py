@@ -743,7 +743,11 @@ class IssuerService:
                 or not 1 <= validity_days <= MAX_VALIDITY_DAYS:
             raise _input(f"validity_days: an integer in [1, {MAX_VALIDITY_DAYS}]")
         if revocable:
-            if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_REGISTRY_CAPACITY:
+            if (
+                isinstance(capacity, bool)
+                or not isinstance(capacity, int)
+                or not 1 <= capacity <= MAX_REGISTRY_CAPACITY
+            ):
                 raise _input(f"a revocable definition needs a capacity in [1, {MAX_REGISTRY_CAPACITY}]")
         elif capacity is not None:
             raise _input("capacity applies to revocable definitions only")
@@ -865,8 +869,11 @@ class IssuerService:
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
         with db.read_session(self.engine) as session:
-            rows = session.exec(select(CredentialDefinitionRow)
-                                .order_by(col(CredentialDefinitionRow.created_at), col(CredentialDefinitionRow.id))).all()
+            rows = session.exec(
+                select(CredentialDefinitionRow).order_by(
+                    col(CredentialDefinitionRow.created_at), col(CredentialDefinitionRow.id)
+                )
+            ).all()
         return [_definition_info(r) for r in rows]
 
     def get_credential_definition(self, definition_id: str) -> DefinitionInfo:

@@ -312,9 +312,17 @@ class Wallet:
     def _summary(self, cid: str, record: dict) -> CredentialSummary:
         d, c = record["definition"], record["credential"]
         rev = record.get("revocation")
-        return CredentialSummary(cid, c["definition_id"], d["issuer_id"], f'{d["schema"]["name"]} {d["schema"]["version"]}',
-                                 c["values"], c["expiry"], record["status"], rev["height"] if rev else None,
-                                 record.get("superseded_by"))
+        return CredentialSummary(
+            cid,
+            c["definition_id"],
+            d["issuer_id"],
+            f"{d['schema']['name']} {d['schema']['version']}",
+            c["values"],
+            c["expiry"],
+            record["status"],
+            rev["height"] if rev else None,
+            record.get("superseded_by"),
+        )
 
     def credentials(self) -> list[CredentialSummary]:
         return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]

@@ -47,8 +47,13 @@ def _admin_database(state_dir: Path | None, config: Path | None, database_url: s
     from issuer.config import AdminSettings
 
     settings = load(AdminSettings, state_dir, config, database_url=database_url)
-    require_database(settings.database_url, "issuer", "--database-url" if database_url else settings.origin("database_url")
-                     .replace("default", f"the state directory {settings.state_dir}"))
+    require_database(
+        settings.database_url,
+        "issuer",
+        "--database-url"
+        if database_url
+        else settings.origin("database_url").replace("default", f"the state directory {settings.state_dir}"),
+    )
     return settings.database_url
 
 

@@ -164,7 +164,9 @@ def present(request: str = typer.Argument(..., help="request file or URL (the ve
         doc = w.fetch_request(request)
         _request_of(doc, request)
         if "request" not in doc or "presentation_url" not in doc:
-            _fail(f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you")
+            _fail(
+                f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you"
+            )
         if not as_json:
             _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
         result = w.submit_detailed(request, document=doc)
@@ -192,7 +194,9 @@ def sync(ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = Json
     from rich.progress import Progress
 
     if ledger and not ledger.startswith(("http://", "https://")):
-        _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
+        _fail(
+            f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)"
+        )
     w = _open(wallet, ledger)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("reading the ledger", total=None)

@@ -73,7 +73,10 @@ class RevokedError(VerificationError):
 
 
 def random_nonzero_scalar(rng: Rng = secrets.token_bytes) -> int:
-    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128): :func:`circuits.rng.random_scalar`."""
+    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128).
+
+    See :func:`circuits.rng.random_scalar`.
+    """
     return random_scalar(rng)
 
 

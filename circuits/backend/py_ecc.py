@@ -37,9 +37,9 @@ from py_ecc.optimized_bls12_381 import (
 
 sys.setrecursionlimit(_RECURSION_LIMIT)
 
-from circuits.backend._decode import check_compressed  # noqa: E402
-from circuits.constants import G1_BYTES, G2_BYTES  # noqa: E402
-from circuits.errors import NotInSubgroupError, NotOnCurveError  # noqa: E402
+from circuits.backend._decode import check_compressed
+from circuits.constants import G1_BYTES, G2_BYTES
+from circuits.errors import NotInSubgroupError, NotOnCurveError
 
 
 class PyEccBackend:

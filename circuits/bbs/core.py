@@ -339,8 +339,12 @@ def core_proof_gen(
     undisclosed = [i for i in range(L) if i not in set(disclosed)]
     generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
     scalars = list(random_scalars(5 + len(undisclosed)))
-    init_res = proof_init(pk, signature, generators, scalars, header, messages, undisclosed, suite=suite, be=be, api_id=api_id)
-    challenge = proof_challenge_calculate(init_res, disclosed, [messages[i] for i in disclosed], ph, suite=suite, be=be, api_id=api_id)
+    init_res = proof_init(
+        pk, signature, generators, scalars, header, messages, undisclosed, suite=suite, be=be, api_id=api_id
+    )
+    challenge = proof_challenge_calculate(
+        init_res, disclosed, [messages[i] for i in disclosed], ph, suite=suite, be=be, api_id=api_id
+    )
     return proof_finalize(init_res, challenge, signature.e, scalars, [messages[j] for j in undisclosed])
 
 
@@ -390,8 +394,12 @@ def core_proof_verify(
     api_id = suite.api_id if api_id is None else api_id
     L = len(proof.m_hat) + len(disclosed_indexes)
     generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
-    init_res = proof_verify_init(pk, proof, generators, header, disclosed_messages, disclosed_indexes, suite=suite, be=be, api_id=api_id)
-    challenge = proof_challenge_calculate(init_res, disclosed_indexes, disclosed_messages, ph, suite=suite, be=be, api_id=api_id)
+    init_res = proof_verify_init(
+        pk, proof, generators, header, disclosed_messages, disclosed_indexes, suite=suite, be=be, api_id=api_id
+    )
+    challenge = proof_challenge_calculate(
+        init_res, disclosed_indexes, disclosed_messages, ph, suite=suite, be=be, api_id=api_id
+    )
     if challenge != proof.challenge:
         raise VerificationError("proof challenge does not match")
     proof_pairing_check(pk, proof, be=be)

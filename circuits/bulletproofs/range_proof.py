@@ -173,7 +173,8 @@ def prove(
 
     ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`: ``rng(n) -> n bytes``,
     default :func:`secrets.token_bytes`; :func:`circuits.rng.seeded` in tests). Values
-    outside ``[0, 2^n)``, zero blindings and bad shapes raise :class:`~circuits.errors.ParameterError` before any group operation.
+    outside ``[0, 2^n)``, zero blindings and bad shapes raise :class:`~circuits.errors.ParameterError`
+    before any group operation.
     """
     m = len(values)
     m_pad = _shape(n, m)

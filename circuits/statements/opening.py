@@ -51,7 +51,9 @@ class BatchedOpening(Statement):
     def prove(self, p: ProverState, t: Transcript) -> Callable[[int, Responses], None]:
         be, refs = p.be, p.plan.commits
         p.blindings = [random_scalar(p.rng) for _ in refs]
-        p.commitments = [be.g1_msm([p.G, p.H], [p.msgs[ci][idx], s]) for (ci, idx), s in zip(refs, p.blindings, strict=True)]
+        p.commitments = [
+            be.g1_msm([p.G, p.H], [p.msgs[ci][idx], s]) for (ci, idx), s in zip(refs, p.blindings, strict=True)
+        ]
         s_tilde = random_scalar(p.rng)
         batched_s: list[int] = []
 

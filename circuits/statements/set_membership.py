@@ -87,4 +87,6 @@ class SetMembership(Statement):
         cs = [*proof.challenges, (v.c - sum(proof.challenges)) % R]
         Vs = reject_on("structure", lambda: _Vs(v.be, v.G, v.presentation.commitments[self.commit], self.ts))
         branches = reject_on("structure", lambda: [branch(v.be, v.H, V) for V in Vs])  # no V_i is the identity
-        self.absorb(t, v.be, [rel.recompute([z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs, strict=True)])
+        self.absorb(
+            t, v.be, [rel.recompute([z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs, strict=True)]
+        )

@@ -25,15 +25,21 @@ class Issuer:
     sk: bytes
     definition: CredentialDefinition
 
-    def issue(self, link_secret: int, values: dict, expiry: dt.date = EXPIRY, handle: int = 0, backend=None) -> Credential:
+    def issue(
+        self, link_secret: int, values: dict, expiry: dt.date = EXPIRY, handle: int = 0, backend=None
+    ) -> Credential:
         request, blind = create_credential_request(self.definition, link_secret, backend=backend)
         sig = create_credential(self.sk, self.definition, request, values, expiry, handle, backend=backend)
-        return process_credential(self.definition, sig, values, expiry, handle, None, link_secret, blind, backend=backend)
+        return process_credential(
+            self.definition, sig, values, expiry, handle, None, link_secret, blind, backend=backend
+        )
 
 
 def make_issuer(schema: Schema = SCHEMA, issuer_id: str = "issuer-1", backend=None) -> Issuer:
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
-    return Issuer(sk, CredentialDefinition(issuer_id, schema, "v1", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=backend)))
+    return Issuer(
+        sk, CredentialDefinition(issuer_id, schema, "v1", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=backend))
+    )
 
 
 def new_link_secret() -> int:

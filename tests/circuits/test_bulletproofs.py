@@ -199,7 +199,10 @@ def _replacements(be, proof):
             changed[i] = be.g1_add(changed[i], G)
             yield f"{vec}[{i}]", {"wip": WeightedInnerProductProof(**{**wip.__dict__, vec: tuple(changed)})}
     for name in ("A", "B"):
-        yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: be.g1_add(getattr(wip, name), G)})}
+        yield (
+            f"wip.{name}",
+            {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: be.g1_add(getattr(wip, name), G)})},
+        )
     for name in ("r", "s", "delta"):
         yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: (getattr(wip, name) + 1) % R})}
     yield "L<->R", {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": wip.R_vec, "R_vec": wip.L_vec})}

@@ -14,7 +14,9 @@ from circuits.backend import arkworks, blst, get_backend
 from circuits.backend.blst import BlstBackend
 from circuits.constants import R
 
-needs_arkworks = pytest.mark.skipif(not arkworks.AVAILABLE, reason="py_arkworks_bls12381 (the `fast` extra) not installed")
+needs_arkworks = pytest.mark.skipif(
+    not arkworks.AVAILABLE, reason="py_arkworks_bls12381 (the `fast` extra) not installed"
+)
 
 BLST = get_backend("blst")
 PLAIN = BlstBackend(use_arkworks=False)

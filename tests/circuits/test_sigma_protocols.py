@@ -443,7 +443,9 @@ def test_round_trip(case, seed):
     assert LinearRelation.from_bytes(data, FAST).to_bytes() == data
     for flavor in ("batchable", "compact"):
         narg = PROVE[flavor](TAGS[flavor], rel, witness, rng=DuplexSponge(seed))
-        expected = 48 * rel.num_equations + 32 * rel.num_scalars if flavor == "batchable" else 32 * (rel.num_scalars + 1)
+        expected = (
+            48 * rel.num_equations + 32 * rel.num_scalars if flavor == "batchable" else 32 * (rel.num_scalars + 1)
+        )
         assert len(narg) == expected
         assert verify_narg(TAGS[flavor], data, narg, flavor, backend=FAST)
         assert (verify_batchable if flavor == "batchable" else verify_compact)(TAGS[flavor], rel, narg)

@@ -89,5 +89,7 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
                   payload={"ledger_key": public_key_bytes(squatter).hex()})
     with pytest.raises(IssuerError) as info:
-        IssuerService.open(settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger))
+        IssuerService.open(
+            settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger)
+        )
     assert info.value.slug == "issuer-id-taken"
