@@ -131,14 +131,3 @@ def test_cost_model_crossovers():
     assert blst.prefer_arkworks(145, 145)
     # a range-proof verification: ~2N+3 prepared, ~20 fresh
     assert blst.prefer_arkworks(148, 19)
-
-
-@pytest.mark.slow
-def test_bench_run_returns_every_option():
-    from bench import msm as bench_msm
-
-    report = bench_msm.run(1, sizes=(8,))
-    assert set(report["results"]) >= {"blst_loop"}
-    assert report["results"]["blst_loop"]["8"]["median_ms"] > 0
-    if arkworks.AVAILABLE:
-        assert {"arkworks_prepared", "arkworks_converted", "auto_prepared"} <= set(report["results"])
