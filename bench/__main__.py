@@ -1,6 +1,7 @@
 """``python -m bench <scenario> [--json] [--repeats N] [--backends blst,py_ecc]``.
 
-Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``ledger``, ``compare``. With ``--json`` the output is one
+Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``ledger``, ``compare``.
+With ``--json`` the output is one
 JSON object ``{"results": {backend: {operation: {median_ms, min_ms, max_ms}}}, "sizes": {...}}``
 plus extra keys (operation counts, unit costs) that readers may ignore.
 """

@@ -8,6 +8,7 @@ share of wall time above that floor (the Python overhead).
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
 from bench.common import CountingBackend, floor_ms, measure, unit_costs
 from circuits import bbs
@@ -28,10 +29,14 @@ def run(backends: list[str], repeats: int) -> dict:
         proof = bbs.proof_gen(pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be)
         disclosed = [MESSAGES[i] for i in DISCLOSED]
         calls = {
-            "sign": lambda be=be: bbs.sign(sk, pk, b"header", MESSAGES, suite=suite, backend=be),
-            "verify": lambda be=be: bbs.verify(pk, sig, b"header", MESSAGES, suite=suite, backend=be),
-            "proof_gen": lambda be=be: bbs.proof_gen(pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be),
-            "proof_verify": lambda be=be: bbs.proof_verify(pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=be),
+            "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=be),
+            "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=be),
+            "proof_gen": partial(
+                bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be
+            ),
+            "proof_verify": partial(
+                bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=be
+            ),
         }
         n = repeats if name != "py_ecc" else max(3, repeats // 4)
         results[name] = {op: measure(fn, n) for op, fn in calls.items()}
@@ -40,10 +45,12 @@ def run(backends: list[str], repeats: int) -> dict:
         for op in calls:
             counter = CountingBackend(be)
             {
-                "sign": lambda c=counter: bbs.sign(sk, pk, b"header", MESSAGES, suite=suite, backend=c),
-                "verify": lambda c=counter: bbs.verify(pk, sig, b"header", MESSAGES, suite=suite, backend=c),
-                "proof_gen": lambda c=counter: bbs.proof_gen(pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=c),
-                "proof_verify": lambda c=counter: bbs.proof_verify(pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=c),
+                "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=counter),
+                "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=counter),
+                "proof_gen": partial(bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED,
+                                     suite=suite, backend=counter),
+                "proof_verify": partial(bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED,
+                                        suite=suite, backend=counter),
             }[op]()
             floor = floor_ms(counter.counts, costs)
             wall = results[name][op]["median_ms"]

@@ -64,7 +64,8 @@ class CountingBackend:
         def counted(*args, **kwargs):
             if attr in ("g1_msm", "g1_mul"):
                 points, scalars = (args[0], args[1]) if attr == "g1_msm" else ([args[0]], [args[1]])
-                for p, k in zip(points, scalars):
+                # not strict: an msm may be handed more prepared bases than scalars (only the multiplied ones count)
+                for p, k in zip(points, scalars, strict=False):
                     if k and k != 1:
                         counts["g1_mul_fixed" if _has_table(p) else "g1_mul"] += 1
             elif attr == "pairing_check":

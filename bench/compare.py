@@ -191,7 +191,8 @@ class Comparison:
                 tag = f"k{k}.{'nr' if nr else 'plain'}"
                 suffix = f"k = {k}{', non-revocation' if nr else ''}"
                 py_ok = k in PY_ECC["ks"] and nr in PY_ECC["non_revoked"]
-                only = (lambda label, ok=py_ok: ok or label != PY_ECC_LABEL)
+                def only(label, ok=py_ok):
+                    return ok or label != PY_ECC_LABEL
                 t0 = time.perf_counter()
                 built = {label: make() for label, make in self._for("presentation", k, nr, only=only).items()}
                 for op, index in (("create", 0), ("verify", 1)):
@@ -216,9 +217,14 @@ class Comparison:
         self._time("revocation.revoke", sc, "issuer: revoke one", {}, self._for("revoke_one"),
                    size_keys={"publish": "bytes published per revocation"})
         for m in self.updates:
-            self._time(f"revocation.update.m{m}", sc, f"holder update after {m} revocation{'s' if m > 1 else ''}",
-                       {"m": m}, self._for("holder_update", m),
-                       size_keys={"holder_download": f"bytes a holder downloads for {m} revocation{'s' if m > 1 else ''}"})
+            self._time(
+                f"revocation.update.m{m}",
+                sc,
+                f"holder update after {m} revocation{'s' if m > 1 else ''}",
+                {"m": m},
+                self._for("holder_update", m),
+                size_keys={"holder_download": f"bytes a holder downloads for {m} revocation{'s' if m > 1 else ''}"},
+            )
         self._time("revocation.first_witness", sc, f"holder's first witness, N = {_n(REGISTRY_CAPACITY)}", {},
                    self._for("first_witness"), size_keys={"holder_download": "bytes before the first witness"})
 
@@ -380,8 +386,13 @@ def write_markdown(report: dict, path: Path) -> None:
             continue
         if row["scenario"] != scenario:
             scenario = row["scenario"]
-            lines += ["", f"## {scenario}", "", "| operation | zkcred-blst | zkcred-py_ecc | AnonCreds | ratio blst / AnonCreds |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {scenario}",
+                "",
+                "| operation | zkcred-blst | zkcred-py_ecc | AnonCreds | ratio blst / AnonCreds |",
+                "|---|---|---|---|---|",
+            ]
         cells = []
         for label in COLUMNS:
             v = row["values"].get(label)
@@ -390,14 +401,20 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["", f"## {SCENARIO_5}", ""]
     http = [r for r in rows if r["kind"] == "http"]
     if http:
-        lines += ["zkcred only (AnonCreds ships no HTTP verifier): `POST /requests/{id}/presentation` on loopback, "
-                  "each a fresh request (2 disclosed, income ≥ 50 000, non-revocation) answered before the clock "
-                  "starts; a bounded run of n requests per line; the load generator runs on the same 2 cores.", "",
-                  "| database | workers | clients | n | throughput | p50 | p99 | errors |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "zkcred only (AnonCreds ships no HTTP verifier): `POST /requests/{id}/presentation` on loopback, "
+            "each a fresh request (2 disclosed, income ≥ 50 000, non-revocation) answered before the clock "
+            "starts; a bounded run of n requests per line; the load generator runs on the same 2 cores.",
+            "",
+            "| database | workers | clients | n | throughput | p50 | p99 | errors |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in http:
             v, p = r["values"][BLST], r["params"]
-            lines.append(f"| {p['database']} | {p['workers']} | {p['clients']} | {v['requests']} | "
-                         f"{v['throughput_rps']:.1f} req/s | {v['p50_ms']:.0f} ms | {v['p99_ms']:.0f} ms | {v['errors']} |")
+            lines.append(
+                f"| {p['database']} | {p['workers']} | {p['clients']} | {v['requests']} | "
+                f"{v['throughput_rps']:.1f} req/s | {v['p50_ms']:.0f} ms | {v['p99_ms']:.0f} ms | {v['errors']} |"
+            )
     else:
         lines.append(f"Pending — {report.get('scenario_5')}.")
     lines.append("")
@@ -453,12 +470,14 @@ def write_plots(report: dict, out: Path) -> list[str]:
 
     # 1. Ratio bars, one per row where both zkcred-blst and AnonCreds were measured.
     def duplicate(row_id: str) -> bool:  # of the JSON-wire and holder-download rows
-        return ".presentation_binary." in row_id or (row_id.startswith("setup.registry.") and row_id.endswith(".publish"))
+        return ".presentation_binary." in row_id or (
+            row_id.startswith("setup.registry.") and row_id.endswith(".publish")
+        )
 
     pairs = [(f"{r['scenario'][:2]} {r['what']}", ratio(r)) for r in rows if ratio(r) and not duplicate(r["id"])]
     if pairs:
         fig, ax = plt.subplots(figsize=(10, 0.28 * len(pairs) + 1.6))
-        names, values = zip(*pairs)
+        names, values = zip(*pairs, strict=True)
         colors = ["tab:green" if v < 1 else "tab:red" for v in values]
         ax.barh(range(len(values)), values, color=colors)
         ax.set_xscale("log")
@@ -484,13 +503,13 @@ def write_plots(report: dict, out: Path) -> list[str]:
                                  if r["kind"] == "ms" and r["params"].get("op") == op
                                  and r["params"]["non_revoked"] == nr and label in r["values"])
                     if pts:
-                        ax_t.plot(*zip(*pts), style, marker=marker, color=color, markersize=4,
+                        ax_t.plot(*zip(*pts, strict=True), style, marker=marker, color=color, markersize=4,
                                   label=f"{label} {op}{' +nonrev' if nr else ''}")
             for key, style in (("presentation.presentation.", "-"), ("presentation.presentation_binary.", ":")):
                 pts = sorted((r["params"]["k"], r["values"][label]) for r in pres
                              if r["id"].startswith(key) and r["params"]["non_revoked"] and label in r["values"])
                 if pts and not (label == ANONCREDS and "binary" in key):
-                    ax_b.plot(*zip(*pts), style, marker="o", color=color, markersize=4,
+                    ax_b.plot(*zip(*pts, strict=True), style, marker="o", color=color, markersize=4,
                               label=f"{label}{' (binary)' if 'binary' in key else ' (JSON)'}")
         ax_t.set_yscale("log")
         ax_t.set_xlabel("k predicates (2 of 10 attributes disclosed)")
@@ -516,11 +535,11 @@ def write_plots(report: dict, out: Path) -> list[str]:
             pts = sorted((r["params"]["n"], r["values"][label]["median_ms"]) for r in setup
                          if r["kind"] == "ms" and label in r["values"])
             if pts:
-                ax_t.plot(*zip(*pts), "-o", color=color, label=label)
+                ax_t.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
             pts = sorted((r["params"]["n"], r["values"][label]) for r in setup
                          if r["id"].endswith(".holder_download") and label in r["values"])
             if pts:
-                ax_b.plot(*zip(*pts), "-o", color=color, label=label)
+                ax_b.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
         for ax, title, unit in ((ax_t, "registry setup time against N", "ms (median)"),
                                 (ax_b, "bytes a holder downloads against N", "bytes")):
             ax.set_xscale("log")
@@ -565,9 +584,17 @@ def render(out: Path) -> dict:
     return report
 
 
-def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tuple[str, ...] = COLUMNS, merge: bool = False,
-        scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
-        command: str = "python -m bench compare", log: Callable[[str], None] = print) -> dict:
+def run(
+    *,
+    out: Path,
+    quick: bool = False,
+    runs: int | None = None,
+    systems: tuple[str, ...] = COLUMNS,
+    merge: bool = False,
+    scenarios: tuple[str, ...] = ("setup", "issuance", "presentation", "revocation", "http"),
+    command: str = "python -m bench compare",
+    log: Callable[[str], None] = print,
+) -> dict:
     """Run the comparison and write compare.json, compare.md and the plots into ``out``; return the report.
 
     ``merge``: keep the rows of ``out/compare.json`` from scenarios this run does not repeat (their
@@ -583,7 +610,7 @@ def run(*, out: Path, quick: bool = False, runs: int | None = None, systems: tup
     finally:
         cmp.close()
     report: dict[str, Any] = {
-        "command": command, "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command, "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "mode": "quick" if quick else "full", "machine": machine_info(),
         "load": {"start": load_start, "end": _load()}, "elapsed_s": time.perf_counter() - started,
         "settings": {"runs": cmp.runs, "registry_capacity": REGISTRY_CAPACITY, "large_n_runs": LARGE_N_RUNS,

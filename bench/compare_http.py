@@ -112,7 +112,7 @@ class _Services:
         return response.json()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], ready_url: str) -> subprocess.Popen:
-        out = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # noqa: SIM115 — closed with the process
+        out = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # closed with the process
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_CONFIG")}
         base["ZKCRED_STATE_DIR"] = str(self.tmp)  # everything (the issuer's --dev key too) in the temporary directory
         proc = subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env}, stdout=out,
@@ -229,7 +229,7 @@ def _load(jobs: list[tuple[str, dict]], clients: int) -> dict[str, Any]:
 def available() -> str | None:
     """None if scenario 5 can run here, else why not."""
     try:
-        import verifier.api  # noqa: F401
+        import verifier.api
         import verifier.service  # noqa: F401
         import wallet  # noqa: F401
     except ImportError as e:

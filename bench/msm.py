@@ -24,6 +24,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from circuits.backend import arkworks, blst
 from circuits.backend.blst import BlstBackend
@@ -69,13 +70,13 @@ def run(repeats: int, sizes: Sequence[int] = SIZES) -> dict:
         scalars = [rng.randrange(R) for _ in range(n)]
         pts = points[:n]
         key = str(n)
-        results["blst_loop"][key] = _time(lambda: plain.g1_msm(pts, scalars), repeats)
-        results["auto"][key] = _time(lambda: fast.g1_msm(pts, scalars), repeats)
-        results["auto_prepared"][key] = _time(lambda: fast.g1_msm_prepared(prepared, scalars), repeats)
+        results["blst_loop"][key] = _time(partial(plain.g1_msm, pts, scalars), repeats)
+        results["auto"][key] = _time(partial(fast.g1_msm, pts, scalars), repeats)
+        results["auto_prepared"][key] = _time(partial(fast.g1_msm_prepared, prepared, scalars), repeats)
         if arkworks.AVAILABLE:
             results["arkworks_prepared"][key] = _time(
-                _force(True, lambda: fast.g1_msm_prepared(prepared, scalars)), repeats)
-            results["arkworks_converted"][key] = _time(_force(True, lambda: fast.g1_msm(pts, scalars)), repeats)
+                _force(True, partial(fast.g1_msm_prepared, prepared, scalars)), repeats)
+            results["arkworks_converted"][key] = _time(_force(True, partial(fast.g1_msm, pts, scalars)), repeats)
         choice[key] = {
             "prepared": "arkworks" if arkworks.AVAILABLE and blst.prefer_arkworks(n, 0) else "blst_loop",
             "unprepared": "arkworks" if arkworks.AVAILABLE and blst.prefer_arkworks(n, n) else "blst_loop",

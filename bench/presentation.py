@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from functools import partial
 
 from bench.common import alternate
 from circuits import bbs
@@ -32,7 +33,14 @@ from circuits.attributes import AttributeType
 from circuits.backend import get_backend
 from circuits.backend.blst import FIXED_BASE_AFTER
 from circuits.constants import R
-from circuits.credentials import AttributeSpec, CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, Schema
+from circuits.credentials import (
+    AttributeSpec,
+    CredentialDefinition,
+    CredentialQuery,
+    Predicate,
+    PresentationRequest,
+    Schema,
+)
 from circuits.issuance import create_credential, create_credential_request, create_link_secret, process_credential
 from circuits.presentation import create_presentation, verify_presentation
 
@@ -112,12 +120,12 @@ def run(backends: list[str], repeats: int) -> dict:
         for key, (request, defs, creds) in shapes.items():
             by_id = {d.id: d for d in defs}
             pres = create_presentation(request, defs, creds, link, backend=be)
-            runs[f"{key}.prove"] = lambda r=request, d=defs, c=creds: create_presentation(r, d, c, link, backend=be)
-            runs[f"{key}.verify"] = lambda r=request, p=pres, b=by_id: verify_presentation(r, p, b, backend=be)
+            runs[f"{key}.prove"] = partial(create_presentation, request, defs, creds, link, backend=be)
+            runs[f"{key}.verify"] = partial(verify_presentation, request, pres, by_id, backend=be)
             sizes[f"{key}.bytes"] = len(pres.to_bytes(be))
             sizes[f"{key}.json_bytes"] = len(json.dumps(pres.to_json(be), separators=(",", ":")))
         point, scalar = be.g1_mul(be.g1_generator(), secrets.randbelow(R)), secrets.randbelow(R)
-        runs["ref.g1_mul"] = lambda: be.g1_mul(point, scalar)
+        runs["ref.g1_mul"] = partial(be.g1_mul, point, scalar)
         results[name] = alternate(runs, {label: n for label in runs})
     return {"results": results, "sizes": sizes}
 

@@ -54,7 +54,9 @@ def _time_appends(url: str, appends: int) -> dict[str, Any]:
     store = SqlStore(url)
     log = LedgerLog(store, signing_key=Ed25519PrivateKey.generate())
     key = Ed25519PrivateKey.generate()
-    log.append(key=key, issuer="bench", entry_type="issuer_registration", payload={"ledger_key": public_key_bytes(key).hex()})
+    log.append(
+        key=key, issuer="bench", entry_type="issuer_registration", payload={"ledger_key": public_key_bytes(key).hex()}
+    )
     times: list[float] = []
     head = log.head()
     start = time.perf_counter()

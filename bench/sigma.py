@@ -7,7 +7,8 @@ the vectors build them — the tests check that it reproduces the vector ``Insta
 bytes from the appendix PRNG; here the rng is :mod:`secrets`. Per backend and relation:
 prove and verify in each flavor (verify = ``verify_narg`` on the serialized instance,
 parsing and instance validation included), then one batch of all seven batchable
-strings, and a batch of 70 (ten fresh instances of each) against 70 single verifications. Every figure is also given as a multiple of ``ref.g1_mul`` (one G1 scalar
+strings, and a batch of 70 (ten fresh instances of each) against 70 single verifications.
+Every figure is also given as a multiple of ``ref.g1_mul`` (one G1 scalar
 multiplication on the same backend, measured in the same run): the ratio survives a
 busy machine better than milliseconds do.
 """
@@ -16,12 +17,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from functools import partial
 
 from bench.common import measure
 from circuits.backend import GroupBackend, get_backend
 from circuits.constants import R
-from circuits.sigma import GENERATOR, LinearRelation, batch_verify, prove_batchable, prove_compact, verify_batchable
-from circuits.sigma import verify_narg
+from circuits.sigma import (
+    GENERATOR,
+    LinearRelation,
+    batch_verify,
+    prove_batchable,
+    prove_compact,
+    verify_batchable,
+    verify_narg,
+)
 from circuits.sigma.codec import random_scalar
 
 SUITE = "sigma-proofs_Shake128_BLS12381"
@@ -126,7 +135,7 @@ def run(backends: list[str], repeats: int) -> dict:
                 assert verify_narg(t, data, narg, flavor, backend=be)
                 out[f"{relation}/{flavor}/prove"] = measure(lambda p=prove, t=t, r=rel, w=witness: p(t, r, w), n)
                 out[f"{relation}/{flavor}/verify"] = measure(
-                    lambda t=t, d=data, g=narg, f=flavor: verify_narg(t, d, g, f, backend=be), n)
+                    partial(verify_narg, t, data, narg, flavor, backend=be), n)
                 if flavor == "batchable":
                     batch.append((t, LinearRelation.from_bytes(data, be), narg))
         assert batch_verify(batch)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 
 from circuits.backend import GroupBackend
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, IdentityPointError, ScalarOutOfRangeError
 
 

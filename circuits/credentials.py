@@ -297,7 +297,9 @@ class Predicate:
         if self.op == "between":
             _require(isinstance(self.value, (list, tuple)) and len(self.value) == 2, "between needs [low, high]")
         if self.op in ("in", "not_in"):
-            _require(isinstance(self.value, (list, tuple)) and 0 < len(self.value) <= 64, f"{self.op} needs 1–64 values")
+            _require(
+                isinstance(self.value, (list, tuple)) and 0 < len(self.value) <= 64, f"{self.op} needs 1–64 values"
+            )
             _require(len(set(map(str, self.value))) == len(self.value), f"{self.op} values must be distinct")
         object.__setattr__(self, "value", tuple(self.value) if isinstance(self.value, list) else self.value)
 

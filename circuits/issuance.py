@@ -79,7 +79,9 @@ def create_credential(sk: bytes, d: CredentialDefinition, request: bytes, values
                                                        suite=suite, be=be)
     scalars = signer_scalars(d, values, expiry, revocation_handle)
     sk_int = core.scalar_from_bytes(sk, nonzero=True)
-    return blind.core_blind_sign(sk_int, d.public_key, commitment, 1, d.header, scalars, suite=suite, be=be).to_bytes(be)
+    return blind.core_blind_sign(sk_int, d.public_key, commitment, 1, d.header, scalars, suite=suite, be=be).to_bytes(
+        be
+    )
 
 
 def process_credential(d: CredentialDefinition, signature: bytes, values: dict[str, Any], expiry: _dt.date,

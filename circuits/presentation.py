@@ -156,8 +156,8 @@ def check_satisfiable(request: PresentationRequest, definitions: Sequence[Creden
                       credentials: Sequence[Credential], link_secret: int) -> Plan:
     """Refuse, naming the first failing statement, before any cryptography runs."""
     plan = compile_plan(request, definitions)
-    msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials)]
-    for ci, (q, c) in enumerate(zip(request.queries, credentials)):
+    msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials, strict=True)]
+    for ci, (q, c) in enumerate(zip(request.queries, credentials, strict=True)):
         if c.definition_id != definitions[ci].id:
             raise ParameterError("credential does not belong to the definition given")
         if c.expiry < request.today:
@@ -229,7 +229,7 @@ def create_presentation(
                 raise UnsatisfiableError(f"{q.id}: non-revocation asked but no witness given")
             witnesses[ci] = revocation[q.id]
     G, H = _pedersen(be)
-    msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials)]
+    msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials, strict=True)]
     p = ProverState(be, rng, G, H, plan, msgs, [c.signature for c in credentials],
                     _shared_blindings(plan, rng), witnesses, link_secret)
 
@@ -238,7 +238,7 @@ def create_presentation(
     c = one_challenge(t, be, definitions[0], p.first_init, plan.disclosed[0], [msgs[0][i] for i in plan.disclosed[0]])
 
     out = Responses([{"definition_id": d.id, "disclosed": _disclosed_json(q.disclose, d, cred)}
-                     for q, d, cred in zip(request.queries, definitions, credentials)])
+                     for q, d, cred in zip(request.queries, definitions, credentials, strict=True)])
     for respond in responders:
         respond(c, out)
     return Presentation(tuple(CredentialProof(**cp) for cp in out.credentials), out.commitments, out.openings,
@@ -302,7 +302,7 @@ def _compile(request: PresentationRequest, defs: list[CredentialDefinition]) -> 
 
 def _check_structure(request: PresentationRequest, plan: Plan, pres: Presentation) -> None:
     """Ensures the presentation carries exactly the elements the plan calls for, no more, no fewer."""
-    for ci, (q, cp) in enumerate(zip(request.queries, pres.credentials)):
+    for ci, (q, cp) in enumerate(zip(request.queries, pres.credentials, strict=True)):
         if set(cp.disclosed) != set(q.disclose):
             raise PresentationRejected("structure", f"{q.id}: disclosed attributes differ from the request")
         if len(cp.m_hat) != len(plan.hidden(ci)):
@@ -323,7 +323,7 @@ def _disclosed_values(request: PresentationRequest, plan: Plan,
                       pres: Presentation) -> tuple[list[list[int]], dict[str, dict[str, Any]]]:
     """Ensures every disclosed value is a value of its type (re-encoded here) and predicates on them hold."""
     scalars, out = [], {}
-    for ci, (q, d, cp) in enumerate(zip(request.queries, plan.definitions, pres.credentials)):
+    for ci, (q, d, cp) in enumerate(zip(request.queries, plan.definitions, pres.credentials, strict=True)):
         scal, typed = [], {}
         for idx in plan.disclosed[ci]:
             spec = d.schema.attributes[idx - 2]
@@ -377,7 +377,9 @@ def _pairing_checks_hold(be: GroupBackend, checks: Sequence[tuple[Any, Any, Any]
         X, Y, Z = checks[0]
         return be.pairing_check([(X, Y), (Z, be.g2_neg(be.g2_generator()))])
     rhos = [1] + [secrets.randbits(128) | 1 for _ in checks[1:]]
-    pairs = [(X if rho == 1 else be.g1_mul(X, rho, public=True), Y) for rho, (X, Y, _) in zip(rhos, checks)]
+    pairs = [
+        (X if rho == 1 else be.g1_mul(X, rho, public=True), Y) for rho, (X, Y, _) in zip(rhos, checks, strict=True)
+    ]
     Z = be.g1_msm([z for _, _, z in checks], rhos, public=True)
     return be.pairing_check([*pairs, (Z, be.g2_neg(be.g2_generator()))])
 

@@ -29,7 +29,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from circuits.constants import R, SEEDED_RNG_DST
+from circuits.constants import SEEDED_RNG_DST, R
 
 Rng = Callable[[int], bytes]
 

@@ -210,11 +210,11 @@ POINT, SCALAR, POINTS, SCALARS = _Point(), _Scalar(), _Tail(_Point()), _Tail(_Sc
 BLOB, TEXT, OBJECT, U64 = _Blob(), _Text(), _Object(), _U64()
 
 
-def RAW(n: int) -> _Codec:  # noqa: N802 - reads as a codec constant
+def RAW(n: int) -> _Codec:  # reads as a codec constant
     return _Raw(n)
 
 
-def LIST(element: Callable[[], type]) -> _Codec:  # noqa: N802
+def LIST(element: Callable[[], type]) -> _Codec:
     return _List(element)
 
 
@@ -354,7 +354,7 @@ class WireType:
             present = [top for top in self.optional_tops
                        if not any(self._absent(fs, obj) for key, fs in self.groups if key[0] == top)]
             w.u8(sum(1 << i for i, top in enumerate(self.optional_tops) if top in present))
-        for key, fields in self.groups:
+        for _key, fields in self.groups:
             if fields[0].optional and self._absent(fields, obj):
                 continue
             codec = fields[0].codec
@@ -453,7 +453,10 @@ def _cds_split(n: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class SetMembershipProof(_Wire):
-    """Branch challenges c_1..c_{k−1} (c_k = c − Σ) and responses z_1..z_k (:mod:`circuits.statements.set_membership`)."""
+    """Branch challenges c_1..c_{k−1} (c_k = c − Σ) and responses z_1..z_k.
+
+    See :mod:`circuits.statements.set_membership`.
+    """
 
     challenges: tuple[int, ...]
     responses: tuple[int, ...]

@@ -295,9 +295,11 @@ def _expected_seqs(session: Session) -> Iterable[tuple[int, str, str, str]]:
             yield d.ledger_seq, "credential_definition", d.id, f"credential definition {d.id}"
         if d.registry_seq is not None and d.registry_id is not None:
             yield d.registry_seq, "revocation_registry", d.registry_id, f"revocation registry {d.registry_id}"
-    revoked = session.exec(select(CredentialRow, CredentialDefinitionRow)
-                           .join(CredentialDefinitionRow, col(CredentialRow.definition_id) == col(CredentialDefinitionRow.id))
-                           .where(col(CredentialRow.revocation_seq).is_not(None))).all()
+    revoked = session.exec(
+        select(CredentialRow, CredentialDefinitionRow)
+        .join(CredentialDefinitionRow, col(CredentialRow.definition_id) == col(CredentialDefinitionRow.id))
+        .where(col(CredentialRow.revocation_seq).is_not(None))
+    ).all()
     for c, d in revoked:
         yield c.revocation_seq, "revocation", d.registry_id, f"revocation of credential {c.id}"  # type: ignore[misc]
 

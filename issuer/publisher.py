@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 class LedgerPublisher(Protocol):
     """Where the issuer's public objects go. ``publish`` returns the entry's sequence number."""
 
-    def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int: ...
+    def publish(
+        self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]
+    ) -> int: ...
 
     def issuer_key(self, issuer_id: str) -> bytes | None:
         """The Ed25519 key currently registered for ``issuer_id`` (None if not registered)."""

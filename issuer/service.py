@@ -84,6 +84,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from circuits import accumulator, bbs
+from circuits.attributes import AttributeType
 from circuits.backend import GroupBackend, get_backend
 from circuits.codec import b64d, b64e
 from circuits.credentials import (
@@ -93,7 +94,6 @@ from circuits.credentials import (
     Schema,
     canonical_json,
 )
-from circuits.attributes import AttributeType
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential
 from circuits.sigma import random_scalar
@@ -696,7 +696,7 @@ class IssuerService:
                 _audit(session, actor, "schema.create", "schema", schema.id, self.clock(),
                        name=schema.name, version=schema.version)
                 crash_point("schema:before-commit")
-        except IntegrityError as e:
+        except IntegrityError:
             self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
             raise  # not a duplicate: a bug
         crash_point("schema:committed")
@@ -743,7 +743,11 @@ class IssuerService:
                 or not 1 <= validity_days <= MAX_VALIDITY_DAYS:
             raise _input(f"validity_days: an integer in [1, {MAX_VALIDITY_DAYS}]")
         if revocable:
-            if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= MAX_REGISTRY_CAPACITY:
+            if (
+                isinstance(capacity, bool)
+                or not isinstance(capacity, int)
+                or not 1 <= capacity <= MAX_REGISTRY_CAPACITY
+            ):
                 raise _input(f"a revocable definition needs a capacity in [1, {MAX_REGISTRY_CAPACITY}]")
         elif capacity is not None:
             raise _input("capacity applies to revocable definitions only")
@@ -865,8 +869,11 @@ class IssuerService:
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
         with db.read_session(self.engine) as session:
-            rows = session.exec(select(CredentialDefinitionRow)
-                                .order_by(col(CredentialDefinitionRow.created_at), col(CredentialDefinitionRow.id))).all()
+            rows = session.exec(
+                select(CredentialDefinitionRow).order_by(
+                    col(CredentialDefinitionRow.created_at), col(CredentialDefinitionRow.id)
+                )
+            ).all()
         return [_definition_info(r) for r in rows]
 
     def get_credential_definition(self, definition_id: str) -> DefinitionInfo:

@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.constants import HASH_SIZE
 from ledger.errors import MalformedNote, NoteNotVerified
 from ledger.note import (
+    MAX_NOTE_SIZE,
     Ed25519Signer,
     Ed25519Verifier,
-    MAX_NOTE_SIZE,
     Note,
     NoteSignature,
     OpenedNote,

@@ -38,7 +38,9 @@ def open_checked(settings: Settings, *, create: bool = True):  # type: ignore[no
     try:
         store = SqlStore(settings.database_url)
     except Exception as e:  # an unreachable or unusable database
-        raise ConfigError(f"cannot open the ledger database {_safe(settings.database_url)}: {type(e).__name__}") from None
+        raise ConfigError(
+            f"cannot open the ledger database {_safe(settings.database_url)}: {type(e).__name__}"
+        ) from None
     try:
         head = store.head()
         signed_by = head.tree_head.key if head.tree_head is not None else None
@@ -60,7 +62,9 @@ def open_checked(settings: Settings, *, create: bool = True):  # type: ignore[no
                 "a ledger's key never changes")
     except SQLAlchemyError as e:
         store.close()
-        raise ConfigError(f"cannot read the ledger database {_safe(settings.database_url)}: {type(e).__name__}") from None
+        raise ConfigError(
+            f"cannot read the ledger database {_safe(settings.database_url)}: {type(e).__name__}"
+        ) from None
     except BaseException:
         store.close()
         raise

@@ -44,7 +44,6 @@ from ledger.constants import MAX_CLOCK_SKEW_MS, MAX_PAGE
 from ledger.entries import (
     Entry,
     SignedTreeHead,
-    canonical_json,
     content_id,
     entry_hash,
     parse_entry,

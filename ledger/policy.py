@@ -38,8 +38,8 @@ from ledger.note import (
     COSIGNATURE_TYPES,
     SIG_ED25519,
     CosignatureVerifier,
-    MLDSACosignatureVerifier,
     Ed25519Verifier,
+    MLDSACosignatureVerifier,
     cosignature_timestamp,
     parse_vkey,
 )
@@ -132,7 +132,7 @@ def parse_policy(data: bytes | str) -> Policy:
         words = _WS.split(line)
         kind, args = words[0], words[1:]
 
-        def fail(why: str) -> MalformedNote:
+        def fail(why: str, number: int = number) -> MalformedNote:
             return MalformedNote(f"policy line {number}: {why}")
 
         def vkey(text: str, *sig_types: int):  # type: ignore[no-untyped-def]
@@ -210,13 +210,21 @@ def format_policy(policy: Policy) -> str:
     return "\n".join(out) + "\n"
 
 
-def simple_policy(witnesses: Sequence[tuple[str, CosignatureVerifier | MLDSACosignatureVerifier, str | None]], k: int,
-                  *, log: Ed25519Verifier | None = None) -> Policy:
+def simple_policy(
+    witnesses: Sequence[tuple[str, CosignatureVerifier | MLDSACosignatureVerifier, str | None]],
+    k: int,
+    *,
+    log: Ed25519Verifier | None = None,
+) -> Policy:
     """``k`` of the given witnesses (a convenience for tests, the demo and the CLI)."""
     text = "".join(f"witness {n} {v.vkey()}" + (f" {u}" if u else "") + "\n" for n, v, u in witnesses)
     if log is not None:
         text = f"log {log.vkey()}\n" + text
-    text += f"group quorum-group {k} {' '.join(n for n, _, _ in witnesses)}\nquorum quorum-group\n" if witnesses else "quorum none\n"
+    text += (
+        f"group quorum-group {k} {' '.join(n for n, _, _ in witnesses)}\nquorum quorum-group\n"
+        if witnesses
+        else "quorum none\n"
+    )
     return parse_policy(text)
 
 
@@ -268,8 +276,14 @@ class CheckpointTrust:
 
     MAX_FUTURE = 300.0
 
-    def __init__(self, log: Ed25519Verifier, policy: Policy | None = None, *, max_age: float | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        log: Ed25519Verifier,
+        policy: Policy | None = None,
+        *,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if policy is not None and policy.logs and all(p.verifier != log for p in policy.logs):
             raise ValueError(f"the policy does not list the ledger {log.vkey()}")
         if max_age is not None and policy is None:
@@ -288,8 +302,9 @@ class CheckpointTrust:
         """
         return self.verify_with_cosigners(data, fresh=fresh)[0]
 
-    def verify_with_cosigners(self, data: bytes | SignedCheckpoint, *,
-                              fresh: bool = False) -> tuple[SignedCheckpoint, list[str]]:
+    def verify_with_cosigners(
+        self, data: bytes | SignedCheckpoint, *, fresh: bool = False
+    ) -> tuple[SignedCheckpoint, list[str]]:
         """``verify``, and the names of the policy's witnesses whose cosignatures verified (and count)."""
         signed, opened = open_checkpoint(data, self.log, witnesses=[w.verifier for w in self._witnesses])
         now = self.clock()

@@ -39,8 +39,8 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import BigInteger, Engine, LargeBinary, delete, event, func, insert, select
 from sqlalchemy.engine import Connection, make_url

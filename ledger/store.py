@@ -95,7 +95,10 @@ class LedgerStore(Protocol):
     def content_seq(self, content_id: bytes) -> int | None: ...
 
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        self,
+        prepare: Callable[[AppendView], AppendPlan],
+        *,
+        issuer_hint: str | None = None,
         content_hint: bytes | None = None,
     ) -> AppendPlan:
         """``issuer_hint``/``content_hint``: the issuer key and content id ``prepare`` will ask for (prefetched)."""
@@ -144,7 +147,9 @@ class MemoryStore:
                 at[(sig.name, sig.key_id)] = sig
 
     def cosignatures(self, *, sizes: int = 16) -> list[tuple[int, list[NoteSignature]]]:
-        return [(size, list(self._cosignatures[size].values())) for size in sorted(self._cosignatures, reverse=True)[:sizes]]
+        return [
+            (size, list(self._cosignatures[size].values())) for size in sorted(self._cosignatures, reverse=True)[:sizes]
+        ]
 
     def head(self) -> Head:
         return self._head
@@ -162,7 +167,10 @@ class MemoryStore:
         return self._content.get(content_id)
 
     def append(
-        self, prepare: Callable[[AppendView], AppendPlan], *, issuer_hint: str | None = None,
+        self,
+        prepare: Callable[[AppendView], AppendPlan],
+        *,
+        issuer_hint: str | None = None,
         content_hint: bytes | None = None,
     ) -> AppendPlan:
         with self._lock:

@@ -17,7 +17,8 @@ size, then the checkpoint last — each file through a temporary name and ``os.r
 a reader never sees a half-written file nor a checkpoint whose tiles are missing.
 
 ``TileWriter`` keeps such a directory current from the ledger service
-(``ZKCRED_LEDGER_TILES_DIR``).  ``TileClient`` reads them over HTTP and trusts nothing it has not verified: the checkpoint
+(``ZKCRED_LEDGER_TILES_DIR``).  ``TileClient`` reads them over HTTP and trusts nothing it has
+not verified: the checkpoint
 under a ``CheckpointTrust`` (pinned key, origin, witness quorum); any Merkle node it needs is
 taken from the tiles, and proofs are checked against the checkpoint's root; entries from a
 bundle are hashed and must equal the level-0 tile's leaf hashes, which are proven against

@@ -137,7 +137,9 @@ def write_secret_file(path: Path, text: str) -> None:
 
 
 def create_master_key_file(path: Path, *, dev: bool = False) -> None:
-    header = DEV_KEY_MARKER if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up."
+    header = (
+        DEV_KEY_MARKER if dev else "# zkcred master key: seals the issuer's secret keys. Keep it secret, back it up."
+    )
     header += "\n"
     write_secret_file(path, header + secrets.token_bytes(32).hex() + "\n")
 
@@ -406,7 +408,10 @@ class CommonSettings(BaseSettings):
         return MasterKey(parse_master_key(text, where=f"the master key file {path}"), str(path), dev=dev)
 
     def pinned_ledger_key(self) -> tuple[bytes, str] | None:
-        """The ledger's public key to pin and where it came from: the setting, else the ledger's key in the state dir."""
+        """The ledger's public key to pin and where it came from.
+
+        The setting, else the ledger's key in the state dir.
+        """
         if self.ledger_public_key is not None:
             return self.ledger_public_key, self.origin("ledger_public_key")
         path = self.ledger_key_file
@@ -448,7 +453,9 @@ def _read_config(path: Path, cls: type[CommonSettings]) -> tuple[dict[str, Any],
             raise ConfigError(f"config file {path}: {key!r} does not belong in a config file (a secret); "
                               "use the master key file or the environment")
         if key not in own:
-            raise ConfigError(f"config file {path}: unknown setting {key!r} in [{cls.SERVICE}] (see docs/configuration.md)")
+            raise ConfigError(
+                f"config file {path}: unknown setting {key!r} in [{cls.SERVICE}] (see docs/configuration.md)"
+            )
     return top, dict(table)
 
 

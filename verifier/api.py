@@ -12,7 +12,8 @@ Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` sec
 scheme): 401 without one, 403 for an unknown key, another lender's request, or a
 pseudonym this lender has not verified. Only a verified presentation spends a request; a
 presentation after that is 409 ``replay``, and so is one after ``max_attempts``
-presentations that did not verify (``verifier.service``). Everything else a service needs — RFC 9457 problem+json, limits and strict
+presentations that did not verify (``verifier.service``). Everything else a service needs —
+RFC 9457 problem+json, limits and strict
 JSON, request ids, structured logs, ``/health/live``, ``/health/ready`` (database,
 ledger), ``/metrics`` (plus verifications by result and reason) — is
 ``servicekit.app.create_service_app``; this module keeps only the domain mapping
@@ -33,8 +34,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from servicekit import deeplinks
 from servicekit.app import bearer_scheme, create_service_app, error_responses
@@ -163,7 +164,7 @@ async def get_request(request_id: str, lender: LenderDep, service: ServiceDep, r
     With ``?wait=N`` a pending request is answered when its status changes or after N seconds.
     """
     view: dict[str, Any] = {}
-    async for view in _wait_while_pending(service, lender, request_id, request, wait or 0.0):
+    async for view in _wait_while_pending(service, lender, request_id, request, wait or 0.0):  # noqa: B007 (last = answer)
         pass
     return view
 

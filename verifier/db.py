@@ -1,7 +1,8 @@
 """Engine, tables and ``SqlRequestStore``: the verifier's state on SQLite or PostgreSQL.
 
 The URL comes from ``verifier.config.Settings`` (default ``<state dir>/verifier.db``, see
-docs/configuration.md); ``postgres://`` and ``postgresql://`` are read as ``postgresql+psycopg://``. A PostgreSQL schema can be chosen
+docs/configuration.md); ``postgres://`` and ``postgresql://`` are read as ``postgresql+psycopg://``.
+A PostgreSQL schema can be chosen
 with ``?options=-csearch_path%3D<schema>`` (the tests isolate themselves this way).
 
 Every API process is stateless: any number of workers share one database. The only
@@ -102,7 +103,9 @@ class SqlRequestStore:
     def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None, revoked_ms: int) -> int:
         cond = ApiKey.key_hash == key_hash if key_hash is not None else ApiKey.lender == lender
         with Session(self.engine) as s:
-            result = s.connection().execute(update(ApiKey).where(cond, ApiKey.revoked_ms.is_(None)).values(revoked_ms=revoked_ms))
+            result = s.connection().execute(
+                update(ApiKey).where(cond, ApiKey.revoked_ms.is_(None)).values(revoked_ms=revoked_ms)
+            )
             s.commit()
             return result.rowcount or 0
 

@@ -71,7 +71,8 @@ class RequestRow(VerifierTable, table=True):
     request_json: str = SqlField(sa_type=Text)  # canonical PresentationRequest.to_json()
     verdict_json: str | None = SqlField(default=None, sa_type=Text)
     answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
-    attempts: int = SqlField(default=0, sa_column_kwargs={"server_default": "0"})  # presentations that did not verify (``record_failed_attempt``)
+    # presentations that did not verify (``record_failed_attempt``)
+    attempts: int = SqlField(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class PseudonymRow(VerifierTable, table=True):

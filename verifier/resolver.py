@@ -63,9 +63,9 @@ from typing import Protocol
 
 import httpx
 
+from circuits.backend import get_backend
 from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
-from circuits.backend import get_backend
 from circuits.errors import IdentityPointError, ZkCredError
 from ledger.audit import AuditItem, Replay
 from ledger.checkpoint import SignedCheckpoint, log_verifier

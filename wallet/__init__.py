@@ -13,5 +13,17 @@ from wallet.core import (
 )
 from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 
-__all__ = ["MIN_PASSPHRASE", "CredentialSummary", "HttpRouter", "NoMatchingCredential", "OfferRejected", "Presented", "PseudonymScope",
-           "Submitted", "Wallet", "WalletError", "WrongPassphrase", "pseudonym_scopes"]
+__all__ = [
+    "MIN_PASSPHRASE",
+    "CredentialSummary",
+    "HttpRouter",
+    "NoMatchingCredential",
+    "OfferRejected",
+    "Presented",
+    "PseudonymScope",
+    "Submitted",
+    "Wallet",
+    "WalletError",
+    "WrongPassphrase",
+    "pseudonym_scopes",
+]

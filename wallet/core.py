@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import time
 import time as _time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -349,9 +349,17 @@ class Wallet:
     def _summary(self, cid: str, record: dict) -> CredentialSummary:
         d, c = record["definition"], record["credential"]
         rev = record.get("revocation")
-        return CredentialSummary(cid, c["definition_id"], d["issuer_id"], f'{d["schema"]["name"]} {d["schema"]["version"]}',
-                                 c["values"], c["expiry"], record["status"], rev["height"] if rev else None,
-                                 record.get("superseded_by"))
+        return CredentialSummary(
+            cid,
+            c["definition_id"],
+            d["issuer_id"],
+            f"{d['schema']['name']} {d['schema']['version']}",
+            c["values"],
+            c["expiry"],
+            record["status"],
+            rev["height"] if rev else None,
+            record.get("superseded_by"),
+        )
 
     def credentials(self) -> list[CredentialSummary]:
         return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]
@@ -393,7 +401,7 @@ class Wallet:
                     raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
                 raise NoMatchingCredential(reasons[0])
         revocation = {}
-        for q, (cid, rec, d, cred) in zip(request.queries, chosen):
+        for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
             r = rec.get("revocation")
             if q.non_revoked and d.revocation is not None:
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
@@ -543,8 +551,9 @@ class Wallet:
             for doc in docs:
                 if doc["type"] == "revocation":
                     p = doc["payload"]
+                    # not strict: as before, uneven lists in a ledger document are not refused here
                     evs = [acc.RevocationEvent(_scalar(h), self._be.g1_from_bytes(b64d(v)))
-                           for h, v in zip(p["handles"], p["values"])]
+                           for h, v in zip(p["handles"], p["values"], strict=False)]
                     events.setdefault(p["registry_id"], []).append((doc["seq"], evs, p["values"][-1]))
                 elif doc["type"] == "credential_definition" and doc["payload"].get("supersedes"):
                     successors.setdefault((doc["issuer"], doc["payload"]["supersedes"]), doc["payload"]["cred_def_id"])

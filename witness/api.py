@@ -35,14 +35,23 @@ logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TEXT = "text/plain; charset=utf-8"
 MAX_BODY = MAX_NOTE_SIZE + 64 * (MAX_CONSISTENCY_PROOF_LINES + 1)
-_TITLES = {400: "Bad request", 403: "Checkpoint not signed by the log's key", 404: "Not found",
-           413: "Request too large", 422: "Checkpoint not consistent"}
+_TITLES = {
+    400: "Bad request",
+    403: "Checkpoint not signed by the log's key",
+    404: "Not found",
+    413: "Request too large",
+    422: "Checkpoint not consistent",
+}
 
 
 def problem(status: int, detail: str, instance: str, slug: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE_PREFIX + (slug or f"witness-{status}"),
-                            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail,
-                            "instance": instance}
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + (slug or f"witness-{status}"),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -59,11 +68,15 @@ def create_app(witness: Witness) -> FastAPI:
         logger.exception("unhandled error on %s", request.url.path)
         return problem(500, "the witness failed; see its log", request.url.path, "internal-error")
 
-    @app.post("/add-checkpoint", response_class=Response, responses={
-        200: {"content": {TEXT: {}}, "description": "cosignature lines"},
-        409: {"content": {SIZE_CONTENT_TYPE: {}}, "description": "the latest cosigned size"},
-        **{code: {"content": {PROBLEM_JSON: {}}, "description": "problem+json"} for code in (400, 403, 404, 422)},
-    })
+    @app.post(
+        "/add-checkpoint",
+        response_class=Response,
+        responses={
+            200: {"content": {TEXT: {}}, "description": "cosignature lines"},
+            409: {"content": {SIZE_CONTENT_TYPE: {}}, "description": "the latest cosigned size"},
+            **{code: {"content": {PROBLEM_JSON: {}}, "description": "problem+json"} for code in (400, 403, 404, 422)},
+        },
+    )
     async def add_checkpoint(request: Request) -> Response:
         body = bytearray()
         async for chunk in request.stream():
@@ -75,7 +88,9 @@ def create_app(witness: Witness) -> FastAPI:
         except WitnessError as e:
             if e.status == 409:
                 # exactly text/x.tlog.size (media_type= would append a charset)
-                return Response(format_size_body(e.size or 0), status_code=409, headers={"Content-Type": SIZE_CONTENT_TYPE})
+                return Response(
+                    format_size_body(e.size or 0), status_code=409, headers={"Content-Type": SIZE_CONTENT_TYPE}
+                )
             return problem(e.status, e.detail, request.url.path)
         return Response(lines, media_type=TEXT)
 
@@ -90,8 +105,9 @@ def create_app(witness: Witness) -> FastAPI:
                 witness.store.get(origin)
         except Exception as e:  # the database is away
             logger.warning("not ready: %s", type(e).__name__)
-            return problem(503, f"the witness's state store is unreachable ({type(e).__name__})", request.url.path,
-                           "not-ready")
+            return problem(
+                503, f"the witness's state store is unreachable ({type(e).__name__})", request.url.path, "not-ready"
+            )
         return JSONResponse({"status": "ok", "service": "witness"})
 
     @app.get("/vkey", response_class=Response)
@@ -105,9 +121,20 @@ def create_app(witness: Witness) -> FastAPI:
             found = witness.evidence_for(origin_hash)
         except WitnessError as e:
             return problem(e.status, e.detail, request.url.path)
-        return JSONResponse({"evidence": [
-            {"origin": e.origin, "reason": e.reason, "old_size": e.old_size, "checkpoint": e.checkpoint.decode(),
-             "recorded": e.recorded.checkpoint.decode() if e.recorded else None} for e in found]})
+        return JSONResponse(
+            {
+                "evidence": [
+                    {
+                        "origin": e.origin,
+                        "reason": e.reason,
+                        "old_size": e.old_size,
+                        "checkpoint": e.checkpoint.decode(),
+                        "recorded": e.recorded.checkpoint.decode() if e.recorded else None,
+                    }
+                    for e in found
+                ]
+            }
+        )
 
     @app.get("/{origin_hash}/checkpoint", response_class=Response)
     def latest(origin_hash: str, request: Request) -> Response:

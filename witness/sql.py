@@ -70,7 +70,12 @@ class SqlWitnessStore:
         return LogRecord(row.origin, row.size, bytes(row.root), bytes(row.checkpoint))
 
     def compare_and_swap(self, old: LogRecord | None, new: LogRecord) -> bool:
-        values = {"size": new.size, "root": new.root, "checkpoint": new.checkpoint, "updated_ms": time.time_ns() // 10**6}
+        values = {
+            "size": new.size,
+            "root": new.root,
+            "checkpoint": new.checkpoint,
+            "updated_ms": time.time_ns() // 10**6,
+        }
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(**{WRITE: True})
@@ -93,20 +98,37 @@ class SqlWitnessStore:
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
-                count = conn.execute(select(func.count()).select_from(_evidence)
-                                     .where(_evidence.c.origin == e.origin)).scalar_one()
+                count = conn.execute(
+                    select(func.count()).select_from(_evidence).where(_evidence.c.origin == e.origin)
+                ).scalar_one()
                 if count >= MAX_EVIDENCE_PER_LOG:
                     return
-                conn.execute(insert(_evidence).values(
-                    origin=e.origin, reason=e.reason[:1024], checkpoint=e.checkpoint, old_size=e.old_size,
-                    recorded=e.recorded.checkpoint if e.recorded else None, time_ms=time.time_ns() // 10**6))
+                conn.execute(
+                    insert(_evidence).values(
+                        origin=e.origin,
+                        reason=e.reason[:1024],
+                        checkpoint=e.checkpoint,
+                        old_size=e.old_size,
+                        recorded=e.recorded.checkpoint if e.recorded else None,
+                        time_ms=time.time_ns() // 10**6,
+                    )
+                )
 
     def evidence(self, origin: str, limit: int = 100) -> list[Evidence]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(_evidence).where(_evidence.c.origin == origin)
-                                .order_by(_evidence.c.id.desc()).limit(limit)).all()
-        return [Evidence(r.origin, r.reason, bytes(r.checkpoint), r.old_size,
-                         None if r.recorded is None else _record_of(origin, bytes(r.recorded))) for r in rows]
+            rows = conn.execute(
+                select(_evidence).where(_evidence.c.origin == origin).order_by(_evidence.c.id.desc()).limit(limit)
+            ).all()
+        return [
+            Evidence(
+                r.origin,
+                r.reason,
+                bytes(r.checkpoint),
+                r.old_size,
+                None if r.recorded is None else _record_of(origin, bytes(r.recorded)),
+            )
+            for r in rows
+        ]
 
 
 def _record_of(origin: str, checkpoint: bytes) -> LogRecord | None:

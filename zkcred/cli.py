@@ -122,7 +122,7 @@ def run(argv: Sequence[str]) -> int:
 
     try:
         root = command()
-    except BaseException as e:  # noqa: BLE001 — even a failing import is one line
+    except BaseException as e:  # even a failing import is one line
         return errors.handle(e, argv)
     return errors.run(root, argv)
 

@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicekit.settings import (
     CONFIG_NAME,
-    DEV_KEY_MARKER,
     MASTER_KEY_ENV,
     CommonSettings,
     ConfigError,
@@ -143,15 +142,18 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
                                      publisher=publisher)
         return service.issuer_id
     except SQLAlchemyError as e:
-        raise ConfigError(f"cannot open the issuer database {_redact(settings.database_url)}: "
-                          f"{type(e).__name__}") from None
+        raise ConfigError(
+            f"cannot open the issuer database {_redact(settings.database_url)}: {type(e).__name__}"
+        ) from None
     except ConfigError as e:
         if "does not open" not in str(e):
             raise
         key = settings.read_master_key()
         source = key.source if key is not None else "the settings"
-        raise ConfigError(f"the master key (from {source}) does not open the issuer database "
-                          f"{_redact(settings.database_url)}: it is not the key the database was created with") from None
+        raise ConfigError(
+            f"the master key (from {source}) does not open the issuer database "
+            f"{_redact(settings.database_url)}: it is not the key the database was created with"
+        ) from None
     finally:
         engine.dispose()
 
@@ -208,13 +210,25 @@ def initialise(state_dir: Path, *, dev: bool, urls: dict[str, str]) -> list[str]
 
 def init(
     state_dir: StateDirOpt = None,
-    dev: Annotated[bool, typer.Option("--dev", help="A development setup: the master key is marked as a dev key.")] = False,
-    issuer_url: Annotated[str | None, typer.Option(help="The issuer's public URL (env ZKCRED_ISSUER_URL; "
-                                                   "http://127.0.0.1:8001).", show_default=False)] = None,
-    verifier_url: Annotated[str | None, typer.Option(help="The verifier's public URL (env ZKCRED_VERIFIER_URL; "
-                                                     "http://127.0.0.1:8002).", show_default=False)] = None,
-    ledger_url: Annotated[str | None, typer.Option(help="The ledger's URL (env ZKCRED_LEDGER_URL; "
-                                                   "http://127.0.0.1:8003).", show_default=False)] = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="A development setup: the master key is marked as a dev key.")
+    ] = False,
+    issuer_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The issuer's public URL (env ZKCRED_ISSUER_URL; http://127.0.0.1:8001).", show_default=False
+        ),
+    ] = None,
+    verifier_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The verifier's public URL (env ZKCRED_VERIFIER_URL; http://127.0.0.1:8002).", show_default=False
+        ),
+    ] = None,
+    ledger_url: Annotated[
+        str | None,
+        typer.Option(help="The ledger's URL (env ZKCRED_LEDGER_URL; http://127.0.0.1:8003).", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {state_dir, created} as JSON.")] = False,
 ) -> None:
     """Create the state directory: a master key (0600) and a config file with the public URLs."""
@@ -237,7 +251,9 @@ def init(
     if os.environ.get(MASTER_KEY_ENV):
         typer.echo(f"no master key file: {MASTER_KEY_ENV} is set and the services will use it")
     if settings.state_dir != default_state_dir() and not os.environ.get("ZKCRED_STATE_DIR"):
-        typer.echo(f"the services find it with --state-dir {settings.state_dir} or ZKCRED_STATE_DIR={settings.state_dir}")
+        typer.echo(
+            f"the services find it with --state-dir {settings.state_dir} or ZKCRED_STATE_DIR={settings.state_dir}"
+        )
 
 
 def ensure_dev_state(state_dir: Path | None, config: Path | None) -> None:

@@ -46,7 +46,10 @@ DEBUG_ENV = "ZKCRED_DEBUG"
 
 
 def _click_exception() -> type[Exception]:
-    """click's ``ClickException`` as typer uses it (recent typer vendors click), via the public ``typer.BadParameter``."""
+    """click's ``ClickException`` as typer uses it (recent typer vendors click).
+
+    Found via the public ``typer.BadParameter``.
+    """
     import typer
 
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -138,7 +141,10 @@ def not_the_service(url: str, expected: str, option: str) -> str:
 
 
 def _framework() -> dict[str, tuple[type, ...]]:
-    """typer's exception classes: its own (recent typer vendors click as ``typer._click``) and click's, for older typer."""
+    """typer's exception classes.
+
+    Its own (recent typer vendors click as ``typer._click``) and click's, for older typer.
+    """
     import typer
 
     kinds: dict[str, list[type]] = {"exit": [typer.Exit], "abort": [typer.Abort], "message": [typer.TyperException]}
@@ -332,7 +338,7 @@ def run(command: Any, argv: Sequence[str], *, prog_name: str = "zkcred") -> int:
     except BrokenPipeError:  # `zkcred … | head`: the reader left; say nothing more
         _silence_stdout()
         return EXIT_ERROR
-    except BaseException as e:  # noqa: BLE001 — this is the boundary: everything becomes one line
+    except BaseException as e:  # this is the boundary: everything becomes one line
         if type(e).__name__ == "NoArgsIsHelpError":  # `zkcred ledger`: the help is the answer
             if not _help_already_shown(e):
                 sys.stderr.write(e.format_message() + "\n")  # type: ignore[attr-defined]

@@ -34,7 +34,6 @@ from zkcred.errors import CliError, database, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
 from zkcred.supervisor import ensure_ports_free
 
-
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -48,8 +47,13 @@ def _admin_database(state_dir: Path | None, config: Path | None, database_url: s
     from issuer.config import AdminSettings
 
     settings = load(AdminSettings, state_dir, config, database_url=database_url)
-    require_database(settings.database_url, "issuer", "--database-url" if database_url else settings.origin("database_url")
-                     .replace("default", f"the state directory {settings.state_dir}"))
+    require_database(
+        settings.database_url,
+        "issuer",
+        "--database-url"
+        if database_url
+        else settings.origin("database_url").replace("default", f"the state directory {settings.state_dir}"),
+    )
     return settings.database_url
 
 

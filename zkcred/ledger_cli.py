@@ -25,24 +25,41 @@ console = Console(stderr=True, soft_wrap=True, highlight=False)
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback ledger_url, else 8003).",
-                                             show_default=False)] = None,
-    database_url: Annotated[str | None, typer.Option(
-        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
-        "<state dir>/ledger.db).", show_default=False)] = None,
-    key_file: Annotated[str | None, typer.Option(
-        help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
-        "<state dir>/ledger-signing-key).", show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (the port of a loopback ledger_url, else 8003).", show_default=False)
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLite or postgresql+psycopg:// URL (env ZKCRED_LEDGER_DATABASE_URL or DATABASE_URL; default "
+            "<state dir>/ledger.db).",
+            show_default=False,
+        ),
+    ] = None,
+    key_file: Annotated[
+        str | None,
+        typer.Option(
+            help="The ledger's signing key, created for an empty log (env ZKCRED_LEDGER_KEY_FILE; default "
+            "<state dir>/ledger-signing-key).",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     witnesses: Annotated[
         str | None,
-        typer.Option(envvar="ZKCRED_LEDGER_WITNESSES",
-                     help="A C2SP tlog-policy file: the witnesses (with URLs) to submit checkpoints to, and the quorum "
-                          "GET /checkpoint waits for."),
+        typer.Option(
+            envvar="ZKCRED_LEDGER_WITNESSES",
+            help="A C2SP tlog-policy file: the witnesses (with URLs) to submit checkpoints to, and the quorum "
+            "GET /checkpoint waits for.",
+        ),
     ] = None,
     tiles_dir: Annotated[
-        str | None, typer.Option("--tiles", envvar="ZKCRED_LEDGER_TILES_DIR",
-                                 help="Keep the log as C2SP tiles in this directory (for a static server).")
+        str | None,
+        typer.Option(
+            "--tiles",
+            envvar="ZKCRED_LEDGER_TILES_DIR",
+            help="Keep the log as C2SP tiles in this directory (for a static server).",
+        ),
     ] = None,
     log_level: LogLevelOption = "info",
     state_dir: StateDirOpt = None,
@@ -71,11 +88,14 @@ def serve(
             policy = witness_policy_from_env(witnesses)
         except (LedgerError, ValueError) as e:
             fail(f"--witnesses: {getattr(e, 'detail', e)}")
-        console.print(f"witnesses: {', '.join(policy.witnesses) if policy else 'none'}; quorum "
-                      f"{policy.describe() if policy else 'none'}")
+        console.print(
+            f"witnesses: {', '.join(policy.witnesses) if policy else 'none'}; quorum "
+            f"{policy.describe() if policy else 'none'}"
+        )
     os.environ.update(child_environment(settings))
-    os.environ.update({"ZKCRED_LEDGER_DATABASE_URL": settings.database_url,
-                       "ZKCRED_LEDGER_KEY_FILE": str(settings.ledger_key_file)})
+    os.environ.update(
+        {"ZKCRED_LEDGER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_KEY_FILE": str(settings.ledger_key_file)}
+    )
     os.environ.pop("DATABASE_URL", None)
     public = key.public_key().public_bytes_raw()
     console.print(f"ledger key (public): {public.hex()}")
@@ -86,9 +106,13 @@ def serve(
 
 @app.command()
 def audit(
-    targets: Annotated[list[str], typer.Argument(
-        help="The service's base URL (http[s]://…) or a DATABASE_URL; several URLs: views of one ledger "
-             "(what different parties were shown), audited and compared for a fork.")],
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            help="The service's base URL (http[s]://…) or a DATABASE_URL; several URLs: views of one ledger "
+            "(what different parties were shown), audited and compared for a fork."
+        ),
+    ],
     ledger_key: Annotated[
         str | None, typer.Option(help="Pin the ledger's public key (hex); else the key the tree head names.")
     ] = None,
@@ -98,12 +122,18 @@ def audit(
     ] = None,
     policy_file: Annotated[
         str | None,
-        typer.Option("--policy", envvar="ZKCRED_LEDGER_POLICY",
-                     help="A C2SP tlog-policy file: the checkpoint must carry its witness quorum."),
+        typer.Option(
+            "--policy",
+            envvar="ZKCRED_LEDGER_POLICY",
+            help="A C2SP tlog-policy file: the checkpoint must carry its witness quorum.",
+        ),
     ] = None,
     witness_urls: Annotated[
-        list[str], typer.Option("--witness", help="A witness's monitoring prefix: compare what it last cosigned "
-                                                  "with this view (repeatable).")
+        list[str],
+        typer.Option(
+            "--witness",
+            help="A witness's monitoring prefix: compare what it last cosigned with this view (repeatable).",
+        ),
     ] = [],  # noqa: B006
 ) -> None:
     """Replay the ledger from entry 0: every hash, chain link, signature, the tree head and the checkpoint.
@@ -120,13 +150,15 @@ def audit(
         if as_json:
             typer.echo(json.dumps({"ok": False, "first_bad_entry": at, "reason": reason}))
         raise typer.Exit(code)
+
     from ledger.audit import ForkDetected, audit_remote, audit_store, audit_views, compare_with_witnesses
     from ledger.policy import load_policy
 
     target = targets[0]
     if (len(targets) > 1 or witness_urls) and not all(t.startswith(("http://", "https://")) for t in targets):
-        raise typer.BadParameter("several targets, or --witness, need the ledger service's http(s) URL",
-                                 param_hint="TARGETS")
+        raise typer.BadParameter(
+            "several targets, or --witness, need the ledger service's http(s) URL", param_hint="TARGETS"
+        )
 
     try:
         pinned = bytes.fromhex(ledger_key) if ledger_key else None
@@ -149,8 +181,9 @@ def audit(
 
                 clients = [LedgerClient(t) for t in targets]
                 try:
-                    result = audit_views(clients, ledger_key=pinned, origin=origin, policy=policy,
-                                         progress=report, names=targets)[0]
+                    result = audit_views(
+                        clients, ledger_key=pinned, origin=origin, policy=policy, progress=report, names=targets
+                    )[0]
                 finally:
                     for c in clients:
                         c.close()
@@ -159,8 +192,14 @@ def audit(
 
                 with LedgerClient(target) as client:
                     seen = _witness_checkpoints(client, witness_urls, origin)  # before the audit reads the head
-                    result = audit_remote(client, ledger_key=pinned, origin=origin, policy=policy,
-                                          progress=report, watch=[SignedCheckpoint.parse(raw).size for _, raw in seen])
+                    result = audit_remote(
+                        client,
+                        ledger_key=pinned,
+                        origin=origin,
+                        policy=policy,
+                        progress=report,
+                        watch=[SignedCheckpoint.parse(raw).size for _, raw in seen],
+                    )
                     compare_with_witnesses(result, seen, name=target, origin=origin)
             else:
                 from ledger.sql import SqlStore
@@ -176,8 +215,18 @@ def audit(
         for view, cp in zip((a, b), e.fork.evidence, strict=True):
             console.print(f"--- checkpoint shown by {view}:\n{cp.to_bytes().decode()}", markup=False)
         if as_json:
-            typer.echo(json.dumps({"ok": False, "fork": {"reason": e.fork.reason, "views": [a, b],
-                                                         "checkpoints": [cp.to_bytes().decode() for cp in e.fork.evidence]}}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "fork": {
+                            "reason": e.fork.reason,
+                            "views": [a, b],
+                            "checkpoints": [cp.to_bytes().decode() for cp in e.fork.evidence],
+                        },
+                    }
+                )
+            )
         raise typer.Exit(3) from None
     except VerificationFailed as e:
         where = f"entry {e.seq}" if e.seq is not None else "the tree head"
@@ -198,11 +247,20 @@ def audit(
         console.print(f"[bold red]AUDIT FAILED[/]: {escape(reason)}")
         fail(2, None, reason)
     if as_json:
-        typer.echo(json.dumps({"ok": True, "entries": result.size, "issuers": result.issuers, "root": result.root.hex(),
-                               "ledger_key": result.ledger_key.hex() if result.ledger_key else None,
-                               "key_pinned": result.key_pinned,
-                               "checkpoint": result.checkpoint.to_bytes().decode() if result.checkpoint else None,
-                               "cosigners": list(result.cosigners)}))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "entries": result.size,
+                    "issuers": result.issuers,
+                    "root": result.root.hex(),
+                    "ledger_key": result.ledger_key.hex() if result.ledger_key else None,
+                    "key_pinned": result.key_pinned,
+                    "checkpoint": result.checkpoint.to_bytes().decode() if result.checkpoint else None,
+                    "cosigners": list(result.cosigners),
+                }
+            )
+        )
         return
     out = Console(soft_wrap=True, highlight=False)  # the verdict is the command's output: stdout
     summary = f"[bold green]OK[/] {result.size} entries, {result.issuers} issuers; root {result.root.hex()}"
@@ -214,8 +272,11 @@ def audit(
     if len(targets) > 1:
         out.print(f"{len(targets)} views, no fork: each checkpoint extends the smaller ones")
     if result.checkpoint is not None:
-        witnessed = (f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})" if policy
-                     else "no witness policy given (--policy): a split view would go unnoticed")
+        witnessed = (
+            f"cosigned by {', '.join(result.cosigners) or 'no one'} (policy {policy.describe()})"
+            if policy
+            else "no witness policy given (--policy): a split view would go unnoticed"
+        )
         out.print(f"checkpoint {result.checkpoint.origin} size {result.checkpoint.size}: {witnessed}")
 
 
@@ -240,7 +301,9 @@ def _witness_checkpoints(client, urls: list[str], origin: str | None) -> list[tu
 
 @app.command()
 def tiles(
-    directory: Annotated[str, typer.Argument(help="Where to write checkpoint, tile/… and tile/entries/… (C2SP tlog-tiles).")],
+    directory: Annotated[
+        str, typer.Argument(help="Where to write checkpoint, tile/… and tile/entries/… (C2SP tlog-tiles).")
+    ],
     database_url: Annotated[
         str, typer.Option(envvar="DATABASE_URL", help="The ledger's database (SQLite or postgresql+psycopg://).")
     ] = DEFAULT_DATABASE_URL,
@@ -250,7 +313,9 @@ def tiles(
     witnesses: Annotated[
         str | None, typer.Option(envvar="ZKCRED_LEDGER_WITNESSES", help="The ledger's witness policy (its quorum).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {origin, size, directory} as one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {origin, size, directory} as one JSON object.")
+    ] = False,
 ) -> None:
     """Write the ledger as static tiles for any web server or object store (run it after appends, or from cron)."""
     from ledger.keys import load_signing_key
@@ -267,8 +332,9 @@ def tiles(
         console.print(f"[red]error:[/] {getattr(e, 'detail', e)}")
         raise typer.Exit(1) from None
     try:
-        checkpoint = write_tiles(LedgerLog(store, signing_key=load_signing_key(key_file), witness_policy=policy),
-                                 directory)
+        checkpoint = write_tiles(
+            LedgerLog(store, signing_key=load_signing_key(key_file), witness_policy=policy), directory
+        )
     except LedgerError as e:
         console.print(f"[red]error:[/] {e.detail}")
         raise typer.Exit(1) from None

@@ -161,7 +161,7 @@ class Supervisor:
 
             _libc = ctypes.CDLL(None, use_errno=True)
         posix = os.name == "posix"
-        service.proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+        service.proc = subprocess.Popen(  # our own interpreter and arguments
             service.argv, env=dict(service.env), stdout=self.child_stdout, process_group=0 if posix else None,
             preexec_fn=_die_with_parent if linux else None)
         service.started_at, service.ready, service.next_probe = time.monotonic(), False, 0.0

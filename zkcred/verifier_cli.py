@@ -31,9 +31,14 @@ from zkcred.supervisor import ensure_ports_free
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
-DatabaseOpt = Annotated[str | None, typer.Option(
-    help="SQLite or postgresql+psycopg:// URL (env ZKCRED_VERIFIER_DATABASE_URL or DATABASE_URL; default "
-    "<state dir>/verifier.db).", show_default=False)]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_VERIFIER_DATABASE_URL or DATABASE_URL; default "
+        "<state dir>/verifier.db).",
+        show_default=False,
+    ),
+]
 
 
 def _fail(message: str) -> NoReturn:
@@ -42,36 +47,59 @@ def _fail(message: str) -> NoReturn:
 
 def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
     settings = load(Settings, state_dir, config, database_url=database_url, exit_code=1)
-    require_database(settings.database_url, "verifier", "--database-url" if database_url else settings.origin(
-        "database_url").replace("default", f"the state directory {settings.state_dir}"), exit_code=1)
+    require_database(
+        settings.database_url,
+        "verifier",
+        "--database-url"
+        if database_url
+        else settings.origin("database_url").replace("default", f"the state directory {settings.state_dir}"),
+        exit_code=1,
+    )
     return settings.database_url
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback verifier_url, else 8002).",
-                                             show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (the port of a loopback verifier_url, else 8002).", show_default=False)
+    ] = None,
     database_url: DatabaseOpt = None,
     ledger_url: Annotated[
         str | None, typer.Option(help="The ledger service's base URL (env ZKCRED_LEDGER_URL).", show_default=False)
     ] = None,
     ledger_public_key: Annotated[
-        str | None, typer.Option(help="The ledger's Ed25519 public key (hex), pinned (env ZKCRED_LEDGER_PUBLIC_KEY; "
-                                      "default: the ledger key in the state directory).", show_default=False)
+        str | None,
+        typer.Option(
+            help="The ledger's Ed25519 public key (hex), pinned (env ZKCRED_LEDGER_PUBLIC_KEY; "
+            "default: the ledger key in the state directory).",
+            show_default=False,
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     log_level: LogLevelOption = "info",
-    dev: Annotated[bool, typer.Option("--dev", help="Development mode: request URLs under http://<host>:<port> "
-                                                    "when verifier_url is not set.")] = False,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev", help="Development mode: request URLs under http://<host>:<port> when verifier_url is not set."
+        ),
+    ] = False,
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the verifier API (uvicorn)."""
     import uvicorn
 
-    settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url,
-                    ledger_public_key=ledger_public_key, dev_mode=True if dev else None, exit_code=1)
+    settings = load(
+        Settings,
+        state_dir,
+        config,
+        database_url=database_url,
+        ledger_url=ledger_url,
+        ledger_public_key=ledger_public_key,
+        dev_mode=True if dev else None,
+        exit_code=1,
+    )
     if settings.dev_mode and not settings.ledger_url:
         settings = settings.model_copy(update={"ledger_url": "http://127.0.0.1:8003"})
     port = port or listen_port(settings.verifier_url, DEFAULT_PORT)
@@ -79,8 +107,10 @@ def serve(
     try:
         settings.require_ledger()
         if not settings.verifier_url and not settings.dev_mode:
-            raise ConfigError("verifier_url is not set: set ZKCRED_VERIFIER_URL or verifier_url in the config file "
-                              "(`zkcred init` writes it), or use --dev")
+            raise ConfigError(
+                "verifier_url is not set: set ZKCRED_VERIFIER_URL or verifier_url in the config file "
+                "(`zkcred init` writes it), or use --dev"
+            )
         ledger, key = open_verifier(settings)  # once, before any worker starts
     except ConfigError as e:
         _fail(str(e))
@@ -102,17 +132,26 @@ def serve(
         except (ValueError, LedgerError) as e:
             _fail(f"{ENV_POLICY}: {getattr(e, 'detail', e)}")
     if policy is None:
-        console.print(f"[bold yellow]warning:[/] no witness policy ({ENV_POLICY}): this verifier trusts the ledger "
-                      "operator not to show it a forked view")
+        console.print(
+            f"[bold yellow]warning:[/] no witness policy ({ENV_POLICY}): this verifier trusts the ledger "
+            "operator not to show it a forked view"
+        )
     else:
         console.print(f"witness policy: {policy.describe()}")
     ensure_ports_free(host, [("verifier", port, "--port")])
     os.environ.update(child_environment(settings))
-    os.environ.update({"ZKCRED_VERIFIER_DATABASE_URL": settings.database_url, "ZKCRED_LEDGER_URL": ledger,
-                       "ZKCRED_LEDGER_PUBLIC_KEY": key.hex()})
+    os.environ.update(
+        {
+            "ZKCRED_VERIFIER_DATABASE_URL": settings.database_url,
+            "ZKCRED_LEDGER_URL": ledger,
+            "ZKCRED_LEDGER_PUBLIC_KEY": key.hex(),
+        }
+    )
     if not settings.verifier_url:  # dev mode: the URL it listens on, never a request's Host header
         public_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        os.environ["ZKCRED_VERIFIER_URL"] = f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
+        os.environ["ZKCRED_VERIFIER_URL"] = (
+            f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
+        )
     os.environ.pop("DATABASE_URL", None)
     console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
     logs = apply_log_level(effective_log_level(log_level, settings))
@@ -128,9 +167,9 @@ def create_api_key(
     config: ConfigOpt = None,
 ) -> None:
     """Create an API key for a lender; it is printed once and stored only as a hash."""
-    from verifier.db import SqlRequestStore, init_db, make_engine
     import time
 
+    from verifier.db import SqlRequestStore, init_db, make_engine
     from verifier.errors import VerifierError
     from verifier.service import create_api_key as new_key
 
@@ -155,8 +194,10 @@ def create_api_key(
 
 @app.command("revoke-api-key")
 def revoke_api_key(
-    key: Annotated[str | None, typer.Option(envvar="ZKCRED_REVOKE_API_KEY",
-                                            help="The key to revoke (or set ZKCRED_REVOKE_API_KEY).")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(envvar="ZKCRED_REVOKE_API_KEY", help="The key to revoke (or set ZKCRED_REVOKE_API_KEY)."),
+    ] = None,
     lender: Annotated[str | None, typer.Option(help="Revoke every key of this lender instead.")] = None,
     database_url: DatabaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {revoked} as JSON.")] = False,

@@ -57,8 +57,9 @@ def _new_passphrase(attempts: int = 3) -> str:
         if typer.prompt("repeat the passphrase", hide_input=True) == value:
             return value
         err.print("[yellow]the two entries differ[/]; again")
-    raise CliError(f"no passphrase set after {attempts} attempts (at least {MIN_PASSPHRASE} characters, "
-                   "entered twice the same)")
+    raise CliError(
+        f"no passphrase set after {attempts} attempts (at least {MIN_PASSPHRASE} characters, entered twice the same)"
+    )
 
 
 def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
@@ -69,15 +70,17 @@ def _open(wallet: Path | None, ledger: str | None = None) -> Wallet:
     try:
         pinned = bytes.fromhex(key) if key else None
     except ValueError:
-        raise CliError("ZKCRED_LEDGER_PUBLIC_KEY is not hex: set it to the ledger's public key "
-                       "(`zkcred serve` prints it)") from None
+        raise CliError(
+            "ZKCRED_LEDGER_PUBLIC_KEY is not hex: set it to the ledger's public key (`zkcred serve` prints it)"
+        ) from None
     try:
         policy = policy_from_env()  # ZKCRED_LEDGER_POLICY: the witnesses and quorum every checkpoint needs
         max_age = max_age_from_env() if policy is not None else None
     except LedgerError as e:
         raise CliError(f"ZKCRED_LEDGER_POLICY: {e.detail}") from None
-    return Wallet.open(_path(wallet), _passphrase(), ledger_url=ledger, ledger_key=pinned,
-                       ledger_policy=policy, ledger_max_age=max_age)
+    return Wallet.open(
+        _path(wallet), _passphrase(), ledger_url=ledger, ledger_key=pinned, ledger_policy=policy, ledger_max_age=max_age
+    )
 
 
 def _load(source: str) -> dict[str, Any]:
@@ -112,9 +115,11 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 
 
 @app.command()
-def accept(offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
-           wallet: Path = WalletOpt,
-           as_json: bool = JsonOpt) -> None:
+def accept(
+    offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
+    wallet: Path = WalletOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Accept an issuer's offer: request, verify and store the credential."""
     document = _load(offer_document_url(offer))  # before the passphrase: a wrong path is said at once
     summary = _open(wallet).accept_offer(document)
@@ -149,8 +154,10 @@ def _request_of(doc: dict[str, Any], source: str) -> Any:
         request = doc["request"] if "request" in doc else doc
         return PresentationRequest.from_json(request)
     except (KeyError, TypeError, ValueError, ZkCredError) as e:
-        raise CliError(f"{source} is not a presentation request ({type(e).__name__}: {e}); "
-                       "pass the request_url the lender gave you") from None
+        raise CliError(
+            f"{source} is not a presentation request ({type(e).__name__}: {e}); "
+            "pass the request_url the lender gave you"
+        ) from None
 
 
 def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
@@ -159,10 +166,17 @@ def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
 
 
 @app.command()
-def present(request: str = typer.Argument(..., help="request file, URL (the verifier's request document) or "
-                                          "zkcred://present?request_uri=… deep link (what its QR code says)"),
-            submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
-            ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
+def present(
+    request: str = typer.Argument(
+        ...,
+        help="request file, URL (the verifier's request document) or "
+        "zkcred://present?request_uri=… deep link (what its QR code says)",
+    ),
+    submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
+    ledger: str = LedgerOpt,
+    wallet: Path = WalletOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Answer a presentation request (and, with --submit, send it).
 
     If the request asks for a pseudonym, says which lender context it is for: the lender
@@ -179,7 +193,9 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
     """
     request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
     if ledger and not ledger.startswith(("http://", "https://")):
-        _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
+        _fail(
+            f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)"
+        )
     if submit:
         if not request.startswith(("http://", "https://")):
             _fail(f"--submit needs the request's http(s) URL, not {request!r}")
@@ -188,7 +204,9 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
         _request_of(doc, request)
         w.check_not_expired(doc, request)
         if "request" not in doc or "presentation_url" not in doc:
-            _fail(f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you")
+            _fail(
+                f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you"
+            )
         if not as_json:
             _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
         result = w.submit_detailed(request, document=doc)
@@ -197,10 +215,12 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
             console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
         else:
             ok = verdict.get("verified")
-            console.print(("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})"))
+            console.print("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})")
             for scope in result.pseudonyms if ok else ():
-                console.print(f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
-                              "next time; no other lender can link it")
+                console.print(
+                    f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
+                    "next time; no other lender can link it"
+                )
         raise typer.Exit(0 if verdict.get("verified") else 1)
     doc = _load(request)
     w = _open(wallet, ledger)
@@ -208,8 +228,13 @@ def present(request: str = typer.Argument(..., help="request file, URL (the veri
     presented = w.present_detailed(_request_of(doc, request))
     if not as_json:
         _say_pseudonyms(presented.pseudonyms, to=err)  # stdout stays the presentation's JSON
-    console.print_json(data={"presentation": presented.presentation, "credentials": presented.credentials,
-                             "pseudonyms": [p.to_json() for p in presented.pseudonyms]})
+    console.print_json(
+        data={
+            "presentation": presented.presentation,
+            "credentials": presented.credentials,
+            "pseudonyms": [p.to_json() for p in presented.pseudonyms],
+        }
+    )
 
 
 @app.command()
@@ -218,7 +243,9 @@ def sync(ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = Json
     from rich.progress import Progress
 
     if ledger and not ledger.startswith(("http://", "https://")):
-        _fail(f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)")
+        _fail(
+            f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)"
+        )
     w = _open(wallet, ledger)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("reading the ledger", total=None)
@@ -226,5 +253,7 @@ def sync(ledger: str = LedgerOpt, wallet: Path = WalletOpt, as_json: bool = Json
     if as_json:
         console.print_json(data=report)
     else:
-        console.print(f"ledger height {report['height']}: {report['updated']} witness updates, "
-                      f"{report['revoked']} credentials revoked")
+        console.print(
+            f"ledger height {report['height']}: {report['updated']} witness updates, "
+            f"{report['revoked']} credentials revoked"
+        )

@@ -17,12 +17,24 @@ DEFAULT_PORT = 8004
 DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/witness.db"
 DEFAULT_KEY_FILE = "./.zkcred/witness-key"
 
-KeyFileOpt = Annotated[str, typer.Option(envvar="ZKCRED_WITNESS_KEY_FILE",
-                                         help="The witness's Ed25519 key (hex seed, created 0600 if missing).")]
-NameOpt = Annotated[str | None, typer.Option(envvar="ZKCRED_WITNESS_NAME",
-                                             help="The cosigner's key name (default: zkcred.example/witness-<key id>).")]
-AlgorithmOpt = Annotated[str, typer.Option(envvar="ZKCRED_WITNESS_ALGORITHM",
-                                           help="ed25519 (cosignature/v1, type 0x04) or ml-dsa-44 (type 0x06).")]
+KeyFileOpt = Annotated[
+    str,
+    typer.Option(
+        envvar="ZKCRED_WITNESS_KEY_FILE", help="The witness's Ed25519 key (hex seed, created 0600 if missing)."
+    ),
+]
+NameOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="ZKCRED_WITNESS_NAME", help="The cosigner's key name (default: zkcred.example/witness-<key id>)."
+    ),
+]
+AlgorithmOpt = Annotated[
+    str,
+    typer.Option(
+        envvar="ZKCRED_WITNESS_ALGORITHM", help="ed25519 (cosignature/v1, type 0x04) or ml-dsa-44 (type 0x06)."
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -81,12 +93,14 @@ def _logs(vkeys: list[str], logs_file: Path | None) -> list:  # type: ignore[typ
 @app.command()
 def serve(
     log: Annotated[list[str], typer.Option("--log", help="A log's vkey (origin+keyid+key); repeatable.")] = [],  # noqa: B006
-    logs_file: Annotated[Path | None, typer.Option(envvar="ZKCRED_WITNESS_LOGS",
-                                                   help="A file of 'log <vkey>' lines.")] = None,
+    logs_file: Annotated[
+        Path | None, typer.Option(envvar="ZKCRED_WITNESS_LOGS", help="A file of 'log <vkey>' lines.")
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
-    database_url: Annotated[str, typer.Option(envvar="ZKCRED_WITNESS_DATABASE_URL",
-                                              help="SQLite or postgresql+psycopg:// URL.")] = DEFAULT_DATABASE_URL,
+    database_url: Annotated[
+        str, typer.Option(envvar="ZKCRED_WITNESS_DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
+    ] = DEFAULT_DATABASE_URL,
     key_file: KeyFileOpt = DEFAULT_KEY_FILE,
     name: NameOpt = None,
     algorithm: AlgorithmOpt = "ed25519",
@@ -114,8 +128,12 @@ def serve(
 
 
 @app.command()
-def vkey(key_file: KeyFileOpt = DEFAULT_KEY_FILE, name: NameOpt = None, algorithm: AlgorithmOpt = "ed25519",
-         as_json: Annotated[bool, typer.Option("--json", help="Print {name, vkey} as one JSON object.")] = False) -> None:
+def vkey(
+    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    name: NameOpt = None,
+    algorithm: AlgorithmOpt = "ed25519",
+    as_json: Annotated[bool, typer.Option("--json", help="Print {name, vkey} as one JSON object.")] = False,
+) -> None:
     """Print the witness's vkey (for the ledger's and consumers' policy files)."""
     verifier = _signer(key_file, name, algorithm).verifier
     if as_json:

@@ -54,11 +54,10 @@ from circuits import constants as k
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1, G2
 from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scalar_to_bytes
-from circuits.constants import G1_BYTES, G2_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, G2_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError
 from circuits.hashing import i2osp, os2ip
 from circuits.rng import Rng, random_scalar
-
 
 #: Largest registry capacity accepted (handles are indexed by 8 bytes; this bounds setup time).
 MAX_CAPACITY = 1 << 26
@@ -74,7 +73,10 @@ class RevokedError(VerificationError):
 
 
 def random_nonzero_scalar(rng: Rng = secrets.token_bytes) -> int:
-    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128): :func:`circuits.rng.random_scalar`."""
+    """A uniform scalar in [1, r) from 48 bytes of ``rng`` (RFC 9380 L = 48: bias ≤ 2^-128).
+
+    See :func:`circuits.rng.random_scalar`.
+    """
     return random_scalar(rng)
 
 

@@ -72,7 +72,7 @@ from circuits.accumulator.accumulator import Rng, random_nonzero_scalar
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1, G2
 from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scalar_to_bytes
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, ParameterError, VerificationError
 from circuits.transcript import Transcript
 

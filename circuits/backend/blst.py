@@ -225,16 +225,16 @@ class BlstBackend:
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
             return self._ark_msm(prepared, ark_bases, base, extra)
         acc = _Z1
-        for (point, k), table in zip(terms, rows):
+        for (point, k), table in zip(terms, rows, strict=True):
             if public and k == 1:
                 acc = acc + point
             elif table is not None:
                 if public:
-                    for row, b in zip(table, k.to_bytes(32, "little")):
+                    for row, b in zip(table, k.to_bytes(32, "little"), strict=True):
                         if b:
                             acc = acc + row[b]
                 else:  # every window adds its row, the identity for a zero byte
-                    for row, b in zip(table, k.to_bytes(32, "little")):
+                    for row, b in zip(table, k.to_bytes(32, "little"), strict=True):
                         acc = acc + row[b]
             else:
                 acc = acc + point.scalar_mul(k)

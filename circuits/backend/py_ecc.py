@@ -37,9 +37,9 @@ from py_ecc.optimized_bls12_381 import (
 
 sys.setrecursionlimit(_RECURSION_LIMIT)
 
-from circuits.backend._decode import check_compressed  # noqa: E402
-from circuits.constants import G1_BYTES, G2_BYTES  # noqa: E402
-from circuits.errors import NotInSubgroupError, NotOnCurveError  # noqa: E402
+from circuits.backend._decode import check_compressed
+from circuits.constants import G1_BYTES, G2_BYTES
+from circuits.errors import NotInSubgroupError, NotOnCurveError
 
 
 class PyEccBackend:
@@ -75,7 +75,7 @@ class PyEccBackend:
         if len(scalars) > len(prepared) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
         acc = Z1
-        for point, k in zip((*prepared[: len(scalars)], *extra_points), (*scalars, *extra_scalars)):
+        for point, k in zip((*prepared[: len(scalars)], *extra_points), (*scalars, *extra_scalars), strict=True):
             k %= curve_order
             if k:
                 acc = add(acc, point if k == 1 else multiply(point, k))

@@ -23,7 +23,6 @@ from circuits import constants as k
 from circuits.backend import GroupBackend, get_backend
 from circuits.bbs import core
 from circuits.bbs.suite import Ciphersuite
-
 from circuits.errors import ParameterError, ZkCredError
 from circuits.hashing import i2osp
 

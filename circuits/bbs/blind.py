@@ -129,7 +129,7 @@ from circuits.backend import GroupBackend, get_backend
 from circuits.bbs import core
 from circuits.bbs.api import messages_to_scalars
 from circuits.bbs.suite import Ciphersuite
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, ParameterError, VerificationError, ZkCredError
 from circuits.hashing import i2osp
 
@@ -292,7 +292,7 @@ def core_commit(
     C_bar = be.g1_msm(gens, [s_tilde, *m_tilde])
     c = calculate_blind_challenge(C, C_bar, gens, suite=suite, be=be, api_id=api_id)
     proof = CommitmentWithProof(
-        C, (s_tilde + s * c) % R, tuple((mt + m * c) % R for mt, m in zip(m_tilde, msgs)), c
+        C, (s_tilde + s * c) % R, tuple((mt + m * c) % R for mt, m in zip(m_tilde, msgs, strict=True)), c
     )
     return proof, s
 

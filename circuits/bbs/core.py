@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from circuits import constants as k
 from circuits.backend import GroupBackend
 from circuits.bbs.suite import Ciphersuite
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import (
     EncodingError,
     IdentityPointError,
@@ -306,7 +306,7 @@ def proof_finalize(
         (e_tilde + e * c) % R,
         (r1_tilde - r1 * c) % R,
         (r3_tilde - r3 * c) % R,
-        tuple((mt + m * c) % R for mt, m in zip(m_tilde, undisclosed_messages)),
+        tuple((mt + m * c) % R for mt, m in zip(m_tilde, undisclosed_messages, strict=True)),
         c,
     )
 
@@ -339,8 +339,12 @@ def core_proof_gen(
     undisclosed = [i for i in range(L) if i not in set(disclosed)]
     generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
     scalars = list(random_scalars(5 + len(undisclosed)))
-    init_res = proof_init(pk, signature, generators, scalars, header, messages, undisclosed, suite=suite, be=be, api_id=api_id)
-    challenge = proof_challenge_calculate(init_res, disclosed, [messages[i] for i in disclosed], ph, suite=suite, be=be, api_id=api_id)
+    init_res = proof_init(
+        pk, signature, generators, scalars, header, messages, undisclosed, suite=suite, be=be, api_id=api_id
+    )
+    challenge = proof_challenge_calculate(
+        init_res, disclosed, [messages[i] for i in disclosed], ph, suite=suite, be=be, api_id=api_id
+    )
     return proof_finalize(init_res, challenge, signature.e, scalars, [messages[j] for j in undisclosed])
 
 
@@ -390,8 +394,12 @@ def core_proof_verify(
     api_id = suite.api_id if api_id is None else api_id
     L = len(proof.m_hat) + len(disclosed_indexes)
     generators = suite.create_generators(be, L + 1, api_id) if generators is None else generators
-    init_res = proof_verify_init(pk, proof, generators, header, disclosed_messages, disclosed_indexes, suite=suite, be=be, api_id=api_id)
-    challenge = proof_challenge_calculate(init_res, disclosed_indexes, disclosed_messages, ph, suite=suite, be=be, api_id=api_id)
+    init_res = proof_verify_init(
+        pk, proof, generators, header, disclosed_messages, disclosed_indexes, suite=suite, be=be, api_id=api_id
+    )
+    challenge = proof_challenge_calculate(
+        init_res, disclosed_indexes, disclosed_messages, ph, suite=suite, be=be, api_id=api_id
+    )
     if challenge != proof.challenge:
         raise VerificationError("proof challenge does not match")
     proof_pairing_check(pk, proof, be=be)

@@ -139,7 +139,7 @@ def _fold(backend: GroupBackend, P: list, f: list[int], c_lo: int, c_hi: int) ->
     """``c_lo·f_lo·P_lo + c_hi·f_hi·P_hi`` as ``f'·P'``: one multiplication per element."""
     h = len(P) // 2
     factors = [c_lo * f_lo % R for f_lo in f[:h]]
-    ratios = [c_hi * f_hi * inv % R for f_hi, inv in zip(f[h:], batch_invert(factors))]
+    ratios = [c_hi * f_hi * inv % R for f_hi, inv in zip(f[h:], batch_invert(factors), strict=True)]
     points = [backend.g1_add(P[i], backend.g1_mul(P[h + i], ratios[i])) for i in range(h)]
     return points, factors
 
@@ -184,10 +184,10 @@ def prove(
         c_L = weighted_inner(a[:half], b[half:], y)
         c_R = y_half * weighted_inner(a[half:], b[:half], y) % R
         d_L, d_R = random_scalar(rng), random_scalar(rng)
-        L_g = [x * y_half_inv * f % R for x, f in zip(a[:half], gf[half:])]  # on G_2
-        L_h = [x * f % R for x, f in zip(b[half:], hf[:half])]  # on H_1
-        R_g = [x * y_half * f % R for x, f in zip(a[half:], gf[:half])]  # on G_1
-        R_h = [x * f % R for x, f in zip(b[:half], hf[half:])]  # on H_2
+        L_g = [x * y_half_inv * f % R for x, f in zip(a[:half], gf[half:], strict=True)]  # on G_2
+        L_h = [x * f % R for x, f in zip(b[half:], hf[:half], strict=True)]  # on H_1
+        R_g = [x * y_half * f % R for x, f in zip(a[half:], gf[:half], strict=True)]  # on G_1
+        R_h = [x * f % R for x, f in zip(b[:half], hf[half:], strict=True)]  # on H_2
         if n == N and prepared is not None:
             zeros = [0] * half
             L = backend.g1_msm_prepared(prepared, [*zeros, *L_g, *L_h, *zeros, c_L, d_L])
@@ -201,8 +201,8 @@ def prove(
         R_vec.append(R_)
         e = transcript.challenge_scalar(k.IPA_LABEL_E)
         e_inv = _inv(e)
-        a = [(x1 * e + x2 * y_half * e_inv) % R for x1, x2 in zip(a[:half], a[half:])]
-        b = [(x1 * e_inv + x2 * e) % R for x1, x2 in zip(b[:half], b[half:])]
+        a = [(x1 * e + x2 * y_half * e_inv) % R for x1, x2 in zip(a[:half], a[half:], strict=True)]
+        b = [(x1 * e_inv + x2 * e) % R for x1, x2 in zip(b[:half], b[half:], strict=True)]
         alpha = (alpha + e * e * d_L + e_inv * e_inv * d_R) % R
         if half > 1:
             G, gf = _fold(backend, G, gf, e_inv, e * y_half_inv)
@@ -232,7 +232,7 @@ def verification_scalars(
         raise VerificationError(f"an inner-product proof for N={N} has {K} rounds")
     transcript.domain_sep(k.DOMSEP_INNER_PRODUCT, N)
     es = []
-    for L, R_ in zip(proof.L_vec, proof.R_vec):
+    for L, R_ in zip(proof.L_vec, proof.R_vec, strict=True):
         transcript.append_point(k.IPA_LABEL_L, L, backend)
         transcript.append_point(k.IPA_LABEL_R, R_, backend)
         es.append(transcript.challenge_scalar(k.IPA_LABEL_E))

@@ -173,7 +173,8 @@ def prove(
 
     ``rng`` is zkcred's one rng convention (:mod:`circuits.rng`: ``rng(n) -> n bytes``,
     default :func:`secrets.token_bytes`; :func:`circuits.rng.seeded` in tests). Values
-    outside ``[0, 2^n)``, zero blindings and bad shapes raise :class:`~circuits.errors.ParameterError` before any group operation.
+    outside ``[0, 2^n)``, zero blindings and bad shapes raise :class:`~circuits.errors.ParameterError`
+    before any group operation.
     """
     m = len(values)
     m_pad = _shape(n, m)
@@ -215,9 +216,9 @@ def prove(
     d = _d(z, n, m_pad)
     y_rev = powers(pow(y, -1, R), N, pow(y, N, R))  # y⃖_i = y^{N−i}
     a_hat = [(bit - z) % R for bit in a_L]
-    b_hat = [(bit - 1 + di * yi + z) % R for bit, di, yi in zip(a_L, d, y_rev)]
+    b_hat = [(bit - 1 + di * yi + z) % R for bit, di, yi in zip(a_L, d, y_rev, strict=True)]
     y_n1 = pow(y, N + 1, R)
-    alpha_hat = (alpha + y_n1 * sum(zj * gj for zj, gj in zip(_value_weights(z, m_pad), gamma))) % R
+    alpha_hat = (alpha + y_n1 * sum(zj * gj for zj, gj in zip(_value_weights(z, m_pad), gamma, strict=True))) % R
     wip = inner_product.prove(
         transcript, backend,
         G_vec=G_vec, H_vec=H_vec, g=G, h=H,
@@ -260,8 +261,8 @@ def verify(
     y_n = pow(y, N, R)
     y_rev = [y_n * v % R for v in y_inv_pow]  # y^{N−i}
     ee_z = ee * z % R
-    scalars = [(-ee_z - r_e * yi * si) % R for yi, si in zip(y_inv_pow, s)]
-    scalars += [(ee_z + ee * di * yr - s_e * s[N - 1 - i]) % R for i, (di, yr) in enumerate(zip(d, y_rev))]
+    scalars = [(-ee_z - r_e * yi * si) % R for yi, si in zip(y_inv_pow, s, strict=True)]
+    scalars += [(ee_z + ee * di * yr - s_e * s[N - 1 - i]) % R for i, (di, yr) in enumerate(zip(d, y_rev, strict=True))]
     scalars += [
         (ee * zeta(y, z, n, m_pad) - wip.r * y * wip.s) % R,  # G
         -wip.delta % R,  # H

@@ -41,7 +41,7 @@ from typing import Literal
 
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, IdentityPointError, ScalarOutOfRangeError
 
 Rng = Callable[[int], bytes]

@@ -55,8 +55,17 @@ from circuits.backend import GroupBackend, get_backend
 from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError
-from circuits.sigma.codec import NE, NS, deserialize_bytes, deserialize_elements, deserialize_scalars, le, le2ip
-from circuits.sigma.codec import scalar_to_bytes, serialize_elements
+from circuits.sigma.codec import (
+    NE,
+    NS,
+    deserialize_bytes,
+    deserialize_elements,
+    deserialize_scalars,
+    le,
+    le2ip,
+    scalar_to_bytes,
+    serialize_elements,
+)
 
 __all__ = ["GENERATOR", "Equation", "LinearRelation"]
 

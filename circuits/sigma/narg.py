@@ -62,10 +62,21 @@ from collections.abc import Callable, Sequence
 
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1
-from circuits.constants import G1_GENERATOR, R, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS
+from circuits.constants import G1_GENERATOR, SIGMA_BATCH_VERIFY_TAG, SIGMA_CIPHERSUITE_ID, SIGMA_FLAVOR_MARKERS, R
 from circuits.errors import EncodingError, IdentityPointError, ParameterError, VerificationError, ZkCredError
-from circuits.sigma.codec import NE, NS, Rng, decode_challenge, deserialize_elements, deserialize_scalars
-from circuits.sigma.codec import le2ip, random_scalar, scalar_to_bytes, serialize_elements, serialize_scalars
+from circuits.sigma.codec import (
+    NE,
+    NS,
+    Rng,
+    decode_challenge,
+    deserialize_elements,
+    deserialize_scalars,
+    le2ip,
+    random_scalar,
+    scalar_to_bytes,
+    serialize_elements,
+    serialize_scalars,
+)
 from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from circuits.sigma.linear_relation import LinearRelation
 
@@ -215,7 +226,7 @@ def _prove(tag: bytes, instance: LinearRelation, witness: Sequence[int], rng: Rn
     be = instance.backend
     # The draft's MAY (§"Instance validation"): a witness outside the relation is refused here,
     # so the caller learns of it before a proof that cannot verify leaves the prover.
-    if not all(be.g1_eq(a, b) for a, b in zip(instance.map(w), instance.image())):
+    if not all(be.g1_eq(a, b) for a, b in zip(instance.map(w), instance.image(), strict=True)):
         raise ParameterError("the witness does not satisfy the relation")
     commitment, state = prover_commitment(instance, w, rng)
     commitment_bytes = serialize_elements(be, commitment)

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from circuits import constants as k
-from circuits.bbs import blind, core
 from circuits.backend import GroupBackend
+from circuits.bbs import blind, core
 from circuits.credentials import CredentialDefinition
 from circuits.rng import random_scalars
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on

@@ -32,7 +32,7 @@ from circuits.transcript import Transcript
 
 def relation(be: GroupBackend, G, H, commitments: Sequence, weights: Sequence[int]) -> LinearRelation:
     """``Σ ρ^i·C_i = a·G + s·H`` (witnesses ``a``, ``s``; the image is the weighted sum, never computed)."""
-    return LinearRelation(be, [(list(zip(commitments, weights)), [(G, 0), (H, 1)])], 2)
+    return LinearRelation(be, [(list(zip(commitments, weights, strict=True)), [(G, 0), (H, 1)])], 2)
 
 
 class BatchedOpening(Statement):
@@ -51,13 +51,15 @@ class BatchedOpening(Statement):
     def prove(self, p: ProverState, t: Transcript) -> Callable[[int, Responses], None]:
         be, refs = p.be, p.plan.commits
         p.blindings = [random_scalar(p.rng) for _ in refs]
-        p.commitments = [be.g1_msm([p.G, p.H], [p.msgs[ci][idx], s]) for (ci, idx), s in zip(refs, p.blindings)]
+        p.commitments = [
+            be.g1_msm([p.G, p.H], [p.msgs[ci][idx], s]) for (ci, idx), s in zip(refs, p.blindings, strict=True)
+        ]
         s_tilde = random_scalar(p.rng)
         batched_s: list[int] = []
 
         def first_message(rel: LinearRelation, w: list[int]):
-            a_tilde = sum(wi * p.tilde[ci][idx] for wi, (ci, idx) in zip(w, refs)) % R
-            batched_s.append(sum(wi * s for wi, s in zip(w, p.blindings)) % R)
+            a_tilde = sum(wi * p.tilde[ci][idx] for wi, (ci, idx) in zip(w, refs, strict=True)) % R
+            batched_s.append(sum(wi * s for wi, s in zip(w, p.blindings, strict=True)) % R)
             return rel.commit([a_tilde, s_tilde])[0]
 
         self.absorb(t, be, p.G, p.H, p.commitments, first_message)
@@ -73,7 +75,7 @@ class BatchedOpening(Statement):
 
         def first_message(rel: LinearRelation, w: list[int]):
             # T = â·G + ŝ·H − c·Σ ρ^i·C_i in one MSM, â = Σ ρ^i·m̂_i (the BBS proofs' shared responses).
-            a_hat = sum(wi * v.m_hat(ci, idx) for wi, (ci, idx) in zip(w, refs)) % R
+            a_hat = sum(wi * v.m_hat(ci, idx) for wi, (ci, idx) in zip(w, refs, strict=True)) % R
             return rel.recompute([a_hat, pres.openings[0]], v.c)[0]
 
         self.absorb(t, v.be, v.G, v.H, pres.commitments, first_message)

@@ -115,7 +115,7 @@ def compile_plan(request: PresentationRequest, definitions: Sequence[CredentialD
         raise ParameterError("one credential per query")
     plan = Plan(list(definitions), [])
     today = (request.today - _dt.date(1970, 1, 1)).days + OFFSET
-    for ci, (query, d) in enumerate(zip(request.queries, definitions)):
+    for ci, (query, d) in enumerate(zip(request.queries, definitions, strict=True)):
         if d.id not in query.credential_definitions:
             raise PresentationRejected("definition_not_accepted", f"query {query.id} does not accept {d.id}")
         disclosed = sorted(d.schema.index(name) for name in query.disclose)

@@ -68,7 +68,7 @@ class SetMembership(Statement):
         sim_z = [random_scalar(p.rng) for _ in branches]
         r = sim_z[index]
         sim_c[index] = 0
-        Ts = [rel.recompute([z], c_i, public=False)[0] for rel, z, c_i in zip(branches, sim_z, sim_c)]
+        Ts = [rel.recompute([z], c_i, public=False)[0] for rel, z, c_i in zip(branches, sim_z, sim_c, strict=True)]
         self.absorb(t, be, Ts)
 
         def respond(c: int, out: Responses) -> None:
@@ -87,4 +87,6 @@ class SetMembership(Statement):
         cs = [*proof.challenges, (v.c - sum(proof.challenges)) % R]
         Vs = reject_on("structure", lambda: _Vs(v.be, v.G, v.presentation.commitments[self.commit], self.ts))
         branches = reject_on("structure", lambda: [branch(v.be, v.H, V) for V in Vs])  # no V_i is the identity
-        self.absorb(t, v.be, [rel.recompute([z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs)])
+        self.absorb(
+            t, v.be, [rel.recompute([z], ci)[0] for rel, z, ci in zip(branches, proof.responses, cs, strict=True)]
+        )

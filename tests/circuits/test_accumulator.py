@@ -137,7 +137,9 @@ def test_update_composed_equals_step_by_step_and_prepared(fast_backend, reg):
 # The property of issue 4: revoked never verifies, non-revoked always does ----------
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_random_revocation_sequences(fast_backend, reg, data):
     """Up to 19 revocations in up to 4 batches: catching up in one go takes the MSM path."""
@@ -322,7 +324,9 @@ def test_every_byte_of_the_encoding_altered_is_rejected(proof_setup):
         for mask in (0x01, 0x80, rnd.randrange(1, 256)):
             bad = data[:i] + bytes([data[i] ^ mask]) + data[i + 1 :]
             with pytest.raises(ZkCredError):
-                acc.verify(Transcript(b"t"), acc.StandaloneMembershipProof.from_bytes(be, bad), pub.V0, pub.Q, backend=be)
+                acc.verify(
+                    Transcript(b"t"), acc.StandaloneMembershipProof.from_bytes(be, bad), pub.V0, pub.Q, backend=be
+                )
     for bad in (data[:-1], data + b"\x00", b""):
         with pytest.raises(EncodingError):
             acc.StandaloneMembershipProof.from_bytes(be, bad)
@@ -338,7 +342,12 @@ def test_proof_forms_are_distinct_and_strict(proof_setup):
     assert (o_bytes[0], len(o_bytes)) == (1, acc.MembershipProof.SIZE_OWN)
     assert acc.MembershipProof.from_bytes(be, s_bytes).y_hat is None
     assert acc.MembershipProof.from_bytes(be, o_bytes).y_hat == own.y_hat
-    for bad in (b"\x01" + s_bytes[1:], b"\x00" + o_bytes[1:], b"\x02" + s_bytes[1:], o_bytes[:1] + o_bytes[1:-32] + i2osp(R, 32)):
+    for bad in (
+        b"\x01" + s_bytes[1:],
+        b"\x00" + o_bytes[1:],
+        b"\x02" + s_bytes[1:],
+        o_bytes[:1] + o_bytes[1:-32] + i2osp(R, 32),
+    ):
         with pytest.raises(EncodingError):
             acc.MembershipProof.from_bytes(be, bad)
     with pytest.raises(VerificationError, match="no ŷ"):

@@ -43,7 +43,9 @@ def test_round_trip(suite, backend):
     proof = bbs.proof_gen(pk, sig, b"h", b"ph", MESSAGES[:4], [0, 3], suite=suite, backend=backend)
     assert len(proof) == 272 + 32 * 2
     assert bbs.proof_verify(pk, proof, b"h", b"ph", [MESSAGES[0], MESSAGES[3]], [0, 3], suite=suite, backend=backend)
-    assert not bbs.proof_verify(pk, proof, b"h", b"other", [MESSAGES[0], MESSAGES[3]], [0, 3], suite=suite, backend=backend)
+    assert not bbs.proof_verify(
+        pk, proof, b"h", b"other", [MESSAGES[0], MESSAGES[3]], [0, 3], suite=suite, backend=backend
+    )
 
 
 def test_every_signature_byte_matters(blst_material):
@@ -60,7 +62,9 @@ def test_every_proof_byte_matters(blst_material):
     for i in range(len(proof)):
         for mask in (0x01, 0x80):
             tampered = _flip(proof, i, mask)
-            assert not bbs.proof_verify(pk, tampered, b"header", b"ph", disclosed, [2, 7], suite=bbs.SHA256, backend=be), i
+            assert not bbs.proof_verify(
+                pk, tampered, b"header", b"ph", disclosed, [2, 7], suite=bbs.SHA256, backend=be
+            ), i
 
 
 def test_py_ecc_named_tamper_subset():

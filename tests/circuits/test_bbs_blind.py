@@ -14,7 +14,7 @@ import pytest
 from circuits import bbs
 from circuits.backend import get_backend
 from circuits.bbs import blind, core
-from circuits.constants import G1_BYTES, R, SCALAR_BYTES
+from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import (
     EncodingError,
     IdentityPointError,
@@ -231,11 +231,24 @@ def valid_commitment() -> bytes:
         (lambda d: _with_scalar(d, 1, 2**256 - 1), ScalarOutOfRangeError),
         (lambda d: _with_scalar(d, 3, 0), ScalarOutOfRangeError),
         (lambda d: d[:-1], EncodingError),
-        (lambda d: d + (1).to_bytes(SCALAR_BYTES, "big"), None),  # well-formed but for M = 3: the issuer expecting M = 2 refuses
+        (
+            lambda d: d + (1).to_bytes(SCALAR_BYTES, "big"),
+            None,
+        ),  # well-formed but for M = 3: the issuer expecting M = 2 refuses
         (lambda d: d[: G1_BYTES + SCALAR_BYTES], EncodingError),
     ],
-    ids=["identity", "off-curve", "outside-subgroup", "no-compression-flag", "s-hat-eq-r", "m-hat-max",
-         "challenge-zero", "truncated", "extended", "too-short"],
+    ids=[
+        "identity",
+        "off-curve",
+        "outside-subgroup",
+        "no-compression-flag",
+        "s-hat-eq-r",
+        "m-hat-max",
+        "challenge-zero",
+        "truncated",
+        "extended",
+        "too-short",
+    ],
 )
 def test_hostile_commitment_encodings(backend, valid_commitment, mutate, error):
     data = mutate(valid_commitment)

@@ -70,7 +70,9 @@ def test_nym_commit(suite_dir, name, backend):
     assert cwp.hex() == case["commitmentWithProof"]
     assert prover_blind == int(case["proverBlind"], 16)
     drawn = mocked(count)
-    assert drawn[1:] == _ints([case["trace"]["random_scalars"]["s_tilde"], *case["trace"]["random_scalars"]["m_tildes"]])
+    assert drawn[1:] == _ints(
+        [case["trace"]["random_scalars"]["s_tilde"], *case["trace"]["random_scalars"]["m_tildes"]]
+    )
     # and the issuer accepts it, with M = committed messages + nyms read from its length
     M = blind.committed_count(cwp)
     assert M == len(msgs) + len(nyms)
@@ -147,7 +149,9 @@ def test_nym_proof(suite_dir, name, backend):
     if "poly_eval_pseudo" in trace:
         z = suite.hash_to_scalar(ctx, nym.pseudonym_api_id(suite) + k.BBS_NYM_POLY_DST)
         assert sum(s * pow(z, i, R) for i, s in enumerate(secrets_)) % R == int(trace["poly_eval_pseudo"], 16)
-    assert backend.g1_to_bytes(nym.calculate_pseudonym(ctx, secrets_, suite=suite, be=backend)).hex() == case["pseudonym"]
+    assert (
+        backend.g1_to_bytes(nym.calculate_pseudonym(ctx, secrets_, suite=suite, be=backend)).hex() == case["pseudonym"]
+    )
     dm, dcm = [msgs[i] for i in di], [cmsgs[j] for j in dci]
     assert nym.proof_verify_with_nym(pk, proof, header, ph, pseudonym, ctx, N, L, dm, dcm, di, dci,
                                      suite=suite, backend=backend)

@@ -199,7 +199,10 @@ def _replacements(be, proof):
             changed[i] = be.g1_add(changed[i], G)
             yield f"{vec}[{i}]", {"wip": WeightedInnerProductProof(**{**wip.__dict__, vec: tuple(changed)})}
     for name in ("A", "B"):
-        yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: be.g1_add(getattr(wip, name), G)})}
+        yield (
+            f"wip.{name}",
+            {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: be.g1_add(getattr(wip, name), G)})},
+        )
     for name in ("r", "s", "delta"):
         yield f"wip.{name}", {"wip": WeightedInnerProductProof(**{**wip.__dict__, name: (getattr(wip, name) + 1) % R})}
     yield "L<->R", {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": wip.R_vec, "R_vec": wip.L_vec})}
@@ -341,7 +344,7 @@ def test_weighted_inner_product_argument(fast_backend, N):
     gf = [rng.randrange(1, R) for _ in range(N)]
     y, alpha = rng.randrange(1, R), rng.randrange(R)
     P = be.g1_msm([*gs, *hs, pg.G, pg.H],
-                  [*(x * f for x, f in zip(a, gf)), *b, inner_product.weighted_inner(a, b, y), alpha])
+                  [*(x * f for x, f in zip(a, gf, strict=True)), *b, inner_product.weighted_inner(a, b, y), alpha])
     prepared = be.g1_msm_prepare([*gs, *hs, pg.G, pg.H])
     common = {"G_vec": gs, "H_vec": hs, "g": pg.G, "h": pg.H, "y": y, "G_factors": gf}
     for handle in (None, prepared):

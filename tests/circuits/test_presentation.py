@@ -103,7 +103,9 @@ def test_proof_bound_to_its_request(world):
     d = issuer.definition
     req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000))
     others = [
-        dataclasses.replace(req, queries=(dataclasses.replace(req.queries[0], predicates=(Predicate("income", ">=", 80000),)),)),
+        dataclasses.replace(
+            req, queries=(dataclasses.replace(req.queries[0], predicates=(Predicate("income", ">=", 80000),)),)
+        ),
         dataclasses.replace(req, nonce=secrets.token_bytes(16)),
         dataclasses.replace(req, verifier_id="lender-b"),
         dataclasses.replace(req, today=TODAY + dt.timedelta(days=1)),
@@ -118,7 +120,9 @@ def test_disclosed_value_must_match_signed_scalar(world):
     d = issuer.definition
     req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000))
     cp = pres.credentials[0]
-    forged = dataclasses.replace(pres, credentials=(dataclasses.replace(cp, disclosed={**cp.disclosed, "country": "DE"}),))
+    forged = dataclasses.replace(
+        pres, credentials=(dataclasses.replace(cp, disclosed={**cp.disclosed, "country": "DE"}),)
+    )
     with pytest.raises(PresentationRejected):
         verify_presentation(req, forged, {d.id: d}, backend=be)
 
@@ -191,10 +195,16 @@ def test_every_field_altered_is_rejected(world):
     presentations["not_equal.u"] = dataclasses.replace(pres, not_equal=(dataclasses.replace(ne, u_hat=ne.u_hat + 1),))
     presentations["not_equal.w"] = dataclasses.replace(pres, not_equal=(dataclasses.replace(ne, w_hat=ne.w_hat + 1),))
     sp = pres.sets[0]
-    presentations["set.c"] = dataclasses.replace(pres, sets=(dataclasses.replace(sp, challenges=(sp.challenges[0] + 1,)),))
-    presentations["set.z"] = dataclasses.replace(pres, sets=(dataclasses.replace(sp, responses=(sp.responses[0] + 1, *sp.responses[1:])),))
+    presentations["set.c"] = dataclasses.replace(
+        pres, sets=(dataclasses.replace(sp, challenges=(sp.challenges[0] + 1,)),)
+    )
+    presentations["set.z"] = dataclasses.replace(
+        pres, sets=(dataclasses.replace(sp, responses=(sp.responses[0] + 1, *sp.responses[1:])),)
+    )
     presentations["challenge"] = dataclasses.replace(pres, challenge=pres.challenge + 1)
-    presentations["range_proof"] = dataclasses.replace(pres, range_proof=pres.range_proof[:100] + bytes([pres.range_proof[100] ^ 1]) + pres.range_proof[101:])
+    presentations["range_proof"] = dataclasses.replace(
+        pres, range_proof=pres.range_proof[:100] + bytes([pres.range_proof[100] ^ 1]) + pres.range_proof[101:]
+    )
     presentations["statement removed"] = dataclasses.replace(pres, not_equal=())
     presentations["statement duplicated"] = dataclasses.replace(pres, not_equal=pres.not_equal * 2)
     presentations["commitments reordered"] = dataclasses.replace(pres, commitments=pres.commitments[::-1])
@@ -264,8 +274,9 @@ def test_definition_not_accepted(world):
 def test_single_credential_disclosure_is_the_drafts_proof_gen(world):
     """The composition's BBS steps (init → challenge with ph → finalize) give the draft's
     exact ProofGen bytes: the fixture path, driven through core with our credential."""
+    from circuits import bbs
+    from circuits import constants as k
     from tests.vectors import h, load_json
-    from circuits import bbs, constants as k
 
     case = load_json("bbs", "bls12-381-sha-256", "proof", "proof003.json")
     be = world[0]
@@ -278,7 +289,9 @@ def test_single_credential_disclosure_is_the_drafts_proof_gen(world):
     pk, sig = h(case["signerPublicKey"]), core.Signature.from_bytes(be, h(case["signature"]))
     gens = suite.create_generators(be, len(msgs) + 1)
     init = core.proof_init(pk, sig, gens, rs, h(case["header"]), msgs, hidden, suite=suite, be=be)
-    c = core.proof_challenge_calculate(init, idx, [msgs[i] for i in idx], h(case["presentationHeader"]), suite=suite, be=be)
+    c = core.proof_challenge_calculate(
+        init, idx, [msgs[i] for i in idx], h(case["presentationHeader"]), suite=suite, be=be
+    )
     proof = core.proof_finalize(init, c, sig.e, rs, [msgs[i] for i in hidden])
     assert proof.to_bytes(be).hex() == case["proof"]
 
@@ -319,5 +332,5 @@ def test_pairing_checks_are_batched_soundly():
         assert not _pairing_checks_hold(be, bad)
     cancelling = [check(3, 5, 1), check(7, 11, -1), check(13, 17)]
     assert not _pairing_checks_hold(be, cancelling)
-    X, Y, Z = zip(*cancelling[:2])
+    X, Y, Z = zip(*cancelling[:2], strict=True)
     assert be.pairing_check([(X[0], Y[0]), (X[1], Y[1]), (be.g1_add(Z[0], Z[1]), be.g2_neg(P2))])  # unweighted: fooled

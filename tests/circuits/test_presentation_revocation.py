@@ -11,7 +11,13 @@ import pytest
 from circuits import accumulator as acc
 from circuits import bbs
 from circuits.backend import get_backend
-from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, RevocationRegistry
+from circuits.credentials import (
+    CredentialDefinition,
+    CredentialQuery,
+    Predicate,
+    PresentationRequest,
+    RevocationRegistry,
+)
 from circuits.issuance import create_credential, create_credential_request, process_credential
 from circuits.presentation import (
     PresentationRejected,

@@ -22,7 +22,13 @@ from circuits.backend import get_backend
 from circuits.bbs import pseudonym as nym
 from circuits.codec import b64d, b64e
 from circuits.constants import R
-from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, RevocationRegistry
+from circuits.credentials import (
+    CredentialDefinition,
+    CredentialQuery,
+    Predicate,
+    PresentationRequest,
+    RevocationRegistry,
+)
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential, create_credential_request, process_credential
 from circuits.presentation import (
@@ -176,7 +182,10 @@ def test_tampered_pseudonym_or_response_rejected(world):
         verify_presentation(req, with_cred(pseudonym=None), {d.id: d}, backend=be)
     req0 = _request(d, None)
     pres0 = create_presentation(req0, [d], [world["alice1"]], world["alice"], backend=be)
-    assert pres0.credentials[0].pseudonym is None and verify_presentation(req0, pres0, {d.id: d}, backend=be).pseudonyms == {}
+    assert (
+        pres0.credentials[0].pseudonym is None
+        and verify_presentation(req0, pres0, {d.id: d}, backend=be).pseudonyms == {}
+    )
     extra = dataclasses.replace(pres0, credentials=(dataclasses.replace(pres0.credentials[0], pseudonym=cp.pseudonym),))
     with pytest.raises(PresentationRejected, match="structure"):
         verify_presentation(req0, extra, {d.id: d}, backend=be)

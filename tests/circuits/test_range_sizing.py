@@ -73,13 +73,23 @@ def test_issuer_refuses_values_outside_the_declared_bounds(world):
         issuer.issue(link, {**VALUES, "income": -1}, backend=be)
 
 
-@pytest.mark.parametrize(("type_text", "lower", "value", "bits"), [
-    ("int", True, 0, 64), ("int", False, 0, 64),
-    ("int(0..1000000000)", True, 50000, 32), ("int(0..1000000000)", False, 10**9, 32), ("int(0..1000000000)", False, 0, 8),
-    ("int(0..255)", True, 0, 8), ("int(0..256)", True, 0, 16), ("int(-3..3)", False, 3, 8),
-    ("date", True, DATE_MIN, 32), ("date", False, DATE_MAX, 32), ("bool", True, 0, 8),
-    ("decimal(2)", True, 0, 64),
-])
+@pytest.mark.parametrize(
+    ("type_text", "lower", "value", "bits"),
+    [
+        ("int", True, 0, 64),
+        ("int", False, 0, 64),
+        ("int(0..1000000000)", True, 50000, 32),
+        ("int(0..1000000000)", False, 10**9, 32),
+        ("int(0..1000000000)", False, 0, 8),
+        ("int(0..255)", True, 0, 8),
+        ("int(0..256)", True, 0, 16),
+        ("int(-3..3)", False, 3, 8),
+        ("date", True, DATE_MIN, 32),
+        ("date", False, DATE_MAX, 32),
+        ("bool", True, 0, 8),
+        ("decimal(2)", True, 0, 64),
+    ],
+)
 def test_range_bits(type_text, lower, value, bits):
     assert range_bits(AttributeType.parse(type_text), lower, value + OFFSET) == bits
 

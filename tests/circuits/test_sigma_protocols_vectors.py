@@ -16,8 +16,7 @@ import pytest
 
 from circuits.backend import available_backends, get_backend
 from circuits.errors import EncodingError, ZkCredError
-from circuits.sigma import LinearRelation, batch_verify, prove_batchable, prove_compact, verify_narg
-from circuits.sigma import codec
+from circuits.sigma import LinearRelation, batch_verify, codec, prove_batchable, prove_compact, verify_narg
 from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from circuits.sigma.narg import check_batchable, check_compact
 from tests.circuits.sigma_support import (

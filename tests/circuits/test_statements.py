@@ -21,8 +21,8 @@ import pytest
 from circuits import constants as k
 from circuits.backend import get_backend
 from circuits.constants import R
-from circuits.errors import ZkCredError
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
+from circuits.errors import ZkCredError
 from circuits.presentation import create_presentation, verify_presentation
 from circuits.statements import LinearRelation, Statement, compile_plan
 from circuits.statements.linear import respond
@@ -138,7 +138,7 @@ def test_linear_relation_is_special_sound():
     h1, h2 = respond(tildes, witness, c1), respond(tildes, witness, c2)
     assert rel.recompute(h1, c1) == rel.recompute(h2, c2)
     inv = pow((c1 - c2) % R, -1, R)
-    assert [(a - b) * inv % R for a, b in zip(h1, h2)] == witness
+    assert [(a - b) * inv % R for a, b in zip(h1, h2, strict=True)] == witness
 
 
 def test_linear_relation_is_the_sigma_drafts_instance_and_refuses_degenerate_ones():

@@ -20,11 +20,11 @@ from circuits.errors import EncodingError
 from circuits.wire import (
     BLOB,
     POINT,
+    PRESENTATION_VERSION,
     SCALAR,
     SCALARS,
     TEXT,
     U64,
-    PRESENTATION_VERSION,
     Field,
     NotEqualProof,
     Presentation,
@@ -76,9 +76,17 @@ def test_both_forms_follow_the_field_list():
 def test_decoding_is_strict():
     be = get_backend()
     j = _toy(be).to_json(be)
-    for bad in ({**j, "unknown": 1}, {k: v for k, v in j.items() if k != "name"}, {**j, "blob": ""},
-                {**j, "nested": {**j["nested"], "more": 1}}, {**j, "nested": {"height": True, "extra": j["nested"]["extra"]}},
-                {**j, "packed": j["packed"][:-4]}, {**j, "name": 5}, [], "x"):
+    for bad in (
+        {**j, "unknown": 1},
+        {k: v for k, v in j.items() if k != "name"},
+        {**j, "blob": ""},
+        {**j, "nested": {**j["nested"], "more": 1}},
+        {**j, "nested": {"height": True, "extra": j["nested"]["extra"]}},
+        {**j, "packed": j["packed"][:-4]},
+        {**j, "name": 5},
+        [],
+        "x",
+    ):
         with pytest.raises(EncodingError):
             Toy.from_json(bad, be)
     raw = _toy(be).to_bytes(be)

@@ -94,7 +94,7 @@ def stub_http():
     routes: dict[str, tuple[int, object]] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 — http.server's name
+        def do_GET(self) -> None:  # http.server's name
             status, body = routes.get(self.path, (404, {"title": "Not Found", "status": 404, "detail": "Not Found"}))
             data = json.dumps(body).encode()
             self.send_response(status)

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -85,14 +84,26 @@ def _listening(url: str) -> bool:
 def test_wallet_cli_completes_the_story(stack, tmp_path):
     tmp, urls, env = stack
     admin_token = json.loads(_zkcred("issuer", "create-admin-token", "--json", env=env).stdout)["token"]
-    api_key = json.loads(_zkcred("verifier", "create-api-key", "--lender", "Lender A", "--json", env=env).stdout)["api_key"]
+    api_key = json.loads(_zkcred("verifier", "create-api-key", "--lender", "Lender A", "--json", env=env).stdout)[
+        "api_key"
+    ]
     admin = {"Authorization": f"Bearer {admin_token}"}
     lender = {"Authorization": f"Bearer {api_key}"}
     http = httpx.Client(timeout=60)
 
-    schema = http.post(urls["issuer"] + "/admin/schemas", headers=admin, json={
-        "name": "payslip", "version": "1", "attributes": [
-            {"name": "income", "type": "int"}, {"name": "birth_date", "type": "date"}, {"name": "country", "type": "string"}]})
+    schema = http.post(
+        urls["issuer"] + "/admin/schemas",
+        headers=admin,
+        json={
+            "name": "payslip",
+            "version": "1",
+            "attributes": [
+                {"name": "income", "type": "int"},
+                {"name": "birth_date", "type": "date"},
+                {"name": "country", "type": "string"},
+            ],
+        },
+    )
     assert schema.status_code == 201, schema.text
     cred_def = http.post(urls["issuer"] + "/admin/credential-definitions", headers=admin, json={
         "schema_id": schema.json()["id"], "tag": "t", "revocable": True, "capacity": 100, "validity_days": 30})

@@ -47,14 +47,27 @@ def test_walkthrough_is_marked_and_complete():
     blocks = walkthrough(README.read_text())
     script = "\n".join(blocks)
     assert len(blocks) >= 6
-    for step in ("zkcred init", "zkcred serve", "create-admin-token", "create-api-key", "Content-Type: application/json",
-                 "zkcred wallet init", "zkcred wallet accept", "--submit", "/revoke", "zkcred wallet sync",
-                 "zkcred ledger audit", "kill $SERVE_PID"):
+    for step in (
+        "zkcred init",
+        "zkcred serve",
+        "create-admin-token",
+        "create-api-key",
+        "Content-Type: application/json",
+        "zkcred wallet init",
+        "zkcred wallet accept",
+        "--submit",
+        "/revoke",
+        "zkcred wallet sync",
+        "zkcred ledger audit",
+        "kill $SERVE_PID",
+    ):
         assert step in script, f"the walkthrough lost its step {step!r}"
     assert ". .venv/bin/activate" in README.read_text()
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the README walkthrough needs curl and jq")
+@pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("jq")), reason="the README walkthrough needs curl and jq"
+)
 def test_readme_walkthrough_runs_verbatim(tmp_path):
     script = "\n".join(walkthrough(README.read_text()))
     issuer, verifier, ledger = (f"http://127.0.0.1:{port}" for port in _free_ports(3))

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 
 

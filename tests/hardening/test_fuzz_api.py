@@ -74,38 +74,43 @@ def _fuzz(app, auth: dict[str, str], known: dict[str, Any], checks) -> tuple[int
             strategies.append(op.as_strategy(GenerationMode.POSITIVE, path_parameters=path_params))
             strategies.append(op.as_strategy(GenerationMode.NEGATIVE, path_parameters=path_params))
         for strategy in strategies:
-            seen: list[int] = []
-
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(case=strategy)
-            def run(case) -> None:
-                seen.append(1)
-                try:
-                    response = case.call(headers=auth)
-                except Exception as e:  # the app raised: a 500 the test client surfaced
-                    failures.append(f"{op.method.upper()} {op.path}: the app raised {e!r:.300}")
-                    return
-                for check in checks:
-                    try:
-                        case.validate_response(response, checks=[check])
-                    except BaseException as e:  # FailureGroup
-                        failures.append(f"{op.method.upper()} {op.path} → {response.status_code} "
-                                        f"[{check.__name__}]: {str(e).splitlines()[0]:.200}")
-                if response.status_code >= 400:
-                    ctype = response.headers.get("content-type", [""])
-                    ctype = ctype[0] if isinstance(ctype, list) else ctype
-                    body = response.json() if "json" in ctype else {}
-                    if not (ctype.startswith("application/problem+json")
-                            and str(body.get("type", "")).startswith("https://zkcred.dev/problems/")):
-                        failures.append(f"{op.method.upper()} {op.path} → {response.status_code}: not a problem+json")
-
             try:
-                run()
+                total += _run_strategy(op, strategy, auth, checks, failures)
             except Unsatisfiable:  # nothing to negate (an operation without parameters)
                 continue
-            total += len(seen)
     return total, failures
+
+
+def _run_strategy(op, strategy, auth: dict[str, str], checks, failures: list[str]) -> int:
+    """Run one operation's strategy, appending what failed; the number of cases run."""
+    seen: list[int] = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def run(case) -> None:
+        seen.append(1)
+        try:
+            response = case.call(headers=auth)
+        except Exception as e:  # the app raised: a 500 the test client surfaced
+            failures.append(f"{op.method.upper()} {op.path}: the app raised {e!r:.300}")
+            return
+        for check in checks:
+            try:
+                case.validate_response(response, checks=[check])
+            except BaseException as e:  # FailureGroup
+                failures.append(f"{op.method.upper()} {op.path} → {response.status_code} "
+                                f"[{check.__name__}]: {str(e).splitlines()[0]:.200}")
+        if response.status_code >= 400:
+            ctype = response.headers.get("content-type", [""])
+            ctype = ctype[0] if isinstance(ctype, list) else ctype
+            body = response.json() if "json" in ctype else {}
+            if not (ctype.startswith("application/problem+json")
+                    and str(body.get("type", "")).startswith("https://zkcred.dev/problems/")):
+                failures.append(f"{op.method.upper()} {op.path} → {response.status_code}: not a problem+json")
+
+    run()
+    return len(seen)
 
 
 @pytest.mark.parametrize("name", ["issuer", "verifier", "ledger"])

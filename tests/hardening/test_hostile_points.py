@@ -98,7 +98,7 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
         v = story.verifier._verify(record, _replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc),
                                    time.time())
         assert not v.verified and v.reason in ("revocation", "malformed", "invalid_proof"), (kind, v)
-    for kind, enc in HOSTILE_SCALARS.items():
+    for _kind, enc in HOSTILE_SCALARS.items():
         v = copy.deepcopy(valid)
         v["challenge"] = b64e(enc)
         assert story.verifier._verify(record, v, time.time()).reason in ("malformed", "invalid_proof")
@@ -199,9 +199,14 @@ def test_small_order_and_non_canonical_ed25519_keys_are_refused(ledger):
                                "attributes": [{"name": "a", "type": "int"}]}, prev_hash=head.last_hash)
     sig = bytes.fromhex(good.signature)
     s = int.from_bytes(sig[32:], "little")
-    bad = {"S+L": sig[:32] + (s + _L).to_bytes(32, "little"), "S=L": sig[:32] + _L.to_bytes(32, "little"),
-           "S=2^256-1": sig[:32] + b"\xff" * 32, "R small order": bytes.fromhex(SMALL_ORDER_ED25519["order-8"]) + sig[32:],
-           "zero": bytes(64), "forged-identity": forged_sig}
+    bad = {
+        "S+L": sig[:32] + (s + _L).to_bytes(32, "little"),
+        "S=L": sig[:32] + _L.to_bytes(32, "little"),
+        "S=2^256-1": sig[:32] + b"\xff" * 32,
+        "R small order": bytes.fromhex(SMALL_ORDER_ED25519["order-8"]) + sig[32:],
+        "zero": bytes(64),
+        "forged-identity": forged_sig,
+    }
     for name, raw in bad.items():
         r = client.post("/entries", json={**good.to_json(), "signature": raw.hex()})
         assert r.status_code == 403 and r.json()["type"].endswith("/bad-signature"), (name, r.text)

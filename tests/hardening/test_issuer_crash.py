@@ -268,21 +268,24 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
             for i in range(1000):
                 if stop.is_set():
                     return
-                r = _until_answered(lambda: c.post("/admin/schemas", {**SCHEMA, "version": f"s{i}"}),
+                r = _until_answered(lambda i=i: c.post("/admin/schemas", {**SCHEMA, "version": f"s{i}"}),
                                     (201, 202, 409), deadline)
                 done["schemas"].append(r.json().get("id") or r.json()["existing_id"])
                 if definition is None:  # room for every offer the loop can make, lost ones (reserved) included
                     body = {"schema_id": done["schemas"][0], "tag": "stream", "revocable": True, "capacity": 2048}
-                    r = _until_answered(lambda: c.post("/admin/credential-definitions", body), (201, 202, 409), deadline)
+                    r = _until_answered(lambda body=body: c.post("/admin/credential-definitions", body),
+                                        (201, 202, 409), deadline)
                     definition = r.json().get("id") or r.json()["existing_id"]
-                offer = _until_answered(lambda: c.post("/admin/offers", {"credential_definition_id": definition,
-                                                                         "attributes": VALUES}), (201,), deadline).json()
+                offer = _until_answered(lambda d=definition: c.post("/admin/offers", {"credential_definition_id": d,
+                                                                                "attributes": VALUES}),
+                                        (201,), deadline).json()
                 request = {"offer_id": offer["offer_id"], "request": b64e(request_for(offer).request)}
                 holder = {"Authorization": f"Bearer {offer['token']}"}
-                cred = _until_answered(lambda: c.post("/credentials", request, headers=holder), (201,), deadline).json()
+                cred = _until_answered(lambda r=request, h=holder: c.post("/credentials", r, headers=h),
+                                       (201,), deadline).json()
                 if i % 2 == 0:
                     path = f"/admin/credentials/{cred['credential_id']}/revoke"
-                    _until_answered(lambda: c.post(path, {}), (200, 202, 409), deadline)
+                    _until_answered(lambda path=path: c.post(path, {}), (200, 202, 409), deadline)
                     done["revoked"].append(cred["credential_id"])
         except Exception as e:  # reported by the test thread
             errors.append(repr(e))

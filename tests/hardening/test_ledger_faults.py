@@ -177,7 +177,9 @@ def _run(tmp: Path, database_url: str, workers: int, label: str) -> None:
         hashes = {e["seq"]: entry_hash(canonical_json(e)).hex() for e in entries}
         for seq, h in acked:
             assert hashes.get(seq) == h, f"acknowledged append {seq} is missing or different after the kills"
-        assert len(acked) <= size <= len(acked) + WRITERS * (KILLS + 1)  # at most one unacknowledged per writer per kill
+        assert (
+            len(acked) <= size <= len(acked) + WRITERS * (KILLS + 1)
+        )  # at most one unacknowledged per writer per kill
         print(f"\n{label}: {size} entries, {len(acked)} acknowledged, {KILLS} kills survived, audit OK")
     finally:
         stop.set()

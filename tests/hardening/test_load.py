@@ -115,16 +115,16 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                     if r is None:
                         continue
                     rid = r.json()["id"]
-                    timed("document", lambda: c.get(f"/requests/{rid}/document"), 200)
-                    r = timed("verdict", lambda: c.post(f"/requests/{rid}/presentation",
-                                                        json={"presentation": decoy}), 200)
+                    timed("document", lambda rid=rid: c.get(f"/requests/{rid}/document"), 200)
+                    r = timed("verdict", lambda rid=rid: c.post(f"/requests/{rid}/presentation",
+                                                                json={"presentation": decoy}), 200)
                     if r is not None and r.json() != {"verified": False, "disclosed": {}, "predicates": [],
                                                       "reason": "invalid_proof"}:
                         with lock:
                             errors.append(f"decoy verdict: {r.text[:160]}")
-                    r = timed("retry", lambda: c.post(f"/requests/{rid}/presentation",
-                                                      json={"presentation": decoy}), 200)
-                    r = timed("status", lambda: c.get(f"/requests/{rid}", headers=lender_h), 200)
+                    r = timed("retry", lambda rid=rid: c.post(f"/requests/{rid}/presentation",
+                                                              json={"presentation": decoy}), 200)
+                    r = timed("status", lambda rid=rid: c.get(f"/requests/{rid}", headers=lender_h), 200)
                     if r is not None and r.json()["status"] != "pending":  # failures never spend a request
                         with lock:
                             errors.append(f"status after a verdict: {r.text[:160]}")

@@ -58,10 +58,17 @@ def _chunks(total: int):
 
 # name → (body, extra headers, expected slug). Each: the same status/type/title on all three services.
 HOSTILE = {
-    "oversize": (b'{"a":"' + b"x" * (MAX_BODY_BYTES // 2) + b'","b":"' + b"y" * (MAX_BODY_BYTES // 2) + b'"}',
-                 JSON, "payload-too-large"),
+    "oversize": (
+        b'{"a":"' + b"x" * (MAX_BODY_BYTES // 2) + b'","b":"' + b"y" * (MAX_BODY_BYTES // 2) + b'"}',
+        JSON,
+        "payload-too-large",
+    ),
     "oversize-12MB": (b"[" + b"1," * (6 * 1024 * 1024) + b"1]", JSON, "payload-too-large"),  # the 12 MB offer
-    "oversize-chunked": (lambda: _chunks(MAX_BODY_BYTES + 1), JSON, "payload-too-large"),  # no Content-Length: counted while read
+    "oversize-chunked": (
+        lambda: _chunks(MAX_BODY_BYTES + 1),
+        JSON,
+        "payload-too-large",
+    ),  # no Content-Length: counted while read
     "content-length-lies": (b"{}", {**JSON, "content-length": str(MAX_BODY_BYTES + 1)}, "payload-too-large"),
     "deep-nesting": (_nested(MAX_JSON_DEPTH + 1), JSON, "malformed-json"),
     "deep-nesting-100k": (b"[" * 100_000, JSON, "malformed-json"),

@@ -79,7 +79,9 @@ def _secrets(story) -> dict[str, list]:
                   story.log._signing_key.private_bytes_raw()]
     with issuer.engine.connect() as conn:
         for row in conn.execute(select(CredentialDefinitionRow.__table__)):
-            keys.append(sealer.open(row.bbs_secret_key_sealed, f"issuer_credential_definitions/bbs_secret_key/{row.id}"))
+            keys.append(
+                sealer.open(row.bbs_secret_key_sealed, f"issuer_credential_definitions/bbs_secret_key/{row.id}")
+            )
             if row.accumulator_secret_sealed is not None:
                 alpha = sealer.open(row.accumulator_secret_sealed,
                                     f"issuer_credential_definitions/accumulator_secret/{row.id}")
@@ -90,7 +92,8 @@ def _secrets(story) -> dict[str, list]:
         "link secrets": [w._link_secret for w in story.wallets],
         "tokens": [story.admin_token, story.api_key, *story.offer_tokens],
         "attribute values": [v for values in SECRET_VALUES for k, v in values.items() if k != "income"]
-                            + [f'"income":{v["income"]}' for v in SECRET_VALUES] + [str(v["income"]) for v in SECRET_VALUES],
+        + [f'"income":{v["income"]}' for v in SECRET_VALUES]
+        + [str(v["income"]) for v in SECRET_VALUES],
     }
 
 
@@ -107,8 +110,14 @@ def _drive(story) -> None:
     p = story.present(created, 0)
     p["credentials"][0]["bbs"] = p["credentials"][0]["bbs"][:-4] + "AAAA"
     assert story.submit(created, p).json()["verified"] is False
-    assert story.ver.post("/requests", headers={"Authorization": "Bearer " + story.api_key[:-2]}, json={}).status_code == 403
-    assert story.iss.get("/admin/schemas", headers={"Authorization": "Bearer " + story.admin_token + "x"}).status_code == 403
+    assert (
+        story.ver.post("/requests", headers={"Authorization": "Bearer " + story.api_key[:-2]}, json={}).status_code
+        == 403
+    )
+    assert (
+        story.iss.get("/admin/schemas", headers={"Authorization": "Bearer " + story.admin_token + "x"}).status_code
+        == 403
+    )
     offer = story.offer(story.other_def["id"], SECRET_VALUES[0])
     r = story.iss.post("/credentials", headers={"Authorization": f"Bearer {offer['token']}"},
                        json={"offer_id": offer["offer_id"], "request": "AAAA"})
@@ -117,7 +126,9 @@ def _drive(story) -> None:
     bad_offer = story.iss.post("/admin/offers", headers=story.admin, json={
         "credential_definition_id": story.cred_def["id"], "attributes": {**SECRET_VALUES[1], "income": "64123x"}})
     assert bad_offer.status_code == 422
-    assert story.iss.post(f"/admin/credentials/{story.credential_ids[0]}/revoke", headers=story.admin).status_code == 200
+    assert (
+        story.iss.post(f"/admin/credentials/{story.credential_ids[0]}/revoke", headers=story.admin).status_code == 200
+    )
     assert story.wallets[0].sync()["revoked"] == 1
     assert story.wallets[1].sync()["updated"] >= 1
     for path in ("/admin/credentials", "/admin/credential-definitions", "/admin/schemas"):

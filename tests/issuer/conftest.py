@@ -24,7 +24,6 @@ from issuer.publisher import InProcessPublisher
 from issuer.service import IssuerService
 from ledger.log import LedgerLog
 from ledger.store import MemoryStore
-
 from tests.postgres import postgres_schema
 
 SCHEMA = {

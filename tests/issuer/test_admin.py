@@ -151,11 +151,11 @@ def test_cancel_and_accept_race_one_wins(api, client, service):
         requested = request_for(offer)
         barrier = threading.Barrier(2)
 
-        def cancel():
+        def cancel(barrier=barrier, offer=offer):
             barrier.wait()
             return client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin)
 
-        def take():
+        def take(barrier=barrier, offer=offer, requested=requested):
             barrier.wait()
             return post_request(client, offer, requested)
 

@@ -147,8 +147,12 @@ def test_bad_credential_requests_never_burn_the_offer(api, client):
     for request, slug in bad_requests:
         r = client.post("/credentials", json={"offer_id": offer["offer_id"], "request": request}, headers=headers)
         assert_problem(r, 422, slug)
-    for body in ({"offer_id": offer["offer_id"]}, {"offer_id": 1, "request": good},
-                 {"offer_id": offer["offer_id"], "request": 5}, {"offer_id": offer["offer_id"], "request": good, "x": 1}):
+    for body in (
+        {"offer_id": offer["offer_id"]},
+        {"offer_id": 1, "request": good},
+        {"offer_id": offer["offer_id"], "request": 5},
+        {"offer_id": offer["offer_id"], "request": good, "x": 1},
+    ):
         assert_problem(client.post("/credentials", json=body, headers=headers), 422, "invalid-request")
     assert_problem(client.post("/credentials", content=b"{", headers={**headers, "content-type": "application/json"}),
                    400, "malformed-json")

@@ -16,7 +16,9 @@ def test_create_admin_token_and_serve_without_master_key(tmp_path, monkeypatch):
     _register()
     url = f"sqlite:///{tmp_path}/issuer.db"
     result = CliRunner().invoke(app, ["issuer", "create-admin-token", "--name", "ops", "--database-url", url])
-    assert result.exit_code == 2 and f"no issuer database at {tmp_path}/issuer.db (from --database-url)" in result.output
+    assert (
+        result.exit_code == 2 and f"no issuer database at {tmp_path}/issuer.db (from --database-url)" in result.output
+    )
     assert not (tmp_path / "issuer.db").exists()  # refused, not silently created
     engine = db.make_engine(url)
     db.create_tables(engine)  # as the issuer's first start does

@@ -18,7 +18,7 @@ def test_concurrent_double_use_of_one_token_gives_one_credential(api, client, se
         requests = [request_for(offer) for _ in range(WORKERS)]
         barrier = threading.Barrier(WORKERS)
 
-        def go(requested):
+        def go(requested, barrier=barrier, offer=offer):
             barrier.wait()
             return post_request(client, offer, requested)
 
@@ -67,7 +67,7 @@ def test_concurrent_offers_never_overcommit_the_registry(api, client, service):
 
     with ThreadPoolExecutor(len(calls)) as pool:
         responses = list(pool.map(go, calls))
-    created = sum(1 if path == "/admin/offers" else 2 for (path, _), r in zip(calls, responses)
+    created = sum(1 if path == "/admin/offers" else 2 for (path, _), r in zip(calls, responses, strict=True)
                   if r.status_code == 201)
     assert all(r.status_code in (201, 409) for r in responses), [r.text for r in responses]
     assert created <= capacity and created >= capacity - 1  # a bulk of two may not fit the last index

@@ -10,9 +10,9 @@ from circuits import accumulator
 from circuits.backend import get_backend
 from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
-from ledger.entries import payload_model, parse_entry
+from ledger.entries import parse_entry, payload_model
 from tests.issuer.conftest import SCHEMA, VALUES, assert_problem
-from tests.issuer.holder import accept, post_request, process, request_for
+from tests.issuer.holder import accept, process, request_for
 
 
 def _ledger_docs(ledger):

@@ -220,7 +220,8 @@ def test_a_database_from_before_the_outbox_is_upgraded(db_url, settings, ledger)
             "created_at TIMESTAMP WITH TIME ZONE NOT NULL)",
             "CREATE TABLE issuer_credential_definitions (id VARCHAR(128) NOT NULL PRIMARY KEY, "
             "schema_id VARCHAR(128) NOT NULL REFERENCES issuer_schemas (id), tag VARCHAR(64) NOT NULL, "
-            "revocable BOOLEAN NOT NULL, capacity BIGINT, validity_days INTEGER NOT NULL, definition_json TEXT NOT NULL, "
+            "revocable BOOLEAN NOT NULL, capacity BIGINT, validity_days INTEGER NOT NULL, "
+            "definition_json TEXT NOT NULL, "
             "bbs_secret_key_sealed BYTEA NOT NULL, ledger_seq BIGINT NOT NULL, registry_id VARCHAR(128) UNIQUE, "
             "accumulator_secret_sealed BYTEA, accumulator BYTEA, accumulator_seq BIGINT, registry_seq BIGINT, "
             "next_index BIGINT NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL)",

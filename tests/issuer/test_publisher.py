@@ -13,7 +13,7 @@ from issuer.service import IssuerService
 from ledger.api import create_app as create_ledger_app
 from ledger.client import LedgerClient
 from ledger.entries import parse_entry
-from tests.issuer.conftest import SCHEMA, assert_problem
+from tests.issuer.conftest import SCHEMA
 from tests.issuer.holder import accept
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -90,7 +90,9 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
                   payload={"ledger_key": public_key_bytes(squatter).hex()})
     with pytest.raises(IssuerError) as info:
-        IssuerService.open(settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger))
+        IssuerService.open(
+            settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger)
+        )
     assert info.value.slug == "issuer-id-taken"
 
 

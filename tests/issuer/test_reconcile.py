@@ -43,8 +43,12 @@ def test_reconcile_reports_then_repairs(settings, ledger_url, tmp_path):
     service = IssuerService.open(settings=settings, publisher=up)
     service.create_schema(name="a", version="1", attributes=ATTRS)
     # the ledger away: two schemas stay pending; one of them then reaches the ledger behind our back
-    down = IssuerService.open(settings=settings, publisher=HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5)),
-                              register=False, deliver=False)
+    down = IssuerService.open(
+        settings=settings,
+        publisher=HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5)),
+        register=False,
+        deliver=False,
+    )
     marked = down.create_schema(name="b", version="1", attributes=ATTRS)
     missing = down.create_schema(name="c", version="1", attributes=ATTRS)
     assert marked.ledger_seq is None and missing.ledger_seq is None

@@ -35,7 +35,9 @@ def test_cli_revoke_admin_token(tmp_path):
     db.create_tables(engine)  # as the issuer's first start does: admin commands never create a database
     engine.dispose()
     runner = CliRunner()
-    token = json.loads(runner.invoke(app, ["issuer", "create-admin-token", "--json", "--database-url", url]).stdout)["token"]
+    token = json.loads(runner.invoke(app, ["issuer", "create-admin-token", "--json", "--database-url", url]).stdout)[
+        "token"
+    ]
     out = runner.invoke(app, ["issuer", "revoke-admin-token", "--json", "--database-url", url],
                         env={"ZKCRED_REVOKE_ADMIN_TOKEN": token})
     assert out.exit_code == 0, out.output

@@ -91,8 +91,12 @@ def test_sealed_values_are_bound_to_their_row(api, client, service):
     with pytest.raises(UnsealError):
         service._sealer.open(sealed_other, f"issuer_credential_definitions/bbs_secret_key/{d1['id']}")
     with service.engine.begin() as conn:  # an attacker with write access swaps offer values between rows
-        v2 = conn.execute(select(OfferRow.__table__.c.values_sealed).where(OfferRow.__table__.c.id == o2["offer_id"])).scalar_one()
-        conn.execute(OfferRow.__table__.update().where(OfferRow.__table__.c.id == o1["offer_id"]).values(values_sealed=v2))
+        v2 = conn.execute(
+            select(OfferRow.__table__.c.values_sealed).where(OfferRow.__table__.c.id == o2["offer_id"])
+        ).scalar_one()
+        conn.execute(
+            OfferRow.__table__.update().where(OfferRow.__table__.c.id == o1["offer_id"]).values(values_sealed=v2)
+        )
     with pytest.raises(UnsealError):
         from tests.issuer.holder import request_for
         req = request_for(o1)

@@ -21,7 +21,6 @@ from ledger.entries import Entry, public_key_bytes, sign_entry
 from ledger.log import LedgerLog, now_ms
 from ledger.sql import SqlStore
 from ledger.store import LedgerStore, MemoryStore
-
 from tests.postgres import postgres_schema
 
 
@@ -173,5 +172,6 @@ def tamper_node(store: LedgerStore, level: int, index: int, value: bytes) -> Non
     assert isinstance(store, SqlStore)
     with store.engine.begin() as conn:
         conn.execute(
-            text("UPDATE ledger_nodes SET hash = :h WHERE level = :l AND idx = :i"), {"h": value, "l": level, "i": index}
+            text("UPDATE ledger_nodes SET hash = :h WHERE level = :l AND idx = :i"),
+            {"h": value, "l": level, "i": index},
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 
-def HASH(data: bytes) -> bytes:  # noqa: N802 — the RFC's name
+def HASH(data: bytes) -> bytes:  # the RFC's name
     return hashlib.sha256(data).digest()
 
 
@@ -21,7 +21,7 @@ def _k(n: int) -> int:
     return k
 
 
-def MTH(D: list[bytes]) -> bytes:  # noqa: N802, N803
+def MTH(D: list[bytes]) -> bytes:
     """§2.1.1."""
     n = len(D)
     if n == 0:
@@ -32,7 +32,7 @@ def MTH(D: list[bytes]) -> bytes:  # noqa: N802, N803
     return HASH(b"\x01" + MTH(D[0:k]) + MTH(D[k:n]))
 
 
-def PATH(m: int, D: list[bytes]) -> list[bytes]:  # noqa: N802, N803
+def PATH(m: int, D: list[bytes]) -> list[bytes]:
     """§2.1.3.1: the inclusion proof of leaf m."""
     n = len(D)
     if n == 1 and m == 0:
@@ -43,7 +43,7 @@ def PATH(m: int, D: list[bytes]) -> list[bytes]:  # noqa: N802, N803
     return PATH(m - k, D[k:n]) + [MTH(D[0:k])]
 
 
-def SUBPROOF(m: int, D: list[bytes], b: bool) -> list[bytes]:  # noqa: N802, N803
+def SUBPROOF(m: int, D: list[bytes], b: bool) -> list[bytes]:
     """§2.1.4.1."""
     n = len(D)
     if m == n:
@@ -54,6 +54,6 @@ def SUBPROOF(m: int, D: list[bytes], b: bool) -> list[bytes]:  # noqa: N802, N80
     return SUBPROOF(m - k, D[k:n], False) + [MTH(D[0:k])]
 
 
-def PROOF(m: int, D: list[bytes]) -> list[bytes]:  # noqa: N802, N803
+def PROOF(m: int, D: list[bytes]) -> list[bytes]:
     """§2.1.4.1: the consistency proof from the first m leaves to all of D (0 < m < n)."""
     return SUBPROOF(m, D, True)

@@ -99,13 +99,17 @@ def test_client_detects_lies(http: TestClient, log: LedgerLog) -> None:
         verify_entry_run(docs[:4], start=0, tree_head=sth, last_inclusion_proof=proof)  # wrong proof
     with pytest.raises(VerificationFailed):
         verify_entry_run(docs, start=1, tree_head=sth, last_inclusion_proof=proof)  # wrong position
-    other = LedgerClient("http://ledger", ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(), http=http)
+    other = LedgerClient(
+        "http://ledger", ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(), http=http
+    )
     with pytest.raises(VerificationFailed):
         other.tree_head()  # not the pinned key
     forked = sign_checkpoint(Checkpoint(log.origin, 3, b"\x00" * 32), log_signer(log.origin, log._signing_key))
     with pytest.raises(VerificationFailed):  # signed by the ledger, but not a prefix of what it shows now
         client.verify_growth(forked, sth)
-    foreign = sign_checkpoint(Checkpoint(log.origin, 3, log.root(3)), log_signer(log.origin, Ed25519PrivateKey.generate()))
+    foreign = sign_checkpoint(
+        Checkpoint(log.origin, 3, log.root(3)), log_signer(log.origin, Ed25519PrivateKey.generate())
+    )
     with pytest.raises(VerificationFailed):  # consistent, but not signed by the pinned key
         client.verify_growth(foreign, sth)
     client.verify_growth(log.checkpoint(3), sth)
@@ -132,7 +136,9 @@ def test_post_refusals_are_problem_json(http: TestClient, log: LedgerLog) -> Non
     _problem(post(acme.entry(log, "schema", schema, time=now_ms() + 3_600_000)), 422, "clock-skew")
     _problem(post({"seq": "zero"}), 422, "malformed-entry")
     # one mapping on every service (servicekit.problems): unparsable 400 malformed-json, off-model 422 invalid-request
-    _problem(http.post("/entries", content=b"{not json", headers={"content-type": "application/json"}), 400, "malformed-json")
+    _problem(
+        http.post("/entries", content=b"{not json", headers={"content-type": "application/json"}), 400, "malformed-json"
+    )
     _problem(http.post("/entries", json=[1, 2]), 422, "invalid-request")
     assert log.head().size == 1
 

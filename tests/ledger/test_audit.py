@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
 
 from ledger.audit import audit_store
 from ledger.entries import public_key_bytes
@@ -15,10 +16,8 @@ from ledger.errors import VerificationFailed
 from ledger.log import LedgerLog
 from ledger.sql import SqlStore
 from ledger.store import MemoryStore
-from zkcred import ledger_cli
-from typer.testing import CliRunner
-
 from tests.ledger.conftest import Issuer, populate, tamper_entry, tamper_node
+from zkcred import ledger_cli
 
 N = 6
 

@@ -3,7 +3,8 @@
 ``metamorphic-log`` (Rust, UniFFI bindings; a verification-only C2SP signed-note/checkpoint
 client) is the one Python-installable verifier found that runs on Python 3.11; ``aics-tlog``
 and ``aics-witness`` (which claim tlog-cosignature and tlog-witness) need Python >= 3.12,
-``sigsum`` on PyPI is an empty placeholder, and ``atelya-attest`` has a JSON format of its own.  metamorphic-log does not implement cosignature vkeys (types 0x04 and 0x06), so the
+``sigsum`` on PyPI is an empty placeholder, and ``atelya-attest`` has a JSON format of its own.
+metamorphic-log does not implement cosignature vkeys (types 0x04 and 0x06), so the
 witnesses' cosignatures are checked here only as lines it must ignore; they are tested
 against the spec's own text in ``test_note.py``.
 """

@@ -62,7 +62,11 @@ def test_refusals(log: LedgerLog) -> None:
     _refused(log, acme.entry(log, "schema", {**payloads["schema"], "extra": 1}), "invalid-payload")
     _refused(log, acme.entry(log, "schema", {"schema_id": "s"}), "invalid-payload")
     _refused(log, acme.entry(log, "revocation", {**payloads["revocation"], "values": ["aa"]}), "invalid-payload")
-    _refused(log, acme.entry(log, "revocation_registry", {**payloads["revocation_registry"], "capacity": "10"}), "invalid-payload")
+    _refused(
+        log,
+        acme.entry(log, "revocation_registry", {**payloads["revocation_registry"], "capacity": "10"}),
+        "invalid-payload",
+    )
     _refused(log, acme.entry(log, "schema", payloads["schema"], time=now_ms() - 3_600_000), "clock-skew")
     # registration is self-signed by the key it registers
     eve = Issuer("eve")
@@ -161,7 +165,10 @@ def test_a_stale_key_cache_never_admits_a_rotated_key(log: LedgerLog) -> None:
     other = LedgerLog(log.store, signing_key=Ed25519PrivateKey.generate())
     new_key = Ed25519PrivateKey.generate()
     other.append(
-        key=acme.key, issuer="acme", entry_type="key_rotation", payload={"new_ledger_key": public_key_bytes(new_key).hex()}
+        key=acme.key,
+        issuer="acme",
+        entry_type="key_rotation",
+        payload={"new_ledger_key": public_key_bytes(new_key).hex()},
     )
     schema = {**schema, "schema_id": "acme/schema/2"}
     _refused(log, acme.entry(log, "schema", schema), "bad-signature")  # old key, cached as current

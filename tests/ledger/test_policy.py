@@ -99,7 +99,7 @@ def test_malformed_policies(text: str) -> None:
 
 
 def test_names_are_opaque_octets() -> None:
-    kelvin = "witness \u212a {v}\nquorum K\n".format(v=X[0].verifier.vkey())  # KELVIN SIGN is not "K"
+    kelvin = f"witness \u212a {X[0].verifier.vkey()}\nquorum K\n"  # KELVIN SIGN is not "K"
     with pytest.raises(MalformedNote):
         parse_policy(kelvin.encode())
     latin1 = b"witness \xe9 " + X[0].verifier.vkey().encode() + b"\nquorum \xe9\n"  # not UTF-8: opaque, allowed

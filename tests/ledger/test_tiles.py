@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import time
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +61,12 @@ def big_log() -> LedgerLog:
     issuer = Issuer("acme")
     issuer.register(log)
     for i in range(599):
-        log.append(key=issuer.key, issuer=issuer.id, entry_type="revocation",
-                   payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]})
+        log.append(
+            key=issuer.key,
+            issuer=issuer.id,
+            entry_type="revocation",
+            payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]},
+        )
     return log
 
 
@@ -133,15 +137,20 @@ def test_tampered_tiles_and_bundles_are_refused(big_log: LedgerLog, static: tupl
         TileClient(url, CheckpointTrust(big_log.verifier)).verified_entries(start=0, limit=3, tree_head=cp)
 
 
-def test_incremental_writes_keep_full_tiles_and_serve_the_cosigned_checkpoint(tmp_path: Path,
-                                                                              static: tuple[Path, str]) -> None:
+def test_incremental_writes_keep_full_tiles_and_serve_the_cosigned_checkpoint(
+    tmp_path: Path, static: tuple[Path, str]
+) -> None:
     directory, url = static
     log = LedgerLog(MemoryStore(), signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
     issuer = Issuer("acme")
     issuer.register(log)
     for i in range(259):
-        log.append(key=issuer.key, issuer=issuer.id, entry_type="revocation",
-                   payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]})
+        log.append(
+            key=issuer.key,
+            issuer=issuer.id,
+            entry_type="revocation",
+            payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]},
+        )
     write_tiles(log, directory)
     full = directory / "tile/0/000"
     before = full.stat().st_mtime_ns
@@ -154,9 +163,16 @@ def test_incremental_writes_keep_full_tiles_and_serve_the_cosigned_checkpoint(tm
     assert cp.size == 258 and full.stat().st_mtime_ns == before
     client = TileClient(url, CheckpointTrust(log.verifier, policy))
     assert client.checkpoint().size == 258
-    assert merkle.verify_consistency(258, 260, log.root(258), log.root(260), log.consistency_proof(first=258, second=260))
-    strict = simple_policy([(w.name, w.verifier, None),
-                            ("w2", CosignatureSigner("witness.test/w2", Ed25519PrivateKey.generate()).verifier, None)], 2)
+    assert merkle.verify_consistency(
+        258, 260, log.root(258), log.root(260), log.consistency_proof(first=258, second=260)
+    )
+    strict = simple_policy(
+        [
+            (w.name, w.verifier, None),
+            ("w2", CosignatureSigner("witness.test/w2", Ed25519PrivateKey.generate()).verifier, None),
+        ],
+        2,
+    )
     with pytest.raises(QuorumNotMet):
         TileClient(url, CheckpointTrust(log.verifier, strict)).checkpoint()
 
@@ -172,12 +188,17 @@ def test_the_tiles_command(tmp_path: Path) -> None:
     log = LedgerLog(SqlStore(url), signing_key=key_from_file(key), origin=ORIGIN)
     Issuer("acme").register(log)
     runner = CliRunner()
-    out = runner.invoke(ledger_cli.app, ["tiles", str(tmp_path / "www"), "--database-url", url, "--key-file", str(key)],
-                        env={"ZKCRED_LEDGER_ORIGIN": ORIGIN})
+    out = runner.invoke(
+        ledger_cli.app,
+        ["tiles", str(tmp_path / "www"), "--database-url", url, "--key-file", str(key)],
+        env={"ZKCRED_LEDGER_ORIGIN": ORIGIN},
+    )
     assert out.exit_code == 0, out.output
     assert (tmp_path / "www/checkpoint").read_bytes() == log.checkpoint().to_bytes()
     assert (tmp_path / "www/tile/entries/000.p/1").exists()
-    missing = runner.invoke(ledger_cli.app, ["tiles", str(tmp_path / "x"), "--database-url", f"sqlite:///{tmp_path}/no.db"])
+    missing = runner.invoke(
+        ledger_cli.app, ["tiles", str(tmp_path / "x"), "--database-url", f"sqlite:///{tmp_path}/no.db"]
+    )
     assert missing.exit_code == 1 and "Traceback" not in missing.output
 
 

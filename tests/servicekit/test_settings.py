@@ -174,7 +174,9 @@ def test_check_finds_a_master_key_that_does_not_open_the_issuer_database(state):
     from issuer.service import IssuerService
 
     assert run("init", env=env_for(state)).exit_code == 0
-    IssuerService.open(settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False).engine.dispose()  # type: ignore[arg-type]
+    IssuerService.open(
+        settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False
+    ).engine.dispose()  # type: ignore[arg-type]
     assert run("check", "--offline", env=env_for(state)).exit_code == 0
     result = run("check", "--offline", env=env_for(state, ZKCRED_MASTER_KEY=secrets.token_hex(32)))
     assert result.exit_code == 1 and "does not open the issuer database" in result.output
@@ -226,11 +228,15 @@ def test_issuer_refuses_another_master_key_in_one_line(state):
     from issuer.service import IssuerService
 
     assert run("init", env=env_for(state)).exit_code == 0
-    IssuerService.open(settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False).engine.dispose()  # type: ignore[arg-type]
+    IssuerService.open(
+        settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False
+    ).engine.dispose()  # type: ignore[arg-type]
     result = run("issuer", "serve", env=env_for(state, ZKCRED_MASTER_KEY=secrets.token_hex(32)))
     assert result.exit_code == 2
-    assert result.output.strip() == (f"error: the master key (from ZKCRED_MASTER_KEY) does not open the issuer database "
-                                     f"sqlite:///{state}/issuer.db: it is not the key the database was created with")
+    assert result.output.strip() == (
+        f"error: the master key (from ZKCRED_MASTER_KEY) does not open the issuer database "
+        f"sqlite:///{state}/issuer.db: it is not the key the database was created with"
+    )
 
 
 def test_a_service_outside_dev_mode_needs_its_public_url(state):
@@ -336,7 +342,9 @@ def test_serve_refuses_before_starting_anything(state):
     result = run("serve", env=env_for(state))
     assert result.exit_code == 2 and "ledger_url, issuer_url, verifier_url not set: run `zkcred init`" in result.output
     assert run("init", env=env_for(state)).exit_code == 0
-    IssuerService.open(settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False).engine.dispose()  # type: ignore[arg-type]
+    IssuerService.open(
+        settings=Settings.load(env_for(state)), publisher=None, register=False, deliver=False
+    ).engine.dispose()  # type: ignore[arg-type]
     result = run("serve", env=env_for(state, ZKCRED_MASTER_KEY=secrets.token_hex(32)))
     assert result.exit_code == 2 and "does not open the issuer database" in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.postgres import postgres_schema
 from tests.verifier.helpers import Clock, World, make_service, make_world
 from verifier.api import create_app
 from verifier.service import VerifierService
-
-from tests.postgres import postgres_schema
 
 
 @pytest.fixture

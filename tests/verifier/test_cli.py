@@ -50,7 +50,8 @@ def test_serve_needs_the_ledger_settings(tmp_path):
 
 
 def test_registered_under_zkcred():
-    from zkcred.cli import _register, app as root
+    from zkcred.cli import _register
+    from zkcred.cli import app as root
 
     _register()
     result = CliRunner().invoke(root, ["verifier", "--help"])

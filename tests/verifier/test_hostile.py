@@ -9,12 +9,11 @@ import json
 import secrets
 
 import pytest
+from fastapi.testclient import TestClient
 
 from circuits.codec import b64d, b64e
 from circuits.constants import R
 from circuits.credentials import CredentialQuery, Predicate, PresentationRequest
-from fastapi.testclient import TestClient
-
 from tests.verifier.helpers import VERIFIER_ID, Clock, make_service, present, request_body
 from verifier.api import create_app
 
@@ -174,11 +173,24 @@ def test_non_subgroup_point_is_on_the_curve_but_refused(world):
         world.be.g1_from_bytes(_non_subgroup_g1())
 
 
-@pytest.mark.parametrize("raw", [
-    b"not json", b"", b"[]", b'"presentation"', b'{"presentation": []}', b'{"presentation": "x"}',
-    b'{"presentation": null}', b'{"presentation": {}, "more": 1}', b"{" * 50_000, b"[" * 100_000 + b"]" * 100_000,
-    b'{"presentation": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_001, "{\"presentation\": \"\ud800\"}".encode("utf-8", "surrogatepass"),
-], ids=lambda b: repr(b[:20]))
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"",
+        b"[]",
+        b'"presentation"',
+        b'{"presentation": []}',
+        b'{"presentation": "x"}',
+        b'{"presentation": null}',
+        b'{"presentation": {}, "more": 1}',
+        b"{" * 50_000,
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"presentation": ' + b'{"a":' * 5_000 + b"1" + b"}" * 5_001,
+        '{"presentation": "\ud800"}'.encode("utf-8", "surrogatepass"),
+    ],
+    ids=lambda b: repr(b[:20]),
+)
 def test_bad_bodies_are_4xx_and_leave_the_request_open(client, auth, world, valid, raw):
     """Deep nesting is refused before any parser runs (a segfault otherwise: see verifier/api.py)."""
     rid = client.post("/requests", json=request_body(world), headers=auth).json()["id"]

@@ -33,8 +33,9 @@ def _create(client, auth, world, pseudonym=True):
 def _apply(client, auth, world, holder, pseudonym=True):
     """Create a request, let ``holder`` answer it; return the lender's view of the request."""
     created = _create(client, auth, world, pseudonym)
-    verdict = client.post(f"/requests/{created['id']}/presentation",
-                          json={"presentation": present(world, holder, created["request"])})
+    verdict = client.post(
+        f"/requests/{created['id']}/presentation", json={"presentation": present(world, holder, created["request"])}
+    )
     assert verdict.status_code == 200 and verdict.json()["verified"], verdict.text
     assert "pseudonym" not in verdict.json()  # the holder's verdict does not say whether it was recognised
     status = client.get(f"/requests/{created['id']}", headers=auth)
@@ -55,12 +56,18 @@ def test_returning_applicant_is_recognised_by_one_lender_only(client, service, a
 
     created = _create(client, auth, world)
     context = f"{VERIFIER_ID}/acme-bank"
-    assert created["request"]["queries"][0]["pseudonym_context"] == context == lender_context(VERIFIER_ID,
-                                                                                             "acme-bank")
+    assert created["request"]["queries"][0]["pseudonym_context"] == context == lender_context(VERIFIER_ID, "acme-bank")
     pending = client.get(f"/requests/{created['id']}", headers=auth).json()
-    assert pending == {"id": created["id"], "status": "pending", "verdict": None, "pseudonym_context": context,
-                       "pseudonym": None, "seen_before": None, "earlier_requests": None,
-                       "deep_link": created["deep_link"]}
+    assert pending == {
+        "id": created["id"],
+        "status": "pending",
+        "verdict": None,
+        "pseudonym_context": context,
+        "pseudonym": None,
+        "seen_before": None,
+        "earlier_requests": None,
+        "deep_link": created["deep_link"],
+    }
 
     first = _apply(client, auth, world, ada)
     assert first["pseudonym_context"] == context and first["seen_before"] is False
@@ -90,8 +97,9 @@ def test_returning_applicant_is_recognised_by_one_lender_only(client, service, a
     _problem(client.get(f"/pseudonyms/{at_b['pseudonym']}", headers=auth), 403, "forbidden")
     _problem(client.get("/pseudonyms/" + "A" * 64, headers=auth), 403, "forbidden")
     _problem(client.get(f"/pseudonyms/{first['pseudonym']}"), 401, "unauthorized")
-    assert client.get(f"/pseudonyms/{at_b['pseudonym']}", headers=other).json()["requests"][0]["request_id"] == \
-        at_b["id"]
+    assert (
+        client.get(f"/pseudonyms/{at_b['pseudonym']}", headers=other).json()["requests"][0]["request_id"] == at_b["id"]
+    )
 
 
 @DBS
@@ -110,14 +118,26 @@ def test_campaign_contexts_are_namespaced_under_the_lender(client, service, auth
     # …nor by naming A's context as its campaign, or smuggling the context in
     sneaky = _create(client, other, world, {"context": f"{VERIFIER_ID}/acme-bank"})
     assert sneaky["request"]["queries"][0]["pseudonym_context"].startswith(f"{VERIFIER_ID}/beta-lend/")
-    for bad in ({"context": ""}, {"context": "x" * 65}, {"context": "a", "lender": "acme-bank"}, "yes", 1,
-                {"pseudonym_context": "x"}):
-        _problem(client.post("/requests", json=request_body(world, pseudonym=bad), headers=auth), 422,
-                 "invalid-request")
+    for bad in (
+        {"context": ""},
+        {"context": "x" * 65},
+        {"context": "a", "lender": "acme-bank"},
+        "yes",
+        1,
+        {"pseudonym_context": "x"},
+    ):
+        _problem(
+            client.post("/requests", json=request_body(world, pseudonym=bad), headers=auth), 422, "invalid-request"
+        )
     # Without a pseudonym nothing changes: no key in the query, none in the status.
     created = client.post("/requests", json=request_body(world), headers=auth).json()
     assert "pseudonym_context" not in created["request"]["queries"][0]
-    assert set(client.get(f"/requests/{created['id']}", headers=auth).json()) == {"id", "status", "verdict", "deep_link"}
+    assert set(client.get(f"/requests/{created['id']}", headers=auth).json()) == {
+        "id",
+        "status",
+        "verdict",
+        "deep_link",
+    }
 
 
 @DBS
@@ -130,23 +150,26 @@ def test_presentation_for_context_a_is_rejected_in_a_context_b_request(client, s
     query_a = dataclasses.replace(request_b.queries[0], pseudonym_context=lender_context(VERIFIER_ID, "acme-bank"))
     forged = present(world, ada, dataclasses.replace(request_b, queries=(query_a,)).to_json())
     r = client.post(f"/requests/{b['id']}/presentation", json={"presentation": forged})
-    assert r.status_code == 200 and r.json() == {"verified": False, "disclosed": {}, "predicates": [],
-                                                 "reason": "invalid_proof"}
+    assert r.status_code == 200 and r.json() == {
+        "verified": False,
+        "disclosed": {},
+        "predicates": [],
+        "reason": "invalid_proof",
+    }
     status = client.get(f"/requests/{b['id']}", headers=other).json()
     assert status["status"] == "pending" and status["pseudonym"] is None and status["seen_before"] is None
     # A's whole presentation for an A request, posted to B's request: rejected too.
     a = _create(client, auth, world)
     b2 = _create(client, other, world)
-    r = client.post(f"/requests/{b2['id']}/presentation",
-                    json={"presentation": present(world, ada, a["request"])})
+    r = client.post(f"/requests/{b2['id']}/presentation", json={"presentation": present(world, ada, a["request"])})
     assert r.json()["verified"] is False
     # A presentation without the pseudonym for a request that asks for one: rejected.
     b3 = _create(client, other, world)
-    plain = dataclasses.replace(PresentationRequest.from_json(b3["request"]),
-                                queries=(dataclasses.replace(PresentationRequest.from_json(b3["request"]).queries[0],
-                                                             pseudonym_context=None),))
-    r = client.post(f"/requests/{b3['id']}/presentation",
-                    json={"presentation": present(world, ada, plain.to_json())})
+    plain = dataclasses.replace(
+        PresentationRequest.from_json(b3["request"]),
+        queries=(dataclasses.replace(PresentationRequest.from_json(b3["request"]).queries[0], pseudonym_context=None),),
+    )
+    r = client.post(f"/requests/{b3['id']}/presentation", json={"presentation": present(world, ada, plain.to_json())})
     assert r.json()["verified"] is False
     # Rejections record no pseudonym.
     assert all(service.store.pseudonym_of(request_id=x["id"]) is None for x in (b, b2, b3))

@@ -13,7 +13,15 @@ from fastapi.testclient import TestClient
 from circuits import bbs
 from circuits.codec import b64e
 from ledger.entries import public_key_bytes
-from tests.verifier.helpers import ISSUER_ID, REGISTRY_ID, Clock, make_service, present, publish_definition, request_body
+from tests.verifier.helpers import (
+    ISSUER_ID,
+    REGISTRY_ID,
+    Clock,
+    make_service,
+    present,
+    publish_definition,
+    request_body,
+)
 from verifier.api import create_app
 from verifier.resolver import (
     DefinitionMismatch,

@@ -49,7 +49,7 @@ def _race(services: list[VerifierService], request_id: str, presentation: dict) 
         t.start()
     for t in threads:
         t.join(timeout=60)
-    for s, original in zip(distinct, originals):
+    for s, original in zip(distinct, originals, strict=True):
         s.store = original
     return results
 

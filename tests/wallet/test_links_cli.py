@@ -23,8 +23,8 @@ def test_sdk_submits_through_a_deep_link(world):  # noqa: F811
 
 
 def test_cli_present_takes_a_deep_link_and_refuses_bad_ones(world, monkeypatch, capsys):  # noqa: F811
-    from zkcred.cli import run
     import zkcred.wallet_cli as cli
+    from zkcred.cli import run
 
     dave = world["wallet"]("dave-links")
     dave.accept_offer(world["offer"](64000))

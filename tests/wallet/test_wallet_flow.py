@@ -14,7 +14,11 @@ from circuits.credentials import CredentialQuery, PresentationRequest
 from wallet import HttpRouter, NoMatchingCredential, OfferRejected, Wallet, pseudonym_scopes
 from zkcred.demo import ISSUER_URL, LEDGER_URL, VERIFIER_URL, _services
 
-ATTRS = [{"name": "income", "type": "int"}, {"name": "birth_date", "type": "date"}, {"name": "country", "type": "string"}]
+ATTRS = [
+    {"name": "income", "type": "int"},
+    {"name": "birth_date", "type": "date"},
+    {"name": "country", "type": "string"},
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,14 @@ def world(tmp_path_factory):
         "schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 50, "validity_days": 30}).json()
 
     def offer(income: int):
-        return iss.post("/admin/offers", headers=admin, json={"credential_definition_id": cred_def["id"], "attributes": {
-            "income": income, "birth_date": "1990-01-01", "country": "NL"}}).json()
+        return iss.post(
+            "/admin/offers",
+            headers=admin,
+            json={
+                "credential_definition_id": cred_def["id"],
+                "attributes": {"income": income, "birth_date": "1990-01-01", "country": "NL"},
+            },
+        ).json()
 
     def wallet(name: str, **kw) -> Wallet:
         return Wallet.create(tmp / f"{name}.db", "correct horse battery", http=kw.pop("http", HttpRouter(clients)),

@@ -50,8 +50,12 @@ class Scene:
 
 
 def _revoke(log: LedgerLog, issuer: Issuer, handle: str) -> None:
-    log.append(key=issuer.key, issuer=issuer.id, entry_type="revocation",
-               payload={"registry_id": "acme/rr/1", "handles": [handle], "values": ["d" * 96]})
+    log.append(
+        key=issuer.key,
+        issuer=issuer.id,
+        entry_type="revocation",
+        payload={"registry_id": "acme/rr/1", "handles": [handle], "values": ["d" * 96]},
+    )
 
 
 @pytest.fixture(params=["same-size", "not-an-extension"])
@@ -69,8 +73,12 @@ def scene(request: pytest.FixtureRequest) -> Iterator[Scene]:
     _revoke(b, issuer, "00bb")  # view B: another entry instead (same size) ...
     if request.param == "not-an-extension":
         _revoke(b, issuer, "00cc")  # ... or a longer tree that is not an extension of A's
-    witnesses = [Witness(CosignatureSigner(f"witness.test/w{i}", Ed25519PrivateKey.generate()), [a.verifier],
-                         MemoryWitnessStore()) for i in (1, 2, 3)]
+    witnesses = [
+        Witness(
+            CosignatureSigner(f"witness.test/w{i}", Ed25519PrivateKey.generate()), [a.verifier], MemoryWitnessStore()
+        )
+        for i in (1, 2, 3)
+    ]
     with ExitStack() as stack:
         urls = [stack.enter_context(serve(witness_app(w))) for w in witnesses]
         listed = [(w.signer.name, w.signer.verifier, u) for w, u in zip(witnesses, urls, strict=True)]
@@ -104,8 +112,10 @@ def test_witnesses_refuse_the_second_branch(scene: Scene) -> None:
     with pytest.raises(LedgerUnavailable) as refused:
         resolver.refresh()
     assert "witness.test/w1" in refused.value.detail and "quorum" in refused.value.detail
-    assert LedgerResolver(LedgerClient(scene.url_a, ledger_key=key, origin=ORIGIN,
-                                       policy=scene.policy)).refresh().size == 5
+    assert (
+        LedgerResolver(LedgerClient(scene.url_a, ledger_key=key, origin=ORIGIN, policy=scene.policy)).refresh().size
+        == 5
+    )
     # without a policy (today's behaviour) view B would be believed
     assert LedgerClient(scene.url_b, ledger_key=key, origin=ORIGIN).checkpoint().root != scene.a.root(5)
 
@@ -113,8 +123,14 @@ def test_witnesses_refuse_the_second_branch(scene: Scene) -> None:
 def test_a_wallet_with_a_policy_refuses_the_forked_view(scene: Scene, tmp_path) -> None:  # type: ignore[no-untyped-def]
     WitnessSubmitter(scene.a, list(scene.submit_policy.witnesses.values())).submit_round()
     WitnessSubmitter(scene.b, list(scene.submit_policy.witnesses.values())).submit_round()
-    wallet = Wallet.create(tmp_path / "w.db", "correct horse battery", ledger_url=scene.url_b,
-                           ledger_key=scene.a.public_key, ledger_policy=scene.policy, ledger_origin=ORIGIN)
+    wallet = Wallet.create(
+        tmp_path / "w.db",
+        "correct horse battery",
+        ledger_url=scene.url_b,
+        ledger_key=scene.a.public_key,
+        ledger_policy=scene.policy,
+        ledger_origin=ORIGIN,
+    )
     with pytest.raises(WalletError) as e:
         wallet.sync()
     assert "witness.test/w2" in str(e.value)
@@ -140,7 +156,10 @@ def test_audit_reports_the_fork_with_both_checkpoints(scene: Scene, tmp_path) ->
     policy = tmp_path / "policy"
     policy.write_text(format_policy(scene.policy))
     WitnessSubmitter(scene.a, list(scene.submit_policy.witnesses.values())).submit_round()
-    assert runner.invoke(ledger_cli.app, ["audit", scene.url_a, "--ledger-key", key, "--policy", str(policy)]).exit_code == 0
+    assert (
+        runner.invoke(ledger_cli.app, ["audit", scene.url_a, "--ledger-key", key, "--policy", str(policy)]).exit_code
+        == 0
+    )
     lacking = runner.invoke(ledger_cli.app, ["audit", scene.url_b, "--ledger-key", key, "--policy", str(policy)])
     assert lacking.exit_code == 1 and "witness.test/w1" in lacking.output
 

@@ -21,14 +21,41 @@ from zkcred import ledger_cli
 def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ports = _free_ports(6)
     ledger, issuer, verifier, *witnesses = ports
-    env = {k: v for k, v in os.environ.items() if k not in (
-        "DATABASE_URL", "ZKCRED_MASTER_KEY", "ZKCRED_STATE_DIR", "ZKCRED_LEDGER_POLICY", "ZKCRED_LEDGER_WITNESSES",
-        "ZKCRED_LEDGER_ORIGIN")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "DATABASE_URL",
+            "ZKCRED_MASTER_KEY",
+            "ZKCRED_STATE_DIR",
+            "ZKCRED_LEDGER_POLICY",
+            "ZKCRED_LEDGER_WITNESSES",
+            "ZKCRED_LEDGER_ORIGIN",
+        )
+    }
     env["COLUMNS"] = "200"
     url = f"http://127.0.0.1:{ledger}"
-    init = subprocess.run([sys.executable, "-m", "zkcred", "init", "--state-dir", str(tmp_path), "--issuer-url",
-                           f"http://127.0.0.1:{issuer}", "--verifier-url", f"http://127.0.0.1:{verifier}",
-                           "--ledger-url", url], env=env, capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zkcred",
+            "init",
+            "--state-dir",
+            str(tmp_path),
+            "--issuer-url",
+            f"http://127.0.0.1:{issuer}",
+            "--verifier-url",
+            f"http://127.0.0.1:{verifier}",
+            "--ledger-url",
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert init.returncode == 0, init.stdout + init.stderr
     env["ZKCRED_STATE_DIR"] = str(tmp_path)
     args = [sys.executable, "-m", "zkcred", "serve", "--witnesses", "3"]
@@ -48,7 +75,9 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
                 pass
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise AssertionError("stack did not come up witnessed:\n" + (tmp_path / "serve.log").read_text()[-4000:])
+                raise AssertionError(
+                    "stack did not come up witnessed:\n" + (tmp_path / "serve.log").read_text()[-4000:]
+                )
             time.sleep(0.5)
         policy_file = tmp_path / "witnesses.policy"
         policy = load_policy(str(policy_file))

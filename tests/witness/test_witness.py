@@ -49,8 +49,14 @@ def witness(log: LedgerLog, store_url: str | None) -> Witness:
     return Witness(signer, [log.verifier], _store(store_url))
 
 
-def _body(log: LedgerLog, old: int, size: int | None = None, *, proof: list[bytes] | None = None,
-          checkpoint: bytes | None = None) -> bytes:
+def _body(
+    log: LedgerLog,
+    old: int,
+    size: int | None = None,
+    *,
+    proof: list[bytes] | None = None,
+    checkpoint: bytes | None = None,
+) -> bytes:
     size = log.head().size if size is None else size
     if proof is None:
         proof = log.consistency_proof(first=old, second=size) if old else []
@@ -97,8 +103,12 @@ def test_cosigns_a_consistent_history(log: LedgerLog, witness: Witness) -> None:
 def populate_more(log: LedgerLog, issuer: Issuer, n: int = 2) -> None:
     for i in range(n):
         size = log.head().size
-        log.append(key=issuer.key, issuer=issuer.id, entry_type="revocation",
-                   payload={"registry_id": "r", "handles": [f"{size:04x}"], "values": [f"{i:096x}"]})
+        log.append(
+            key=issuer.key,
+            issuer=issuer.id,
+            entry_type="revocation",
+            payload={"registry_id": "r", "handles": [f"{size:04x}"], "values": [f"{i:096x}"]},
+        )
 
 
 def _problem(r, status: int) -> None:  # type: ignore[no-untyped-def]
@@ -130,8 +140,14 @@ def test_every_refusal_has_the_specs_status_and_changes_nothing(log: LedgerLog, 
     _problem(http.post("/add-checkpoint", content=_body(log, 2, 4, checkpoint=broken)), 403)
     # 400: old size above the checkpoint's; malformed bodies
     _problem(http.post("/add-checkpoint", content=format_add_checkpoint(3, [], log.checkpoint(2).to_bytes())), 400)
-    for junk in (b"", b"old 2\n", b"old 02\n\n" + good.to_bytes(), b"old 2\n\nnot a note\n", b"\xff" * 10,
-                 b"old 2\n\n" + good.to_bytes().replace("—".encode(), b"-")):
+    for junk in (
+        b"",
+        b"old 2\n",
+        b"old 02\n\n" + good.to_bytes(),
+        b"old 2\n\nnot a note\n",
+        b"\xff" * 10,
+        b"old 2\n\n" + good.to_bytes().replace("—".encode(), b"-"),
+    ):
         _problem(http.post("/add-checkpoint", content=junk), 400)
     # 422: a proof that does not verify; a checkpoint the log signed that forks from the recorded one
     proof = log.consistency_proof(first=2, second=4)
@@ -176,8 +192,10 @@ def test_concurrent_submissions_never_roll_back(log: LedgerLog, store_url: str |
     """Many requests built on the same recorded size, against two witness processes sharing one database."""
     populate(log, Issuer("acme"), 12)
     key = Ed25519PrivateKey.generate()
-    witnesses = [Witness(CosignatureSigner("witness.test/w1", key), [log.verifier], store)
-                 for store in ([_store(store_url)] * 2 if store_url is None else [_store(store_url), _store(store_url)])]
+    witnesses = [
+        Witness(CosignatureSigner("witness.test/w1", key), [log.verifier], store)
+        for store in ([_store(store_url)] * 2 if store_url is None else [_store(store_url), _store(store_url)])
+    ]
     witnesses[0].add_checkpoint(_body(log, 0, 2))
     results: list[tuple[int, int | bytes]] = []
     barrier = threading.Barrier(10)
@@ -216,7 +234,9 @@ def test_a_crash_before_the_commit_releases_no_cosignature(log: LedgerLog, tmp_p
     assert w.store.get(ORIGIN) is None
     # durable: a restarted witness over the same database keeps the cosigned size
     url = f"sqlite:///{tmp_path}/w.db"
-    Witness(CosignatureSigner("witness.test/w1", key), [log.verifier], SqlWitnessStore(url)).add_checkpoint(_body(log, 0))
+    Witness(CosignatureSigner("witness.test/w1", key), [log.verifier], SqlWitnessStore(url)).add_checkpoint(
+        _body(log, 0)
+    )
     restarted = Witness(CosignatureSigner("witness.test/w1", key), [log.verifier], SqlWitnessStore(url))
     with pytest.raises(WitnessError) as e:
         restarted.add_checkpoint(_body(log, 0))
@@ -227,7 +247,9 @@ def test_mutated_requests_get_a_4xx_never_a_500_and_change_nothing(log: LedgerLo
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    w = Witness(CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate()), [log.verifier], MemoryWitnessStore())
+    w = Witness(
+        CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate()), [log.verifier], MemoryWitnessStore()
+    )
     http = TestClient(create_app(w), raise_server_exceptions=False)
     populate(log, Issuer("acme"), 6)
     assert http.post("/add-checkpoint", content=_body(log, 0, 3)).status_code == 200
