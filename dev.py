@@ -2,7 +2,7 @@
 """The project's two entry points, on a fresh machine with nothing but Python >= 3.11.
 
     python3 dev.py demo      # the end-to-end demo (SQLite in a temporary directory)
-    python3 dev.py test      # import contracts, ruff, mypy, then the whole test suite
+    python3 dev.py test      # import contracts, ruff (lint and format), mypy, then the whole test suite
 
 Each creates ``.venv`` beside this file on first use and (re)installs the project with
 its ``dev`` extra whenever ``pyproject.toml`` changes; later runs start at once.
@@ -53,8 +53,14 @@ def main(argv: list[str]) -> int:
     python = ensure_venv()
     if command == "demo":
         return _run(python, "-m", "zkcred", "demo", *rest)
-    # import contracts, lint, types (pyproject.toml configures each); the first failure ends the run
-    for check in ([BIN / "lint-imports"], [BIN / "ruff", "check", "."], [python, "-m", "mypy"]):
+    # import contracts, lint, format, types (pyproject.toml configures each); the first failure ends the run
+    checks = (
+        [BIN / "lint-imports"],
+        [BIN / "ruff", "check", "."],
+        [BIN / "ruff", "format", "--check", "."],
+        [python, "-m", "mypy"],
+    )
+    for check in checks:
         status = _run(*check)
         if status:
             return status

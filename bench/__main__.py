@@ -16,8 +16,14 @@ import sys
 from bench import common
 from circuits.backend import available_backends
 
-SCENARIOS = {"bbs": "bench.bbs", "presentation": "bench.presentation", "revocation": "bench.revocation",
-             "compare": "bench.compare", "sigma": "bench.sigma", "ledger": "bench.ledger"}
+SCENARIOS = {
+    "bbs": "bench.bbs",
+    "presentation": "bench.presentation",
+    "revocation": "bench.revocation",
+    "compare": "bench.compare",
+    "sigma": "bench.sigma",
+    "ledger": "bench.ledger",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     module = __import__(SCENARIOS[args.scenario], fromlist=["run"])
     report = module.run(args.backends.split(","), args.repeats)
     shown = [a for a in argv if a != "--markdown"]
-    report["machine"] = {"python": platform.python_version(), "platform": platform.platform(),
-                         "command": "python -m bench " + " ".join(shown)}
+    report["machine"] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "command": "python -m bench " + " ".join(shown),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.markdown:

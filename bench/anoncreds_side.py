@@ -48,10 +48,12 @@ class AnonCredsSide:
         self.tmp = tempfile.mkdtemp(prefix="bench-anoncreds-")
         self.schema = ac.Schema.create("applicant", "1.0", ISSUER, self.names)
         self.cd, self.cd_private, self.kcp = ac.CredentialDefinition.create(
-            SCHEMA_ID, self.schema, ISSUER, "revocable", "CL", support_revocation=True)
+            SCHEMA_ID, self.schema, ISSUER, "revocable", "CL", support_revocation=True
+        )
         self.capacity = registry_capacity
         self.rrd, self.rrd_private = ac.RevocationRegistryDefinition.create(
-            CRED_DEF_ID, self.cd, ISSUER, "1", "CL_ACCUM", registry_capacity, tails_dir_path=self._dir())
+            CRED_DEF_ID, self.cd, ISSUER, "1", "CL_ACCUM", registry_capacity, tails_dir_path=self._dir()
+        )
         self.status = ac.RevocationStatusList.create(self.cd, REV_REG_ID, self.rrd, self.rrd_private, ISSUER, True, T0)
         self.link = ac.create_link_secret()
         self.index = 1  # registry indexes are 1-based
@@ -66,10 +68,12 @@ class AnonCredsSide:
 
     def _issue(self, index: int | None):
         offer = ac.CredentialOffer.create(SCHEMA_ID, CRED_DEF_ID, self.kcp)
-        request, metadata = ac.CredentialRequest.create("bench-holder-entropy", None, self.cd, self.link, "default",
-                                                        offer)
-        config = (ac.CredentialRevocationConfig(self.rrd, self.rrd_private, self.status, index)
-                  if index is not None else None)
+        request, metadata = ac.CredentialRequest.create(
+            "bench-holder-entropy", None, self.cd, self.link, "default", offer
+        )
+        config = (
+            ac.CredentialRevocationConfig(self.rrd, self.rrd_private, self.status, index) if index is not None else None
+        )
         cred = ac.Credential.create(self.cd, self.cd_private, offer, request, self.raw, None, config)
         return cred.process(metadata, self.link, self.cd, self.rrd if index is not None else None)
 
@@ -92,7 +96,8 @@ class AnonCredsSide:
             where = self._dir()
             try:
                 rrd, rrd_private = ac.RevocationRegistryDefinition.create(
-                    CRED_DEF_ID, cd, ISSUER, "s", "CL_ACCUM", n, tails_dir_path=where)
+                    CRED_DEF_ID, cd, ISSUER, "s", "CL_ACCUM", n, tails_dir_path=where
+                )
                 status = ac.RevocationStatusList.create(cd, REV_REG_ID, rrd, rrd_private, ISSUER, True, T0)
                 tails = os.path.getsize(rrd.tails_location)
                 public = len(rrd.to_json()) + len(status.to_json())
@@ -112,10 +117,12 @@ class AnonCredsSide:
 
         def run() -> None:
             offer = ac.CredentialOffer.create(SCHEMA_ID, CRED_DEF_ID, self.kcp)
-            request, metadata = ac.CredentialRequest.create("bench-holder-entropy", None, self.cd, self.link,
-                                                            "default", offer)
-            config = (ac.CredentialRevocationConfig(self.rrd, self.rrd_private, self.status, index)
-                      if revocable else None)
+            request, metadata = ac.CredentialRequest.create(
+                "bench-holder-entropy", None, self.cd, self.link, "default", offer
+            )
+            config = (
+                ac.CredentialRevocationConfig(self.rrd, self.rrd_private, self.status, index) if revocable else None
+            )
             cred = ac.Credential.create(self.cd, self.cd_private, offer, request, self.raw, None, config)
             sizes.update(offer=len(offer.to_json()), request=len(request.to_json()), credential=len(cred.to_json()))
             cred.process(metadata, self.link, self.cd, self.rrd if revocable else None)
@@ -128,10 +135,14 @@ class AnonCredsSide:
     def _request(self, k: int, non_revoked: bool):
         disclose = self.shape["disclose"]
         body: dict[str, Any] = {
-            "nonce": ac.generate_nonce(), "name": "bench", "version": "1.0",
+            "nonce": ac.generate_nonce(),
+            "name": "bench",
+            "version": "1.0",
             "requested_attributes": {f"attr{i}": {"name": name} for i, name in enumerate(disclose)},
-            "requested_predicates": {f"pred{i}": {"name": a, "p_type": op, "p_value": v}
-                                     for i, (a, op, v) in enumerate(self.shape["predicates"][:k])},
+            "requested_predicates": {
+                f"pred{i}": {"name": a, "p_type": op, "p_value": v}
+                for i, (a, op, v) in enumerate(self.shape["predicates"][:k])
+            },
         }
         if non_revoked:
             body["non_revoked"] = {"from": T0, "to": T0}
@@ -142,8 +153,9 @@ class AnonCredsSide:
         schemas, cred_defs = {SCHEMA_ID: self.schema}, {CRED_DEF_ID: self.cd}
         present = ac.PresentCredentials()
         timestamp, state = (T0, self.rev_state) if non_revoked else (None, None)
-        present.add_attributes(self.cred, *body["requested_attributes"], reveal=True, timestamp=timestamp,
-                               rev_state=state)
+        present.add_attributes(
+            self.cred, *body["requested_attributes"], reveal=True, timestamp=timestamp, rev_state=state
+        )
         present.add_predicates(self.cred, *body["requested_predicates"], timestamp=timestamp, rev_state=state)
         rev_reg_defs = {REV_REG_ID: self.rrd} if non_revoked else None
         status_lists = [self.status] if non_revoked else None
@@ -165,6 +177,7 @@ class AnonCredsSide:
 
     def revoke_one(self) -> tuple[Run, dict[str, int]]:
         """Issuer: a new status list with one more index revoked (the accumulator moves by one tails entry)."""
+
         def run() -> object:
             return self.status.update(self.cd, self.rrd, self.rrd_private, None, [500], T0 + 1)
 

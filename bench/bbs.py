@@ -47,10 +47,12 @@ def run(backends: list[str], repeats: int) -> dict:
             {
                 "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=counter),
                 "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=counter),
-                "proof_gen": partial(bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED,
-                                     suite=suite, backend=counter),
-                "proof_verify": partial(bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED,
-                                        suite=suite, backend=counter),
+                "proof_gen": partial(
+                    bbs.proof_gen, pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=counter
+                ),
+                "proof_verify": partial(
+                    bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=counter
+                ),
             }[op]()
             floor = floor_ms(counter.counts, costs)
             wall = results[name][op]["median_ms"]
@@ -69,8 +71,17 @@ def rows(report: dict) -> list[list[str]]:
     for name, ops in report["results"].items():
         for op, r in ops.items():
             extra = report["operations"][name][op]
-            out.append([name, op, f"{r['median_ms']:.2f}", f"{r['min_ms']:.2f}", f"{r['max_ms']:.2f}",
-                        f"{extra['floor_ms']:.2f}", f"{extra['overhead']:.0%}"])
+            out.append(
+                [
+                    name,
+                    op,
+                    f"{r['median_ms']:.2f}",
+                    f"{r['min_ms']:.2f}",
+                    f"{r['max_ms']:.2f}",
+                    f"{extra['floor_ms']:.2f}",
+                    f"{extra['overhead']:.0%}",
+                ]
+            )
     return out
 
 

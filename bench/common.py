@@ -38,7 +38,7 @@ def alternate(runs: dict[str, Callable[[], object]], counts: dict[str, int], *, 
             runs[label]()
     times: dict[str, list[float]] = {label: [] for label in labels}
     for i in range(max(counts.values(), default=0)):
-        order = labels[i % len(labels):] + labels[: i % len(labels)]
+        order = labels[i % len(labels) :] + labels[: i % len(labels)]
         for label in order:
             if len(times[label]) < counts[label]:
                 t0 = time.perf_counter()

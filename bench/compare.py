@@ -51,18 +51,31 @@ I32 = "int(-2147483648..2147483647)"
 #: The credential every system issues: 2 strings to disclose, 8 integers for predicates.
 SHAPE: dict[str, Any] = {
     "attributes": [
-        ("given_name", "string", "Ada"), ("employer", "string", "Analytical Engines BV"),
-        ("income", I32, 64000), ("birth_year", I32, 1990), ("salary", I32, 5333),
-        ("employed", I32, 1), ("debt", I32, 1200), ("children", I32, 0),
-        ("score", I32, 710), ("tenure", I32, 6),
+        ("given_name", "string", "Ada"),
+        ("employer", "string", "Analytical Engines BV"),
+        ("income", I32, 64000),
+        ("birth_year", I32, 1990),
+        ("salary", I32, 5333),
+        ("employed", I32, 1),
+        ("debt", I32, 1200),
+        ("children", I32, 0),
+        ("score", I32, 710),
+        ("tenure", I32, 6),
     ],
     "disclose": ("given_name", "employer"),
     # k predicates = the first k; only >=, >, <=, < (all AnonCreds has). Two attributes get
     # a second bound at k = 10 (10 predicates over 8 integer attributes).
     "predicates": [
-        ("income", ">=", 50000), ("birth_year", "<=", 2008), ("score", ">=", 600), ("debt", "<", 100000),
-        ("children", "<=", 5), ("salary", ">", 3000), ("tenure", ">=", 1), ("employed", ">=", 1),
-        ("income", "<=", 1000000), ("score", "<=", 850),
+        ("income", ">=", 50000),
+        ("birth_year", "<=", 2008),
+        ("score", ">=", 600),
+        ("debt", "<", 100000),
+        ("children", "<=", 5),
+        ("salary", ">", 3000),
+        ("tenure", ">=", 1),
+        ("employed", ">=", 1),
+        ("income", "<=", 1000000),
+        ("score", "<=", 850),
     ],
 }
 
@@ -96,8 +109,16 @@ def _n(n: int) -> str:
 class Comparison:
     """Builds the systems once, runs every scenario, collects rows ``{id, scenario, what, kind, params, values}``."""
 
-    def __init__(self, *, runs: int, sizes: tuple[int, ...], ks: tuple[int, ...], updates: tuple[int, ...],
-                 systems: tuple[str, ...], log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        *,
+        runs: int,
+        sizes: tuple[int, ...],
+        ks: tuple[int, ...],
+        updates: tuple[int, ...],
+        systems: tuple[str, ...],
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.runs, self.sizes, self.ks, self.updates = runs, sizes, ks, updates
         self.log = log
         self.rows: list[dict[str, Any]] = []
@@ -136,8 +157,18 @@ class Comparison:
         n = self.runs if base is None else base
         return max(1, n // PY_ECC["runs_divisor"]) if label == PY_ECC_LABEL else n
 
-    def _time(self, row_id: str, scenario: str, what: str, params: dict, makers: dict[str, Callable],
-              *, runs: int | None = None, warmup: bool = True, size_keys: dict[str, str] | None = None) -> None:
+    def _time(
+        self,
+        row_id: str,
+        scenario: str,
+        what: str,
+        params: dict,
+        makers: dict[str, Callable],
+        *,
+        runs: int | None = None,
+        warmup: bool = True,
+        size_keys: dict[str, str] | None = None,
+    ) -> None:
         """Build each system's (run, sizes) with ``makers``, time them alternating, store one time row (+ size rows)."""
         t0 = time.perf_counter()
         built = {label: make() for label, make in makers.items()}
@@ -146,15 +177,27 @@ class Comparison:
         if ANONCREDS in counts and row_id in ANONCREDS_RUNS:
             counts[ANONCREDS] = min(counts[ANONCREDS], ANONCREDS_RUNS[row_id])
         stats = alternate(runs_by, counts, warmup=warmup)
-        self.rows.append({"id": row_id, "scenario": scenario, "what": what, "kind": "ms", "params": params,
-                          "values": stats})
+        self.rows.append(
+            {"id": row_id, "scenario": scenario, "what": what, "kind": "ms", "params": params, "values": stats}
+        )
         for key, label_text in (size_keys or {}).items():
             values = {label: b[1][key] for label, b in built.items() if key in b[1]}
             if values:
-                self.rows.append({"id": f"{row_id}.{key}", "scenario": scenario, "what": label_text,
-                                  "kind": "bytes", "params": params, "values": values})
-        self.log(f"  {row_id}: " + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in stats.items())
-                 + f"  [{time.perf_counter() - t0:.0f} s]")
+                self.rows.append(
+                    {
+                        "id": f"{row_id}.{key}",
+                        "scenario": scenario,
+                        "what": label_text,
+                        "kind": "bytes",
+                        "params": params,
+                        "values": values,
+                    }
+                )
+        self.log(
+            f"  {row_id}: "
+            + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in stats.items())
+            + f"  [{time.perf_counter() - t0:.0f} s]"
+        )
 
     def _for(self, method: str, *args, only: Callable[[str], bool] = lambda label: True) -> dict[str, Callable]:
         return {label: (lambda s=s: getattr(s, method)(*args)) for label, s in self.systems.items() if only(label)}
@@ -162,16 +205,31 @@ class Comparison:
     # 1. issuer setup
     def setup(self) -> None:
         sc = "1. issuer setup"
-        self._time("setup.cred_def", sc, "credential definition (AnonCreds: with revocation keys)", {},
-                   self._for("credential_definition"), size_keys={"publish": "credential definition bytes to publish"})
+        self._time(
+            "setup.cred_def",
+            sc,
+            "credential definition (AnonCreds: with revocation keys)",
+            {},
+            self._for("credential_definition"),
+            size_keys={"publish": "credential definition bytes to publish"},
+        )
         for n in self.sizes:
             runs = min(self.runs, LARGE_N_RUNS.get(n, self.runs))
             only = (lambda label: label != PY_ECC_LABEL) if n > PY_ECC["max_n"] else (lambda label: True)
-            self._time(f"setup.registry.n{n}", sc, f"revocation registry, N = {_n(n)}", {"n": n},
-                       self._for("registry_setup", n, only=only), runs=runs, warmup=False,
-                       size_keys={"publish": f"registry bytes to publish, N = {_n(n)}",
-                                  "holder_download": f"registry bytes a holder downloads, N = {_n(n)}",
-                                  "tails_file": f"tails file bytes, N = {_n(n)}"})
+            self._time(
+                f"setup.registry.n{n}",
+                sc,
+                f"revocation registry, N = {_n(n)}",
+                {"n": n},
+                self._for("registry_setup", n, only=only),
+                runs=runs,
+                warmup=False,
+                size_keys={
+                    "publish": f"registry bytes to publish, N = {_n(n)}",
+                    "holder_download": f"registry bytes a holder downloads, N = {_n(n)}",
+                    "tails_file": f"tails file bytes, N = {_n(n)}",
+                },
+            )
 
     # 2. issuance
     def issuance(self) -> None:
@@ -179,8 +237,14 @@ class Comparison:
         for revocable in (False, True):
             tag = "revocable" if revocable else "plain"
             what = f"offer → request → credential → holder check ({tag})"
-            self._time(f"issuance.{tag}", sc, what, {"revocable": revocable}, self._for("issuance", revocable),
-                       size_keys={"total": f"issuance bytes, offer + request + credential ({tag})"})
+            self._time(
+                f"issuance.{tag}",
+                sc,
+                what,
+                {"revocable": revocable},
+                self._for("issuance", revocable),
+                size_keys={"total": f"issuance bytes, offer + request + credential ({tag})"},
+            )
 
     # 3. presentation
     def presentation(self) -> None:
@@ -191,31 +255,60 @@ class Comparison:
                 tag = f"k{k}.{'nr' if nr else 'plain'}"
                 suffix = f"k = {k}{', non-revocation' if nr else ''}"
                 py_ok = k in PY_ECC["ks"] and nr in PY_ECC["non_revoked"]
+
                 def only(label, ok=py_ok):
                     return ok or label != PY_ECC_LABEL
+
                 t0 = time.perf_counter()
                 built = {label: make() for label, make in self._for("presentation", k, nr, only=only).items()}
                 for op, index in (("create", 0), ("verify", 1)):
-                    stats = alternate({label: b[index] for label, b in built.items()},
-                                      {label: self._count(label) for label in built})
-                    self.rows.append({"id": f"presentation.{op}.{tag}", "scenario": sc, "what": f"{op}, {suffix}",
-                                      "kind": "ms", "params": {**params, "op": op}, "values": stats})
+                    stats = alternate(
+                        {label: b[index] for label, b in built.items()}, {label: self._count(label) for label in built}
+                    )
+                    self.rows.append(
+                        {
+                            "id": f"presentation.{op}.{tag}",
+                            "scenario": sc,
+                            "what": f"{op}, {suffix}",
+                            "kind": "ms",
+                            "params": {**params, "op": op},
+                            "values": stats,
+                        }
+                    )
                 for key, text in (("presentation", "bytes (JSON wire)"), ("presentation_binary", "bytes (binary)")):
                     values = {label: b[2][key] for label, b in built.items() if key in b[2]}
                     if key == "presentation_binary":  # AnonCreds has JSON only: compare our binary with it
-                        values.update({label: b[2]["presentation"] for label, b in built.items()
-                                       if label == ANONCREDS})
-                    self.rows.append({"id": f"presentation.{key}.{tag}", "scenario": sc, "what": f"{text}, {suffix}",
-                                      "kind": "bytes", "params": params, "values": values})
-                self.log(f"  presentation {tag}: [{time.perf_counter() - t0:.0f} s] " + ", ".join(
-                    f"{r['id'].split('.')[1]} {lab} {v['median_ms']:.0f}" for r in self.rows[-4:-2]
-                    for lab, v in r["values"].items()))
+                        values.update({label: b[2]["presentation"] for label, b in built.items() if label == ANONCREDS})
+                    self.rows.append(
+                        {
+                            "id": f"presentation.{key}.{tag}",
+                            "scenario": sc,
+                            "what": f"{text}, {suffix}",
+                            "kind": "bytes",
+                            "params": params,
+                            "values": values,
+                        }
+                    )
+                self.log(
+                    f"  presentation {tag}: [{time.perf_counter() - t0:.0f} s] "
+                    + ", ".join(
+                        f"{r['id'].split('.')[1]} {lab} {v['median_ms']:.0f}"
+                        for r in self.rows[-4:-2]
+                        for lab, v in r["values"].items()
+                    )
+                )
 
     # 4. revocation
     def revocation(self) -> None:
         sc = "4. revocation"
-        self._time("revocation.revoke", sc, "issuer: revoke one", {}, self._for("revoke_one"),
-                   size_keys={"publish": "bytes published per revocation"})
+        self._time(
+            "revocation.revoke",
+            sc,
+            "issuer: revoke one",
+            {},
+            self._for("revoke_one"),
+            size_keys={"publish": "bytes published per revocation"},
+        )
         for m in self.updates:
             self._time(
                 f"revocation.update.m{m}",
@@ -225,8 +318,14 @@ class Comparison:
                 self._for("holder_update", m),
                 size_keys={"holder_download": f"bytes a holder downloads for {m} revocation{'s' if m > 1 else ''}"},
             )
-        self._time("revocation.first_witness", sc, f"holder's first witness, N = {_n(REGISTRY_CAPACITY)}", {},
-                   self._for("first_witness"), size_keys={"holder_download": "bytes before the first witness"})
+        self._time(
+            "revocation.first_witness",
+            sc,
+            f"holder's first witness, N = {_n(REGISTRY_CAPACITY)}",
+            {},
+            self._for("first_witness"),
+            size_keys={"holder_download": "bytes before the first witness"},
+        )
 
     # 5. verifier over HTTP (zkcred only: AnonCreds ships no HTTP verifier)
     def http(self) -> None:
@@ -293,12 +392,22 @@ def evaluate_targets(rows: list[dict]) -> list[dict]:
             continue
         if limit is None:  # "no tails file": zkcred's tails bytes are 0
             zk = _value(row, BLST)
-            out.append({"target": name, "id": row_id, "limit": None, "ratio": None, "zkcred": zk,
-                        "anoncreds": _value(row, ANONCREDS), "met": zk == 0 if zk is not None else None})
+            out.append(
+                {
+                    "target": name,
+                    "id": row_id,
+                    "limit": None,
+                    "ratio": None,
+                    "zkcred": zk,
+                    "anoncreds": _value(row, ANONCREDS),
+                    "met": zk == 0 if zk is not None else None,
+                }
+            )
             continue
         r = ratio(row)
-        out.append({"target": name, "id": row_id, "limit": limit, "ratio": r,
-                    "met": (r <= limit) if r is not None else None})
+        out.append(
+            {"target": name, "id": row_id, "limit": limit, "ratio": r, "met": (r <= limit) if r is not None else None}
+        )
     return out
 
 
@@ -312,16 +421,30 @@ def machine_info() -> dict[str, Any]:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
         pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "backends": available_backends()}
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "backends": available_backends(),
+    }
     try:
         import subprocess
 
         root = Path(__file__).resolve().parent.parent
-        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                                        text=True, timeout=10).stdout.strip() or None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "circuits", "bench"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        info["commit"] = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "circuits", "bench"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split("\n")
         info["uncommitted"] = sorted(line[3:] for line in dirty if line.strip())
     except (OSError, subprocess.SubprocessError):
         info["commit"], info["uncommitted"] = None, []
@@ -337,8 +460,13 @@ def machine_info() -> dict[str, Any]:
 def _fmt_ms(v: dict) -> str:
     m = v["median_ms"]
     unit, div = ("s", 1e3) if m >= 1e4 else ("ms", 1.0)
-    f = (lambda x: f"{x / div:.1f}") if m / div >= 10 else (lambda x: f"{x / div:.2f}") if m / div >= 1 \
+    f = (
+        (lambda x: f"{x / div:.1f}")
+        if m / div >= 10
+        else (lambda x: f"{x / div:.2f}")
+        if m / div >= 1
         else (lambda x: f"{x / div:.3f}")
+    )
     return f"{f(m)} {unit} ({f(v['min_ms'])}–{f(v['max_ms'])}, n={v['runs']})"
 
 
@@ -361,11 +489,15 @@ def write_markdown(report: dict, path: Path) -> None:
     lines = [
         "# zkcred vs Hyperledger AnonCreds",
         "",
-        *(f"- Measured {s['date']} with `{s['command']}` ({s['mode']} mode, scenarios {', '.join(s['scenarios'])}; "
-          f"{s['elapsed_s']:.0f} s; load average {s['load']['start']} → {s['load']['end']}); code at commit "
-          f"{s.get('commit')}" + (f" plus uncommitted changes in {', '.join(s['uncommitted'])}" if s.get("uncommitted")
-                                  else "") + "." + (f" ({s['note']}.)" if s.get("note") else "")
-          for s in report["sessions"]),
+        *(
+            f"- Measured {s['date']} with `{s['command']}` ({s['mode']} mode, scenarios {', '.join(s['scenarios'])}; "
+            f"{s['elapsed_s']:.0f} s; load average {s['load']['start']} → {s['load']['end']}); code at commit "
+            f"{s.get('commit')}"
+            + (f" plus uncommitted changes in {', '.join(s['uncommitted'])}" if s.get("uncommitted") else "")
+            + "."
+            + (f" ({s['note']}.)" if s.get("note") else "")
+            for s in report["sessions"]
+        ),
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; AnonCreds "
         f"{m.get('anoncreds') or 'not installed'} (`anoncreds` wheel, anoncreds-rs), zkcred backends "
@@ -421,8 +553,11 @@ def write_markdown(report: dict, path: Path) -> None:
     lines += ["## Targets (issue 6)", "", "| target | limit | measured | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         if t["limit"] is None:
-            measured = (f"zkcred {_fmt_bytes(t['zkcred'] or 0)}, AnonCreds {_fmt_bytes(t['anoncreds'] or 0)}"
-                        if "zkcred" in t else "—")
+            measured = (
+                f"zkcred {_fmt_bytes(t['zkcred'] or 0)}, AnonCreds {_fmt_bytes(t['anoncreds'] or 0)}"
+                if "zkcred" in t
+                else "—"
+            )
             limit = "0 B"
         else:
             measured, limit = _fmt_ratio(t["ratio"]), f"1/{1 / t['limit']:.0f}"
@@ -441,8 +576,10 @@ def write_markdown(report: dict, path: Path) -> None:
         groups.setdefault(loss_reason(r["id"]), []).append(r)
     for why, group in groups.items():
         for r in group:
-            lines.append(f"- {r['scenario']} — {r['what']}: zkcred-blst {cell(r, BLST)} against AnonCreds "
-                         f"{cell(r, ANONCREDS)} ({_fmt_ratio(ratio(r))}).")
+            lines.append(
+                f"- {r['scenario']} — {r['what']}: zkcred-blst {cell(r, BLST)} against AnonCreds "
+                f"{cell(r, ANONCREDS)} ({_fmt_ratio(ratio(r))})."
+            )
         if why:
             lines += ["", f"  Why: {why}", ""]
     notes = report.get("notes") or []
@@ -499,18 +636,38 @@ def write_plots(report: dict, out: Path) -> list[str]:
         for label, color in ((BLST, "tab:blue"), (PY_ECC_LABEL, "tab:purple"), (ANONCREDS, "tab:orange")):
             for op, marker in (("create", "o"), ("verify", "s")):
                 for nr, style in ((True, "-"), (False, "--")):
-                    pts = sorted((r["params"]["k"], r["values"][label]["median_ms"]) for r in pres
-                                 if r["kind"] == "ms" and r["params"].get("op") == op
-                                 and r["params"]["non_revoked"] == nr and label in r["values"])
+                    pts = sorted(
+                        (r["params"]["k"], r["values"][label]["median_ms"])
+                        for r in pres
+                        if r["kind"] == "ms"
+                        and r["params"].get("op") == op
+                        and r["params"]["non_revoked"] == nr
+                        and label in r["values"]
+                    )
                     if pts:
-                        ax_t.plot(*zip(*pts, strict=True), style, marker=marker, color=color, markersize=4,
-                                  label=f"{label} {op}{' +nonrev' if nr else ''}")
+                        ax_t.plot(
+                            *zip(*pts, strict=True),
+                            style,
+                            marker=marker,
+                            color=color,
+                            markersize=4,
+                            label=f"{label} {op}{' +nonrev' if nr else ''}",
+                        )
             for key, style in (("presentation.presentation.", "-"), ("presentation.presentation_binary.", ":")):
-                pts = sorted((r["params"]["k"], r["values"][label]) for r in pres
-                             if r["id"].startswith(key) and r["params"]["non_revoked"] and label in r["values"])
+                pts = sorted(
+                    (r["params"]["k"], r["values"][label])
+                    for r in pres
+                    if r["id"].startswith(key) and r["params"]["non_revoked"] and label in r["values"]
+                )
                 if pts and not (label == ANONCREDS and "binary" in key):
-                    ax_b.plot(*zip(*pts, strict=True), style, marker="o", color=color, markersize=4,
-                              label=f"{label}{' (binary)' if 'binary' in key else ' (JSON)'}")
+                    ax_b.plot(
+                        *zip(*pts, strict=True),
+                        style,
+                        marker="o",
+                        color=color,
+                        markersize=4,
+                        label=f"{label}{' (binary)' if 'binary' in key else ' (JSON)'}",
+                    )
         ax_t.set_yscale("log")
         ax_t.set_xlabel("k predicates (2 of 10 attributes disclosed)")
         ax_t.set_ylabel("ms (median)")
@@ -532,16 +689,24 @@ def write_plots(report: dict, out: Path) -> list[str]:
     if setup:
         fig, (ax_t, ax_b) = plt.subplots(1, 2, figsize=(11, 4.2))
         for label, color in ((BLST, "tab:blue"), (PY_ECC_LABEL, "tab:purple"), (ANONCREDS, "tab:orange")):
-            pts = sorted((r["params"]["n"], r["values"][label]["median_ms"]) for r in setup
-                         if r["kind"] == "ms" and label in r["values"])
+            pts = sorted(
+                (r["params"]["n"], r["values"][label]["median_ms"])
+                for r in setup
+                if r["kind"] == "ms" and label in r["values"]
+            )
             if pts:
                 ax_t.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
-            pts = sorted((r["params"]["n"], r["values"][label]) for r in setup
-                         if r["id"].endswith(".holder_download") and label in r["values"])
+            pts = sorted(
+                (r["params"]["n"], r["values"][label])
+                for r in setup
+                if r["id"].endswith(".holder_download") and label in r["values"]
+            )
             if pts:
                 ax_b.plot(*zip(*pts, strict=True), "-o", color=color, label=label)
-        for ax, title, unit in ((ax_t, "registry setup time against N", "ms (median)"),
-                                (ax_b, "bytes a holder downloads against N", "bytes")):
+        for ax, title, unit in (
+            (ax_t, "registry setup time against N", "ms (median)"),
+            (ax_b, "bytes a holder downloads against N", "bytes"),
+        ):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("N (registry capacity)")
@@ -568,9 +733,18 @@ def sessions_of(report: dict) -> list[dict]:
     if report.get("sessions"):
         return report["sessions"]
     m = report.get("machine", {})
-    return [{"command": report["command"], "date": report["date"], "mode": report["mode"], "load": report["load"],
-             "elapsed_s": report["elapsed_s"], "commit": m.get("commit"), "uncommitted": m.get("uncommitted", []),
-             "scenarios": sorted({r["scenario"] for r in report["rows"]})}]
+    return [
+        {
+            "command": report["command"],
+            "date": report["date"],
+            "mode": report["mode"],
+            "load": report["load"],
+            "elapsed_s": report["elapsed_s"],
+            "commit": m.get("commit"),
+            "uncommitted": m.get("uncommitted", []),
+            "scenarios": sorted({r["scenario"] for r in report["rows"]}),
+        }
+    ]
 
 
 def render(out: Path) -> dict:
@@ -602,26 +776,46 @@ def run(
     """
     mode = QUICK if quick else FULL
     started, load_start = time.perf_counter(), _load()
-    cmp = Comparison(runs=runs or mode["runs"], sizes=mode["sizes"], ks=mode["ks"], updates=mode["updates"],
-                     systems=systems, log=log)
+    cmp = Comparison(
+        runs=runs or mode["runs"], sizes=mode["sizes"], ks=mode["ks"], updates=mode["updates"], systems=systems, log=log
+    )
     cmp.quick = quick
     try:
         cmp.run(scenarios)
     finally:
         cmp.close()
     report: dict[str, Any] = {
-        "command": command, "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "mode": "quick" if quick else "full", "machine": machine_info(),
-        "load": {"start": load_start, "end": _load()}, "elapsed_s": time.perf_counter() - started,
-        "settings": {"runs": cmp.runs, "registry_capacity": REGISTRY_CAPACITY, "large_n_runs": LARGE_N_RUNS,
-                     "anoncreds_runs": ANONCREDS_RUNS,
-                     "py_ecc": PY_ECC, "sizes": cmp.sizes, "ks": cmp.ks, "updates": cmp.updates},
-        "shape": SHAPE, "systems": list(cmp.systems), "skipped": cmp.skipped, "rows": cmp.rows,
-        "scenario_5": cmp.http_status, "notes": list(NOTES) + cmp.notes,
+        "command": command,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if quick else "full",
+        "machine": machine_info(),
+        "load": {"start": load_start, "end": _load()},
+        "elapsed_s": time.perf_counter() - started,
+        "settings": {
+            "runs": cmp.runs,
+            "registry_capacity": REGISTRY_CAPACITY,
+            "large_n_runs": LARGE_N_RUNS,
+            "anoncreds_runs": ANONCREDS_RUNS,
+            "py_ecc": PY_ECC,
+            "sizes": cmp.sizes,
+            "ks": cmp.ks,
+            "updates": cmp.updates,
+        },
+        "shape": SHAPE,
+        "systems": list(cmp.systems),
+        "skipped": cmp.skipped,
+        "rows": cmp.rows,
+        "scenario_5": cmp.http_status,
+        "notes": list(NOTES) + cmp.notes,
     }
-    report["sessions"] = [{k: report[k] for k in ("command", "date", "mode", "load", "elapsed_s")}
-                          | {"scenarios": list(scenarios), "commit": report["machine"].get("commit"),
-                             "uncommitted": report["machine"].get("uncommitted", [])}]
+    report["sessions"] = [
+        {k: report[k] for k in ("command", "date", "mode", "load", "elapsed_s")}
+        | {
+            "scenarios": list(scenarios),
+            "commit": report["machine"].get("commit"),
+            "uncommitted": report["machine"].get("uncommitted", []),
+        }
+    ]
     previous = out / "compare.json"
     if merge and previous.exists():
         old = json.loads(previous.read_text())
@@ -650,14 +844,16 @@ LOSS_REASONS = {
         "(y_j − y)^-1 and one G1 multiplication (composed into one MSM from 16 events on), after decoding each "
         "event's point with its subgroup check, with the scalar work in Python. AnonCreds pays for its cheap "
         "update up front: the tails file every holder downloads before its first presentation (scenario 1) and "
-        "an O(N) first witness."),
+        "an O(N) first witness."
+    ),
     ("revocation.update.", ".holder_download"): (
         "zkcred publishes one 80-byte event per revocation (the handle and the new accumulator value, so a "
         "holder can step through them and a verifier can name the value at any height); AnonCreds publishes a "
         "whole status list (a JSON array with one entry per credential of the registry, ~2 B each, plus one "
         "accumulator), whose size grows with N and not with the number of revocations: with N = 1 000 the "
         "crossover is near 30 revocations. A holder who is many events behind could instead fetch only the "
-        "latest value and a fresh witness from the issuer (not implemented)."),
+        "latest value and a fresh witness from the issuer (not implemented)."
+    ),
     ("presentation.create.", ""): (
         "zkcred's prover is Python driving blst: the aggregated Bulletproofs+ proof over (k + 1)·32 bits "
         "(padded to a power of two) folds its generators round by round, ~4 group multiplications per bit of N "
@@ -665,11 +861,13 @@ LOSS_REASONS = {
         "L/R term, ~100 µs each here): that floor, not the Python around it, dominates creation. No installable "
         "package offers a faster batch of independent G1 multiplications; verification is one multi-scalar "
         "multiplication and stays far cheaper. AnonCreds' CL prover is native Rust; its per-predicate cost is "
-        "larger (RSA-group four-squares proofs) but it has no interpreter between its operations."),
+        "larger (RSA-group four-squares proofs) but it has no interpreter between its operations."
+    ),
     ("issuance.plain", ""): (
         "Without revocation both issue one signature; zkcred's holder request is a blind commitment with a "
         "proof of knowledge, the issuer's blind sign and the holder's check are a few G1 multiplications and "
-        "pairings driven from Python, while AnonCreds' CL issuance is native."),
+        "pairings driven from Python, while AnonCreds' CL issuance is native."
+    ),
 }
 
 
@@ -712,8 +910,15 @@ def main(argv: list[str] | None = None) -> int:
         render(args.out)
         print(f"rendered {args.out / 'compare.md'} from {args.out / 'compare.json'}")
         return 0
-    report = run(out=args.out, quick=args.quick, runs=args.runs, systems=tuple(args.systems.split(",")),
-                 scenarios=tuple(args.scenarios.split(",")), command=command, merge=args.merge)
+    report = run(
+        out=args.out,
+        quick=args.quick,
+        runs=args.runs,
+        systems=tuple(args.systems.split(",")),
+        scenarios=tuple(args.scenarios.split(",")),
+        command=command,
+        merge=args.merge,
+    )
     for t in report["targets"]:
         print(f"target {t['target']}: ratio {_fmt_ratio(t['ratio'])} met={t['met']}")
     print(f"wrote {args.out / 'compare.md'}, {args.out / 'compare.json'}, {', '.join(report['plots']) or 'no plots'}")

@@ -77,32 +77,70 @@ class _Services:
         key_file = tmp / "ledger-key"
         self.ledger_key = public_key_bytes(load_signing_key(key_file))
         self.ledger_url = f"http://127.0.0.1:{_port()}"
-        self._spawn("ledger", ["ledger", "serve", "--port", self.ledger_url.rsplit(":", 1)[1], "--key-file",
-                               str(key_file)], {"DATABASE_URL": f"sqlite:///{tmp / 'ledger.db'}"},
-                    f"{self.ledger_url}/tree-head")
+        self._spawn(
+            "ledger",
+            ["ledger", "serve", "--port", self.ledger_url.rsplit(":", 1)[1], "--key-file", str(key_file)],
+            {"DATABASE_URL": f"sqlite:///{tmp / 'ledger.db'}"},
+            f"{self.ledger_url}/tree-head",
+        )
         issuer_url = f"http://127.0.0.1:{_port()}"
         issuer_db_url = f"sqlite:///{tmp / 'issuer.db'}"
         engine = issuer_db.make_engine(issuer_db_url)
         issuer_db.create_tables(engine)
         admin = {"Authorization": f"Bearer {create_admin_token(engine, name='bench')}"}
         engine.dispose()
-        self._spawn("issuer", ["issuer", "serve", "--dev", "--port", issuer_url.rsplit(":", 1)[1]],
-                    {"DATABASE_URL": issuer_db_url, "ZKCRED_LEDGER_URL": self.ledger_url,
-                     "ZKCRED_ISSUER_URL": issuer_url}, f"{issuer_url}/openapi.json")
+        self._spawn(
+            "issuer",
+            ["issuer", "serve", "--dev", "--port", issuer_url.rsplit(":", 1)[1]],
+            {"DATABASE_URL": issuer_db_url, "ZKCRED_LEDGER_URL": self.ledger_url, "ZKCRED_ISSUER_URL": issuer_url},
+            f"{issuer_url}/openapi.json",
+        )
         with httpx.Client(base_url=issuer_url, headers=admin, timeout=60) as iss:
-            schema = self._ok(iss.post("/admin/schemas", json={"name": "applicant", "version": "1.0", "attributes": [
-                {"name": n, "type": t} for n, t, _ in shape["attributes"]]}), 201)
-            cred_def = self._ok(iss.post("/admin/credential-definitions", json={
-                "schema_id": schema["id"], "tag": "bench", "revocable": True, "capacity": 1000,
-                "validity_days": 365}), 201)
-            offer = self._ok(iss.post("/admin/offers", json={"credential_definition_id": cred_def["id"], "attributes": {
-                n: v for n, _, v in shape["attributes"]}}), 201)
+            schema = self._ok(
+                iss.post(
+                    "/admin/schemas",
+                    json={
+                        "name": "applicant",
+                        "version": "1.0",
+                        "attributes": [{"name": n, "type": t} for n, t, _ in shape["attributes"]],
+                    },
+                ),
+                201,
+            )
+            cred_def = self._ok(
+                iss.post(
+                    "/admin/credential-definitions",
+                    json={
+                        "schema_id": schema["id"],
+                        "tag": "bench",
+                        "revocable": True,
+                        "capacity": 1000,
+                        "validity_days": 365,
+                    },
+                ),
+                201,
+            )
+            offer = self._ok(
+                iss.post(
+                    "/admin/offers",
+                    json={
+                        "credential_definition_id": cred_def["id"],
+                        "attributes": {n: v for n, _, v in shape["attributes"]},
+                    },
+                ),
+                201,
+            )
         from circuits.backend import get_backend
         from wallet import Wallet
 
         self.definition_id = cred_def["id"]
-        self.wallet = Wallet.create(tmp / "wallet.db", secrets.token_urlsafe(16), ledger_url=self.ledger_url,
-                                    ledger_key=self.ledger_key, backend=get_backend("blst"))
+        self.wallet = Wallet.create(
+            tmp / "wallet.db",
+            secrets.token_urlsafe(16),
+            ledger_url=self.ledger_url,
+            ledger_key=self.ledger_key,
+            backend=get_backend("blst"),
+        )
         self.wallet.accept_offer(offer)
 
     @staticmethod
@@ -115,8 +153,13 @@ class _Services:
         out = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # closed with the process
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_CONFIG")}
         base["ZKCRED_STATE_DIR"] = str(self.tmp)  # everything (the issuer's --dev key too) in the temporary directory
-        proc = subprocess.Popen([sys.executable, "-m", "zkcred", *args], env={**base, **env}, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", *args],
+            env={**base, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         _wait(ready_url, proc)
         return proc
@@ -159,23 +202,38 @@ class _Services:
             def cleanup() -> None:
                 with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
         engine = make_engine(url)
         init_db(engine)
-        key = VerifierService(store=SqlRequestStore(engine), resolver=None,  # type: ignore[arg-type]
-                              verifier_id="bench").create_api_key(lender="bench")
+        key = VerifierService(
+            store=SqlRequestStore(engine),
+            resolver=None,  # type: ignore[arg-type]
+            verifier_id="bench",
+        ).create_api_key(lender="bench")
         engine.dispose()
         base = f"http://127.0.0.1:{_port()}"
-        proc = self._spawn(f"verifier-{database}-w{workers}",
-                           ["verifier", "serve", "--port", base.rsplit(":", 1)[1], "--workers", str(workers)],
-                           {"DATABASE_URL": url, "ZKCRED_LEDGER_URL": self.ledger_url, "ZKCRED_VERIFIER_URL": base,
-                            "ZKCRED_LEDGER_PUBLIC_KEY": self.ledger_key.hex()}, f"{base}/openapi.json")
+        proc = self._spawn(
+            f"verifier-{database}-w{workers}",
+            ["verifier", "serve", "--port", base.rsplit(":", 1)[1], "--workers", str(workers)],
+            {
+                "DATABASE_URL": url,
+                "ZKCRED_LEDGER_URL": self.ledger_url,
+                "ZKCRED_VERIFIER_URL": base,
+                "ZKCRED_LEDGER_PUBLIC_KEY": self.ledger_key.hex(),
+            },
+            f"{base}/openapi.json",
+        )
         return proc, base, key, cleanup
 
     def prepared(self, base: str, key: str, n: int) -> list[tuple[str, dict]]:
         """n (presentation URL, presentation) pairs for fresh requests; the wallet proves each."""
-        ask = {"disclose": list(self.shape["disclose"]), "credential_definitions": [self.definition_id],
-               "predicates": [{"attribute": "income", "op": ">=", "value": 50000}],
-               "expires_in": 3600, "max_staleness": 3600}
+        ask = {
+            "disclose": list(self.shape["disclose"]),
+            "credential_definitions": [self.definition_id],
+            "predicates": [{"attribute": "income", "op": ">=", "value": 50000}],
+            "expires_in": 3600,
+            "max_staleness": 3600,
+        }
         out = []
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as lender:
             for _ in range(n):
@@ -221,9 +279,18 @@ def _load(jobs: list[tuple[str, dict]], clients: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
-    return {"requests": len(jobs), "clients": clients, "throughput_rps": len(jobs) / wall, "wall_s": wall,
-            "p50_ms": statistics.median(ordered), "p99_ms": p99, "min_ms": ordered[0], "max_ms": ordered[-1],
-            "errors": len(errors), "first_error": errors[0] if errors else None}
+    return {
+        "requests": len(jobs),
+        "clients": clients,
+        "throughput_rps": len(jobs) / wall,
+        "wall_s": wall,
+        "p50_ms": statistics.median(ordered),
+        "p99_ms": p99,
+        "min_ms": ordered[0],
+        "max_ms": ordered[-1],
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+    }
 
 
 def available() -> str | None:
@@ -237,8 +304,9 @@ def available() -> str | None:
     return None
 
 
-def run(shape: dict[str, Any], *, quick: bool, log: Callable[[str], None] = print,
-        label: str = "zkcred-blst") -> tuple[list[dict], list[str]]:
+def run(
+    shape: dict[str, Any], *, quick: bool, log: Callable[[str], None] = print, label: str = "zkcred-blst"
+) -> tuple[list[dict], list[str]]:
     """Rows for compare.py (kind ``http``) and notes (a database that could not be used, errors)."""
     mode = QUICK if quick else FULL
     rows: list[dict] = []
@@ -252,8 +320,10 @@ def run(shape: dict[str, Any], *, quick: bool, log: Callable[[str], None] = prin
                     try:
                         proc, base, key, cleanup = services.verifier(database, workers)
                     except Exception as e:  # e.g. no PostgreSQL here: say so, measure the rest
-                        notes.append(f"scenario 5, {database}, {workers} worker(s): not run ({e.__class__.__name__}: "
-                                     f"{str(e)[:160]})")
+                        notes.append(
+                            f"scenario 5, {database}, {workers} worker(s): not run ({e.__class__.__name__}: "
+                            f"{str(e)[:160]})"
+                        )
                         log(f"  http {database} w{workers}: not run: {e}")
                         continue
                     try:
@@ -262,16 +332,22 @@ def run(shape: dict[str, Any], *, quick: bool, log: Callable[[str], None] = prin
                         for clients in mode["clients"]:
                             jobs = services.prepared(base, key, mode["requests"])
                             result = _load(jobs, clients)
-                            rows.append({"id": f"http.{database}.w{workers}.c{clients}",
-                                         "scenario": "5. verifier over HTTP",
-                                         "what": f"{database}, {workers} worker{'s' if workers > 1 else ''}, "
-                                                 f"{clients} client{'s' if clients > 1 else ''}",
-                                         "kind": "http", "params": {"database": database, "workers": workers,
-                                                                    "clients": clients},
-                                         "values": {label: result}})
-                            log(f"  http {database} w{workers} c{clients}: {result['throughput_rps']:.1f} req/s, "
+                            rows.append(
+                                {
+                                    "id": f"http.{database}.w{workers}.c{clients}",
+                                    "scenario": "5. verifier over HTTP",
+                                    "what": f"{database}, {workers} worker{'s' if workers > 1 else ''}, "
+                                    f"{clients} client{'s' if clients > 1 else ''}",
+                                    "kind": "http",
+                                    "params": {"database": database, "workers": workers, "clients": clients},
+                                    "values": {label: result},
+                                }
+                            )
+                            log(
+                                f"  http {database} w{workers} c{clients}: {result['throughput_rps']:.1f} req/s, "
                                 f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
-                                f"errors {result['errors']}")
+                                f"errors {result['errors']}"
+                            )
                     finally:
                         services._stop(proc)
                         cleanup()

@@ -44,8 +44,12 @@ HEADER = ["backend", "operation", "median ms", "min ms", "max ms"]
 
 
 def _stats(times_ms: list[float]) -> dict[str, Any]:
-    return {"median_ms": statistics.median(times_ms), "min_ms": min(times_ms), "max_ms": max(times_ms),
-            "runs": len(times_ms)}
+    return {
+        "median_ms": statistics.median(times_ms),
+        "min_ms": min(times_ms),
+        "max_ms": max(times_ms),
+        "runs": len(times_ms),
+    }
 
 
 def _free_port() -> int:
@@ -79,18 +83,56 @@ def append_to_cosigned(samples: int) -> dict[str, dict[str, Any]]:
         for i in (1, 2, 3):
             port, name = _free_port(), f"bench.example/w{i}"
             signer = CosignatureSigner(name, key_from_file(tmp / f"w{i}-key"))
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "zkcred", "witness", "serve", "--log", log_vkey.vkey(), "--port", str(port),
-                 "--database-url", f"sqlite:///{tmp / f'w{i}.db'}", "--key-file", str(tmp / f"w{i}-key"),
-                 "--name", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "zkcred",
+                        "witness",
+                        "serve",
+                        "--log",
+                        log_vkey.vkey(),
+                        "--port",
+                        str(port),
+                        "--database-url",
+                        f"sqlite:///{tmp / f'w{i}.db'}",
+                        "--key-file",
+                        str(tmp / f"w{i}-key"),
+                        "--name",
+                        name,
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             witnesses.append((name, signer.verifier, f"http://127.0.0.1:{port}"))
             _wait(f"http://127.0.0.1:{port}/vkey", procs[-1])
         (tmp / "witnesses").write_text(format_policy(simple_policy(witnesses, 3, log=log_vkey)))
         port = _free_port()
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "zkcred", "ledger", "serve", "--port", str(port), "--database-url",
-             f"sqlite:///{tmp / 'ledger.db'}", "--key-file", str(tmp / "ledger-key"),
-             "--witnesses", str(tmp / "witnesses")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "zkcred",
+                    "ledger",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--database-url",
+                    f"sqlite:///{tmp / 'ledger.db'}",
+                    "--key-file",
+                    str(tmp / "ledger-key"),
+                    "--witnesses",
+                    str(tmp / "witnesses"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         url = f"http://127.0.0.1:{port}"
         _wait(f"{url}/tree-head", procs[-1])
         consumer = simple_policy([(n, v, None) for n, v, _ in witnesses], 3, log=log_vkey)
@@ -110,14 +152,28 @@ def _measure(client: LedgerClient, samples: int) -> dict[str, dict[str, Any]]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     issuer = Ed25519PrivateKey.generate()
-    receipt = client.submit(sign_entry(key=issuer, seq=0, time=now_ms(), entry_type="issuer_registration",
-                                       issuer="bench", payload={"ledger_key": public_key_bytes(issuer).hex()},
-                                       prev_hash=bytes(32)))
+    receipt = client.submit(
+        sign_entry(
+            key=issuer,
+            seq=0,
+            time=now_ms(),
+            entry_type="issuer_registration",
+            issuer="bench",
+            payload={"ledger_key": public_key_bytes(issuer).hex()},
+            prev_hash=bytes(32),
+        )
+    )
     appends, cosigned = [], []
     for i in range(samples + 2):
-        entry = sign_entry(key=issuer, seq=receipt["seq"] + 1, time=now_ms(), entry_type="revocation", issuer="bench",
-                           payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]},
-                           prev_hash=bytes.fromhex(receipt["entry_hash"]))
+        entry = sign_entry(
+            key=issuer,
+            seq=receipt["seq"] + 1,
+            time=now_ms(),
+            entry_type="revocation",
+            issuer="bench",
+            payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]},
+            prev_hash=bytes.fromhex(receipt["entry_hash"]),
+        )
         t0 = time.perf_counter()
         receipt = client.submit(entry)
         t1 = time.perf_counter()
@@ -146,19 +202,29 @@ def add_checkpoint(samples: int) -> dict[str, Any]:
     from witness.sql import SqlWitnessStore
 
     tmp = Path(tempfile.mkdtemp(prefix="zkcred-bench-add-"))
-    log = LedgerLog(SqlStore(f"sqlite:///{tmp / 'ledger.db'}"), signing_key=Ed25519PrivateKey.generate(),
-                    origin=ORIGIN)
+    log = LedgerLog(SqlStore(f"sqlite:///{tmp / 'ledger.db'}"), signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
     issuer = Ed25519PrivateKey.generate()
-    log.append(key=issuer, issuer="bench", entry_type="issuer_registration",
-               payload={"ledger_key": public_key_bytes(issuer).hex()})
-    witness = Witness(CosignatureSigner("bench.example/w", Ed25519PrivateKey.generate()), [log.verifier],
-                      SqlWitnessStore(f"sqlite:///{tmp / 'w.db'}"))
+    log.append(
+        key=issuer,
+        issuer="bench",
+        entry_type="issuer_registration",
+        payload={"ledger_key": public_key_bytes(issuer).hex()},
+    )
+    witness = Witness(
+        CosignatureSigner("bench.example/w", Ed25519PrivateKey.generate()),
+        [log.verifier],
+        SqlWitnessStore(f"sqlite:///{tmp / 'w.db'}"),
+    )
     witness.add_checkpoint(format_add_checkpoint(0, [], log.checkpoint().to_bytes()))
     times = []
     for i in range(samples + 2):
         old = log.head().size
-        log.append(key=issuer, issuer="bench", entry_type="revocation",
-                   payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]})
+        log.append(
+            key=issuer,
+            issuer="bench",
+            entry_type="revocation",
+            payload={"registry_id": "r", "handles": [f"{i:04x}"], "values": ["d" * 96]},
+        )
         body = format_add_checkpoint(old, log.consistency_proof(first=old, second=old + 1), log.checkpoint().to_bytes())
         t0 = time.perf_counter()
         witness.add_checkpoint(body)
@@ -183,10 +249,18 @@ def _sizes() -> dict[str, Any]:
     cp = sign_checkpoint(Checkpoint(ORIGIN, 10**6, bytes(32)), log_signer(ORIGIN, Ed25519PrivateKey.generate()))
     w = CosignatureSigner("bench.example/w1", Ed25519PrivateKey.generate())
     line = NoteSignature(w.name, w.key_id, w.sign(cp.checkpoint.text().encode())).line()
-    return {"sizes": {"checkpoint_note": len(cp.to_bytes()), "cosignature_line": len(line.encode()),
-                      "checkpoint_3_cosignatures": len(cp.to_bytes()) + 3 * len(line.encode())}}
+    return {
+        "sizes": {
+            "checkpoint_note": len(cp.to_bytes()),
+            "cosignature_line": len(line.encode()),
+            "checkpoint_3_cosignatures": len(cp.to_bytes()) + 3 * len(line.encode()),
+        }
+    }
 
 
 def rows(report: dict[str, Any]) -> list[list[str]]:
-    return [[name, op, f"{r['median_ms']:.3f}", f"{r['min_ms']:.3f}", f"{r['max_ms']:.3f}"]
-            for name, ops in report["results"].items() for op, r in ops.items()]
+    return [
+        [name, op, f"{r['median_ms']:.3f}", f"{r['min_ms']:.3f}", f"{r['max_ms']:.3f}"]
+        for name, ops in report["results"].items()
+        for op, r in ops.items()
+    ]

@@ -75,7 +75,8 @@ def run(repeats: int, sizes: Sequence[int] = SIZES) -> dict:
         results["auto_prepared"][key] = _time(partial(fast.g1_msm_prepared, prepared, scalars), repeats)
         if arkworks.AVAILABLE:
             results["arkworks_prepared"][key] = _time(
-                _force(True, partial(fast.g1_msm_prepared, prepared, scalars)), repeats)
+                _force(True, partial(fast.g1_msm_prepared, prepared, scalars)), repeats
+            )
             results["arkworks_converted"][key] = _time(_force(True, partial(fast.g1_msm, pts, scalars)), repeats)
         choice[key] = {
             "prepared": "arkworks" if arkworks.AVAILABLE and blst.prefer_arkworks(n, 0) else "blst_loop",

@@ -45,25 +45,60 @@ from circuits.issuance import create_credential, create_credential_request, crea
 from circuits.presentation import create_presentation, verify_presentation
 
 TODAY = dt.date(2026, 11, 23)
-SCHEMA = Schema("applicant", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
-    ("given_name", "string"), ("income", "int"), ("birth_date", "date"), ("country", "string"),
-    ("salary", "decimal(2)"), ("employed", "bool"), ("debt", "int"), ("children", "int"),
-    ("employer", "string"), ("score", "int"),
-]))
+SCHEMA = Schema(
+    "applicant",
+    "1.0",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in [
+            ("given_name", "string"),
+            ("income", "int"),
+            ("birth_date", "date"),
+            ("country", "string"),
+            ("salary", "decimal(2)"),
+            ("employed", "bool"),
+            ("debt", "int"),
+            ("children", "int"),
+            ("employer", "string"),
+            ("score", "int"),
+        ]
+    ),
+)
 VALUES = {
-    "given_name": "Ada", "income": 64000, "birth_date": "1990-12-10", "country": "NL", "salary": "5333.33",
-    "employed": True, "debt": -1200, "children": 0, "employer": "Analytical Engines BV", "score": 710,
+    "given_name": "Ada",
+    "income": 64000,
+    "birth_date": "1990-12-10",
+    "country": "NL",
+    "salary": "5333.33",
+    "employed": True,
+    "debt": -1200,
+    "children": 0,
+    "employer": "Analytical Engines BV",
+    "score": 710,
 }
-BOUNDED_SCHEMA = Schema("applicant", "1.1", tuple(
-    AttributeSpec(a.name, AttributeType.parse(BOUNDS[a.name]) if a.name in BOUNDS else a.type)
-    for a in SCHEMA.attributes
-    for BOUNDS in [{"income": "int(0..1000000000)", "debt": "int(-1000000000..1000000000)",
-                    "children": "int(0..100)", "score": "int(0..1000)"}]
-))
+BOUNDED_SCHEMA = Schema(
+    "applicant",
+    "1.1",
+    tuple(
+        AttributeSpec(a.name, AttributeType.parse(BOUNDS[a.name]) if a.name in BOUNDS else a.type)
+        for a in SCHEMA.attributes
+        for BOUNDS in [
+            {
+                "income": "int(0..1000000000)",
+                "debt": "int(-1000000000..1000000000)",
+                "children": "int(0..100)",
+                "score": "int(0..1000)",
+            }
+        ]
+    ),
+)
 DISCLOSE = ("given_name", "employer")
 PREDICATES_B = (
-    Predicate("income", ">=", 50000), Predicate("birth_date", "<=", "2008-11-23"),
-    Predicate("country", "in", ["DE", "FR", "NL"]), Predicate("score", ">=", 600), Predicate("children", "!=", 3),
+    Predicate("income", ">=", 50000),
+    Predicate("birth_date", "<=", "2008-11-23"),
+    Predicate("country", "in", ["DE", "FR", "NL"]),
+    Predicate("score", ">=", 600),
+    Predicate("children", "!=", 3),
 )
 
 
@@ -91,12 +126,20 @@ def scenarios(be):
     a = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1]))
     d = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1], pseudonym_context="lender-a"))
     b = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B))
-    c = req(CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
-            CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)))
+    c = req(
+        CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
+        CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)),
+    )
     e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
     f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
-    return {"a": (a, [d1], [c1]), "b": (b, [d1], [c1]), "c": (c, [d1, d2], [c1, c2]), "d": (d, [d1], [c1]),
-            "e": (e, [d3], [c3]), "f": (f, [d3], [c3])}, link
+    return {
+        "a": (a, [d1], [c1]),
+        "b": (b, [d1], [c1]),
+        "c": (c, [d1, d2], [c1, c2]),
+        "d": (d, [d1], [c1]),
+        "e": (e, [d3], [c3]),
+        "f": (f, [d3], [c3]),
+    }, link
 
 
 def run(backends: list[str], repeats: int) -> dict:
@@ -114,8 +157,9 @@ def run(backends: list[str], repeats: int) -> dict:
         for _ in range(1 if name == "py_ecc" else FIXED_BASE_AFTER):
             for request, defs, creds in shapes.values():
                 by_id = {d.id: d for d in defs}
-                verify_presentation(request, create_presentation(request, defs, creds, link, backend=be), by_id,
-                                    backend=be)
+                verify_presentation(
+                    request, create_presentation(request, defs, creds, link, backend=be), by_id, backend=be
+                )
         runs = {}
         for key, (request, defs, creds) in shapes.items():
             by_id = {d.id: d for d in defs}
@@ -137,5 +181,8 @@ def rows(report: dict) -> list[list[str]]:
     def ms(v: float) -> str:
         return f"{v:.1f}" if v >= 1 else f"{v:.3f}"
 
-    return [[name, op, ms(r["median_ms"]), ms(r["min_ms"]), ms(r["max_ms"])]
-            for name, ops in report["results"].items() for op, r in ops.items()]
+    return [
+        [name, op, ms(r["median_ms"]), ms(r["min_ms"]), ms(r["max_ms"])]
+        for name, ops in report["results"].items()
+        for op, r in ops.items()
+    ]

@@ -35,8 +35,13 @@ from circuits.sigma.codec import random_scalar
 
 SUITE = "sigma-proofs_Shake128_BLS12381"
 RELATIONS = (
-    "discrete_logarithm", "dleq", "pedersen_commitment", "pedersen_commitment_dleq",
-    "bbs_blind_commitment_computation", "elgamal_decryption", "dleq_derived_element",
+    "discrete_logarithm",
+    "dleq",
+    "pedersen_commitment",
+    "pedersen_commitment_dleq",
+    "bbs_blind_commitment_computation",
+    "elgamal_decryption",
+    "dleq_derived_element",
 )
 
 
@@ -134,8 +139,7 @@ def run(backends: list[str], repeats: int) -> dict:
                 narg = prove(t, rel, witness)
                 assert verify_narg(t, data, narg, flavor, backend=be)
                 out[f"{relation}/{flavor}/prove"] = measure(lambda p=prove, t=t, r=rel, w=witness: p(t, r, w), n)
-                out[f"{relation}/{flavor}/verify"] = measure(
-                    partial(verify_narg, t, data, narg, flavor, backend=be), n)
+                out[f"{relation}/{flavor}/verify"] = measure(partial(verify_narg, t, data, narg, flavor, backend=be), n)
                 if flavor == "batchable":
                     batch.append((t, LinearRelation.from_bytes(data, be), narg))
         assert batch_verify(batch)
@@ -159,8 +163,16 @@ def rows(report: dict) -> list[list[str]]:
     out = []
     for name, ops in report["results"].items():
         for op, r in ops.items():
-            out.append([name, op, f"{r['median_ms']:.2f}", f"{r['min_ms']:.2f}", f"{r['max_ms']:.2f}",
-                        f"{report['ratios_to_g1_mul'][name][op]:.1f}"])
+            out.append(
+                [
+                    name,
+                    op,
+                    f"{r['median_ms']:.2f}",
+                    f"{r['min_ms']:.2f}",
+                    f"{r['max_ms']:.2f}",
+                    f"{report['ratios_to_g1_mul'][name][op]:.1f}",
+                ]
+            )
     return out
 
 

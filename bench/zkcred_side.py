@@ -58,8 +58,11 @@ class ZkcredSide:
         self.label = f"zkcred-{backend}"
         self.be = get_backend(backend)
         self.shape = shape
-        self.schema = Schema("applicant", "1.0", tuple(
-            AttributeSpec(name, AttributeType.parse(kind)) for name, kind, _ in shape["attributes"]))
+        self.schema = Schema(
+            "applicant",
+            "1.0",
+            tuple(AttributeSpec(name, AttributeType.parse(kind)) for name, kind, _ in shape["attributes"]),
+        )
         self.values = {name: value for name, _, value in shape["attributes"]}
         self.capacity = registry_capacity
         self.registry_id = b"bench-compare/registry"
@@ -69,8 +72,13 @@ class ZkcredSide:
         self.pk = bbs.sk_to_pk(self.sk, suite=bbs.SHA256, backend=be)
         self.reg_secret, self.reg = acc.setup_registry(self.registry_id, registry_capacity, backend=be)
         self.d_plain = CredentialDefinition("issuer-1", self.schema, "plain", self.pk)
-        self.d_rev = CredentialDefinition("issuer-1", self.schema, "revocable", self.pk, RevocationRegistry(
-            self.registry_id.decode(), registry_capacity, be.g2_to_bytes(self.reg.Q)))
+        self.d_rev = CredentialDefinition(
+            "issuer-1",
+            self.schema,
+            "revocable",
+            self.pk,
+            RevocationRegistry(self.registry_id.decode(), registry_capacity, be.g2_to_bytes(self.reg.Q)),
+        )
         # The holder: credential index 0 of the registry, with its witness against V0.
         self.link = create_link_secret()
         self.index = 0
@@ -133,23 +141,42 @@ class ZkcredSide:
         sizes: dict[str, int] = {}
 
         def run() -> None:
-            offer = {"offer_id": secrets.token_hex(8), "token": b64e(secrets.token_bytes(32)),
-                     "issuer_url": "http://127.0.0.1:8001", "credential_definition_id": d.id,
-                     "definition": d.to_json(), "attributes": self.values, "expires_at": "2026-11-30T00:00:00Z"}
+            offer = {
+                "offer_id": secrets.token_hex(8),
+                "token": b64e(secrets.token_bytes(32)),
+                "issuer_url": "http://127.0.0.1:8001",
+                "credential_definition_id": d.id,
+                "definition": d.to_json(),
+                "attributes": self.values,
+                "expires_at": "2026-11-30T00:00:00Z",
+            }
             request, blind = create_credential_request(d, self.link, backend=be)
             body = {"offer_id": offer["offer_id"], "request": b64e(request)}
             signature = create_credential(self.sk, d, request, self.values, EXPIRY, y, backend=be)
-            response: dict[str, Any] = {"credential_id": secrets.token_hex(8), "credential": {
-                "definition_id": d.id, "values": self.values, "expiry": EXPIRY.isoformat(),
-                "revocation_handle": f"{y:064x}", "revocation_index": index, "signature": b64e(signature)},
-                "revocation": None}
+            response: dict[str, Any] = {
+                "credential_id": secrets.token_hex(8),
+                "credential": {
+                    "definition_id": d.id,
+                    "values": self.values,
+                    "expiry": EXPIRY.isoformat(),
+                    "revocation_handle": f"{y:064x}",
+                    "revocation_index": index,
+                    "signature": b64e(signature),
+                },
+                "revocation": None,
+            }
             if revocable:
                 C = acc.issue_witness(self.reg_secret, V, y, backend=be)
-                response["revocation"] = {"registry_id": self.registry_id.decode(), "index": index,
-                                          "witness": b64e(be.g1_to_bytes(C)), "accumulator": b64e(be.g1_to_bytes(V)),
-                                          "ledger_seq": 1}
-            process_credential(d, signature, self.values, EXPIRY, y, index if revocable else None, self.link, blind,
-                               backend=be)
+                response["revocation"] = {
+                    "registry_id": self.registry_id.decode(),
+                    "index": index,
+                    "witness": b64e(be.g1_to_bytes(C)),
+                    "accumulator": b64e(be.g1_to_bytes(V)),
+                    "ledger_seq": 1,
+                }
+            process_credential(
+                d, signature, self.values, EXPIRY, y, index if revocable else None, self.link, blind, backend=be
+            )
             if revocable:
                 acc.verify_witness(C, y, V, Q, backend=be)
             sizes.update(offer=_json_len(offer), request=_json_len(body), credential=_json_len(response))

@@ -79,8 +79,7 @@ class AttributeType:
             if not INT_MIN <= lo <= hi <= INT_MAX:
                 raise ParameterError(f"{text!r}: int bounds need −2^63 ≤ a ≤ b < 2^63")
             return cls("int", bounds=(lo, hi))
-        raise ParameterError(
-            f"unknown attribute type {text!r} (int, int(a..b), date, decimal(0..18), bool, string)")
+        raise ParameterError(f"unknown attribute type {text!r} (int, int(a..b), date, decimal(0..18), bool, string)")
 
     def __str__(self) -> str:
         if self.kind == "decimal":

@@ -126,8 +126,11 @@ class Schema:
         return out
 
     def to_json(self) -> dict:
-        return {"name": self.name, "version": self.version,
-                "attributes": [{"name": a.name, "type": str(a.type)} for a in self.attributes]}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "attributes": [{"name": a.name, "type": str(a.type)} for a in self.attributes],
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Schema:
@@ -228,8 +231,14 @@ class CredentialDefinition:
     def from_json(cls, data: Any) -> CredentialDefinition:
         d = _obj(data, {"issuer_id", "schema", "tag", "public_key", "revocation", "suite"}, "credential definition")
         rev = RevocationRegistry.from_json(d["revocation"]) if d["revocation"] is not None else None
-        return cls(str(d["issuer_id"]), Schema.from_json(d["schema"]), str(d["tag"]), b64d(d["public_key"]), rev,
-                   str(d["suite"]))
+        return cls(
+            str(d["issuer_id"]),
+            Schema.from_json(d["schema"]),
+            str(d["tag"]),
+            b64d(d["public_key"]),
+            rev,
+            str(d["suite"]),
+        )
 
 
 # Credential (the holder's) -----------------------------------------------------------------
@@ -264,12 +273,21 @@ class Credential:
 
     @classmethod
     def from_json(cls, data: Any) -> Credential:
-        d = _obj(data, {"definition_id", "values", "expiry", "revocation_handle", "revocation_index", "signature",
-                        "prover_blind"}, "credential")
+        d = _obj(
+            data,
+            {"definition_id", "values", "expiry", "revocation_handle", "revocation_index", "signature", "prover_blind"},
+            "credential",
+        )
         try:
-            return cls(str(d["definition_id"]), dict(d["values"]), _dt.date.fromisoformat(d["expiry"]),
-                       int(d["revocation_handle"], 16), d["revocation_index"], b64d(d["signature"]),
-                       int(d["prover_blind"], 16))
+            return cls(
+                str(d["definition_id"]),
+                dict(d["values"]),
+                _dt.date.fromisoformat(d["expiry"]),
+                int(d["revocation_handle"], 16),
+                d["revocation_index"],
+                b64d(d["signature"]),
+                int(d["prover_blind"], 16),
+            )
         except (TypeError, ValueError) as e:
             raise EncodingError(f"bad credential: {e}") from e
 
@@ -338,30 +356,46 @@ class CredentialQuery:
         _require(bool(_NAME.fullmatch(self.id)), f"query id {self.id!r}: lowercase a-z, 0-9, _")
         _require(len(self.credential_definitions) > 0, "a query accepts at least one credential definition")
         _require(len(set(self.disclose)) == len(self.disclose), "disclose lists an attribute twice")
-        _require(self.pseudonym_context is None or
-                 (isinstance(self.pseudonym_context, str) and 0 < len(self.pseudonym_context.encode()) <= 256),
-                 "pseudonym context: 1–256 bytes of UTF-8, or None")
+        _require(
+            self.pseudonym_context is None
+            or (isinstance(self.pseudonym_context, str) and 0 < len(self.pseudonym_context.encode()) <= 256),
+            "pseudonym context: 1–256 bytes of UTF-8, or None",
+        )
         object.__setattr__(self, "credential_definitions", tuple(self.credential_definitions))
         object.__setattr__(self, "disclose", tuple(self.disclose))
         object.__setattr__(self, "predicates", tuple(self.predicates))
 
     def to_json(self) -> dict:
-        out = {"id": self.id, "credential_definitions": list(self.credential_definitions),
-               "disclose": list(self.disclose), "predicates": [p.to_json() for p in self.predicates],
-               "non_revoked": self.non_revoked}
+        out = {
+            "id": self.id,
+            "credential_definitions": list(self.credential_definitions),
+            "disclose": list(self.disclose),
+            "predicates": [p.to_json() for p in self.predicates],
+            "non_revoked": self.non_revoked,
+        }
         if self.pseudonym_context is not None:
             out["pseudonym_context"] = self.pseudonym_context
         return out
 
     @classmethod
     def from_json(cls, data: Any) -> CredentialQuery:
-        d = _obj(data, {"id", "credential_definitions", "disclose", "predicates", "non_revoked"}, "query",
-                 {"pseudonym_context"})
+        d = _obj(
+            data,
+            {"id", "credential_definitions", "disclose", "predicates", "non_revoked"},
+            "query",
+            {"pseudonym_context"},
+        )
         ctx = d.get("pseudonym_context")
         if ctx is not None and not isinstance(ctx, str):
             raise EncodingError("pseudonym_context must be a string")
-        return cls(str(d["id"]), tuple(map(str, d["credential_definitions"])), tuple(map(str, d["disclose"])),
-                   tuple(Predicate.from_json(p) for p in d["predicates"]), bool(d["non_revoked"]), ctx)
+        return cls(
+            str(d["id"]),
+            tuple(map(str, d["credential_definitions"])),
+            tuple(map(str, d["disclose"])),
+            tuple(Predicate.from_json(p) for p in d["predicates"]),
+            bool(d["non_revoked"]),
+            ctx,
+        )
 
 
 @dataclass(frozen=True)
@@ -400,8 +434,13 @@ class PresentationRequest:
         raise ParameterError(f"no query {query_id!r}")
 
     def to_json(self) -> dict:
-        return {"nonce": b64e(self.nonce), "verifier_id": self.verifier_id, "today": self.today.isoformat(),
-                "queries": [q.to_json() for q in self.queries], "equalities": [list(e) for e in self.equalities]}
+        return {
+            "nonce": b64e(self.nonce),
+            "verifier_id": self.verifier_id,
+            "today": self.today.isoformat(),
+            "queries": [q.to_json() for q in self.queries],
+            "equalities": [list(e) for e in self.equalities],
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> PresentationRequest:
@@ -410,9 +449,13 @@ class PresentationRequest:
             today = _dt.date.fromisoformat(d["today"])
         except (TypeError, ValueError) as e:
             raise EncodingError("today must be an ISO date") from e
-        return cls(b64d(d["nonce"]), str(d["verifier_id"]), today,
-                   tuple(CredentialQuery.from_json(q) for q in d["queries"]),
-                   tuple(tuple(map(str, e)) for e in d["equalities"]))
+        return cls(
+            b64d(d["nonce"]),
+            str(d["verifier_id"]),
+            today,
+            tuple(CredentialQuery.from_json(q) for q in d["queries"]),
+            tuple(tuple(map(str, e)) for e in d["equalities"]),
+        )
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json())

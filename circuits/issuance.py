@@ -58,25 +58,35 @@ def signer_scalars(d: CredentialDefinition, values: dict[str, Any], expiry: _dt.
     return [handle, _expiry_scalar(expiry), *d.schema.encode_values(values)]
 
 
-def create_credential_request(d: CredentialDefinition, link_secret: int, *,
-                              backend: GroupBackend | None = None,
-                              rng: Rng = secrets.token_bytes) -> tuple[bytes, int]:
+def create_credential_request(
+    d: CredentialDefinition, link_secret: int, *, backend: GroupBackend | None = None, rng: Rng = secrets.token_bytes
+) -> tuple[bytes, int]:
     """Holder: (commitment_with_proof bytes, secret prover blind); randomness from ``rng`` (:mod:`circuits.rng`)."""
     be = backend or get_backend()
-    cwp, s = blind.core_commit([link_secret], suite=d.bbs_suite(), be=be,
-                               random_scalars=lambda n: core.calculate_random_scalars(n, rng))
+    cwp, s = blind.core_commit(
+        [link_secret], suite=d.bbs_suite(), be=be, random_scalars=lambda n: core.calculate_random_scalars(n, rng)
+    )
     return cwp.to_bytes(be), s
 
 
-def create_credential(sk: bytes, d: CredentialDefinition, request: bytes, values: dict[str, Any],
-                      expiry: _dt.date, revocation_handle: int, *, backend: GroupBackend | None = None) -> bytes:
+def create_credential(
+    sk: bytes,
+    d: CredentialDefinition,
+    request: bytes,
+    values: dict[str, Any],
+    expiry: _dt.date,
+    revocation_handle: int,
+    *,
+    backend: GroupBackend | None = None,
+) -> bytes:
     """Issuer: check the holder's commitment proof, then blind-sign. Returns the 80-byte signature."""
     be = backend or get_backend()
     suite = d.bbs_suite()
     if not request:
         raise EncodingError("the credential request carries no link-secret commitment")
-    commitment = blind.deserialize_and_validate_commit(request, blind.blind_generators(be, 1, suite=suite),
-                                                       suite=suite, be=be)
+    commitment = blind.deserialize_and_validate_commit(
+        request, blind.blind_generators(be, 1, suite=suite), suite=suite, be=be
+    )
     scalars = signer_scalars(d, values, expiry, revocation_handle)
     sk_int = core.scalar_from_bytes(sk, nonzero=True)
     return blind.core_blind_sign(sk_int, d.public_key, commitment, 1, d.header, scalars, suite=suite, be=be).to_bytes(
@@ -84,17 +94,27 @@ def create_credential(sk: bytes, d: CredentialDefinition, request: bytes, values
     )
 
 
-def process_credential(d: CredentialDefinition, signature: bytes, values: dict[str, Any], expiry: _dt.date,
-                       revocation_handle: int, revocation_index: int | None, link_secret: int, prover_blind: int,
-                       *, backend: GroupBackend | None = None) -> Credential:
+def process_credential(
+    d: CredentialDefinition,
+    signature: bytes,
+    values: dict[str, Any],
+    expiry: _dt.date,
+    revocation_handle: int,
+    revocation_index: int | None,
+    link_secret: int,
+    prover_blind: int,
+    *,
+    backend: GroupBackend | None = None,
+) -> Credential:
     """Holder: verify what the issuer sent over the full message list; raise VerificationError if it fails."""
     be = backend or get_backend()
     suite = d.bbs_suite()
     sig = core.Signature.from_bytes(be, signature)
     scalars = signer_scalars(d, values, expiry, revocation_handle)
     try:
-        blind.core_verify_blind_sign(d.public_key, sig, d.header, scalars, [link_secret], prover_blind,
-                                     suite=suite, be=be)
+        blind.core_verify_blind_sign(
+            d.public_key, sig, d.header, scalars, [link_secret], prover_blind, suite=suite, be=be
+        )
     except VerificationError as e:
         raise VerificationError("the issued credential does not verify") from e
     spec = {a.name: a for a in d.schema.attributes}

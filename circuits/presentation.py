@@ -152,8 +152,12 @@ def _messages(d: CredentialDefinition, cred: Credential, link_secret: int) -> li
     return [cred.revocation_handle, expiry, *d.schema.encode_values(cred.values), cred.prover_blind, link_secret]
 
 
-def check_satisfiable(request: PresentationRequest, definitions: Sequence[CredentialDefinition],
-                      credentials: Sequence[Credential], link_secret: int) -> Plan:
+def check_satisfiable(
+    request: PresentationRequest,
+    definitions: Sequence[CredentialDefinition],
+    credentials: Sequence[Credential],
+    link_secret: int,
+) -> Plan:
     """Refuse, naming the first failing statement, before any cryptography runs."""
     plan = compile_plan(request, definitions)
     msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials, strict=True)]
@@ -230,19 +234,40 @@ def create_presentation(
             witnesses[ci] = revocation[q.id]
     G, H = _pedersen(be)
     msgs = [_messages(d, c, link_secret) for d, c in zip(definitions, credentials, strict=True)]
-    p = ProverState(be, rng, G, H, plan, msgs, [c.signature for c in credentials],
-                    _shared_blindings(plan, rng), witnesses, link_secret)
+    p = ProverState(
+        be,
+        rng,
+        G,
+        H,
+        plan,
+        msgs,
+        [c.signature for c in credentials],
+        _shared_blindings(plan, rng),
+        witnesses,
+        link_secret,
+    )
 
     t = _context_transcript(request)
     responders = [statement.prove(p, t) for statement in plan.statements]
     c = one_challenge(t, be, definitions[0], p.first_init, plan.disclosed[0], [msgs[0][i] for i in plan.disclosed[0]])
 
-    out = Responses([{"definition_id": d.id, "disclosed": _disclosed_json(q.disclose, d, cred)}
-                     for q, d, cred in zip(request.queries, definitions, credentials, strict=True)])
+    out = Responses(
+        [
+            {"definition_id": d.id, "disclosed": _disclosed_json(q.disclose, d, cred)}
+            for q, d, cred in zip(request.queries, definitions, credentials, strict=True)
+        ]
+    )
     for respond in responders:
         respond(c, out)
-    return Presentation(tuple(CredentialProof(**cp) for cp in out.credentials), out.commitments, out.openings,
-                        out.range_proof, tuple(out.not_equal), tuple(out.sets), c)
+    return Presentation(
+        tuple(CredentialProof(**cp) for cp in out.credentials),
+        out.commitments,
+        out.openings,
+        out.range_proof,
+        tuple(out.not_equal),
+        tuple(out.sets),
+        c,
+    )
 
 
 def _disclosed_json(names: Sequence[str], d: CredentialDefinition, cred: Credential) -> dict:
@@ -272,15 +297,25 @@ def verify_presentation(
     _check_structure(request, plan, presentation)
     disclosed_scalars, disclosed_out = _disclosed_values(request, plan, presentation)
     G, H = _pedersen(be)
-    v = VerifierState(be, G, H, plan, presentation, presentation.challenge, disclosed_scalars, accumulator_at,
-                      [q.id for q in request.queries])
+    v = VerifierState(
+        be,
+        G,
+        H,
+        plan,
+        presentation,
+        presentation.challenge,
+        disclosed_scalars,
+        accumulator_at,
+        [q.id for q in request.queries],
+    )
     _replay_transcript(request, v)
     _check_pairings(be, v.pairings)
     return _outcome(request, plan, disclosed_out, v)
 
 
-def _resolve_definitions(request: PresentationRequest, pres: Presentation,
-                         definitions: Mapping[str, CredentialDefinition]) -> list[CredentialDefinition]:
+def _resolve_definitions(
+    request: PresentationRequest, pres: Presentation, definitions: Mapping[str, CredentialDefinition]
+) -> list[CredentialDefinition]:
     """Ensures there is one credential proof per query and the verifier knows each one's definition."""
     if len(pres.credentials) != len(request.queries):
         raise PresentationRejected("structure", "one credential proof per query, in query order")
@@ -319,8 +354,9 @@ def _check_structure(request: PresentationRequest, plan: Plan, pres: Presentatio
         raise PresentationRejected("structure", "wrong number of ≠ or ∈ proofs")
 
 
-def _disclosed_values(request: PresentationRequest, plan: Plan,
-                      pres: Presentation) -> tuple[list[list[int]], dict[str, dict[str, Any]]]:
+def _disclosed_values(
+    request: PresentationRequest, plan: Plan, pres: Presentation
+) -> tuple[list[list[int]], dict[str, dict[str, Any]]]:
     """Ensures every disclosed value is a value of its type (re-encoded here) and predicates on them hold."""
     scalars, out = [], {}
     for ci, (q, d, cp) in enumerate(zip(request.queries, plan.definitions, pres.credentials, strict=True)):
@@ -384,8 +420,9 @@ def _pairing_checks_hold(be: GroupBackend, checks: Sequence[tuple[Any, Any, Any]
     return be.pairing_check([*pairs, (Z, be.g2_neg(be.g2_generator()))])
 
 
-def _outcome(request: PresentationRequest, plan: Plan, disclosed: dict[str, dict[str, Any]],
-             v: VerifierState) -> VerifiedPresentation:
+def _outcome(
+    request: PresentationRequest, plan: Plan, disclosed: dict[str, dict[str, Any]], v: VerifierState
+) -> VerifiedPresentation:
     """Ensures the caller gets exactly what was proven, in words, with the disclosed values."""
     predicates = [f"{q.id}: {p.describe()}" for q in request.queries for p in q.predicates]
     predicates += [f"{q.id}: not expired on {request.today.isoformat()}" for q in request.queries]
@@ -393,7 +430,9 @@ def _outcome(request: PresentationRequest, plan: Plan, disclosed: dict[str, dict
     if len(plan.definitions) > 1:
         predicates.append("same link secret in every credential")
     predicates += [f"{qid}: not revoked at ledger height {h}" for qid, h in v.revocation_heights.items()]
-    predicates += [f"{q.id}: pseudonym for context {q.pseudonym_context!r}" for q in request.queries
-                   if q.pseudonym_context is not None]
+    predicates += [
+        f"{q.id}: pseudonym for context {q.pseudonym_context!r}"
+        for q in request.queries
+        if q.pseudonym_context is not None
+    ]
     return VerifiedPresentation(disclosed, predicates, v.revocation_heights, v.pseudonyms)
-

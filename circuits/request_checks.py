@@ -82,8 +82,9 @@ def check_query(request: PresentationRequest, query: CredentialQuery, d: Credent
         try:
             if p.op in _ORDER:
                 if not t.numeric or t.kind == "bool":
-                    raise UnanswerableRequest(f"{what}: an order predicate needs an int, date or decimal "
-                                              f"attribute, not {t}")
+                    raise UnanswerableRequest(
+                        f"{what}: an order predicate needs an int, date or decimal attribute, not {t}"
+                    )
                 bounds = [(">=", p.value[0]), ("<=", p.value[1])] if p.op == "between" else [(p.op, p.value)]
                 if p.op == "between" and threshold(t, p.value[0], "<=") > threshold(t, p.value[1], "<="):
                     raise UnanswerableRequest(f"{what}: the lower bound is above the upper bound")
@@ -113,14 +114,19 @@ def check_query(request: PresentationRequest, query: CredentialQuery, d: Credent
         if a.only is not None:
             left = {s for s in a.only if s not in a.excluded and (not numeric or a.lo <= s <= a.hi)}
             if not left:
-                raise UnanswerableRequest(f"{d.id}: the predicates on {name} admit no value together "
-                                          "(every listed value is out of range or excluded)")
-        elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(
-                s in a.excluded for s in range(a.lo, a.hi + 1)):
+                raise UnanswerableRequest(
+                    f"{d.id}: the predicates on {name} admit no value together "
+                    "(every listed value is out of range or excluded)"
+                )
+        elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(s in a.excluded for s in range(a.lo, a.hi + 1)):
             raise UnanswerableRequest(f"{d.id}: the predicates on {name} exclude every value of its range")
-    ranges = 1 + sum((2 if p.op == "between" else 1) for p in query.predicates
-                     if p.op in _ORDER and p.attribute not in query.disclose)
+    ranges = 1 + sum(
+        (2 if p.op == "between" else 1)
+        for p in query.predicates
+        if p.op in _ORDER and p.attribute not in query.disclose
+    )
     if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
         raise UnanswerableRequest(
             f"{d.id}: the request needs {ranges} range statements (one per bound of each order predicate on a "
-            f"hidden attribute, plus the expiry); one presentation proves at most {k.RANGE_PROOF_MAX_AGGREGATION}")
+            f"hidden attribute, plus the expiry); one presentation proves at most {k.RANGE_PROOF_MAX_AGGREGATION}"
+        )

@@ -236,8 +236,14 @@ class Field:
 class WireType:
     """Bytes and JSON of one dataclass, both derived from its field list."""
 
-    def __init__(self, cls: type, fields: Sequence[Field], *, split: Callable[[int], tuple[int, int]] | None = None,
-                 version: int | None = None) -> None:
+    def __init__(
+        self,
+        cls: type,
+        fields: Sequence[Field],
+        *,
+        split: Callable[[int], tuple[int, int]] | None = None,
+        version: int | None = None,
+    ) -> None:
         self.cls, self.fields, self.split, self.version = cls, tuple(fields), split, version
         self.groups: list[tuple[tuple[str, ...], list[Field]]] = []
         for f in self.fields:
@@ -351,8 +357,11 @@ class WireType:
         if self.version is not None:
             w.u8(self.version)
         if self.optional_tops:
-            present = [top for top in self.optional_tops
-                       if not any(self._absent(fs, obj) for key, fs in self.groups if key[0] == top)]
+            present = [
+                top
+                for top in self.optional_tops
+                if not any(self._absent(fs, obj) for key, fs in self.groups if key[0] == top)
+            ]
             w.u8(sum(1 << i for i, top in enumerate(self.optional_tops) if top in present))
         for _key, fields in self.groups:
             if fields[0].optional and self._absent(fields, obj):
@@ -462,8 +471,9 @@ class SetMembershipProof(_Wire):
     responses: tuple[int, ...]
 
 
-SetMembershipProof.WIRE = WireType(SetMembershipProof, [Field("challenges", SCALARS, ()),
-                                                        Field("responses", SCALARS, ())], split=_cds_split)
+SetMembershipProof.WIRE = WireType(
+    SetMembershipProof, [Field("challenges", SCALARS, ()), Field("responses", SCALARS, ())], split=_cds_split
+)
 
 
 @dataclass(frozen=True)
@@ -490,17 +500,24 @@ class CredentialProof(_Wire):
     pseudonym: Any = None  # G1 point, when the query asks for one
 
 
-CredentialProof.WIRE = WireType(CredentialProof, [
-    Field("definition_id", TEXT, ("definition_id",)),
-    Field("disclosed", OBJECT, ("disclosed",)),
-    Field("A_bar", POINT, ("bbs",)), Field("B_bar", POINT, ("bbs",)), Field("D", POINT, ("bbs",)),
-    Field("e_hat", SCALAR, ("bbs",)), Field("r1_hat", SCALAR, ("bbs",)), Field("r3_hat", SCALAR, ("bbs",)),
-    Field("m_hat", SCALARS, ("bbs",)),
-    Field("revocation_height", U64, ("revocation", "height"), optional=True),
-    Field("accumulator", RAW(G1_BYTES), ("revocation", "accumulator"), optional=True),
-    Field("membership", BLOB, ("revocation", "proof"), optional=True),
-    Field("pseudonym", POINT, ("pseudonym",), optional=True),
-])
+CredentialProof.WIRE = WireType(
+    CredentialProof,
+    [
+        Field("definition_id", TEXT, ("definition_id",)),
+        Field("disclosed", OBJECT, ("disclosed",)),
+        Field("A_bar", POINT, ("bbs",)),
+        Field("B_bar", POINT, ("bbs",)),
+        Field("D", POINT, ("bbs",)),
+        Field("e_hat", SCALAR, ("bbs",)),
+        Field("r1_hat", SCALAR, ("bbs",)),
+        Field("r3_hat", SCALAR, ("bbs",)),
+        Field("m_hat", SCALARS, ("bbs",)),
+        Field("revocation_height", U64, ("revocation", "height"), optional=True),
+        Field("accumulator", RAW(G1_BYTES), ("revocation", "accumulator"), optional=True),
+        Field("membership", BLOB, ("revocation", "proof"), optional=True),
+        Field("pseudonym", POINT, ("pseudonym",), optional=True),
+    ],
+)
 
 
 @dataclass(frozen=True)
@@ -516,13 +533,16 @@ class Presentation(_Wire):
     challenge: int
 
 
-Presentation.WIRE = WireType(Presentation, [
-    Field("credentials", LIST(lambda: CredentialProof), ("credentials",)),
-    Field("commitments", POINTS, ("commitments",), omit_empty=True),
-    Field("openings", SCALARS, ("openings",), omit_empty=True),
-    Field("range_proof", BLOB, ("range_proof",), omit_empty=True),
-    Field("not_equal", LIST(lambda: NotEqualProof), ("not_equal",), omit_empty=True),
-    Field("sets", LIST(lambda: SetMembershipProof), ("sets",), omit_empty=True),
-    Field("challenge", SCALAR, ("challenge",)),
-], version=PRESENTATION_VERSION)
-
+Presentation.WIRE = WireType(
+    Presentation,
+    [
+        Field("credentials", LIST(lambda: CredentialProof), ("credentials",)),
+        Field("commitments", POINTS, ("commitments",), omit_empty=True),
+        Field("openings", SCALARS, ("openings",), omit_empty=True),
+        Field("range_proof", BLOB, ("range_proof",), omit_empty=True),
+        Field("not_equal", LIST(lambda: NotEqualProof), ("not_equal",), omit_empty=True),
+        Field("sets", LIST(lambda: SetMembershipProof), ("sets",), omit_empty=True),
+        Field("challenge", SCALAR, ("challenge",)),
+    ],
+    version=PRESENTATION_VERSION,
+)

@@ -81,8 +81,12 @@ NO_NUL = r"^[^\x00]*$"
 
 class AttributePublic(_In):
     name: Annotated[str, Field(min_length=1, max_length=64)]
-    type: Annotated[str, Field(min_length=1, max_length=48,
-                               examples=["int", "int(0..1000000000)", "date", "decimal(2)", "bool", "string"])]
+    type: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=48, examples=["int", "int(0..1000000000)", "date", "decimal(2)", "bool", "string"]
+        ),
+    ]
 
 
 class SchemaCreate(_In):
@@ -174,9 +178,15 @@ class OffersPublic(BaseModel):
 
 
 class BulkOfferCreate(_In):
-    offers: Annotated[list[Any], Field(min_length=1, max_length=MAX_BULK_OFFERS,
-                                       description="each {credential_definition_id, attributes} as for "
-                                                   "POST /admin/offers; checked one by one, errors by index")]
+    offers: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=MAX_BULK_OFFERS,
+            description="each {credential_definition_id, attributes} as for "
+            "POST /admin/offers; checked one by one, errors by index",
+        ),
+    ]
 
 
 class BulkOffersPublic(BaseModel):
@@ -222,8 +232,12 @@ class RevokePublic(BaseModel):
 
 class CredentialRequestCreate(_In):
     offer_id: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-    request: Annotated[str, Field(min_length=1, max_length=4096,
-                                  description="b64url(commitment_with_proof) from create_credential_request")]
+    request: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=4096, description="b64url(commitment_with_proof) from create_credential_request"
+        ),
+    ]
 
 
 class IssuedCredentialBody(BaseModel):
@@ -262,8 +276,9 @@ def get_service(request: Request) -> IssuerService:
 ServiceDep = Annotated[IssuerService, Depends(get_service)]
 
 
-def require_admin(service: ServiceDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]) -> Actor:
+def require_admin(
+    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_admin)]
+) -> Actor:
     return service.admin_actor(credentials.credentials if credentials else None)
 
 
@@ -292,8 +307,12 @@ def known_query_only(request: Request, _admin: AdminDep) -> None:
     declared = _declared_query(route.dependant) if isinstance(route, APIRoute) else set()
     unknown = sorted(set(request.query_params) - declared)
     if unknown:
-        raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name[:64]),
-                                       "msg": "unknown query parameter"} for name in unknown])
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name[:64]), "msg": "unknown query parameter"}
+                for name in unknown
+            ]
+        )
 
 
 def no_nul(request: Request, _admin: AdminDep) -> None:
@@ -301,15 +320,17 @@ def no_nul(request: Request, _admin: AdminDep) -> None:
     bad = [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
     bad += [("query", k[:64]) for k, v in request.query_params.multi_items() if "\x00" in v]
     if bad:
-        raise RequestValidationError([{"type": "string_pattern_mismatch", "loc": loc,
-                                       "msg": "must not contain a NUL character"} for loc in bad])
+        raise RequestValidationError(
+            [{"type": "string_pattern_mismatch", "loc": loc, "msg": "must not contain a NUL character"} for loc in bad]
+        )
 
 
 _ADMIN = [Depends(known_query_only), Depends(no_nul)]
 
 _ERRORS = error_responses(400, 401, 403, 404, 409, 410, 422, 502, 503)
-_PENDING: dict[int | str, dict[str, Any]] = {202: {"description": "committed; its publication on the ledger is "
-                                                   "pending (publication: pending, ledger_seq: null)"}}
+_PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"description": "committed; its publication on the ledger is pending (publication: pending, ledger_seq: null)"}
+}
 
 
 def _published_or_202(body: dict[str, Any], response: Response) -> dict[str, Any]:
@@ -317,24 +338,27 @@ def _published_or_202(body: dict[str, Any], response: Response) -> dict[str, Any
         response.status_code = 202
     return body
 
+
 # ------------------------------------------------------------------ routers, one per resource
 
 schemas = APIRouter(prefix="/admin/schemas", tags=["schemas"], responses=_ERRORS, dependencies=_ADMIN)
-definitions = APIRouter(prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS,
-                        dependencies=_ADMIN)
+definitions = APIRouter(
+    prefix="/admin/credential-definitions", tags=["credential-definitions"], responses=_ERRORS, dependencies=_ADMIN
+)
 offers = APIRouter(prefix="/admin/offers", tags=["offers"], responses=_ERRORS, dependencies=_ADMIN)
-credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS,
-                              dependencies=_ADMIN)
+credentials_admin = APIRouter(prefix="/admin/credentials", tags=["credentials"], responses=_ERRORS, dependencies=_ADMIN)
 audit = APIRouter(prefix="/admin/audit", tags=["audit"], responses=_ERRORS, dependencies=_ADMIN)
 issuance = APIRouter(prefix="/credentials", tags=["issuance"], responses=_ERRORS)
 
 
 @schemas.post("", status_code=201, response_model=SchemaPublic, responses=_PENDING)
 def create_schema(body: SchemaCreate, service: ServiceDep, admin: AdminDep, response: Response) -> dict[str, Any]:
-    return _published_or_202(service.create_schema(name=body.name, version=body.version,
-                                                   attributes=[a.model_dump() for a in body.attributes],
-                                                   actor=admin).to_json(),
-                             response)
+    return _published_or_202(
+        service.create_schema(
+            name=body.name, version=body.version, attributes=[a.model_dump() for a in body.attributes], actor=admin
+        ).to_json(),
+        response,
+    )
 
 
 @schemas.get("", response_model=SchemasPublic)
@@ -348,22 +372,39 @@ def get_schema(schema_id: str, service: ServiceDep, _admin: AdminDep) -> dict[st
 
 
 @definitions.post("", status_code=201, response_model=CredentialDefinitionPublic, responses=_PENDING)
-def create_credential_definition(body: CredentialDefinitionCreate, service: ServiceDep,
-                                 admin: AdminDep, response: Response) -> dict[str, Any]:
-    return _published_or_202(service.create_credential_definition(
-        schema_id=body.schema_id, tag=body.tag, revocable=body.revocable, capacity=body.capacity,
-        validity_days=body.validity_days, actor=admin,
-    ).to_json(), response)
+def create_credential_definition(
+    body: CredentialDefinitionCreate, service: ServiceDep, admin: AdminDep, response: Response
+) -> dict[str, Any]:
+    return _published_or_202(
+        service.create_credential_definition(
+            schema_id=body.schema_id,
+            tag=body.tag,
+            revocable=body.revocable,
+            capacity=body.capacity,
+            validity_days=body.validity_days,
+            actor=admin,
+        ).to_json(),
+        response,
+    )
 
 
-@definitions.post("/{definition_id}/rotate", status_code=201, response_model=CredentialDefinitionPublic,
-                  responses=_PENDING)
-def rotate_credential_definition(definition_id: str, service: ServiceDep, admin: AdminDep, response: Response,
-                                 body: CredentialDefinitionRotate | None = None) -> dict[str, Any]:
+@definitions.post(
+    "/{definition_id}/rotate", status_code=201, response_model=CredentialDefinitionPublic, responses=_PENDING
+)
+def rotate_credential_definition(
+    definition_id: str,
+    service: ServiceDep,
+    admin: AdminDep,
+    response: Response,
+    body: CredentialDefinitionRotate | None = None,
+) -> dict[str, Any]:
     body = body or CredentialDefinitionRotate()
-    return _published_or_202(service.rotate_credential_definition(
-        definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity,
-        actor=admin).to_json(), response)
+    return _published_or_202(
+        service.rotate_credential_definition(
+            definition_id, tag=body.tag, validity_days=body.validity_days, capacity=body.capacity, actor=admin
+        ).to_json(),
+        response,
+    )
 
 
 @definitions.get("", response_model=CredentialDefinitionsPublic)
@@ -378,8 +419,9 @@ def get_credential_definition(definition_id: str, service: ServiceDep, _admin: A
 
 @offers.post("", status_code=201, response_model=OfferPublic)
 def create_offer(body: OfferCreate, service: ServiceDep, admin: AdminDep) -> dict[str, Any]:
-    return service.create_offer(credential_definition_id=body.credential_definition_id, attributes=body.attributes,
-                                actor=admin)
+    return service.create_offer(
+        credential_definition_id=body.credential_definition_id, attributes=body.attributes, actor=admin
+    )
 
 
 @offers.post("/bulk", status_code=201, response_model=BulkOffersPublic)
@@ -397,8 +439,9 @@ def list_offers(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    items = service.list_offers(status=status, definition_id=definition_id, batch_id=batch_id, limit=limit,
-                                offset=offset)
+    items = service.list_offers(
+        status=status, definition_id=definition_id, batch_id=batch_id, limit=limit, offset=offset
+    )
     return {"items": [o.to_json() for o in items]}
 
 
@@ -422,8 +465,9 @@ def list_credentials(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,  # beyond a 64-bit SQL integer was a 500
 ) -> dict[str, Any]:
-    items = service.list_credentials(status=status, definition_id=definition_id, offer_id=offer_id, limit=limit,
-                                     offset=offset)
+    items = service.list_credentials(
+        status=status, definition_id=definition_id, offer_id=offer_id, limit=limit, offset=offset
+    )
     return {"items": [c.to_json() for c in items]}
 
 
@@ -433,8 +477,9 @@ def get_credential(credential_id: str, service: ServiceDep, _admin: AdminDep) ->
 
 
 @credentials_admin.post("/{credential_id}/revoke", response_model=RevokePublic, responses=_PENDING)
-def revoke_credential(credential_id: str, service: ServiceDep, admin: AdminDep, request: Request,
-                      response: Response) -> dict[str, Any]:
+def revoke_credential(
+    credential_id: str, service: ServiceDep, admin: AdminDep, request: Request, response: Response
+) -> dict[str, Any]:
     revoked = service.revoke(credential_id, actor=admin).to_json()
     request.app.state.revocations.inc()
     return _published_or_202(revoked, response)
@@ -457,14 +502,24 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
-    items = service.list_audit(action=action, actor=actor, token_id=token_id, object_type=object_type,
-                               object_id=object_id, since=since, until=until, limit=limit, offset=offset)
+    items = service.list_audit(
+        action=action,
+        actor=actor,
+        token_id=token_id,
+        object_type=object_type,
+        object_id=object_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
     return {"items": [a.to_json() for a in items]}
 
 
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
-def issue_credential(body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep,
-                     request: Request) -> dict[str, Any]:
+def issue_credential(
+    body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep, request: Request
+) -> dict[str, Any]:
     issued = service.issue_credential(offer_id=body.offer_id, token=token, request=body.request)
     request.app.state.issuances.inc()
     return issued
@@ -477,8 +532,10 @@ def _problem_of(exc: IssuerError) -> ProblemDetails:
     """The issuer's one domain mapping: the kind's status and title (``issuer.errors``), the error's slug."""
     extra = dict(getattr(exc, "extra", None) or {})  # e.g. existing_id of a duplicate
     if exc.items:  # a bulk request: each refused item by its index in the request
-        extra["errors"] = [{"index": i, "type": PROBLEM_PREFIX + e.slug, "title": e.title, "status": e.status,
-                            "detail": e.detail} for i, e in exc.items]
+        extra["errors"] = [
+            {"index": i, "type": PROBLEM_PREFIX + e.slug, "title": e.title, "status": e.status, "detail": e.detail}
+            for i, e in exc.items
+        ]
     return ProblemDetails(exc.status, exc.slug, exc.title, exc.detail, extensions=extra)
 
 
@@ -495,18 +552,26 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
 
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     """
-    app = create_service_app(service="issuer", title="zkcred issuer", summary="Schemas, credential definitions, "
-                             "offers, blind issuance and revocation", error_mappers={IssuerError: _problem_of},
-                             readiness=_readiness(service), limits=limits,
-                             # the outbox keeps entries while the ledger is away (202 pending): degraded, not down
-                             optional_checks={"ledger": service.publisher.ping},
-                             body_limits={"/admin/offers/bulk": BULK_MAX_BODY_BYTES})
+    app = create_service_app(
+        service="issuer",
+        title="zkcred issuer",
+        summary="Schemas, credential definitions, offers, blind issuance and revocation",
+        error_mappers={IssuerError: _problem_of},
+        readiness=_readiness(service),
+        limits=limits,
+        # the outbox keeps entries while the ledger is away (202 pending): degraded, not down
+        optional_checks={"ledger": service.publisher.ping},
+        body_limits={"/admin/offers/bulk": BULK_MAX_BODY_BYTES},
+    )
     app.state.service = service
     metrics = app.state.metrics
     app.state.issuances = metrics.counter("issuer_issuances", "credentials issued (blind issuance succeeded)")
     app.state.revocations = metrics.counter("issuer_revocations", "credentials revoked (published to the ledger)")
-    metrics.gauge_callback("issuer_outbox_pending", "ledger entries committed but not yet on the ledger (outbox)",
-                           lambda: len(service.outbox.pending()))
+    metrics.gauge_callback(
+        "issuer_outbox_pending",
+        "ledger entries committed but not yet on the ledger (outbox)",
+        lambda: len(service.outbox.pending()),
+    )
     for router in (schemas, definitions, offers, credentials_admin, audit, issuance):
         app.include_router(router)
     return app
@@ -526,8 +591,11 @@ def create_app_from_env() -> FastAPI:
     # a pinned ledger key (ZKCRED_LEDGER_PUBLIC_KEY, or the ledger's key in the state dir) and ZKCRED_LEDGER_POLICY:
     # the issuer then reads its own registration only from a verified (witnessed) checkpoint
     pinned = settings.pinned_ledger_key()
-    publisher = HttpPublisher(LedgerClient(settings.ledger_url, ledger_key=pinned[0] if pinned else None,
-                                           policy=policy_from_env() if pinned else None))
+    publisher = HttpPublisher(
+        LedgerClient(
+            settings.ledger_url, ledger_key=pinned[0] if pinned else None, policy=policy_from_env() if pinned else None
+        )
+    )
     service = IssuerService.open(settings=settings, publisher=publisher)
     service.outbox.start()  # deliver what is pending, with backoff while the ledger is away
     logger.info("issuer %s (pid %d) serving", service.issuer_id, os.getpid())

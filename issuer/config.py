@@ -30,8 +30,16 @@ from pydantic import Field
 
 from servicekit.settings import MASTER_KEY_ENV, CommonSettings, ConfigError, parse_master_key, read_key_file
 
-__all__ = ["AdminSettings", "ConfigError", "DEFAULT_ISSUER_URL", "DEFAULT_LEDGER_URL", "DEFAULT_PORT", "MASTER_KEY_ENV",
-           "Settings", "parse_master_key"]
+__all__ = [
+    "AdminSettings",
+    "ConfigError",
+    "DEFAULT_ISSUER_URL",
+    "DEFAULT_LEDGER_URL",
+    "DEFAULT_PORT",
+    "MASTER_KEY_ENV",
+    "Settings",
+    "parse_master_key",
+]
 
 DEFAULT_LEDGER_URL = "http://127.0.0.1:8003"
 DEFAULT_PORT = 8001

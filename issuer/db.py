@@ -38,12 +38,16 @@ __all__ = ["create_tables", "make_engine", "read_session", "write_session"]
 logger = logging.getLogger(__name__)
 
 #: Unique keys added after their tables first shipped: (table, index name, columns).
-_UNIQUE = [("issuer_schemas", "uq_issuer_schema_name_version", ("name", "version")),
-           ("issuer_credential_definitions", "uq_issuer_definition_schema_tag", ("schema_id", "tag")),
-           ("issuer_credential_definitions", "uq_issuer_definition_superseded_by", ("superseded_by",))]
+_UNIQUE = [
+    ("issuer_schemas", "uq_issuer_schema_name_version", ("name", "version")),
+    ("issuer_credential_definitions", "uq_issuer_definition_schema_tag", ("schema_id", "tag")),
+    ("issuer_credential_definitions", "uq_issuer_definition_superseded_by", ("superseded_by",)),
+]
 #: Columns added since (nullable): (table, column, SQL type).
-_ADDED = [("issuer_credential_definitions", "supersedes", "VARCHAR(128)"),
-          ("issuer_credential_definitions", "superseded_by", "VARCHAR(128)")]
+_ADDED = [
+    ("issuer_credential_definitions", "supersedes", "VARCHAR(128)"),
+    ("issuer_credential_definitions", "superseded_by", "VARCHAR(128)"),
+]
 #: Columns that became nullable (NULL: the record's ledger entry is pending in the outbox).
 _NULLABLE = [("issuer_schemas", "ledger_seq"), ("issuer_credential_definitions", "ledger_seq")]
 
@@ -122,15 +126,17 @@ def _upgrade_for_outbox(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
-                sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                           (table,)).scalar_one()
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).scalar_one()
                 relaxed = sql.replace(f"{column} BIGINT NOT NULL", f"{column} BIGINT")
                 if relaxed == sql:
                     raise RuntimeError(f"{table}.{column}: unexpected definition; migrate by hand")
                 version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
                 conn.exec_driver_sql("PRAGMA writable_schema = ON")
-                conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
-                                     (relaxed, table))
+                conn.exec_driver_sql(
+                    "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (relaxed, table)
+                )
                 conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
                 conn.exec_driver_sql("PRAGMA writable_schema = OFF")
         engine.dispose()  # other pooled connections hold the old schema

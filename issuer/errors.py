@@ -73,8 +73,15 @@ _TITLES = {
 class IssuerError(Exception):
     """Every error the issuer's domain logic raises on purpose."""
 
-    def __init__(self, kind: ErrorKind, detail: str, *, slug: str | None = None,
-                 extra: Mapping[str, Any] | None = None, items: list[tuple[int, IssuerError]] | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str,
+        *,
+        slug: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        items: list[tuple[int, IssuerError]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail

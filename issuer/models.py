@@ -157,8 +157,9 @@ class OutboxRow(SQLModel, table=True):
 
     __tablename__ = "issuer_outbox"
 
-    id: int | None = Field(default=None, primary_key=True,
-                           sa_type=BigInteger().with_variant(Integer, "sqlite"))  # SQLite: rowid
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )  # SQLite: rowid
     entry_type: str = Field(max_length=64)
     payload: str = Field(sa_type=Text)  # canonical JSON (public: what the ledger will show)
     content_id: str = Field(max_length=64, unique=True)
@@ -180,8 +181,9 @@ class AuditRow(SQLModel, table=True):
 
     __tablename__ = "issuer_audit"
 
-    id: int | None = Field(default=None, primary_key=True,
-                           sa_type=BigInteger().with_variant(Integer, "sqlite"))  # SQLite: rowid autoincrement
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )  # SQLite: rowid autoincrement
     at: _dt.datetime = Field(sa_column=_ts(nullable=False, index=True))
     token_id: str | None = Field(default=None, max_length=64, index=True)  # None: CLI or in-process
     actor: str = Field(max_length=128, index=True)  # the token's label (name), or "cli" / "in-process"
@@ -193,6 +195,15 @@ class AuditRow(SQLModel, table=True):
 
 TABLES = [
     m.__table__  # type: ignore[attr-defined]
-    for m in (IssuerIdentity, SchemaRow, CredentialDefinitionRow, OfferRow, CredentialRow, AdminToken, OutboxRow,
-              IssuanceReceiptRow, AuditRow)
+    for m in (
+        IssuerIdentity,
+        SchemaRow,
+        CredentialDefinitionRow,
+        OfferRow,
+        CredentialRow,
+        AdminToken,
+        OutboxRow,
+        IssuanceReceiptRow,
+        AuditRow,
+    )
 ]

@@ -73,12 +73,26 @@ def utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
 
-def enqueue(session: Session, *, issuer_id: str, entry_type: str, payload: Mapping[str, Any], subject: str,
-            subject_id: str, now: _dt.datetime) -> int:
+def enqueue(
+    session: Session,
+    *,
+    issuer_id: str,
+    entry_type: str,
+    payload: Mapping[str, Any],
+    subject: str,
+    subject_id: str,
+    now: _dt.datetime,
+) -> int:
     """Queue an entry in the caller's transaction (with the record it publishes); its outbox id."""
     body = canonical_json(dict(payload)).decode()
-    row = OutboxRow(entry_type=entry_type, payload=body, subject=subject, subject_id=subject_id,
-                    content_id=content_id(issuer_id, entry_type, payload).hex(), created_at=now)
+    row = OutboxRow(
+        entry_type=entry_type,
+        payload=body,
+        subject=subject,
+        subject_id=subject_id,
+        content_id=content_id(issuer_id, entry_type, payload).hex(),
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     assert row.id is not None
@@ -89,35 +103,59 @@ def enqueue(session: Session, *, issuer_id: str, entry_type: str, payload: Mappi
 
 
 def _schema_published(session: Session, row: OutboxRow, seq: int) -> None:
-    session.exec(update(SchemaRow).where(col(SchemaRow.id) == row.subject_id)  # type: ignore[call-overload]
-                 .values(ledger_seq=seq))
+    session.exec(
+        update(SchemaRow)
+        .where(col(SchemaRow.id) == row.subject_id)  # type: ignore[call-overload]
+        .values(ledger_seq=seq)
+    )
 
 
 def _definition_published(session: Session, row: OutboxRow, seq: int) -> None:
-    session.exec(update(CredentialDefinitionRow)  # type: ignore[call-overload]
-                 .where(col(CredentialDefinitionRow.id) == row.subject_id).values(ledger_seq=seq))
+    session.exec(
+        update(CredentialDefinitionRow)  # type: ignore[call-overload]
+        .where(col(CredentialDefinitionRow.id) == row.subject_id)
+        .values(ledger_seq=seq)
+    )
 
 
 def _registry_published(session: Session, row: OutboxRow, seq: int) -> None:
     v0 = b64d(json.loads(row.payload)["v0"])
     rows = CredentialDefinitionRow
-    session.exec(update(rows).where(col(rows.registry_id) == row.subject_id)  # type: ignore[call-overload]
-                 .values(registry_seq=seq))
+    session.exec(
+        update(rows)
+        .where(col(rows.registry_id) == row.subject_id)  # type: ignore[call-overload]
+        .values(registry_seq=seq)
+    )
     # V0 is the current value until the first revocation: then this entry published it
-    session.exec(update(rows).where(col(rows.registry_id) == row.subject_id,  # type: ignore[call-overload]
-                                    col(rows.accumulator) == v0, col(rows.accumulator_seq).is_(None))
-                 .values(accumulator_seq=seq))
+    session.exec(
+        update(rows)
+        .where(
+            col(rows.registry_id) == row.subject_id,  # type: ignore[call-overload]
+            col(rows.accumulator) == v0,
+            col(rows.accumulator_seq).is_(None),
+        )
+        .values(accumulator_seq=seq)
+    )
 
 
 def _revocation_published(session: Session, row: OutboxRow, seq: int) -> None:
     payload = json.loads(row.payload)
-    session.exec(update(CredentialRow).where(col(CredentialRow.id) == row.subject_id)  # type: ignore[call-overload]
-                 .values(revocation_seq=seq))
+    session.exec(
+        update(CredentialRow)
+        .where(col(CredentialRow.id) == row.subject_id)  # type: ignore[call-overload]
+        .values(revocation_seq=seq)
+    )
     rows = CredentialDefinitionRow
     latest = b64d(payload["values"][-1])
-    session.exec(update(rows).where(col(rows.registry_id) == payload["registry_id"],  # type: ignore[call-overload]
-                                    col(rows.accumulator) == latest, col(rows.accumulator_seq).is_(None))
-                 .values(accumulator_seq=seq))
+    session.exec(
+        update(rows)
+        .where(
+            col(rows.registry_id) == payload["registry_id"],  # type: ignore[call-overload]
+            col(rows.accumulator) == latest,
+            col(rows.accumulator_seq).is_(None),
+        )
+        .values(accumulator_seq=seq)
+    )
 
 
 #: subject → how the record learns its entry's seq (same transaction as the outbox mark).
@@ -141,9 +179,16 @@ class Delivery:
 class Outbox:
     """Delivers ``issuer_outbox`` in order through a ``LedgerPublisher``, idempotently."""
 
-    def __init__(self, *, engine: Engine, publisher: LedgerPublisher, issuer_id: str,
-                 key: Callable[[], Any], register: Callable[[], None],
-                 clock: Callable[[], _dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        publisher: LedgerPublisher,
+        issuer_id: str,
+        key: Callable[[], Any],
+        register: Callable[[], None],
+        clock: Callable[[], _dt.datetime] = utcnow,
+    ) -> None:
         self.engine = engine
         self.publisher = publisher
         self.issuer_id = issuer_id
@@ -158,8 +203,11 @@ class Outbox:
 
     def pending(self) -> list[OutboxRow]:
         with db.read_session(self.engine) as session:
-            return list(session.exec(select(OutboxRow).where(col(OutboxRow.ledger_seq).is_(None))
-                                     .order_by(col(OutboxRow.id))).all())
+            return list(
+                session.exec(
+                    select(OutboxRow).where(col(OutboxRow.ledger_seq).is_(None)).order_by(col(OutboxRow.id))
+                ).all()
+            )
 
     def seq_of(self, outbox_id: int) -> int | None:
         with db.read_session(self.engine) as session:
@@ -189,8 +237,12 @@ class Outbox:
             for i, row in enumerate(rows):
                 crash_point(f"{row.subject}:before-publish")
                 try:
-                    seq = self.publisher.publish(key=self._key(), issuer_id=self.issuer_id,
-                                                 entry_type=row.entry_type, payload=json.loads(row.payload))
+                    seq = self.publisher.publish(
+                        key=self._key(),
+                        issuer_id=self.issuer_id,
+                        entry_type=row.entry_type,
+                        payload=json.loads(row.payload),
+                    )
                 except IssuerError as e:
                     if e.kind not in (ErrorKind.LEDGER_UNAVAILABLE, ErrorKind.LEDGER_REFUSED):
                         raise
@@ -204,9 +256,11 @@ class Outbox:
     def mark(self, row: OutboxRow, seq: int) -> bool:
         """Record that ``row`` is the ledger's entry ``seq`` (and tell its record); False if marked already."""
         with db.write_session(self.engine) as session:
-            done = session.exec(update(OutboxRow)  # type: ignore[call-overload]
-                                .where(col(OutboxRow.id) == row.id, col(OutboxRow.ledger_seq).is_(None))
-                                .values(ledger_seq=seq, delivered_at=self._clock(), last_error=None))
+            done = session.exec(
+                update(OutboxRow)  # type: ignore[call-overload]
+                .where(col(OutboxRow.id) == row.id, col(OutboxRow.ledger_seq).is_(None))
+                .values(ledger_seq=seq, delivered_at=self._clock(), last_error=None)
+            )
             if done.rowcount != 1:
                 return False  # another deliverer marked it (with the same seq: the ledger dedupes)
             _ON_DELIVERED[row.subject](session, row, seq)
@@ -217,8 +271,11 @@ class Outbox:
         level = logging.WARNING if error.kind is ErrorKind.LEDGER_UNAVAILABLE else logging.ERROR
         logger.log(level, "publication of %s %s pending: %s", row.entry_type, row.subject_id, error.detail)
         with db.write_session(self.engine) as session:
-            session.exec(update(OutboxRow).where(col(OutboxRow.id) == row.id)  # type: ignore[call-overload]
-                         .values(attempts=OutboxRow.attempts + 1, last_error=error.detail[:1000]))
+            session.exec(
+                update(OutboxRow)
+                .where(col(OutboxRow.id) == row.id)  # type: ignore[call-overload]
+                .values(attempts=OutboxRow.attempts + 1, last_error=error.detail[:1000])
+            )
 
     # -------------------------------------------------------------- the background loop
 
@@ -272,18 +329,31 @@ class ReconcileReport:
         return not (self.pending or self.unrecorded or self.mismatched or (self.dry_run and self.marked))
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "issuer_id": self.issuer_id, "dry_run": self.dry_run,
-                "ledger_entries": self.ledger_entries, "published": self.published, "marked": self.marked,
-                "pending": self.pending, "unrecorded": self.unrecorded, "mismatched": self.mismatched}
+        return {
+            "ok": self.ok,
+            "issuer_id": self.issuer_id,
+            "dry_run": self.dry_run,
+            "ledger_entries": self.ledger_entries,
+            "published": self.published,
+            "marked": self.marked,
+            "pending": self.pending,
+            "unrecorded": self.unrecorded,
+            "mismatched": self.mismatched,
+        }
 
 
-_ID_FIELD = {"schema": "schema_id", "credential_definition": "cred_def_id", "revocation_registry": "registry_id",
-             "revocation": "registry_id", "issuer_registration": "ledger_key", "key_rotation": "new_ledger_key"}
+_ID_FIELD = {
+    "schema": "schema_id",
+    "credential_definition": "cred_def_id",
+    "revocation_registry": "registry_id",
+    "revocation": "registry_id",
+    "issuer_registration": "ledger_key",
+    "key_rotation": "new_ledger_key",
+}
 
 
 def _item(row: OutboxRow, **extra: Any) -> dict[str, Any]:
-    return {"outbox_id": row.id, "type": row.entry_type, "subject": row.subject, "subject_id": row.subject_id,
-            **extra}
+    return {"outbox_id": row.id, "type": row.entry_type, "subject": row.subject, "subject_id": row.subject_id, **extra}
 
 
 def _expected_seqs(session: Session) -> Iterable[tuple[int, str, str, str]]:
@@ -304,8 +374,9 @@ def _expected_seqs(session: Session) -> Iterable[tuple[int, str, str, str]]:
         yield c.revocation_seq, "revocation", d.registry_id, f"revocation of credential {c.id}"  # type: ignore[misc]
 
 
-def reconcile(*, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, Any]]],
-              outbox: Outbox | None) -> ReconcileReport:
+def reconcile(
+    *, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, Any]]], outbox: Outbox | None
+) -> ReconcileReport:
     """Compare the issuer's records with its entries on the ledger; repair unless ``outbox`` is None (dry run).
 
     ``entries``: the ledger's entries of an issuer id (``LedgerPublisher.issuer_entries``).
@@ -342,8 +413,9 @@ def reconcile(*, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, 
             known.add(row.ledger_seq)
             doc = by_seq.get(row.ledger_seq)
             if doc is None or content_id(issuer_id, doc["type"], doc["payload"]).hex() != row.content_id:
-                report.mismatched.append(_item(row, seq=row.ledger_seq, problem="the ledger's entry at this seq "
-                                               "is not this publication"))
+                report.mismatched.append(
+                    _item(row, seq=row.ledger_seq, problem="the ledger's entry at this seq is not this publication")
+                )
             continue
         seq = by_content.get(row.content_id)
         if seq is not None:
@@ -355,8 +427,14 @@ def reconcile(*, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, 
         known.add(seq)
         doc = by_seq.get(seq)
         if doc is None or doc["type"] != entry_type or doc["payload"].get(_ID_FIELD[entry_type]) != object_id:
-            report.mismatched.append({"seq": seq, "type": entry_type, "subject_id": object_id,
-                                      "problem": f"the {what} names ledger entry {seq}, which is not it"})
+            report.mismatched.append(
+                {
+                    "seq": seq,
+                    "type": entry_type,
+                    "subject_id": object_id,
+                    "problem": f"the {what} names ledger entry {seq}, which is not it",
+                }
+            )
 
     marked = {m["outbox_id"] for m in report.marked}
     if outbox is not None:
@@ -373,11 +451,19 @@ def reconcile(*, engine: Engine, entries: Callable[[str], Iterable[Mapping[str, 
                 report.published.append(_item(row, seq=fresh.ledger_seq))
         report.pending = [_item(r, attempts=r.attempts, last_error=r.last_error) for r in after.values()]
     else:
-        report.pending = [_item(r, attempts=r.attempts, last_error=r.last_error)
-                          for r in rows if r.ledger_seq is None and r.id not in marked]
+        report.pending = [
+            _item(r, attempts=r.attempts, last_error=r.last_error)
+            for r in rows
+            if r.ledger_seq is None and r.id not in marked
+        ]
     for seq in sorted(by_seq.keys() - known):
         doc = by_seq[seq]
         field_name = _ID_FIELD.get(doc["type"], "")
-        report.unrecorded.append({"seq": seq, "type": doc["type"],
-                                  "id": doc["payload"].get(field_name) if isinstance(doc["payload"], dict) else None})
+        report.unrecorded.append(
+            {
+                "seq": seq,
+                "type": doc["type"],
+                "id": doc["payload"].get(field_name) if isinstance(doc["payload"], dict) else None,
+            }
+        )
     return report

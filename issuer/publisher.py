@@ -113,8 +113,15 @@ class HttpPublisher:
         try:
             seq, prev = self._head()
             for attempt in range(self.attempts):
-                entry = sign_entry(key=key, seq=seq, time=now_ms(), entry_type=entry_type, issuer=issuer_id,
-                                   payload=payload, prev_hash=prev)
+                entry = sign_entry(
+                    key=key,
+                    seq=seq,
+                    time=now_ms(),
+                    entry_type=entry_type,
+                    issuer=issuer_id,
+                    payload=payload,
+                    prev_hash=prev,
+                )
                 try:
                     return int(self.client.submit(entry)["seq"])
                 except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
@@ -167,8 +174,10 @@ class HttpPublisher:
                 if checkpoint is not None:
                     if start >= checkpoint.size:
                         return found
-                    page = [e.to_json() for e in self.client.verified_entries(
-                        start=start, limit=MAX_PAGE, tree_head=checkpoint)]
+                    page = [
+                        e.to_json()
+                        for e in self.client.verified_entries(start=start, limit=MAX_PAGE, tree_head=checkpoint)
+                    ]
                 else:
                     page = self.client.fetch_entries(start=start, limit=MAX_PAGE)
                 found += [doc for doc in page if isinstance(doc, dict) and doc.get("issuer") == issuer_id]

@@ -126,8 +126,15 @@ OFFER_STATUSES = ("pending", "issued", "cancelled", "expired")
 #: Most offers one POST /admin/offers/bulk creates (all or nothing, one transaction).
 MAX_BULK_OFFERS = 1000
 #: What the audit trail records (``action`` values).
-AUDIT_ACTIONS = ("admin_token.create", "admin_token.revoke", "schema.create", "credential_definition.create",
-                 "offer.create", "offer.cancel", "credential.revoke")
+AUDIT_ACTIONS = (
+    "admin_token.create",
+    "admin_token.revoke",
+    "schema.create",
+    "credential_definition.create",
+    "offer.create",
+    "offer.cancel",
+    "credential.revoke",
+)
 SUITE = "BLS12-381-SHA-256"
 
 
@@ -171,8 +178,14 @@ class SchemaInfo:
     ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "version": self.version, "attributes": self.attributes,
-                "ledger_seq": self.ledger_seq, "publication": _publication(self.ledger_seq)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "attributes": self.attributes,
+            "ledger_seq": self.ledger_seq,
+            "publication": _publication(self.ledger_seq),
+        }
 
 
 @dataclass(frozen=True)
@@ -194,11 +207,20 @@ class DefinitionInfo:
         return self.ledger_seq is not None and (not self.revocable or self.registry_seq is not None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "schema_id": self.schema_id, "tag": self.tag, "revocable": self.revocable,
-                "capacity": self.capacity, "validity_days": self.validity_days,
-                "definition": self.definition.to_json(), "ledger_seq": self.ledger_seq,
-                "registry_seq": self.registry_seq, "publication": "published" if self.published else "pending",
-                "supersedes": self.supersedes, "superseded_by": self.superseded_by}
+        return {
+            "id": self.id,
+            "schema_id": self.schema_id,
+            "tag": self.tag,
+            "revocable": self.revocable,
+            "capacity": self.capacity,
+            "validity_days": self.validity_days,
+            "definition": self.definition.to_json(),
+            "ledger_seq": self.ledger_seq,
+            "registry_seq": self.registry_seq,
+            "publication": "published" if self.published else "pending",
+            "supersedes": self.supersedes,
+            "superseded_by": self.superseded_by,
+        }
 
 
 @dataclass(frozen=True)
@@ -214,9 +236,15 @@ class CredentialInfo:
     offer_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "definition_id": self.definition_id, "status": self.status,
-                "revocation_index": self.revocation_index, "issued_at": self.issued_at,
-                "revoked_at": self.revoked_at, "offer_id": self.offer_id}
+        return {
+            "id": self.id,
+            "definition_id": self.definition_id,
+            "status": self.status,
+            "revocation_index": self.revocation_index,
+            "issued_at": self.issued_at,
+            "revoked_at": self.revoked_at,
+            "offer_id": self.offer_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -226,8 +254,12 @@ class RevokeResult:
     ledger_seq: int | None  # None: publication pending (issuer.outbox)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "ledger_seq": self.ledger_seq,
-                "publication": _publication(self.ledger_seq)}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "ledger_seq": self.ledger_seq,
+            "publication": _publication(self.ledger_seq),
+        }
 
 
 def _publication(seq: int | None) -> str:
@@ -266,9 +298,17 @@ class OfferInfo:
     batch_id: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "credential_definition_id": self.credential_definition_id, "status": self.status,
-                "created_at": self.created_at, "expires_at": self.expires_at, "issued_at": self.issued_at,
-                "cancelled_at": self.cancelled_at, "credential_id": self.credential_id, "batch_id": self.batch_id}
+        return {
+            "id": self.id,
+            "credential_definition_id": self.credential_definition_id,
+            "status": self.status,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "issued_at": self.issued_at,
+            "cancelled_at": self.cancelled_at,
+            "credential_id": self.credential_id,
+            "batch_id": self.batch_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -283,8 +323,16 @@ class AuditInfo:
     detail: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "actor": self.actor, "token_id": self.token_id, "action": self.action,
-                "object_type": self.object_type, "object_id": self.object_id, "detail": self.detail}
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "token_id": self.token_id,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "detail": self.detail,
+        }
 
 
 def _offer_status(row: OfferRow, now: _dt.datetime) -> str:
@@ -298,9 +346,17 @@ def _offer_status(row: OfferRow, now: _dt.datetime) -> str:
 
 
 def _offer_info(row: OfferRow, credential_id: str | None, now: _dt.datetime) -> OfferInfo:
-    return OfferInfo(row.id, row.definition_id, _offer_status(row, now), _iso(row.created_at) or "",
-                     _iso(row.expires_at) or "", _iso(row.used_at), _iso(row.cancelled_at), credential_id,
-                     row.batch_id)
+    return OfferInfo(
+        row.id,
+        row.definition_id,
+        _offer_status(row, now),
+        _iso(row.created_at) or "",
+        _iso(row.expires_at) or "",
+        _iso(row.used_at),
+        _iso(row.cancelled_at),
+        credential_id,
+        row.batch_id,
+    )
 
 
 def _offer_status_filter(status: str, now: _dt.datetime) -> Any:
@@ -317,17 +373,35 @@ def _offer_status_filter(status: str, now: _dt.datetime) -> Any:
 
 def _audit_info(row: AuditRow) -> AuditInfo:
     assert row.id is not None
-    return AuditInfo(row.id, _iso(row.at) or "", row.actor, row.token_id, row.action, row.object_type,
-                     row.object_id, json.loads(row.detail))
+    return AuditInfo(
+        row.id,
+        _iso(row.at) or "",
+        row.actor,
+        row.token_id,
+        row.action,
+        row.object_type,
+        row.object_id,
+        json.loads(row.detail),
+    )
 
 
-def _audit(session: Any, actor: Actor | None, action: str, object_type: str, object_id: str, at: _dt.datetime,
-           **detail: Any) -> None:
+def _audit(
+    session: Any, actor: Actor | None, action: str, object_type: str, object_id: str, at: _dt.datetime, **detail: Any
+) -> None:
     """Add one audit record to ``session`` — inside the transaction of the write it records."""
     assert action in AUDIT_ACTIONS, action
     actor = actor or IN_PROCESS
-    session.add(AuditRow(at=at, token_id=actor.token_id, actor=actor.label, action=action, object_type=object_type,
-                         object_id=object_id, detail=canonical_json(detail).decode()))
+    session.add(
+        AuditRow(
+            at=at,
+            token_id=actor.token_id,
+            actor=actor.label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=canonical_json(detail).decode(),
+        )
+    )
 
 
 def _schema_info(row: SchemaRow) -> SchemaInfo:
@@ -336,14 +410,31 @@ def _schema_info(row: SchemaRow) -> SchemaInfo:
 
 
 def _definition_info(row: CredentialDefinitionRow) -> DefinitionInfo:
-    return DefinitionInfo(row.id, row.schema_id, row.tag, row.revocable, row.capacity, row.validity_days,
-                          CredentialDefinition.from_json(json.loads(row.definition_json)), row.ledger_seq,
-                          row.registry_seq, row.supersedes, row.superseded_by)
+    return DefinitionInfo(
+        row.id,
+        row.schema_id,
+        row.tag,
+        row.revocable,
+        row.capacity,
+        row.validity_days,
+        CredentialDefinition.from_json(json.loads(row.definition_json)),
+        row.ledger_seq,
+        row.registry_seq,
+        row.supersedes,
+        row.superseded_by,
+    )
 
 
 def _credential_info(row: CredentialRow) -> CredentialInfo:
-    return CredentialInfo(row.id, row.definition_id, row.status, row.revocation_index,
-                          _iso(row.issued_at) or "", _iso(row.revoked_at), row.offer_id)
+    return CredentialInfo(
+        row.id,
+        row.definition_id,
+        row.status,
+        row.revocation_index,
+        _iso(row.issued_at) or "",
+        _iso(row.revoked_at),
+        row.offer_id,
+    )
 
 
 # ------------------------------------------------------------------ sealing purposes (table/column/row)
@@ -373,8 +464,9 @@ def _request_hash(request_bytes: bytes) -> str:
     return hashlib.sha256(request_bytes).hexdigest()
 
 
-def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None,
-                       actor: Actor | None = None) -> str:
+def create_admin_token(
+    engine: Engine, *, name: str = "admin", now: _dt.datetime | None = None, actor: Actor | None = None
+) -> str:
     """A new admin bearer token in the database at ``engine``; returned once, stored as its SHA-256.
 
     Needs neither the master key nor the ledger (``zkcred issuer create-admin-token``).
@@ -391,8 +483,14 @@ def create_admin_token(engine: Engine, *, name: str = "admin", now: _dt.datetime
     return token
 
 
-def revoke_admin_tokens(engine: Engine, *, token: str | None = None, name: str | None = None,
-                        now: _dt.datetime | None = None, actor: Actor | None = None) -> int:
+def revoke_admin_tokens(
+    engine: Engine,
+    *,
+    token: str | None = None,
+    name: str | None = None,
+    now: _dt.datetime | None = None,
+    actor: Actor | None = None,
+) -> int:
     """Revoke the admin token given (by its value) or every token with ``name``; the number revoked.
 
     Revoked tokens stay in the table (with ``revoked_at``) and authenticate no more (403).
@@ -403,8 +501,9 @@ def revoke_admin_tokens(engine: Engine, *, token: str | None = None, name: str |
     cond = AdminToken.token_hash == token_hash(token) if token is not None else AdminToken.name == name
     now = now or utcnow()
     with db.write_session(engine) as session:
-        live = session.exec(select(AdminToken).where(cond, col(AdminToken.revoked_at).is_(None))
-                            .with_for_update()).all()
+        live = session.exec(
+            select(AdminToken).where(cond, col(AdminToken.revoked_at).is_(None)).with_for_update()
+        ).all()
         for row in live:
             row.revoked_at = now
             session.add(row)
@@ -426,7 +525,7 @@ def _hide_value(reason: str, value: Any, type_name: str) -> str:
     """
     for form in dict.fromkeys((repr(value), str(value))):
         if form and reason.startswith(form + " "):
-            reason = "the value" + reason[len(form):]
+            reason = "the value" + reason[len(form) :]
         if form and reason.endswith(": " + form):
             reason = reason[: -len(form)] + "the value"
     for form in {str(value), repr(value)}:
@@ -471,8 +570,7 @@ def _bulk_error(errors: list[tuple[int, IssuerError]], total: int) -> IssuerErro
     kind, slug = (ErrorKind.INPUT, "invalid-offers")
     if len(kinds) == 1 and next(iter(kinds))[0] is not ErrorKind.INPUT:  # e.g. every one registry-full
         kind, slug = next(iter(kinds))
-    return IssuerError(kind, f"{len(errors)} of {total} offer(s) refused; none was created", slug=slug,
-                       items=errors)
+    return IssuerError(kind, f"{len(errors)} of {total} offer(s) refused; none was created", slug=slug, items=errors)
 
 
 class IssuerService:
@@ -550,22 +648,30 @@ class IssuerService:
             issuer_id = self.settings.issuer_id or f"issuer-{public.hex()[:16]}"
             try:
                 with db.write_session(self.engine) as session:
-                    session.add(IssuerIdentity(
-                        id=1, issuer_id=issuer_id, name=self.settings.issuer_name, ledger_public_key=public.hex(),
-                        ledger_key_sealed=self._sealer.seal(key.private_bytes_raw(), _p_ledger_key(issuer_id)),
-                        created_at=self.clock(),
-                    ))
+                    session.add(
+                        IssuerIdentity(
+                            id=1,
+                            issuer_id=issuer_id,
+                            name=self.settings.issuer_name,
+                            ledger_public_key=public.hex(),
+                            ledger_key_sealed=self._sealer.seal(key.private_bytes_raw(), _p_ledger_key(issuer_id)),
+                            created_at=self.clock(),
+                        )
+                    )
             except IntegrityError:  # another worker created it first: read theirs
                 continue
         assert row is not None
         if self.settings.issuer_id and self.settings.issuer_id != row.issuer_id:
-            raise ConfigError(f"ZKCRED_ISSUER_ID is {self.settings.issuer_id!r}, but this database belongs to "
-                              f"issuer {row.issuer_id!r}")
+            raise ConfigError(
+                f"ZKCRED_ISSUER_ID is {self.settings.issuer_id!r}, but this database belongs to "
+                f"issuer {row.issuer_id!r}"
+            )
         try:
             seed = self._sealer.open(row.ledger_key_sealed, _p_ledger_key(row.issuer_id))
         except UnsealError as e:
-            raise ConfigError("ZKCRED_MASTER_KEY does not open this database's keys "
-                              "(it is not the key the database was created with)") from e
+            raise ConfigError(
+                "ZKCRED_MASTER_KEY does not open this database's keys (it is not the key the database was created with)"
+            ) from e
         self._ledger_key = Ed25519PrivateKey.from_private_bytes(seed)
         self.issuer_id = row.issuer_id
         self.ledger_public_key = bytes.fromhex(row.ledger_public_key)
@@ -582,16 +688,19 @@ class IssuerService:
             if self.settings.issuer_name:
                 payload["name"] = self.settings.issuer_name
             try:
-                seq = self.publisher.publish(key=self._key, issuer_id=self.issuer_id,
-                                             entry_type="issuer_registration", payload=payload)
+                seq = self.publisher.publish(
+                    key=self._key, issuer_id=self.issuer_id, entry_type="issuer_registration", payload=payload
+                )
             except IssuerError as e:
                 if e.slug != "issuer-exists":
                     raise
                 current = self.publisher.issuer_key(self.issuer_id)  # another worker registered us
         if seq is None and current != self.ledger_public_key:
-            raise IssuerError(ErrorKind.LEDGER_REFUSED,
-                              f"issuer id {self.issuer_id!r} is registered on the ledger under another key",
-                              slug="issuer-id-taken")
+            raise IssuerError(
+                ErrorKind.LEDGER_REFUSED,
+                f"issuer id {self.issuer_id!r} is registered on the ledger under another key",
+                slug="issuer-id-taken",
+            )
         with db.write_session(self.engine) as session:
             row = session.get(IssuerIdentity, 1)
             assert row is not None
@@ -631,15 +740,29 @@ class IssuerService:
     def outbox(self) -> Outbox:
         """The durable outbox of this issuer's publications (``issuer.outbox``)."""
         if self._outbox is None:
-            self._outbox = Outbox(engine=self.engine, publisher=self.publisher, issuer_id=self.issuer_id,
-                                  key=lambda: self._key, register=self.ensure_registered, clock=self.clock)
+            self._outbox = Outbox(
+                engine=self.engine,
+                publisher=self.publisher,
+                issuer_id=self.issuer_id,
+                key=lambda: self._key,
+                register=self.ensure_registered,
+                clock=self.clock,
+            )
         return self._outbox
 
-    def _enqueue(self, session: Any, entry_type: str, payload: Mapping[str, Any], *, subject: str,
-                 subject_id: str) -> int:
+    def _enqueue(
+        self, session: Any, entry_type: str, payload: Mapping[str, Any], *, subject: str, subject_id: str
+    ) -> int:
         """Queue a ledger entry in ``session``'s transaction, the one writing the record it publishes."""
-        return enqueue(session, issuer_id=self.issuer_id, entry_type=entry_type, payload=payload, subject=subject,
-                       subject_id=subject_id, now=self.clock())
+        return enqueue(
+            session,
+            issuer_id=self.issuer_id,
+            entry_type=entry_type,
+            payload=payload,
+            subject=subject,
+            subject_id=subject_id,
+            now=self.clock(),
+        )
 
     def _deliver_through(self, outbox_id: int) -> Delivery:
         """After the commit: publish the outbox up to ``outbox_id`` now (the response waits, as it always did)."""
@@ -667,8 +790,9 @@ class IssuerService:
 
     # -------------------------------------------------------------- schemas
 
-    def create_schema(self, *, name: str, version: str, attributes: list[Mapping[str, Any]],
-                      actor: Actor | None = None) -> SchemaInfo:
+    def create_schema(
+        self, *, name: str, version: str, attributes: list[Mapping[str, Any]], actor: Actor | None = None
+    ) -> SchemaInfo:
         """Define a schema and publish it; its id is the hash of its canonical JSON.
 
         The schema and its ledger entry (outbox) are one transaction; the entry is then
@@ -687,14 +811,30 @@ class IssuerService:
         body = schema.to_json()
         try:
             with db.write_session(self.engine) as session:
-                session.add(SchemaRow(id=schema.id, name=schema.name, version=schema.version,
-                                      schema_doc=canonical_json(body).decode(), ledger_seq=None,
-                                      created_at=self.clock()))
+                session.add(
+                    SchemaRow(
+                        id=schema.id,
+                        name=schema.name,
+                        version=schema.version,
+                        schema_doc=canonical_json(body).decode(),
+                        ledger_seq=None,
+                        created_at=self.clock(),
+                    )
+                )
                 session.flush()  # the unique keys are checked here, before anything is queued
-                outbox_id = self._enqueue(session, "schema", {"schema_id": schema.id, **body},
-                                          subject="schema", subject_id=schema.id)
-                _audit(session, actor, "schema.create", "schema", schema.id, self.clock(),
-                       name=schema.name, version=schema.version)
+                outbox_id = self._enqueue(
+                    session, "schema", {"schema_id": schema.id, **body}, subject="schema", subject_id=schema.id
+                )
+                _audit(
+                    session,
+                    actor,
+                    "schema.create",
+                    "schema",
+                    schema.id,
+                    self.clock(),
+                    name=schema.name,
+                    version=schema.version,
+                )
                 crash_point("schema:before-commit")
         except IntegrityError:
             self._refuse_duplicate_schema(schema)  # the concurrent creator's row is committed now
@@ -705,12 +845,19 @@ class IssuerService:
 
     def _refuse_duplicate_schema(self, schema: Schema) -> None:
         with db.read_session(self.engine) as session:
-            found = session.exec(select(SchemaRow).where(
-                (col(SchemaRow.id) == schema.id)
-                | ((col(SchemaRow.name) == schema.name) & (col(SchemaRow.version) == schema.version)))).first()
+            found = session.exec(
+                select(SchemaRow).where(
+                    (col(SchemaRow.id) == schema.id)
+                    | ((col(SchemaRow.name) == schema.name) & (col(SchemaRow.version) == schema.version))
+                )
+            ).first()
         if found is not None:
-            raise IssuerError(ErrorKind.CONFLICT, f"schema {found.name!r} version {found.version!r} exists already "
-                              f"({found.id})", slug="schema-exists", extra={"existing_id": found.id})
+            raise IssuerError(
+                ErrorKind.CONFLICT,
+                f"schema {found.name!r} version {found.version!r} exists already ({found.id})",
+                slug="schema-exists",
+                extra={"existing_id": found.id},
+            )
 
     def list_schemas(self) -> list[SchemaInfo]:
         with db.read_session(self.engine) as session:
@@ -727,7 +874,13 @@ class IssuerService:
     # -------------------------------------------------------------- credential definitions
 
     def create_credential_definition(
-        self, *, schema_id: str, tag: str, revocable: bool, capacity: int | None = None, validity_days: int = 365,
+        self,
+        *,
+        schema_id: str,
+        tag: str,
+        revocable: bool,
+        capacity: int | None = None,
+        validity_days: int = 365,
         actor: Actor | None = None,
         supersedes: str | None = None,
     ) -> DefinitionInfo:
@@ -735,12 +888,20 @@ class IssuerService:
 
         ``supersedes``: the definition this one replaces (:meth:`rotate_credential_definition`).
         """
-        logger.debug("create_credential_definition >>> schema_id=%r tag=%r revocable=%r capacity=%r",
-                     schema_id, tag, revocable, capacity)
+        logger.debug(
+            "create_credential_definition >>> schema_id=%r tag=%r revocable=%r capacity=%r",
+            schema_id,
+            tag,
+            revocable,
+            capacity,
+        )
         if not isinstance(tag, str) or not 0 < len(tag) <= 64 or not tag.isprintable():
             raise _input("tag: 1–64 printable characters")
-        if isinstance(validity_days, bool) or not isinstance(validity_days, int) \
-                or not 1 <= validity_days <= MAX_VALIDITY_DAYS:
+        if (
+            isinstance(validity_days, bool)
+            or not isinstance(validity_days, int)
+            or not 1 <= validity_days <= MAX_VALIDITY_DAYS
+        ):
             raise _input(f"validity_days: an integer in [1, {MAX_VALIDITY_DAYS}]")
         if revocable:
             if (
@@ -773,43 +934,81 @@ class IssuerService:
         did = definition.id
 
         row = CredentialDefinitionRow(
-            id=did, schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=capacity if revocable else None,
-            validity_days=validity_days, definition_json=canonical_json(definition.to_json()).decode(),
-            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)), ledger_seq=None, created_at=self.clock(),
+            id=did,
+            schema_id=schema.id,
+            tag=tag,
+            revocable=bool(revocable),
+            capacity=capacity if revocable else None,
+            validity_days=validity_days,
+            definition_json=canonical_json(definition.to_json()).decode(),
+            bbs_secret_key_sealed=self._sealer.seal(sk, _p_bbs(did)),
+            ledger_seq=None,
+            created_at=self.clock(),
             supersedes=supersedes,
         )
-        announced: dict[str, Any] = {"cred_def_id": did, "schema_id": schema.id, "ciphersuite": definition.suite,
-                                     "bbs_public_key": b64e(pk), "tag": tag}
+        announced: dict[str, Any] = {
+            "cred_def_id": did,
+            "schema_id": schema.id,
+            "ciphersuite": definition.suite,
+            "bbs_public_key": b64e(pk),
+            "tag": tag,
+        }
         if supersedes is not None:
             announced["supersedes"] = supersedes
         entries: list[tuple[str, dict[str, Any], str, str]] = [
-            ("credential_definition", announced, "credential_definition", did)]
+            ("credential_definition", announced, "credential_definition", did)
+        ]
         if rev is not None and registry is not None and secret is not None:
             v0 = be.g1_to_bytes(registry.V0)
             row.registry_id = rev.id
             row.accumulator_secret_sealed = self._sealer.seal(secret.alpha.to_bytes(32, "big"), _p_alpha(did))
             row.accumulator = v0  # accumulator_seq and registry_seq: when the registry entry is delivered
-            entries.append(("revocation_registry", {
-                "registry_id": rev.id, "cred_def_id": did, "capacity": rev.capacity,
-                "q": b64e(rev.Q), "v0": b64e(v0),
-            }, "revocation_registry", rev.id))
+            entries.append(
+                (
+                    "revocation_registry",
+                    {
+                        "registry_id": rev.id,
+                        "cred_def_id": did,
+                        "capacity": rev.capacity,
+                        "q": b64e(rev.Q),
+                        "v0": b64e(v0),
+                    },
+                    "revocation_registry",
+                    rev.id,
+                )
+            )
         try:
             with db.write_session(self.engine) as session:
                 session.add(row)
                 session.flush()  # the unique keys are checked here, before anything is queued
                 if supersedes is not None:  # one successor per definition, even for concurrent rotations
-                    done = session.exec(update(CredentialDefinitionRow)  # type: ignore[call-overload]
-                                        .where(col(CredentialDefinitionRow.id) == supersedes,
-                                               col(CredentialDefinitionRow.superseded_by).is_(None))
-                                        .values(superseded_by=did))
+                    done = session.exec(
+                        update(CredentialDefinitionRow)  # type: ignore[call-overload]
+                        .where(
+                            col(CredentialDefinitionRow.id) == supersedes,
+                            col(CredentialDefinitionRow.superseded_by).is_(None),
+                        )
+                        .values(superseded_by=did)
+                    )
                     if done.rowcount != 1:
                         raise self._superseded_error(supersedes)
                 outbox_id = 0
                 for entry_type, payload, subject, subject_id in entries:
                     outbox_id = self._enqueue(session, entry_type, payload, subject=subject, subject_id=subject_id)
-                _audit(session, actor, "credential_definition.create", "credential_definition", did, self.clock(),
-                       schema_id=schema.id, tag=tag, revocable=bool(revocable), capacity=row.capacity,
-                       registry_id=row.registry_id, supersedes=supersedes)
+                _audit(
+                    session,
+                    actor,
+                    "credential_definition.create",
+                    "credential_definition",
+                    did,
+                    self.clock(),
+                    schema_id=schema.id,
+                    tag=tag,
+                    revocable=bool(revocable),
+                    capacity=row.capacity,
+                    registry_id=row.registry_id,
+                    supersedes=supersedes,
+                )
                 crash_point("credential_definition:before-commit")
         except IntegrityError:
             self._refuse_duplicate_definition(schema.id, tag)  # a concurrent creator committed first
@@ -818,9 +1017,15 @@ class IssuerService:
         self._deliver_through(outbox_id)
         return self.get_credential_definition(did)
 
-    def rotate_credential_definition(self, definition_id: str, *, tag: str | None = None,
-                                     validity_days: int | None = None, capacity: int | None = None,
-                                     actor: Actor | None = None) -> DefinitionInfo:
+    def rotate_credential_definition(
+        self,
+        definition_id: str,
+        *,
+        tag: str | None = None,
+        validity_days: int | None = None,
+        capacity: int | None = None,
+        actor: Actor | None = None,
+    ) -> DefinitionInfo:
         """A new definition (fresh BBS key, fresh registry) that supersedes ``definition_id``.
 
         Same schema; tag, validity and capacity as the old one unless given (the tag
@@ -841,17 +1046,26 @@ class IssuerService:
             base, sep, n = old.tag.rpartition("#r")
             tag = f"{base}#r{int(n) + 1}" if sep and n.isdigit() else f"{old.tag}#r2"
         return self.create_credential_definition(
-            schema_id=old.schema_id, tag=tag, revocable=old.revocable,
+            schema_id=old.schema_id,
+            tag=tag,
+            revocable=old.revocable,
             capacity=(capacity or old.capacity) if old.revocable else capacity,
-            validity_days=validity_days or old.validity_days, supersedes=old.id, actor=actor)
+            validity_days=validity_days or old.validity_days,
+            supersedes=old.id,
+            actor=actor,
+        )
 
     def _superseded_error(self, definition_id: str, successor: str | None = None) -> IssuerError:
         if successor is None:
             with db.read_session(self.engine) as session:
                 row = session.get(CredentialDefinitionRow, definition_id)
             successor = row.superseded_by if row is not None else None
-        return IssuerError(ErrorKind.CONFLICT, f"credential definition {definition_id} is superseded by {successor}",
-                           slug="definition-superseded", extra={"successor_id": successor})
+        return IssuerError(
+            ErrorKind.CONFLICT,
+            f"credential definition {definition_id} is superseded by {successor}",
+            slug="definition-superseded",
+            extra={"successor_id": successor},
+        )
 
     def _refuse_superseded(self, definition_id: str) -> None:
         with db.read_session(self.engine) as session:
@@ -861,11 +1075,18 @@ class IssuerService:
 
     def _refuse_duplicate_definition(self, schema_id: str, tag: str) -> None:
         with db.read_session(self.engine) as session:
-            found = session.exec(select(CredentialDefinitionRow).where(
-                col(CredentialDefinitionRow.schema_id) == schema_id, col(CredentialDefinitionRow.tag) == tag)).first()
+            found = session.exec(
+                select(CredentialDefinitionRow).where(
+                    col(CredentialDefinitionRow.schema_id) == schema_id, col(CredentialDefinitionRow.tag) == tag
+                )
+            ).first()
         if found is not None:
-            raise IssuerError(ErrorKind.CONFLICT, f"a credential definition of this schema with tag {tag!r} exists "
-                              f"already ({found.id})", slug="definition-exists", extra={"existing_id": found.id})
+            raise IssuerError(
+                ErrorKind.CONFLICT,
+                f"a credential definition of this schema with tag {tag!r} exists already ({found.id})",
+                slug="definition-exists",
+                extra={"existing_id": found.id},
+            )
 
     def list_credential_definitions(self) -> list[DefinitionInfo]:
         with db.read_session(self.engine) as session:
@@ -885,8 +1106,9 @@ class IssuerService:
 
     # -------------------------------------------------------------- offers
 
-    def create_offer(self, *, credential_definition_id: str, attributes: Mapping[str, Any],
-                     actor: Actor | None = None) -> dict[str, Any]:
+    def create_offer(
+        self, *, credential_definition_id: str, attributes: Mapping[str, Any], actor: Actor | None = None
+    ) -> dict[str, Any]:
         """An offer document for a holder, with its one-time token (returned here only).
 
         For a revocable definition the offer reserves a revocation index until it is issued,
@@ -902,8 +1124,7 @@ class IssuerService:
                 raise e.items[0][1] from e
             raise
 
-    def create_offers(self, items: Sequence[Any], *, actor: Actor | None = None, batch: bool = True
-                      ) -> dict[str, Any]:
+    def create_offers(self, items: Sequence[Any], *, actor: Actor | None = None, batch: bool = True) -> dict[str, Any]:
         """Up to :data:`MAX_BULK_OFFERS` offers, all or nothing: ``{batch_id, items: [offer…]}`` in order.
 
         ``batch_id`` (on each offer, in the listing and the audit) names this call; with
@@ -935,8 +1156,9 @@ class IssuerService:
                 if did not in definitions:
                     with db.read_session(self.engine) as session:
                         row = session.get(CredentialDefinitionRow, did)
-                    definitions[did] = None if row is None else \
-                        (row, CredentialDefinition.from_json(json.loads(row.definition_json)))
+                    definitions[did] = (
+                        None if row is None else (row, CredentialDefinition.from_json(json.loads(row.definition_json)))
+                    )
                 found = definitions[did]
                 if found is None:
                     raise _input(f"no credential definition {did!r}", "unknown-credential-definition")
@@ -958,19 +1180,30 @@ class IssuerService:
                 wanted.setdefault(row.id, []).append(index)
             for did in sorted(wanted):  # one lock order: concurrent bulks never deadlock
                 # the row lock orders this against issuance and against a rotation superseding it
-                drow = session.exec(select(CredentialDefinitionRow).where(CredentialDefinitionRow.id == did)
-                                    .with_for_update().execution_options(populate_existing=True)).one()
+                drow = session.exec(
+                    select(CredentialDefinitionRow)
+                    .where(CredentialDefinitionRow.id == did)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ).one()
                 if drow.superseded_by is not None:
                     errors += [(index, self._superseded_error(did, drow.superseded_by)) for index in wanted[did]]
                     continue
                 if not drow.revocable:
                     continue
                 free = self._free_indexes(session, drow, now)
-                errors += [(index, IssuerError(
-                    ErrorKind.REGISTRY_FULL,
-                    f"the revocation registry of {did} has {max(free, 0)} free index(es) for "
-                    f"{len(wanted[did])} offer(s) (issued credentials and pending offers hold the others)",
-                    slug="registry-full")) for index in wanted[did][max(free, 0):]]
+                errors += [
+                    (
+                        index,
+                        IssuerError(
+                            ErrorKind.REGISTRY_FULL,
+                            f"the revocation registry of {did} has {max(free, 0)} free index(es) for "
+                            f"{len(wanted[did])} offer(s) (issued credentials and pending offers hold the others)",
+                            slug="registry-full",
+                        ),
+                    )
+                    for index in wanted[did][max(free, 0) :]
+                ]
             if errors:
                 raise _bulk_error(sorted(errors, key=lambda e: e[0]), len(items))
             # One created_at for the batch; listings order by (created_at, id), so the random ids
@@ -978,33 +1211,53 @@ class IssuerService:
             offer_ids = sorted(f"offer_{uuid.uuid4().hex}" for _ in prepared)
             for (index, row, definition, typed), offer_id in zip(prepared, offer_ids, strict=True):
                 token = new_token("zko")
-                session.add(OfferRow(id=offer_id, definition_id=row.id, token_hash=token_hash(token),
-                                     values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
-                                     created_at=now, expires_at=expires_at, batch_id=batch_id))
+                session.add(
+                    OfferRow(
+                        id=offer_id,
+                        definition_id=row.id,
+                        token_hash=token_hash(token),
+                        values_sealed=self._sealer.seal(canonical_json(typed), _p_values(offer_id)),
+                        created_at=now,
+                        expires_at=expires_at,
+                        batch_id=batch_id,
+                    )
+                )
                 detail: dict[str, Any] = {"definition_id": row.id}
                 if batch_id is not None:
                     detail |= {"batch_id": batch_id, "index": index}
                 _audit(session, actor, "offer.create", "offer", offer_id, now, **detail)
-                out.append({
-                    "offer_id": offer_id,
-                    "token": token,
-                    "issuer_url": self.settings.issuer_url,
-                    "credential_definition_id": row.id,
-                    "definition": definition.to_json(),
-                    "attributes": typed,
-                    "expires_at": _iso(expires_at),
-                })
+                out.append(
+                    {
+                        "offer_id": offer_id,
+                        "token": token,
+                        "issuer_url": self.settings.issuer_url,
+                        "credential_definition_id": row.id,
+                        "definition": definition.to_json(),
+                        "attributes": typed,
+                        "expires_at": _iso(expires_at),
+                    }
+                )
         return {"batch_id": batch_id, "items": out}
 
     @staticmethod
     def _free_indexes(session: Any, drow: CredentialDefinitionRow, now: _dt.datetime) -> int:
         """Revocation indexes neither taken nor reserved by a pending offer (``drow`` locked by the caller)."""
-        pending = session.exec(select(func.count()).select_from(OfferRow).where(
-            OfferRow.definition_id == drow.id, _offer_status_filter("pending", now))).one()
+        pending = session.exec(
+            select(func.count())
+            .select_from(OfferRow)
+            .where(OfferRow.definition_id == drow.id, _offer_status_filter("pending", now))
+        ).one()
         return int(drow.capacity or 0) - int(drow.next_index) - int(pending)
 
-    def list_offers(self, *, status: str | None = None, definition_id: str | None = None,
-                    batch_id: str | None = None, limit: int = 100, offset: int = 0) -> list[OfferInfo]:
+    def list_offers(
+        self,
+        *,
+        status: str | None = None,
+        definition_id: str | None = None,
+        batch_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[OfferInfo]:
         """Offers, oldest first, with their status and — once issued — the credential's id."""
         if status is not None and status not in OFFER_STATUSES:
             raise _input(f"status: one of {', '.join(OFFER_STATUSES)}")
@@ -1025,9 +1278,11 @@ class IssuerService:
 
     def get_offer(self, offer_id: str) -> OfferInfo:
         with db.read_session(self.engine) as session:
-            found = session.exec(select(OfferRow, CredentialRow.id)
-                                 .outerjoin(CredentialRow, col(CredentialRow.offer_id) == OfferRow.id)
-                                 .where(OfferRow.id == offer_id)).first()
+            found = session.exec(
+                select(OfferRow, CredentialRow.id)
+                .outerjoin(CredentialRow, col(CredentialRow.offer_id) == OfferRow.id)
+                .where(OfferRow.id == offer_id)
+            ).first()
         if found is None:
             raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
         return _offer_info(found[0], found[1], self.clock())
@@ -1042,16 +1297,24 @@ class IssuerService:
         """
         logger.debug("cancel_offer >>> offer=%r", offer_id)
         with db.write_session(self.engine) as session:
-            offer = session.exec(select(OfferRow).where(OfferRow.id == offer_id).with_for_update()
-                                 .execution_options(populate_existing=True)).first()
+            offer = session.exec(
+                select(OfferRow)
+                .where(OfferRow.id == offer_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
             if offer is None:
                 raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
             if offer.cancelled_at is not None:
-                raise IssuerError(ErrorKind.CONFLICT, f"offer {offer_id} is already cancelled",
-                                  slug="already-cancelled")
+                raise IssuerError(
+                    ErrorKind.CONFLICT, f"offer {offer_id} is already cancelled", slug="already-cancelled"
+                )
             if offer.used:
-                raise IssuerError(ErrorKind.INVALID_STATE, f"offer {offer_id} has been issued; revoke its "
-                                  "credential instead", slug="offer-issued")
+                raise IssuerError(
+                    ErrorKind.INVALID_STATE,
+                    f"offer {offer_id} has been issued; revoke its credential instead",
+                    slug="offer-issued",
+                )
             now = self.clock()
             offer.cancelled_at = now
             session.add(offer)
@@ -1086,14 +1349,21 @@ class IssuerService:
         with db.write_session(self.engine) as session:
             now = self.clock()
             claimed = session.exec(  # type: ignore[call-overload]
-                update(OfferRow).where(col(OfferRow.id) == offer_id, col(OfferRow.used) == False,  # noqa: E712
-                                       col(OfferRow.cancelled_at).is_(None),
-                                       col(OfferRow.expires_at) > now)  # as reservations count it
+                update(OfferRow)
+                .where(
+                    col(OfferRow.id) == offer_id,
+                    col(OfferRow.used) == False,  # noqa: E712
+                    col(OfferRow.cancelled_at).is_(None),
+                    col(OfferRow.expires_at) > now,
+                )  # as reservations count it
                 .values(used=True, used_at=now)
             )
             if claimed.rowcount != 1:  # used, cancelled or expired meanwhile: say which
-                self._check_offer_open(session.exec(select(OfferRow).where(OfferRow.id == offer_id)
-                                                    .execution_options(populate_existing=True)).one())
+                self._check_offer_open(
+                    session.exec(
+                        select(OfferRow).where(OfferRow.id == offer_id).execution_options(populate_existing=True)
+                    ).one()
+                )
                 raise IssuerError(ErrorKind.CONFLICT, "this offer has already been used", slug="offer-used")
             drow = session.get(CredentialDefinitionRow, offer.definition_id)
             assert drow is not None
@@ -1102,15 +1372,21 @@ class IssuerService:
             if drow.revocable:
                 taken = session.exec(  # type: ignore[call-overload]
                     update(CredentialDefinitionRow)
-                    .where(col(CredentialDefinitionRow.id) == drow.id,
-                           col(CredentialDefinitionRow.next_index) < col(CredentialDefinitionRow.capacity))
+                    .where(
+                        col(CredentialDefinitionRow.id) == drow.id,
+                        col(CredentialDefinitionRow.next_index) < col(CredentialDefinitionRow.capacity),
+                    )
                     .values(next_index=CredentialDefinitionRow.next_index + 1)
-                    .returning(CredentialDefinitionRow.next_index, CredentialDefinitionRow.accumulator,
-                               CredentialDefinitionRow.accumulator_seq)
+                    .returning(
+                        CredentialDefinitionRow.next_index,
+                        CredentialDefinitionRow.accumulator,
+                        CredentialDefinitionRow.accumulator_seq,
+                    )
                 ).first()
                 if taken is None:
-                    raise IssuerError(ErrorKind.REGISTRY_FULL,
-                                      f"every one of the {drow.capacity} revocation indexes is taken")
+                    raise IssuerError(
+                        ErrorKind.REGISTRY_FULL, f"every one of the {drow.capacity} revocation indexes is taken"
+                    )
                 index, v_bytes, v_seq = taken[0] - 1, bytes(taken[1]), taken[2]
                 if v_seq is None:  # a revocation committed since _ensure_published is not on the ledger yet
                     raise self._pending_error(drow.id)
@@ -1122,8 +1398,9 @@ class IssuerService:
             expiry = now.astimezone(_dt.UTC).date() + _dt.timedelta(days=drow.validity_days)
             sk = self._sealer.open(drow.bbs_secret_key_sealed, _p_bbs(drow.id))
             try:
-                signature = create_credential(sk, definition, request_bytes, values, expiry, handle,
-                                              backend=self.backend)
+                signature = create_credential(
+                    sk, definition, request_bytes, values, expiry, handle, backend=self.backend
+                )
             except ZkCredError as e:
                 raise _input(f"credential request: {e}", "invalid-credential-request") from e
             revocation = None
@@ -1132,12 +1409,25 @@ class IssuerService:
                 alpha = int.from_bytes(self._sealer.open(drow.accumulator_secret_sealed, _p_alpha(drow.id)), "big")
                 V = self.backend.g1_from_bytes(v_bytes)
                 witness = accumulator.issue_witness(accumulator.RegistrySecret(alpha), V, handle, backend=self.backend)
-                revocation = {"registry_id": drow.registry_id, "index": index,
-                              "witness": b64e(self.backend.g1_to_bytes(witness)), "accumulator": b64e(v_bytes),
-                              "ledger_seq": v_seq}
+                revocation = {
+                    "registry_id": drow.registry_id,
+                    "index": index,
+                    "witness": b64e(self.backend.g1_to_bytes(witness)),
+                    "accumulator": b64e(v_bytes),
+                    "ledger_seq": v_seq,
+                }
             credential_id = f"cred_{uuid.uuid4().hex}"
-            session.add(CredentialRow(id=credential_id, definition_id=drow.id, offer_id=offer.id, status="issued",
-                                      revocation_index=index, expiry=expiry, issued_at=now))
+            session.add(
+                CredentialRow(
+                    id=credential_id,
+                    definition_id=drow.id,
+                    offer_id=offer.id,
+                    status="issued",
+                    revocation_index=index,
+                    expiry=expiry,
+                    issued_at=now,
+                )
+            )
             response = {
                 "credential_id": credential_id,
                 "credential": {
@@ -1150,9 +1440,14 @@ class IssuerService:
                 },
                 "revocation": revocation,
             }
-            session.add(IssuanceReceiptRow(offer_id=offer.id, request_hash=_request_hash(request_bytes),
-                                           response_sealed=self._sealer.seal(canonical_json(response),
-                                                                             _p_receipt(offer.id)), created_at=now))
+            session.add(
+                IssuanceReceiptRow(
+                    offer_id=offer.id,
+                    request_hash=_request_hash(request_bytes),
+                    response_sealed=self._sealer.seal(canonical_json(response), _p_receipt(offer.id)),
+                    created_at=now,
+                )
+            )
             crash_point("issuance:before-commit")
         crash_point("issuance:committed")
         return response
@@ -1184,9 +1479,12 @@ class IssuerService:
 
     @staticmethod
     def _pending_error(definition_id: str) -> IssuerError:
-        return IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"credential definition {definition_id}: its publication "
-                           "on the ledger is pending (the ledger is unreachable or refusing); try again later",
-                           slug="publication-pending")
+        return IssuerError(
+            ErrorKind.LEDGER_UNAVAILABLE,
+            f"credential definition {definition_id}: its publication "
+            "on the ledger is pending (the ledger is unreachable or refusing); try again later",
+            slug="publication-pending",
+        )
 
     def _check_offer_open(self, offer: OfferRow) -> None:
         if offer.cancelled_at is not None:
@@ -1201,8 +1499,13 @@ class IssuerService:
     # -------------------------------------------------------------- issued credentials
 
     def list_credentials(
-        self, *, status: str | None = None, definition_id: str | None = None, offer_id: str | None = None,
-        limit: int = 100, offset: int = 0,
+        self,
+        *,
+        status: str | None = None,
+        definition_id: str | None = None,
+        offer_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[CredentialInfo]:
         if status is not None and status not in STATUSES:
             raise _input(f"status: one of {', '.join(STATUSES)}")
@@ -1243,34 +1546,56 @@ class IssuerService:
         with db.write_session(self.engine) as session:
             # Lock the definition row first (PostgreSQL FOR UPDATE; SQLite holds the write lock
             # already), then read the credential afresh: a concurrent revoke has committed by now.
-            drow = session.exec(select(CredentialDefinitionRow)
-                                .where(CredentialDefinitionRow.id == found.definition_id)
-                                .with_for_update()).one()
-            cred = session.exec(select(CredentialRow).where(CredentialRow.id == credential_id)
-                                .execution_options(populate_existing=True)).one()
+            drow = session.exec(
+                select(CredentialDefinitionRow)
+                .where(CredentialDefinitionRow.id == found.definition_id)
+                .with_for_update()
+            ).one()
+            cred = session.exec(
+                select(CredentialRow).where(CredentialRow.id == credential_id).execution_options(populate_existing=True)
+            ).one()
             if cred.status == "revoked":
-                raise IssuerError(ErrorKind.CONFLICT, f"credential {credential_id} is already revoked",
-                                  slug="already-revoked")
+                raise IssuerError(
+                    ErrorKind.CONFLICT, f"credential {credential_id} is already revoked", slug="already-revoked"
+                )
             if not drow.revocable or cred.revocation_index is None:
-                raise IssuerError(ErrorKind.INVALID_STATE, "this credential's definition is not revocable",
-                                  slug="not-revocable")
+                raise IssuerError(
+                    ErrorKind.INVALID_STATE, "this credential's definition is not revocable", slug="not-revocable"
+                )
             assert drow.registry_id is not None and drow.accumulator is not None
             assert drow.accumulator_secret_sealed is not None
             alpha = int.from_bytes(self._sealer.open(drow.accumulator_secret_sealed, _p_alpha(drow.id)), "big")
             y = accumulator.handle(drow.registry_id.encode(), cred.revocation_index)
-            event = accumulator.revoke(accumulator.RegistrySecret(alpha), self.backend.g1_from_bytes(drow.accumulator),
-                                       y, backend=self.backend)
+            event = accumulator.revoke(
+                accumulator.RegistrySecret(alpha), self.backend.g1_from_bytes(drow.accumulator), y, backend=self.backend
+            )
             new_value = self.backend.g1_to_bytes(event.V)
             # V' is current from now on; accumulator_seq and revocation_seq when the entry is delivered
             drow.accumulator, drow.accumulator_seq = new_value, None
             cred.status, cred.revoked_at, cred.revocation_seq = "revoked", self.clock(), None
             session.add(drow)
             session.add(cred)
-            outbox_id = self._enqueue(session, "revocation", {
-                "registry_id": drow.registry_id, "handles": [f"{event.y:064x}"], "values": [b64e(new_value)],
-            }, subject="revocation", subject_id=credential_id)
-            _audit(session, actor, "credential.revoke", "credential", credential_id, cred.revoked_at,
-                   definition_id=drow.id, registry_id=drow.registry_id)
+            outbox_id = self._enqueue(
+                session,
+                "revocation",
+                {
+                    "registry_id": drow.registry_id,
+                    "handles": [f"{event.y:064x}"],
+                    "values": [b64e(new_value)],
+                },
+                subject="revocation",
+                subject_id=credential_id,
+            )
+            _audit(
+                session,
+                actor,
+                "credential.revoke",
+                "credential",
+                credential_id,
+                cred.revoked_at,
+                definition_id=drow.id,
+                registry_id=drow.registry_id,
+            )
             crash_point("revocation:before-commit")
         crash_point("revocation:committed")
         self._deliver_through(outbox_id)
@@ -1278,18 +1603,32 @@ class IssuerService:
 
     # -------------------------------------------------------------- audit trail
 
-    def list_audit(self, *, action: str | None = None, actor: str | None = None, token_id: str | None = None,
-                   object_type: str | None = None, object_id: str | None = None,
-                   since: _dt.datetime | None = None, until: _dt.datetime | None = None,
-                   limit: int = 100, offset: int = 0) -> list[AuditInfo]:
+    def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        token_id: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: _dt.datetime | None = None,
+        until: _dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AuditInfo]:
         """Audit records, oldest first; ``since`` inclusive, ``until`` exclusive."""
         if action is not None and action not in AUDIT_ACTIONS:
             raise _input(f"action: one of {', '.join(AUDIT_ACTIONS)}")
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise _input(f"limit in [1, {MAX_PAGE}], offset ≥ 0")
         query = select(AuditRow)
-        for column, value in ((AuditRow.action, action), (AuditRow.actor, actor), (AuditRow.token_id, token_id),
-                              (AuditRow.object_type, object_type), (AuditRow.object_id, object_id)):
+        for column, value in (
+            (AuditRow.action, action),
+            (AuditRow.actor, actor),
+            (AuditRow.token_id, token_id),
+            (AuditRow.object_type, object_type),
+            (AuditRow.object_id, object_id),
+        ):
             if value is not None:
                 query = query.where(column == value)
         if since is not None:

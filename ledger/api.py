@@ -97,8 +97,11 @@ def tree_head(log: LogDep) -> dict[str, Any]:
     return {**sth.to_json(), "last_entry_hash": head.last_hash.hex() if head.size == sth.size else None}
 
 
-@router.get("/checkpoint", response_class=Response,
-            responses={200: {"content": {CHECKPOINT_MEDIA_TYPE: {}}, "description": "a C2SP checkpoint (signed note)"}})
+@router.get(
+    "/checkpoint",
+    response_class=Response,
+    responses={200: {"content": {CHECKPOINT_MEDIA_TYPE: {}}, "description": "a C2SP checkpoint (signed note)"}},
+)
 def checkpoint(log: LogDep) -> Response:
     """The latest C2SP checkpoint: with witnesses, the newest one carrying their quorum and its cosignatures."""
     return Response(log.latest_checkpoint().to_bytes(), media_type=CHECKPOINT_MEDIA_TYPE)
@@ -158,16 +161,26 @@ def _readiness(log: LedgerLog) -> dict[str, Any]:
     return {"database": database, "keys": keys}
 
 
-def create_app(log: LedgerLog, *, limits: Limits | None = None, witnesses: WitnessSubmitter | None = None,
-               tiles: TileWriter | None = None) -> FastAPI:
+def create_app(
+    log: LedgerLog,
+    *,
+    limits: Limits | None = None,
+    witnesses: WitnessSubmitter | None = None,
+    tiles: TileWriter | None = None,
+) -> FastAPI:
     """The ledger service over ``log``; ``limits``: request limits (the shared default if None).
 
     ``witnesses`` collects cosignatures and ``tiles`` keeps a tiles directory current, both in
     the background, started and stopped with the app (its lifespan).
     """
-    app = create_service_app(service="ledger", title="zkcred ledger",
-                             summary=__doc__.splitlines()[0] if __doc__ else None,
-                             error_mappers={LedgerError: _problem_of}, readiness=_readiness(log), limits=limits)
+    app = create_service_app(
+        service="ledger",
+        title="zkcred ledger",
+        summary=__doc__.splitlines()[0] if __doc__ else None,
+        error_mappers={LedgerError: _problem_of},
+        readiness=_readiness(log),
+        limits=limits,
+    )
     app.state.log = log
     metrics = app.state.metrics
     metrics.gauge_callback("ledger_entries", "entries in the log (its tree size)", lambda: log.head().size)

@@ -94,8 +94,9 @@ class Replay:
             raise VerificationFailed("stored bytes are not canonical JSON (RFC 8785)", seq=n)
         first = self.contents.setdefault(checked.content_id, n)
         if first != n:
-            raise VerificationFailed(f"repeats entry {first} (same issuer, type and payload): "
-                                     "one publication appended twice", seq=n)
+            raise VerificationFailed(
+                f"repeats entry {first} (same issuer, type and payload): one publication appended twice", seq=n
+            )
         if item.entry_hash is not None and item.entry_hash != checked.entry_hash:
             raise VerificationFailed("stored chain hash differs from the hash of the entry", seq=n)
         if item.leaf_hash is not None and item.leaf_hash != checked.leaf_hash:
@@ -336,8 +337,10 @@ def audit_views(
             sizes.add(SignedCheckpoint.parse(raw).size)
         except VerificationFailed as e:
             raise VerificationFailed(f"checkpoint: {e.detail}") from e
-    reports = [audit_remote(s, ledger_key=ledger_key, origin=origin, page=page, progress=progress, served=raw,
-                            watch=sizes) for s, raw in zip(sources, raws, strict=True)]
+    reports = [
+        audit_remote(s, ledger_key=ledger_key, origin=origin, page=page, progress=progress, served=raw, watch=sizes)
+        for s, raw in zip(sources, raws, strict=True)
+    ]
     keys = {r.ledger_key for r in reports}
     if len(keys) > 1:
         raise VerificationFailed("the views are signed by different ledger keys: different ledgers, not one forked")
@@ -352,8 +355,10 @@ def audit_views(
             if cx.size == cy.size and cx.root != cy.root:
                 reason = f"two checkpoints of size {cx.size} with different roots"
             elif larger.roots.get(cx.size, cx.root) != cx.root:
-                reason = (f"the checkpoint of size {cy.size} is not an extension of the checkpoint of size "
-                          f"{cx.size}: its entries give another root at size {cx.size}")
+                reason = (
+                    f"the checkpoint of size {cy.size} is not an extension of the checkpoint of size "
+                    f"{cx.size}: its entries give another root at size {cx.size}"
+                )
             else:
                 continue
             raise ForkDetected(Fork((names[x], names[y]), reason, (cx, cy)))
@@ -371,8 +376,9 @@ class WithheldView(VerificationFailed):
     title = "The ledger withheld entries a witness has seen"
 
 
-def compare_with_witnesses(report: AuditReport, seen: Sequence[tuple[str, bytes]], *, name: str = "the ledger",
-                           origin: str | None = None) -> list[SignedCheckpoint]:
+def compare_with_witnesses(
+    report: AuditReport, seen: Sequence[tuple[str, bytes]], *, name: str = "the ledger", origin: str | None = None
+) -> list[SignedCheckpoint]:
     """Check what each witness last cosigned (``GET <origin hash>/checkpoint``) against an audited view.
 
     ``seen``: (witness name, the checkpoint it serves), fetched *before* the audit, so an honest
@@ -389,10 +395,17 @@ def compare_with_witnesses(report: AuditReport, seen: Sequence[tuple[str, bytes]
         except VerificationFailed as e:
             raise VerificationFailed(f"{witness}'s checkpoint: {e.detail}") from e
         if cp.size > report.size:
-            raise WithheldView(f"{name} showed a tree of {report.size} entries, but {witness} had already cosigned "
-                               f"size {cp.size}: entries were withheld from this view")
+            raise WithheldView(
+                f"{name} showed a tree of {report.size} entries, but {witness} had already cosigned "
+                f"size {cp.size}: entries were withheld from this view"
+            )
         if report.roots.get(cp.size) != cp.root:
-            raise ForkDetected(Fork((name, witness), f"{witness} cosigned another tree of size {cp.size} than the "
-                                    "one this view's entries give", (report.checkpoint, cp)))
+            raise ForkDetected(
+                Fork(
+                    (name, witness),
+                    f"{witness} cosigned another tree of size {cp.size} than the one this view's entries give",
+                    (report.checkpoint, cp),
+                )
+            )
         out.append(cp)
     return out

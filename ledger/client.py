@@ -206,8 +206,7 @@ class LedgerClient:
         if self._trust is None:
             if self.ledger_key is None:
                 raise ValueError("pin the ledger's public key (ledger_key=) to verify checkpoints")
-            self._trust = CheckpointTrust(log_verifier(self.origin, self.ledger_key), self.policy,
-                                          max_age=self.max_age)
+            self._trust = CheckpointTrust(log_verifier(self.origin, self.ledger_key), self.policy, max_age=self.max_age)
         return self._trust
 
     def checkpoint(self) -> SignedCheckpoint:

@@ -49,7 +49,8 @@ def open_checked(settings: Settings, *, create: bool = True):  # type: ignore[no
             raise ConfigError(
                 f"the ledger database {_safe(settings.database_url)} holds {head.size} entries signed by "
                 f"{signed_by.hex() if signed_by else 'another key'}, but the key file {settings.ledger_key_file} does "
-                "not exist: point --state-dir (or ZKCRED_LEDGER_KEY_FILE) at the ledger's key")
+                "not exist: point --state-dir (or ZKCRED_LEDGER_KEY_FILE) at the ledger's key"
+            )
         try:
             key: Ed25519PrivateKey = load_signing_key(settings.ledger_key_file)
         except ValueError as e:
@@ -59,7 +60,8 @@ def open_checked(settings: Settings, *, create: bool = True):  # type: ignore[no
             raise ConfigError(
                 f"the ledger key changed: the log in {_safe(settings.database_url)} is signed by {signed_by.hex()}, "
                 f"this key is {public.hex()} ({ENV_KEY if from_env else settings.ledger_key_file}); "
-                "a ledger's key never changes")
+                "a ledger's key never changes"
+            )
     except SQLAlchemyError as e:
         store.close()
         raise ConfigError(

@@ -107,8 +107,12 @@ class IssuerRegistration(_Strict):
 
 class Attribute(_Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-    type: Annotated[str, StringConstraints(
-        pattern=r"^(int|date|bool|string|decimal\([0-9]{1,2}\)|int\(-?(0|[1-9][0-9]{0,18})\.\.-?(0|[1-9][0-9]{0,18})\))$")]
+    type: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^(int|date|bool|string|decimal\([0-9]{1,2}\)|int\(-?(0|[1-9][0-9]{0,18})\.\.-?(0|[1-9][0-9]{0,18})\))$"
+        ),
+    ]
 
 
 class Schema(_Strict):
@@ -264,9 +268,7 @@ def parse_entry(unverified: Entry | Mapping[str, Any] | bytes, *, seq: int | Non
             raise EntryRejected("malformed-entry", _first_error(e), seq=seq) from e
     model = PAYLOAD_MODELS.get(entry.type)
     if model is None:
-        raise EntryRejected(
-            "unknown-type", f"unknown entry type {entry.type!r}; known: {sorted(ENTRY_TYPES)}", seq=seq
-        )
+        raise EntryRejected("unknown-type", f"unknown entry type {entry.type!r}; known: {sorted(ENTRY_TYPES)}", seq=seq)
     try:
         model.model_validate(entry.payload)
     except ValidationError as e:
@@ -313,9 +315,7 @@ def sign_entry(
 def verify_entry_signature(entry: Entry, public_key: bytes) -> None:
     """Raise ``EntryRejected("bad-signature")`` unless ``public_key`` signed ``entry``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(
-            bytes.fromhex(entry.signature), entry.signing_bytes()
-        )
+        Ed25519PublicKey.from_public_bytes(public_key).verify(bytes.fromhex(entry.signature), entry.signing_bytes())
     except (InvalidSignature, ValueError) as e:
         raise EntryRejected(
             "bad-signature", f"entry is not signed by the registered key of {entry.issuer!r}", seq=entry.seq

@@ -94,8 +94,10 @@ def _check_repeat(entry: Entry, seq: int | None, current_key: Callable[[str], by
     current = current_key(entry.issuer)
     if entry.type == "key_rotation":
         if current != bytes.fromhex(entry.payload["new_ledger_key"]):
-            raise EntryRejected("invalid-payload", f"key_rotation: {entry.issuer!r} was rotated to this key "
-                                f"before (entry {seq}); rotate to a fresh key")
+            raise EntryRejected(
+                "invalid-payload",
+                f"key_rotation: {entry.issuer!r} was rotated to this key before (entry {seq}); rotate to a fresh key",
+            )
     elif current is None:
         raise EntryRejected("unknown-issuer", f"issuer {entry.issuer!r} is not registered")
     else:
@@ -224,9 +226,7 @@ class LedgerLog:
         entry = parse_entry(unverified)  # cheap checks before taking the write lock
         now = self._clock() if now is None else now
         if abs(entry.time - now) > self._max_skew:
-            raise EntryRejected(
-                "clock-skew", f"entry time {entry.time} is more than {self._max_skew} ms from {now}"
-            )
+            raise EntryRejected("clock-skew", f"entry time {entry.time} is more than {self._max_skew} ms from {now}")
 
         # Verify the signature before taking the write lock, under the key believed current
         # (cached; a stale key only costs a second verification), so that the lock is held
@@ -313,8 +313,9 @@ class LedgerLog:
     def _existing(self, seq: int) -> Receipt:
         stored = self.entry(seq)
         logger.debug("append >>> seq=%d already holds this content", seq)
-        return Receipt(seq=seq, entry_hash=stored.entry_hash, leaf_hash=stored.leaf_hash,
-                       tree_head=self.tree_head(), existing=True)
+        return Receipt(
+            seq=seq, entry_hash=stored.entry_hash, leaf_hash=stored.leaf_hash, tree_head=self.tree_head(), existing=True
+        )
 
     def _append(self, prepare: Callable[[AppendView], AppendPlan], issuer: str, content: bytes) -> Receipt:
         try:

@@ -72,10 +72,7 @@ def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
         return EMPTY_ROOT
     level = list(leaf_hashes)
     while len(level) > 1:
-        nxt = [
-            _sha256(NODE_PREFIX + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
-        ]
+        nxt = [_sha256(NODE_PREFIX + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
         if len(level) & 1:
             nxt.append(level[-1])
         level = nxt
@@ -225,9 +222,7 @@ def _is_hash(value: object) -> bool:
     return isinstance(value, bytes | bytearray) and len(value) == HASH_SIZE
 
 
-def verify_inclusion(
-    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 §2.1.3.2: does ``proof`` show leaf ``index`` of a tree of ``size`` under ``root``?"""
     if not (_is_hash(leaf_hash) and _is_hash(root) and all(_is_hash(p) for p in proof)):
         return False
@@ -248,9 +243,7 @@ def verify_inclusion(
     return sn == 0 and r == root
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
     """RFC 9162 §2.1.4.2: does ``proof`` show the tree ``old_root`` (``old_size``) is a prefix of ``new_root``?"""
     if not (_is_hash(old_root) and _is_hash(new_root) and all(_is_hash(p) for p in proof)):
         return False

@@ -297,8 +297,17 @@ def subtree_v1_message(cosigner: str, timestamp: int, origin: str, start: int, e
     name, log = cosigner.encode(), origin.encode()
     if not (1 <= len(name) <= 255 and 1 <= len(log) <= 255 and len(root) == 32):
         raise ValueError("cosigner name and origin are 1 to 255 bytes, the hash 32")
-    return (SUBTREE_V1_LABEL + bytes([len(name)]) + name + timestamp.to_bytes(8, "big") + bytes([len(log)]) + log
-            + start.to_bytes(8, "big") + end.to_bytes(8, "big") + root)
+    return (
+        SUBTREE_V1_LABEL
+        + bytes([len(name)])
+        + name
+        + timestamp.to_bytes(8, "big")
+        + bytes([len(log)])
+        + log
+        + start.to_bytes(8, "big")
+        + end.to_bytes(8, "big")
+        + root
+    )
 
 
 def _checkpoint_head(text: bytes) -> tuple[str, int, bytes] | None:
@@ -447,8 +456,11 @@ def format_vkey(name: str, sig_type: int, public_key: bytes) -> str:
 
 Verifier = Ed25519Verifier | CosignatureVerifier | MLDSACosignatureVerifier
 COSIGNATURE_TYPES = (SIG_COSIGNATURE_V1, SIG_MLDSA44_COSIGNATURE)
-_VERIFIERS: dict[int, type] = {SIG_ED25519: Ed25519Verifier, SIG_COSIGNATURE_V1: CosignatureVerifier,
-                               SIG_MLDSA44_COSIGNATURE: MLDSACosignatureVerifier}
+_VERIFIERS: dict[int, type] = {
+    SIG_ED25519: Ed25519Verifier,
+    SIG_COSIGNATURE_V1: CosignatureVerifier,
+    SIG_MLDSA44_COSIGNATURE: MLDSACosignatureVerifier,
+}
 
 
 def parse_vkey(vkey: str, *, allowed: Sequence[int] = (SIG_ED25519, *COSIGNATURE_TYPES)) -> Verifier:

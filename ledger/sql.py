@@ -112,8 +112,17 @@ class LedgerContentRow(SQLModel, table=True):
     seq: int = Field(sa_type=BigInteger)
 
 
-TABLES = [t.__table__ for t in (LedgerEntryRow, LedgerNodeRow, LedgerHeadRow, LedgerIssuerRow,  # type: ignore[attr-defined]
-                                LedgerContentRow, LedgerCosignatureRow)]
+TABLES = [
+    t.__table__
+    for t in (
+        LedgerEntryRow,
+        LedgerNodeRow,
+        LedgerHeadRow,
+        LedgerIssuerRow,  # type: ignore[attr-defined]
+        LedgerContentRow,
+        LedgerCosignatureRow,
+    )
+]
 _entries = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 _nodes = LedgerNodeRow.__table__  # type: ignore[attr-defined]
 _head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
@@ -180,11 +189,7 @@ def create_tables(engine: Engine) -> None:
         conn.execution_options(**{WRITE: True})
         with conn.begin():
             if conn.execute(select(_head.c.id).where(_head.c.id == HEAD_ID)).first() is None:
-                conn.execute(
-                    insert(_head).values(
-                        id=HEAD_ID, size=0, last_hash=EMPTY_HEAD.last_hash, frontier=b""
-                    )
-                )
+                conn.execute(insert(_head).values(id=HEAD_ID, size=0, last_hash=EMPTY_HEAD.last_hash, frontier=b""))
             _backfill_content(conn)
 
 
@@ -370,9 +375,7 @@ class SqlStore:
         for level, index in ids:
             by_level.setdefault(level, []).append(index)
         p = self._sql.param
-        where = " OR ".join(
-            f"(level = {p} AND idx IN ({', '.join([p] * len(idxs))}))" for idxs in by_level.values()
-        )
+        where = " OR ".join(f"(level = {p} AND idx IN ({', '.join([p] * len(idxs))}))" for idxs in by_level.values())
         params = [v for level, idxs in by_level.items() for v in (level, *idxs)]
         rows = self._query(f"SELECT level, idx, hash FROM ledger_nodes WHERE {where}", params)
         return {(level, idx): bytes(h) for level, idx, h in rows}
@@ -387,22 +390,31 @@ class SqlStore:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
                 for sig in lines:
-                    key = (_cosignatures.c.size == size) & (_cosignatures.c.signer == sig.name) & (
-                        _cosignatures.c.key_id == sig.key_id)
+                    key = (
+                        (_cosignatures.c.size == size)
+                        & (_cosignatures.c.signer == sig.name)
+                        & (_cosignatures.c.key_id == sig.key_id)
+                    )
                     conn.execute(delete(_cosignatures).where(key))
-                    conn.execute(insert(_cosignatures).values(size=size, signer=sig.name, key_id=sig.key_id,
-                                                              line=sig.line().encode()))
+                    conn.execute(
+                        insert(_cosignatures).values(
+                            size=size, signer=sig.name, key_id=sig.key_id, line=sig.line().encode()
+                        )
+                    )
 
     def cosignatures(self, *, sizes: int = 16) -> list[tuple[int, list[NoteSignature]]]:
         """Cosignatures of the ``sizes`` largest cosigned sizes, largest first."""
         with self.engine.connect() as conn:
-            wanted = conn.execute(
-                select(_cosignatures.c.size).distinct().order_by(_cosignatures.c.size.desc()).limit(sizes)
-            ).scalars().all()
+            wanted = (
+                conn.execute(select(_cosignatures.c.size).distinct().order_by(_cosignatures.c.size.desc()).limit(sizes))
+                .scalars()
+                .all()
+            )
             if not wanted:
                 return []
-            rows = conn.execute(select(_cosignatures.c.size, _cosignatures.c.line)
-                                .where(_cosignatures.c.size.in_(wanted))).all()
+            rows = conn.execute(
+                select(_cosignatures.c.size, _cosignatures.c.line).where(_cosignatures.c.size.in_(wanted))
+            ).all()
         by_size: dict[int, list[NoteSignature]] = {}
         for size, line in rows:
             by_size.setdefault(size, []).append(parse_signature_line(bytes(line).decode()[:-1]))
@@ -418,8 +430,13 @@ class SqlStore:
 
     # ------------------------------------------------------------ the append transaction
 
-    def append(self, prepare: Callable[[_SqlView], AppendPlan], *, issuer_hint: str | None = None,
-               content_hint: bytes | None = None) -> AppendPlan:
+    def append(
+        self,
+        prepare: Callable[[_SqlView], AppendPlan],
+        *,
+        issuer_hint: str | None = None,
+        content_hint: bytes | None = None,
+    ) -> AppendPlan:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 return self._append_once(prepare, issuer_hint, content_hint)
@@ -439,8 +456,9 @@ class SqlStore:
         code = getattr(e.orig, "sqlstate", None)
         return code in {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
-    def _append_once(self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None,
-                     content_hint: bytes | None = None) -> AppendPlan:
+    def _append_once(
+        self, prepare: Callable[[_SqlView], AppendPlan], issuer_hint: str | None, content_hint: bytes | None = None
+    ) -> AppendPlan:
         sql = self._sql
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})

@@ -156,8 +156,9 @@ def write_tiles(log: LedgerLog, directory: str | os.PathLike[str]) -> SignedChec
 class TileClient:
     """Read a tiled ledger over HTTP, verifying everything against a trusted checkpoint."""
 
-    def __init__(self, base_url: str, trust: CheckpointTrust, *, http: httpx.Client | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, trust: CheckpointTrust, *, http: httpx.Client | None = None, timeout: float = 10.0
+    ) -> None:
         self.trust = trust
         self.ledger_key: bytes | None = trust.log.public_key
         self._base = base_url.rstrip("/")

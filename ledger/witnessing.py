@@ -67,9 +67,17 @@ def witness_policy_from_env(path: str | None) -> Policy | None:
 class WitnessSubmitter:
     """Submits the ledger's checkpoints to its witnesses in a background thread (see the module doc)."""
 
-    def __init__(self, log: LedgerLog, witnesses: Sequence[PolicyWitness], *, timeout: float = 5.0,
-                 interval: float = 2.0, refresh_after: float = 60.0, http: httpx.Client | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        log: LedgerLog,
+        witnesses: Sequence[PolicyWitness],
+        *,
+        timeout: float = 5.0,
+        interval: float = 2.0,
+        refresh_after: float = 60.0,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.log = log
         self.refresh_after = refresh_after  # re-cosign an unchanged checkpoint this often (fresh timestamps)
         self.clock = clock
@@ -139,13 +147,20 @@ class WitnessSubmitter:
         body_note = checkpoint.to_bytes()
         for _ in range(2):
             if old > size:
-                logger.error("witness %s has cosigned size %d, above the head %d read here (another worker? a fork?)",
-                             w.name, old, size)
+                logger.error(
+                    "witness %s has cosigned size %d, above the head %d read here (another worker? a fork?)",
+                    w.name,
+                    old,
+                    size,
+                )
                 return Outcome(w.name, f"ahead {old}", size)
             try:
                 proof = self.log.consistency_proof(first=old, second=size) if old else []
-                response = self._http.post(f"{w.url.rstrip('/')}/add-checkpoint",  # type: ignore[union-attr]
-                                           content=format_add_checkpoint(old, proof, body_note), timeout=self.timeout)
+                response = self._http.post(
+                    f"{w.url.rstrip('/')}/add-checkpoint",  # type: ignore[union-attr]
+                    content=format_add_checkpoint(old, proof, body_note),
+                    timeout=self.timeout,
+                )
             except (httpx.HTTPError, OSError) as e:
                 logger.warning("witness %s unreachable: %s", w.name, type(e).__name__)
                 return Outcome(w.name, "unreachable", size)
@@ -157,8 +172,13 @@ class WitnessSubmitter:
                 self._known[w.name] = old
                 continue
             if response.status_code != 200:
-                logger.error("witness %s refused the checkpoint of size %d: %d %s", w.name, size,
-                             response.status_code, response.text[:300])
+                logger.error(
+                    "witness %s refused the checkpoint of size %d: %d %s",
+                    w.name,
+                    size,
+                    response.status_code,
+                    response.text[:300],
+                )
                 return Outcome(w.name, f"refused {response.status_code}", size)
             lines = self._verified_lines(w, checkpoint, response.content)
             if not lines:

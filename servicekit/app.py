@@ -80,8 +80,10 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 
 def error_responses(*codes: int, **_: Any) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for routers: each code documented as a problem+json (schema added by the app)."""
-    return {code: {"description": ERROR_DESCRIPTIONS.get(code, "problem+json"), "content": {PROBLEM_JSON: {}}}
-            for code in codes}
+    return {
+        code: {"description": ERROR_DESCRIPTIONS.get(code, "problem+json"), "content": {PROBLEM_JSON: {}}}
+        for code in codes
+    }
 
 
 def bearer_scheme(name: str, description: str) -> HTTPBearer:
@@ -111,12 +113,20 @@ def problem_response(request: Request, problem: ProblemDetails, *, log: bool = T
         headers[REQUEST_ID_HEADER] = rid
     body = problem.body(instance=request.url.path, request_id=rid)
     if log:
-        level = (logging.WARNING if problem.status in (401, 403) else logging.INFO if problem.status < 500
-                 else logging.ERROR)
+        level = (
+            logging.WARNING if problem.status in (401, 403) else logging.INFO if problem.status < 500 else logging.ERROR
+        )
         route = _route_template(request.scope)
-        logger.log(level, "refused %s %s: %d %s: %s", request.method, route, problem.status, problem.slug,
-                   problem.detail, extra={"status": problem.status, "problem": problem.slug, "route": route,
-                                          "request_id": rid})
+        logger.log(
+            level,
+            "refused %s %s: %d %s: %s",
+            request.method,
+            route,
+            problem.status,
+            problem.slug,
+            problem.detail,
+            extra={"status": problem.status, "problem": problem.slug, "route": route, "request_id": rid},
+        )
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -134,8 +144,7 @@ def _http_problem(exc: StarletteHTTPException) -> ProblemDetails:
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):  # FastAPI's own body parser
         return ProblemDetails.of("malformed-json", "the body is not JSON")
     t = http_error_type(exc.status_code)
-    detail = {404: "no such route", 405: "the route does not allow this method"}.get(exc.status_code,
-                                                                                      str(exc.detail))
+    detail = {404: "no such route", 405: "the route does not allow this method"}.get(exc.status_code, str(exc.detail))
     return ProblemDetails(t.status, t.slug, t.title, detail, headers=dict(exc.headers or {}) or None)
 
 
@@ -162,8 +171,15 @@ class ScaffoldMiddleware:
 
     QUIET = ("/health/live", "/health/ready", "/metrics")
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, metrics: ServiceMetrics,
-                 routes: Callable[[], Iterable[Any]], body_limits: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: Limits,
+        metrics: ServiceMetrics,
+        routes: Callable[[], Iterable[Any]],
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
         self.body_limits = dict(body_limits or {})  # exact path → its own body size limit
@@ -205,14 +221,25 @@ class ScaffoldMiddleware:
             route = _route_template(scope, self.routes())
             self.metrics.observe(method=scope["method"], route=route, status=status[0], seconds=elapsed)
             quiet = scope.get("path") in self.QUIET and status[0] < 400
-            access_logger.log(logging.DEBUG if quiet else logging.INFO, "%s %s %d %.1f ms", scope["method"], route,
-                              status[0], elapsed * 1000,
-                              extra={"method": scope["method"], "route": route, "status": status[0],
-                                     "duration_ms": round(elapsed * 1000, 3)})
+            access_logger.log(
+                logging.DEBUG if quiet else logging.INFO,
+                "%s %s %d %.1f ms",
+                scope["method"],
+                route,
+                status[0],
+                elapsed * 1000,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status[0],
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
             request_id_var.reset(token)
 
-    async def _guard(self, scope: Scope, receive: Receive,
-                     headers: Headers) -> tuple[Callable[[Scope, Receive, Send], Awaitable[None]] | None, Receive]:
+    async def _guard(
+        self, scope: Scope, receive: Receive, headers: Headers
+    ) -> tuple[Callable[[Scope, Receive, Send], Awaitable[None]] | None, Receive]:
         """Read and check the body (module ``servicekit.strictjson``); a refusal response, or None and a replay."""
         limit = self.body_limits.get(scope.get("path", ""), self.limits.max_body_bytes)
         length = headers.get("content-length")
@@ -233,11 +260,14 @@ class ScaffoldMiddleware:
         if body:
             content_type = headers.get("content-type", "")
             if not is_json_media_type(content_type):
-                return self._refuse(scope, "unsupported-media-type",
-                                    "send the body as application/json (UTF-8)"), receive
+                return self._refuse(
+                    scope, "unsupported-media-type", "send the body as application/json (UTF-8)"
+                ), receive
             try:
-                loads_strict(bytes(body), self.limits if limit == self.limits.max_body_bytes
-                             else replace(self.limits, max_body_bytes=limit))
+                loads_strict(
+                    bytes(body),
+                    self.limits if limit == self.limits.max_body_bytes else replace(self.limits, max_body_bytes=limit),
+                )
             except JsonRejected as e:
                 return self._refuse(scope, "malformed-json", e.detail), receive
         sent = False
@@ -276,8 +306,9 @@ def _check_failure(e: BaseException) -> str:
 READINESS_TIMEOUT = 2.0
 
 
-def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINESS_TIMEOUT,
-               pool: ThreadPoolExecutor | None = None) -> dict[str, str]:
+def run_checks(
+    checks: Mapping[str, ReadinessCheck], *, timeout: float = READINESS_TIMEOUT, pool: ThreadPoolExecutor | None = None
+) -> dict[str, str]:
     """Run every check at once, each within ``timeout`` seconds; ``{name: "ok" | "failing: <why>"}``.
 
     A check that hangs (a ledger that accepts the connection and never answers) is reported
@@ -294,12 +325,14 @@ def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINE
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
                 out[name] = "ok"
             except FutureTimeout:
-                logger.warning("readiness check %s failing: no answer within %.1f s", name, timeout,
-                               extra={"check": name})
+                logger.warning(
+                    "readiness check %s failing: no answer within %.1f s", name, timeout, extra={"check": name}
+                )
                 out[name] = f"failing: no answer within {timeout:g} s"
             except Exception as e:
-                logger.warning("readiness check %s failing: %s (%.300s)", name, _check_failure(e), e,
-                               extra={"check": name})
+                logger.warning(
+                    "readiness check %s failing: %s (%.300s)", name, _check_failure(e), e, extra={"check": name}
+                )
                 out[name] = f"failing: {_check_failure(e)}"
         return out
     finally:
@@ -307,22 +340,45 @@ def run_checks(checks: Mapping[str, ReadinessCheck], *, timeout: float = READINE
             pool.shutdown(wait=False)
 
 
-def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, ReadinessCheck],
-                           readiness_timeout: float, optional: Mapping[str, ReadinessCheck]) -> None:
+def _add_operations_routes(
+    app: FastAPI,
+    service: str,
+    checks: Mapping[str, ReadinessCheck],
+    readiness_timeout: float,
+    optional: Mapping[str, ReadinessCheck],
+) -> None:
     # one pool per app: a hung check occupies its thread, the next probes time out (never pile up threads)
     pool = ThreadPoolExecutor(max_workers=max(1, 2 * len(checks)), thread_name_prefix=f"{service}-readiness")
 
-    @app.get("/health/live", tags=["operations"], summary="Liveness: the process answers",
-             responses={200: {"content": {"application/json": {"example": {"status": "ok", "service": service}}}}})
+    @app.get(
+        "/health/live",
+        tags=["operations"],
+        summary="Liveness: the process answers",
+        responses={200: {"content": {"application/json": {"example": {"status": "ok", "service": service}}}}},
+    )
     def health_live() -> dict[str, str]:
         """200 while the process serves requests; it checks nothing else (restart the process if it fails)."""
         return {"status": "ok", "service": service}
 
-    @app.get("/health/ready", tags=["operations"], summary="Readiness: the database, the ledger, the keys",
-             responses={**error_responses(503),
-                        200: {"content": {"application/json": {"example": {
-                            "status": "ready", "service": service,
-                            "checks": {name: "ok" for name in {**checks, **optional}}}}}}})
+    @app.get(
+        "/health/ready",
+        tags=["operations"],
+        summary="Readiness: the database, the ledger, the keys",
+        responses={
+            **error_responses(503),
+            200: {
+                "content": {
+                    "application/json": {
+                        "example": {
+                            "status": "ready",
+                            "service": service,
+                            "checks": {name: "ok" for name in {**checks, **optional}},
+                        }
+                    }
+                }
+            },
+        },
+    )
     def health_ready(request: Request) -> Any:
         """200 ``ready`` when every check passes (``degraded`` when only an optional one fails);
         else 503 ``not-ready`` naming the failing checks."""
@@ -333,10 +389,18 @@ def _add_operations_routes(app: FastAPI, service: str, checks: Mapping[str, Read
             return problem_response(request, problem)
         return {"status": "degraded" if failing else "ready", "service": service, "checks": results}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
-             response_class=Response,
-             responses={200: {"description": "Prometheus text exposition format",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     def metrics(request: Request) -> Response:
         """Requests by route template and status, latency histograms, and the service's own counters."""
         return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -416,18 +480,22 @@ def create_service_app(
     limits = limits or Limits()
     metrics = metrics or ServiceMetrics(service)
     checks = dict(readiness or {})
-    app = FastAPI(title=title, summary=summary, description=description, version=version,
-                  generate_unique_id_function=route_name)
+    app = FastAPI(
+        title=title, summary=summary, description=description, version=version, generate_unique_id_function=route_name
+    )
     app.state.service_name = service
     app.state.metrics = metrics
     app.state.limits = limits
     app.state.readiness = checks
 
     for exc_type, mapper in (error_mappers or {}).items():
+
         def _make(mapper: ErrorMapper) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
             async def handle(request: Request, exc: Exception) -> JSONResponse:
                 return problem_response(request, mapper(exc))
+
             return handle
+
         app.add_exception_handler(exc_type, _make(mapper))
 
     @app.exception_handler(RequestValidationError)
@@ -440,14 +508,20 @@ def create_service_app(
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:  # a bug, never bad input
-        logger.error("unhandled error on %s %s", request.method, _route_template(request.scope),
-                     exc_info=(type(exc), exc, exc.__traceback__), extra={"request_id": request_id_of(request)})
+        logger.error(
+            "unhandled error on %s %s",
+            request.method,
+            _route_template(request.scope),
+            exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"request_id": request_id_of(request)},
+        )
         t = COMMON["internal-error"]
         detail = f"the {service} failed; its log has the details under this request id"
         return problem_response(request, ProblemDetails(t.status, t.slug, t.title, detail), log=False)
 
     _add_operations_routes(app, service, checks, readiness_timeout, dict(optional_checks or {}))
-    app.add_middleware(ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes,
-                       body_limits=body_limits)
+    app.add_middleware(
+        ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes, body_limits=body_limits
+    )
     app.openapi = lambda: _finish_openapi(app)  # type: ignore[method-assign]
     return app

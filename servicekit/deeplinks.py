@@ -72,8 +72,9 @@ def parse(link: str, *, action: str | None = None) -> DeepLink:
     if parts.fragment:
         raise DeepLinkError("a deep link has no fragment")
     try:
-        params = urllib.parse.parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query),
-                                       max_num_fields=4)
+        params = urllib.parse.parse_qs(
+            parts.query, keep_blank_values=True, strict_parsing=bool(parts.query), max_num_fields=4
+        )
     except ValueError:
         raise DeepLinkError("the deep link's query is malformed") from None
     wanted = ACTIONS[got]

@@ -52,10 +52,19 @@ class ServiceMetrics:
     def __init__(self, service: str) -> None:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("zkcred_http_requests", "HTTP requests by route template and status",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("zkcred_http_request_duration_seconds", "HTTP request latency by route template",
-                                 ["method", "route"], buckets=_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "zkcred_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "zkcred_http_request_duration_seconds",
+            "HTTP request latency by route template",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -70,8 +70,20 @@ COMMON: dict[str, ProblemType] = _types(
 )
 
 
-_FRAMEWORK = {t.status: t for t in (COMMON[s] for s in (
-    "unauthorized", "forbidden", "not-found", "method-not-allowed", "payload-too-large", "unsupported-media-type"))}
+_FRAMEWORK = {
+    t.status: t
+    for t in (
+        COMMON[s]
+        for s in (
+            "unauthorized",
+            "forbidden",
+            "not-found",
+            "method-not-allowed",
+            "payload-too-large",
+            "unsupported-media-type",
+        )
+    )
+}
 
 
 def http_error_type(status: int) -> ProblemType:
@@ -103,8 +115,13 @@ class ProblemDetails:
         return cls(t.status, t.slug, t.title, detail, extensions=extensions)
 
     def body(self, *, instance: str, request_id: str | None) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": PROBLEM_PREFIX + self.slug, "title": self.title, "status": self.status,
-                               "detail": self.detail, "instance": instance}
+        out: dict[str, Any] = {
+            "type": PROBLEM_PREFIX + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+        }
         if request_id:
             out["request_id"] = request_id
         out.update(self.extensions)
@@ -116,8 +133,10 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow", title="Problem")
 
-    type: str = Field(description="stable URI https://zkcred.dev/problems/<slug>; switch on this",
-                      examples=[PROBLEM_PREFIX + "invalid-request"])
+    type: str = Field(
+        description="stable URI https://zkcred.dev/problems/<slug>; switch on this",
+        examples=[PROBLEM_PREFIX + "invalid-request"],
+    )
     title: str = Field(description="fixed per type")
     status: int = Field(description="the HTTP status")
     detail: str = Field(description="what was wrong with this request; never a secret or an input value")

@@ -23,5 +23,4 @@ def qr_bytes(text: str, fmt: str) -> bytes:
 
 def qr_response(text: str, fmt: str) -> Response:
     """The QR code as a response; not cached by shared caches (the URL in it is a capability)."""
-    return Response(qr_bytes(text, fmt), media_type=MEDIA_TYPES[fmt],
-                    headers={"Cache-Control": "private, max-age=300"})
+    return Response(qr_bytes(text, fmt), media_type=MEDIA_TYPES[fmt], headers={"Cache-Control": "private, max-age=300"})

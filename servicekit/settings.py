@@ -450,8 +450,10 @@ def _read_config(path: Path, cls: type[CommonSettings]) -> tuple[dict[str, Any],
     own = set(cls.model_fields) - common - {"config_file"}
     for key in table:
         if key in SECRET_FIELDS:
-            raise ConfigError(f"config file {path}: {key!r} does not belong in a config file (a secret); "
-                              "use the master key file or the environment")
+            raise ConfigError(
+                f"config file {path}: {key!r} does not belong in a config file (a secret); "
+                "use the master key file or the environment"
+            )
         if key not in own:
             raise ConfigError(
                 f"config file {path}: unknown setting {key!r} in [{cls.SERVICE}] (see docs/configuration.md)"

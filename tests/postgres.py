@@ -23,7 +23,7 @@ POSTGRES_URL = os.environ.get("ZKCRED_TEST_POSTGRES", "postgresql+psycopg://post
 def _normalize(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

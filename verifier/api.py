@@ -71,8 +71,9 @@ ServiceDep = Annotated[VerifierService, Depends(get_service)]
 _bearer_lender = bearer_scheme("LenderApiKey", "a lender's API key (`zkcred verifier create-api-key`)")
 
 
-def current_lender(service: ServiceDep,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_lender)]) -> str:
+def current_lender(
+    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_lender)]
+) -> str:
     if credentials is None or not credentials.credentials.strip():
         raise VerifierError(ErrorKind.UNAUTHORIZED, "send Authorization: Bearer <API key>")
     return service.authenticate(api_key=credentials.credentials.strip())
@@ -106,12 +107,22 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
     """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at."""
     pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
-        lender=lender, credential_definitions=body.credential_definitions, disclose=body.disclose,
-        predicates=[p.model_dump() for p in body.predicates], expires_in=body.expires_in,
-        max_staleness=body.max_staleness, pseudonym=pseudonym,
+        lender=lender,
+        credential_definitions=body.credential_definitions,
+        disclose=body.disclose,
+        predicates=[p.model_dump() for p in body.predicates],
+        expires_in=body.expires_in,
+        max_staleness=body.max_staleness,
+        pseudonym=pseudonym,
     )
-    return {"id": record.id, "nonce": record.nonce_b64, "request": record.request.to_json(),
-            **_urls(request, record), "expires_at": iso_utc(record.expires_ms), **_links(request, record)}
+    return {
+        "id": record.id,
+        "nonce": record.nonce_b64,
+        "request": record.request.to_json(),
+        **_urls(request, record),
+        "expires_at": iso_utc(record.expires_ms),
+        **_links(request, record),
+    }
 
 
 #: ``GET /requests/{id}?wait=N``: the longest wait (s), and the DB polling steps while waiting.
@@ -123,15 +134,19 @@ def _status_view(service: VerifierService, lender: str, request_id: str, request
     """The lender's view of its request now (read from the database: any worker's writes show)."""
     record = service.get_request(lender=lender, request_id=request_id)
     now_ms = int(service.clock() * 1000)
-    out = {"id": record.id, "status": record.status_at(now_ms),
-           "verdict": None if record.verdict is None else record.verdict.to_json()}
+    out = {
+        "id": record.id,
+        "status": record.status_at(now_ms),
+        "verdict": None if record.verdict is None else record.verdict.to_json(),
+    }
     out.update(_links(request, record))
     nym = service.pseudonym_status(record)  # keys only when the request asked for a pseudonym
     return out if nym is None else {**out, **nym.to_json()}
 
 
-async def _wait_while_pending(service: VerifierService, lender: str, request_id: str, request: Request,
-                              wait: float) -> AsyncIterator[dict[str, Any]]:
+async def _wait_while_pending(
+    service: VerifierService, lender: str, request_id: str, request: Request, wait: float
+) -> AsyncIterator[dict[str, Any]]:
     """The view now, then each changed view until it leaves ``pending`` or ``wait`` seconds pass.
 
     No busy loop: each read runs in the thread pool, and between reads the coroutine sleeps
@@ -155,10 +170,23 @@ async def _wait_while_pending(service: VerifierService, lender: str, request_id:
 
 
 @router.get("/{request_id}", response_model=RequestStatus, response_model_exclude_unset=True)
-async def get_request(request_id: str, lender: LenderDep, service: ServiceDep, request: Request,
-                      wait: Annotated[float | None, Query(ge=0, le=MAX_WAIT, description=(
-                          "long poll: answer as soon as the status leaves pending, or after this many "
-                          "seconds (at most 30) with the current state"))] = None) -> dict[str, Any]:
+async def get_request(
+    request_id: str,
+    lender: LenderDep,
+    service: ServiceDep,
+    request: Request,
+    wait: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            description=(
+                "long poll: answer as soon as the status leaves pending, or after this many "
+                "seconds (at most 30) with the current state"
+            ),
+        ),
+    ] = None,
+) -> dict[str, Any]:
     """The lender's own request: status, verdict and (if asked for) the holder's pseudonym.
 
     With ``?wait=N`` a pending request is answered when its status changes or after N seconds.
@@ -169,11 +197,19 @@ async def get_request(request_id: str, lender: LenderDep, service: ServiceDep, r
     return view
 
 
-@router.get("/{request_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": "Server-Sent Events: `status` events, the last one final"}})
-async def request_events(request_id: str, lender: LenderDep, service: ServiceDep,
-                         request: Request) -> StreamingResponse:
+@router.get(
+    "/{request_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-Sent Events: `status` events, the last one final",
+        }
+    },
+)
+async def request_events(
+    request_id: str, lender: LenderDep, service: ServiceDep, request: Request
+) -> StreamingResponse:
     """The request's status as Server-Sent Events: now, then each change; closed once it is final.
 
     Each event is ``event: status`` with the ``GET /requests/{id}`` body as ``data``. The
@@ -188,8 +224,9 @@ async def request_events(request_id: str, lender: LenderDep, service: ServiceDep
         last = first
         yield _sse(first)
         while last["status"] == "pending" and loop.time() < end:
-            async for view in _wait_while_pending(service, lender, request_id, request,
-                                                  min(KEEP_ALIVE, end - loop.time())):
+            async for view in _wait_while_pending(
+                service, lender, request_id, request, min(KEEP_ALIVE, end - loop.time())
+            ):
                 if view != last:
                     last = view
                     yield _sse(view)
@@ -198,8 +235,9 @@ async def request_events(request_id: str, lender: LenderDep, service: ServiceDep
                     return
                 yield b": keep-alive\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 #: How long one ``/events`` stream stays open at most (s; a client reconnects after), and the
@@ -215,29 +253,42 @@ def _sse(view: dict[str, Any]) -> bytes:
 def get_document(request_id: str, service: ServiceDep, request: Request) -> dict[str, Any]:
     """The request document a holder's wallet answers (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
-    return {"id": record.id, "request": record.request.to_json(),
-            "presentation_url": _urls(request, record)["presentation_url"], "expires_at": iso_utc(record.expires_ms),
-            "max_staleness": record.max_staleness}
+    return {
+        "id": record.id,
+        "request": record.request.to_json(),
+        "presentation_url": _urls(request, record)["presentation_url"],
+        "expires_at": iso_utc(record.expires_ms),
+        "max_staleness": record.max_staleness,
+    }
 
 
-@router.get("/{request_id}/qr", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}},
-                             "description": "a QR code of the request's deep_link"}})
-def get_qr(request_id: str, service: ServiceDep, request: Request,
-           format: Annotated[Literal["svg", "png"], Query(description="svg (default) or png")] = "svg",
-           ) -> Response:
+@router.get(
+    "/{request_id}/qr",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "a QR code of the request's deep_link"}
+    },
+)
+def get_qr(
+    request_id: str,
+    service: ServiceDep,
+    request: Request,
+    format: Annotated[Literal["svg", "png"], Query(description="svg (default) or png")] = "svg",
+) -> Response:
     """The request's ``deep_link`` as a QR code (public like the document: it carries only the document's URL)."""
     record = service.get_document(request_id=request_id)
     return qr_response(_links(request, record)["deep_link"], format)
 
 
 @router.post("/{request_id}/presentation", response_model=VerdictPublic)
-def submit_presentation(request_id: str, body: Annotated[PresentationSubmit, Body()],
-                        service: ServiceDep, request: Request) -> dict[str, Any]:
+def submit_presentation(
+    request_id: str, body: Annotated[PresentationSubmit, Body()], service: ServiceDep, request: Request
+) -> dict[str, Any]:
     """A holder's presentation: verified once, and the verdict (a reason code when rejected) recorded."""
     verdict = service.submit_presentation(request_id=request_id, unverified_presentation=body.presentation)
-    request.app.state.verifications.labels("verified" if verdict.verified else "rejected",
-                                           verdict.reason or "none").inc()
+    request.app.state.verifications.labels(
+        "verified" if verdict.verified else "rejected", verdict.reason or "none"
+    ).inc()
     return verdict.to_json()
 
 
@@ -245,13 +296,18 @@ pseudonyms = APIRouter(prefix="/pseudonyms", tags=["pseudonyms"], responses=_ERR
 
 
 @pseudonyms.get("/{pseudonym}", response_model=PseudonymRecords)
-def get_pseudonym(pseudonym: Annotated[str, Path(max_length=128)], lender: LenderDep,
-                  service: ServiceDep) -> dict[str, Any]:
+def get_pseudonym(
+    pseudonym: Annotated[str, Path(max_length=128)], lender: LenderDep, service: ServiceDep
+) -> dict[str, Any]:
     """This lender's verified requests carrying the pseudonym (403 if none: nothing about other lenders)."""
     rows = service.pseudonym_records(lender=lender, pseudonym=pseudonym)
-    return {"pseudonym": pseudonym, "requests": [
-        {"request_id": r["request_id"], "context": r["context"], "verified_at": iso_utc(r["verified_ms"])}
-        for r in rows]}
+    return {
+        "pseudonym": pseudonym,
+        "requests": [
+            {"request_id": r["request_id"], "context": r["context"], "verified_at": iso_utc(r["verified_ms"])}
+            for r in rows
+        ],
+    }
 
 
 # The app ---------------------------------------------------------------------------------------
@@ -278,8 +334,14 @@ def _readiness(service: VerifierService) -> dict[str, Any]:
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8002"
 
 
-def create_app(service: VerifierService, *, public_url: str | None = None, limits: Limits | None = None,
-               max_wait: float = MAX_WAIT, max_events_stream: float = MAX_EVENTS_STREAM) -> FastAPI:
+def create_app(
+    service: VerifierService,
+    *,
+    public_url: str | None = None,
+    limits: Limits | None = None,
+    max_wait: float = MAX_WAIT,
+    max_events_stream: float = MAX_EVENTS_STREAM,
+) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
 
@@ -287,15 +349,20 @@ def create_app(service: VerifierService, *, public_url: str | None = None, limit
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
     """
-    app = create_service_app(service="verifier", title="zkcred verifier",
-                             summary=__doc__.splitlines()[0] if __doc__ else None,
-                             error_mappers={VerifierError: _problem_of}, readiness=_readiness(service),
-                             limits=limits)
+    app = create_service_app(
+        service="verifier",
+        title="zkcred verifier",
+        summary=__doc__.splitlines()[0] if __doc__ else None,
+        error_mappers={VerifierError: _problem_of},
+        readiness=_readiness(service),
+        limits=limits,
+    )
     app.state.service = service
     app.state.public_url = (public_url or DEFAULT_PUBLIC_URL).rstrip("/")
     app.state.max_wait, app.state.max_events_stream = max_wait, max_events_stream
     app.state.verifications = app.state.metrics.counter(
-        "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"])
+        "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"]
+    )
     app.include_router(router)
     app.include_router(pseudonyms)
     return app
@@ -316,8 +383,13 @@ def create_app_from_env() -> FastAPI:
     init_db(engine)
     check_pinned_ledger_key(engine, ledger_key)
     # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
-    resolver = LedgerResolver(LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(),
-                                           max_age=max_age_from_env()))
-    service = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id=settings.verifier_id,
-                              max_attempts=settings.max_attempts)
+    resolver = LedgerResolver(
+        LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(), max_age=max_age_from_env())
+    )
+    service = VerifierService(
+        store=SqlRequestStore(engine),
+        resolver=resolver,
+        verifier_id=settings.verifier_id,
+        max_attempts=settings.max_attempts,
+    )
     return create_app(service, public_url=settings.public_url)

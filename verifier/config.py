@@ -37,8 +37,10 @@ DEFAULT_MAX_ATTEMPTS = 5  # presentations that do not verify a request takes bef
 
 class Settings(CommonSettings):
     SERVICE: ClassVar[str] = "verifier"
-    ENV: ClassVar[dict[str, tuple[str, ...]]] = {"verifier_id": ("ZKCRED_VERIFIER_ID",),
-                                                  "max_attempts": ("ZKCRED_VERIFIER_MAX_ATTEMPTS",)}
+    ENV: ClassVar[dict[str, tuple[str, ...]]] = {
+        "verifier_id": ("ZKCRED_VERIFIER_ID",),
+        "max_attempts": ("ZKCRED_VERIFIER_MAX_ATTEMPTS",),
+    }
 
     verifier_id: str = DEFAULT_VERIFIER_ID
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=1000)
@@ -62,10 +64,14 @@ class Settings(CommonSettings):
     def require_ledger(self) -> tuple[str, bytes]:
         """The ledger URL and the pinned key (the setting, else the ledger key in the state dir)."""
         if not self.ledger_url:
-            raise ConfigError("set ZKCRED_LEDGER_URL (or ledger_url in the config file) to the ledger service, "
-                              "e.g. http://127.0.0.1:8003")
+            raise ConfigError(
+                "set ZKCRED_LEDGER_URL (or ledger_url in the config file) to the ledger service, "
+                "e.g. http://127.0.0.1:8003"
+            )
         pinned = self.pinned_ledger_key()
         if pinned is None:
-            raise ConfigError(f"set ZKCRED_LEDGER_PUBLIC_KEY to the ledger's Ed25519 public key (hex): it is pinned "
-                              f"(no ledger key in the state directory {self.state_dir} to take it from)")
+            raise ConfigError(
+                f"set ZKCRED_LEDGER_PUBLIC_KEY to the ledger's Ed25519 public key (hex): it is pinned "
+                f"(no ledger key in the state directory {self.state_dir} to take it from)"
+            )
         return self.ledger_url, pinned[0]

@@ -60,8 +60,9 @@ def init_db(engine: Engine) -> None:
     if "attempts" not in columns:  # a database made before the attempt limit (issue 12)
         try:
             with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {RequestRow.__tablename__} "
-                                  "ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"))
+                conn.execute(
+                    text(f"ALTER TABLE {RequestRow.__tablename__} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+                )
         except Exception:  # another worker added it first
             if "attempts" not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
                 raise
@@ -83,9 +84,11 @@ def check_pinned_ledger_key(engine: Engine, key: bytes) -> None:
                 s.rollback()
                 row = s.get(StateRow, "ledger_public_key")
         if row is not None and row.value != key.hex():
-            raise ConfigError(f"the pinned ledger key changed: this verifier's database was set up with ledger key "
-                              f"{row.value}, the configuration now pins {key.hex()} (ZKCRED_LEDGER_PUBLIC_KEY or the "
-                              "ledger key in the state directory)")
+            raise ConfigError(
+                f"the pinned ledger key changed: this verifier's database was set up with ledger key "
+                f"{row.value}, the configuration now pins {key.hex()} (ZKCRED_LEDGER_PUBLIC_KEY or the "
+                "ledger key in the state directory)"
+            )
 
 
 class SqlRequestStore:
@@ -117,11 +120,20 @@ class SqlRequestStore:
     # requests
     def insert_request(self, record: Any) -> None:
         with Session(self.engine) as s:
-            s.add(RequestRow(
-                id=record.id, lender=record.lender, nonce=record.nonce_b64, status=record.status,
-                created_ms=record.created_ms, expires_ms=record.expires_ms, max_staleness=record.max_staleness,
-                request_json=record.request_json, verdict_json=None, answered_ms=None,
-            ))
+            s.add(
+                RequestRow(
+                    id=record.id,
+                    lender=record.lender,
+                    nonce=record.nonce_b64,
+                    status=record.status,
+                    created_ms=record.created_ms,
+                    expires_ms=record.expires_ms,
+                    max_staleness=record.max_staleness,
+                    request_json=record.request_json,
+                    verdict_json=None,
+                    answered_ms=None,
+                )
+            )
             s.commit()
 
     def get_request(self, *, request_id: str) -> dict[str, Any] | None:
@@ -133,8 +145,15 @@ class SqlRequestStore:
             data["verdict"] = json.loads(row.verdict_json) if row.verdict_json else None
             return data
 
-    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int,
-                       pseudonym: dict[str, str] | None = None) -> bool:
+    def finish_request(
+        self,
+        *,
+        request_id: str,
+        status: str,
+        verdict: dict[str, Any],
+        answered_ms: int,
+        pseudonym: dict[str, str] | None = None,
+    ) -> bool:
         """Record the verdict iff the request is still pending; True if this call did (single use).
 
         ``pseudonym`` (``{lender, context, pseudonym}``) is recorded in the same transaction,
@@ -149,13 +168,20 @@ class SqlRequestStore:
             if conn.execute(stmt).rowcount != 1:
                 return False
             if pseudonym is not None:
-                conn.execute(insert(PseudonymRow).values(
-                    lender=pseudonym["lender"], context=pseudonym["context"], pseudonym=pseudonym["pseudonym"],
-                    request_id=request_id, verified_ms=answered_ms))
+                conn.execute(
+                    insert(PseudonymRow).values(
+                        lender=pseudonym["lender"],
+                        context=pseudonym["context"],
+                        pseudonym=pseudonym["pseudonym"],
+                        request_id=request_id,
+                        verified_ms=answered_ms,
+                    )
+                )
             return True
 
-    def record_failed_attempt(self, *, request_id: str, max_attempts: int, verdict: dict[str, Any],
-                              answered_ms: int) -> str:
+    def record_failed_attempt(
+        self, *, request_id: str, max_attempts: int, verdict: dict[str, Any], answered_ms: int
+    ) -> str:
         """Count one presentation that did not verify; ``"pending"``, ``"rejected"`` or ``"answered"``.
 
         One transaction: ``attempts = attempts + 1`` iff the request is still pending (the row
@@ -166,14 +192,16 @@ class SqlRequestStore:
         """
         pending = (RequestRow.id == request_id, RequestRow.status == "pending")
         with self.engine.begin() as conn:
-            counted = conn.execute(update(RequestRow).where(*pending)
-                                   .values(attempts=RequestRow.attempts + 1))
+            counted = conn.execute(update(RequestRow).where(*pending).values(attempts=RequestRow.attempts + 1))
             if counted.rowcount != 1:
                 return "answered"
             rejected = conn.execute(
-                update(RequestRow).where(*pending, RequestRow.attempts >= max_attempts)
-                .values(status="rejected", verdict_json=json.dumps(verdict, separators=(",", ":")),
-                        answered_ms=answered_ms))
+                update(RequestRow)
+                .where(*pending, RequestRow.attempts >= max_attempts)
+                .values(
+                    status="rejected", verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms
+                )
+            )
             return "rejected" if rejected.rowcount == 1 else "pending"
 
     # pseudonyms

@@ -118,8 +118,9 @@ class Resolver(Protocol):
         """The definition, rebuilt and checked; raises UnknownDefinition / DefinitionMismatch / LedgerUnavailable."""
         ...
 
-    def accumulator_at(self, definition_id: str, height: int, *, max_staleness: float,
-                       now: float | None = None) -> bytes:
+    def accumulator_at(
+        self, definition_id: str, height: int, *, max_staleness: float, now: float | None = None
+    ) -> bytes:
         """Compressed V at ``height``; raises UnknownAccumulator / StaleAccumulator / LedgerUnavailable."""
         ...
 
@@ -150,8 +151,15 @@ class LocalLedgerSource:
     inclusion proofs.
     """
 
-    def __init__(self, log: LedgerLog, *, ledger_key: bytes, origin: str | None = None,
-                 policy: Policy | None = None, max_age: float | None = None) -> None:
+    def __init__(
+        self,
+        log: LedgerLog,
+        *,
+        ledger_key: bytes,
+        origin: str | None = None,
+        policy: Policy | None = None,
+        max_age: float | None = None,
+    ) -> None:
         self.log = log
         self.ledger_key = ledger_key
         self.trust = CheckpointTrust(log_verifier(origin or log.origin, ledger_key), policy, max_age=max_age)
@@ -210,8 +218,14 @@ class _Published:
 class LedgerResolver:
     """A :class:`Resolver` that follows a ledger through a :class:`LedgerSource` (see the module doc)."""
 
-    def __init__(self, source: LedgerSource, *, refresh_interval: float = 2.0, page: int = MAX_PAGE,
-                 clock: Callable[[], float] = _time.time) -> None:
+    def __init__(
+        self,
+        source: LedgerSource,
+        *,
+        refresh_interval: float = 2.0,
+        page: int = MAX_PAGE,
+        clock: Callable[[], float] = _time.time,
+    ) -> None:
         if source.ledger_key is None:
             raise ValueError("pin the ledger's public key: the resolver verifies every tree head")
         self.source = source
@@ -262,8 +276,7 @@ class LedgerResolver:
             self.source.verify_growth(self._sth, new)
         while self._replay.size < new.size:
             start = self._replay.size
-            entries = self.source.verified_entries(start=start, limit=min(self.page, new.size - start),
-                                                   tree_head=new)
+            entries = self.source.verified_entries(start=start, limit=min(self.page, new.size - start), tree_head=new)
             for entry in entries:
                 self._replay.feed(AuditItem(entry.seq, canonical_json(entry.to_json())))
                 self._index(entry)
@@ -294,11 +307,14 @@ class LedgerResolver:
         elif entry.type == "revocation":
             reg = self._registries.get((entry.issuer, payload.registry_id))
             if reg is None:  # only the registry's own issuer changes its value
-                logger.warning("entry %d: revocation for unknown registry %s of %s; ignored",
-                               entry.seq, payload.registry_id, entry.issuer)
+                logger.warning(
+                    "entry %d: revocation for unknown registry %s of %s; ignored",
+                    entry.seq,
+                    payload.registry_id,
+                    entry.issuer,
+                )
                 return
-            reg.history.append(AccumulatorState(entry.seq, tuple(_b64_or_none(v) for v in payload.values),
-                                                entry.time))
+            reg.history.append(AccumulatorState(entry.seq, tuple(_b64_or_none(v) for v in payload.values), entry.time))
 
     def _maybe_refresh(self, max_age: float) -> None:
         if self.clock() - self._last_refresh >= max_age:
@@ -345,8 +361,9 @@ class LedgerResolver:
                     if key is not None:
                         reg = self._registries[key]
                         revocation = RevocationRegistry(reg.registry_id, reg.capacity, b64d(reg.q))
-                    d = CredentialDefinition(cand.issuer, schema, p.tag or "", b64d(p.bbs_public_key), revocation,
-                                             p.ciphersuite)
+                    d = CredentialDefinition(
+                        cand.issuer, schema, p.tag or "", b64d(p.bbs_public_key), revocation, p.ciphersuite
+                    )
                     _check_points(d)
                 except (ZkCredError, ValueError, TypeError):
                     continue
@@ -358,8 +375,13 @@ class LedgerResolver:
         for published in self._schemas.get(schema_id, []):
             p = published.payload
             try:
-                schema = Schema.from_json({"name": p.name, "version": p.version,
-                                           "attributes": [{"name": a.name, "type": a.type} for a in p.attributes]})
+                schema = Schema.from_json(
+                    {
+                        "name": p.name,
+                        "version": p.version,
+                        "attributes": [{"name": a.name, "type": a.type} for a in p.attributes],
+                    }
+                )
             except (ZkCredError, ValueError, TypeError):
                 continue
             if schema.id == schema_id:
@@ -368,8 +390,9 @@ class LedgerResolver:
 
     # ------------------------------------------------------------ accumulator values
 
-    def accumulator_at(self, definition_id: str, height: int, *, max_staleness: float,
-                       now: float | None = None) -> bytes:
+    def accumulator_at(
+        self, definition_id: str, height: int, *, max_staleness: float, now: float | None = None
+    ) -> bytes:
         if isinstance(height, bool) or not isinstance(height, int) or height < 0:
             raise UnknownAccumulator("a height is a ledger sequence number")
         _, key = self._resolve(definition_id)
@@ -390,9 +413,11 @@ class LedgerResolver:
                 superseded_at = history[index + 1].time_ms / 1000
                 now = self.clock() if now is None else now
                 if now - superseded_at > max_staleness:
-                    raise StaleAccumulator(f"the value at height {height} was superseded at height "
-                                           f"{history[index + 1].height}, {now - superseded_at:.0f} s ago "
-                                           f"(bound {max_staleness} s)")
+                    raise StaleAccumulator(
+                        f"the value at height {height} was superseded at height "
+                        f"{history[index + 1].height}, {now - superseded_at:.0f} s ago "
+                        f"(bound {max_staleness} s)"
+                    )
             if state.value is None:
                 raise UnknownAccumulator(f"the value at height {state.height} is not a valid encoding")
             return state.value

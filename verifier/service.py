@@ -146,8 +146,11 @@ def revoke_api_keys(*, store: RequestStore, key: str | None = None, lender: str 
     """Revoke one API key (given by its value) or every key of ``lender``; the number revoked."""
     if (key is None) == (lender is None):
         raise VerifierError(ErrorKind.INPUT, "revoke by key or by lender, not both and not neither")
-    count = store.revoke_api_keys(key_hash=hash_api_key(key) if key is not None else None,
-                                  lender=lender.strip() if lender is not None else None, revoked_ms=_now_ms(now))
+    count = store.revoke_api_keys(
+        key_hash=hash_api_key(key) if key is not None else None,
+        lender=lender.strip() if lender is not None else None,
+        revoked_ms=_now_ms(now),
+    )
     logger.info("revoke_api_keys >>> %d revoked", count)
     return count
 
@@ -164,8 +167,12 @@ class Verdict:
     pseudonym: str | None = None  # b64url G1 point of a verified presentation; recorded, not in the verdict JSON
 
     def to_json(self) -> dict[str, Any]:
-        return {"verified": self.verified, "disclosed": self.disclosed, "predicates": self.predicates,
-                "reason": self.reason}
+        return {
+            "verified": self.verified,
+            "disclosed": self.disclosed,
+            "predicates": self.predicates,
+            "reason": self.reason,
+        }
 
     @classmethod
     def rejected(cls, reason: str) -> Verdict:
@@ -200,9 +207,14 @@ class RequestRecord:
     def from_row(cls, row: dict[str, Any]) -> RequestRecord:
         v = row.get("verdict")
         return cls(
-            id=row["id"], lender=row["lender"], request=PresentationRequest.from_json(json.loads(row["request_json"])),
-            status=row["status"], created_ms=row["created_ms"], expires_ms=row["expires_ms"],
-            max_staleness=row["max_staleness"], verdict=None if v is None else Verdict(**v),
+            id=row["id"],
+            lender=row["lender"],
+            request=PresentationRequest.from_json(json.loads(row["request_json"])),
+            status=row["status"],
+            created_ms=row["created_ms"],
+            expires_ms=row["expires_ms"],
+            max_staleness=row["max_staleness"],
+            verdict=None if v is None else Verdict(**v),
         )
 
 
@@ -211,23 +223,31 @@ class RequestStore(Protocol):
 
     def lender_for_key(self, *, key_hash: str) -> str | None: ...
 
-    def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None,
-                        revoked_ms: int) -> int: ...
+    def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None, revoked_ms: int) -> int: ...
 
     def insert_request(self, record: RequestRecord) -> None: ...
 
     def get_request(self, *, request_id: str) -> dict[str, Any] | None: ...
 
-    def finish_request(self, *, request_id: str, status: str, verdict: dict[str, Any], answered_ms: int,
-                       pseudonym: dict[str, str] | None = None) -> bool: ...
+    def finish_request(
+        self,
+        *,
+        request_id: str,
+        status: str,
+        verdict: dict[str, Any],
+        answered_ms: int,
+        pseudonym: dict[str, str] | None = None,
+    ) -> bool: ...
 
-    def record_failed_attempt(self, *, request_id: str, max_attempts: int, verdict: dict[str, Any],
-                              answered_ms: int) -> str: ...
+    def record_failed_attempt(
+        self, *, request_id: str, max_attempts: int, verdict: dict[str, Any], answered_ms: int
+    ) -> str: ...
 
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None: ...
 
-    def pseudonym_records(self, *, lender: str, pseudonym: str,
-                          before_seq: int | None = None) -> list[dict[str, Any]]: ...
+    def pseudonym_records(
+        self, *, lender: str, pseudonym: str, before_seq: int | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -240,8 +260,12 @@ class PseudonymStatus:
     earlier_requests: list[str] | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"pseudonym_context": self.context, "pseudonym": self.value, "seen_before": self.seen_before,
-                "earlier_requests": self.earlier_requests}
+        return {
+            "pseudonym_context": self.context,
+            "pseudonym": self.value,
+            "seen_before": self.seen_before,
+            "earlier_requests": self.earlier_requests,
+        }
 
 
 # The service ------------------------------------------------------------------------------------
@@ -250,9 +274,16 @@ class PseudonymStatus:
 class VerifierService:
     """Requests and verdicts for lenders; see the module docstring for the rules."""
 
-    def __init__(self, *, store: RequestStore, resolver: Resolver, verifier_id: str,
-                 clock: Callable[[], float] = _time.time, backend: GroupBackend | None = None,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+    def __init__(
+        self,
+        *,
+        store: RequestStore,
+        resolver: Resolver,
+        verifier_id: str,
+        clock: Callable[[], float] = _time.time,
+        backend: GroupBackend | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
         if not 0 < len(verifier_id) <= 256:
             raise ValueError("verifier id: 1–256 characters")
         if not 1 <= max_attempts <= 1000:
@@ -281,9 +312,18 @@ class VerifierService:
 
     # ------------------------------------------------------------ requests
 
-    def create_request(self, *, lender: str, credential_definitions: Sequence[str], disclose: Sequence[str] = (),
-                       predicates: Sequence[dict[str, Any]] = (), expires_in: int = 600, max_staleness: int = 600,
-                       pseudonym: bool | str = False, now: float | None = None) -> RequestRecord:
+    def create_request(
+        self,
+        *,
+        lender: str,
+        credential_definitions: Sequence[str],
+        disclose: Sequence[str] = (),
+        predicates: Sequence[dict[str, Any]] = (),
+        expires_in: int = 600,
+        max_staleness: int = 600,
+        pseudonym: bool | str = False,
+        now: float | None = None,
+    ) -> RequestRecord:
         """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce.
 
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
@@ -298,18 +338,32 @@ class VerifierService:
         context = self._pseudonym_context(lender, pseudonym)
         try:
             preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
-            query = CredentialQuery(QUERY_ID, tuple(map(str, credential_definitions)), tuple(map(str, disclose)),
-                                    preds, pseudonym_context=context)
-            request = PresentationRequest(secrets.token_bytes(NONCE_BYTES), self.verifier_id,
-                                          _dt.datetime.fromtimestamp(now, _dt.UTC).date(), (query,))
+            query = CredentialQuery(
+                QUERY_ID,
+                tuple(map(str, credential_definitions)),
+                tuple(map(str, disclose)),
+                preds,
+                pseudonym_context=context,
+            )
+            request = PresentationRequest(
+                secrets.token_bytes(NONCE_BYTES),
+                self.verifier_id,
+                _dt.datetime.fromtimestamp(now, _dt.UTC).date(),
+                (query,),
+            )
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
         for definition_id in query.credential_definitions:
             self._check_answerable(query, self._definition(definition_id), request)
         now_ms = _now_ms(now)
         record = RequestRecord(
-            id=secrets.token_urlsafe(16), lender=lender, request=request, status="pending", created_ms=now_ms,
-            expires_ms=now_ms + expires_in * 1000, max_staleness=max_staleness,
+            id=secrets.token_urlsafe(16),
+            lender=lender,
+            request=request,
+            status="pending",
+            created_ms=now_ms,
+            expires_ms=now_ms + expires_in * 1000,
+            max_staleness=max_staleness,
         )
         self.store.insert_request(record)
         return record
@@ -324,19 +378,26 @@ class VerifierService:
         else:
             raise VerifierError(ErrorKind.INPUT, f"pseudonym: true, or a context id of 1–{CAMPAIGN_MAX} characters")
         if len(context.encode()) > 256:
-            raise VerifierError(ErrorKind.INPUT, "the pseudonym context (verifier id / lender / context id) is "
-                                                 "longer than 256 bytes; use a shorter context id")
+            raise VerifierError(
+                ErrorKind.INPUT,
+                "the pseudonym context (verifier id / lender / context id) is "
+                "longer than 256 bytes; use a shorter context id",
+            )
         return context
 
     def _definition(self, definition_id: str) -> CredentialDefinition:
         try:
             return self.resolver.definition(definition_id)
         except UnknownDefinition:
-            raise VerifierError(ErrorKind.INPUT, f"no credential definition {definition_id} on the ledger",
-                                slug="unknown-definition") from None
+            raise VerifierError(
+                ErrorKind.INPUT, f"no credential definition {definition_id} on the ledger", slug="unknown-definition"
+            ) from None
         except DefinitionMismatch:
-            raise VerifierError(ErrorKind.INPUT, f"the ledger's entries for {definition_id} do not match its id",
-                                slug="definition-mismatch") from None
+            raise VerifierError(
+                ErrorKind.INPUT,
+                f"the ledger's entries for {definition_id} do not match its id",
+                slug="definition-mismatch",
+            ) from None
         except LedgerUnavailable as e:
             raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
 
@@ -370,8 +431,7 @@ class VerifierService:
         row = self.store.pseudonym_of(request_id=record.id) if record.status == "verified" else None
         if row is None:
             return PseudonymStatus(context, None, None, None)
-        earlier = self.store.pseudonym_records(lender=record.lender, pseudonym=row["pseudonym"],
-                                               before_seq=row["seq"])
+        earlier = self.store.pseudonym_records(lender=record.lender, pseudonym=row["pseudonym"], before_seq=row["seq"])
         return PseudonymStatus(context, row["pseudonym"], bool(earlier), [r["request_id"] for r in earlier])
 
     def pseudonym_records(self, *, lender: str, pseudonym: str) -> list[dict[str, Any]]:
@@ -391,8 +451,9 @@ class VerifierService:
 
     # ------------------------------------------------------------ answering
 
-    def submit_presentation(self, *, request_id: str, unverified_presentation: Any,
-                            now: float | None = None) -> Verdict:
+    def submit_presentation(
+        self, *, request_id: str, unverified_presentation: Any, now: float | None = None
+    ) -> Verdict:
         """Verify a holder's presentation for a request and record the verdict once (module doc)."""
         logger.debug("submit_presentation >>> request=%s", request_id)
         now = self.clock() if now is None else now
@@ -409,12 +470,18 @@ class VerifierService:
     def _failed_attempt(self, record: RequestRecord, verdict: Verdict, now: float) -> Verdict:
         """Count a presentation that did not verify; the request stays pending until ``max_attempts``."""
         final = Verdict.rejected("too-many-attempts")
-        outcome = self.store.record_failed_attempt(request_id=record.id, max_attempts=self.max_attempts,
-                                                   verdict=final.to_json(), answered_ms=_now_ms(now))
+        outcome = self.store.record_failed_attempt(
+            request_id=record.id, max_attempts=self.max_attempts, verdict=final.to_json(), answered_ms=_now_ms(now)
+        )
         if outcome == "answered":
             raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
-        logger.info("attempt >>> request=%s reason=%s outcome=%s", record.id, verdict.reason, outcome,
-                    extra={"verdict": "rejected", "reason": verdict.reason})
+        logger.info(
+            "attempt >>> request=%s reason=%s outcome=%s",
+            record.id,
+            verdict.reason,
+            outcome,
+            extra={"verdict": "rejected", "reason": verdict.reason},
+        )
         return final if outcome == "rejected" else verdict
 
     def _finish(self, record: RequestRecord, verdict: Verdict, now: float, *, status: str | None = None) -> Verdict:
@@ -423,11 +490,17 @@ class VerifierService:
         nym = None
         if verdict.verified and context is not None and verdict.pseudonym is not None:
             nym = {"lender": record.lender, "context": context, "pseudonym": verdict.pseudonym}
-        if not self.store.finish_request(request_id=record.id, status=status, verdict=verdict.to_json(),
-                                         answered_ms=_now_ms(now), pseudonym=nym):
+        if not self.store.finish_request(
+            request_id=record.id, status=status, verdict=verdict.to_json(), answered_ms=_now_ms(now), pseudonym=nym
+        ):
             raise VerifierError(ErrorKind.REPLAY, "this request was already answered; its nonce is spent")
-        logger.info("verdict >>> request=%s status=%s reason=%s", record.id, status, verdict.reason,
-                    extra={"verdict": status, "reason": verdict.reason})
+        logger.info(
+            "verdict >>> request=%s status=%s reason=%s",
+            record.id,
+            status,
+            verdict.reason,
+            extra={"verdict": status, "reason": verdict.reason},
+        )
         return verdict
 
     def _verify(self, record: RequestRecord, unverified: Any, now: float) -> Verdict:
@@ -456,8 +529,7 @@ class VerifierService:
 
         def accumulator_at(definition_id: str, height: int) -> bytes:
             try:
-                return self.resolver.accumulator_at(definition_id, height, max_staleness=record.max_staleness,
-                                                    now=now)
+                return self.resolver.accumulator_at(definition_id, height, max_staleness=record.max_staleness, now=now)
             except LedgerUnavailable:
                 raise
             except ResolverError as e:
@@ -465,8 +537,9 @@ class VerifierService:
                 raise VerificationError(e.detail) from None  # → PresentationRejected("stale_accumulator")
 
         try:
-            verified = verify_presentation(request, presentation, definitions, accumulator_at=accumulator_at,
-                                           backend=self.backend)
+            verified = verify_presentation(
+                request, presentation, definitions, accumulator_at=accumulator_at, backend=self.backend
+            )
         except LedgerUnavailable as e:
             raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
         except PresentationRejected as e:

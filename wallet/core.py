@@ -120,7 +120,7 @@ def pseudonym_scopes(request: PresentationRequest | Mapping[str, Any]) -> list[P
         lender = campaign = None
         prefix = request.verifier_id + "/"
         if q.pseudonym_context.startswith(prefix):
-            parts = q.pseudonym_context[len(prefix):].split("/")
+            parts = q.pseudonym_context[len(prefix) :].split("/")
             if 1 <= len(parts) <= 2 and all(parts):
                 lender = urllib.parse.unquote(parts[0])
                 campaign = urllib.parse.unquote(parts[1]) if len(parts) == 2 else None
@@ -204,10 +204,19 @@ def offer_document_url(source: str) -> str:
 class Wallet:
     """A holder's wallet over an encrypted local store."""
 
-    def __init__(self, store: Store, *, http: HttpRouter | None = None, ledger_url: str | None = None,
-                 ledger_key: bytes | None = None, backend: GroupBackend | None = None,
-                 ledger_policy: Policy | None = None, ledger_origin: str | None = None,
-                 ledger_max_age: float | None = None, clock: Callable[[], float] = _time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        http: HttpRouter | None = None,
+        ledger_url: str | None = None,
+        ledger_key: bytes | None = None,
+        backend: GroupBackend | None = None,
+        ledger_policy: Policy | None = None,
+        ledger_origin: str | None = None,
+        ledger_max_age: float | None = None,
+        clock: Callable[[], float] = _time.time,
+    ) -> None:
         self._clock = clock
         self._store = store
         self._http = http or HttpRouter()
@@ -256,11 +265,15 @@ class Wallet:
             request, blind = b64d(pending["request"]), int(pending["blind"], 16)
         else:
             request, blind = create_credential_request(d, self._link_secret, backend=self._be)
-            self._store.put("issuance", offer_id, {"definition_id": d.id, "request": b64e(request),
-                                                   "blind": f"{blind:064x}"}, d.id)
-        response = self._http.request("POST", f"{issuer_url}/credentials",
-                                      json={"offer_id": offer_id, "request": b64e(request)},
-                                      headers={"Authorization": f"Bearer {token}"})
+            self._store.put(
+                "issuance", offer_id, {"definition_id": d.id, "request": b64e(request), "blind": f"{blind:064x}"}, d.id
+            )
+        response = self._http.request(
+            "POST",
+            f"{issuer_url}/credentials",
+            json={"offer_id": offer_id, "request": b64e(request)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         if 400 <= response.status_code < 500:
             self._store.delete("issuance", offer_id)  # refused for good: a retry starts afresh
         if response.status_code != 201:
@@ -272,8 +285,17 @@ class Wallet:
                 raise OfferRejected("the credential names another definition than the offer")
             expiry = _dt.date.fromisoformat(c["expiry"])
             handle = int(c["revocation_handle"], 16)
-            cred = process_credential(d, b64d(c["signature"]), c["values"], expiry, handle, c.get("revocation_index"),
-                                      self._link_secret, blind, backend=self._be)
+            cred = process_credential(
+                d,
+                b64d(c["signature"]),
+                c["values"],
+                expiry,
+                handle,
+                c.get("revocation_index"),
+                self._link_secret,
+                blind,
+                backend=self._be,
+            )
             revocation = body.get("revocation")
             if (revocation is None) != (d.revocation is None):
                 raise OfferRejected("a revocation witness is missing, or sent for a non-revocable definition")
@@ -287,9 +309,13 @@ class Wallet:
         record = {
             "definition": d.to_json(),
             "credential": cred.to_json(),
-            "revocation": None if revocation is None else {
-                "registry_id": revocation["registry_id"], "index": revocation["index"],
-                "witness": revocation["witness"], "accumulator": revocation["accumulator"],
+            "revocation": None
+            if revocation is None
+            else {
+                "registry_id": revocation["registry_id"],
+                "index": revocation["index"],
+                "witness": revocation["witness"],
+                "accumulator": revocation["accumulator"],
                 "height": revocation["ledger_seq"],
             },
             "status": "active",
@@ -300,14 +326,20 @@ class Wallet:
         log.info("accepted credential %s of definition %s", cid, d.id)
         return self._summary(cid, record)
 
-    def _check_witness(self, d: CredentialDefinition, c: Mapping[str, Any], handle: int,
-                       revocation: Mapping[str, Any]) -> None:
+    def _check_witness(
+        self, d: CredentialDefinition, c: Mapping[str, Any], handle: int, revocation: Mapping[str, Any]
+    ) -> None:
         """The witness is for this credential's handle, in this definition's registry, against the value V
         the ledger holds at the height the issuer names (read from the ledger when one is configured)."""
         assert d.revocation is not None
         index = revocation["index"]
-        if (revocation["registry_id"] != d.revocation.id or type(index) is not int or c.get("revocation_index") != index
-                or not 0 <= index < d.revocation.capacity or acc.handle(d.revocation.id.encode(), index) != handle):
+        if (
+            revocation["registry_id"] != d.revocation.id
+            or type(index) is not int
+            or c.get("revocation_index") != index
+            or not 0 <= index < d.revocation.capacity
+            or acc.handle(d.revocation.id.encode(), index) != handle
+        ):
             raise OfferRejected("the revocation index, handle or registry is not this credential's")
         V_bytes = b64d(revocation["accumulator"])
         C, V = self._be.g1_from_bytes(b64d(revocation["witness"])), self._be.g1_from_bytes(V_bytes)
@@ -406,8 +438,9 @@ class Wallet:
             if q.non_revoked and d.revocation is not None:
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
         try:
-            pres = create_presentation(request, [c[2] for c in chosen], [c[3] for c in chosen], link,
-                                       revocation=revocation, backend=self._be)
+            pres = create_presentation(
+                request, [c[2] for c in chosen], [c[3] for c in chosen], link, revocation=revocation, backend=self._be
+            )
         except UnsatisfiableError as e:
             raise NoMatchingCredential(e.reason) from None
         scopes = pseudonym_scopes(request)
@@ -481,10 +514,13 @@ class Wallet:
             return False  # present_detailed says what is wrong with it
         accepted = {d for q in request.queries for d in q.credential_definitions}
         now = self._clock()
-        return any(rec.get("revocation") and rec["status"] == "active"
-                   and rec["credential"]["definition_id"] in accepted
-                   and now - float(rec.get("checked_at", 0)) > max_staleness
-                   for _, rec in self._store.all("credential"))
+        return any(
+            rec.get("revocation")
+            and rec["status"] == "active"
+            and rec["credential"]["definition_id"] in accepted
+            and now - float(rec.get("checked_at", 0)) > max_staleness
+            for _, rec in self._store.all("credential")
+        )
 
     # -- following the ledger ---------------------------------------------------------------
     def _ledger_client(self):  # type: ignore[no-untyped-def]
@@ -492,8 +528,14 @@ class Wallet:
         from ledger.client import LedgerClient
 
         base = (self.ledger_url or "").rstrip("/")
-        return LedgerClient(base, ledger_key=self.ledger_key, origin=self.ledger_origin, policy=self.ledger_policy,
-                            max_age=self.ledger_max_age, http=_Prefixed(self._http, base))
+        return LedgerClient(
+            base,
+            ledger_key=self.ledger_key,
+            origin=self.ledger_origin,
+            policy=self.ledger_policy,
+            max_age=self.ledger_max_age,
+            http=_Prefixed(self._http, base),
+        )
 
     def sync(self, *, progress: Callable[[int, int], None] | None = None) -> dict:
         """Apply every revocation since each witness's height; note key rotations; return {updated, revoked, height}.
@@ -529,14 +571,20 @@ class Wallet:
             # Not a tree head where a ledger serves one: most often the issuer's or verifier's URL.
             title = _service_title(self._http, base)
             what = f"it is the {title}" if title else f"GET /tree-head: {getattr(e, 'detail', None) or e}"
-            raise WalletError(f"{base} is not a zkcred ledger ({what}); point --ledger or ZKCRED_LEDGER_URL "
-                              "at the ledger's URL") from None
+            raise WalletError(
+                f"{base} is not a zkcred ledger ({what}); point --ledger or ZKCRED_LEDGER_URL at the ledger's URL"
+            ) from None
         every = dict(self._store.all("credential"))
         records = {cid: rec for cid, rec in every.items() if rec.get("revocation")}
         if not every:
             return {"updated": 0, "revoked": 0, "height": head.size - 1}
-        start = min([rec["revocation"]["height"] for rec in records.values()]
-                    + [rec.get("synced_height", -1) for cid, rec in every.items() if cid not in records]) + 1
+        start = (
+            min(
+                [rec["revocation"]["height"] for rec in records.values()]
+                + [rec.get("synced_height", -1) for cid, rec in every.items() if cid not in records]
+            )
+            + 1
+        )
         events: dict[str, list[tuple[int, list]]] = {}
         successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
@@ -552,8 +600,10 @@ class Wallet:
                 if doc["type"] == "revocation":
                     p = doc["payload"]
                     # not strict: as before, uneven lists in a ledger document are not refused here
-                    evs = [acc.RevocationEvent(_scalar(h), self._be.g1_from_bytes(b64d(v)))
-                           for h, v in zip(p["handles"], p["values"], strict=False)]
+                    evs = [
+                        acc.RevocationEvent(_scalar(h), self._be.g1_from_bytes(b64d(v)))
+                        for h, v in zip(p["handles"], p["values"], strict=False)
+                    ]
                     events.setdefault(p["registry_id"], []).append((doc["seq"], evs, p["values"][-1]))
                 elif doc["type"] == "credential_definition" and doc["payload"].get("supersedes"):
                     successors.setdefault((doc["issuer"], doc["payload"]["supersedes"]), doc["payload"]["cred_def_id"])
@@ -565,8 +615,11 @@ class Wallet:
             r = rec["revocation"]
             C = self._be.g1_from_bytes(b64d(r["witness"]))
             y = int(rec["credential"]["revocation_handle"], 16)
-            pending = [(entry_seq, evs, last) for entry_seq, evs, last in events.get(r["registry_id"], [])
-                       if entry_seq > r["height"]]
+            pending = [
+                (entry_seq, evs, last)
+                for entry_seq, evs, last in events.get(r["registry_id"], [])
+                if entry_seq > r["height"]
+            ]
             if pending and rec["status"] == "active":
                 # All pending events in one update: one inversion and one multi-scalar multiplication.
                 try:

@@ -103,9 +103,14 @@ def origin_hash(origin: str) -> str:
 
 
 class Witness:
-    def __init__(self, signer: CosignatureSigner | MLDSACosignatureSigner, logs: Iterable[Ed25519Verifier],
-                 store: WitnessStore,
-                 *, evidence_kept: int = 100) -> None:
+    def __init__(
+        self,
+        signer: CosignatureSigner | MLDSACosignatureSigner,
+        logs: Iterable[Ed25519Verifier],
+        store: WitnessStore,
+        *,
+        evidence_kept: int = 100,
+    ) -> None:
         self.signer = signer
         self.store = store
         self.logs: dict[str, list[Ed25519Verifier]] = {}
@@ -152,8 +157,9 @@ class Witness:
         logger.info("add_checkpoint >>> %s cosigned at size %d", origin, signed.size)
         return line.line().encode()
 
-    def _check(self, record: LogRecord | None, old_size: int, proof: Sequence[bytes], signed: SignedCheckpoint,
-               raw: bytes) -> None:
+    def _check(
+        self, record: LogRecord | None, old_size: int, proof: Sequence[bytes], signed: SignedCheckpoint, raw: bytes
+    ) -> None:
         stored_size = record.size if record else 0
         if old_size != stored_size:
             raise WitnessError(409, f"the latest cosigned size is {stored_size}, not {old_size}", size=stored_size)
@@ -165,8 +171,10 @@ class Witness:
         elif old_size > 0:
             assert record is not None
             if not merkle.verify_consistency(old_size, signed.size, record.root, signed.root, list(proof)):
-                reason = (f"the checkpoint of size {signed.size} is not consistent with the cosigned "
-                          f"checkpoint of size {old_size}")
+                reason = (
+                    f"the checkpoint of size {signed.size} is not consistent with the cosigned "
+                    f"checkpoint of size {old_size}"
+                )
         if reason is not None:
             evidence = Evidence(signed.origin, reason, raw, old_size, record)
             self.evidence.append(evidence)
@@ -174,8 +182,13 @@ class Witness:
                 self.store.add_evidence(evidence)
             except Exception:  # keeping evidence must never turn a 422 into a 500
                 logger.exception("could not store the evidence")
-            logger.warning("add_checkpoint: %s refused: %s; evidence: %r (recorded: %r)", signed.origin, reason,
-                           raw[:2000], record.checkpoint[:2000] if record else None)
+            logger.warning(
+                "add_checkpoint: %s refused: %s; evidence: %r (recorded: %r)",
+                signed.origin,
+                reason,
+                raw[:2000],
+                record.checkpoint[:2000] if record else None,
+            )
             raise WitnessError(422, reason)
 
     def evidence_for(self, origin_hex: str) -> list[Evidence]:
@@ -224,4 +237,3 @@ class MemoryWitnessStore:
                 return False
             self._records[new.origin] = new
             return True
-

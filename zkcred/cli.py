@@ -15,8 +15,10 @@ import typer
 
 HELP = "zkcred: anonymous credentials — issuer, wallet, verifier and ledger."
 
-EPILOG = ("Errors are one line and a non-zero exit (2: usage, 130: Ctrl-C, 70: a bug); "
-          "ZKCRED_DEBUG=1 adds the traceback. Commands that print a result take --json.")
+EPILOG = (
+    "Errors are one line and a non-zero exit (2: usage, 130: Ctrl-C, 70: a bug); "
+    "ZKCRED_DEBUG=1 adds the traceback. Commands that print a result take --json."
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=HELP, epilog=EPILOG)
 
@@ -38,8 +40,9 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
-                                 help="Show zkcred's version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show zkcred's version and exit."
+    ),
 ) -> None:
     """zkcred: anonymous credentials — issuer, wallet, verifier and ledger."""
 
@@ -64,14 +67,19 @@ def _register() -> None:
     app.command("init")(config_cli.init)
     app.command("check")(config_cli.check)
     from zkcred import ledger_cli
+
     app.add_typer(ledger_cli.app, name="ledger")
     from zkcred import verifier_cli
+
     app.add_typer(verifier_cli.app, name="verifier")
     from zkcred import issuer_cli
+
     app.add_typer(issuer_cli.app, name="issuer")
     from zkcred import wallet_cli
+
     app.add_typer(wallet_cli.app, name="wallet")
     from zkcred import witness_cli
+
     app.add_typer(witness_cli.app, name="witness")
 
 

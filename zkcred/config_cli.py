@@ -32,15 +32,27 @@ from servicekit.settings import (
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 S = TypeVar("S", bound=CommonSettings)
 
-DEFAULT_URLS = {"issuer_url": "http://127.0.0.1:8001", "verifier_url": "http://127.0.0.1:8002",
-                "ledger_url": "http://127.0.0.1:8003"}
+DEFAULT_URLS = {
+    "issuer_url": "http://127.0.0.1:8001",
+    "verifier_url": "http://127.0.0.1:8002",
+    "ledger_url": "http://127.0.0.1:8003",
+}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-StateDirOpt = Annotated[Path | None, typer.Option(
-    "--state-dir", help="The state directory (env ZKCRED_STATE_DIR; default $XDG_STATE_HOME/zkcred or "
-    "~/.local/state/zkcred).", show_default=False)]
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", help="A TOML config file (env ZKCRED_CONFIG; default <state dir>/zkcred.toml).", show_default=False)]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="The state directory (env ZKCRED_STATE_DIR; default $XDG_STATE_HOME/zkcred or ~/.local/state/zkcred).",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="A TOML config file (env ZKCRED_CONFIG; default <state dir>/zkcred.toml).", show_default=False
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -49,8 +61,9 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def load(cls: type[S], state_dir: Path | None = None, config: Path | None = None, *, exit_code: int = 2,
-         **overrides: Any) -> S:
+def load(
+    cls: type[S], state_dir: Path | None = None, config: Path | None = None, *, exit_code: int = 2, **overrides: Any
+) -> S:
     """``cls.load`` or one line and exit ``exit_code``."""
     try:
         return cls.load(config_file=config, state_dir=state_dir, **overrides)  # type: ignore[return-value]
@@ -89,8 +102,10 @@ def database_error(what: str, url: str, error: Exception) -> str:
 
     orig = getattr(error, "orig", None)  # SQLAlchemy's wrapper: the driver's message, without SQL or links
     reason = one_line(str(orig)) if orig is not None and str(orig).strip() else type(error).__name__
-    return (f"cannot use the {what} database {_redact(url)}: {reason}; check --database-url, "
-            f"ZKCRED_{what.upper()}_DATABASE_URL or the config file")
+    return (
+        f"cannot use the {what} database {_redact(url)}: {reason}; check --database-url, "
+        f"ZKCRED_{what.upper()}_DATABASE_URL or the config file"
+    )
 
 
 def warn_listen(name: str, url: str | None, port: int, origin: str) -> None:
@@ -99,16 +114,21 @@ def warn_listen(name: str, url: str | None, port: int, origin: str) -> None:
         return
     parts = urlsplit(url)
     if parts.hostname in LOOPBACK and (parts.port or 80) != port:
-        err.print(f"[bold yellow]warning[/]: {name} {url} (from {origin}) is not where this service listens "
-                  f"(port {port}); it hands out the configured URL")
+        err.print(
+            f"[bold yellow]warning[/]: {name} {url} (from {origin}) is not where this service listens "
+            f"(port {port}); it hands out the configured URL"
+        )
 
 
 def require_database(url: str, what: str, origin: str, exit_code: int = 2) -> None:
     """Refuse a SQLite database that does not exist (an admin command must not create an empty one)."""
     path = sqlite_path(url)
     if path is not None and not path.is_file():
-        fail(f"no {what} database at {path} (from {origin}): start the {what} once (`zkcred serve`) to create it, "
-             "or give the right --state-dir / --database-url", exit_code)
+        fail(
+            f"no {what} database at {path} (from {origin}): start the {what} once (`zkcred serve`) to create it, "
+            "or give the right --state-dir / --database-url",
+            exit_code,
+        )
 
 
 def warn_dev_key(settings: CommonSettings) -> None:
@@ -117,8 +137,9 @@ def warn_dev_key(settings: CommonSettings) -> None:
     except ConfigError:
         return
     if key is not None and key.dev:
-        err.print(f"[bold yellow]DEVELOPMENT master key[/] ({key.source}): fine for trying zkcred, "
-                  "never for real credentials")
+        err.print(
+            f"[bold yellow]DEVELOPMENT master key[/] ({key.source}): fine for trying zkcred, never for real credentials"
+        )
 
 
 def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
@@ -129,8 +150,9 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
 
     key = settings.read_master_key()
     if key is not None and key.source != MASTER_KEY_ENV and stat.S_IMODE(Path(key.source).stat().st_mode) & 0o077:
-        raise ConfigError(f"the master key file {key.source} is readable by others "
-                          f"({_mode(Path(key.source))}): chmod 600 it")
+        raise ConfigError(
+            f"the master key file {key.source} is readable by others ({_mode(Path(key.source))}): chmod 600 it"
+        )
     from issuer.publisher import HttpPublisher
     from issuer.service import IssuerService
     from ledger.client import LedgerClient
@@ -138,8 +160,9 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
     engine = db.make_engine(settings.database_url)
     publisher = HttpPublisher(LedgerClient(ledger_url or settings.ledger_url or DEFAULT_URLS["ledger_url"]))
     try:  # no registration, no delivery: the ledger may not be up yet; the workers do both
-        service = IssuerService.open(settings=settings, engine=engine, register=False, deliver=False,
-                                     publisher=publisher)
+        service = IssuerService.open(
+            settings=settings, engine=engine, register=False, deliver=False, publisher=publisher
+        )
         return service.issuer_id
     except SQLAlchemyError as e:
         raise ConfigError(
@@ -168,8 +191,9 @@ def open_verifier(settings: Any) -> tuple[str, bytes]:
         init_db(engine)
         check_pinned_ledger_key(engine, key)
     except SQLAlchemyError as e:
-        raise ConfigError(f"cannot open the verifier database {_redact(settings.database_url)}: "
-                          f"{type(e).__name__}") from None
+        raise ConfigError(
+            f"cannot open the verifier database {_redact(settings.database_url)}: {type(e).__name__}"
+        ) from None
     finally:
         engine.dispose()
     return ledger, key
@@ -196,15 +220,21 @@ def initialise(state_dir: Path, *, dev: bool, urls: dict[str, str]) -> list[str]
     if not os.environ.get(MASTER_KEY_ENV):
         create_master_key_file(key, dev=dev)
         made.append(f"{key}  the {'DEVELOPMENT ' if dev else ''}master key (mode 0600){'' if dev else ' — back it up'}")
-    lines = ["# zkcred configuration, written by `zkcred init`. Every setting: docs/configuration.md",
-             "# The public URLs: what holders and lenders are given (`zkcred serve` listens on their ports).",
-             *(f"{name} = {_toml_string(url)}" for name, url in urls.items())]
+    lines = [
+        "# zkcred configuration, written by `zkcred init`. Every setting: docs/configuration.md",
+        "# The public URLs: what holders and lenders are given (`zkcred serve` listens on their ports).",
+        *(f"{name} = {_toml_string(url)}" for name, url in urls.items()),
+    ]
     if dev:
-        lines += ["# A development setup: a development master key; URLs default to the ports in use.",
-                  "dev_mode = true"]
+        lines += [
+            "# A development setup: a development master key; URLs default to the ports in use.",
+            "dev_mode = true",
+        ]
     config.write_text("\n".join(lines) + "\n")
-    made.append(f"{config}  the configuration: " + (", ".join(f"{k} {v}" for k, v in urls.items()) if urls else
-                                                    "development mode, URLs from the ports in use"))
+    made.append(
+        f"{config}  the configuration: "
+        + (", ".join(f"{k} {v}" for k, v in urls.items()) if urls else "development mode, URLs from the ports in use")
+    )
     return made
 
 
@@ -235,8 +265,9 @@ def init(
     given = {"issuer_url": issuer_url, "verifier_url": verifier_url, "ledger_url": ledger_url}
     try:
         # the URLs: flags, else the environment, else loopback defaults — validated as the services will
-        settings = CommonSettings.load({k: v for k, v in os.environ.items() if k != "ZKCRED_CONFIG"},
-                                       state_dir=state_dir, **given)
+        settings = CommonSettings.load(
+            {k: v for k, v in os.environ.items() if k != "ZKCRED_CONFIG"}, state_dir=state_dir, **given
+        )
         urls = {k: getattr(settings, k) or DEFAULT_URLS[k] for k in DEFAULT_URLS}
         made = initialise(settings.state_dir, dev=dev, urls=urls)
     except ConfigError as e:
@@ -300,8 +331,12 @@ def check(
         note("error", str(e))
         common = None
     if common is not None:
-        out.update(state_dir=str(common.state_dir), config_file=str(common.config_file) if common.config_file else None,
-                   dev_mode=common.dev_mode, log_level=common.log_level)
+        out.update(
+            state_dir=str(common.state_dir),
+            config_file=str(common.config_file) if common.config_file else None,
+            dev_mode=common.dev_mode,
+            log_level=common.log_level,
+        )
         sd = common.state_dir
         if not sd.is_dir():
             note("error", f"state directory {sd} does not exist: run `zkcred init`")
@@ -317,9 +352,11 @@ def check(
             if value:
                 note("ok", f"{name} {value} ({common.origin(name)})")
             else:
-                note("warn" if common.dev_mode else "error",
-                     f"{name} is not set (ZKCRED_{name.upper()} or {name} in the config file)"
-                     + ("; dev mode uses the port in use" if common.dev_mode else "; required outside --dev"))
+                note(
+                    "warn" if common.dev_mode else "error",
+                    f"{name} is not set (ZKCRED_{name.upper()} or {name} in the config file)"
+                    + ("; dev mode uses the port in use" if common.dev_mode else "; required outside --dev"),
+                )
         try:
             key = common.read_master_key()
         except ConfigError as e:
@@ -331,8 +368,10 @@ def check(
             else:
                 label = " — a DEVELOPMENT key" if key.dev else ""
                 if key.source != MASTER_KEY_ENV and stat.S_IMODE(Path(key.source).stat().st_mode) & 0o077:
-                    note("error", f"master key file {key.source} is readable by others ({_mode(Path(key.source))}); "
-                                  f"chmod 600 it")
+                    note(
+                        "error",
+                        f"master key file {key.source} is readable by others ({_mode(Path(key.source))}); chmod 600 it",
+                    )
                 else:
                     note("warn" if key.dev else "ok", f"master key from {key.source}{label}")
             out["master_key"] = None if key is None else {"source": key.source, "dev": key.dev}
@@ -360,8 +399,11 @@ def check(
                 note("error", str(e))
                 pinned = None
             if pinned is None:
-                note("warn", "no ledger key to pin: ZKCRED_LEDGER_PUBLIC_KEY is not set and the ledger's key is not "
-                             "in the state directory")
+                note(
+                    "warn",
+                    "no ledger key to pin: ZKCRED_LEDGER_PUBLIC_KEY is not set and the ledger's key is not "
+                    "in the state directory",
+                )
             else:
                 out["ledger_public_key"] = pinned[0].hex()
                 note("ok", f"pinned ledger key {pinned[0].hex()} (from {pinned[1]})")

@@ -56,8 +56,9 @@ def _witnesses(log, count: int):  # type: ignore[no-untyped-def]
     clients, listed = {}, []
     for i in range(1, count + 1):
         url = f"http://witness-{i}.demo"
-        w = Witness(CosignatureSigner(f"witness-{i}.demo", Ed25519PrivateKey.generate()), [log.verifier],
-                    MemoryWitnessStore())
+        w = Witness(
+            CosignatureSigner(f"witness-{i}.demo", Ed25519PrivateKey.generate()), [log.verifier], MemoryWitnessStore()
+        )
         clients[url] = TestClient(witness_app(w), base_url=url)
         listed.append((f"w{i}", w.signer.verifier, url))
 
@@ -94,15 +95,24 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
     log = LedgerLog(SqlStore(f"sqlite:///{tmp / 'ledger.db'}"), signing_key=Ed25519PrivateKey.generate())
     witness_clients = _witnesses(log, witnesses) if witnesses else {}
     issuer = IssuerService.open(
-        settings=IssuerSettings(master_key=secrets.token_bytes(32), database_url=f"sqlite:///{tmp / 'issuer.db'}",
-                                ledger_url=LEDGER_URL, issuer_url=ISSUER_URL, issuer_id="payroll-demo",
-                                issuer_name="Payroll Demo BV", dev_mode=True),
-        publisher=InProcessPublisher(log), backend=backend)
+        settings=IssuerSettings(
+            master_key=secrets.token_bytes(32),
+            database_url=f"sqlite:///{tmp / 'issuer.db'}",
+            ledger_url=LEDGER_URL,
+            issuer_url=ISSUER_URL,
+            issuer_id="payroll-demo",
+            issuer_name="Payroll Demo BV",
+            dev_mode=True,
+        ),
+        publisher=InProcessPublisher(log),
+        backend=backend,
+    )
     engine = make_engine(f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
     resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
-    verifier = VerifierService(store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo",
-                               backend=backend)
+    verifier = VerifierService(
+        store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo", backend=backend
+    )
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
@@ -150,33 +160,77 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
 
         console.rule("issuer")
         with step("issuer defines the schema (income, birth_date, country) and publishes it"):
-            schema = check(iss.post("/admin/schemas", headers=admin, json={
-                "name": "payslip", "version": "1.0",
-                "attributes": [{"name": "income", "type": "int(0..1000000000)"}, {"name": "birth_date", "type": "date"},
-                               {"name": "country", "type": "string"}]}), 201)
+            schema = check(
+                iss.post(
+                    "/admin/schemas",
+                    headers=admin,
+                    json={
+                        "name": "payslip",
+                        "version": "1.0",
+                        "attributes": [
+                            {"name": "income", "type": "int(0..1000000000)"},
+                            {"name": "birth_date", "type": "date"},
+                            {"name": "country", "type": "string"},
+                        ],
+                    },
+                ),
+                201,
+            )
         with step("issuer creates a revocable credential definition (BBS keys, accumulator for 1 000)"):
-            cred_def = check(iss.post("/admin/credential-definitions", headers=admin, json={
-                "schema_id": schema["id"], "tag": "2026", "revocable": True, "capacity": 1000,
-                "validity_days": 365}), 201)
+            cred_def = check(
+                iss.post(
+                    "/admin/credential-definitions",
+                    headers=admin,
+                    json={
+                        "schema_id": schema["id"],
+                        "tag": "2026",
+                        "revocable": True,
+                        "capacity": 1000,
+                        "validity_days": 365,
+                    },
+                ),
+                201,
+            )
         with step("issuer makes an offer for Ada"):
-            offer = check(iss.post("/admin/offers", headers=admin, json={
-                "credential_definition_id": cred_def["id"],
-                "attributes": {"income": 64000, "birth_date": "1990-12-10", "country": "NL"}}), 201)
+            offer = check(
+                iss.post(
+                    "/admin/offers",
+                    headers=admin,
+                    json={
+                        "credential_definition_id": cred_def["id"],
+                        "attributes": {"income": 64000, "birth_date": "1990-12-10", "country": "NL"},
+                    },
+                ),
+                201,
+            )
 
         console.rule("wallet")
-        wallet = Wallet.create(tmp / "wallet.db", secrets.token_urlsafe(16), http=HttpRouter(clients),
-                               ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be,
-                               ledger_policy=log.witness_policy)
+        wallet = Wallet.create(
+            tmp / "wallet.db",
+            secrets.token_urlsafe(16),
+            http=HttpRouter(clients),
+            ledger_url=LEDGER_URL,
+            ledger_key=log.public_key,
+            backend=be,
+            ledger_policy=log.witness_policy,
+        )
         with step("wallet accepts the offer: commits to its link secret, verifies signature and witness"):
             summary = wallet.accept_offer(offer)
         console.print(f"  credential {summary.id}: {summary.values}, expires {summary.expiry}")
 
         console.rule("lender")
         over_18 = (_dt.date.today().replace(year=_dt.date.today().year - 18)).isoformat()
-        ask = {"disclose": [], "credential_definitions": [cred_def["id"]], "expires_in": 600, "max_staleness": 0,
-               "predicates": [{"attribute": "income", "op": ">=", "value": 50000},
-                              {"attribute": "birth_date", "op": "<=", "value": over_18},
-                              {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]}]}
+        ask = {
+            "disclose": [],
+            "credential_definitions": [cred_def["id"]],
+            "expires_in": 600,
+            "max_staleness": 0,
+            "predicates": [
+                {"attribute": "income", "op": ">=", "value": 50000},
+                {"attribute": "birth_date", "op": "<=", "value": over_18},
+                {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]},
+            ],
+        }
         with step("lender asks: income ≥ 50 000, born on or before " + over_18 + ", country ∈ {DE, FR, NL}"):
             created = check(ver.post("/requests", headers=lender, json=ask), 201)
         with step("wallet proves it in zero knowledge and submits"):
@@ -202,9 +256,11 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         lender_b = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender B')}"}
         nym_ask = {**ask, "pseudonym": True}
         seen = {}
-        for label, who, headers in (("first application at lender A", "A", lender),
-                                    ("second application at lender A (a fresh presentation)", "A", lender),
-                                    ("one application at lender B", "B", lender_b)):
+        for label, who, headers in (
+            ("first application at lender A", "A", lender),
+            ("second application at lender A (a fresh presentation)", "A", lender),
+            ("one application at lender B", "B", lender_b),
+        ):
             created = check(ver.post("/requests", headers=headers, json=nym_ask), 201)
             with step(f"Ada's {label}, with a pseudonym"):
                 result = wallet.submit_detailed(created["request_url"])
@@ -213,12 +269,17 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
                 raise typer.Exit(1)
             status = check(ver.get(f"/requests/{created['id']}", headers=headers), 200)
             console.print(f"  wallet: pseudonym for {result.pseudonyms[0].describe()}")
-            console.print(f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
-                          f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}")
+            console.print(
+                f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
+                f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}"
+            )
             seen.setdefault(who, []).append(status)
         (a1, a2), (b1,) = seen["A"], seen["B"]
-        if not (a1["pseudonym"] == a2["pseudonym"] != b1["pseudonym"] and a2["earlier_requests"] == [a1["id"]]
-                and not b1["seen_before"]):
+        if not (
+            a1["pseudonym"] == a2["pseudonym"] != b1["pseudonym"]
+            and a2["earlier_requests"] == [a1["id"]]
+            and not b1["seen_before"]
+        ):
             console.print("[red]✘ the pseudonyms do not behave — BUG[/]")
             raise typer.Exit(1)
         console.print("  lender A recognised Ada; lender B's pseudonym for her shares nothing with A's")
@@ -233,8 +294,12 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         stale_doc = check(ver.post("/requests", headers=lender, json=ask), 201)
         stale_presentation, _ = wallet.present(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
         with step("a presentation with the old witness is refused by the verifier"):
-            refused = check(ver.post(stale_doc["presentation_url"].replace(VERIFIER_URL, ""),
-                                     json={"presentation": stale_presentation}), 200)
+            refused = check(
+                ver.post(
+                    stale_doc["presentation_url"].replace(VERIFIER_URL, ""), json={"presentation": stale_presentation}
+                ),
+                200,
+            )
         console.print(f"  → verified={refused['verified']}, reason={refused['reason']}")
         with step("wallet follows the ledger (no call to the issuer)"):
             report = wallet.sync()
@@ -252,8 +317,10 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
 
         served = SignedCheckpoint.parse(clients[LEDGER_URL].get("/checkpoint").content)
         cosigners = [sig.name for sig in served.note.signatures if sig.name != served.origin]
-        console.print(f"  ledger checkpoint of size {served.size} cosigned by {', '.join(cosigners)}; the verifier "
-                      f"and the wallet accept only views with {log.witness_policy.describe()}")
+        console.print(
+            f"  ledger checkpoint of size {served.size} cosigned by {', '.join(cosigners)}; the verifier "
+            f"and the wallet accept only views with {log.witness_policy.describe()}"
+        )
         if refused["verified"]:
             raise typer.Exit(1)
     console.rule()

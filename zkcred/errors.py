@@ -202,8 +202,10 @@ def _describe_http(exc: BaseException) -> str | None:
     if isinstance(exc, httpx.UnsupportedProtocol):
         return f"not an http:// or https:// URL: {_request_url(exc)}"
     if isinstance(exc, httpx.ConnectError):
-        return (f"cannot connect to {_request_url(exc)}: {_strip_errno(str(exc))}; "
-                "is the service running there? (check the URL and port)")
+        return (
+            f"cannot connect to {_request_url(exc)}: {_strip_errno(str(exc))}; "
+            "is the service running there? (check the URL and port)"
+        )
     if isinstance(exc, httpx.TimeoutException):
         return f"{_request_url(exc)} did not answer in time; is the service up and is this its URL?"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -269,8 +271,10 @@ def database(url: str, *, option: str = "--database-url and the configuration (z
         yield
     except Exception as e:
         if isinstance(e, ModuleNotFoundError) and e.name:
-            found = (f"its driver (the Python module {e.name!r}) is not installed; "
-                     "use sqlite:///path/to/file.db or postgresql://user@host/db")
+            found = (
+                f"its driver (the Python module {e.name!r}) is not installed; "
+                "use sqlite:///path/to/file.db or postgresql://user@host/db"
+            )
         else:
             found = _describe_database(e)
         if found is None:
@@ -314,9 +318,11 @@ def handle(exc: BaseException, argv: Sequence[str]) -> int:
         traceback.print_exception(exc)
     found = describe(exc)
     if found is None:
-        message = (f"unexpected {type(exc).__name__} at {_where(exc)} — this is a bug in zkcred; "
-                   + ("the traceback is above" if debug else f"re-run with {DEBUG_ENV}=1 to see the traceback")
-                   + " and please report it")
+        message = (
+            f"unexpected {type(exc).__name__} at {_where(exc)} — this is a bug in zkcred; "
+            + ("the traceback is above" if debug else f"re-run with {DEBUG_ENV}=1 to see the traceback")
+            + " and please report it"
+        )
         code = EXIT_BUG
     else:
         message, code = found

@@ -37,9 +37,14 @@ from zkcred.supervisor import ensure_ports_free
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
-DatabaseOpt = Annotated[str | None, typer.Option(
-    help="SQLite or postgresql+psycopg:// URL (env ZKCRED_ISSUER_DATABASE_URL or DATABASE_URL; default "
-    "<state dir>/issuer.db).", show_default=False)]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="SQLite or postgresql+psycopg:// URL (env ZKCRED_ISSUER_DATABASE_URL or DATABASE_URL; default "
+        "<state dir>/issuer.db).",
+        show_default=False,
+    ),
+]
 
 
 def _admin_database(state_dir: Path | None, config: Path | None, database_url: str | None) -> str:
@@ -60,16 +65,23 @@ def _admin_database(state_dir: Path | None, config: Path | None, database_url: s
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="TCP port (the port of a loopback issuer_url, else 8001).",
-                                             show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (the port of a loopback issuer_url, else 8001).", show_default=False)
+    ] = None,
     database_url: DatabaseOpt = None,
-    ledger_url: Annotated[str | None, typer.Option(
-        help="The ledger service the issuer publishes to (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
+    ledger_url: Annotated[
+        str | None,
+        typer.Option(help="The ledger service the issuer publishes to (env ZKCRED_LEDGER_URL).", show_default=False),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (PostgreSQL for more than one).")] = 1,
     log_level: LogLevelOption = "info",
     dev: Annotated[
-        bool, typer.Option("--dev", help="Development mode: a persisted development master key in the state "
-                                         "directory; URLs default to the ports in use.")
+        bool,
+        typer.Option(
+            "--dev",
+            help="Development mode: a persisted development master key in the state "
+            "directory; URLs default to the ports in use.",
+        ),
     ] = False,
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,
@@ -81,19 +93,24 @@ def serve(
 
     if dev:
         ensure_dev_state(state_dir, config)
-    settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url,
-                    dev_mode=True if dev else None)
+    settings = load(
+        Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url, dev_mode=True if dev else None
+    )
     port = port or listen_port(settings.issuer_url, DEFAULT_PORT)
     warn_listen("issuer_url", settings.issuer_url, port, settings.origin("issuer_url"))
     urls = {"issuer_url": settings.issuer_url, "ledger_url": settings.ledger_url}
     if not settings.dev_mode:
         for name, value in urls.items():
             if not value:
-                fail(f"{name} is not set: set ZKCRED_{name.upper()} or {name} in the config file "
-                     f"(`zkcred init` writes it), or use --dev")
+                fail(
+                    f"{name} is not set: set ZKCRED_{name.upper()} or {name} in the config file "
+                    f"(`zkcred init` writes it), or use --dev"
+                )
     else:
-        urls = {"issuer_url": urls["issuer_url"] or f"http://{host}:{port}",
-                "ledger_url": urls["ledger_url"] or DEFAULT_LEDGER_URL}
+        urls = {
+            "issuer_url": urls["issuer_url"] or f"http://{host}:{port}",
+            "ledger_url": urls["ledger_url"] or DEFAULT_LEDGER_URL,
+        }
         console.print(f"[yellow]dev mode[/]: offers carry {urls['issuer_url']}")
     settings = settings.model_copy(update=urls)
     warn_dev_key(settings)
@@ -104,8 +121,13 @@ def serve(
     ensure_ports_free(host, [("issuer", port, "--port")])
     # the workers (uvicorn imports the app in each) load the same settings from the environment
     os.environ.update(child_environment(settings))
-    os.environ.update({"ZKCRED_ISSUER_DATABASE_URL": settings.database_url, "ZKCRED_ISSUER_URL": urls["issuer_url"],
-                       "ZKCRED_LEDGER_URL": urls["ledger_url"]})
+    os.environ.update(
+        {
+            "ZKCRED_ISSUER_DATABASE_URL": settings.database_url,
+            "ZKCRED_ISSUER_URL": urls["issuer_url"],
+            "ZKCRED_LEDGER_URL": urls["ledger_url"],
+        }
+    )
     os.environ.pop("DATABASE_URL", None)
     logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("issuer.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
@@ -143,8 +165,12 @@ def create_admin_token(
 
 @app.command("revoke-admin-token")
 def revoke_admin_token(
-    token: Annotated[str | None, typer.Option(envvar="ZKCRED_REVOKE_ADMIN_TOKEN",
-                                              help="The token to revoke (or set ZKCRED_REVOKE_ADMIN_TOKEN).")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ZKCRED_REVOKE_ADMIN_TOKEN", help="The token to revoke (or set ZKCRED_REVOKE_ADMIN_TOKEN)."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Revoke every token with this label instead.")] = None,
     database_url: DatabaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {revoked} as JSON.")] = False,
@@ -159,8 +185,10 @@ def revoke_admin_token(
     from issuer.service import revoke_admin_tokens
 
     if (token is None) == (name is None):
-        raise CliError("give either --name NAME (every token with that label) or --token TOKEN "
-                       "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both")
+        raise CliError(
+            "give either --name NAME (every token with that label) or --token TOKEN "
+            "(or ZKCRED_REVOKE_ADMIN_TOKEN), not both"
+        )
     url = _admin_database(state_dir, config, database_url)
     with database(url):  # a URL make_engine cannot use (scheme, driver): one line naming it
         engine = db.make_engine(url)
@@ -174,8 +202,9 @@ def revoke_admin_token(
         engine.dispose()
     if count == 0:
         which = f"named {name!r}" if name is not None else "with that value"
-        raise CliError(f"no active admin token {which} in {masked_url(url)} (unknown or already revoked); "
-                       "nothing was revoked")
+        raise CliError(
+            f"no active admin token {which} in {masked_url(url)} (unknown or already revoked); nothing was revoked"
+        )
     if as_json:
         typer.echo(json.dumps({"revoked": count}))
     else:
@@ -185,10 +214,12 @@ def revoke_admin_token(
 @app.command()
 def reconcile(
     database_url: DatabaseOpt = None,
-    ledger_url: Annotated[str | None, typer.Option(
-        help="The ledger service (env ZKCRED_LEDGER_URL).", show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only: publish and mark nothing "
-                                                            "(needs no master key).")] = False,
+    ledger_url: Annotated[
+        str | None, typer.Option(help="The ledger service (env ZKCRED_LEDGER_URL).", show_default=False)
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report only: publish and mark nothing (needs no master key).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     state_dir: StateDirOpt = None,
     config: ConfigOpt = None,
@@ -208,8 +239,9 @@ def reconcile(
     from ledger.client import LedgerClient
 
     url = _admin_database(state_dir, config, database_url)  # never creates an empty database
-    settings = load(AdminSettings if dry_run else Settings, state_dir, config, database_url=database_url,
-                    ledger_url=ledger_url)
+    settings = load(
+        AdminSettings if dry_run else Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url
+    )
     ledger = settings.ledger_url or DEFAULT_LEDGER_URL
     publisher = HttpPublisher(LedgerClient(ledger, timeout=30))  # reads every entry of the ledger
     engine = db.make_engine(url)
@@ -233,9 +265,13 @@ def reconcile(
     else:
         mode = " (dry run)" if report.dry_run else ""
         typer.echo(f"issuer {report.issuer_id}: {report.ledger_entries} entries on the ledger{mode}")
-        for title, items in (("published", report.published), ("already on the ledger, marked", report.marked),
-                             ("pending", report.pending), ("on the ledger, unknown to the issuer", report.unrecorded),
-                             ("mismatched", report.mismatched)):
+        for title, items in (
+            ("published", report.published),
+            ("already on the ledger, marked", report.marked),
+            ("pending", report.pending),
+            ("on the ledger, unknown to the issuer", report.unrecorded),
+            ("mismatched", report.mismatched),
+        ):
             for item in items:
                 seq = f" seq {item['seq']}" if item.get("seq") is not None else ""
                 what = item.get("subject_id") or item.get("id") or ""

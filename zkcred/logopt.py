@@ -22,9 +22,15 @@ def _validate(value: str) -> str:
     return value.strip().lower()
 
 
-LogLevelOption = Annotated[str, typer.Option(
-    "--log-level", envvar=LOG_LEVEL_ENV, callback=_validate,
-    help=f"Log level: {', '.join(LEVELS)} (JSON lines on stderr, one per record).")]
+LogLevelOption = Annotated[
+    str,
+    typer.Option(
+        "--log-level",
+        envvar=LOG_LEVEL_ENV,
+        callback=_validate,
+        help=f"Log level: {', '.join(LEVELS)} (JSON lines on stderr, one per record).",
+    ),
+]
 
 
 def apply_log_level(level: str = DEFAULT_LEVEL) -> dict[str, object]:

@@ -46,8 +46,9 @@ def ensure_ports_free(host: str, ports: Sequence[tuple[str, int, str]]) -> None:
             raise CliError(f"{option} {port} is also the {seen[port]}'s port; give each service its own port")
         seen[port] = name
         try:
-            family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                                 flags=socket.AI_PASSIVE)[0]
+            family, kind, proto, _, address = socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
         except socket.gaierror as e:
             raise CliError(f"cannot listen on host {host!r} ({e.strerror}); check --host") from None
         with socket.socket(family, kind, proto) as probe:
@@ -56,13 +57,17 @@ def ensure_ports_free(host: str, ports: Sequence[tuple[str, int, str]]) -> None:
                 probe.bind(address)
             except OSError as e:
                 if e.errno == errno.EADDRINUSE:
-                    raise CliError(f"port {port} on {host} is already in use (wanted for the {name}); stop what "
-                                   f"listens there or choose another port with {option}") from None
+                    raise CliError(
+                        f"port {port} on {host} is already in use (wanted for the {name}); stop what "
+                        f"listens there or choose another port with {option}"
+                    ) from None
                 if e.errno == errno.EACCES:
-                    raise CliError(f"no permission to listen on port {port} (the {name}); choose a port above 1023 "
-                                   f"with {option}") from None
-                raise CliError(f"cannot listen on {host}:{port} for the {name} ({e.strerror}); check --host "
-                               f"and {option}") from None
+                    raise CliError(
+                        f"no permission to listen on port {port} (the {name}); choose a port above 1023 with {option}"
+                    ) from None
+                raise CliError(
+                    f"cannot listen on {host}:{port} for the {name} ({e.strerror}); check --host and {option}"
+                ) from None
 
 
 @dataclass
@@ -114,9 +119,19 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class Supervisor:
     """Start ``services``, restart the ones that die, stop them all on SIGINT/SIGTERM (see the module doc)."""
 
-    def __init__(self, services: Sequence[Service], *, say: Callable[[str], None], max_restarts: int = 5,
-                 first_backoff: float = 0.5, max_backoff: float = 30.0, stable_after: float = 60.0,
-                 ready_timeout: float = 90.0, stop_timeout: float = 10.0, child_stdout: int | None = None) -> None:
+    def __init__(
+        self,
+        services: Sequence[Service],
+        *,
+        say: Callable[[str], None],
+        max_restarts: int = 5,
+        first_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        stable_after: float = 60.0,
+        ready_timeout: float = 90.0,
+        stop_timeout: float = 10.0,
+        child_stdout: int | None = None,
+    ) -> None:
         self.services = list(services)
         self.say = say
         self.max_restarts, self.first_backoff, self.max_backoff = max_restarts, first_backoff, max_backoff
@@ -162,8 +177,12 @@ class Supervisor:
             _libc = ctypes.CDLL(None, use_errno=True)
         posix = os.name == "posix"
         service.proc = subprocess.Popen(  # our own interpreter and arguments
-            service.argv, env=dict(service.env), stdout=self.child_stdout, process_group=0 if posix else None,
-            preexec_fn=_die_with_parent if linux else None)
+            service.argv,
+            env=dict(service.env),
+            stdout=self.child_stdout,
+            process_group=0 if posix else None,
+            preexec_fn=_die_with_parent if linux else None,
+        )
         service.started_at, service.ready, service.next_probe = time.monotonic(), False, 0.0
 
     def _start_all(self) -> bool:
@@ -184,8 +203,10 @@ class Supervisor:
                 assert s.proc is not None
                 code = s.proc.poll()
                 if code is not None:
-                    raise CliError(f"the {s.name} exited ({exit_status(code)}) before it answered at {s.url}; "
-                                   "stopped the others — the reason is in its output above")
+                    raise CliError(
+                        f"the {s.name} exited ({exit_status(code)}) before it answered at {s.url}; "
+                        "stopped the others — the reason is in its output above"
+                    )
                 s.ready = answers(s.url)
             if time.monotonic() > deadline:
                 late = ", ".join(f"the {s.name} at {s.url}" for s in services if not s.ready)
@@ -219,11 +240,15 @@ class Supervisor:
     def _died(self, s: Service, code: int, now: float) -> None:
         s.quick_deaths = s.quick_deaths + 1 if now - s.started_at < self.stable_after else 1
         if s.quick_deaths > self.max_restarts:
-            raise CliError(f"the {s.name} exited ({exit_status(code)}) {s.quick_deaths} times within "
-                           f"{self.stable_after:g} s of starting; stopped all — the reason is in its output above")
+            raise CliError(
+                f"the {s.name} exited ({exit_status(code)}) {s.quick_deaths} times within "
+                f"{self.stable_after:g} s of starting; stopped all — the reason is in its output above"
+            )
         delay = min(self.first_backoff * 2 ** (s.quick_deaths - 1), self.max_backoff)
-        self.say(f"{s.name} exited ({exit_status(code)}); restarting it in {delay:g} s "
-                 f"(restart {s.quick_deaths} of at most {self.max_restarts} in a row)")
+        self.say(
+            f"{s.name} exited ({exit_status(code)}); restarting it in {delay:g} s "
+            f"(restart {s.quick_deaths} of at most {self.max_restarts} in a row)"
+        )
         s.restart_at = now + delay
 
     # -- stopping -----------------------------------------------------------------------------------

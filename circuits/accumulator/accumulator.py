@@ -244,9 +244,7 @@ def revoke(secret: RegistrySecret, V: G1, y: int, *, backend: GroupBackend) -> R
     return RevocationEvent(y % R, backend.g1_mul(V, _inverse_shift(secret, y)))
 
 
-def revoke_batch(
-    secret: RegistrySecret, V: G1, ys: Sequence[int], *, backend: GroupBackend
-) -> list[RevocationEvent]:
+def revoke_batch(secret: RegistrySecret, V: G1, ys: Sequence[int], *, backend: GroupBackend) -> list[RevocationEvent]:
     """Step 3 for several handles: one event per handle, each with its intermediate value.
 
     ``V_j = s_j·V`` with ``s_j = (∏_{l≤j} (y_l + α))^{-1}``: the prefix products are

@@ -143,7 +143,13 @@ class MembershipProver:
 
     @classmethod
     def init(
-        cls, C: G1, y: int, V: G1, *, backend: GroupBackend, y_tilde: int | None = None,
+        cls,
+        C: G1,
+        y: int,
+        V: G1,
+        *,
+        backend: GroupBackend,
+        y_tilde: int | None = None,
         rng: Rng = secrets.token_bytes,
     ) -> MembershipProver:
         """Step 1. Pass ``y_tilde`` (the BBS proof's ``m̃`` of the handle) to share ŷ.
@@ -247,7 +253,13 @@ class StandaloneMembershipProof:
 
 
 def prove(
-    transcript: Transcript, C: G1, y: int, V: G1, Q: G2, *, backend: GroupBackend,
+    transcript: Transcript,
+    C: G1,
+    y: int,
+    V: G1,
+    Q: G2,
+    *,
+    backend: GroupBackend,
     rng: Rng = secrets.token_bytes,
 ) -> StandaloneMembershipProof:
     """Append ``Q``, run the prover, draw ``c_acc``: a proof with its own challenge."""
@@ -258,9 +270,7 @@ def prove(
     return StandaloneMembershipProof(c, prover.finalize(c))
 
 
-def verify(
-    transcript: Transcript, proof: StandaloneMembershipProof, V: G1, Q: G2, *, backend: GroupBackend
-) -> None:
+def verify(transcript: Transcript, proof: StandaloneMembershipProof, V: G1, Q: G2, *, backend: GroupBackend) -> None:
     """The counterpart of :func:`prove`: None, or VerificationError."""
     transcript.append(k.ACC_LABEL_Q, backend.g2_to_bytes(Q))
     commitments = verify_init(proof.proof, V, Q, proof.challenge, backend=backend)

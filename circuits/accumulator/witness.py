@@ -98,9 +98,7 @@ def _coefficients(y: int, ys: Sequence[int]) -> tuple[list[int], list[int]]:
     return S, suffix[1:]
 
 
-def update_witness(
-    C: G1, y: int, events: Sequence[RevocationEvent] | PreparedEvents, *, backend: GroupBackend
-) -> G1:
+def update_witness(C: G1, y: int, events: Sequence[RevocationEvent] | PreparedEvents, *, backend: GroupBackend) -> G1:
     """Steps 1–2: the witness after ``events`` (in ledger order), from public data only.
 
     Raises :class:`RevokedError` if one of the events removes ``y`` itself. The result is

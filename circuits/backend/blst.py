@@ -200,8 +200,15 @@ class BlstBackend:
         ark = tuple(arkworks.from_compressed(p.compress()) for p in points) if self._ark else None
         return PreparedG1(points, ark)
 
-    def g1_msm_prepared(self, prepared: PreparedG1, scalars: Sequence[int],
-                        extra_points: Sequence = (), extra_scalars: Sequence[int] = (), *, public: bool = False):
+    def g1_msm_prepared(
+        self,
+        prepared: PreparedG1,
+        scalars: Sequence[int],
+        extra_points: Sequence = (),
+        extra_scalars: Sequence[int] = (),
+        *,
+        public: bool = False,
+    ):
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
         return self._msm(prepared, scalars, extra_points, extra_scalars, public)

@@ -40,12 +40,19 @@ class GroupBackend(Protocol):
         multiplications by one (circuits/notes/side-channels.md).
         """
         ...
+
     def g1_msm_prepare(self, points: Sequence[G1]) -> Any:
         """An opaque handle for bases used in many MSMs (generator lists): convert them once."""
         ...
+
     def g1_msm_prepared(
-        self, prepared: Any, scalars: Sequence[int],
-        extra_points: Sequence[G1] = (), extra_scalars: Sequence[int] = (), *, public: bool = False,
+        self,
+        prepared: Any,
+        scalars: Sequence[int],
+        extra_points: Sequence[G1] = (),
+        extra_scalars: Sequence[int] = (),
+        *,
+        public: bool = False,
     ) -> G1:
         """Σ scalars[i]·bases[i] + Σ extra_scalars[j]·extra_points[j], in one MSM.
 
@@ -54,9 +61,11 @@ class GroupBackend(Protocol):
         are the few per-call points (a proof's own), converted on the fly.
         """
         ...
+
     def g1_mark_fixed(self, point: G1) -> None:
         """Hint: ``point`` is long-lived and multiplied often (a backend may precompute for it)."""
         ...
+
     def g1_eq(self, a: G1, b: G1) -> bool: ...
     def g1_is_identity(self, a: G1) -> bool: ...
     def g1_to_bytes(self, a: G1) -> bytes: ...
@@ -77,9 +86,11 @@ class GroupBackend(Protocol):
     def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes) -> G1:
         """RFC 9380 ``BLS12381G1_XMD:SHA-256_SSWU_RO_`` in one call (native where possible)."""
         ...
+
     def map_to_g1(self, u0: int, u1: int) -> G1:
         """RFC 9380 §3 hash_to_curve after hash_to_field: clear_cofactor(map(u0) + map(u1))."""
         ...
+
     def pairing_check(self, pairs: Sequence[tuple[G1, G2]]) -> bool:
         """True iff ∏ e(P_i, Q_i) is the identity of GT."""
         ...

@@ -70,8 +70,15 @@ class PyEccBackend:
     def g1_msm_prepare(self, points: Sequence):
         return tuple(points)
 
-    def g1_msm_prepared(self, prepared, scalars: Sequence[int],
-                        extra_points: Sequence = (), extra_scalars: Sequence[int] = (), *, public: bool = False):
+    def g1_msm_prepared(
+        self,
+        prepared,
+        scalars: Sequence[int],
+        extra_points: Sequence = (),
+        extra_scalars: Sequence[int] = (),
+        *,
+        public: bool = False,
+    ):
         if len(scalars) > len(prepared) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
         acc = Z1
@@ -139,9 +146,7 @@ class PyEccBackend:
         if check_compressed(data, G2_BYTES):
             return Z2
         try:
-            point = decompress_G2(
-                (int.from_bytes(data[:G1_BYTES], "big"), int.from_bytes(data[G1_BYTES:], "big"))
-            )
+            point = decompress_G2((int.from_bytes(data[:G1_BYTES], "big"), int.from_bytes(data[G1_BYTES:], "big")))
         except ValueError as e:
             raise NotOnCurveError("not a point on G2") from e
         if not is_inf(multiply(point, curve_order)):

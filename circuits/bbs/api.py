@@ -63,16 +63,30 @@ def sk_to_pk(sk: bytes, *, suite: Ciphersuite, backend: GroupBackend | str | Non
     return be.g2_to_bytes(be.g2_mul(be.g2_generator(), _sk(sk)))
 
 
-def sign(sk: bytes, pk: bytes, header: bytes, messages: Sequence[bytes], *, suite: Ciphersuite,
-         backend: GroupBackend | str | None = None) -> bytes:
+def sign(
+    sk: bytes,
+    pk: bytes,
+    header: bytes,
+    messages: Sequence[bytes],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+) -> bytes:
     """Draft §3.5.1 Sign (deterministic): 80 bytes A || e."""
     be = _be(backend)
     scalars = messages_to_scalars(messages, suite=suite)
     return core.core_sign(_sk(sk), pk, header, scalars, suite=suite, be=be).to_bytes(be)
 
 
-def verify(pk: bytes, signature: bytes, header: bytes, messages: Sequence[bytes], *, suite: Ciphersuite,
-           backend: GroupBackend | str | None = None) -> bool:
+def verify(
+    pk: bytes,
+    signature: bytes,
+    header: bytes,
+    messages: Sequence[bytes],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+) -> bool:
     """Draft §3.5.2 Verify."""
     be = _be(backend)
     try:
@@ -83,21 +97,39 @@ def verify(pk: bytes, signature: bytes, header: bytes, messages: Sequence[bytes]
     return True
 
 
-def proof_gen(pk: bytes, signature: bytes, header: bytes, ph: bytes, messages: Sequence[bytes],
-              disclosed_indexes: Sequence[int], *, suite: Ciphersuite, backend: GroupBackend | str | None = None,
-              random_scalars: core.RandomScalars = core.calculate_random_scalars) -> bytes:
+def proof_gen(
+    pk: bytes,
+    signature: bytes,
+    header: bytes,
+    ph: bytes,
+    messages: Sequence[bytes],
+    disclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+    random_scalars: core.RandomScalars = core.calculate_random_scalars,
+) -> bytes:
     """Draft §3.5.3 ProofGen (disclosed_indexes 0-based, ascending)."""
     be = _be(backend)
     sig = core.Signature.from_bytes(be, signature)
     scalars = messages_to_scalars(messages, suite=suite)
-    proof = core.core_proof_gen(pk, sig, header, ph, scalars, disclosed_indexes, suite=suite, be=be,
-                                random_scalars=random_scalars)
+    proof = core.core_proof_gen(
+        pk, sig, header, ph, scalars, disclosed_indexes, suite=suite, be=be, random_scalars=random_scalars
+    )
     return proof.to_bytes(be)
 
 
-def proof_verify(pk: bytes, proof: bytes, header: bytes, ph: bytes, disclosed_messages: Sequence[bytes],
-                 disclosed_indexes: Sequence[int], *, suite: Ciphersuite,
-                 backend: GroupBackend | str | None = None) -> bool:
+def proof_verify(
+    pk: bytes,
+    proof: bytes,
+    header: bytes,
+    ph: bytes,
+    disclosed_messages: Sequence[bytes],
+    disclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+) -> bool:
     """Draft §3.5.4 ProofVerify."""
     be = _be(backend)
     try:
@@ -107,5 +139,3 @@ def proof_verify(pk: bytes, proof: bytes, header: bytes, ph: bytes, disclosed_me
     except ZkCredError:
         return False
     return True
-
-

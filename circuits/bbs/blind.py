@@ -191,8 +191,13 @@ def committed_index(L: int, j: int) -> int:
 
 
 def prepare_parameters(
-    signer_scalars: Sequence[int], committed_scalars: Sequence[int], secret_prover_blind: int | None, *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    signer_scalars: Sequence[int],
+    committed_scalars: Sequence[int],
+    secret_prover_blind: int | None,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> tuple[list[int], list]:
     """§5.1: ``(message_scalars, generators)`` of the combined BBS signature.
 
@@ -205,8 +210,10 @@ def prepare_parameters(
     if secret_prover_blind is not None:
         messages.append(secret_prover_blind % R)
     messages += list(committed_scalars)
-    generators = [*signer_generators(be, L, suite=suite, api_id=api_id),
-                  *blind_generators(be, M, suite=suite, api_id=api_id)]
+    generators = [
+        *signer_generators(be, L, suite=suite, api_id=api_id),
+        *blind_generators(be, M, suite=suite, api_id=api_id),
+    ]
     return messages, generators
 
 
@@ -241,8 +248,10 @@ class CommitmentWithProof:
             raise TypeError("commitment_with_proof must be bytes")
         M = committed_count(data)
         C = core.g1_from_bytes_nonidentity(be, bytes(data[:G1_BYTES]))
-        scalars = [core.scalar_from_bytes(bytes(data[i : i + SCALAR_BYTES]), nonzero=True)
-                   for i in range(G1_BYTES, len(data), SCALAR_BYTES)]
+        scalars = [
+            core.scalar_from_bytes(bytes(data[i : i + SCALAR_BYTES]), nonzero=True)
+            for i in range(G1_BYTES, len(data), SCALAR_BYTES)
+        ]
         assert len(scalars) == M + 2
         return cls(C, scalars[0], tuple(scalars[1:-1]), scalars[-1])
 
@@ -263,7 +272,13 @@ def committed_count(commitment_with_proof: bytes) -> int:
 
 
 def calculate_blind_challenge(
-    C, C_bar, generators: Sequence, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    C,
+    C_bar,
+    generators: Sequence,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> int:
     """§5.3: ``H2S(I2OSP(M, 8) || Q_2 || J_1..J_M || C || C̄)``, DST ``api_id || "H2S_"``."""
     if not generators:
@@ -273,7 +288,11 @@ def calculate_blind_challenge(
 
 
 def core_commit(
-    committed_scalars: Sequence[int], *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    committed_scalars: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
     random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[CommitmentWithProof, int]:
     """§4.3.1 CoreCommit: ``(commitment_with_proof, secret_prover_blind)``.
@@ -298,7 +317,11 @@ def core_commit(
 
 
 def core_commit_verify(
-    commitment: CommitmentWithProof, generators: Sequence, *, suite: Ciphersuite, be: GroupBackend,
+    commitment: CommitmentWithProof,
+    generators: Sequence,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
     api_id: bytes | None = None,
 ) -> None:
     """§4.3.2 CoreCommitVerify: ``C̄ = Q_2·ŝ + Σ J_i·m̂_i − C·c``; the challenge must match."""
@@ -311,7 +334,11 @@ def core_commit_verify(
 
 
 def deserialize_and_validate_commit(
-    commitment_with_proof: bytes, generators: Sequence, *, suite: Ciphersuite, be: GroupBackend,
+    commitment_with_proof: bytes,
+    generators: Sequence,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
     api_id: bytes | None = None,
 ):
     """§4.1.2: the commitment point C, after its proof of opening verified.
@@ -332,8 +359,16 @@ def deserialize_and_validate_commit(
 
 
 def core_blind_sign(
-    sk: int, pk: bytes, commitment, M: int, header: bytes, messages: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    sk: int,
+    pk: bytes,
+    commitment,
+    M: int,
+    header: bytes,
+    messages: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> core.Signature:
     """§5.2 B_calculate + §4.3.3 FinalizeBlindSign over signer scalars and a *validated* C.
 
@@ -360,14 +395,20 @@ def core_blind_sign(
 
 
 def core_verify_blind_sign(
-    pk: bytes, signature: core.Signature, header: bytes, messages: Sequence[int],
-    committed_scalars: Sequence[int], secret_prover_blind: int = 0, *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    signature: core.Signature,
+    header: bytes,
+    messages: Sequence[int],
+    committed_scalars: Sequence[int],
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> None:
     """§4.2.2 Verify over scalars: ``core.core_verify`` on the combined list, or VerificationError."""
     api_id = _api(suite, api_id)
-    msgs, gens = prepare_parameters(messages, committed_scalars, secret_prover_blind, suite=suite, be=be,
-                                    api_id=api_id)
+    msgs, gens = prepare_parameters(messages, committed_scalars, secret_prover_blind, suite=suite, be=be, api_id=api_id)
     core.core_verify(pk, signature, header, msgs, suite=suite, be=be, api_id=api_id, generators=gens)
 
 
@@ -384,15 +425,26 @@ def _check_indexes(indexes: Sequence[int], n: int, what: str) -> list[int]:
 
 
 def _combined_indexes(L: int, M: int, disclosed: Sequence[int], disclosed_committed: Sequence[int]) -> list[int]:
-    return [*_check_indexes(disclosed, L, "disclosed indexes"),
-            *(committed_index(L, j) for j in _check_indexes(disclosed_committed, M, "disclosed committed indexes"))]
+    return [
+        *_check_indexes(disclosed, L, "disclosed indexes"),
+        *(committed_index(L, j) for j in _check_indexes(disclosed_committed, M, "disclosed committed indexes")),
+    ]
 
 
 def core_blind_proof_gen(
-    pk: bytes, signature: core.Signature, header: bytes, ph: bytes, messages: Sequence[int],
-    committed_scalars: Sequence[int], disclosed_indexes: Sequence[int],
-    disclosed_commitment_indexes: Sequence[int], secret_prover_blind: int = 0, *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    signature: core.Signature,
+    header: bytes,
+    ph: bytes,
+    messages: Sequence[int],
+    committed_scalars: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    disclosed_commitment_indexes: Sequence[int],
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
     random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> core.Proof:
     """§4.2.3 BlindProofGen over scalars: ``core.core_proof_gen`` on the combined list.
@@ -402,36 +454,54 @@ def core_blind_proof_gen(
     api_id = _api(suite, api_id)
     L, M = len(messages), len(committed_scalars)
     indexes = _combined_indexes(L, M, disclosed_indexes, disclosed_commitment_indexes)
-    msgs, gens = prepare_parameters(messages, committed_scalars, secret_prover_blind, suite=suite, be=be,
-                                    api_id=api_id)
-    return core.core_proof_gen(pk, signature, header, ph, msgs, indexes, suite=suite, be=be, api_id=api_id,
-                               random_scalars=random_scalars, generators=gens)
+    msgs, gens = prepare_parameters(messages, committed_scalars, secret_prover_blind, suite=suite, be=be, api_id=api_id)
+    return core.core_proof_gen(
+        pk,
+        signature,
+        header,
+        ph,
+        msgs,
+        indexes,
+        suite=suite,
+        be=be,
+        api_id=api_id,
+        random_scalars=random_scalars,
+        generators=gens,
+    )
 
 
 def core_blind_proof_verify(
-    pk: bytes, proof: core.Proof, header: bytes, ph: bytes, L: int, disclosed_messages: Sequence[int],
-    disclosed_committed_messages: Sequence[int], disclosed_indexes: Sequence[int],
-    disclosed_committed_indexes: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    proof: core.Proof,
+    header: bytes,
+    ph: bytes,
+    L: int,
+    disclosed_messages: Sequence[int],
+    disclosed_committed_messages: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    disclosed_committed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> None:
     """§4.2.4 BlindProofVerify over scalars; raises VerificationError (or Encoding/ParameterError).
 
     ``L`` is the number of signer messages; M follows from the proof's length.
     """
     api_id = _api(suite, api_id)
-    if len(disclosed_messages) != len(disclosed_indexes) or \
-            len(disclosed_committed_messages) != len(disclosed_committed_indexes):
+    if len(disclosed_messages) != len(disclosed_indexes) or len(disclosed_committed_messages) != len(
+        disclosed_committed_indexes
+    ):
         raise ParameterError("one disclosed message per disclosed index")
     total = len(proof.m_hat) + len(disclosed_indexes) + len(disclosed_committed_indexes)
     M = total - L - 1  # the blind is one of the messages
     if L < 0 or M < 0:
         raise ParameterError("L does not fit the proof's message count")
     indexes = _combined_indexes(L, M, disclosed_indexes, disclosed_committed_indexes)
-    gens = [*signer_generators(be, L, suite=suite, api_id=api_id),
-            *blind_generators(be, M, suite=suite, api_id=api_id)]
+    gens = [*signer_generators(be, L, suite=suite, api_id=api_id), *blind_generators(be, M, suite=suite, api_id=api_id)]
     scalars = [*disclosed_messages, *disclosed_committed_messages]
-    core.core_proof_verify(pk, proof, header, ph, scalars, indexes, suite=suite, be=be, api_id=api_id,
-                           generators=gens)
+    core.core_proof_verify(pk, proof, header, ph, scalars, indexes, suite=suite, be=be, api_id=api_id, generators=gens)
 
 
 # The octet-string interface (messages are bytes, hashed with the blind api_id) --------------
@@ -446,7 +516,10 @@ def _scalars(messages: Sequence[bytes], suite: Ciphersuite) -> list[int]:
 
 
 def commit(
-    committed_messages: Sequence[bytes] = (), *, suite: Ciphersuite, backend: GroupBackend | str | None = None,
+    committed_messages: Sequence[bytes] = (),
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
     random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[bytes, int]:
     """§4.1.1 Commit: ``(commitment_with_proof, secret_prover_blind)``; keep the blind secret."""
@@ -456,8 +529,14 @@ def commit(
 
 
 def blind_sign(
-    sk: bytes, pk: bytes, commitment_with_proof: bytes = b"", header: bytes = b"", messages: Sequence[bytes] = (),
-    *, suite: Ciphersuite, backend: GroupBackend | str | None = None,
+    sk: bytes,
+    pk: bytes,
+    commitment_with_proof: bytes = b"",
+    header: bytes = b"",
+    messages: Sequence[bytes] = (),
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
 ) -> bytes:
     """§4.2.1 BlindSign: 80 bytes ``A || e``; raises on a bad or unproven commitment.
 
@@ -467,58 +546,107 @@ def blind_sign(
     """
     be = _be(backend)
     M = committed_count(commitment_with_proof)
-    C = deserialize_and_validate_commit(commitment_with_proof, blind_generators(be, M, suite=suite),
-                                        suite=suite, be=be)
+    C = deserialize_and_validate_commit(commitment_with_proof, blind_generators(be, M, suite=suite), suite=suite, be=be)
     sk_scalar = core.scalar_from_bytes(sk, nonzero=True)
     sig = core_blind_sign(sk_scalar, pk, C, M, header, _scalars(messages, suite), suite=suite, be=be)
     return sig.to_bytes(be)
 
 
 def verify_blind_sign(
-    pk: bytes, signature: bytes, header: bytes = b"", messages: Sequence[bytes] = (),
-    committed_messages: Sequence[bytes] = (), secret_prover_blind: int = 0, *, suite: Ciphersuite,
+    pk: bytes,
+    signature: bytes,
+    header: bytes = b"",
+    messages: Sequence[bytes] = (),
+    committed_messages: Sequence[bytes] = (),
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
     backend: GroupBackend | str | None = None,
 ) -> bool:
     """§4.2.2 Verify (named ``verify_blind_sign`` here): signer messages, committed messages, the blind."""
     be = _be(backend)
     try:
         sig = core.Signature.from_bytes(be, signature)
-        core_verify_blind_sign(pk, sig, header, _scalars(messages, suite), _scalars(committed_messages, suite),
-                               secret_prover_blind, suite=suite, be=be)
+        core_verify_blind_sign(
+            pk,
+            sig,
+            header,
+            _scalars(messages, suite),
+            _scalars(committed_messages, suite),
+            secret_prover_blind,
+            suite=suite,
+            be=be,
+        )
     except ZkCredError:
         return False
     return True
 
 
 def blind_proof_gen(
-    pk: bytes, signature: bytes, header: bytes, ph: bytes, messages: Sequence[bytes],
-    committed_messages: Sequence[bytes], disclosed_indexes: Sequence[int],
-    disclosed_commitment_indexes: Sequence[int], secret_prover_blind: int = 0, *, suite: Ciphersuite,
-    backend: GroupBackend | str | None = None, random_scalars: core.RandomScalars = core.calculate_random_scalars,
+    pk: bytes,
+    signature: bytes,
+    header: bytes,
+    ph: bytes,
+    messages: Sequence[bytes],
+    committed_messages: Sequence[bytes],
+    disclosed_indexes: Sequence[int],
+    disclosed_commitment_indexes: Sequence[int],
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+    random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> bytes:
     """§4.2.3 BlindProofGen: an ordinary BBS proof over the combined list."""
     be = _be(backend)
     sig = core.Signature.from_bytes(be, signature)
     proof = core_blind_proof_gen(
-        pk, sig, header, ph, _scalars(messages, suite), _scalars(committed_messages, suite), disclosed_indexes,
-        disclosed_commitment_indexes, secret_prover_blind, suite=suite, be=be, random_scalars=random_scalars,
+        pk,
+        sig,
+        header,
+        ph,
+        _scalars(messages, suite),
+        _scalars(committed_messages, suite),
+        disclosed_indexes,
+        disclosed_commitment_indexes,
+        secret_prover_blind,
+        suite=suite,
+        be=be,
+        random_scalars=random_scalars,
     )
     return proof.to_bytes(be)
 
 
 def blind_proof_verify(
-    pk: bytes, proof: bytes, header: bytes, ph: bytes, L: int, disclosed_messages: Sequence[bytes],
-    disclosed_committed_messages: Sequence[bytes], disclosed_indexes: Sequence[int],
-    disclosed_committed_indexes: Sequence[int], *, suite: Ciphersuite, backend: GroupBackend | str | None = None,
+    pk: bytes,
+    proof: bytes,
+    header: bytes,
+    ph: bytes,
+    L: int,
+    disclosed_messages: Sequence[bytes],
+    disclosed_committed_messages: Sequence[bytes],
+    disclosed_indexes: Sequence[int],
+    disclosed_committed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
 ) -> bool:
     """§4.2.4 BlindProofVerify; ``L`` is the number of signer messages."""
     be = _be(backend)
     try:
         parsed = core.Proof.from_bytes(be, proof)
         core_blind_proof_verify(
-            pk, parsed, header, ph, L, _scalars(disclosed_messages, suite),
-            _scalars(disclosed_committed_messages, suite), disclosed_indexes, disclosed_committed_indexes,
-            suite=suite, be=be,
+            pk,
+            parsed,
+            header,
+            ph,
+            L,
+            _scalars(disclosed_messages, suite),
+            _scalars(disclosed_committed_messages, suite),
+            disclosed_indexes,
+            disclosed_committed_indexes,
+            suite=suite,
+            be=be,
         )
     except ZkCredError:
         return False

@@ -193,8 +193,15 @@ def _b_point(be: GroupBackend, P1, Q_1, domain: int, H: Sequence, msgs: Sequence
 
 
 def core_sign(
-    sk: int, pk: bytes, header: bytes, messages: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None, generators: Sequence | None = None,
+    sk: int,
+    pk: bytes,
+    header: bytes,
+    messages: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
+    generators: Sequence | None = None,
 ) -> Signature:
     """Draft §3.6.1 CoreSign: e = H2S(SK || msg_1..msg_L || domain), A = B·1/(SK+e)."""
     api_id = suite.api_id if api_id is None else api_id
@@ -212,8 +219,15 @@ def core_sign(
 
 
 def core_verify(
-    pk: bytes, signature: Signature, header: bytes, messages: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None, generators: Sequence | None = None,
+    pk: bytes,
+    signature: Signature,
+    header: bytes,
+    messages: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
+    generators: Sequence | None = None,
 ) -> None:
     """Draft §3.6.2 CoreVerify: e(A, W + BP2·e) · e(B, −BP2) = 1, or VerificationError."""
     api_id = suite.api_id if api_id is None else api_id
@@ -245,9 +259,17 @@ class ProofInitResult:
 
 
 def proof_init(
-    pk: bytes, signature: Signature, generators: Sequence, random_scalars: Sequence[int],
-    header: bytes, messages: Sequence[int], undisclosed_indexes: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    signature: Signature,
+    generators: Sequence,
+    random_scalars: Sequence[int],
+    header: bytes,
+    messages: Sequence[int],
+    undisclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> ProofInitResult:
     """Draft §3.6.3 ProofInit. ``random_scalars`` = (r1, r2, ẽ, r̃1, r̃3, m̃_j1..m̃_jU)."""
     api_id = suite.api_id if api_id is None else api_id
@@ -269,8 +291,11 @@ def proof_init(
 
 
 def challenge_octets(
-    be: GroupBackend, init_res: ProofInitResult, disclosed_indexes: Sequence[int],
-    disclosed_messages: Sequence[int], ph: bytes,
+    be: GroupBackend,
+    init_res: ProofInitResult,
+    disclosed_indexes: Sequence[int],
+    disclosed_messages: Sequence[int],
+    ph: bytes,
 ) -> bytes:
     """The octets hashed by ProofChallengeCalculate (exposed so a transcript can absorb them)."""
     parts = [i2osp(len(disclosed_indexes), 8)]
@@ -282,8 +307,14 @@ def challenge_octets(
 
 
 def proof_challenge_calculate(
-    init_res: ProofInitResult, disclosed_indexes: Sequence[int], disclosed_messages: Sequence[int],
-    ph: bytes, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    init_res: ProofInitResult,
+    disclosed_indexes: Sequence[int],
+    disclosed_messages: Sequence[int],
+    ph: bytes,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> int:
     """Draft §3.6.5 ProofChallengeCalculate."""
     api_id = suite.api_id if api_id is None else api_id
@@ -292,7 +323,10 @@ def proof_challenge_calculate(
 
 
 def proof_finalize(
-    init_res: ProofInitResult, challenge: int, e: int, random_scalars: Sequence[int],
+    init_res: ProofInitResult,
+    challenge: int,
+    e: int,
+    random_scalars: Sequence[int],
     undisclosed_messages: Sequence[int],
 ) -> Proof:
     """Draft §3.6.4 ProofFinalize."""
@@ -302,7 +336,9 @@ def proof_finalize(
     r3 = pow(r2, -1, R)
     c = challenge
     return Proof(
-        init_res.A_bar, init_res.B_bar, init_res.D,
+        init_res.A_bar,
+        init_res.B_bar,
+        init_res.D,
         (e_tilde + e * c) % R,
         (r1_tilde - r1 * c) % R,
         (r3_tilde - r3 * c) % R,
@@ -323,9 +359,17 @@ def _check_disclosed(disclosed_indexes: Sequence[int], L: int) -> list[int]:
 
 
 def core_proof_gen(
-    pk: bytes, signature: Signature, header: bytes, ph: bytes, messages: Sequence[int],
-    disclosed_indexes: Sequence[int], *, suite: Ciphersuite, be: GroupBackend,
-    api_id: bytes | None = None, random_scalars: RandomScalars = calculate_random_scalars,
+    pk: bytes,
+    signature: Signature,
+    header: bytes,
+    ph: bytes,
+    messages: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
+    random_scalars: RandomScalars = calculate_random_scalars,
     generators: Sequence | None = None,
 ) -> Proof:
     """Draft §3.6.3 CoreProofGen = ProofInit → ProofChallengeCalculate → ProofFinalize.
@@ -349,9 +393,16 @@ def core_proof_gen(
 
 
 def proof_verify_init(
-    pk: bytes, proof: Proof, generators: Sequence, header: bytes,
-    disclosed_messages: Sequence[int], disclosed_indexes: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    proof: Proof,
+    generators: Sequence,
+    header: bytes,
+    disclosed_messages: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> ProofInitResult:
     """Draft §3.6.6 ProofVerifyInit: recompute T1, T2 from the responses."""
     api_id = suite.api_id if api_id is None else api_id
@@ -370,7 +421,8 @@ def proof_verify_init(
     # T2 = Bv·c + D·r̂3 + Σ H_j·m̂_j with Bv = P1 + Q_1·domain + Σ H_i·msg_i, in one msm.
     T2 = be.g1_msm(
         [suite.p1(be), Q_1, *(H[i] for i in disclosed), proof.D, *(H[j] for j in undisclosed)],
-        [c, domain * c % R, *(m * c % R for m in disclosed_messages), proof.r3_hat, *proof.m_hat], public=True,
+        [c, domain * c % R, *(m * c % R for m in disclosed_messages), proof.r3_hat, *proof.m_hat],
+        public=True,
     )
     return ProofInitResult(proof.A_bar, proof.B_bar, proof.D, T1, T2, domain)
 
@@ -383,8 +435,16 @@ def proof_pairing_check(pk: bytes, proof: Proof, *, be: GroupBackend) -> None:
 
 
 def core_proof_verify(
-    pk: bytes, proof: Proof, header: bytes, ph: bytes, disclosed_messages: Sequence[int],
-    disclosed_indexes: Sequence[int], *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    proof: Proof,
+    header: bytes,
+    ph: bytes,
+    disclosed_messages: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
     generators: Sequence | None = None,
 ) -> None:
     """Draft §3.6.7 CoreProofVerify; raises VerificationError (or an EncodingError/ParameterError).

@@ -233,7 +233,11 @@ def _z(context_id: bytes, suite: Ciphersuite, api_id: bytes) -> int:
 
 
 def calculate_pseudonym(
-    context_id: bytes, nym_secrets: Sequence[int], *, suite: Ciphersuite, be: GroupBackend,
+    context_id: bytes,
+    nym_secrets: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
     api_id: bytes | None = None,
 ):
     """``OP · Σ nym_secrets[i]·z^i`` (§ Pseudonym Calculation Procedure); N = 1 gives ``OP·nym_secret``."""
@@ -254,8 +258,13 @@ class NymInitResult:
 
 
 def nym_proof_init(
-    context_id: bytes, nym_secrets: Sequence[int], nym_tildes: Sequence[int], *, suite: Ciphersuite,
-    be: GroupBackend, api_id: bytes | None = None,
+    context_id: bytes,
+    nym_secrets: Sequence[int],
+    nym_tildes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> NymInitResult:
     """NymProofInit: ``pseudonym = OP·poly(nym_secrets)``, ``Ut = OP·poly(m̃)`` at ``z``.
 
@@ -275,8 +284,14 @@ def nym_proof_init(
 
 
 def nym_proof_verify_init(
-    pseudonym, context_id: bytes, nym_hats: Sequence[int], challenge: int, *, suite: Ciphersuite,
-    be: GroupBackend, api_id: bytes | None = None,
+    pseudonym,
+    context_id: bytes,
+    nym_hats: Sequence[int],
+    challenge: int,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> NymInitResult:
     """NymProofVerifyInit: ``Uv = OP·poly(m̂) − pseudonym·c``; the identity is INVALID."""
     api_id = _api(suite, api_id)
@@ -294,9 +309,16 @@ def nym_proof_verify_init(
 
 
 def nym_challenge_calculate(
-    init_res: core.ProofInitResult, nym_res: NymInitResult, disclosed_indexes: Sequence[int],
-    disclosed_messages: Sequence[int], ph: bytes, context_id: bytes, *, suite: Ciphersuite,
-    be: GroupBackend, api_id: bytes | None = None,
+    init_res: core.ProofInitResult,
+    nym_res: NymInitResult,
+    disclosed_indexes: Sequence[int],
+    disclosed_messages: Sequence[int],
+    ph: bytes,
+    context_id: bytes,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> int:
     """ProofWithNymChallengeCalculate, in the fixtures' order (see the module docstring)."""
     parts = [i2osp(len(disclosed_indexes), 8)]
@@ -304,8 +326,13 @@ def nym_challenge_calculate(
         parts += [i2osp(i, 8), core.scalar_to_bytes(m)]
     points = (init_res.A_bar, init_res.B_bar, init_res.D, init_res.T1, init_res.T2, nym_res.pseudonym, nym_res.Ut)
     parts += [be.g1_to_bytes(p) for p in points]
-    parts += [core.scalar_to_bytes(init_res.domain), i2osp(len(ph), 8), bytes(ph),
-              i2osp(len(context_id), 8), bytes(context_id)]
+    parts += [
+        core.scalar_to_bytes(init_res.domain),
+        i2osp(len(ph), 8),
+        bytes(ph),
+        i2osp(len(context_id), 8),
+        bytes(context_id),
+    ]
     return suite.hash_to_scalar(b"".join(parts), _api(suite, api_id) + k.BBS_H2S)
 
 
@@ -313,19 +340,39 @@ def nym_challenge_calculate(
 
 
 def core_commit_with_nym(
-    committed_scalars: Sequence[int], prover_nyms: Sequence[int], *, suite: Ciphersuite, be: GroupBackend,
-    api_id: bytes | None = None, random_scalars: core.RandomScalars = core.calculate_random_scalars,
+    committed_scalars: Sequence[int],
+    prover_nyms: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
+    random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[blind.CommitmentWithProof, int]:
     """CommitWithNym over scalars: blind CoreCommit of ``cm_1..cm_M, pn_1..pn_N``."""
     if len(prover_nyms) < 1:
         raise ParameterError("at least one prover nym")
-    return blind.core_commit([*committed_scalars, *prover_nyms], suite=suite, be=be, api_id=_api(suite, api_id),
-                             random_scalars=random_scalars)
+    return blind.core_commit(
+        [*committed_scalars, *prover_nyms],
+        suite=suite,
+        be=be,
+        api_id=_api(suite, api_id),
+        random_scalars=random_scalars,
+    )
 
 
 def core_blind_sign_with_nym(
-    sk: int, pk: bytes, commitment, M: int, N: int, signer_nym_entropy: int, header: bytes,
-    messages: Sequence[int], *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    sk: int,
+    pk: bytes,
+    commitment,
+    M: int,
+    N: int,
+    signer_nym_entropy: int,
+    header: bytes,
+    messages: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> core.Signature:
     """BlindSignWithNym over scalars and a *validated* commitment point.
 
@@ -351,15 +398,33 @@ def finalize_nym_secrets(prover_nyms: Sequence[int], signer_nym_entropy: int) ->
 
 
 def core_verify_finalize_with_nym(
-    pk: bytes, signature: core.Signature, header: bytes, messages: Sequence[int],
-    committed_scalars: Sequence[int], prover_nyms: Sequence[int], signer_nym_entropy: int,
-    secret_prover_blind: int = 0, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    signature: core.Signature,
+    header: bytes,
+    messages: Sequence[int],
+    committed_scalars: Sequence[int],
+    prover_nyms: Sequence[int],
+    signer_nym_entropy: int,
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> list[int]:
     """VerifyFinalizeWithNym over scalars: the nym secrets, or VerificationError."""
     api_id = _api(suite, api_id)
     nyms = finalize_nym_secrets(prover_nyms, signer_nym_entropy)
-    blind.core_verify_blind_sign(pk, signature, nym_header(header, len(nyms)), messages,
-                                 [*committed_scalars, *nyms], secret_prover_blind, suite=suite, be=be, api_id=api_id)
+    blind.core_verify_blind_sign(
+        pk,
+        signature,
+        nym_header(header, len(nyms)),
+        messages,
+        [*committed_scalars, *nyms],
+        secret_prover_blind,
+        suite=suite,
+        be=be,
+        api_id=api_id,
+    )
     return nyms
 
 
@@ -367,10 +432,21 @@ def core_verify_finalize_with_nym(
 
 
 def core_proof_gen_with_nym(
-    pk: bytes, signature: core.Signature, header: bytes, ph: bytes, context_id: bytes,
-    messages: Sequence[int], committed_scalars: Sequence[int], nym_secrets: Sequence[int],
-    disclosed_indexes: Sequence[int], disclosed_commitment_indexes: Sequence[int],
-    secret_prover_blind: int = 0, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    signature: core.Signature,
+    header: bytes,
+    ph: bytes,
+    context_id: bytes,
+    messages: Sequence[int],
+    committed_scalars: Sequence[int],
+    nym_secrets: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    disclosed_commitment_indexes: Sequence[int],
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
     random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[core.Proof, object]:
     """ProofGenWithNym over scalars: ``(proof, pseudonym)``; the nym secrets are never disclosed.
@@ -380,27 +456,40 @@ def core_proof_gen_with_nym(
     api_id = _api(suite, api_id)
     L, M, N = len(messages), len(committed_scalars), len(nym_secrets)
     hdr = nym_header(header, N)
-    msgs, gens = blind.prepare_parameters(messages, [*committed_scalars, *nym_secrets], secret_prover_blind,
-                                          suite=suite, be=be, api_id=api_id)
+    msgs, gens = blind.prepare_parameters(
+        messages, [*committed_scalars, *nym_secrets], secret_prover_blind, suite=suite, be=be, api_id=api_id
+    )
     disclosed = blind._combined_indexes(L, M, disclosed_indexes, disclosed_commitment_indexes)
     undisclosed = [i for i in range(len(msgs)) if i not in set(disclosed)]
     scalars = list(random_scalars(5 + len(undisclosed)))
     if len(scalars) != 5 + len(undisclosed):
         raise ParameterError("wrong number of random scalars")
-    init_res = core.proof_init(pk, signature, gens, scalars, hdr, msgs, undisclosed, suite=suite, be=be,
-                               api_id=api_id)
+    init_res = core.proof_init(pk, signature, gens, scalars, hdr, msgs, undisclosed, suite=suite, be=be, api_id=api_id)
     nym_res = nym_proof_init(context_id, msgs[-N:], scalars[-N:], suite=suite, be=be, api_id=api_id)
-    c = nym_challenge_calculate(init_res, nym_res, disclosed, [msgs[i] for i in disclosed], ph, context_id,
-                                suite=suite, be=be, api_id=api_id)
+    c = nym_challenge_calculate(
+        init_res, nym_res, disclosed, [msgs[i] for i in disclosed], ph, context_id, suite=suite, be=be, api_id=api_id
+    )
     proof = core.proof_finalize(init_res, c, signature.e, scalars, [msgs[j] for j in undisclosed])
     return proof, nym_res.pseudonym
 
 
 def core_proof_verify_with_nym(
-    pk: bytes, proof: core.Proof, header: bytes, ph: bytes, pseudonym, context_id: bytes, N: int, L: int,
-    disclosed_messages: Sequence[int], disclosed_committed_messages: Sequence[int],
-    disclosed_indexes: Sequence[int], disclosed_committed_indexes: Sequence[int], *,
-    suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None,
+    pk: bytes,
+    proof: core.Proof,
+    header: bytes,
+    ph: bytes,
+    pseudonym,
+    context_id: bytes,
+    N: int,
+    L: int,
+    disclosed_messages: Sequence[int],
+    disclosed_committed_messages: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    disclosed_committed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    be: GroupBackend,
+    api_id: bytes | None = None,
 ) -> None:
     """ProofVerifyWithNym over scalars; raises VerificationError (or Encoding/ParameterError).
 
@@ -408,23 +497,29 @@ def core_proof_verify_with_nym(
     knowledge; M follows from the proof's length.
     """
     api_id = _api(suite, api_id)
-    if len(disclosed_messages) != len(disclosed_indexes) or \
-            len(disclosed_committed_messages) != len(disclosed_committed_indexes):
+    if len(disclosed_messages) != len(disclosed_indexes) or len(disclosed_committed_messages) != len(
+        disclosed_committed_indexes
+    ):
         raise ParameterError("one disclosed message per disclosed index")
     total = len(proof.m_hat) + len(disclosed_indexes) + len(disclosed_committed_indexes)
     M = total - L - 1 - N
     if L < 0 or N < 1 or M < 0 or len(proof.m_hat) < N + 1:
         raise ParameterError("L and N do not fit the proof's message count")
     disclosed = blind._combined_indexes(L, M, disclosed_indexes, disclosed_committed_indexes)
-    gens = [*blind.signer_generators(be, L, suite=suite, api_id=api_id),
-            *blind.blind_generators(be, M + N, suite=suite, api_id=api_id)]
+    gens = [
+        *blind.signer_generators(be, L, suite=suite, api_id=api_id),
+        *blind.blind_generators(be, M + N, suite=suite, api_id=api_id),
+    ]
     scalars = [*disclosed_messages, *disclosed_committed_messages]
-    init_res = core.proof_verify_init(pk, proof, gens, nym_header(header, N), scalars, disclosed,
-                                      suite=suite, be=be, api_id=api_id)
-    nym_res = nym_proof_verify_init(pseudonym, context_id, proof.m_hat[-N:], proof.challenge, suite=suite, be=be,
-                                    api_id=api_id)
-    c = nym_challenge_calculate(init_res, nym_res, disclosed, scalars, ph, context_id, suite=suite, be=be,
-                                api_id=api_id)
+    init_res = core.proof_verify_init(
+        pk, proof, gens, nym_header(header, N), scalars, disclosed, suite=suite, be=be, api_id=api_id
+    )
+    nym_res = nym_proof_verify_init(
+        pseudonym, context_id, proof.m_hat[-N:], proof.challenge, suite=suite, be=be, api_id=api_id
+    )
+    c = nym_challenge_calculate(
+        init_res, nym_res, disclosed, scalars, ph, context_id, suite=suite, be=be, api_id=api_id
+    )
     if c != proof.challenge:
         raise VerificationError("proof challenge does not match")
     core.proof_pairing_check(pk, proof, be=be)
@@ -442,19 +537,31 @@ def _scalars(messages: Sequence[bytes], suite: Ciphersuite) -> list[int]:
 
 
 def commit_with_nym(
-    committed_messages: Sequence[bytes], prover_nyms: Sequence[int], *, suite: Ciphersuite,
-    backend: GroupBackend | str | None = None, random_scalars: core.RandomScalars = core.calculate_random_scalars,
+    committed_messages: Sequence[bytes],
+    prover_nyms: Sequence[int],
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+    random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[bytes, int]:
     """CommitWithNym: ``(commitment_with_proof, secret_prover_blind)``; send N with the commitment."""
     be = _be(backend)
-    cwp, s = core_commit_with_nym(_scalars(committed_messages, suite), prover_nyms, suite=suite, be=be,
-                                  random_scalars=random_scalars)
+    cwp, s = core_commit_with_nym(
+        _scalars(committed_messages, suite), prover_nyms, suite=suite, be=be, random_scalars=random_scalars
+    )
     return cwp.to_bytes(be), s
 
 
 def blind_sign_with_nym(
-    sk: bytes, pk: bytes, commitment_with_proof: bytes, N: int, signer_nym_entropy: int | None = None,
-    header: bytes = b"", messages: Sequence[bytes] = (), *, suite: Ciphersuite,
+    sk: bytes,
+    pk: bytes,
+    commitment_with_proof: bytes,
+    N: int,
+    signer_nym_entropy: int | None = None,
+    header: bytes = b"",
+    messages: Sequence[bytes] = (),
+    *,
+    suite: Ciphersuite,
     backend: GroupBackend | str | None = None,
 ) -> bytes:
     """BlindSignWithNym: 80 bytes ``A || e``. ``signer_nym_entropy=None`` draws a fresh one.
@@ -464,51 +571,116 @@ def blind_sign_with_nym(
     be = _be(backend)
     api_id = pseudonym_api_id(suite)
     M = blind.committed_count(commitment_with_proof)
-    C = blind.deserialize_and_validate_commit(commitment_with_proof, blind.blind_generators(be, M, suite=suite,
-                                              api_id=api_id), suite=suite, be=be, api_id=api_id)
+    C = blind.deserialize_and_validate_commit(
+        commitment_with_proof,
+        blind.blind_generators(be, M, suite=suite, api_id=api_id),
+        suite=suite,
+        be=be,
+        api_id=api_id,
+    )
     eta = core.calculate_random_scalars(1)[0] if signer_nym_entropy is None else signer_nym_entropy
-    sig = core_blind_sign_with_nym(core.scalar_from_bytes(sk, nonzero=True), pk, C, M, N, eta, header,
-                                   _scalars(messages, suite), suite=suite, be=be)
+    sig = core_blind_sign_with_nym(
+        core.scalar_from_bytes(sk, nonzero=True),
+        pk,
+        C,
+        M,
+        N,
+        eta,
+        header,
+        _scalars(messages, suite),
+        suite=suite,
+        be=be,
+    )
     return sig.to_bytes(be)
 
 
 def verify_finalize_with_nym(
-    pk: bytes, signature: bytes, header: bytes, messages: Sequence[bytes], committed_messages: Sequence[bytes],
-    prover_nyms: Sequence[int], signer_nym_entropy: int, secret_prover_blind: int = 0, *, suite: Ciphersuite,
+    pk: bytes,
+    signature: bytes,
+    header: bytes,
+    messages: Sequence[bytes],
+    committed_messages: Sequence[bytes],
+    prover_nyms: Sequence[int],
+    signer_nym_entropy: int,
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
     backend: GroupBackend | str | None = None,
 ) -> list[int] | None:
     """VerifyFinalizeWithNym: the nym secrets, or ``None`` if the signature does not verify."""
     be = _be(backend)
     try:
         sig = core.Signature.from_bytes(be, signature)
-        return core_verify_finalize_with_nym(pk, sig, header, _scalars(messages, suite),
-                                             _scalars(committed_messages, suite), prover_nyms, signer_nym_entropy,
-                                             secret_prover_blind, suite=suite, be=be)
+        return core_verify_finalize_with_nym(
+            pk,
+            sig,
+            header,
+            _scalars(messages, suite),
+            _scalars(committed_messages, suite),
+            prover_nyms,
+            signer_nym_entropy,
+            secret_prover_blind,
+            suite=suite,
+            be=be,
+        )
     except ZkCredError:
         return None
 
 
 def proof_gen_with_nym(
-    pk: bytes, signature: bytes, header: bytes, ph: bytes, context_id: bytes, messages: Sequence[bytes],
-    committed_messages: Sequence[bytes], nym_secrets: Sequence[int], disclosed_indexes: Sequence[int],
-    disclosed_commitment_indexes: Sequence[int], secret_prover_blind: int = 0, *, suite: Ciphersuite,
-    backend: GroupBackend | str | None = None, random_scalars: core.RandomScalars = core.calculate_random_scalars,
+    pk: bytes,
+    signature: bytes,
+    header: bytes,
+    ph: bytes,
+    context_id: bytes,
+    messages: Sequence[bytes],
+    committed_messages: Sequence[bytes],
+    nym_secrets: Sequence[int],
+    disclosed_indexes: Sequence[int],
+    disclosed_commitment_indexes: Sequence[int],
+    secret_prover_blind: int = 0,
+    *,
+    suite: Ciphersuite,
+    backend: GroupBackend | str | None = None,
+    random_scalars: core.RandomScalars = core.calculate_random_scalars,
 ) -> tuple[bytes, bytes]:
     """ProofGenWithNym: ``(proof, pseudonym)`` as octets."""
     be = _be(backend)
     sig = core.Signature.from_bytes(be, signature)
     proof, pseudonym = core_proof_gen_with_nym(
-        pk, sig, header, ph, context_id, _scalars(messages, suite), _scalars(committed_messages, suite), nym_secrets,
-        disclosed_indexes, disclosed_commitment_indexes, secret_prover_blind, suite=suite, be=be,
+        pk,
+        sig,
+        header,
+        ph,
+        context_id,
+        _scalars(messages, suite),
+        _scalars(committed_messages, suite),
+        nym_secrets,
+        disclosed_indexes,
+        disclosed_commitment_indexes,
+        secret_prover_blind,
+        suite=suite,
+        be=be,
         random_scalars=random_scalars,
     )
     return proof.to_bytes(be), be.g1_to_bytes(pseudonym)
 
 
 def proof_verify_with_nym(
-    pk: bytes, proof: bytes, header: bytes, ph: bytes, pseudonym: bytes, context_id: bytes, N: int, L: int,
-    disclosed_messages: Sequence[bytes], disclosed_committed_messages: Sequence[bytes],
-    disclosed_indexes: Sequence[int], disclosed_committed_indexes: Sequence[int], *, suite: Ciphersuite,
+    pk: bytes,
+    proof: bytes,
+    header: bytes,
+    ph: bytes,
+    pseudonym: bytes,
+    context_id: bytes,
+    N: int,
+    L: int,
+    disclosed_messages: Sequence[bytes],
+    disclosed_committed_messages: Sequence[bytes],
+    disclosed_indexes: Sequence[int],
+    disclosed_committed_indexes: Sequence[int],
+    *,
+    suite: Ciphersuite,
     backend: GroupBackend | str | None = None,
 ) -> bool:
     """ProofVerifyWithNym; ``N`` nym secrets, ``L`` signer messages."""
@@ -517,9 +689,20 @@ def proof_verify_with_nym(
         parsed = core.Proof.from_bytes(be, proof)
         point = core.g1_from_bytes_nonidentity(be, pseudonym)
         core_proof_verify_with_nym(
-            pk, parsed, header, ph, point, context_id, N, L, _scalars(disclosed_messages, suite),
-            _scalars(disclosed_committed_messages, suite), disclosed_indexes, disclosed_committed_indexes,
-            suite=suite, be=be,
+            pk,
+            parsed,
+            header,
+            ph,
+            point,
+            context_id,
+            N,
+            L,
+            _scalars(disclosed_messages, suite),
+            _scalars(disclosed_committed_messages, suite),
+            disclosed_indexes,
+            disclosed_committed_indexes,
+            suite=suite,
+            be=be,
         )
     except ZkCredError:
         return False

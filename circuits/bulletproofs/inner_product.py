@@ -106,7 +106,8 @@ class WeightedInnerProductProof:
         """``L_0 ‖ R_0 ‖ … ‖ L_{K-1} ‖ R_{K-1} ‖ A ‖ B ‖ r' ‖ s' ‖ δ'`` (compressed points, 32-byte scalars)."""
         points = (*(P for pair in zip(self.L_vec, self.R_vec, strict=True) for P in pair), self.A, self.B)
         return b"".join(backend.g1_to_bytes(P) for P in points) + b"".join(
-            scalar_to_bytes(x) for x in (self.r, self.s, self.delta))
+            scalar_to_bytes(x) for x in (self.r, self.s, self.delta)
+        )
 
     @classmethod
     def from_bytes(cls, backend: GroupBackend, data: bytes, N: int) -> WeightedInnerProductProof:
@@ -116,8 +117,9 @@ class WeightedInnerProductProof:
         K, g = log2_exact(N), k.G1_BYTES
         points = [g1_from_bytes_nonidentity(backend, data[i * g : (i + 1) * g]) for i in range(2 * K + 2)]
         end = (2 * K + 2) * g
-        r, s, delta = (scalar_from_bytes(data[end + i * k.SCALAR_BYTES : end + (i + 1) * k.SCALAR_BYTES])
-                       for i in range(3))
+        r, s, delta = (
+            scalar_from_bytes(data[end + i * k.SCALAR_BYTES : end + (i + 1) * k.SCALAR_BYTES]) for i in range(3)
+        )
         return cls(tuple(points[0 : 2 * K : 2]), tuple(points[1 : 2 * K : 2]), points[-2], points[-1], r, s, delta)
 
 
@@ -219,8 +221,9 @@ def prove(
     transcript.append_point(k.WIP_LABEL_A, A, backend)
     transcript.append_point(k.WIP_LABEL_B, B, backend)
     e = transcript.challenge_scalar(k.WIP_LABEL_E)
-    return WeightedInnerProductProof(tuple(L_vec), tuple(R_vec), A, B, (r + a0 * e) % R, (s + b0 * e) % R,
-                                     (eta + delta * e + alpha * e * e) % R)
+    return WeightedInnerProductProof(
+        tuple(L_vec), tuple(R_vec), A, B, (r + a0 * e) % R, (s + b0 * e) % R, (eta + delta * e + alpha * e * e) % R
+    )
 
 
 def verification_scalars(

@@ -144,8 +144,9 @@ def zeta(y: int, z: int, n: int, m: int) -> int:
     return ((z - z * z) * sum_y - z * pow(y, N + 1, R) * ((1 << n) - 1) * sum_z) % R
 
 
-def _open_transcript(transcript: Transcript, backend: GroupBackend, commitments: Sequence[G1],
-                     n: int, m: int, m_pad: int) -> None:
+def _open_transcript(
+    transcript: Transcript, backend: GroupBackend, commitments: Sequence[G1], n: int, m: int, m_pad: int
+) -> None:
     transcript.domain_sep(k.DOMSEP_RANGE_PROOF, n, m)
     identity = backend.g1_identity()
     for j in range(m_pad):
@@ -220,10 +221,18 @@ def prove(
     y_n1 = pow(y, N + 1, R)
     alpha_hat = (alpha + y_n1 * sum(zj * gj for zj, gj in zip(_value_weights(z, m_pad), gamma, strict=True))) % R
     wip = inner_product.prove(
-        transcript, backend,
-        G_vec=G_vec, H_vec=H_vec, g=G, h=H,
-        a=a_hat, b=b_hat, alpha=alpha_hat, y=y,
-        prepared=bases.prepared, rng=rng,
+        transcript,
+        backend,
+        G_vec=G_vec,
+        H_vec=H_vec,
+        g=G,
+        h=H,
+        a=a_hat,
+        b=b_hat,
+        alpha=alpha_hat,
+        y=y,
+        prepared=bases.prepared,
+        rng=rng,
     )
     return RangeProof(A, wip), commitments
 
@@ -271,6 +280,7 @@ def verify(
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
     extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
-    if not backend.g1_is_identity(backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars,
-                                                          public=True)):
+    if not backend.g1_is_identity(
+        backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars, public=True)
+    ):
         raise VerificationError("range proof does not hold")

@@ -47,13 +47,30 @@ from circuits.errors import EncodingError, IdentityPointError, ScalarOutOfRangeE
 Rng = Callable[[int], bytes]
 
 __all__ = [
-    "NE", "NS", "Rng",
-    "le", "le2ip", "byte_length",
-    "serialize_bytes", "deserialize_bytes", "serialize_varlen_string", "deserialize_varlen_string",
-    "serialize_uint", "deserialize_uint", "serialize_field", "deserialize_field",
-    "decode_bytes", "decode_uint", "decode_field",
-    "scalar_to_bytes", "serialize_scalars", "deserialize_scalars",
-    "serialize_elements", "deserialize_elements", "decode_challenge", "random_scalar",
+    "NE",
+    "NS",
+    "Rng",
+    "le",
+    "le2ip",
+    "byte_length",
+    "serialize_bytes",
+    "deserialize_bytes",
+    "serialize_varlen_string",
+    "deserialize_varlen_string",
+    "serialize_uint",
+    "deserialize_uint",
+    "serialize_field",
+    "deserialize_field",
+    "decode_bytes",
+    "decode_uint",
+    "decode_field",
+    "scalar_to_bytes",
+    "serialize_scalars",
+    "deserialize_scalars",
+    "serialize_elements",
+    "deserialize_elements",
+    "decode_challenge",
+    "random_scalar",
 ]
 
 #: Group element and scalar byte lengths of sigma-proofs_Shake128_BLS12381.

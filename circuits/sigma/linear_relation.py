@@ -136,9 +136,7 @@ class LinearRelation:
     def append_equation(self, image: Sequence[tuple[int, int]], terms: Sequence[tuple[int, int, int]]) -> None:
         """Add the row ``Σ c·elements[e] = Σ c·witness[s]·elements[e]``; coefficients are reduced mod r."""
         img = tuple((_index(e, "an element index"), _coeff(c)) for e, c in image)
-        rhs = tuple(
-            (_index(s, "a scalar index"), _index(e, "an element index"), _coeff(c)) for s, e, c in terms
-        )
+        rhs = tuple((_index(s, "a scalar index"), _index(e, "an element index"), _coeff(c)) for s, e, c in terms)
         self._valid = False
         self._equations.append(Equation(img, rhs))
         self._num_scalars = max([self._num_scalars, *(s + 1 for s, _, _ in rhs)])

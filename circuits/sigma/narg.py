@@ -81,11 +81,26 @@ from circuits.sigma.duplex_sponge import DuplexSponge, derive_session_id
 from circuits.sigma.linear_relation import LinearRelation
 
 __all__ = [
-    "BATCH_VERIFY_TAG", "CIPHERSUITE_ID", "FLAVORS", "ProverState",
-    "prover_commitment", "prover_response", "verifier", "simulate_response", "simulate_commitment",
-    "derive_challenge", "check_tag",
-    "prove_batchable", "prove_compact", "check_batchable", "check_compact", "verify_batchable", "verify_compact",
-    "check_batch", "batch_verify", "verify_narg",
+    "BATCH_VERIFY_TAG",
+    "CIPHERSUITE_ID",
+    "FLAVORS",
+    "ProverState",
+    "prover_commitment",
+    "prover_response",
+    "verifier",
+    "simulate_response",
+    "simulate_commitment",
+    "derive_challenge",
+    "check_tag",
+    "prove_batchable",
+    "prove_compact",
+    "check_batchable",
+    "check_compact",
+    "verify_batchable",
+    "verify_compact",
+    "check_batch",
+    "batch_verify",
+    "verify_narg",
 ]
 
 #: The ciphersuite identifier, verbatim in every tag (§"Ciphersuites").

@@ -135,4 +135,3 @@ def reject_on(code: str, fn: Callable[[], Any]) -> Any:
         raise
     except ZkCredError as e:
         raise PresentationRejected(code, str(e)) from None
-

@@ -52,8 +52,15 @@ class BbsCredential(Statement):
     def __init__(self, ci: int) -> None:
         self.ci = ci
 
-    def absorb(self, t: Transcript, be: GroupBackend, d: CredentialDefinition, init: core.ProofInitResult,
-               disclosed_indexes: list[int], disclosed_scalars: list[int]) -> None:
+    def absorb(
+        self,
+        t: Transcript,
+        be: GroupBackend,
+        d: CredentialDefinition,
+        init: core.ProofInitResult,
+        disclosed_indexes: list[int],
+        disclosed_scalars: list[int],
+    ) -> None:
         t.domain_sep(self.tag)
         t.append(k.PRES_LABEL_DEFINITION_ID, d.id.encode())
         t.append(k.PRES_LABEL_BBS_INIT, core.challenge_octets(be, init, disclosed_indexes, disclosed_scalars, b""))
@@ -66,8 +73,9 @@ class BbsCredential(Statement):
         msgs = p.msgs[ci]
         rs = random_scalars(5, p.rng) + [p.tilde[ci][i] for i in hidden]
         sig = core.Signature.from_bytes(be, p.signatures[ci])
-        init = core.proof_init(d.public_key, sig, gens, rs, d.header, msgs, hidden,
-                               suite=d.bbs_suite(), be=be, api_id=api_id)
+        init = core.proof_init(
+            d.public_key, sig, gens, rs, d.header, msgs, hidden, suite=d.bbs_suite(), be=be, api_id=api_id
+        )
         disclosed = plan.disclosed[ci]
         self.absorb(t, be, d, init, disclosed, [msgs[i] for i in disclosed])
         if ci == 0:
@@ -75,8 +83,15 @@ class BbsCredential(Statement):
 
         def respond(c: int, out: Responses) -> None:
             proof = core.proof_finalize(init, c, sig.e, rs, [msgs[i] for i in hidden])
-            out.credentials[ci].update(A_bar=proof.A_bar, B_bar=proof.B_bar, D=proof.D, e_hat=proof.e_hat,
-                                       r1_hat=proof.r1_hat, r3_hat=proof.r3_hat, m_hat=proof.m_hat)
+            out.credentials[ci].update(
+                A_bar=proof.A_bar,
+                B_bar=proof.B_bar,
+                D=proof.D,
+                e_hat=proof.e_hat,
+                r1_hat=proof.r1_hat,
+                r3_hat=proof.r3_hat,
+                m_hat=proof.m_hat,
+            )
 
         return respond
 
@@ -86,18 +101,36 @@ class BbsCredential(Statement):
         cp = v.presentation.credentials[ci]
         gens, api_id = generators(be, d)
         proof = core.Proof(cp.A_bar, cp.B_bar, cp.D, cp.e_hat, cp.r1_hat, cp.r3_hat, cp.m_hat, v.c)
-        init = reject_on("signature_proof", lambda: core.proof_verify_init(
-            d.public_key, proof, gens, d.header, v.disclosed[ci], plan.disclosed[ci],
-            suite=d.bbs_suite(), be=be, api_id=api_id))
+        init = reject_on(
+            "signature_proof",
+            lambda: core.proof_verify_init(
+                d.public_key,
+                proof,
+                gens,
+                d.header,
+                v.disclosed[ci],
+                plan.disclosed[ci],
+                suite=d.bbs_suite(),
+                be=be,
+                api_id=api_id,
+            ),
+        )
         self.absorb(t, be, d, init, plan.disclosed[ci], v.disclosed[ci])
         if ci == 0:
             v.first_init = init
         v.pairings.append((cp.A_bar, core.octets_to_pubkey(be, d.public_key), cp.B_bar, "signature_proof"))
 
 
-def one_challenge(t: Transcript, be: GroupBackend, d: CredentialDefinition, first_init: core.ProofInitResult,
-                  disclosed_indexes: list[int], disclosed_scalars: list[int]) -> int:
+def one_challenge(
+    t: Transcript,
+    be: GroupBackend,
+    d: CredentialDefinition,
+    first_init: core.ProofInitResult,
+    disclosed_indexes: list[int],
+    disclosed_scalars: list[int],
+) -> int:
     """``c = ProofChallengeCalculate(init_1, disclosed_1, ph*)`` with ``ph* = challenge_bytes("ph", 32)``."""
     ph = t.challenge_bytes(k.PRES_LABEL_PH, 32)
-    return core.proof_challenge_calculate(first_init, disclosed_indexes, disclosed_scalars, ph,
-                                          suite=d.bbs_suite(), be=be, api_id=generators(be, d)[1])
+    return core.proof_challenge_calculate(
+        first_init, disclosed_indexes, disclosed_scalars, ph, suite=d.bbs_suite(), be=be, api_id=generators(be, d)[1]
+    )

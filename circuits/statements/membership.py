@@ -40,14 +40,20 @@ class AccumulatorMembership(Statement):
 
         ci, be = self.ci, p.be
         rw = p.revocation[ci]
-        prover = MembershipProver.init(be.g1_from_bytes(rw.witness), p.msgs[ci][HANDLE_INDEX],
-                                       be.g1_from_bytes(rw.accumulator), backend=be,
-                                       y_tilde=p.tilde[ci][HANDLE_INDEX], rng=p.rng)
+        prover = MembershipProver.init(
+            be.g1_from_bytes(rw.witness),
+            p.msgs[ci][HANDLE_INDEX],
+            be.g1_from_bytes(rw.accumulator),
+            backend=be,
+            y_tilde=p.tilde[ci][HANDLE_INDEX],
+            rng=p.rng,
+        )
         self.absorb(t, be, rw.height, prover.commitments())
 
         def respond(c: int, out: Responses) -> None:
-            out.credentials[ci].update(revocation_height=rw.height, accumulator=rw.accumulator,
-                                       membership=prover.finalize(c).to_bytes(be))
+            out.credentials[ci].update(
+                revocation_height=rw.height, accumulator=rw.accumulator, membership=prover.finalize(c).to_bytes(be)
+            )
 
         return respond
 
@@ -69,8 +75,9 @@ class AccumulatorMembership(Statement):
         def init():
             proof = MembershipProof.from_bytes(be, cp.membership)
             Q = be.g2_from_bytes(d.revocation.Q)
-            commitments = verify_init(proof, be.g1_from_bytes(cp.accumulator), Q, v.c, backend=be,
-                                      y_hat=v.m_hat(ci, HANDLE_INDEX))
+            commitments = verify_init(
+                proof, be.g1_from_bytes(cp.accumulator), Q, v.c, backend=be, y_hat=v.m_hat(ci, HANDLE_INDEX)
+            )
             return proof, Q, commitments
 
         proof, Q, commitments = reject_on("revocation", init)

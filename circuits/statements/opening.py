@@ -38,8 +38,15 @@ def relation(be: GroupBackend, G, H, commitments: Sequence, weights: Sequence[in
 class BatchedOpening(Statement):
     tag = k.DOMSEP_OPENING
 
-    def absorb(self, t: Transcript, be: GroupBackend, G, H, commitments: Sequence,
-               first_message: Callable[[LinearRelation, list[int]], object]) -> None:
+    def absorb(
+        self,
+        t: Transcript,
+        be: GroupBackend,
+        G,
+        H,
+        commitments: Sequence,
+        first_message: Callable[[LinearRelation, list[int]], object],
+    ) -> None:
         """Bind every ``C_i``, draw ``ρ``, bind ``T = first_message(relation, (1, ρ, ρ², …))``."""
         t.domain_sep(self.tag, len(commitments))
         for C in commitments:

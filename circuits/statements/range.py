@@ -72,7 +72,9 @@ def _derived_commitments(v: VerifierState) -> list:
     be, out = v.be, []
     for rg in v.plan.ranges:
         C = v.presentation.commitments[rg.commit]
-        out.append(be.g1_msm([C, v.G], [1, -rg.t % R], public=True) if rg.lower
-                   else be.g1_msm([v.G, C], [rg.t, R - 1], public=True))
+        out.append(
+            be.g1_msm([C, v.G], [1, -rg.t % R], public=True)
+            if rg.lower
+            else be.g1_msm([v.G, C], [rg.t, R - 1], public=True)
+        )
     return out
-

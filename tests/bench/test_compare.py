@@ -25,17 +25,34 @@ def tiny(monkeypatch):
 
 
 def test_quick_pipeline_zkcred_only(tmp_path, tiny):
-    report = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
-                         scenarios=("setup", "issuance", "presentation", "revocation"))
+    report = compare.run(
+        out=tmp_path,
+        quick=True,
+        runs=1,
+        systems=(compare.BLST,),
+        log=lambda _: None,
+        scenarios=("setup", "issuance", "presentation", "revocation"),
+    )
     ids = {r["id"] for r in report["rows"]}
-    for expected in ("setup.cred_def", "setup.registry.n1000", "setup.registry.n1000.tails_file", "issuance.revocable",
-                     "presentation.create.k1.nr", "presentation.verify.k1.plain", "presentation.presentation.k1.nr",
-                     "revocation.revoke", "revocation.update.m16", "revocation.first_witness"):
+    for expected in (
+        "setup.cred_def",
+        "setup.registry.n1000",
+        "setup.registry.n1000.tails_file",
+        "issuance.revocable",
+        "presentation.create.k1.nr",
+        "presentation.verify.k1.plain",
+        "presentation.presentation.k1.nr",
+        "revocation.revoke",
+        "revocation.update.m16",
+        "revocation.first_witness",
+    ):
         assert expected in ids
     by_id = {r["id"]: r for r in report["rows"]}
     assert by_id["setup.registry.n1000.tails_file"]["values"][compare.BLST] == 0
-    assert by_id["presentation.presentation.k1.nr"]["values"][compare.BLST] > \
-        by_id["presentation.presentation.k1.plain"]["values"][compare.BLST]  # the membership proof travels
+    assert (
+        by_id["presentation.presentation.k1.nr"]["values"][compare.BLST]
+        > by_id["presentation.presentation.k1.plain"]["values"][compare.BLST]
+    )  # the membership proof travels
     # Without AnonCreds there is no ratio: every target reads "not measured", none is claimed.
     assert all(t["met"] is None for t in report["targets"] if t["limit"] is not None)
     saved = json.loads((tmp_path / "compare.json").read_text())
@@ -51,10 +68,18 @@ def test_quick_pipeline_zkcred_only(tmp_path, tiny):
 
 
 def test_merge_keeps_other_scenarios(tmp_path, tiny):
-    first = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
-                        scenarios=("issuance",))
-    second = compare.run(out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None,
-                         scenarios=("revocation",), merge=True)
+    first = compare.run(
+        out=tmp_path, quick=True, runs=1, systems=(compare.BLST,), log=lambda _: None, scenarios=("issuance",)
+    )
+    second = compare.run(
+        out=tmp_path,
+        quick=True,
+        runs=1,
+        systems=(compare.BLST,),
+        log=lambda _: None,
+        scenarios=("revocation",),
+        merge=True,
+    )
     assert {r["id"] for r in first["rows"]} < {r["id"] for r in second["rows"]}
     assert [s["scenarios"] for s in second["sessions"]] == [["issuance"], ["revocation"]]
     assert "## 2. issuance" in (tmp_path / "compare.md").read_text()
@@ -62,17 +87,23 @@ def test_merge_keeps_other_scenarios(tmp_path, tiny):
 
 def test_alternate_interleaves_and_counts():
     calls: list[str] = []
-    stats = compare.alternate({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, {"a": 3, "b": 1},
-                              warmup=False)
+    stats = compare.alternate(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, {"a": 3, "b": 1}, warmup=False
+    )
     assert calls == ["a", "b", "a", "a"]
     assert stats["a"]["runs"] == 3 and stats["b"]["runs"] == 1
     assert stats["a"]["min_ms"] <= stats["a"]["median_ms"] <= stats["a"]["max_ms"]
 
 
 def test_targets_ratio_and_verdict():
-    rows = [{"id": "issuance.revocable", "kind": "ms", "values": {
-        compare.BLST: {"median_ms": 10.0}, compare.ANONCREDS: {"median_ms": 50.0}}},
-        {"id": "setup.registry.n10000.tails_file", "kind": "bytes", "values": {compare.BLST: 0, compare.ANONCREDS: 9}}]
+    rows = [
+        {
+            "id": "issuance.revocable",
+            "kind": "ms",
+            "values": {compare.BLST: {"median_ms": 10.0}, compare.ANONCREDS: {"median_ms": 50.0}},
+        },
+        {"id": "setup.registry.n10000.tails_file", "kind": "bytes", "values": {compare.BLST: 0, compare.ANONCREDS: 9}},
+    ]
     targets = {t["id"]: t for t in compare.evaluate_targets(rows)}
     assert targets["issuance.revocable"]["ratio"] == pytest.approx(0.2) and targets["issuance.revocable"]["met"]
     assert targets["setup.registry.n10000.tails_file"]["met"] is True

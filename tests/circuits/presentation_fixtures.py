@@ -16,14 +16,36 @@ EXPIRY = dt.date(2030, 1, 1)
 
 # The ten-attribute applicant credential the benchmarks measure (bench.presentation; that
 # both are the same shape is tests/bench/test_shared_shapes.py).
-SCHEMA = Schema("applicant", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
-    ("given_name", "string"), ("income", "int"), ("birth_date", "date"), ("country", "string"),
-    ("salary", "decimal(2)"), ("employed", "bool"), ("debt", "int"), ("children", "int"),
-    ("employer", "string"), ("score", "int"),
-]))
+SCHEMA = Schema(
+    "applicant",
+    "1.0",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in [
+            ("given_name", "string"),
+            ("income", "int"),
+            ("birth_date", "date"),
+            ("country", "string"),
+            ("salary", "decimal(2)"),
+            ("employed", "bool"),
+            ("debt", "int"),
+            ("children", "int"),
+            ("employer", "string"),
+            ("score", "int"),
+        ]
+    ),
+)
 VALUES = {
-    "given_name": "Ada", "income": 64000, "birth_date": "1990-12-10", "country": "NL", "salary": "5333.33",
-    "employed": True, "debt": -1200, "children": 0, "employer": "Analytical Engines BV", "score": 710,
+    "given_name": "Ada",
+    "income": 64000,
+    "birth_date": "1990-12-10",
+    "country": "NL",
+    "salary": "5333.33",
+    "employed": True,
+    "debt": -1200,
+    "children": 0,
+    "employer": "Analytical Engines BV",
+    "score": 710,
 }
 
 

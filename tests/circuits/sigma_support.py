@@ -101,6 +101,7 @@ def vector_relation(
         return rel, [x]
     raise KeyError(relation)
 
+
 def test_drng(relation: str, flavor: str | None = None) -> DuplexSponge:
     """The appendix PRNG: instance/witness scalars (``flavor=None``) or a flavor's prover nonces."""
     middle = f"{MARKERS[flavor]}-" if flavor else ""

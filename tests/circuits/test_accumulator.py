@@ -224,10 +224,15 @@ def test_unlinkable_two_proofs_share_no_element(proof_setup):
     parts = []
     for p in proofs:
         inner = p.proof
-        parts.append({
-            be.g1_to_bytes(inner.C_bar), be.g1_to_bytes(inner.B_bar),
-            i2osp(inner.r_hat, 32), i2osp(inner.y_hat, 32), i2osp(p.challenge, 32),
-        })
+        parts.append(
+            {
+                be.g1_to_bytes(inner.C_bar),
+                be.g1_to_bytes(inner.B_bar),
+                i2osp(inner.r_hat, 32),
+                i2osp(inner.y_hat, 32),
+                i2osp(p.challenge, 32),
+            }
+        )
     assert not parts[0] & parts[1]
     known = {be.g1_to_bytes(C), be.g1_to_bytes(pub.V0), i2osp(y, 32)}
     assert not (parts[0] | parts[1]) & known
@@ -252,8 +257,9 @@ def _reprove(be, pub, V, C, y, *, C_bar=None, B_bar=None):
 def test_sound_against_forged_B_bar(proof_setup):
     be, pub, y, C = proof_setup
     honest = acc.prove(Transcript(b"t"), C, y, pub.V0, pub.Q, backend=be)
-    forged = acc.MembershipProof(honest.proof.C_bar, be.g1_add(honest.proof.B_bar, be.g1_generator()),
-                                 honest.proof.r_hat, honest.proof.y_hat)
+    forged = acc.MembershipProof(
+        honest.proof.C_bar, be.g1_add(honest.proof.B_bar, be.g1_generator()), honest.proof.r_hat, honest.proof.y_hat
+    )
     with pytest.raises(VerificationError):
         acc.verify(Transcript(b"t"), acc.StandaloneMembershipProof(honest.challenge, forged), pub.V0, pub.Q, backend=be)
     # A holder without a witness: C is any point, the Schnorr part is honest, the pairing fails.

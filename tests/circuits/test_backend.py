@@ -200,6 +200,8 @@ def test_py_ecc_backend_keeps_the_recursion_limit():
     import subprocess
     import sys
 
-    code = ("import sys; before = sys.getrecursionlimit(); from circuits.backend import available_backends, "
-            "get_backend; available_backends(); get_backend('py_ecc'); assert sys.getrecursionlimit() == before")
+    code = (
+        "import sys; before = sys.getrecursionlimit(); from circuits.backend import available_backends, "
+        "get_backend; available_backends(); get_backend('py_ecc'); assert sys.getrecursionlimit() == before"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -148,8 +148,9 @@ def test_property_round_trip(messages, header, ph, data):
     proof = bbs.proof_gen(pk, sig, header, ph, messages, idx, suite=bbs.SHA256, backend=be)
     assert bbs.proof_verify(pk, proof, header, ph, [messages[i] for i in idx], idx, suite=bbs.SHA256, backend=be)
     flipped = data.draw(st.integers(0, len(proof) - 1))
-    assert not bbs.proof_verify(pk, _flip(proof, flipped), header, ph, [messages[i] for i in idx], idx,
-                                suite=bbs.SHA256, backend=be)
+    assert not bbs.proof_verify(
+        pk, _flip(proof, flipped), header, ph, [messages[i] for i in idx], idx, suite=bbs.SHA256, backend=be
+    )
 
 
 def test_core_proof_round_trip_through_bytes(blst_material):

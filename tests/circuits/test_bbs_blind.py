@@ -45,8 +45,9 @@ def _issue(suite, be, attrs: list[int], committed: list[int], header: bytes = b"
     sk, pk = _keys(suite, be)
     cwp, s = blind.core_commit(committed, suite=suite, be=be)
     M = len(committed)
-    C = blind.deserialize_and_validate_commit(cwp.to_bytes(be), blind.blind_generators(be, M, suite=suite),
-                                              suite=suite, be=be)
+    C = blind.deserialize_and_validate_commit(
+        cwp.to_bytes(be), blind.blind_generators(be, M, suite=suite), suite=suite, be=be
+    )
     sig = blind.core_blind_sign(sk, pk, C, M, header, attrs, suite=suite, be=be)
     return pk, sig, s, cwp
 
@@ -69,10 +70,10 @@ def test_scalar_round_trip(backend):
     attrs, link_secret = [_rand(), _rand()], _rand()
     pk, sig, s, _ = _issue(suite, backend, attrs, [link_secret])
     blind.core_verify_blind_sign(pk, sig, b"cred-def", attrs, [link_secret], s, suite=suite, be=backend)
-    proof = blind.core_blind_proof_gen(pk, sig, b"cred-def", b"nonce", attrs, [link_secret], [1], [], s,
-                                       suite=suite, be=backend)
-    blind.core_blind_proof_verify(pk, proof, b"cred-def", b"nonce", 2, [attrs[1]], [], [1], [],
-                                  suite=suite, be=backend)
+    proof = blind.core_blind_proof_gen(
+        pk, sig, b"cred-def", b"nonce", attrs, [link_secret], [1], [], s, suite=suite, be=backend
+    )
+    blind.core_blind_proof_verify(pk, proof, b"cred-def", b"nonce", 2, [attrs[1]], [], [1], [], suite=suite, be=backend)
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=SUITE_IDS)
@@ -83,15 +84,38 @@ def test_round_trip_shapes(suite, L, M, fast_backend):
     pk, sig, s, _ = _issue(suite, be, attrs, committed)
     blind.core_verify_blind_sign(pk, sig, b"cred-def", attrs, committed, s, suite=suite, be=be)
     disclosed, disclosed_c = list(range(0, L, 2)), list(range(1, M, 2))
-    proof = blind.core_blind_proof_gen(pk, sig, b"cred-def", b"ph", attrs, committed, disclosed, disclosed_c, s,
-                                       suite=suite, be=be)
+    proof = blind.core_blind_proof_gen(
+        pk, sig, b"cred-def", b"ph", attrs, committed, disclosed, disclosed_c, s, suite=suite, be=be
+    )
     assert len(proof.m_hat) == (L - len(disclosed)) + 1 + (M - len(disclosed_c))
-    blind.core_blind_proof_verify(pk, proof, b"cred-def", b"ph", L, [attrs[i] for i in disclosed],
-                                  [committed[j] for j in disclosed_c], disclosed, disclosed_c, suite=suite, be=be)
+    blind.core_blind_proof_verify(
+        pk,
+        proof,
+        b"cred-def",
+        b"ph",
+        L,
+        [attrs[i] for i in disclosed],
+        [committed[j] for j in disclosed_c],
+        disclosed,
+        disclosed_c,
+        suite=suite,
+        be=be,
+    )
     # Wrong L shifts every index: rejected.
     with pytest.raises((VerificationError, ParameterError)):
-        blind.core_blind_proof_verify(pk, proof, b"cred-def", b"ph", L + 1, [attrs[i] for i in disclosed],
-                                      [committed[j] for j in disclosed_c], disclosed, disclosed_c, suite=suite, be=be)
+        blind.core_blind_proof_verify(
+            pk,
+            proof,
+            b"cred-def",
+            b"ph",
+            L + 1,
+            [attrs[i] for i in disclosed],
+            [committed[j] for j in disclosed_c],
+            disclosed,
+            disclosed_c,
+            suite=suite,
+            be=be,
+        )
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=SUITE_IDS)
@@ -104,10 +128,12 @@ def test_octet_round_trip(suite, fast_backend):
     sig = blind.blind_sign(sk, pk, cwp, b"h", msgs, suite=suite, backend=be)
     assert blind.verify_blind_sign(pk, sig, b"h", msgs, committed, s, suite=suite, backend=be)
     proof = blind.blind_proof_gen(pk, sig, b"h", b"ph", msgs, committed, [0, 2], [1], s, suite=suite, backend=be)
-    assert blind.blind_proof_verify(pk, proof, b"h", b"ph", 3, [b"income", b""], [b"device key"], [0, 2], [1],
-                                    suite=suite, backend=be)
-    assert not blind.blind_proof_verify(pk, proof, b"h", b"ph", 3, [b"income", b""], [b"other key"], [0, 2], [1],
-                                        suite=suite, backend=be)
+    assert blind.blind_proof_verify(
+        pk, proof, b"h", b"ph", 3, [b"income", b""], [b"device key"], [0, 2], [1], suite=suite, backend=be
+    )
+    assert not blind.blind_proof_verify(
+        pk, proof, b"h", b"ph", 3, [b"income", b""], [b"other key"], [0, 2], [1], suite=suite, backend=be
+    )
     # No commitment at all: the holder verifies with the default blind 0.
     sig0 = blind.blind_sign(sk, pk, b"", b"h", msgs, suite=suite, backend=be)
     assert blind.verify_blind_sign(pk, sig0, b"h", msgs, suite=suite, backend=be)
@@ -128,12 +154,23 @@ def test_credential_recipe_with_core_proof_steps(fast_backend):
     disclosed = [1]
     undisclosed = [i for i in range(len(messages)) if i not in disclosed]
     scalars = core.calculate_random_scalars(5 + len(undisclosed))
-    init = core.proof_init(pk, sig, generators, scalars, b"cred-def", messages, undisclosed,
-                           suite=suite, be=be, api_id=api_id)
+    init = core.proof_init(
+        pk, sig, generators, scalars, b"cred-def", messages, undisclosed, suite=suite, be=be, api_id=api_id
+    )
     c = core.proof_challenge_calculate(init, disclosed, [messages[1]], b"nonce", suite=suite, be=be, api_id=api_id)
     proof = core.proof_finalize(init, c, sig.e, scalars, [messages[j] for j in undisclosed])
-    core.core_proof_verify(pk, proof, b"cred-def", b"nonce", [messages[1]], disclosed, suite=suite, be=be,
-                           api_id=api_id, generators=generators)
+    core.core_proof_verify(
+        pk,
+        proof,
+        b"cred-def",
+        b"nonce",
+        [messages[1]],
+        disclosed,
+        suite=suite,
+        be=be,
+        api_id=api_id,
+        generators=generators,
+    )
     blind.core_blind_proof_verify(pk, proof, b"cred-def", b"nonce", 4, [attrs[1]], [], [1], [], suite=suite, be=be)
     # The plain BBS generators (the octet interface's api_id) do not fit this signature.
     with pytest.raises(VerificationError):
@@ -147,23 +184,29 @@ def test_signature_binds_the_committed_value(fast_backend):
     be, suite = fast_backend, bbs.SHA256
     attrs, link_secret = [_rand(), _rand()], _rand()
     pk, sig, s, _ = _issue(suite, be, attrs, [link_secret])
-    for wrong_committed, wrong_blind in [([link_secret + 1], s), ([link_secret], s + 1), ([], s),
-                                         ([link_secret, 0], s)]:
+    for wrong_committed, wrong_blind in [
+        ([link_secret + 1], s),
+        ([link_secret], s + 1),
+        ([], s),
+        ([link_secret, 0], s),
+    ]:
         with pytest.raises(VerificationError):
-            blind.core_verify_blind_sign(pk, sig, b"cred-def", attrs, wrong_committed, wrong_blind,
-                                         suite=suite, be=be)
+            blind.core_verify_blind_sign(pk, sig, b"cred-def", attrs, wrong_committed, wrong_blind, suite=suite, be=be)
     # A holder who does not know the committed value cannot prove either.
-    proof = blind.core_blind_proof_gen(pk, sig, b"cred-def", b"ph", attrs, [link_secret + 1], [0], [], s,
-                                       suite=suite, be=be)
+    proof = blind.core_blind_proof_gen(
+        pk, sig, b"cred-def", b"ph", attrs, [link_secret + 1], [0], [], s, suite=suite, be=be
+    )
     with pytest.raises(VerificationError):
         blind.core_blind_proof_verify(pk, proof, b"cred-def", b"ph", 2, [attrs[0]], [], [0], [], suite=suite, be=be)
     # Disclosing a different committed value than the signed one fails.
-    proof = blind.core_blind_proof_gen(pk, sig, b"cred-def", b"ph", attrs, [link_secret], [], [0], s,
-                                       suite=suite, be=be)
+    proof = blind.core_blind_proof_gen(
+        pk, sig, b"cred-def", b"ph", attrs, [link_secret], [], [0], s, suite=suite, be=be
+    )
     blind.core_blind_proof_verify(pk, proof, b"cred-def", b"ph", 2, [], [link_secret], [], [0], suite=suite, be=be)
     with pytest.raises(VerificationError):
-        blind.core_blind_proof_verify(pk, proof, b"cred-def", b"ph", 2, [], [link_secret + 1], [], [0],
-                                      suite=suite, be=be)
+        blind.core_blind_proof_verify(
+            pk, proof, b"cred-def", b"ph", 2, [], [link_secret + 1], [], [0], suite=suite, be=be
+        )
 
 
 def test_commitment_proof_tampered_every_byte(fast_backend):
@@ -184,16 +227,19 @@ def test_commitment_bound_to_its_context(fast_backend):
     cwp, _ = blind.core_commit([_rand()], suite=bbs.SHA256, be=be)
     data = cwp.to_bytes(be)
     with pytest.raises(ParameterError):
-        blind.deserialize_and_validate_commit(data, blind.blind_generators(be, 2, suite=bbs.SHA256),
-                                              suite=bbs.SHA256, be=be)
+        blind.deserialize_and_validate_commit(
+            data, blind.blind_generators(be, 2, suite=bbs.SHA256), suite=bbs.SHA256, be=be
+        )
     with pytest.raises(VerificationError):
-        blind.deserialize_and_validate_commit(data, blind.blind_generators(be, 1, suite=bbs.SHAKE256),
-                                              suite=bbs.SHAKE256, be=be)
+        blind.deserialize_and_validate_commit(
+            data, blind.blind_generators(be, 1, suite=bbs.SHAKE256), suite=bbs.SHAKE256, be=be
+        )
     other, _ = blind.core_commit([_rand()], suite=bbs.SHA256, be=be)
     swapped = other.to_bytes(be)[:G1_BYTES] + data[G1_BYTES:]
     with pytest.raises(VerificationError):
-        blind.deserialize_and_validate_commit(swapped, blind.blind_generators(be, 1, suite=bbs.SHA256),
-                                              suite=bbs.SHA256, be=be)
+        blind.deserialize_and_validate_commit(
+            swapped, blind.blind_generators(be, 1, suite=bbs.SHA256), suite=bbs.SHA256, be=be
+        )
     # The issuer's octet BlindSign refuses it too, before signing anything.
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
     pk = bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be)

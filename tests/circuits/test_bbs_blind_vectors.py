@@ -56,8 +56,11 @@ def test_generators(family, suite_dir, which, backend):
     assert [backend.g1_to_bytes(p).hex() for p in points] == [g["Q1"], *g["MsgGenerators"]]
     if family == "bbs-blind":  # and they are what the blind module derives
         M = len(g["MsgGenerators"])
-        derived = (blind.signer_generators(backend, M, suite=suite) if which == "generators"
-                   else blind.blind_generators(backend, M, suite=suite))
+        derived = (
+            blind.signer_generators(backend, M, suite=suite)
+            if which == "generators"
+            else blind.blind_generators(backend, M, suite=suite)
+        )
         assert [backend.g1_to_bytes(p).hex() for p in derived] == [g["Q1"], *g["MsgGenerators"]]
 
 
@@ -85,8 +88,9 @@ def test_commit_fixture(suite_dir, name, backend):
     # The issuer accepts it (and reads M off the length).
     M = blind.committed_count(cwp)
     assert M == len(msgs)
-    C = blind.deserialize_and_validate_commit(cwp, blind.blind_generators(backend, M, suite=suite),
-                                              suite=suite, be=backend)
+    C = blind.deserialize_and_validate_commit(
+        cwp, blind.blind_generators(backend, M, suite=suite), suite=suite, be=backend
+    )
     assert backend.g1_to_bytes(C) == cwp[: k.G1_BYTES]
 
 
@@ -110,7 +114,9 @@ def test_signature_fixture(suite_dir, name, backend):
         scalars, generators = blind.prepare_parameters(
             bbs.messages_to_scalars(msgs, suite=suite, api_id=blind.blind_api_id(suite)),
             bbs.messages_to_scalars(committed, suite=suite, api_id=blind.blind_api_id(suite)),
-            prover_blind, suite=suite, be=backend,
+            prover_blind,
+            suite=suite,
+            be=backend,
         )
         assert len(generators) == len(scalars) + 1
         assert scalars[blind.prover_blind_index(len(msgs))] == prover_blind
@@ -134,15 +140,43 @@ def test_proof_fixture(suite_dir, name, backend):
     assert all(committed[j] == m for j, m in revealed_c.items())
     idx, idx_c = sorted(revealed), sorted(revealed_c)
 
-    ok = blind.blind_proof_verify(pk, h(case["proof"]), header, ph, L, [revealed[i] for i in idx],
-                                  [revealed_c[j] for j in idx_c], idx, idx_c, suite=suite, backend=backend)
+    ok = blind.blind_proof_verify(
+        pk,
+        h(case["proof"]),
+        header,
+        ph,
+        L,
+        [revealed[i] for i in idx],
+        [revealed_c[j] for j in idx_c],
+        idx,
+        idx_c,
+        suite=suite,
+        backend=backend,
+    )
     assert ok is case["result"]["valid"]
     if case["result"]["valid"]:
         mocked = _mocked(suite, case["mockRngParameters"], "proof", k.BBS_PROOF_MOCK_RANDOM_SCALARS_DST)
-        proof = blind.blind_proof_gen(pk, sig, header, ph, msgs, committed, idx, idx_c, prover_blind,
-                                      suite=suite, backend=backend, random_scalars=mocked)
+        proof = blind.blind_proof_gen(
+            pk,
+            sig,
+            header,
+            ph,
+            msgs,
+            committed,
+            idx,
+            idx_c,
+            prover_blind,
+            suite=suite,
+            backend=backend,
+            random_scalars=mocked,
+        )
         assert proof.hex() == case["proof"]
         rs = case["trace"]["random_scalars"]
         assert [f"{s:064x}" for s in mocked(case["mockRngParameters"]["proof"]["count"])] == [
-            rs["r1"], rs["r2"], rs["e_tilde"], rs["r1_tilde"], rs["r3_tilde"], *rs["m_tilde_scalars"]
+            rs["r1"],
+            rs["r2"],
+            rs["e_tilde"],
+            rs["r1_tilde"],
+            rs["r3_tilde"],
+            *rs["m_tilde_scalars"],
         ]

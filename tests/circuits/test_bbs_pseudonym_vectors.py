@@ -77,8 +77,9 @@ def test_nym_commit(suite_dir, name, backend):
     M = blind.committed_count(cwp)
     assert M == len(msgs) + len(nyms)
     api_id = nym.pseudonym_api_id(suite)
-    blind.deserialize_and_validate_commit(cwp, blind.blind_generators(backend, M, suite=suite, api_id=api_id),
-                                          suite=suite, be=backend, api_id=api_id)
+    blind.deserialize_and_validate_commit(
+        cwp, blind.blind_generators(backend, M, suite=suite, api_id=api_id), suite=suite, be=backend, api_id=api_id
+    )
 
 
 # Signature ----------------------------------------------------------------------------------
@@ -93,11 +94,22 @@ def test_nym_signature(suite_dir, name, backend):
     N = len(case["proverNyms"])
     eta = int(case["signer_nym_entropy"], 16)
     header, msgs, cmsgs = h(case["header"]), [h(m) for m in case["messages"]], [h(m) for m in case["committedMessages"]]
-    sig = nym.blind_sign_with_nym(sk, pk, h(case["commitmentWithProof"]), N, eta, header, msgs, suite=suite,
-                                  backend=backend)
+    sig = nym.blind_sign_with_nym(
+        sk, pk, h(case["commitmentWithProof"]), N, eta, header, msgs, suite=suite, backend=backend
+    )
     assert sig.hex() == case["signature"]
-    secrets_ = nym.verify_finalize_with_nym(pk, sig, header, msgs, cmsgs, _ints(case["proverNyms"]), eta,
-                                            int(case["proverBlind"], 16), suite=suite, backend=backend)
+    secrets_ = nym.verify_finalize_with_nym(
+        pk,
+        sig,
+        header,
+        msgs,
+        cmsgs,
+        _ints(case["proverNyms"]),
+        eta,
+        int(case["proverBlind"], 16),
+        suite=suite,
+        backend=backend,
+    )
     assert secrets_ == _ints(case["nym_secrets"])  # the fixtures' hex is not always zero-padded
     # the trace's domain is over header || I2OSP(N, 8)
     api_id = nym.pseudonym_api_id(suite)
@@ -106,8 +118,21 @@ def test_nym_signature(suite_dir, name, backend):
     domain = core.calculate_domain(backend, suite, pk, gens[0], [*gens[1:], *bgens], nym.nym_header(header, N), api_id)
     assert domain == int(case["trace"]["domain"], 16)
     # and it does not verify with other entropy, or without N in the header
-    assert nym.verify_finalize_with_nym(pk, sig, header, msgs, cmsgs, _ints(case["proverNyms"]), eta + 1,
-                                        int(case["proverBlind"], 16), suite=suite, backend=backend) is None
+    assert (
+        nym.verify_finalize_with_nym(
+            pk,
+            sig,
+            header,
+            msgs,
+            cmsgs,
+            _ints(case["proverNyms"]),
+            eta + 1,
+            int(case["proverBlind"], 16),
+            suite=suite,
+            backend=backend,
+        )
+        is None
+    )
 
 
 # Proof ----------------------------------------------------------------------------------------
@@ -136,9 +161,22 @@ def test_nym_proof(suite_dir, name, backend):
     assert secrets_ == nym.finalize_nym_secrets(_ints(case["proverNyms"]), int(case["signer_nym_entropy"], 16))
     U = L + 1 + len(cmsgs) + N - len(di) - len(dci)
     mocked = _mocked(suite, case["mockRngParameters"], "proof", k.BBS_PROOF_MOCK_RANDOM_SCALARS_DST, 5 + U)
-    proof, pseudonym = nym.proof_gen_with_nym(pk, sig, header, ph, ctx, msgs, cmsgs, secrets_, di, dci,
-                                              int(case["proverBlind"], 16), suite=suite, backend=backend,
-                                              random_scalars=mocked)
+    proof, pseudonym = nym.proof_gen_with_nym(
+        pk,
+        sig,
+        header,
+        ph,
+        ctx,
+        msgs,
+        cmsgs,
+        secrets_,
+        di,
+        dci,
+        int(case["proverBlind"], 16),
+        suite=suite,
+        backend=backend,
+        random_scalars=mocked,
+    )
     assert pseudonym.hex() == case["pseudonym"]
     assert proof.hex() == case["proof"]
     trace = case["trace"]
@@ -153,12 +191,14 @@ def test_nym_proof(suite_dir, name, backend):
         backend.g1_to_bytes(nym.calculate_pseudonym(ctx, secrets_, suite=suite, be=backend)).hex() == case["pseudonym"]
     )
     dm, dcm = [msgs[i] for i in di], [cmsgs[j] for j in dci]
-    assert nym.proof_verify_with_nym(pk, proof, header, ph, pseudonym, ctx, N, L, dm, dcm, di, dci,
-                                     suite=suite, backend=backend)
+    assert nym.proof_verify_with_nym(
+        pk, proof, header, ph, pseudonym, ctx, N, L, dm, dcm, di, dci, suite=suite, backend=backend
+    )
 
 
-@pytest.mark.parametrize(("suite_dir", "name"), [c for c in _cases("nymProof") if c[1] in
-                                                 ("nymProof004.json", "nymProof104.json")])
+@pytest.mark.parametrize(
+    ("suite_dir", "name"), [c for c in _cases("nymProof") if c[1] in ("nymProof004.json", "nymProof104.json")]
+)
 def test_nym_proof_rejects(suite_dir, name, fast_backend):
     """ProofVerifyWithNym negatives on the fixtures' proofs: another context, pseudonym, ph, N, a flipped byte."""
     be, suite, case = fast_backend, SUITES[suite_dir], _case(suite_dir, "nymProof", name)
@@ -169,8 +209,9 @@ def test_nym_proof_rejects(suite_dir, name, fast_backend):
     dm, dcm = [msgs[i] for i in di], [cmsgs[j] for j in dci]
 
     def ok(proof=proof, pseud=pseud, ph=ph, ctx=ctx, N=N, header=header):
-        return nym.proof_verify_with_nym(pk, proof, header, ph, pseud, ctx, N, L, dm, dcm, di, dci,
-                                         suite=suite, backend=be)
+        return nym.proof_verify_with_nym(
+            pk, proof, header, ph, pseud, ctx, N, L, dm, dcm, di, dci, suite=suite, backend=be
+        )
 
     assert ok()
     assert not ok(ctx=ctx + b"x")
@@ -181,4 +222,4 @@ def test_nym_proof_rejects(suite_dir, name, fast_backend):
     assert not ok(pseud=be.g1_to_bytes(other))
     assert not ok(pseud=be.g1_to_bytes(be.g1_identity()))
     for i in (0, 150, len(proof) - 33, len(proof) - 1):
-        assert not ok(proof=proof[:i] + bytes([proof[i] ^ 1]) + proof[i + 1:])
+        assert not ok(proof=proof[:i] + bytes([proof[i] ^ 1]) + proof[i + 1 :])

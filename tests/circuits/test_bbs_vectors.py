@@ -92,10 +92,16 @@ def test_proof_fixture(suite_dir, name, backend):
         def mocked(count):
             return core.seeded_random_scalars(MOCK_SEED, dst, count, suite=suite)
 
-        proof = bbs.proof_gen(pk, h(case["signature"]), header, ph, msgs, idx, suite=suite,
-                              backend=backend, random_scalars=mocked)
+        proof = bbs.proof_gen(
+            pk, h(case["signature"]), header, ph, msgs, idx, suite=suite, backend=backend, random_scalars=mocked
+        )
         assert proof.hex() == case["proof"]
         rs = case["trace"]["random_scalars"]
         assert [f"{s:064x}" for s in mocked(5 + len(msgs) - len(idx))] == [
-            rs["r1"], rs["r2"], rs["e_tilde"], rs["r1_tilde"], rs["r3_tilde"], *rs["m_tilde_scalars"]
+            rs["r1"],
+            rs["r2"],
+            rs["e_tilde"],
+            rs["r1_tilde"],
+            rs["r3_tilde"],
+            *rs["m_tilde_scalars"],
         ]

@@ -223,8 +223,11 @@ def test_identity_points_in_a_proof_object_fail(fixed):
     be, proof, commitments = fixed
     z = be.g1_identity()
     wip = proof.wip
-    for change in ({"A": z}, {"wip": WeightedInnerProductProof(**{**wip.__dict__, "B": z})},
-                   {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": (z, *wip.L_vec[1:])})}):
+    for change in (
+        {"A": z},
+        {"wip": WeightedInnerProductProof(**{**wip.__dict__, "B": z})},
+        {"wip": WeightedInnerProductProof(**{**wip.__dict__, "L_vec": (z, *wip.L_vec[1:])})},
+    ):
         with pytest.raises(VerificationError):
             _verify(be, RangeProof(**{**proof.__dict__, **change}), commitments, 8)
 
@@ -343,13 +346,16 @@ def test_weighted_inner_product_argument(fast_backend, N):
     a, b = [rng.randrange(R) for _ in range(N)], [rng.randrange(R) for _ in range(N)]
     gf = [rng.randrange(1, R) for _ in range(N)]
     y, alpha = rng.randrange(1, R), rng.randrange(R)
-    P = be.g1_msm([*gs, *hs, pg.G, pg.H],
-                  [*(x * f for x, f in zip(a, gf, strict=True)), *b, inner_product.weighted_inner(a, b, y), alpha])
+    P = be.g1_msm(
+        [*gs, *hs, pg.G, pg.H],
+        [*(x * f for x, f in zip(a, gf, strict=True)), *b, inner_product.weighted_inner(a, b, y), alpha],
+    )
     prepared = be.g1_msm_prepare([*gs, *hs, pg.G, pg.H])
     common = {"G_vec": gs, "H_vec": hs, "g": pg.G, "h": pg.H, "y": y, "G_factors": gf}
     for handle in (None, prepared):
-        proof = inner_product.prove(Transcript(LABEL), be, a=a, b=b, alpha=alpha, prepared=handle,
-                                    rng=seeded(5), **common)
+        proof = inner_product.prove(
+            Transcript(LABEL), be, a=a, b=b, alpha=alpha, prepared=handle, rng=seeded(5), **common
+        )
         inner_product.verify(Transcript(LABEL), be, proof, P, **common)
         data = proof.to_bytes(be)
         assert len(data) == WeightedInnerProductProof.size(N)
@@ -405,5 +411,9 @@ def test_py_ecc_tampered_delta_fails(py_ecc_proof):
     be, proof, commitments = py_ecc_proof
     wip = proof.wip
     with pytest.raises(VerificationError):
-        _verify(be, RangeProof(proof.A, WeightedInnerProductProof(**{**wip.__dict__, "delta": (wip.delta + 1) % R})),
-                commitments, 8)
+        _verify(
+            be,
+            RangeProof(proof.A, WeightedInnerProductProof(**{**wip.__dict__, "delta": (wip.delta + 1) % R})),
+            commitments,
+            8,
+        )

@@ -46,40 +46,52 @@ def _prove_verify(world, *predicates, **kw):
     return req, pres, verify_presentation(req, pres, {d.id: d}, backend=be)
 
 
-@pytest.mark.parametrize("predicate", [
-    Predicate("income", ">=", 64000),  # threshold equal to the value
-    Predicate("income", "<=", 64000),
-    Predicate("income", ">", 63999),
-    Predicate("income", "<", 64001),
-    Predicate("income", "between", [64000, 64000]),
-    Predicate("income", ">=", -(2**63)),  # the smallest threshold
-    Predicate("income", "<=", 2**63 - 1),  # the largest
-    Predicate("debt", "<", 0),
-    Predicate("debt", ">=", -1200),
-    Predicate("children", "<=", 0),
-    Predicate("birth_date", "<=", "2008-11-23"),  # over 18
-    Predicate("birth_date", ">", "1969-12-31"),  # dates before 1970
-    Predicate("salary", ">=", "5333.33"),
-    Predicate("salary", ">", "5333.325"),  # rounds up to 5333.33, and ≥ it holds
-    Predicate("salary", "<", "5333.334"),
-    Predicate("country", "in", ["DE", "FR", "NL"]),
-    Predicate("country", "not_in", ["US", "GB"]),
-    Predicate("country", "!=", "DE"),
-    Predicate("score", "!=", 0),
-    Predicate("employed", "!=", False),
-], ids=lambda p: p.describe())
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        Predicate("income", ">=", 64000),  # threshold equal to the value
+        Predicate("income", "<=", 64000),
+        Predicate("income", ">", 63999),
+        Predicate("income", "<", 64001),
+        Predicate("income", "between", [64000, 64000]),
+        Predicate("income", ">=", -(2**63)),  # the smallest threshold
+        Predicate("income", "<=", 2**63 - 1),  # the largest
+        Predicate("debt", "<", 0),
+        Predicate("debt", ">=", -1200),
+        Predicate("children", "<=", 0),
+        Predicate("birth_date", "<=", "2008-11-23"),  # over 18
+        Predicate("birth_date", ">", "1969-12-31"),  # dates before 1970
+        Predicate("salary", ">=", "5333.33"),
+        Predicate("salary", ">", "5333.325"),  # rounds up to 5333.33, and ≥ it holds
+        Predicate("salary", "<", "5333.334"),
+        Predicate("country", "in", ["DE", "FR", "NL"]),
+        Predicate("country", "not_in", ["US", "GB"]),
+        Predicate("country", "!=", "DE"),
+        Predicate("score", "!=", 0),
+        Predicate("employed", "!=", False),
+    ],
+    ids=lambda p: p.describe(),
+)
 def test_completeness_at_boundaries(world, predicate):
     _, _, verified = _prove_verify(world, predicate, disclose=("given_name",))
     assert verified.disclosed == {"applicant": {"given_name": "Ada"}}
     assert any(predicate.describe() in s for s in verified.predicates)
 
 
-@pytest.mark.parametrize("predicate", [
-    Predicate("income", ">=", 64001), Predicate("income", ">", 64000), Predicate("income", "<", 64000),
-    Predicate("salary", ">", "5333.33"), Predicate("country", "in", ["DE", "FR"]),
-    Predicate("country", "not_in", ["NL"]), Predicate("score", "!=", 710),
-    Predicate("birth_date", ">", "2008-11-23"),
-], ids=lambda p: p.describe())
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        Predicate("income", ">=", 64001),
+        Predicate("income", ">", 64000),
+        Predicate("income", "<", 64000),
+        Predicate("salary", ">", "5333.33"),
+        Predicate("country", "in", ["DE", "FR"]),
+        Predicate("country", "not_in", ["NL"]),
+        Predicate("score", "!=", 710),
+        Predicate("birth_date", ">", "2008-11-23"),
+    ],
+    ids=lambda p: p.describe(),
+)
 def test_false_predicate_refused_before_cryptography(world, predicate, monkeypatch):
     be, issuer, link, cred = world
     from circuits.bbs import core
@@ -165,8 +177,13 @@ def test_range_proof_on_a_different_value_fails(world, monkeypatch):
 def test_every_field_altered_is_rejected(world):
     be, issuer, _, _ = world
     d = issuer.definition
-    req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000), Predicate("country", "in", ["DE", "NL"]),
-                                 Predicate("score", "!=", 3), disclose=("given_name",))
+    req, pres, _ = _prove_verify(
+        world,
+        Predicate("income", ">=", 50000),
+        Predicate("country", "in", ["DE", "NL"]),
+        Predicate("score", "!=", 3),
+        disclose=("given_name",),
+    )
     defs = {d.id: d}
     cp = pres.credentials[0]
     g = be.g1_generator()

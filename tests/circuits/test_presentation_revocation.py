@@ -35,8 +35,13 @@ def setting():
     be = get_backend("blst")
     secret, public = acc.setup_registry(REGISTRY, 16, backend=be)
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
-    d = CredentialDefinition("issuer-1", SCHEMA, "rev", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be),
-                             RevocationRegistry(REGISTRY.decode(), 16, be.g2_to_bytes(public.Q)))
+    d = CredentialDefinition(
+        "issuer-1",
+        SCHEMA,
+        "rev",
+        bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be),
+        RevocationRegistry(REGISTRY.decode(), 16, be.g2_to_bytes(public.Q)),
+    )
     holders = []
     for index in range(3):
         link = new_link_secret()
@@ -70,8 +75,12 @@ def test_non_revoked_presentation_and_revocation(setting):
     assert verified.revocation_heights == {"credential": 0}
 
     # Without the membership proof, or against another V, it fails.
-    stripped = dataclasses.replace(pres, credentials=(dataclasses.replace(pres.credentials[0], revocation_height=None,
-                                                                          accumulator=None, membership=None),))
+    stripped = dataclasses.replace(
+        pres,
+        credentials=(
+            dataclasses.replace(pres.credentials[0], revocation_height=None, accumulator=None, membership=None),
+        ),
+    )
     with pytest.raises(PresentationRejected):
         verify_presentation(request, stripped, {d.id: d}, accumulator_at=accumulator_at, backend=be)
 
@@ -112,7 +121,8 @@ def test_membership_about_another_handle_fails(setting):
     _, _, C2 = holders[2]
     V0 = be.g1_to_bytes(public.V0)
     request = _request(d)
-    forged = create_presentation(request, [d], [cred], link,
-                                 revocation={"credential": RevocationWitness(0, V0, be.g1_to_bytes(C2))}, backend=be)
+    forged = create_presentation(
+        request, [d], [cred], link, revocation={"credential": RevocationWitness(0, V0, be.g1_to_bytes(C2))}, backend=be
+    )
     with pytest.raises(PresentationRejected):
         verify_presentation(request, forged, {d.id: d}, accumulator_at=lambda *_: V0, backend=be)

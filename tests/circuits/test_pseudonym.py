@@ -50,7 +50,11 @@ def world():
     issuer1, issuer2 = make_issuer(backend=be), make_issuer(issuer_id="issuer-2", backend=be)
     alice, bob = new_link_secret(), new_link_secret()
     return {
-        "be": be, "issuer1": issuer1, "issuer2": issuer2, "alice": alice, "bob": bob,
+        "be": be,
+        "issuer1": issuer1,
+        "issuer2": issuer2,
+        "alice": alice,
+        "bob": bob,
         "alice1": issuer1.issue(alice, VALUES, backend=be),
         "alice2": issuer2.issue(alice, VALUES, backend=be),
         "bob1": issuer1.issue(bob, VALUES, backend=be),
@@ -95,15 +99,21 @@ def test_same_pseudonym_across_credentials_and_reissue(world):
     reissued = issuer1.issue(world["alice"], {**VALUES, "income": 70000}, expiry=dt.date(2031, 6, 1), backend=be)
     d = issuer1.definition
     req = _request(d, CTX_A)
-    verified = verify_presentation(req, create_presentation(req, [d], [reissued], world["alice"], backend=be),
-                                   {d.id: d}, backend=be)
+    verified = verify_presentation(
+        req, create_presentation(req, [d], [reissued], world["alice"], backend=be), {d.id: d}, backend=be
+    )
     assert _nym(verified) == _nym(v1)
     # two credentials in one presentation, both asked: one pseudonym
     d1, d2 = world["issuer1"].definition, world["issuer2"].definition
-    req = PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, (
-        CredentialQuery("income", (d1.id,), (), (), False, CTX_A),
-        CredentialQuery("identity", (d2.id,), (), (), False, CTX_A),
-    ))
+    req = PresentationRequest(
+        secrets.token_bytes(16),
+        "lender-a",
+        TODAY,
+        (
+            CredentialQuery("income", (d1.id,), (), (), False, CTX_A),
+            CredentialQuery("identity", (d2.id,), (), (), False, CTX_A),
+        ),
+    )
     pres = create_presentation(req, [d1, d2], [world["alice1"], world["alice2"]], world["alice"], backend=be)
     verified = verify_presentation(req, pres, {d1.id: d1, d2.id: d2}, backend=be)
     assert verified.pseudonyms == {"income": _nym(v1), "identity": _nym(v1)}
@@ -139,8 +149,9 @@ def test_pseudonym_for_context_a_rejected_in_request_for_b(world, monkeypatch):
     with pytest.raises(PresentationRejected):
         verify_presentation(req_b, pres_a, {d.id: d}, backend=be)
     # 2. B's presentation with A's pseudonym put in.
-    swapped = dataclasses.replace(pres_b, credentials=(
-        dataclasses.replace(pres_b.credentials[0], pseudonym=pres_a.credentials[0].pseudonym),))
+    swapped = dataclasses.replace(
+        pres_b, credentials=(dataclasses.replace(pres_b.credentials[0], pseudonym=pres_a.credentials[0].pseudonym),)
+    )
     with pytest.raises(PresentationRejected, match="challenge"):
         verify_presentation(req_b, swapped, {d.id: d}, backend=be)
     # 3. A prover that answers B's request but proves its pseudonym for context A
@@ -168,8 +179,12 @@ def test_tampered_pseudonym_or_response_rejected(world):
 
     G = be.g1_generator()
     _, bob_pres, _ = _present(world, "bob1", "issuer1", CTX_A)
-    for bad in (be.g1_add(cp.pseudonym, G), be.g1_neg(cp.pseudonym), bob_pres.credentials[0].pseudonym,
-                be.g1_identity()):
+    for bad in (
+        be.g1_add(cp.pseudonym, G),
+        be.g1_neg(cp.pseudonym),
+        bob_pres.credentials[0].pseudonym,
+        be.g1_identity(),
+    ):
         with pytest.raises(PresentationRejected):
             verify_presentation(req, with_cred(pseudonym=bad), {d.id: d}, backend=be)
     # the shared response of the link secret (last hidden message)
@@ -208,8 +223,13 @@ def test_composes_with_predicate_and_non_revocation():
     registry = b"registry-nym"
     secret, public = acc.setup_registry(registry, 4, backend=be)
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
-    d = CredentialDefinition("issuer-r", SCHEMA, "rev", bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be),
-                             RevocationRegistry(registry.decode(), 4, be.g2_to_bytes(public.Q)))
+    d = CredentialDefinition(
+        "issuer-r",
+        SCHEMA,
+        "rev",
+        bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=be),
+        RevocationRegistry(registry.decode(), 4, be.g2_to_bytes(public.Q)),
+    )
     link = new_link_secret()
     y = acc.handle(registry, 1)
     creq, blind_ = create_credential_request(d, link, backend=be)
@@ -240,8 +260,10 @@ def test_request_carries_the_context():
     assert "pseudonym_context" not in plain.to_json()  # requests without one keep their bytes
     assert CredentialQuery.from_json(plain.to_json()).pseudonym_context is None
     nonce = bytes(16)
-    digests = {PresentationRequest(nonce, "lender-a", TODAY, (x,)).digest for x in (
-        q, plain, dataclasses.replace(q, pseudonym_context=CTX_B))}
+    digests = {
+        PresentationRequest(nonce, "lender-a", TODAY, (x,)).digest
+        for x in (q, plain, dataclasses.replace(q, pseudonym_context=CTX_B))
+    }
     assert len(digests) == 3
     for bad in ("", "x" * 257):
         with pytest.raises(ZkCredError):
@@ -265,6 +287,7 @@ def test_statement_alone_on_a_transcript():
     nym.append_pseudonym(t2, be, ctx, proof.pseudonym, T)
     assert t2.challenge_scalar(b"c") == c
     t3 = Transcript(b"test")
-    nym.append_pseudonym(t3, be, b"other", proof.pseudonym,
-                         nym.pseudonym_commitment(be, b"other", proof.pseudonym, proof.s_hat, c))
+    nym.append_pseudonym(
+        t3, be, b"other", proof.pseudonym, nym.pseudonym_commitment(be, b"other", proof.pseudonym, proof.s_hat, c)
+    )
     assert t3.challenge_scalar(b"c") != c

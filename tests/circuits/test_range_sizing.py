@@ -27,10 +27,20 @@ from circuits.presentation import (
 )
 from tests.circuits.presentation_fixtures import make_issuer, new_link_secret
 
-SCHEMA = Schema("bounded", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
-    ("income", "int(0..1000000000)"), ("level", "int(-3..3)"), ("birth_date", "date"), ("member", "bool"),
-    ("debt", "int"),
-]))
+SCHEMA = Schema(
+    "bounded",
+    "1.0",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in [
+            ("income", "int(0..1000000000)"),
+            ("level", "int(-3..3)"),
+            ("birth_date", "date"),
+            ("member", "bool"),
+            ("debt", "int"),
+        ]
+    ),
+)
 VALUES = {"income": 64000, "level": 3, "birth_date": "1990-12-10", "member": True, "debt": -5}
 TODAY = dt.date(2026, 11, 23)
 
@@ -48,8 +58,9 @@ def world():
 def _present(world, *predicates, today=TODAY):
     be, issuer, link, cred = world
     d = issuer.definition
-    req = PresentationRequest(secrets.token_bytes(16), "lender-a", today,
-                              (CredentialQuery("q", (d.id,), (), tuple(predicates)),))
+    req = PresentationRequest(
+        secrets.token_bytes(16), "lender-a", today, (CredentialQuery("q", (d.id,), (), tuple(predicates)),)
+    )
     pres = create_presentation(req, [d], [cred], link, backend=be)
     return req, pres, verify_presentation(req, pres, {d.id: d}, backend=be)
 
@@ -109,13 +120,23 @@ def test_the_largest_statement_sizes_the_aggregate(world):
     assert _range_n(small, 2) == 32 and _range_n(large, 3) == 64
 
 
-@pytest.mark.parametrize("predicate", [
-    Predicate("income", ">=", 0), Predicate("income", ">=", -(2**63)), Predicate("income", "<=", 10**9),
-    Predicate("income", "<=", 2**63 - 1), Predicate("income", "between", [64000, 64000]),
-    Predicate("level", ">=", 3), Predicate("level", "<=", 3), Predicate("level", ">", -4),
-    Predicate("birth_date", ">=", "0001-01-01"), Predicate("birth_date", "<=", "9999-12-31"),
-    Predicate("member", ">=", True),
-], ids=lambda p: p.describe())
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        Predicate("income", ">=", 0),
+        Predicate("income", ">=", -(2**63)),
+        Predicate("income", "<=", 10**9),
+        Predicate("income", "<=", 2**63 - 1),
+        Predicate("income", "between", [64000, 64000]),
+        Predicate("level", ">=", 3),
+        Predicate("level", "<=", 3),
+        Predicate("level", ">", -4),
+        Predicate("birth_date", ">=", "0001-01-01"),
+        Predicate("birth_date", "<=", "9999-12-31"),
+        Predicate("member", ">=", True),
+    ],
+    ids=lambda p: p.describe(),
+)
 def test_complete_at_the_declared_boundaries(world, predicate):
     _, _, verified = _present(world, predicate)
     assert any(predicate.describe() in s for s in verified.predicates)
@@ -131,8 +152,9 @@ def test_expiry_proof_complete_across_the_whole_date_range(world):
     assert _range_n(pres, 1) == 32
 
 
-@pytest.mark.parametrize("predicate", [Predicate("income", ">=", 10**9 + 1), Predicate("level", "<", -3)],
-                         ids=lambda p: p.describe())
+@pytest.mark.parametrize(
+    "predicate", [Predicate("income", ">=", 10**9 + 1), Predicate("level", "<", -3)], ids=lambda p: p.describe()
+)
 def test_impossible_under_the_bounds_is_refused(world, predicate):
     with pytest.raises(PresentationRejected, match="no int"):
         _present(world, predicate)
@@ -143,7 +165,14 @@ def test_a_proof_sized_for_another_request_is_refused(world):
     be, issuer, link, cred = world
     _, pres32, _ = _present(world, Predicate("income", ">=", 50000))
     req64, pres64, _ = _present(world, Predicate("debt", "<", 0))
-    forged = Presentation(pres64.credentials, pres64.commitments, pres64.openings, pres32.range_proof,
-                          pres64.not_equal, pres64.sets, pres64.challenge)
+    forged = Presentation(
+        pres64.credentials,
+        pres64.commitments,
+        pres64.openings,
+        pres32.range_proof,
+        pres64.not_equal,
+        pres64.sets,
+        pres64.challenge,
+    )
     with pytest.raises(PresentationRejected, match="range_proof|range proof"):
         verify_presentation(req64, forged, {issuer.definition.id: issuer.definition}, backend=be)

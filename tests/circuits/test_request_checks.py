@@ -17,9 +17,21 @@ from circuits.credentials import (
 )
 from circuits.request_checks import UnanswerableRequest, check_answerable
 
-SCHEMA = Schema("applicant", "1", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in (
-    ("income", "int"), ("age", "int(0..150)"), ("birth_date", "date"), ("balance", "decimal(2)"),
-    ("employed", "bool"), ("country", "string"))))
+SCHEMA = Schema(
+    "applicant",
+    "1",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in (
+            ("income", "int"),
+            ("age", "int(0..150)"),
+            ("birth_date", "date"),
+            ("balance", "decimal(2)"),
+            ("employed", "bool"),
+            ("country", "string"),
+        )
+    ),
+)
 D = CredentialDefinition("issuer-1", SCHEMA, "v1", b"\x00" * 96)
 
 
@@ -29,50 +41,56 @@ def _check(*predicates: tuple, disclose: tuple[str, ...] = ()) -> None:
     check_answerable(request, {D.id: D})
 
 
-@pytest.mark.parametrize("predicates", [
-    [("income", ">=", 50000)],
-    [("income", ">=", 1), ("income", "<=", 1)],
-    [("income", "between", [100, 100])],
-    [("age", ">=", 18), ("age", "<", 150)],
-    [("birth_date", "<=", "2008-01-01")],
-    [("balance", ">", "10.5")],
-    [("balance", "between", ["1.001", "1.01"])],  # rounds to [1.01, 1.01]: one value
-    [("employed", "!=", False)],
-    [("country", "in", ["DE", "NL"]), ("country", "!=", "DE")],
-    [("income", "in", [5, 6]), ("income", ">", 5)],
-    [("income", "not_in", [1, 2, 3])],
-    [("income", ">=", 0)] * 63,  # 63 + the expiry: 64 range statements, the aggregate's limit
-    [("income", ">=", 0)] * 64 + [("country", "!=", "x")],  # disclosed: checked in the clear, no range statement
-])
+@pytest.mark.parametrize(
+    "predicates",
+    [
+        [("income", ">=", 50000)],
+        [("income", ">=", 1), ("income", "<=", 1)],
+        [("income", "between", [100, 100])],
+        [("age", ">=", 18), ("age", "<", 150)],
+        [("birth_date", "<=", "2008-01-01")],
+        [("balance", ">", "10.5")],
+        [("balance", "between", ["1.001", "1.01"])],  # rounds to [1.01, 1.01]: one value
+        [("employed", "!=", False)],
+        [("country", "in", ["DE", "NL"]), ("country", "!=", "DE")],
+        [("income", "in", [5, 6]), ("income", ">", 5)],
+        [("income", "not_in", [1, 2, 3])],
+        [("income", ">=", 0)] * 63,  # 63 + the expiry: 64 range statements, the aggregate's limit
+        [("income", ">=", 0)] * 64 + [("country", "!=", "x")],  # disclosed: checked in the clear, no range statement
+    ],
+)
 def test_answerable_requests_pass(predicates):
     _check(*predicates, disclose=("income",) if len(predicates) > 63 else ())
 
 
-@pytest.mark.parametrize("predicates, disclose, message", [
-    ([("salary", ">=", 1)], (), "no attribute 'salary'"),
-    ([], ("salary",), "no attribute 'salary'"),
-    ([("income", ">=", "many")], (), "income >="),
-    ([("income", ">=", 2**100)], (), "admit no value"),
-    ([("income", "<", -(2**63))], (), "admit no value"),
-    ([("age", ">", 150)], (), "admit no value"),
-    ([("age", "!=", 151)], (), "outside the declared"),
-    ([("income", "between", [100, 1])], (), "lower bound is above the upper bound"),
-    ([("income", ">=", 1), ("income", "<=", 0)], (), "admit no value"),
-    ([("income", ">", 5), ("income", "<", 6)], (), "admit no value"),
-    ([("balance", "between", ["1.001", "1.009"])], (), "admit no value"),
-    ([("balance", "!=", "1.001")], (), "decimal places"),
-    ([("birth_date", ">=", "not a date")], (), "birth_date >="),
-    ([("employed", ">=", True)], (), "order predicate"),
-    ([("country", ">=", "DE")], (), "order predicate"),
-    ([("employed", "!=", 1)], (), "boolean"),
-    ([("employed", "!=", True), ("employed", "!=", False)], (), "exclude every value"),
-    ([("country", "in", ["DE"]), ("country", "not_in", ["DE", "FR"])], (), "every listed value"),
-    ([("country", "in", ["DE"]), ("country", "in", ["FR"])], (), "every listed value"),
-    ([("income", "in", [1, 2]), ("income", ">", 2)], (), "every listed value"),
-    ([("income", "in", [1, 2]), ("income", "<", 5)], ("income",), None),  # answerable: control
-    ([("income", ">=", 0)] * 64, (), "65 range statements"),
-    ([("income", "between", [0, 10])] * 32, (), "65 range statements"),
-])
+@pytest.mark.parametrize(
+    "predicates, disclose, message",
+    [
+        ([("salary", ">=", 1)], (), "no attribute 'salary'"),
+        ([], ("salary",), "no attribute 'salary'"),
+        ([("income", ">=", "many")], (), "income >="),
+        ([("income", ">=", 2**100)], (), "admit no value"),
+        ([("income", "<", -(2**63))], (), "admit no value"),
+        ([("age", ">", 150)], (), "admit no value"),
+        ([("age", "!=", 151)], (), "outside the declared"),
+        ([("income", "between", [100, 1])], (), "lower bound is above the upper bound"),
+        ([("income", ">=", 1), ("income", "<=", 0)], (), "admit no value"),
+        ([("income", ">", 5), ("income", "<", 6)], (), "admit no value"),
+        ([("balance", "between", ["1.001", "1.009"])], (), "admit no value"),
+        ([("balance", "!=", "1.001")], (), "decimal places"),
+        ([("birth_date", ">=", "not a date")], (), "birth_date >="),
+        ([("employed", ">=", True)], (), "order predicate"),
+        ([("country", ">=", "DE")], (), "order predicate"),
+        ([("employed", "!=", 1)], (), "boolean"),
+        ([("employed", "!=", True), ("employed", "!=", False)], (), "exclude every value"),
+        ([("country", "in", ["DE"]), ("country", "not_in", ["DE", "FR"])], (), "every listed value"),
+        ([("country", "in", ["DE"]), ("country", "in", ["FR"])], (), "every listed value"),
+        ([("income", "in", [1, 2]), ("income", ">", 2)], (), "every listed value"),
+        ([("income", "in", [1, 2]), ("income", "<", 5)], ("income",), None),  # answerable: control
+        ([("income", ">=", 0)] * 64, (), "65 range statements"),
+        ([("income", "between", [0, 10])] * 32, (), "65 range statements"),
+    ],
+)
 def test_unanswerable_requests_are_refused_with_the_reason(predicates, disclose, message):
     if message is None:
         _check(*predicates, disclose=disclose)

@@ -130,56 +130,143 @@ class InstanceCase:
 ELEMENT_COUNT_MISMATCH = ser([([(1, 1)], [(0, 0, 1)])], [_pt(X_W), _pt(H_LOG)])
 INSTANCE_CASES = [
     InstanceCase("no equation", "Instance validation, check 1", ser([], [_pt(X_W)]), ParameterError, 1),
-    InstanceCase("an equation with an empty image", "check 2",
-                 ser([([], [(0, 0, 1)])], [_pt(X_W)]), ParameterError, 2),
-    InstanceCase("an equation with empty terms", "check 2",
-                 ser([([(1, 1)], [])], [_pt(X_W)]), ParameterError, 2),
-    InstanceCase("an image term references element 2 of 2", "check 4; parsers may reject on length",
-                 ser([([(2, 1)], [(0, 0, 1)])], [_pt(X_W)]), ParameterError, 4),
-    InstanceCase("a term references element 2 of 2 (vector E4's shape)", "check 4",
-                 ser([([(1, 1)], [(0, 2, 1)])], [_pt(X_W)]), ParameterError, 4),
-    InstanceCase("an element index of 2^32 − 1", "checks 3 and 4",
-                 ser([([(1, 1)], [(0, 0xFFFFFFFF, 1)])], [_pt(X_W)]), ParameterError, 4),
-    InstanceCase("an element that no equation uses", "check 5 (Representation: every element MUST appear)",
-                 ELEMENT_COUNT_MISMATCH, ParameterError, 5, (X_W,)),
-    InstanceCase("scalar index 1 used by no equation (vector E1's shape)", "check 6",
-                 ser([([(1, 1)], [(0, 0, 1), (2, 2, 1)])], [_pt(X_W), _pt(H_LOG)]), ParameterError, 6, (X_W, 7, 0)),
-    InstanceCase("scalar index 2^32 − 1 alone", "check 6",
-                 ser([([(1, 1)], [(0xFFFFFFFF, 0, 1)])], [_pt(X_W)]), ParameterError, 6),
-    InstanceCase("an instance element is the identity (vector E3's shape)", "check 8; Group.deserialize",
-                 ser([([(2, 1)], [(0, 0, 1), (1, 1, 1)])], [IDENTITY, _pt(X_W)]), IdentityPointError, 8),
-    InstanceCase("the image X + (−X) is the identity (vector E2's shape)", "check 9",
-                 ser([([(1, 1), (1, R - 1)], [(0, 0, 1)])], [_pt(X_W)]), ParameterError, 9, (0,)),
-    InstanceCase("an image with coefficient 0", "check 9 (a coefficient MAY be zero, the image MUST NOT vanish)",
-                 ser([([(1, 0)], [(0, 0, 1)])], [_pt(X_W)]), ParameterError, 9, (0,)),
-    InstanceCase("the second equation's image is the identity", "check 9",
-                 ser([([(1, 1)], [(0, 0, 1)]), ([(2, 1), (2, R - 1)], [(0, 2, 1)])], [_pt(X_W), _pt(H_LOG)]),
-                 ParameterError, 9),
-    InstanceCase("the column of y is y·H − y·H", "check 10 (Instance security: x·H − x·H constrains nothing)",
-                 ser([([(1, 1)], [(0, 0, 1), (1, 2, 1), (1, 2, R - 1)])], [_pt(X_W), _pt(H_LOG)]),
-                 ParameterError, 10, (X_W, 77)),
-    InstanceCase("the column of y has coefficient 0", "check 10",
-                 ser([([(1, 1)], [(0, 0, 1), (1, 2, 0)])], [_pt(X_W), _pt(H_LOG)]), ParameterError, 10, (X_W, 5)),
-    InstanceCase("an image coefficient equal to r", "Scalar.deserialize MUST fail unless < r",
-                 ser([([(1, R)], [(0, 0, 1)])], [_pt(X_W)]), ScalarOutOfRangeError),
-    InstanceCase("a term coefficient of 2^256 − 1", "Scalar.deserialize",
-                 ser([([(1, 1)], [(0, 0, (1 << 256) - 1)])], [_pt(X_W)]), ScalarOutOfRangeError),
-    InstanceCase("the empty string", "Serialization; FS draft: the encoded instance MUST be non-empty",
-                 b"", EncodingError),
-    InstanceCase("one trailing byte after the elements", "Serialization: elements are Ne bytes each",
-                 DLOG + b"\x00", EncodingError),
+    InstanceCase("an equation with an empty image", "check 2", ser([([], [(0, 0, 1)])], [_pt(X_W)]), ParameterError, 2),
+    InstanceCase("an equation with empty terms", "check 2", ser([([(1, 1)], [])], [_pt(X_W)]), ParameterError, 2),
+    InstanceCase(
+        "an image term references element 2 of 2",
+        "check 4; parsers may reject on length",
+        ser([([(2, 1)], [(0, 0, 1)])], [_pt(X_W)]),
+        ParameterError,
+        4,
+    ),
+    InstanceCase(
+        "a term references element 2 of 2 (vector E4's shape)",
+        "check 4",
+        ser([([(1, 1)], [(0, 2, 1)])], [_pt(X_W)]),
+        ParameterError,
+        4,
+    ),
+    InstanceCase(
+        "an element index of 2^32 − 1",
+        "checks 3 and 4",
+        ser([([(1, 1)], [(0, 0xFFFFFFFF, 1)])], [_pt(X_W)]),
+        ParameterError,
+        4,
+    ),
+    InstanceCase(
+        "an element that no equation uses",
+        "check 5 (Representation: every element MUST appear)",
+        ELEMENT_COUNT_MISMATCH,
+        ParameterError,
+        5,
+        (X_W,),
+    ),
+    InstanceCase(
+        "scalar index 1 used by no equation (vector E1's shape)",
+        "check 6",
+        ser([([(1, 1)], [(0, 0, 1), (2, 2, 1)])], [_pt(X_W), _pt(H_LOG)]),
+        ParameterError,
+        6,
+        (X_W, 7, 0),
+    ),
+    InstanceCase(
+        "scalar index 2^32 − 1 alone", "check 6", ser([([(1, 1)], [(0xFFFFFFFF, 0, 1)])], [_pt(X_W)]), ParameterError, 6
+    ),
+    InstanceCase(
+        "an instance element is the identity (vector E3's shape)",
+        "check 8; Group.deserialize",
+        ser([([(2, 1)], [(0, 0, 1), (1, 1, 1)])], [IDENTITY, _pt(X_W)]),
+        IdentityPointError,
+        8,
+    ),
+    InstanceCase(
+        "the image X + (−X) is the identity (vector E2's shape)",
+        "check 9",
+        ser([([(1, 1), (1, R - 1)], [(0, 0, 1)])], [_pt(X_W)]),
+        ParameterError,
+        9,
+        (0,),
+    ),
+    InstanceCase(
+        "an image with coefficient 0",
+        "check 9 (a coefficient MAY be zero, the image MUST NOT vanish)",
+        ser([([(1, 0)], [(0, 0, 1)])], [_pt(X_W)]),
+        ParameterError,
+        9,
+        (0,),
+    ),
+    InstanceCase(
+        "the second equation's image is the identity",
+        "check 9",
+        ser([([(1, 1)], [(0, 0, 1)]), ([(2, 1), (2, R - 1)], [(0, 2, 1)])], [_pt(X_W), _pt(H_LOG)]),
+        ParameterError,
+        9,
+    ),
+    InstanceCase(
+        "the column of y is y·H − y·H",
+        "check 10 (Instance security: x·H − x·H constrains nothing)",
+        ser([([(1, 1)], [(0, 0, 1), (1, 2, 1), (1, 2, R - 1)])], [_pt(X_W), _pt(H_LOG)]),
+        ParameterError,
+        10,
+        (X_W, 77),
+    ),
+    InstanceCase(
+        "the column of y has coefficient 0",
+        "check 10",
+        ser([([(1, 1)], [(0, 0, 1), (1, 2, 0)])], [_pt(X_W), _pt(H_LOG)]),
+        ParameterError,
+        10,
+        (X_W, 5),
+    ),
+    InstanceCase(
+        "an image coefficient equal to r",
+        "Scalar.deserialize MUST fail unless < r",
+        ser([([(1, R)], [(0, 0, 1)])], [_pt(X_W)]),
+        ScalarOutOfRangeError,
+    ),
+    InstanceCase(
+        "a term coefficient of 2^256 − 1",
+        "Scalar.deserialize",
+        ser([([(1, 1)], [(0, 0, (1 << 256) - 1)])], [_pt(X_W)]),
+        ScalarOutOfRangeError,
+    ),
+    InstanceCase(
+        "the empty string", "Serialization; FS draft: the encoded instance MUST be non-empty", b"", EncodingError
+    ),
+    InstanceCase(
+        "one trailing byte after the elements",
+        "Serialization: elements are Ne bytes each",
+        DLOG + b"\x00",
+        EncodingError,
+    ),
     InstanceCase("the last element truncated", "Serialization", DLOG[:-1], EncodingError),
     InstanceCase("the elements missing", "Serialization; check 4", DLOG[:-48], ParameterError, 4),
-    InstanceCase("2^32 − 1 equations announced", "FS Implementation guidance: length indicators are untrusted",
-                 ser([([(1, 1)], [(0, 0, 1)])], [_pt(X_W)], num_equations=0xFFFFFFFF), EncodingError),
-    InstanceCase("2^32 − 1 image terms announced", "FS Implementation guidance",
-                 le(1, 4) + le(0xFFFFFFFF, 4) + DLOG[8:], EncodingError),
-    InstanceCase("2^32 − 1 terms announced", "FS Implementation guidance",
-                 DLOG[:44] + le(0xFFFFFFFF, 4) + DLOG[48:], EncodingError),
+    InstanceCase(
+        "2^32 − 1 equations announced",
+        "FS Implementation guidance: length indicators are untrusted",
+        ser([([(1, 1)], [(0, 0, 1)])], [_pt(X_W)], num_equations=0xFFFFFFFF),
+        EncodingError,
+    ),
+    InstanceCase(
+        "2^32 − 1 image terms announced",
+        "FS Implementation guidance",
+        le(1, 4) + le(0xFFFFFFFF, 4) + DLOG[8:],
+        EncodingError,
+    ),
+    InstanceCase(
+        "2^32 − 1 terms announced",
+        "FS Implementation guidance",
+        DLOG[:44] + le(0xFFFFFFFF, 4) + DLOG[48:],
+        EncodingError,
+    ),
     InstanceCase("the count field truncated", "Serialization", b"\x01\x00", EncodingError),
 ] + [
-    InstanceCase(f"instance element: {name}", "NARG string validation; Ciphersuites, BLS12-381 deserialize",
-                 ser([([(1, 1)], [(0, 0, 1)])], [point]), error)
+    InstanceCase(
+        f"instance element: {name}",
+        "NARG string validation; Ciphersuites, BLS12-381 deserialize",
+        ser([([(1, 1)], [(0, 0, 1)])], [point]),
+        error,
+    )
     for name, (point, error) in BAD_POINTS.items()
 ]
 
@@ -233,62 +320,143 @@ class NargCase:
 
 
 def _replace(start: int, new: bytes):
-    return lambda tag, narg: (tag, narg[:start] + new + narg[start + len(new):])
+    return lambda tag, narg: (tag, narg[:start] + new + narg[start + len(new) :])
 
 
 def _scalar_plus_r(start: int):
     """The same scalar mod r, re-encoded as ``s + r`` (always < 2^256: r < 2^255)."""
+
     def mutate(tag, narg):
         s = int.from_bytes(narg[start : start + 32], "big")
         return tag, narg[:start] + (s + R).to_bytes(32, "big") + narg[start + 32 :]
+
     return mutate
 
 
 NARG_CASES = [
-    NargCase("one trailing zero byte", "FS Deserialization: no bytes remain", "batchable",
-             lambda t, n: (t, n + b"\x00"), EncodingError),
-    NargCase("truncated by one byte", "Batchable NARG strings, step 1", "batchable",
-             lambda t, n: (t, n[:-1]), EncodingError),
+    NargCase(
+        "one trailing zero byte",
+        "FS Deserialization: no bytes remain",
+        "batchable",
+        lambda t, n: (t, n + b"\x00"),
+        EncodingError,
+    ),
+    NargCase(
+        "truncated by one byte", "Batchable NARG strings, step 1", "batchable", lambda t, n: (t, n[:-1]), EncodingError
+    ),
     NargCase("empty", "Batchable NARG strings, step 1", "batchable", lambda t, n: (t, b""), EncodingError),
-    NargCase("response = s + r", "NARG string validation: scalars canonical", "batchable",
-             _scalar_plus_r(48), ScalarOutOfRangeError),
-    NargCase("response = 2^256 − 1", "Scalars: deserialize MUST fail unless < order", "batchable",
-             _replace(48, b"\xff" * 32), ScalarOutOfRangeError),
-    NargCase("response + 1", "Verifier", "batchable",
-             lambda t, n: (t, n[:48] + ((int.from_bytes(n[48:], "big") + 1) % R).to_bytes(32, "big")),
-             VerificationError),
+    NargCase(
+        "response = s + r",
+        "NARG string validation: scalars canonical",
+        "batchable",
+        _scalar_plus_r(48),
+        ScalarOutOfRangeError,
+    ),
+    NargCase(
+        "response = 2^256 − 1",
+        "Scalars: deserialize MUST fail unless < order",
+        "batchable",
+        _replace(48, b"\xff" * 32),
+        ScalarOutOfRangeError,
+    ),
+    NargCase(
+        "response + 1",
+        "Verifier",
+        "batchable",
+        lambda t, n: (t, n[:48] + ((int.from_bytes(n[48:], "big") + 1) % R).to_bytes(32, "big")),
+        VerificationError,
+    ),
     NargCase("commitment replaced by G", "Verifier", "batchable", _replace(0, G1_GENERATOR), VerificationError),
-    NargCase("commitment negated (sign bit)", "Verifier", "batchable",
-             lambda t, n: (t, bytes([n[0] ^ 0x20]) + n[1:]), VerificationError),
-    NargCase("under another session's tag", "Tag and session identifier", "batchable",
-             lambda t, n: (t.replace(b"v01", b"v02"), n), VerificationError),
-    NargCase("tag without the DSFS marker", "Tag: MUST contain the flavor verbatim", "batchable",
-             lambda t, n: (t.replace(b"DSFS", b"XXXX"), n), ParameterError),
-    NargCase("tag with the CMPT marker too", "Tag: a NARG string verifies only under its flavor", "batchable",
-             lambda t, n: (t + b"-CMPT", n), ParameterError),
-    NargCase("tag without the ciphersuite id", "Tag: MUST contain the ciphersuite identifier", "batchable",
-             lambda t, n: (t.replace(SUITE.encode(), b"suite"), n), ParameterError),
-    NargCase("one trailing zero byte", "Compact NARG strings, step 3", "compact",
-             lambda t, n: (t, n + b"\x00"), EncodingError),
-    NargCase("truncated by one byte", "Compact NARG strings, step 3", "compact",
-             lambda t, n: (t, n[:-1]), EncodingError),
+    NargCase(
+        "commitment negated (sign bit)",
+        "Verifier",
+        "batchable",
+        lambda t, n: (t, bytes([n[0] ^ 0x20]) + n[1:]),
+        VerificationError,
+    ),
+    NargCase(
+        "under another session's tag",
+        "Tag and session identifier",
+        "batchable",
+        lambda t, n: (t.replace(b"v01", b"v02"), n),
+        VerificationError,
+    ),
+    NargCase(
+        "tag without the DSFS marker",
+        "Tag: MUST contain the flavor verbatim",
+        "batchable",
+        lambda t, n: (t.replace(b"DSFS", b"XXXX"), n),
+        ParameterError,
+    ),
+    NargCase(
+        "tag with the CMPT marker too",
+        "Tag: a NARG string verifies only under its flavor",
+        "batchable",
+        lambda t, n: (t + b"-CMPT", n),
+        ParameterError,
+    ),
+    NargCase(
+        "tag without the ciphersuite id",
+        "Tag: MUST contain the ciphersuite identifier",
+        "batchable",
+        lambda t, n: (t.replace(SUITE.encode(), b"suite"), n),
+        ParameterError,
+    ),
+    NargCase(
+        "one trailing zero byte",
+        "Compact NARG strings, step 3",
+        "compact",
+        lambda t, n: (t, n + b"\x00"),
+        EncodingError,
+    ),
+    NargCase(
+        "truncated by one byte", "Compact NARG strings, step 3", "compact", lambda t, n: (t, n[:-1]), EncodingError
+    ),
     NargCase("challenge = c + r", "NARG string validation", "compact", _scalar_plus_r(0), ScalarOutOfRangeError),
-    NargCase("challenge = r", "Compact NARG strings, step 4", "compact",
-             _replace(0, R.to_bytes(32, "big")), ScalarOutOfRangeError),
-    NargCase("response = 2^256 − 1", "Compact NARG strings, step 5", "compact",
-             _replace(32, b"\xff" * 32), ScalarOutOfRangeError),
-    NargCase("all zero: the simulated commitment is the identity", "Compact NARG strings, step 7", "compact",
-             lambda t, n: (t, bytes(len(n))), IdentityPointError),
-    NargCase("challenge + 1", "Compact NARG strings, step 9", "compact",
-             lambda t, n: (t, ((int.from_bytes(n[:32], "big") + 1) % R).to_bytes(32, "big") + n[32:]),
-             VerificationError),
-    NargCase("under another session's tag", "Compact NARG strings, step 8", "compact",
-             lambda t, n: (t.replace(b"v01", b"v02"), n), VerificationError),
-    NargCase("tag without the CMPT marker", "Tag and session identifier", "compact",
-             lambda t, n: (t.replace(b"CMPT", b"DSFS"), n), ParameterError),
+    NargCase(
+        "challenge = r",
+        "Compact NARG strings, step 4",
+        "compact",
+        _replace(0, R.to_bytes(32, "big")),
+        ScalarOutOfRangeError,
+    ),
+    NargCase(
+        "response = 2^256 − 1",
+        "Compact NARG strings, step 5",
+        "compact",
+        _replace(32, b"\xff" * 32),
+        ScalarOutOfRangeError,
+    ),
+    NargCase(
+        "all zero: the simulated commitment is the identity",
+        "Compact NARG strings, step 7",
+        "compact",
+        lambda t, n: (t, bytes(len(n))),
+        IdentityPointError,
+    ),
+    NargCase(
+        "challenge + 1",
+        "Compact NARG strings, step 9",
+        "compact",
+        lambda t, n: (t, ((int.from_bytes(n[:32], "big") + 1) % R).to_bytes(32, "big") + n[32:]),
+        VerificationError,
+    ),
+    NargCase(
+        "under another session's tag",
+        "Compact NARG strings, step 8",
+        "compact",
+        lambda t, n: (t.replace(b"v01", b"v02"), n),
+        VerificationError,
+    ),
+    NargCase(
+        "tag without the CMPT marker",
+        "Tag and session identifier",
+        "compact",
+        lambda t, n: (t.replace(b"CMPT", b"DSFS"), n),
+        ParameterError,
+    ),
 ] + [
-    NargCase(f"commitment: {name}", "NARG string validation; Group.deserialize", "batchable",
-             _replace(0, point), error)
+    NargCase(f"commitment: {name}", "NARG string validation; Group.deserialize", "batchable", _replace(0, point), error)
     for name, (point, error) in BAD_POINTS.items()
 ]
 
@@ -330,8 +498,10 @@ def test_verify_narg_rejects_wrong_types(dlog_proofs):
 def _vector_cases():
     from tests.circuits.sigma_support import sigma_vectors
 
-    return [(v["Tag"].encode(), bytes.fromhex(v["Instance"]), bytes.fromhex(v["NargString"]), v["Flavor"])
-            for v in sigma_vectors()]
+    return [
+        (v["Tag"].encode(), bytes.fromhex(v["Instance"]), bytes.fromhex(v["NargString"]), v["Flavor"])
+        for v in sigma_vectors()
+    ]
 
 
 def test_every_flipped_byte_of_every_vector_is_rejected():
@@ -410,9 +580,14 @@ def relations(draw):
     logs = [1] + base_logs
     rows = []
     for i in range(n_eq):
-        terms = [(s, draw(st.sampled_from(bases)), draw(st.integers(1, R - 1))) for s in scalars] if i == 0 else \
-            [(draw(st.sampled_from(scalars)), draw(st.sampled_from(bases)), draw(st.integers(1, R - 1)))
-             for _ in range(draw(st.integers(1, 3)))]
+        terms = (
+            [(s, draw(st.sampled_from(bases)), draw(st.integers(1, R - 1))) for s in scalars]
+            if i == 0
+            else [
+                (draw(st.sampled_from(scalars)), draw(st.sampled_from(bases)), draw(st.integers(1, R - 1)))
+                for _ in range(draw(st.integers(1, 3)))
+            ]
+        )
         rows.append(terms)
     # Every base must appear: add it to the first row under scalar 0 if unused.
     used = {e for row in rows for _, e, _ in row}
@@ -470,8 +645,9 @@ def _batch(n: int):
         rel = LinearRelation(FAST)
         x, r = rel.allocate_scalars(2)
         H = rel.allocate_element(FAST.g1_mul(FAST.g1_generator(), H_LOG + i))
-        C = rel.allocate_element(FAST.g1_msm([FAST.g1_generator(), FAST.g1_mul(FAST.g1_generator(), H_LOG + i)],
-                                             [i + 1, 1000 + i]))
+        C = rel.allocate_element(
+            FAST.g1_msm([FAST.g1_generator(), FAST.g1_mul(FAST.g1_generator(), H_LOG + i)], [i + 1, 1000 + i])
+        )
         X = rel.allocate_element(FAST.g1_mul(FAST.g1_generator(), i + 1))
         rel.append_equation([(C, 1)], [(x, GENERATOR, 1), (r, H, 1)])
         rel.append_equation([(X, 1)], [(x, GENERATOR, 1)])
@@ -500,8 +676,12 @@ def test_one_bad_proof_fails_the_batch(where):
 def test_batch_rejects_malformed_members():
     items = _batch(2)
     tag, rel, narg = items[1]
-    for bad in [(tag, rel, narg + b"\x00"), (TAG_C, rel, narg), (tag, rel, prove_compact(TAG_C, rel, [2, 1001])),
-                (tag, rel, IDENTITY + narg[48:])]:
+    for bad in [
+        (tag, rel, narg + b"\x00"),
+        (TAG_C, rel, narg),
+        (tag, rel, prove_compact(TAG_C, rel, [2, 1001])),
+        (tag, rel, IDENTITY + narg[48:]),
+    ]:
         assert not batch_verify([items[0], bad])
     swapped = [(items[0][0], items[1][1], items[0][2]), (items[1][0], items[0][1], items[1][2])]
     assert not batch_verify(swapped)
@@ -556,9 +736,24 @@ def test_builder_matches_the_drafts_compilation():
     rel.append_equation([(X, 1)], [(x, GENERATOR, 1)])
     rel.append_equation([(Y, 1)], [(x, H, 1)])
     one = (1).to_bytes(32, "big")
-    expected = (le(2, 4) + le(1, 4) + le(2, 4) + one + le(1, 4) + le(0, 4) + le(0, 4) + one
-                + le(1, 4) + le(3, 4) + one + le(1, 4) + le(0, 4) + le(1, 4) + one
-                + b"".join(FAST.g1_to_bytes(p) for p in rel.elements[1:]))
+    expected = (
+        le(2, 4)
+        + le(1, 4)
+        + le(2, 4)
+        + one
+        + le(1, 4)
+        + le(0, 4)
+        + le(0, 4)
+        + one
+        + le(1, 4)
+        + le(3, 4)
+        + one
+        + le(1, 4)
+        + le(0, 4)
+        + le(1, 4)
+        + one
+        + b"".join(FAST.g1_to_bytes(p) for p in rel.elements[1:])
+    )
     assert rel.to_bytes() == expected
     assert verify_narg(TAG_B, expected, prove_batchable(TAG_B, rel, [Y_W]), "batchable")
 
@@ -636,14 +831,37 @@ def negative_records() -> list[dict]:
     records = []
     for case in INSTANCE_CASES:
         for flavor in ("batchable", "compact"):
-            narg = (_forged_proof(case.instance, list(case.witness), flavor, rng=DuplexSponge(bytes(32)))
-                    if case.witness is not None else seeded[flavor])
-            records.append(_record(f"instance/{case.desc}/{flavor}", case.desc, case.section, flavor,
-                                   TAGS[flavor], case.instance, narg, case.error))
+            narg = (
+                _forged_proof(case.instance, list(case.witness), flavor, rng=DuplexSponge(bytes(32)))
+                if case.witness is not None
+                else seeded[flavor]
+            )
+            records.append(
+                _record(
+                    f"instance/{case.desc}/{flavor}",
+                    case.desc,
+                    case.section,
+                    flavor,
+                    TAGS[flavor],
+                    case.instance,
+                    narg,
+                    case.error,
+                )
+            )
     for ncase in NARG_CASES:
         tag, narg = ncase.mutate(TAGS[ncase.flavor], seeded[ncase.flavor])
-        records.append(_record(f"narg/{ncase.desc}/{ncase.flavor}", ncase.desc, ncase.section, ncase.flavor,
-                               tag, _dlog().to_bytes(), narg, ncase.error))
+        records.append(
+            _record(
+                f"narg/{ncase.desc}/{ncase.flavor}",
+                ncase.desc,
+                ncase.section,
+                ncase.flavor,
+                tag,
+                _dlog().to_bytes(),
+                narg,
+                ncase.error,
+            )
+        )
     return records
 
 
@@ -667,9 +885,19 @@ def test_negative_fixtures_are_current_and_rejected():
     files = sorted(FIXTURES.glob("*.json"))
     stored = [json.loads(f.read_text()) for f in files]
     assert stored == negative_records(), "regenerate: python3 tests/fixtures/sigma_protocols/generate.py"
-    errors = {cls.__name__: cls for cls in (EncodingError, IdentityPointError, NonCanonicalEncodingError,
-                                            NotInSubgroupError, NotOnCurveError, ParameterError,
-                                            ScalarOutOfRangeError, VerificationError)}
+    errors = {
+        cls.__name__: cls
+        for cls in (
+            EncodingError,
+            IdentityPointError,
+            NonCanonicalEncodingError,
+            NotInSubgroupError,
+            NotOnCurveError,
+            ParameterError,
+            ScalarOutOfRangeError,
+            VerificationError,
+        )
+    }
     for record in stored:
         tag, instance = record["Tag"].encode(), bytes.fromhex(record["Instance"])
         narg, flavor = bytes.fromhex(record["NargString"]), record["Flavor"]

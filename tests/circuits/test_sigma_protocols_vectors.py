@@ -214,7 +214,8 @@ def _check_sumcheck(v: dict) -> None:
 
 def _appendix_records() -> list[dict[str, str]]:
     return [
-        r for r in spec_vectors("draft-irtf-cfrg-sigma-protocols.md")
+        r
+        for r in spec_vectors("draft-irtf-cfrg-sigma-protocols.md")
         if r.get("Ciphersuite") == "sigma-proofs_Shake128_BLS12381"
     ]
 
@@ -231,8 +232,13 @@ def test_appendix_records_accept_and_reject(subtests):
             assert verify_narg(*args, backend=be) is (r["Expected"] == "accept")
             if r["Expected"] == "reject":
                 base = by_id[r["BaseId"]]
-                assert verify_narg(base["Tag"].encode(), bytes.fromhex(base["Instance"]),
-                                   bytes.fromhex(base["NargString"]), base["Flavor"], backend=be)
+                assert verify_narg(
+                    base["Tag"].encode(),
+                    bytes.fromhex(base["Instance"]),
+                    bytes.fromhex(base["NargString"]),
+                    base["Flavor"],
+                    backend=be,
+                )
                 # The raising form says why: a typed decoding, instance or verification error.
                 with pytest.raises(ZkCredError):
                     rel = LinearRelation.from_bytes(args[1], be)

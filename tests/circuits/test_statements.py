@@ -38,11 +38,25 @@ def two_credentials():
     link = new_link_secret()
     a, b = make_issuer(issuer_id="issuer-a", backend=be), make_issuer(issuer_id="issuer-b", backend=be)
     creds = [a.issue(link, VALUES, backend=be), b.issue(link, VALUES, backend=be)]
-    req = PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, (
-        CredentialQuery("a", (a.definition.id,), ("given_name",), (
-            Predicate("income", ">=", 50000), Predicate("score", "!=", 3), Predicate("country", "in", ["NL", "DE"]))),
-        CredentialQuery("b", (b.definition.id,), (), (), pseudonym_context="ctx")),
-        (("a.employer", "b.employer"),))
+    req = PresentationRequest(
+        secrets.token_bytes(16),
+        "lender-a",
+        TODAY,
+        (
+            CredentialQuery(
+                "a",
+                (a.definition.id,),
+                ("given_name",),
+                (
+                    Predicate("income", ">=", 50000),
+                    Predicate("score", "!=", 3),
+                    Predicate("country", "in", ["NL", "DE"]),
+                ),
+            ),
+            CredentialQuery("b", (b.definition.id,), (), (), pseudonym_context="ctx"),
+        ),
+        (("a.employer", "b.employer"),),
+    )
     return be, link, [a.definition, b.definition], creds, req
 
 
@@ -72,10 +86,23 @@ def test_transcript_order_is_the_plans_on_both_sides(two_credentials, monkeypatc
     assert len(bbs) == 2 and max(bbs) < rho
     # every statement's tag appears, in plan order
     tags = [label for label in prover_labels if label.startswith(b"dom-sep:")]
-    order = [k.DOMSEP_PRESENTATION, k.DOMSEP_BBS, k.DOMSEP_BBS, k.DOMSEP_OPENING, k.DOMSEP_RANGE_PROOF,
-             k.DOMSEP_NOT_EQUAL, k.DOMSEP_SET_MEMBERSHIP, k.DOMSEP_EQUALITY, k.DOMSEP_EQUALITY, k.DOMSEP_PSEUDONYM]
-    presentation_tags = [next(tag for tag in order if t.startswith(b"dom-sep:" + tag))
-                         for t in tags if any(t.startswith(b"dom-sep:" + tag) for tag in order)]
+    order = [
+        k.DOMSEP_PRESENTATION,
+        k.DOMSEP_BBS,
+        k.DOMSEP_BBS,
+        k.DOMSEP_OPENING,
+        k.DOMSEP_RANGE_PROOF,
+        k.DOMSEP_NOT_EQUAL,
+        k.DOMSEP_SET_MEMBERSHIP,
+        k.DOMSEP_EQUALITY,
+        k.DOMSEP_EQUALITY,
+        k.DOMSEP_PSEUDONYM,
+    ]
+    presentation_tags = [
+        next(tag for tag in order if t.startswith(b"dom-sep:" + tag))
+        for t in tags
+        if any(t.startswith(b"dom-sep:" + tag) for tag in order)
+    ]
     assert presentation_tags == order
 
 

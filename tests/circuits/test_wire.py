@@ -45,13 +45,18 @@ class Toy(_Wire):
     extra: Any = None
 
 
-Toy.WIRE = WireType(Toy, [
-    Field("name", TEXT, ("name",)),
-    Field("P", POINT, ("packed",)), Field("s", SCALAR, ("packed",)), Field("tail", SCALARS, ("packed",)),
-    Field("blob", BLOB, ("blob",), omit_empty=True),
-    Field("height", U64, ("nested", "height"), optional=True),
-    Field("extra", POINT, ("nested", "extra"), optional=True),
-])
+Toy.WIRE = WireType(
+    Toy,
+    [
+        Field("name", TEXT, ("name",)),
+        Field("P", POINT, ("packed",)),
+        Field("s", SCALAR, ("packed",)),
+        Field("tail", SCALARS, ("packed",)),
+        Field("blob", BLOB, ("blob",), omit_empty=True),
+        Field("height", U64, ("nested", "height"), optional=True),
+        Field("extra", POINT, ("nested", "extra"), optional=True),
+    ],
+)
 
 
 def _toy(be, **kw):

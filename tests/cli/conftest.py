@@ -17,8 +17,16 @@ import pytest
 from zkcred.cli import run
 
 # Settings a developer's shell may carry that would change what these tests run against.
-_AMBIENT = ("DATABASE_URL", "ZKCRED_LEDGER_URL", "ZKCRED_LEDGER_PUBLIC_KEY", "ZKCRED_WALLET",
-            "ZKCRED_WALLET_PASSPHRASE", "ZKCRED_BACKEND", "ZKCRED_DEBUG", "ZKCRED_MASTER_KEY")
+_AMBIENT = (
+    "DATABASE_URL",
+    "ZKCRED_LEDGER_URL",
+    "ZKCRED_LEDGER_PUBLIC_KEY",
+    "ZKCRED_WALLET",
+    "ZKCRED_WALLET_PASSPHRASE",
+    "ZKCRED_BACKEND",
+    "ZKCRED_DEBUG",
+    "ZKCRED_MASTER_KEY",
+)
 
 
 @dataclass
@@ -73,8 +81,13 @@ def zkcred(capsys, clean_env):
 def zkcred_process(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
     """``python -m zkcred args…`` as a real process (the installed entry point's code path)."""
     base = {k: v for k, v in os.environ.items() if k not in _AMBIENT}
-    done = subprocess.run([sys.executable, "-m", "zkcred", *args], env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "zkcred", *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 

@@ -43,7 +43,8 @@ def test_sync_pointed_at_the_issuer_says_so(zkcred, wallet_file, stub_http):
     url, routes = stub_http  # answers like the issuer: its OpenAPI title, 404 for the ledger's paths
     routes["/openapi.json"] = (200, {"openapi": "3.1.0", "info": {"title": "zkcred issuer", "version": "1"}})
     zkcred("wallet", "sync", "--ledger", url).error_line(
-        f"{url} is not a zkcred ledger (it is the zkcred issuer)", "--ledger", "ZKCRED_LEDGER_URL")
+        f"{url} is not a zkcred ledger (it is the zkcred issuer)", "--ledger", "ZKCRED_LEDGER_URL"
+    )
 
 
 def test_sync_at_something_else_still_one_line(zkcred, wallet_file, stub_http):
@@ -54,10 +55,18 @@ def test_sync_at_something_else_still_one_line(zkcred, wallet_file, stub_http):
 
 def test_problem_json_answer_is_title_detail_status_url(zkcred, wallet_file, stub_http):
     url, routes = stub_http
-    routes["/offers/7"] = (410, {"type": "https://zkcred.dev/problems/offer-expired", "title": "Offer expired",
-                                 "status": 410, "detail": "the offer expired at 2026-01-01T00:00:00Z"})
+    routes["/offers/7"] = (
+        410,
+        {
+            "type": "https://zkcred.dev/problems/offer-expired",
+            "title": "Offer expired",
+            "status": 410,
+            "detail": "the offer expired at 2026-01-01T00:00:00Z",
+        },
+    )
     zkcred("wallet", "accept", f"{url}/offers/7").error_line(
-        f"Offer expired: the offer expired at 2026-01-01T00:00:00Z (410, {url}/offers/7)")
+        f"Offer expired: the offer expired at 2026-01-01T00:00:00Z (410, {url}/offers/7)"
+    )
 
 
 def test_request_url_of_the_wrong_service(zkcred, wallet_file, stub_http):
@@ -71,7 +80,9 @@ def test_http_failures_described_with_their_url():
 
     request = httpx.Request("GET", "http://10.0.0.9:8003/tree-head")
     assert describe(httpx.ReadTimeout("timed out", request=request)) == (
-        "http://10.0.0.9:8003/tree-head did not answer in time; is the service up and is this its URL?", 1)
+        "http://10.0.0.9:8003/tree-head did not answer in time; is the service up and is this its URL?",
+        1,
+    )
     bad_gateway = httpx.Response(502, text="<html>bad gateway</html>", request=request)
     line, code = describe(httpx.HTTPStatusError("502", request=request, response=bad_gateway))
     assert line == "http://10.0.0.9:8003/tree-head answered 502 Bad Gateway" and code == 1
@@ -89,8 +100,13 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ZKCRED_", "DATABASE_URL"))}
         env.update(ZKCRED_WALLET=str(path), ZKCRED_WALLET_PASSPHRASE=PASSPHRASE)
-        proc = subprocess.Popen([sys.executable, "-m", "zkcred", "wallet", "sync", "--ledger", url],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", "wallet", "sync", "--ledger", url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             silent.settimeout(120)
             conn, _ = silent.accept()  # the CLI is inside its HTTP request now
@@ -108,11 +124,14 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 # -- databases: the URL is in the line, the password is not --------------------------------------
 
 
-@pytest.mark.parametrize("url, needle", [
-    ("postgres://zk:hunter2@127.0.0.1:{port}/zk", "postgres://zk:***@127.0.0.1:{port}/zk"),
-    ("mysql://zk:hunter2@127.0.0.1:{port}/zk", "driver"),
-    ("zk:hunter2 at localhost", "not a database URL"),
-])
+@pytest.mark.parametrize(
+    "url, needle",
+    [
+        ("postgres://zk:hunter2@127.0.0.1:{port}/zk", "postgres://zk:***@127.0.0.1:{port}/zk"),
+        ("mysql://zk:hunter2@127.0.0.1:{port}/zk", "driver"),
+        ("zk:hunter2 at localhost", "not a database URL"),
+    ],
+)
 def test_create_admin_token_with_a_bad_database_url(zkcred, url, needle):
     port = free_port()
     result = zkcred("issuer", "create-admin-token", "--database-url", url.format(port=port))
@@ -125,17 +144,22 @@ def test_revoking_what_does_not_exist_exits_1(zkcred, tmp_path):
     from verifier import db as verifier_tables
 
     issuer_db, verifier_db = f"sqlite:///{tmp_path}/issuer.db", f"sqlite:///{tmp_path}/verifier.db"
-    for make, create, url in ((issuer_tables.make_engine, issuer_tables.create_tables, issuer_db),
-                              (verifier_tables.make_engine, verifier_tables.init_db, verifier_db)):
+    for make, create, url in (
+        (issuer_tables.make_engine, issuer_tables.create_tables, issuer_db),
+        (verifier_tables.make_engine, verifier_tables.init_db, verifier_db),
+    ):
         engine = make(url)  # the admin commands use the services' databases; they never create one
         create(engine)
         engine.dispose()
     zkcred("issuer", "revoke-admin-token", "--name", "Nobody", "--database-url", issuer_db).error_line(
-        "no active admin token named 'Nobody'", "nothing was revoked")
+        "no active admin token named 'Nobody'", "nothing was revoked"
+    )
     zkcred("verifier", "revoke-api-key", "--lender", "Nobody", "--database-url", verifier_db).error_line(
-        "no active API key of lender 'Nobody'", "nothing was revoked")
+        "no active API key of lender 'Nobody'", "nothing was revoked"
+    )
     zkcred("verifier", "revoke-api-key", "--lender", "Nobody", "--json", "--database-url", verifier_db).json_error(
-        "'Nobody'")
+        "'Nobody'"
+    )
     zkcred("issuer", "revoke-admin-token", "--database-url", issuer_db).error_line("--name NAME", "--token TOKEN")
     zkcred("verifier", "revoke-api-key", "--database-url", verifier_db).error_line("--lender NAME", "--key KEY")
     # and a real one still works, exit 0
@@ -215,7 +239,8 @@ def test_passphrase_refused_three_times_is_one_error(zkcred, tmp_path, clean_env
     result = zkcred("wallet", "init", "--wallet", str(tmp_path / "w.db"))
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err.strip().splitlines()[-1] == (
-        "error: no passphrase set after 3 attempts (at least 8 characters, entered twice the same)")
+        "error: no passphrase set after 3 attempts (at least 8 characters, entered twice the same)"
+    )
     assert not (tmp_path / "w.db").exists()
 
 
@@ -251,7 +276,8 @@ def test_audit_of_nothing_names_it(zkcred, tmp_path):
     assert result.code == 2 and "Traceback" not in result.err
     assert [line for line in result.err.splitlines() if line.strip()] == [
         f"AUDIT FAILED: cannot read the ledger database sqlite:///{tmp_path}/none.db: "
-        f"no ledger database at {tmp_path}/none.db"]
+        f"no ledger database at {tmp_path}/none.db"
+    ]
 
 
 # -- bugs -----------------------------------------------------------------------------------------------
@@ -298,6 +324,8 @@ def test_os_and_sqlite_errors_are_lines():
     from zkcred.errors import describe
 
     assert describe(PermissionError(13, "Permission denied", "/etc/zkcred/key")) == (
-        "/etc/zkcred/key: Permission denied", 1)
+        "/etc/zkcred/key: Permission denied",
+        1,
+    )
     assert describe(sqlite3.OperationalError("database is locked")) == ("database error: database is locked", 1)
     assert describe(RuntimeError("anything")) is None  # a bug: the boundary says so, with ZKCRED_DEBUG

@@ -19,8 +19,15 @@ PATHS = list(_paths(command()))
 
 def test_the_tree_is_walked():
     names = {" ".join(p) for p in PATHS}
-    assert {"", "demo", "serve", "wallet sync", "ledger audit", "issuer create-admin-token",
-            "verifier revoke-api-key"} <= names
+    assert {
+        "",
+        "demo",
+        "serve",
+        "wallet sync",
+        "ledger audit",
+        "issuer create-admin-token",
+        "verifier revoke-api-key",
+    } <= names
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "zkcred")
@@ -47,8 +54,11 @@ LOGS_ONLY = {"demo", "ledger serve", "issuer serve", "verifier serve", "witness 
 
 def test_every_command_with_a_result_takes_json():
     leaves = {" ".join(p): p for p in PATHS if p and not getattr(_command_at(p), "commands", None)}
-    missing = [name for name, path in leaves.items()
-               if name not in LOGS_ONLY and not any("--json" in param.opts for param in _command_at(path).params)]
+    missing = [
+        name
+        for name, path in leaves.items()
+        if name not in LOGS_ONLY and not any("--json" in param.opts for param in _command_at(path).params)
+    ]
     assert missing == []
 
 

@@ -48,15 +48,45 @@ from circuits.rng import seeded
 ROOT = Path(__file__).resolve().parent / "presentations"
 TODAY = dt.date(2026, 11, 23)
 EXPIRY = dt.date(2030, 1, 1)
-SCHEMA = Schema("applicant", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
-    ("given_name", "string"), ("income", "int"), ("birth_date", "date"), ("country", "string"),
-    ("salary", "decimal(2)"), ("employed", "bool"), ("children", "int(0..100)"), ("score", "int"),
-]))
-VALUES = {"given_name": "Ada", "income": 64000, "birth_date": "1990-12-10", "country": "NL", "salary": "5333.33",
-          "employed": True, "children": 0, "score": 710}
-ID_SCHEMA = Schema("identity", "1.0", tuple(AttributeSpec(n, AttributeType.parse(t)) for n, t in [
-    ("family_name", "string"), ("birth_date", "date"), ("country", "string"),
-]))
+SCHEMA = Schema(
+    "applicant",
+    "1.0",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in [
+            ("given_name", "string"),
+            ("income", "int"),
+            ("birth_date", "date"),
+            ("country", "string"),
+            ("salary", "decimal(2)"),
+            ("employed", "bool"),
+            ("children", "int(0..100)"),
+            ("score", "int"),
+        ]
+    ),
+)
+VALUES = {
+    "given_name": "Ada",
+    "income": 64000,
+    "birth_date": "1990-12-10",
+    "country": "NL",
+    "salary": "5333.33",
+    "employed": True,
+    "children": 0,
+    "score": 710,
+}
+ID_SCHEMA = Schema(
+    "identity",
+    "1.0",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in [
+            ("family_name", "string"),
+            ("birth_date", "date"),
+            ("country", "string"),
+        ]
+    ),
+)
 ID_VALUES = {"family_name": "Lovelace", "birth_date": "1990-12-10", "country": "NL"}
 REGISTRY = b"compat-registry"
 
@@ -96,43 +126,101 @@ def cases() -> list[dict[str, Any]]:
         return CredentialQuery("credential", (defn.id,), disclose, predicates, **kw)
 
     specs = [
-        ("disclosure-only", "two attributes disclosed, no predicate (expiry still proven)",
-         _request("disclosure-only", q(d1, ("given_name", "country"))), [d1], [c1], None),
-        ("range-predicates", "≥, >, ≤, < and between on int, decimal, date and a bounded int",
-         _request("range-predicates", q(d1, ("given_name",), (
-             Predicate("income", ">=", 50000), Predicate("salary", ">", "5000.00"),
-             Predicate("birth_date", "<=", "2008-11-23"), Predicate("score", "<", 800),
-             Predicate("children", "between", [0, 3])))), [d1], [c1], None),
-        ("set-predicates", "≠, ∈ and ∉ on hidden attributes",
-         _request("set-predicates", q(d1, (), (
-             Predicate("score", "!=", 700), Predicate("country", "in", ["DE", "FR", "NL"]),
-             Predicate("country", "not_in", ["US", "GB"])))), [d1], [c1], None),
-        ("two-credentials-equality", "two issuers, the same link secret, hidden birth dates equal",
-         _request("two-credentials-equality",
-                  CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
-                  CredentialQuery("identity", (d2.id,), ("family_name",)),
-                  equalities=(("income.birth_date", "identity.birth_date"),)), [d1, d2], [c1, c2], None),
-        ("revocation", "non-revocation against the accumulator at ledger height 0",
-         _request("revocation", q(d3, ("given_name",), (Predicate("income", ">=", 50000),), non_revoked=True)),
-         [d3], [c3], {"credential": RevocationWitness(0, V0, be.g1_to_bytes(witness))}),
-        ("pseudonym", "a per-lender pseudonym beside one predicate",
-         _request("pseudonym", q(d1, (), (Predicate("income", ">=", 50000),), pseudonym_context="lender-compat")),
-         [d1], [c1], None),
+        (
+            "disclosure-only",
+            "two attributes disclosed, no predicate (expiry still proven)",
+            _request("disclosure-only", q(d1, ("given_name", "country"))),
+            [d1],
+            [c1],
+            None,
+        ),
+        (
+            "range-predicates",
+            "≥, >, ≤, < and between on int, decimal, date and a bounded int",
+            _request(
+                "range-predicates",
+                q(
+                    d1,
+                    ("given_name",),
+                    (
+                        Predicate("income", ">=", 50000),
+                        Predicate("salary", ">", "5000.00"),
+                        Predicate("birth_date", "<=", "2008-11-23"),
+                        Predicate("score", "<", 800),
+                        Predicate("children", "between", [0, 3]),
+                    ),
+                ),
+            ),
+            [d1],
+            [c1],
+            None,
+        ),
+        (
+            "set-predicates",
+            "≠, ∈ and ∉ on hidden attributes",
+            _request(
+                "set-predicates",
+                q(
+                    d1,
+                    (),
+                    (
+                        Predicate("score", "!=", 700),
+                        Predicate("country", "in", ["DE", "FR", "NL"]),
+                        Predicate("country", "not_in", ["US", "GB"]),
+                    ),
+                ),
+            ),
+            [d1],
+            [c1],
+            None,
+        ),
+        (
+            "two-credentials-equality",
+            "two issuers, the same link secret, hidden birth dates equal",
+            _request(
+                "two-credentials-equality",
+                CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
+                CredentialQuery("identity", (d2.id,), ("family_name",)),
+                equalities=(("income.birth_date", "identity.birth_date"),),
+            ),
+            [d1, d2],
+            [c1, c2],
+            None,
+        ),
+        (
+            "revocation",
+            "non-revocation against the accumulator at ledger height 0",
+            _request("revocation", q(d3, ("given_name",), (Predicate("income", ">=", 50000),), non_revoked=True)),
+            [d3],
+            [c3],
+            {"credential": RevocationWitness(0, V0, be.g1_to_bytes(witness))},
+        ),
+        (
+            "pseudonym",
+            "a per-lender pseudonym beside one predicate",
+            _request("pseudonym", q(d1, (), (Predicate("income", ">=", 50000),), pseudonym_context="lender-compat")),
+            [d1],
+            [c1],
+            None,
+        ),
     ]
     out = []
     for name, description, request, defs, creds, revocation in specs:
-        pres = create_presentation(request, defs, creds, link, revocation=revocation, backend=be,
-                                   rng=seeded(f"compat presentation {name}"))
-        out.append({
-            "caseName": name,
-            "description": description,
-            "version": PRESENTATION_VERSION,
-            "definitions": [d.to_json() for d in defs],
-            "request": request.to_json(),
-            **({"accumulators": {d3.id: {"0": b64e(V0)}}} if revocation else {}),
-            "presentation": pres.to_json(be),
-            "result": {"valid": True},
-        })
+        pres = create_presentation(
+            request, defs, creds, link, revocation=revocation, backend=be, rng=seeded(f"compat presentation {name}")
+        )
+        out.append(
+            {
+                "caseName": name,
+                "description": description,
+                "version": PRESENTATION_VERSION,
+                "definitions": [d.to_json() for d in defs],
+                "request": request.to_json(),
+                **({"accumulators": {d3.id: {"0": b64e(V0)}}} if revocation else {}),
+                "presentation": pres.to_json(be),
+                "result": {"valid": True},
+            }
+        )
     return out
 
 

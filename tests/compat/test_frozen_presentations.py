@@ -43,8 +43,9 @@ def _verify(case: dict, presentation_json) -> None:
     def accumulator_at(definition_id: str, height: int) -> bytes:
         return b64d(ledger[definition_id][str(height)])
 
-    verify_presentation(request, Presentation.from_json(presentation_json, be), defs,
-                        accumulator_at=accumulator_at, backend=be)
+    verify_presentation(
+        request, Presentation.from_json(presentation_json, be), defs, accumulator_at=accumulator_at, backend=be
+    )
 
 
 def test_every_kind_is_frozen_for_the_current_version():
@@ -65,6 +66,7 @@ def test_frozen_presentation_verifies_or_is_refused_by_version(path):
 
 def _byte_flips(presentation: dict):
     """(what, tampered copy): the first, middle and last byte of every base64url element flipped."""
+
     def walk(node, path):
         if isinstance(node, dict):
             for key, value in node.items():
@@ -88,8 +90,9 @@ def _byte_flips(presentation: dict):
             yield f"{'/'.join(map(str, path))} byte {pos}", variant
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if p.parent.name == f"v{PRESENTATION_VERSION}"],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in FILES if p.parent.name == f"v{PRESENTATION_VERSION}"], ids=lambda p: p.stem
+)
 def test_a_tampered_frozen_presentation_is_rejected(path):
     case = _load(path)
     count = 0
@@ -110,8 +113,13 @@ def test_a_tampered_frozen_presentation_is_rejected(path):
 
 def test_a_later_version_is_refused_by_version():
     case = _load(next(p for p in FILES if p.parent.name == f"v{PRESENTATION_VERSION}"))
-    for version in (PRESENTATION_VERSION + 1, PRESENTATION_VERSION - 1, str(PRESENTATION_VERSION), True,
-                    float(PRESENTATION_VERSION)):
+    for version in (
+        PRESENTATION_VERSION + 1,
+        PRESENTATION_VERSION - 1,
+        str(PRESENTATION_VERSION),
+        True,
+        float(PRESENTATION_VERSION),
+    ):
         bumped = {**case["presentation"], "version": version}
         with pytest.raises(EncodingError, match="unknown presentation version"):
             _verify(case, bumped)

@@ -37,18 +37,31 @@ def _zkcred(*args: str, env: dict, check: bool = True) -> subprocess.CompletedPr
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stack")
     ledger_port, issuer_port, verifier_port = _free_ports(3)
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in
-            (("ledger", ledger_port), ("issuer", issuer_port), ("verifier", verifier_port))}
+    urls = {
+        name: f"http://127.0.0.1:{port}"
+        for name, port in (("ledger", ledger_port), ("issuer", issuer_port), ("verifier", verifier_port))
+    }
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_MASTER_KEY", "ZKCRED_STATE_DIR")}
     env["COLUMNS"] = "200"
-    _zkcred("init", "--state-dir", str(tmp), "--issuer-url", urls["issuer"], "--verifier-url", urls["verifier"],
-            "--ledger-url", urls["ledger"], env=env)
+    _zkcred(
+        "init",
+        "--state-dir",
+        str(tmp),
+        "--issuer-url",
+        urls["issuer"],
+        "--verifier-url",
+        urls["verifier"],
+        "--ledger-url",
+        urls["ledger"],
+        env=env,
+    )
     assert oct((tmp / "master.key").stat().st_mode & 0o777) == "0o600"
     env["ZKCRED_STATE_DIR"] = str(tmp)  # from here on, every command finds the state through it
     log = tmp / "serve.log"  # a file, not a pipe: a pipe nobody reads fills with access lines and blocks the services
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "zkcred", "serve"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
     deadline = time.time() + 90
     while True:
         try:
@@ -105,28 +118,48 @@ def test_wallet_cli_completes_the_story(stack, tmp_path):
         },
     )
     assert schema.status_code == 201, schema.text
-    cred_def = http.post(urls["issuer"] + "/admin/credential-definitions", headers=admin, json={
-        "schema_id": schema.json()["id"], "tag": "t", "revocable": True, "capacity": 100, "validity_days": 30})
+    cred_def = http.post(
+        urls["issuer"] + "/admin/credential-definitions",
+        headers=admin,
+        json={"schema_id": schema.json()["id"], "tag": "t", "revocable": True, "capacity": 100, "validity_days": 30},
+    )
     assert cred_def.status_code == 201, cred_def.text
-    offer = http.post(urls["issuer"] + "/admin/offers", headers=admin, json={
-        "credential_definition_id": cred_def.json()["id"],
-        "attributes": {"income": 64000, "birth_date": "1990-12-10", "country": "NL"}})
+    offer = http.post(
+        urls["issuer"] + "/admin/offers",
+        headers=admin,
+        json={
+            "credential_definition_id": cred_def.json()["id"],
+            "attributes": {"income": 64000, "birth_date": "1990-12-10", "country": "NL"},
+        },
+    )
     assert offer.status_code == 201, offer.text
     assert offer.json()["issuer_url"] == urls["issuer"]  # the configured public URL, not a default port
     offer_file = tmp_path / "offer.json"
     offer_file.write_text(json.dumps(offer.json()))
 
-    wenv = {**env, "ZKCRED_WALLET": str(tmp_path / "wallet.db"), "ZKCRED_WALLET_PASSPHRASE": "correct horse battery",
-            "ZKCRED_LEDGER_URL": urls["ledger"]}
+    wenv = {
+        **env,
+        "ZKCRED_WALLET": str(tmp_path / "wallet.db"),
+        "ZKCRED_WALLET_PASSPHRASE": "correct horse battery",
+        "ZKCRED_LEDGER_URL": urls["ledger"],
+    }
     _zkcred("wallet", "init", env=wenv)
     accepted = json.loads(_zkcred("wallet", "accept", str(offer_file), "--json", env=wenv).stdout)
     listed = json.loads(_zkcred("wallet", "list", "--json", env=wenv).stdout)
     assert [c["id"] for c in listed] == [accepted["id"]] and listed[0]["status"] == "active"
 
     def ask():
-        r = http.post(urls["verifier"] + "/requests", headers=lender, json={
-            "disclose": ["country"], "credential_definitions": [cred_def.json()["id"]], "expires_in": 300,
-            "max_staleness": 0, "predicates": [{"attribute": "income", "op": ">=", "value": 50000}]})
+        r = http.post(
+            urls["verifier"] + "/requests",
+            headers=lender,
+            json={
+                "disclose": ["country"],
+                "credential_definitions": [cred_def.json()["id"]],
+                "expires_in": 300,
+                "max_staleness": 0,
+                "predicates": [{"attribute": "income", "op": ">=", "value": 50000}],
+            },
+        )
         assert r.status_code == 201, r.text
         return r.json()
 

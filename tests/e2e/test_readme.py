@@ -78,12 +78,21 @@ def test_readme_walkthrough_runs_verbatim(tmp_path):
         "HOME": str(tmp_path / "home"),  # nothing of the real user's state or config
         "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
         "COLUMNS": "200",
-        "ZKCRED_ISSUER_URL": issuer, "ZKCRED_VERIFIER_URL": verifier, "ZKCRED_LEDGER_URL": ledger,
+        "ZKCRED_ISSUER_URL": issuer,
+        "ZKCRED_VERIFIER_URL": verifier,
+        "ZKCRED_LEDGER_URL": ledger,
     }
     work = tmp_path / "fresh"
     work.mkdir()
-    proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=work,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:

@@ -58,15 +58,26 @@ def services(tmp: Path, be, urls: dict[str, str] | None = None):
 
     log = LedgerLog(SqlStore(urls["ledger"]), signing_key=Ed25519PrivateKey.generate())
     issuer = IssuerService.open(
-        settings=IssuerSettings(master_key=secrets.token_bytes(32), database_url=urls["issuer"],
-                                ledger_url=LEDGER_URL, issuer_url=ISSUER_URL, issuer_id="payroll-demo",
-                                issuer_name="Payroll Demo BV", dev_mode=True),
-        publisher=InProcessPublisher(log), backend=be)
+        settings=IssuerSettings(
+            master_key=secrets.token_bytes(32),
+            database_url=urls["issuer"],
+            ledger_url=LEDGER_URL,
+            issuer_url=ISSUER_URL,
+            issuer_id="payroll-demo",
+            issuer_name="Payroll Demo BV",
+            dev_mode=True,
+        ),
+        publisher=InProcessPublisher(log),
+        backend=be,
+    )
     engine = make_engine(urls["verifier"])
     init_db(engine)
-    verifier = VerifierService(store=SqlRequestStore(engine),
-                               resolver=LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key)),
-                               verifier_id="lender-demo", backend=be)
+    verifier = VerifierService(
+        store=SqlRequestStore(engine),
+        resolver=LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key)),
+        verifier_id="lender-demo",
+        backend=be,
+    )
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
@@ -75,8 +86,15 @@ def services(tmp: Path, be, urls: dict[str, str] | None = None):
     return log, issuer, verifier, clients
 
 
-SCHEMA = {"name": "payslip", "version": "1.0", "attributes": [
-    {"name": "income", "type": "int"}, {"name": "birth_date", "type": "date"}, {"name": "country", "type": "string"}]}
+SCHEMA = {
+    "name": "payslip",
+    "version": "1.0",
+    "attributes": [
+        {"name": "income", "type": "int"},
+        {"name": "birth_date", "type": "date"},
+        {"name": "country", "type": "string"},
+    ],
+}
 ADA = {"income": 64000, "birth_date": "1990-12-10", "country": "NL"}
 BOB = {"income": 71000, "birth_date": "1985-03-02", "country": "FR"}
 
@@ -101,16 +119,19 @@ class Story:
     @property
     def iss(self):
         from zkcred.demo import ISSUER_URL
+
         return self.clients[ISSUER_URL]
 
     @property
     def ver(self):
         from zkcred.demo import VERIFIER_URL
+
         return self.clients[VERIFIER_URL]
 
     @property
     def led(self):
         from zkcred.demo import LEDGER_URL
+
         return self.clients[LEDGER_URL]
 
     @property
@@ -124,11 +145,17 @@ class Story:
     def ask(self, **overrides: Any) -> dict[str, Any]:
         """The lender's request: disclose country; income ≥ 50 000, born ≥ 18 years ago, country ∈ {DE, FR, NL}."""
         over_18 = _dt.date.today().replace(year=_dt.date.today().year - 18).isoformat()
-        body = {"disclose": ["country"], "credential_definitions": [self.cred_def["id"]], "expires_in": 600,
-                "max_staleness": 600,
-                "predicates": [{"attribute": "income", "op": ">=", "value": 50000},
-                               {"attribute": "birth_date", "op": "<=", "value": over_18},
-                               {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]}]}
+        body = {
+            "disclose": ["country"],
+            "credential_definitions": [self.cred_def["id"]],
+            "expires_in": 600,
+            "max_staleness": 600,
+            "predicates": [
+                {"attribute": "income", "op": ">=", "value": 50000},
+                {"attribute": "birth_date", "op": "<=", "value": over_18},
+                {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]},
+            ],
+        }
         body.update(overrides)
         return body
 
@@ -145,8 +172,9 @@ class Story:
         return self.ver.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation})
 
     def offer(self, definition_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        r = self.iss.post("/admin/offers", headers=self.admin,
-                          json={"credential_definition_id": definition_id, "attributes": values})
+        r = self.iss.post(
+            "/admin/offers", headers=self.admin, json={"credential_definition_id": definition_id, "attributes": values}
+        )
         assert r.status_code == 201, r.text
         offer = r.json()
         self.offer_tokens.append(offer["token"])
@@ -177,13 +205,22 @@ def build_story(tmp: Path, urls: dict[str, str] | None = None, *, holders: tuple
     assert r.status_code == 201, r.text
     story.schema = r.json()
     for tag, attr in (("2026", "cred_def"), ("other", "other_def")):
-        r = story.iss.post("/admin/credential-definitions", headers=story.admin, json={
-            "schema_id": story.schema["id"], "tag": tag, "revocable": True, "capacity": 64, "validity_days": 365})
+        r = story.iss.post(
+            "/admin/credential-definitions",
+            headers=story.admin,
+            json={"schema_id": story.schema["id"], "tag": tag, "revocable": True, "capacity": 64, "validity_days": 365},
+        )
         assert r.status_code == 201, r.text
         setattr(story, attr, r.json())
     for i, values in enumerate(holders):
-        wallet = Wallet.create(tmp / f"wallet{i}.db", secrets.token_urlsafe(16), http=HttpRouter(clients),
-                               ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be)
+        wallet = Wallet.create(
+            tmp / f"wallet{i}.db",
+            secrets.token_urlsafe(16),
+            http=HttpRouter(clients),
+            ledger_url=LEDGER_URL,
+            ledger_key=log.public_key,
+            backend=be,
+        )
         summary = wallet.accept_offer(story.offer(story.cred_def["id"], values))
         story.wallets.append(wallet)
         story.credential_ids.append(summary.id)

@@ -49,15 +49,24 @@ def apps(story):
 
     created = story.new_request()
     # other_def: a fuzzed POST …/{definition_id}/rotate may supersede it (the story's cred_def stays usable)
-    known = {"schema_id": story.schema["id"], "definition_id": story.other_def["id"],
-             "credential_id": story.credential_ids[0], "request_id": created["id"], "seq": 0,
-             "offer_id": story.offer(story.cred_def["id"], {"income": 1, "birth_date": "2000-01-01",
-                                                            "country": "NL"})["offer_id"]}
+    known = {
+        "schema_id": story.schema["id"],
+        "definition_id": story.other_def["id"],
+        "credential_id": story.credential_ids[0],
+        "request_id": created["id"],
+        "seq": 0,
+        "offer_id": story.offer(story.cred_def["id"], {"income": 1, "birth_date": "2000-01-01", "country": "NL"})[
+            "offer_id"
+        ],
+    }
     return {
         "issuer": (issuer_app(story.issuer), story.admin, known),
         # ?wait= and /events hold a pending request's connection: cut short, or fuzzing takes hours
-        "verifier": (verifier_app(story.verifier, public_url="http://verifier.test", max_wait=0.05,
-                                  max_events_stream=0.05), story.lender, known),
+        "verifier": (
+            verifier_app(story.verifier, public_url="http://verifier.test", max_wait=0.05, max_events_stream=0.05),
+            story.lender,
+            known,
+        ),
         "ledger": (ledger_app(story.log), {}, known),
     }
 
@@ -85,8 +94,14 @@ def _run_strategy(op, strategy, auth: dict[str, str], checks, failures: list[str
     """Run one operation's strategy, appending what failed; the number of cases run."""
     seen: list[int] = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def run(case) -> None:
         seen.append(1)
@@ -99,14 +114,18 @@ def _run_strategy(op, strategy, auth: dict[str, str], checks, failures: list[str
             try:
                 case.validate_response(response, checks=[check])
             except BaseException as e:  # FailureGroup
-                failures.append(f"{op.method.upper()} {op.path} → {response.status_code} "
-                                f"[{check.__name__}]: {str(e).splitlines()[0]:.200}")
+                failures.append(
+                    f"{op.method.upper()} {op.path} → {response.status_code} "
+                    f"[{check.__name__}]: {str(e).splitlines()[0]:.200}"
+                )
         if response.status_code >= 400:
             ctype = response.headers.get("content-type", [""])
             ctype = ctype[0] if isinstance(ctype, list) else ctype
             body = response.json() if "json" in ctype else {}
-            if not (ctype.startswith("application/problem+json")
-                    and str(body.get("type", "")).startswith("https://zkcred.dev/problems/")):
+            if not (
+                ctype.startswith("application/problem+json")
+                and str(body.get("type", "")).startswith("https://zkcred.dev/problems/")
+            ):
                 failures.append(f"{op.method.upper()} {op.path} → {response.status_code}: not a problem+json")
 
     run()
@@ -136,11 +155,23 @@ def _routes(app) -> list[tuple[str, str]]:
 OPERATIONS = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics")}
 PUBLIC = {
     "issuer": OPERATIONS,
-    "verifier": {("GET", "/requests/{request_id}/document"), ("POST", "/requests/{request_id}/presentation"),
-                 ("GET", "/requests/{request_id}/qr"), *OPERATIONS},
+    "verifier": {
+        ("GET", "/requests/{request_id}/document"),
+        ("POST", "/requests/{request_id}/presentation"),
+        ("GET", "/requests/{request_id}/qr"),
+        *OPERATIONS,
+    },
     # the ledger is public to read; appends are authenticated by the issuer's signature (test_tamper)
-    "ledger": {("GET", "/entries"), ("GET", "/entries/{seq}"), ("GET", "/tree-head"), ("GET", "/proofs/inclusion"),
-               ("GET", "/proofs/consistency"), ("POST", "/entries"), ("GET", "/checkpoint"), *OPERATIONS},
+    "ledger": {
+        ("GET", "/entries"),
+        ("GET", "/entries/{seq}"),
+        ("GET", "/tree-head"),
+        ("GET", "/proofs/inclusion"),
+        ("GET", "/proofs/consistency"),
+        ("POST", "/entries"),
+        ("GET", "/checkpoint"),
+        *OPERATIONS,
+    },
 }
 
 
@@ -148,9 +179,13 @@ def test_every_protected_route_refuses_missing_and_wrong_credentials(story, apps
     from fastapi.testclient import TestClient
 
     offer = story.offer(story.cred_def["id"], {"income": 1, "birth_date": "2000-01-01", "country": "NL"})
-    fill = {"{schema_id}": story.schema["id"], "{definition_id}": story.cred_def["id"],
-            "{credential_id}": story.credential_ids[-1], "{request_id}": story.new_request()["id"],
-            "{offer_id}": offer["offer_id"]}
+    fill = {
+        "{schema_id}": story.schema["id"],
+        "{definition_id}": story.cred_def["id"],
+        "{credential_id}": story.credential_ids[-1],
+        "{request_id}": story.new_request()["id"],
+        "{offer_id}": offer["offer_id"],
+    }
     bodies = {"/credentials": {"offer_id": offer["offer_id"], "request": "AAAA"}}
     wrong = {
         "issuer": ["zka_" + "A" * 43, story.api_key, offer["token"], story.admin_token + "x"],
@@ -190,8 +225,9 @@ def test_every_protected_route_refuses_missing_and_wrong_credentials(story, apps
                 checked += 1
     # another lender cannot read this lender's request
     other = story.verifier.create_api_key(lender="Other Lender")
-    r = TestClient(apps["verifier"][0]).get(f"/requests/{fill['{request_id}']}",
-                                            headers={"Authorization": f"Bearer {other}"})
+    r = TestClient(apps["verifier"][0]).get(
+        f"/requests/{fill['{request_id}']}", headers={"Authorization": f"Bearer {other}"}
+    )
     assert r.status_code == 403
     print(f"\nauth probes: {checked}")
 

@@ -47,8 +47,12 @@ def _hostile_g1() -> dict[str, bytes]:
     }
 
 
-HOSTILE_SCALARS = {"r": R.to_bytes(32, "big"), "r+1": (R + 1).to_bytes(32, "big"), "2^256-1": b"\xff" * 32,
-                   "zero": bytes(32)}
+HOSTILE_SCALARS = {
+    "r": R.to_bytes(32, "big"),
+    "r+1": (R + 1).to_bytes(32, "big"),
+    "2^256-1": b"\xff" * 32,
+    "zero": bytes(32),
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +67,7 @@ def _replace(p: dict, path: tuple, start: int, new: bytes) -> dict:
     for k in path[:-1]:
         holder = holder[k]
     raw = bytearray(b64d(holder[path[-1]]))
-    raw[start:start + len(new)] = new
+    raw[start : start + len(new)] = new
     holder[path[-1]] = b64e(bytes(raw))
     return v
 
@@ -95,8 +99,9 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
                 assert v.reason == "malformed", (name, kind, v)
             tried += 1
     for kind, enc in _hostile_g1().items():  # the accumulator: compared with the ledger's V, never trusted
-        v = story.verifier._verify(record, _replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc),
-                                   time.time())
+        v = story.verifier._verify(
+            record, _replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc), time.time()
+        )
         assert not v.verified and v.reason in ("revocation", "malformed", "invalid_proof"), (kind, v)
     for _kind, enc in HOSTILE_SCALARS.items():
         v = copy.deepcopy(valid)
@@ -105,8 +110,12 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
     # and one over HTTP: a 200 verdict, never a 5xx
     created = story.new_request()
     r = story.submit(created, _replace(story.present(created), bbs, 0, _hostile_g1()["not-in-subgroup"]))
-    assert r.status_code == 200 and r.json() == {"verified": False, "disclosed": {}, "predicates": [],
-                                                 "reason": "malformed"}
+    assert r.status_code == 200 and r.json() == {
+        "verified": False,
+        "disclosed": {},
+        "predicates": [],
+        "reason": "malformed",
+    }
     print(f"\nhostile presentation encodings: {tried}")
 
 
@@ -121,7 +130,7 @@ def test_hostile_points_and_scalars_in_a_credential_request(story):
     variants = {f"C {k}": enc + request[48:] for k, enc in _hostile_g1().items()}
     for j in range((len(request) - 48) // 32):
         for k, enc in HOSTILE_SCALARS.items():
-            variants[f"scalar {j} = {k}"] = request[:48 + 32 * j] + enc + request[48 + 32 * (j + 1):]
+            variants[f"scalar {j} = {k}"] = request[: 48 + 32 * j] + enc + request[48 + 32 * (j + 1) :]
     variants["truncated"] = request[:-1]
     variants["extended"] = request + b"\x00"
     variants["empty"] = b""
@@ -161,8 +170,9 @@ def ledger():
 
     log = LedgerLog(MemoryStore(), signing_key=Ed25519PrivateKey.generate())
     key = Ed25519PrivateKey.generate()
-    log.append(key=key, issuer="acme", entry_type="issuer_registration",
-               payload={"ledger_key": public_key_bytes(key).hex()})
+    log.append(
+        key=key, issuer="acme", entry_type="issuer_registration", payload={"ledger_key": public_key_bytes(key).hex()}
+    )
     return log, key, TestClient(create_app(log), raise_server_exceptions=False)
 
 
@@ -170,8 +180,15 @@ def _forged(log, entry_type: str, issuer: str, payload: dict, signature: bytes) 
     from ledger.log import now_ms
 
     head = log.head()
-    return {"seq": head.size, "time": now_ms(), "type": entry_type, "issuer": issuer, "payload": payload,
-            "prev_hash": head.last_hash.hex(), "signature": signature.hex()}
+    return {
+        "seq": head.size,
+        "time": now_ms(),
+        "type": entry_type,
+        "issuer": issuer,
+        "payload": payload,
+        "prev_hash": head.last_hash.hex(),
+        "signature": signature.hex(),
+    }
 
 
 def test_small_order_and_non_canonical_ed25519_keys_are_refused(ledger):
@@ -183,20 +200,35 @@ def test_small_order_and_non_canonical_ed25519_keys_are_refused(ledger):
     log, key, client = ledger
     forged_sig = bytes.fromhex("01" + "00" * 31) + bytes(32)  # R = identity, S = 0: "valid" under the identity key
     for name, weak in SMALL_ORDER_ED25519.items():
-        r = client.post("/entries", json=_forged(log, "issuer_registration", f"mallory-{len(name)}",
-                                                 {"ledger_key": weak}, forged_sig))
+        r = client.post(
+            "/entries",
+            json=_forged(log, "issuer_registration", f"mallory-{len(name)}", {"ledger_key": weak}, forged_sig),
+        )
         assert r.status_code == 422 and r.json()["type"].endswith("/invalid-payload"), (name, r.text)
         head = log.head()  # a rotation to a weak key, properly signed by the current key
-        rot = sign_entry(key=key, seq=head.size, time=now_ms(), entry_type="key_rotation", issuer="acme",
-                         payload={"new_ledger_key": weak}, prev_hash=head.last_hash)
+        rot = sign_entry(
+            key=key,
+            seq=head.size,
+            time=now_ms(),
+            entry_type="key_rotation",
+            issuer="acme",
+            payload={"new_ledger_key": weak},
+            prev_hash=head.last_hash,
+        )
         r = client.post("/entries", json=rot.to_json())
         assert r.status_code == 422 and r.json()["type"].endswith("/invalid-payload"), (name, r.text)
     assert log.head().size == 1
     # signatures: S ≥ L, S + L (malleated), R of small order, all zero
     head = log.head()
-    good = sign_entry(key=key, seq=head.size, time=now_ms(), entry_type="schema", issuer="acme",
-                      payload={"schema_id": "acme/s", "name": "s", "version": "1",
-                               "attributes": [{"name": "a", "type": "int"}]}, prev_hash=head.last_hash)
+    good = sign_entry(
+        key=key,
+        seq=head.size,
+        time=now_ms(),
+        entry_type="schema",
+        issuer="acme",
+        payload={"schema_id": "acme/s", "name": "s", "version": "1", "attributes": [{"name": "a", "type": "int"}]},
+        prev_hash=head.last_hash,
+    )
     sig = bytes.fromhex(good.signature)
     s = int.from_bytes(sig[32:], "little")
     bad = {
@@ -227,8 +259,13 @@ def test_hostile_bls_points_published_on_the_ledger_are_refused_by_the_verifier(
     try:
         key, issuer_id = story.issuer._ledger_key, story.issuer.issuer_id
         good = CredentialDefinition.from_json(story.cred_def["definition"])
-        g2 = {"off-curve": _first_g2(on_curve=False), "not-in-G2": _first_g2(on_curve=True),
-              "identity": bytes([0xC0]) + bytes(95), "zero": bytes(96), "all-ff": b"\xff" * 96}
+        g2 = {
+            "off-curve": _first_g2(on_curve=False),
+            "not-in-G2": _first_g2(on_curve=True),
+            "identity": bytes([0xC0]) + bytes(95),
+            "zero": bytes(96),
+            "all-ff": b"\xff" * 96,
+        }
         tried = 0
         for name, bad in g2.items():
             for where in ("bbs_public_key", "q"):
@@ -236,14 +273,33 @@ def test_hostile_bls_points_published_on_the_ledger_are_refused_by_the_verifier(
                 pk = bad if where == "bbs_public_key" else good.public_key
                 reg = RevocationRegistry(f"revreg:{tag}", 4, bad if where == "q" else good.revocation.Q)
                 d = CredentialDefinition(issuer_id, good.schema, tag, pk, reg, good.suite)
-                story.log.append(key=key, issuer=issuer_id, entry_type="credential_definition", payload={
-                    "cred_def_id": d.id, "schema_id": good.schema_id, "ciphersuite": d.suite,
-                    "bbs_public_key": b64e(pk), "tag": tag})
-                story.log.append(key=key, issuer=issuer_id, entry_type="revocation_registry", payload={
-                    "registry_id": reg.id, "cred_def_id": d.id, "capacity": 4, "q": b64e(reg.Q),
-                    "v0": story.cred_def["definition"]["revocation"]["q"][:64]})
-                r = story.ver.post("/requests", headers=story.lender,
-                                   json={**story.ask(), "credential_definitions": [d.id]})
+                story.log.append(
+                    key=key,
+                    issuer=issuer_id,
+                    entry_type="credential_definition",
+                    payload={
+                        "cred_def_id": d.id,
+                        "schema_id": good.schema_id,
+                        "ciphersuite": d.suite,
+                        "bbs_public_key": b64e(pk),
+                        "tag": tag,
+                    },
+                )
+                story.log.append(
+                    key=key,
+                    issuer=issuer_id,
+                    entry_type="revocation_registry",
+                    payload={
+                        "registry_id": reg.id,
+                        "cred_def_id": d.id,
+                        "capacity": 4,
+                        "q": b64e(reg.Q),
+                        "v0": story.cred_def["definition"]["revocation"]["q"][:64],
+                    },
+                )
+                r = story.ver.post(
+                    "/requests", headers=story.lender, json={**story.ask(), "credential_definitions": [d.id]}
+                )
                 assert r.status_code == 422, (name, where, r.status_code, r.text)
                 tried += 1
         r = story.ver.post("/requests", headers=story.lender, json=story.ask())

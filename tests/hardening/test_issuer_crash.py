@@ -44,8 +44,11 @@ from tests.hardening.conftest import free_ports
 from tests.issuer.holder import request_for
 from tests.postgres import postgres_schema
 
-SCHEMA = {"name": "payslip", "version": "1", "attributes": [{"name": "income", "type": "int"},
-                                                            {"name": "country", "type": "string"}]}
+SCHEMA = {
+    "name": "payslip",
+    "version": "1",
+    "attributes": [{"name": "income", "type": "int"}, {"name": "country", "type": "string"}],
+}
 VALUES = {"income": 64000, "country": "NL"}
 
 
@@ -59,8 +62,13 @@ class Service:
     def start(self, **extra_env: str) -> None:
         # the log goes to a file: a pipe nobody reads fills up with access lines and blocks the server
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "zkcred", *self.args], env={**self.env, **extra_env},
-                                     stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zkcred", *self.args],
+            env={**self.env, **extra_env},
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -96,14 +104,47 @@ class Crash:
         ledger_port, issuer_port = free_ports(2)
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_CRASH_AT")}
         base["ZKCRED_STATE_DIR"] = str(tmp / "state")  # nothing in the working directory
-        self.ledger_url, self.issuer_url, self.issuer_db = (f"http://127.0.0.1:{ledger_port}",
-                                                            f"http://127.0.0.1:{issuer_port}", issuer_db)
-        self.ledger = Service(["ledger", "serve", "--port", str(ledger_port), "--key-file", str(tmp / "ledger.key"),
-                               "--database-url", ledger_db], base, self.ledger_url, "/tree-head")
-        self.env = {**base, "ZKCRED_MASTER_KEY": secrets.token_hex(32), "ZKCRED_ISSUER_ID": "crash-test-issuer",
-                    "ZKCRED_ISSUER_URL": self.issuer_url}
-        self.issuer = Service(["issuer", "serve", "--port", str(issuer_port), "--database-url", issuer_db,
-                               "--ledger-url", self.ledger_url], self.env, self.issuer_url, "/admin/schemas")
+        self.ledger_url, self.issuer_url, self.issuer_db = (
+            f"http://127.0.0.1:{ledger_port}",
+            f"http://127.0.0.1:{issuer_port}",
+            issuer_db,
+        )
+        self.ledger = Service(
+            [
+                "ledger",
+                "serve",
+                "--port",
+                str(ledger_port),
+                "--key-file",
+                str(tmp / "ledger.key"),
+                "--database-url",
+                ledger_db,
+            ],
+            base,
+            self.ledger_url,
+            "/tree-head",
+        )
+        self.env = {
+            **base,
+            "ZKCRED_MASTER_KEY": secrets.token_hex(32),
+            "ZKCRED_ISSUER_ID": "crash-test-issuer",
+            "ZKCRED_ISSUER_URL": self.issuer_url,
+        }
+        self.issuer = Service(
+            [
+                "issuer",
+                "serve",
+                "--port",
+                str(issuer_port),
+                "--database-url",
+                issuer_db,
+                "--ledger-url",
+                self.ledger_url,
+            ],
+            self.env,
+            self.issuer_url,
+            "/admin/schemas",
+        )
         self.admin: dict[str, str] = {}
         self.http = httpx.Client(base_url=self.issuer_url, timeout=30)
 
@@ -120,8 +161,13 @@ class Crash:
         return self.http.post(path, json=body, headers=self.admin if headers is None else headers)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "zkcred", *args], capture_output=True, text=True, timeout=120,
-                              env={**self.env, "COLUMNS": "200"})
+        return subprocess.run(
+            [sys.executable, "-m", "zkcred", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**self.env, "COLUMNS": "200"},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -154,8 +200,14 @@ def _story(tmp: Path, ledger_db: str, issuer_db: str) -> None:
 
         # definitions: revocable, so two entries — crash between them as well
         definition_ids = []
-        for i, point in enumerate(["credential_definition:before-commit", "credential_definition:committed",
-                                   "credential_definition:published", "revocation_registry:published"]):
+        for i, point in enumerate(
+            [
+                "credential_definition:before-commit",
+                "credential_definition:committed",
+                "credential_definition:published",
+                "revocation_registry:published",
+            ]
+        ):
             body = {"schema_id": schema_ids[0], "tag": f"t{i}", "revocable": True, "capacity": 8}
             c.crash_during(point, "POST", "/admin/credential-definitions", json=body, headers=c.admin)
             definition_ids.append(_created_or_exists(c.post("/admin/credential-definitions", body)))
@@ -179,22 +231,27 @@ def _story(tmp: Path, ledger_db: str, issuer_db: str) -> None:
             credential_ids.append(r.json()["credential_id"])
 
         # revocations
-        for cred, point in zip(credential_ids, ["revocation:before-commit", "revocation:committed",
-                                                "revocation:published"], strict=False):
+        for cred, point in zip(
+            credential_ids, ["revocation:before-commit", "revocation:committed", "revocation:published"], strict=False
+        ):
             c.crash_during(point, "POST", f"/admin/credentials/{cred}/revoke", headers=c.admin)
             r = c.post(f"/admin/credentials/{cred}/revoke", {})
             assert r.status_code in (200, 409), r.text  # revoked now, or "already revoked" by the crashed one
             assert c.http.get(f"/admin/credentials/{cred}", headers=c.admin).json()["status"] == "revoked"
         # and a holder whose credential was not revoked can still be issued against the latest V
         offer = c.post("/admin/offers", {"credential_definition_id": definition_id, "attributes": VALUES}).json()
-        r = c.post("/credentials", {"offer_id": offer["offer_id"], "request": b64e(request_for(offer).request)},
-                   headers={"Authorization": f"Bearer {offer['token']}"})
+        r = c.post(
+            "/credentials",
+            {"offer_id": offer["offer_id"], "request": b64e(request_for(offer).request)},
+            headers={"Authorization": f"Bearer {offer['token']}"},
+        )
         assert r.status_code == 201, r.text
         witness_seq = r.json()["revocation"]["ledger_seq"]
 
         # the records and the ledger agree; nothing is on the ledger twice
-        report = c.cli("issuer", "reconcile", "--dry-run", "--json", "--database-url", issuer_db,
-                       "--ledger-url", c.ledger_url)
+        report = c.cli(
+            "issuer", "reconcile", "--dry-run", "--json", "--database-url", issuer_db, "--ledger-url", c.ledger_url
+        )
         assert report.returncode == 0, report.stdout + report.stderr
         assert json.loads(report.stdout)["ok"] is True
         schemas = c.http.get("/admin/schemas", headers=c.admin).json()["items"]
@@ -268,21 +325,26 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
             for i in range(1000):
                 if stop.is_set():
                     return
-                r = _until_answered(lambda i=i: c.post("/admin/schemas", {**SCHEMA, "version": f"s{i}"}),
-                                    (201, 202, 409), deadline)
+                r = _until_answered(
+                    lambda i=i: c.post("/admin/schemas", {**SCHEMA, "version": f"s{i}"}), (201, 202, 409), deadline
+                )
                 done["schemas"].append(r.json().get("id") or r.json()["existing_id"])
                 if definition is None:  # room for every offer the loop can make, lost ones (reserved) included
                     body = {"schema_id": done["schemas"][0], "tag": "stream", "revocable": True, "capacity": 2048}
-                    r = _until_answered(lambda body=body: c.post("/admin/credential-definitions", body),
-                                        (201, 202, 409), deadline)
+                    r = _until_answered(
+                        lambda body=body: c.post("/admin/credential-definitions", body), (201, 202, 409), deadline
+                    )
                     definition = r.json().get("id") or r.json()["existing_id"]
-                offer = _until_answered(lambda d=definition: c.post("/admin/offers", {"credential_definition_id": d,
-                                                                                "attributes": VALUES}),
-                                        (201,), deadline).json()
+                offer = _until_answered(
+                    lambda d=definition: c.post("/admin/offers", {"credential_definition_id": d, "attributes": VALUES}),
+                    (201,),
+                    deadline,
+                ).json()
                 request = {"offer_id": offer["offer_id"], "request": b64e(request_for(offer).request)}
                 holder = {"Authorization": f"Bearer {offer['token']}"}
-                cred = _until_answered(lambda r=request, h=holder: c.post("/credentials", r, headers=h),
-                                       (201,), deadline).json()
+                cred = _until_answered(
+                    lambda r=request, h=holder: c.post("/credentials", r, headers=h), (201,), deadline
+                ).json()
                 if i % 2 == 0:
                     path = f"/admin/credentials/{cred['credential_id']}/revoke"
                     _until_answered(lambda path=path: c.post(path, {}), (200, 202, 409), deadline)
@@ -311,8 +373,9 @@ def _stream(tmp: Path, ledger_db: str, issuer_db: str) -> None:
         assert len(done["schemas"]) >= 3, done
 
         for _ in range(5):  # the last kill may have left an entry for the restarted issuer's loop
-            report = c.cli("issuer", "reconcile", "--dry-run", "--json", "--database-url", issuer_db,
-                           "--ledger-url", c.ledger_url)
+            report = c.cli(
+                "issuer", "reconcile", "--dry-run", "--json", "--database-url", issuer_db, "--ledger-url", c.ledger_url
+            )
             if report.returncode == 0:
                 break
             time.sleep(2)

@@ -36,8 +36,10 @@ def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path, monkey
         assert story.verifier.resolver.successor(new["id"]) is None
 
         # the old definition: no new offers, no second successor
-        for path, body in ((f"/admin/credential-definitions/{old}/rotate", None),
-                           ("/admin/offers", {"credential_definition_id": old, "attributes": ADA})):
+        for path, body in (
+            (f"/admin/credential-definitions/{old}/rotate", None),
+            ("/admin/offers", {"credential_definition_id": old, "attributes": ADA}),
+        ):
             r = story.iss.post(path, headers=story.admin, json=body)
             assert r.status_code == 409 and r.json()["type"].endswith("/definition-superseded"), r.text
             assert r.json()["successor_id"] == new["id"]
@@ -71,8 +73,9 @@ def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path, monkey
         assert story.submit(created, presentation).json()["verified"] is True
 
         # rotating again continues the tag
-        again = story.iss.post(f"/admin/credential-definitions/{new['id']}/rotate", headers=story.admin,
-                               json={"validity_days": 30}).json()
+        again = story.iss.post(
+            f"/admin/credential-definitions/{new['id']}/rotate", headers=story.admin, json={"validity_days": 30}
+        ).json()
         assert again["tag"] == "2026#r3" and again["validity_days"] == 30 and again["supersedes"] == new["id"]
         assert json.loads(json.dumps(again))["superseded_by"] is None
     finally:

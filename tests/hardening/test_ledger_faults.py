@@ -55,9 +55,26 @@ class LedgerProcess:
         # the log goes to a file: a pipe nobody reads fills up (64 KiB of access lines) and blocks the server
         log_file = (self.key_file.parent / "ledger.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zkcred", "ledger", "serve", "--port", str(self.port), "--key-file",
-             str(self.key_file), "--database-url", self.database_url, "--workers", str(self.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "zkcred",
+                "ledger",
+                "serve",
+                "--port",
+                str(self.port),
+                "--key-file",
+                str(self.key_file),
+                "--database-url",
+                self.database_url,
+                "--workers",
+                str(self.workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            start_new_session=True,
+        )
         log_file.close()
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -69,8 +86,9 @@ class LedgerProcess:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError("ledger did not start: "
-                                     + (self.key_file.parent / "ledger.log").read_text()[-2000:])
+                raise AssertionError(
+                    "ledger did not start: " + (self.key_file.parent / "ledger.log").read_text()[-2000:]
+                )
             time.sleep(0.2)
         raise AssertionError("ledger did not start in 60 s")
 
@@ -106,8 +124,15 @@ class Writer(threading.Thread):
             head = client.get(self.ledger.url + "/tree-head").json()
             if head["last_entry_hash"] is None:
                 continue
-            entry = sign_entry(key=self.key, seq=head["size"], time=int(time.time() * 1000), entry_type=entry_type,
-                               issuer=self.issuer, payload=payload, prev_hash=bytes.fromhex(head["last_entry_hash"]))
+            entry = sign_entry(
+                key=self.key,
+                seq=head["size"],
+                time=int(time.time() * 1000),
+                entry_type=entry_type,
+                issuer=self.issuer,
+                payload=payload,
+                prev_hash=bytes.fromhex(head["last_entry_hash"]),
+            )
             r = client.post(self.ledger.url + "/entries", json=entry.to_json())
             if r.status_code in (200, 201):  # 200: a re-sent entry (a lost receipt), answered with the one there
                 receipt = r.json()
@@ -126,13 +151,20 @@ class Writer(threading.Thread):
             while not self.stop_event.is_set():
                 try:
                     if not self.registered:
-                        self.registered = self._append(client, "issuer_registration",
-                                                       {"ledger_key": public_key_bytes(self.key).hex()})
+                        self.registered = self._append(
+                            client, "issuer_registration", {"ledger_key": public_key_bytes(self.key).hex()}
+                        )
                         continue
                     self.n += 1
-                    self._append(client, "revocation", {"registry_id": f"{self.issuer}/rr",
-                                                        "handles": [f"{self.index:02x}{self.n:06x}"],
-                                                        "values": [f"v{self.n:08d}"]})
+                    self._append(
+                        client,
+                        "revocation",
+                        {
+                            "registry_id": f"{self.issuer}/rr",
+                            "handles": [f"{self.index:02x}{self.n:06x}"],
+                            "values": [f"v{self.n:08d}"],
+                        },
+                    )
                 except (httpx.HTTPError, ValueError):
                     time.sleep(0.05)  # the ledger is down (killed): wait for it to come back
 
@@ -159,9 +191,13 @@ def _run(tmp: Path, database_url: str, workers: int, label: str) -> None:
             w.join(timeout=30)
         assert not [e for w in writers for e in w.errors], [e for w in writers for e in w.errors][:5]
 
-        audit = subprocess.run([sys.executable, "-m", "zkcred", "ledger", "audit", ledger.url, "--ledger-key",
-                                ledger.public_key.hex()], capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "COLUMNS": "200"})
+        audit = subprocess.run(
+            [sys.executable, "-m", "zkcred", "ledger", "audit", ledger.url, "--ledger-key", ledger.public_key.hex()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
         assert audit.returncode == 0, audit.stdout + audit.stderr
         assert "OK" in audit.stdout + audit.stderr
 

@@ -44,8 +44,10 @@ CLIENTS = 32
 WORKERS = 2
 RACES = 8 if SECONDS < 30 else 24
 RACERS = 4
-SHAPE = {"attributes": [("income", "int", 64000), ("birth_date", "date", "1990-12-10"), ("country", "string", "NL")],
-         "disclose": ["country"]}
+SHAPE = {
+    "attributes": [("income", "int", 64000), ("birth_date", "date", "1990-12-10"), ("country", "string", "NL")],
+    "disclose": ["country"],
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,8 +69,13 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
     try:
         proc, base, key, cleanup = services.verifier("postgresql", WORKERS)
         lender_h = {"Authorization": f"Bearer {key}"}
-        ask = {"disclose": ["country"], "credential_definitions": [services.definition_id], "expires_in": 3600,
-               "max_staleness": 3600, "predicates": [{"attribute": "income", "op": ">=", "value": 50000}]}
+        ask = {
+            "disclose": ["country"],
+            "credential_definitions": [services.definition_id],
+            "expires_in": 3600,
+            "max_staleness": 3600,
+            "predicates": [{"attribute": "income", "op": ">=", "value": 50000}],
+        }
         prep = httpx.Client(base_url=base, timeout=60)
 
         def new_request() -> dict:
@@ -116,14 +123,24 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                         continue
                     rid = r.json()["id"]
                     timed("document", lambda rid=rid: c.get(f"/requests/{rid}/document"), 200)
-                    r = timed("verdict", lambda rid=rid: c.post(f"/requests/{rid}/presentation",
-                                                                json={"presentation": decoy}), 200)
-                    if r is not None and r.json() != {"verified": False, "disclosed": {}, "predicates": [],
-                                                      "reason": "invalid_proof"}:
+                    r = timed(
+                        "verdict",
+                        lambda rid=rid: c.post(f"/requests/{rid}/presentation", json={"presentation": decoy}),
+                        200,
+                    )
+                    if r is not None and r.json() != {
+                        "verified": False,
+                        "disclosed": {},
+                        "predicates": [],
+                        "reason": "invalid_proof",
+                    }:
                         with lock:
                             errors.append(f"decoy verdict: {r.text[:160]}")
-                    r = timed("retry", lambda rid=rid: c.post(f"/requests/{rid}/presentation",
-                                                              json={"presentation": decoy}), 200)
+                    r = timed(
+                        "retry",
+                        lambda rid=rid: c.post(f"/requests/{rid}/presentation", json={"presentation": decoy}),
+                        200,
+                    )
                     r = timed("status", lambda rid=rid: c.get(f"/requests/{rid}", headers=lender_h), 200)
                     if r is not None and r.json()["status"] != "pending":  # failures never spend a request
                         with lock:
@@ -150,6 +167,7 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                     with lock:
                         lat["race"].append((time.perf_counter() - t0) * 1e3)
                         statuses.append(200 if r.status_code == 200 and r.json()["verified"] else r.status_code)
+
             threads = [threading.Thread(target=one) for _ in range(RACERS)]
             for t in threads:
                 t.start()
@@ -180,34 +198,57 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
         writes = len(lat["create"]) + len(lat["verdict"]) + len(races)
         result = {
             "measured": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                     cwd=ROOT).stdout.strip(),
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+            ).stdout.strip(),
             "command": f"ZKCRED_LOAD_SECONDS={SECONDS:g} ZKCRED_LOAD_WRITE=1 .venv/bin/python -m pytest "
-                       "tests/hardening/test_load.py -m load",
+            "tests/hardening/test_load.py -m load",
             "machine": f"{os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
-            "setup": {"database": "postgresql", "workers": WORKERS, "clients": CLIENTS, "seconds": round(wall, 1),
-                      "loopback": True, "note": "clients and server share the machine's cores"},
-            "requests": total, "writes": writes, "cycles": cycles[0], "errors": len(errors),
-            "races": len(races), "nonces_accepted_twice": 0,
-            "throughput_rps": round(total / wall, 1), "write_throughput_rps": round(writes / wall, 1),
-            "latency_ms": {k: {"n": len(v), "p50": round(statistics.median(v), 1), "p99": round(_pct(v, 0.99), 1)}
-                           for k, v in lat.items() if v},
+            "setup": {
+                "database": "postgresql",
+                "workers": WORKERS,
+                "clients": CLIENTS,
+                "seconds": round(wall, 1),
+                "loopback": True,
+                "note": "clients and server share the machine's cores",
+            },
+            "requests": total,
+            "writes": writes,
+            "cycles": cycles[0],
+            "errors": len(errors),
+            "races": len(races),
+            "nonces_accepted_twice": 0,
+            "throughput_rps": round(total / wall, 1),
+            "write_throughput_rps": round(writes / wall, 1),
+            "latency_ms": {
+                k: {"n": len(v), "p50": round(statistics.median(v), 1), "p99": round(_pct(v, 0.99), 1)}
+                for k, v in lat.items()
+                if v
+            },
         }
         every = [x for v in lat.values() for x in v]
-        result["latency_ms"]["all"] = {"n": len(every), "p50": round(statistics.median(every), 1),
-                                       "p99": round(_pct(every, 0.99), 1)}
+        result["latency_ms"]["all"] = {
+            "n": len(every),
+            "p50": round(statistics.median(every), 1),
+            "p99": round(_pct(every, 0.99), 1),
+        }
         out = ROOT / "docs" / "benchmarks" if os.environ.get("ZKCRED_LOAD_WRITE") == "1" else tmp_path
         (out / "load.json").write_text(json.dumps(result, indent=2) + "\n")
-        line = (f"- {result['measured']} ({result['commit']}), {WORKERS} workers on PostgreSQL, {CLIENTS} clients, "
-                f"{wall:.0f} s: {total} requests ({result['throughput_rps']} req/s; writes "
-                f"{result['write_throughput_rps']}/s), p50 {result['latency_ms']['all']['p50']} ms, p99 "
-                f"{result['latency_ms']['all']['p99']} ms (verdicts: p50 {result['latency_ms']['verdict']['p50']} ms, "
-                f"p99 {result['latency_ms']['verdict']['p99']} ms); 0 errors; {len(races)} races × {RACERS}, "
-                f"no nonce accepted twice.\n")
+        line = (
+            f"- {result['measured']} ({result['commit']}), {WORKERS} workers on PostgreSQL, {CLIENTS} clients, "
+            f"{wall:.0f} s: {total} requests ({result['throughput_rps']} req/s; writes "
+            f"{result['write_throughput_rps']}/s), p50 {result['latency_ms']['all']['p50']} ms, p99 "
+            f"{result['latency_ms']['all']['p99']} ms (verdicts: p50 {result['latency_ms']['verdict']['p50']} ms, "
+            f"p99 {result['latency_ms']['verdict']['p99']} ms); 0 errors; {len(races)} races × {RACERS}, "
+            f"no nonce accepted twice.\n"
+        )
         md = out / "load.md"
         if not md.exists():
-            md.write_text("# Verifier under load (tests/hardening/test_load.py)\n\n" + (__doc__ or "").split("\n\n")[1]
-                          + "\n\nFigures in load.json; one line per full run:\n\n")
+            md.write_text(
+                "# Verifier under load (tests/hardening/test_load.py)\n\n"
+                + (__doc__ or "").split("\n\n")[1]
+                + "\n\nFigures in load.json; one line per full run:\n\n"
+            )
         with md.open("a") as f:
             f.write(line)
         print("\n" + line)

@@ -88,8 +88,9 @@ def _forced_presentation(story, wallet, request_json, height: int, accumulator: 
     request = PresentationRequest.from_json(request_json)
     _, rec, d, cred = next(iter(wallet._candidates()))
     rw = RevocationWitness(height, accumulator, witness)
-    return create_presentation(request, [d], [cred], wallet._link_secret, revocation={"credential": rw},
-                               backend=story.be).to_json(story.be)
+    return create_presentation(
+        request, [d], [cred], wallet._link_secret, revocation={"credential": rw}, backend=story.be
+    ).to_json(story.be)
 
 
 def test_revoked_credential_and_stale_accumulator(fresh):
@@ -108,8 +109,9 @@ def test_revoked_credential_and_stale_accumulator(fresh):
     assert _reason(story.submit(created, forced)) == "revocation"
     # revoked: the old witness, the old value, but claiming the new height
     created = story.new_request(max_staleness=3600)
-    forced = _forced_presentation(story, ada, created["request"], new_height, b64d(old["accumulator"]),
-                                  b64d(old["witness"]))
+    forced = _forced_presentation(
+        story, ada, created["request"], new_height, b64d(old["accumulator"]), b64d(old["witness"])
+    )
     assert _reason(story.submit(created, forced)) == "revocation"
 
     # stale: Bob (not revoked) has not synced; the value he uses was superseded; max_staleness 0

@@ -32,8 +32,11 @@ def apps(story):
 
     return {
         "issuer": (TestClient(issuer_app(story.issuer), raise_server_exceptions=False), "/admin/offers", story.admin),
-        "verifier": (TestClient(verifier_app(story.verifier, public_url="http://verifier.test"),
-                                raise_server_exceptions=False), "/requests", story.lender),
+        "verifier": (
+            TestClient(verifier_app(story.verifier, public_url="http://verifier.test"), raise_server_exceptions=False),
+            "/requests",
+            story.lender,
+        ),
         "ledger": (TestClient(ledger_app(story.log), raise_server_exceptions=False), "/entries", {}),
     }
 
@@ -112,8 +115,9 @@ def test_hostile_bodies_get_the_same_problem_on_all_three(apps, case):
     assert set(answers.values()) == {(expected.status, expected.uri, expected.title, expected.status)}, answers
 
 
-@pytest.mark.parametrize("case", ["depth-at-limit", "string-at-limit", "body-at-limit", "charset-utf-8",
-                                  "json-suffix-type"])
+@pytest.mark.parametrize(
+    "case", ["depth-at-limit", "string-at-limit", "body-at-limit", "charset-utf-8", "json-suffix-type"]
+)
 def test_bodies_at_the_limits_pass_the_guard(apps, case):
     """At (not over) each limit the body reaches the route: a domain or model answer, never the guard's."""
     bodies = {
@@ -132,8 +136,9 @@ def test_bodies_at_the_limits_pass_the_guard(apps, case):
         assert slug not in {"malformed-json", "payload-too-large", "unsupported-media-type"}, (name, case, slug)
 
 
-@pytest.mark.parametrize("method, path, slug", [("GET", "/nowhere", "not-found"),
-                                                ("DELETE", "/health/live", "method-not-allowed")])
+@pytest.mark.parametrize(
+    "method, path, slug", [("GET", "/nowhere", "not-found"), ("DELETE", "/health/live", "method-not-allowed")]
+)
 def test_framework_errors_are_the_same_problem(apps, method, path, slug):
     answers = set()
     for client, _, _ in apps.values():
@@ -164,11 +169,20 @@ def test_domain_tables_agree_with_the_common_types():
 # ------------------------------------------------------------------ request ids
 
 
-@pytest.mark.parametrize("given, echoed", [
-    ("abc-123", True), ("trace.01:span_7", True), ("x" * 128, True),
-    ("x" * 129, False), ("", False), ("bad id", False), ("<script>", False), ("-leading-dash", False),
-    ("a\u00e9b", False),
-])
+@pytest.mark.parametrize(
+    "given, echoed",
+    [
+        ("abc-123", True),
+        ("trace.01:span_7", True),
+        ("x" * 128, True),
+        ("x" * 129, False),
+        ("", False),
+        ("bad id", False),
+        ("<script>", False),
+        ("-leading-dash", False),
+        ("a\u00e9b", False),
+    ],
+)
 def test_request_id_is_echoed_if_sane_else_generated(apps, given, echoed):
     for client, _, _ in apps.values():
         r = client.get("/health/live", headers={"X-Request-ID": given.encode("utf-8")})
@@ -186,8 +200,11 @@ def test_request_id_is_echoed_if_sane_else_generated(apps, given, echoed):
 
 
 def test_health_live_and_ready(apps):
-    checks = {"issuer": {"database", "ledger", "keys"}, "verifier": {"database", "ledger"},
-              "ledger": {"database", "keys"}}
+    checks = {
+        "issuer": {"database", "ledger", "keys"},
+        "verifier": {"database", "ledger"},
+        "ledger": {"database", "keys"},
+    }
     for name, (client, _, _) in apps.items():
         assert client.get("/health/live").json() == {"status": "ok", "service": name}
         r = client.get("/health/ready")
@@ -227,9 +244,15 @@ def test_ready_names_the_failing_checks(story, tmp_path):
     from verifier.service import VerifierService
 
     # issuer: the ledger is down (nothing listens on port 9), then its stored key is tampered with
-    settings = IssuerSettings(master_key=bytes(range(32)), database_url=f"sqlite:///{tmp_path / 'issuer.db'}",
-                              ledger_url="http://127.0.0.1:9", issuer_url="http://issuer.test", issuer_id="ready-test",
-                              issuer_name="Ready", dev_mode=True)
+    settings = IssuerSettings(
+        master_key=bytes(range(32)),
+        database_url=f"sqlite:///{tmp_path / 'issuer.db'}",
+        ledger_url="http://127.0.0.1:9",
+        issuer_url="http://issuer.test",
+        issuer_id="ready-test",
+        issuer_name="Ready",
+        dev_mode=True,
+    )
     down = HttpPublisher(LedgerClient("http://127.0.0.1:9", timeout=0.5))
     issuer = IssuerService.open(settings=settings, publisher=down, register=False)
     try:
@@ -246,8 +269,12 @@ def test_ready_names_the_failing_checks(story, tmp_path):
     # verifier: PostgreSQL unreachable, and a ledger whose tree heads are not signed by the pinned key
     engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=1")
     wrong_key = public_key_bytes(Ed25519PrivateKey.generate())
-    verifier = VerifierService(store=SqlRequestStore(engine), verifier_id="ready-test", backend=story.be,
-                               resolver=LedgerResolver(LocalLedgerSource(story.log, ledger_key=wrong_key)))
+    verifier = VerifierService(
+        store=SqlRequestStore(engine),
+        verifier_id="ready-test",
+        backend=story.be,
+        resolver=LedgerResolver(LocalLedgerSource(story.log, ledger_key=wrong_key)),
+    )
     problem = _not_ready(verifier_app(verifier), {"database", "ledger"})
     assert "did not verify" in problem["checks"]["ledger"]
     assert "127.0.0.1" not in json.dumps(problem)  # only the exception type, never a connection string
@@ -268,7 +295,7 @@ def test_ready_names_the_failing_checks(story, tmp_path):
 def _sample(text_: str, name: str, **labels: str) -> float:
     for line in text_.splitlines():
         if line.startswith(name + "{") or line.startswith(name + " "):
-            got = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name):line.rindex("}") + 1])) if "{" in line else {}
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name) : line.rindex("}") + 1])) if "{" in line else {}
             if all(got.get(k) == v for k, v in labels.items()):
                 return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"no sample {name} {labels} in\n{text_[:3000]}")
@@ -284,15 +311,16 @@ def test_metrics_per_app_requests_verifications_issuances_ledger_size(story):
     presentation = story.present(created)
     assert ver.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation}).json()["verified"]
     bad = ver.post("/requests", headers=story.lender, json=story.ask()).json()
-    assert ver.post(f"/requests/{bad['id']}/presentation",
-                    json={"presentation": presentation}).json()["reason"] == "invalid_proof"
+    assert (
+        ver.post(f"/requests/{bad['id']}/presentation", json={"presentation": presentation}).json()["reason"]
+        == "invalid_proof"
+    )
     assert ver.get("/requests/nope", headers=story.lender).status_code == 404
     text_ = ver.get("/metrics").text
     assert ver.get("/metrics").headers["content-type"].startswith("text/plain")
     route = "/requests/{request_id}/presentation"
     assert _sample(text_, "zkcred_http_requests_total", method="POST", route=route, status="200") == 2
-    assert _sample(text_, "zkcred_http_requests_total", method="GET", route="/requests/{request_id}",
-                   status="404") == 1
+    assert _sample(text_, "zkcred_http_requests_total", method="GET", route="/requests/{request_id}", status="404") == 1
     assert _sample(text_, "zkcred_http_request_duration_seconds_count", method="POST", route=route) == 2
     assert _sample(text_, "zkcred_verifier_verifications_total", result="verified", reason="none") == 1
     assert _sample(text_, "zkcred_verifier_verifications_total", result="rejected", reason="invalid_proof") == 1
@@ -304,15 +332,26 @@ def test_metrics_per_app_requests_verifications_issuances_ledger_size(story):
     assert _sample(other_text, "zkcred_http_requests_total", route="<unmatched>", status="404") == 1
 
     iss = TestClient(issuer_app(story.issuer))
-    offer = iss.post("/admin/offers", headers=story.admin, json={
-        "credential_definition_id": story.cred_def["id"],
-        "attributes": {"income": 1, "birth_date": "2000-01-01", "country": "NL"}}).json()
+    offer = iss.post(
+        "/admin/offers",
+        headers=story.admin,
+        json={
+            "credential_definition_id": story.cred_def["id"],
+            "attributes": {"income": 1, "birth_date": "2000-01-01", "country": "NL"},
+        },
+    ).json()
     from wallet import HttpRouter, Wallet
     from zkcred.demo import ISSUER_URL, LEDGER_URL
 
     clients = {**story.clients, ISSUER_URL: TestClient(iss.app, base_url=ISSUER_URL)}
-    wallet = Wallet.create(story.tmp / "metrics-wallet.db", "pw-metrics-test", http=HttpRouter(clients),
-                           ledger_url=LEDGER_URL, ledger_key=story.log.public_key, backend=story.be)
+    wallet = Wallet.create(
+        story.tmp / "metrics-wallet.db",
+        "pw-metrics-test",
+        http=HttpRouter(clients),
+        ledger_url=LEDGER_URL,
+        ledger_key=story.log.public_key,
+        backend=story.be,
+    )
     try:
         summary = wallet.accept_offer(offer)
     finally:
@@ -343,11 +382,16 @@ def test_logs_are_json_lines_with_the_request_id_and_the_reason(story):
         ver = TestClient(verifier_app(story.verifier))
         created = ver.post("/requests", headers=story.lender, json=story.ask()).json()
         other = ver.post("/requests", headers=story.lender, json=story.ask()).json()
-        r = ver.post(f"/requests/{created['id']}/presentation", headers={"X-Request-ID": "req-rejected-1"},
-                     json={"presentation": story.present(other)})
+        r = ver.post(
+            f"/requests/{created['id']}/presentation",
+            headers={"X-Request-ID": "req-rejected-1"},
+            json={"presentation": story.present(other)},
+        )
         assert r.json()["reason"] == "invalid_proof"
-        assert ver.get("/requests/x", headers={"Authorization": "Bearer wrong", "X-Request-ID": "req-403"}
-                       ).status_code == 403
+        assert (
+            ver.get("/requests/x", headers={"Authorization": "Bearer wrong", "X-Request-ID": "req-403"}).status_code
+            == 403
+        )
         assert ver.get("/health/live").status_code == 200
     finally:
         root.removeHandler(handler)
@@ -391,8 +435,9 @@ def test_openapi_security_schemes_and_problem_schema(apps):
                 assert "500" in op["responses"], (name, path)
                 for code, response in op["responses"].items():
                     if int(code) >= 400:
-                        assert response["content"] == {"application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}}}, (name, method, path, code)
+                        assert response["content"] == {
+                            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        }, (name, method, path, code)
                         assert response["description"] not in ("", "problem+json"), (name, path, code)
                 if "requestBody" in op:
                     assert {"400", "413", "415", "422"} <= set(op["responses"]), (name, method, path)
@@ -421,9 +466,28 @@ def test_serve_writes_json_lines_at_the_chosen_level(tmp_path, level, workers):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_LOG_LEVEL")}
     with log_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "zkcred", "ledger", "serve", "--port", str(port), "--workers", str(workers),
-             "--key-file", str(tmp_path / "key"), "--database-url", f"sqlite:///{tmp_path / 'ledger.db'}",
-             "--log-level", level], env=env, stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "zkcred",
+                "ledger",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--key-file",
+                str(tmp_path / "key"),
+                "--database-url",
+                f"sqlite:///{tmp_path / 'ledger.db'}",
+                "--log-level",
+                level,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            start_new_session=True,
+        )
     try:
         deadline = time.time() + 60
         while True:
@@ -447,8 +511,10 @@ def test_serve_writes_json_lines_at_the_chosen_level(tmp_path, level, workers):
     ours = [line for line in lines if line.get("request_id") == "cli-log-test"]
     if level == "debug":
         assert "DEBUG" in levels and "INFO" in levels, levels
-        assert any(line["logger"] == "servicekit.access" and line["route"] == "/entries/{seq}"
-                   and line["status"] == 404 for line in ours), ours
+        assert any(
+            line["logger"] == "servicekit.access" and line["route"] == "/entries/{seq}" and line["status"] == 404
+            for line in ours
+        ), ours
         assert any(line.get("problem") == "not-found" for line in ours), ours
     else:
         assert levels <= {"WARNING", "ERROR", "CRITICAL"}, levels
@@ -484,8 +550,11 @@ def test_a_bug_is_a_500_problem_with_the_request_id_and_a_logged_traceback():
     assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["x-request-id"] == "bug-1"
     problem = r.json()
-    assert (problem["type"], problem["title"], problem["request_id"]) == (COMMON["internal-error"].uri,
-                                                                          "Internal error", "bug-1")
+    assert (problem["type"], problem["title"], problem["request_id"]) == (
+        COMMON["internal-error"].uri,
+        "Internal error",
+        "bug-1",
+    )
     assert "secret-free" not in r.text and "Traceback" not in r.text  # the body names the request, not the bug
     errors = [json.loads(line) for line in buf.getvalue().splitlines()]
     bug = [e for e in errors if e["level"] == "ERROR" and e.get("request_id") == "bug-1"]
@@ -500,13 +569,15 @@ def test_limits_are_a_parameter_of_each_service(story):
     from verifier.api import create_app as verifier_app
 
     tight = Limits(max_body_bytes=64, max_depth=2, max_string_bytes=4)
-    for app, route in ((issuer_app(story.issuer, limits=tight), "/admin/offers"),
-                       (verifier_app(story.verifier, limits=tight), "/requests"), (ledger_app(story.log, limits=tight),
-                                                                                 "/entries")):
+    for app, route in (
+        (issuer_app(story.issuer, limits=tight), "/admin/offers"),
+        (verifier_app(story.verifier, limits=tight), "/requests"),
+        (ledger_app(story.log, limits=tight), "/entries"),
+    ):
         client = TestClient(app)
         assert client.post(route, content=b'{"a":"' + b"x" * 64 + b'"}', headers=JSON).status_code == 413
         assert client.post(route, content=b'{"a":"xxxxx"}', headers=JSON).json()["type"].endswith("/malformed-json")
-        assert client.post(route, content=b'[[[1]]]', headers=JSON).json()["type"].endswith("/malformed-json")
+        assert client.post(route, content=b"[[[1]]]", headers=JSON).json()["type"].endswith("/malformed-json")
         assert app.state.limits is tight
 
 
@@ -524,10 +595,15 @@ def test_a_hung_readiness_check_fails_within_its_timeout():
     listener.listen(8)  # accepts connections, never answers
     try:
         silent = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        app = create_service_app(service="probe", title="probe", readiness_timeout=0.5, readiness={
-            "fine": lambda: None,
-            "ledger": lambda: httpx.get(silent + "/tree-head", timeout=30),
-        })
+        app = create_service_app(
+            service="probe",
+            title="probe",
+            readiness_timeout=0.5,
+            readiness={
+                "fine": lambda: None,
+                "ledger": lambda: httpx.get(silent + "/tree-head", timeout=30),
+            },
+        )
         started = time.monotonic()
         r = TestClient(app).get("/health/ready")
         assert time.monotonic() - started < 5

@@ -30,8 +30,10 @@ from circuits.codec import b64e
 from tests.hardening.conftest import build_story
 from tests.postgres import postgres_schema
 
-SECRET_VALUES = ({"income": 64123, "birth_date": "1987-06-05", "country": "Zyxwvut-Land"},
-                 {"income": 58321, "birth_date": "1979-04-03", "country": "Qwertzuiop-Land"})
+SECRET_VALUES = (
+    {"income": 64123, "birth_date": "1987-06-05", "country": "Zyxwvut-Land"},
+    {"income": 58321, "birth_date": "1979-04-03", "country": "Qwertzuiop-Land"},
+)
 
 
 #: The two responses whose purpose is to carry a token or values to their one recipient.
@@ -44,8 +46,13 @@ def _forms(secret: bytes | int | str) -> list[bytes]:
     if isinstance(secret, int):
         raw = secret.to_bytes(32, "big")
         return [*_forms(raw), secret.to_bytes(32, "little"), str(secret).encode(), f"{secret:x}".encode()]
-    return [secret, secret.hex().encode(), secret.hex().upper().encode(), b64e(secret).encode(),
-            base64.b64encode(secret).rstrip(b"=")]
+    return [
+        secret,
+        secret.hex().encode(),
+        secret.hex().upper().encode(),
+        b64e(secret).encode(),
+        base64.b64encode(secret).rstrip(b"="),
+    ]
 
 
 def _occurs(form: bytes, blob: bytes) -> bool:
@@ -75,16 +82,20 @@ def _secrets(story) -> dict[str, list]:
 
     issuer = story.issuer
     sealer = issuer._sealer
-    keys: list = [issuer.settings.master_key, issuer._ledger_key.private_bytes_raw(),
-                  story.log._signing_key.private_bytes_raw()]
+    keys: list = [
+        issuer.settings.master_key,
+        issuer._ledger_key.private_bytes_raw(),
+        story.log._signing_key.private_bytes_raw(),
+    ]
     with issuer.engine.connect() as conn:
         for row in conn.execute(select(CredentialDefinitionRow.__table__)):
             keys.append(
                 sealer.open(row.bbs_secret_key_sealed, f"issuer_credential_definitions/bbs_secret_key/{row.id}")
             )
             if row.accumulator_secret_sealed is not None:
-                alpha = sealer.open(row.accumulator_secret_sealed,
-                                    f"issuer_credential_definitions/accumulator_secret/{row.id}")
+                alpha = sealer.open(
+                    row.accumulator_secret_sealed, f"issuer_credential_definitions/accumulator_secret/{row.id}"
+                )
                 keys += [alpha, int.from_bytes(alpha, "big")]
         assert conn.execute(select(IssuerIdentity.__table__)).one()
     return {
@@ -99,8 +110,13 @@ def _secrets(story) -> dict[str, list]:
 
 def _drive(story) -> None:
     """The rest of the story, with failures: requests, presentations, replay, bad auth, revocation, sync."""
-    ask = {"disclose": [], "predicates": [{"attribute": "income", "op": ">=", "value": 50000},
-                                          {"attribute": "country", "op": "!=", "value": "NL"}]}
+    ask = {
+        "disclose": [],
+        "predicates": [
+            {"attribute": "income", "op": ">=", "value": 50000},
+            {"attribute": "country", "op": "!=", "value": "NL"},
+        ],
+    }
     for w in range(2):
         created = story.new_request(**ask)
         p = story.present(created, w)
@@ -119,12 +135,18 @@ def _drive(story) -> None:
         == 403
     )
     offer = story.offer(story.other_def["id"], SECRET_VALUES[0])
-    r = story.iss.post("/credentials", headers={"Authorization": f"Bearer {offer['token']}"},
-                       json={"offer_id": offer["offer_id"], "request": "AAAA"})
+    r = story.iss.post(
+        "/credentials",
+        headers={"Authorization": f"Bearer {offer['token']}"},
+        json={"offer_id": offer["offer_id"], "request": "AAAA"},
+    )
     assert r.status_code == 422
     story.wallets[0].accept_offer(offer)
-    bad_offer = story.iss.post("/admin/offers", headers=story.admin, json={
-        "credential_definition_id": story.cred_def["id"], "attributes": {**SECRET_VALUES[1], "income": "64123x"}})
+    bad_offer = story.iss.post(
+        "/admin/offers",
+        headers=story.admin,
+        json={"credential_definition_id": story.cred_def["id"], "attributes": {**SECRET_VALUES[1], "income": "64123x"}},
+    )
     assert bad_offer.status_code == 422
     assert (
         story.iss.post(f"/admin/credentials/{story.credential_ids[0]}/revoke", headers=story.admin).status_code == 200
@@ -160,8 +182,9 @@ def _check(tmp: Path, urls, caplog, level: str) -> dict[str, int]:
         for client in story.clients.values():
             client.event_hooks["response"].append(keep)
         _drive(story)
-        logs = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.args!r} {r.exc_text or ''}"
-                         for r in caplog.records).encode()
+        logs = "\n".join(
+            f"{r.name} {r.levelname} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records
+        ).encode()
         places = {
             "logs": logs,
             "log lines": lines.getvalue().encode(),
@@ -192,8 +215,12 @@ def _check(tmp: Path, urls, caplog, level: str) -> dict[str, int]:
         for values in SECRET_VALUES:  # the wallet's file is sealed: not even the values in clear
             assert values["country"].encode() not in places["wallet files"]
         assert not found, "secrets found:\n" + "\n".join(found)
-        return {"searched": searched, "log records": len(caplog.records), "log lines": len(written),
-                "bodies": len(bodies)}
+        return {
+            "searched": searched,
+            "log records": len(caplog.records),
+            "log lines": len(written),
+            "bodies": len(bodies),
+        }
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)

@@ -47,11 +47,15 @@ def _count(kind: str, n: int = 1) -> None:
 def _tamper_ask(story) -> dict[str, Any]:
     """Hidden attributes only, so every statement kind is in the proof: ranges, ≠, ∈, non-revocation."""
     over_18 = _dt.date.today().replace(year=_dt.date.today().year - 18).isoformat()
-    return {"disclose": [], "predicates": [
-        {"attribute": "income", "op": ">=", "value": 50000},
-        {"attribute": "birth_date", "op": "<=", "value": over_18},
-        {"attribute": "income", "op": "!=", "value": 12345},
-        {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]}]}
+    return {
+        "disclose": [],
+        "predicates": [
+            {"attribute": "income", "op": ">=", "value": 50000},
+            {"attribute": "birth_date", "op": "<=", "value": over_18},
+            {"attribute": "income", "op": "!=", "value": 12345},
+            {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]},
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +103,9 @@ def _elements(p: dict[str, Any]) -> list[tuple[str, Callable[[dict], bytes], Cal
 
         def put(d, new):
             raw = bytearray(b64d(_at(d, path)))
-            raw[start:start + len(get(d))] = new
+            raw[start : start + len(get(d))] = new
             _set_at(d, path, b64e(bytes(raw)))
+
         return get, put
 
     cred = p["credentials"][0]
@@ -114,8 +119,12 @@ def _elements(p: dict[str, Any]) -> list[tuple[str, Callable[[dict], bytes], Cal
     out.append(("revocation.accumulator", *b64_slice(("credentials", 0, "revocation", "accumulator"), 0, None)))
     mem = len(b64d(cred["revocation"]["proof"]))
     for start in range(0, mem, 48):
-        out.append((f"revocation.proof[{start}:]", *b64_slice(("credentials", 0, "revocation", "proof"),
-                                                             start, min(start + 48, mem))))
+        out.append(
+            (
+                f"revocation.proof[{start}:]",
+                *b64_slice(("credentials", 0, "revocation", "proof"), start, min(start + 48, mem)),
+            )
+        )
     for i in range(len(b64d(p["commitments"])) // 48):
         out.append((f"commitments[{i}]", *b64_slice(("commitments",), 48 * i, 48 * (i + 1))))
     for i in range(len(b64d(p["openings"])) // 32):
@@ -210,11 +219,12 @@ def test_every_json_field_removed_or_retyped_is_rejected(target, judge):
 
 
 def _chunked(raw: bytes, size: int) -> list[bytes]:
-    return [raw[i:i + size] for i in range(0, len(raw), size)]
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
 
 
 def _statement_lists(p: dict) -> list[tuple[str, Callable[[dict], list], Callable[[dict, list], None]]]:
     """Every list of statements/responses: credentials, commitments, openings, ≠, ∈, the BBS responses."""
+
     def b64_list(key: str, size: int):
         return (lambda d: _chunked(b64d(d[key]), size), lambda d, xs: d.__setitem__(key, b64e(b"".join(xs))))
 
@@ -228,11 +238,17 @@ def _statement_lists(p: dict) -> list[tuple[str, Callable[[dict], list], Callabl
         def put(d, xs):
             raw = b64d(d["credentials"][0]["bbs"])[:240]
             d["credentials"][0]["bbs"] = b64e(raw + b"".join(xs))
+
         return get, put
 
-    return [("credentials", *json_list("credentials")), ("commitments", *b64_list("commitments", 48)),
-            ("openings", *b64_list("openings", 32)), ("not_equal", *json_list("not_equal")),
-            ("sets", *json_list("sets")), ("bbs.m_hat", *m_hats())]
+    return [
+        ("credentials", *json_list("credentials")),
+        ("commitments", *b64_list("commitments", 48)),
+        ("openings", *b64_list("openings", 32)),
+        ("not_equal", *json_list("not_equal")),
+        ("sets", *json_list("sets")),
+        ("bbs.m_hat", *m_hats()),
+    ]
 
 
 def test_every_statement_dropped_duplicated_or_reordered_is_rejected(target, judge):
@@ -242,10 +258,10 @@ def test_every_statement_dropped_duplicated_or_reordered_is_rejected(target, jud
         assert items, name
         variants = []
         for i in range(len(items)):
-            variants.append((f"{name}: drop {i}", items[:i] + items[i + 1:]))
-            variants.append((f"{name}: duplicate {i}", items[:i + 1] + items[i:]))
+            variants.append((f"{name}: drop {i}", items[:i] + items[i + 1 :]))
+            variants.append((f"{name}: duplicate {i}", items[: i + 1] + items[i:]))
             if i + 1 < len(items):
-                variants.append((f"{name}: swap {i}, {i + 1}", items[:i] + [items[i + 1], items[i]] + items[i + 2:]))
+                variants.append((f"{name}: swap {i}, {i + 1}", items[:i] + [items[i + 1], items[i]] + items[i + 2 :]))
         variants.append((f"{name}: reversed", items[::-1]))
         variants.append((f"{name}: empty", []))
         for what, new in variants:
@@ -345,8 +361,14 @@ def issuance(story, tmp_path_factory):
                 captured["response"] = r.json()
             return r
 
-    w = Wallet.create(tmp_path_factory.mktemp("recv") / "w.db", "pass phrase", http=Capture(story.clients),
-                      ledger_url=LEDGER_URL, ledger_key=story.log.public_key, backend=story.be)
+    w = Wallet.create(
+        tmp_path_factory.mktemp("recv") / "w.db",
+        "pass phrase",
+        http=Capture(story.clients),
+        ledger_url=LEDGER_URL,
+        ledger_key=story.log.public_key,
+        backend=story.be,
+    )
     offer = story.offer(story.cred_def["id"], {"income": 52000, "birth_date": "1979-01-31", "country": "DE"})
     wc.create_credential_request = capture_request
     try:
@@ -376,13 +398,16 @@ def _credential_variants(body: dict[str, Any], rng: random.Random) -> Iterator[t
     for key in ("income", "birth_date", "country"):  # a plausible lie in each value
         v = copy.deepcopy(body)
         old = v["credential"]["values"][key]
-        v["credential"]["values"][key] = old + 1 if isinstance(old, int) else ("1979-02-01" if key == "birth_date"
-                                                                              else "NL")
+        v["credential"]["values"][key] = (
+            old + 1 if isinstance(old, int) else ("1979-02-01" if key == "birth_date" else "NL")
+        )
         yield f"values.{key} altered", v
-    for path, decode, encode in ((("credential", "signature"), b64d, b64e),
-                                 (("revocation", "witness"), b64d, b64e),
-                                 (("revocation", "accumulator"), b64d, b64e),
-                                 (("credential", "revocation_handle"), bytes.fromhex, bytes.hex)):
+    for path, decode, encode in (
+        (("credential", "signature"), b64d, b64e),
+        (("revocation", "witness"), b64d, b64e),
+        (("revocation", "accumulator"), b64d, b64e),
+        (("credential", "revocation_handle"), bytes.fromhex, bytes.hex),
+    ):
         raw = decode(_at(body, path))
         for pos, mask in _byte_variants(len(raw), rng):
             new = bytearray(raw)
@@ -437,13 +462,23 @@ def test_every_byte_of_a_signed_entry_altered_is_refused_on_append(story):
 
     log = LedgerLog(MemoryStore(), signing_key=Ed25519PrivateKey.generate())
     key = Ed25519PrivateKey.generate()
-    log.append(key=key, issuer="acme", entry_type="issuer_registration",
-               payload={"ledger_key": public_key_bytes(key).hex(), "name": "Acme"})
+    log.append(
+        key=key,
+        issuer="acme",
+        entry_type="issuer_registration",
+        payload={"ledger_key": public_key_bytes(key).hex(), "name": "Acme"},
+    )
     client = TestClient(create_app(log))
     head = log.head()
-    entry = sign_entry(key=key, seq=head.size, time=now_ms(), entry_type="revocation", issuer="acme",
-                       payload={"registry_id": "acme/rr", "handles": ["0a" * 32], "values": ["qUu" * 20]},
-                       prev_hash=head.last_hash)
+    entry = sign_entry(
+        key=key,
+        seq=head.size,
+        time=now_ms(),
+        entry_type="revocation",
+        issuer="acme",
+        payload={"registry_id": "acme/rr", "handles": ["0a" * 32], "values": ["qUu" * 20]},
+        prev_hash=head.last_hash,
+    )
     body = canonical_json(entry.to_json())
     statuses: dict[int, int] = {}
     for pos in range(len(body)):

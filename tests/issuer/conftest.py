@@ -37,8 +37,13 @@ SCHEMA = {
         {"name": "employed", "type": "bool"},
     ],
 }
-VALUES = {"income": "64000.50", "birth_date": "1990-12-10", "country": "Zyxwvut-Land",
-          "employees": 41, "employed": True}
+VALUES = {
+    "income": "64000.50",
+    "birth_date": "1990-12-10",
+    "country": "Zyxwvut-Land",
+    "employees": 41,
+    "employed": True,
+}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -89,10 +94,21 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def definition(self, schema_id: str, *, revocable: bool = True, capacity: int | None = 8,
-                   validity_days: int = 30, tag: str = "default") -> dict[str, Any]:
-        body: dict[str, Any] = {"schema_id": schema_id, "tag": tag, "revocable": revocable,
-                                "validity_days": validity_days}
+    def definition(
+        self,
+        schema_id: str,
+        *,
+        revocable: bool = True,
+        capacity: int | None = 8,
+        validity_days: int = 30,
+        tag: str = "default",
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "schema_id": schema_id,
+            "tag": tag,
+            "revocable": revocable,
+            "validity_days": validity_days,
+        }
         if revocable:
             body["capacity"] = capacity
         r = self.client.post("/admin/credential-definitions", json=body, headers=self.admin)
@@ -100,8 +116,11 @@ class Api:
         return r.json()
 
     def offer(self, definition_id: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
-        r = self.client.post("/admin/offers", json={"credential_definition_id": definition_id,
-                                                    "attributes": values or VALUES}, headers=self.admin)
+        r = self.client.post(
+            "/admin/offers",
+            json={"credential_definition_id": definition_id, "attributes": values or VALUES},
+            headers=self.admin,
+        )
         assert r.status_code == 201, r.text
         return r.json()
 

@@ -32,15 +32,23 @@ def request_for(offer: dict[str, Any]) -> Requested:
 def post_request(client: TestClient, offer: dict[str, Any], requested: Requested, *, token: str | None = None):
     token = offer["token"] if token is None else token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return client.post("/credentials", json={"offer_id": offer["offer_id"], "request": b64e(requested.request)},
-                       headers=headers)
+    return client.post(
+        "/credentials", json={"offer_id": offer["offer_id"], "request": b64e(requested.request)}, headers=headers
+    )
 
 
 def process(requested: Requested, body: dict[str, Any]) -> Credential:
     c = body["credential"]
-    return process_credential(requested.definition, b64d(c["signature"]), c["values"],
-                              _dt.date.fromisoformat(c["expiry"]), int(c["revocation_handle"], 16),
-                              c["revocation_index"], requested.link_secret, requested.prover_blind)
+    return process_credential(
+        requested.definition,
+        b64d(c["signature"]),
+        c["values"],
+        _dt.date.fromisoformat(c["expiry"]),
+        int(c["revocation_handle"], 16),
+        c["revocation_index"],
+        requested.link_secret,
+        requested.prover_blind,
+    )
 
 
 def accept(client: TestClient, offer: dict[str, Any]) -> tuple[Requested, dict[str, Any], Credential]:

@@ -21,8 +21,17 @@ from issuer.service import MAX_BULK_OFFERS, create_admin_token, revoke_admin_tok
 from tests.issuer.conftest import VALUES, assert_problem
 from tests.issuer.holder import accept, post_request, request_for
 
-OFFER_KEYS = {"id", "credential_definition_id", "status", "created_at", "expires_at", "issued_at", "cancelled_at",
-              "credential_id", "batch_id"}
+OFFER_KEYS = {
+    "id",
+    "credential_definition_id",
+    "status",
+    "created_at",
+    "expires_at",
+    "issued_at",
+    "cancelled_at",
+    "credential_id",
+    "batch_id",
+}
 
 
 def _item(definition_id: str, values: dict | None = None) -> dict:
@@ -61,8 +70,12 @@ def test_offer_lifecycle_in_the_listing(api, client, service):
     assert r.json()["status"] == "cancelled" and r.json()["cancelled_at"] is not None
 
     items = _offers(client, api.admin)
-    assert [o["id"] for o in items] == [issued["offer_id"], cancelled["offer_id"], pending["offer_id"],
-                                        elsewhere["offer_id"]]
+    assert [o["id"] for o in items] == [
+        issued["offer_id"],
+        cancelled["offer_id"],
+        pending["offer_id"],
+        elsewhere["offer_id"],
+    ]
     for o in items:  # never the token, never a value
         assert set(o) == OFFER_KEYS
         text = json.dumps(o)
@@ -73,8 +86,13 @@ def test_offer_lifecycle_in_the_listing(api, client, service):
     assert by_id[issued["offer_id"]]["issued_at"] is not None
     assert by_id[cancelled["offer_id"]]["status"] == "cancelled"
     p = by_id[pending["offer_id"]]
-    assert (p["status"], p["credential_id"], p["issued_at"], p["cancelled_at"], p["batch_id"]) == \
-        ("pending", None, None, None, None)
+    assert (p["status"], p["credential_id"], p["issued_at"], p["cancelled_at"], p["batch_id"]) == (
+        "pending",
+        None,
+        None,
+        None,
+        None,
+    )
     assert p["credential_definition_id"] == definition["id"] and p["expires_at"] == pending["expires_at"]
 
     # the view is the listing's item
@@ -85,23 +103,30 @@ def test_offer_lifecycle_in_the_listing(api, client, service):
     # filters
     assert [o["id"] for o in _offers(client, api.admin, status="issued")] == [issued["offer_id"]]
     assert [o["id"] for o in _offers(client, api.admin, status="cancelled")] == [cancelled["offer_id"]]
-    assert [o["id"] for o in _offers(client, api.admin, status="pending")] == [pending["offer_id"],
-                                                                               elsewhere["offer_id"]]
+    assert [o["id"] for o in _offers(client, api.admin, status="pending")] == [
+        pending["offer_id"],
+        elsewhere["offer_id"],
+    ]
     assert _offers(client, api.admin, status="expired") == []
     assert [o["id"] for o in _offers(client, api.admin, definition_id=other["id"])] == [elsewhere["offer_id"]]
-    assert [o["id"] for o in _offers(client, api.admin, definition_id=definition["id"], status="pending")] == \
-        [pending["offer_id"]]
+    assert [o["id"] for o in _offers(client, api.admin, definition_id=definition["id"], status="pending")] == [
+        pending["offer_id"]
+    ]
     # pagination, as the credentials listing
-    assert [o["id"] for o in _offers(client, api.admin, limit=2, offset=1)] == [cancelled["offer_id"],
-                                                                                pending["offer_id"]]
+    assert [o["id"] for o in _offers(client, api.admin, limit=2, offset=1)] == [
+        cancelled["offer_id"],
+        pending["offer_id"],
+    ]
     assert _offers(client, api.admin, offset=4) == []
     for params in ({"status": "used"}, {"limit": 0}, {"limit": 1001}, {"offset": -1}, {"offset": 2**31}):
         assert_problem(client.get("/admin/offers", params=params, headers=api.admin), 422, "invalid-request")
 
     # expiry: pending offers become expired; issued and cancelled ones keep their status
     _later(service, service.settings.offer_ttl_seconds + 1)
-    assert [o["id"] for o in _offers(client, api.admin, status="expired")] == [pending["offer_id"],
-                                                                               elsewhere["offer_id"]]
+    assert [o["id"] for o in _offers(client, api.admin, status="expired")] == [
+        pending["offer_id"],
+        elsewhere["offer_id"],
+    ]
     assert _offers(client, api.admin, status="pending") == []
     assert [o["id"] for o in _offers(client, api.admin, status="issued")] == [issued["offer_id"]]
 
@@ -116,8 +141,9 @@ def test_credentials_filter_by_offer_and_show_it(api, client):
     assert r.json()["items"][0]["offer_id"] == second["offer_id"]
     one = client.get(f"/admin/credentials/{body1['credential_id']}", headers=api.admin).json()
     assert one["offer_id"] == first["offer_id"]
-    assert client.get("/admin/credentials", params={"offer_id": "offer_nope"}, headers=api.admin).json() == \
-        {"items": []}
+    assert client.get("/admin/credentials", params={"offer_id": "offer_nope"}, headers=api.admin).json() == {
+        "items": []
+    }
 
 
 def test_a_cancelled_offers_token_is_refused(api, client, ledger):
@@ -133,12 +159,14 @@ def test_a_cancelled_offers_token_is_refused(api, client, ledger):
     assert_problem(post_request(client, offer, requested, token="zko_wrong"), 403, "invalid-token")
     assert client.get("/admin/credentials", headers=api.admin).json() == {"items": []}
     # cancelling twice, an issued offer, an unknown offer
-    assert_problem(client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin), 409,
-                   "already-cancelled")
+    assert_problem(
+        client.post(f"/admin/offers/{offer['offer_id']}/cancel", headers=api.admin), 409, "already-cancelled"
+    )
     issued = api.offer(definition["id"])
     accept(client, issued)
-    body = assert_problem(client.post(f"/admin/offers/{issued['offer_id']}/cancel", headers=api.admin), 409,
-                          "offer-issued")
+    body = assert_problem(
+        client.post(f"/admin/offers/{issued['offer_id']}/cancel", headers=api.admin), 409, "offer-issued"
+    )
     assert "revoke" in body["detail"]
     assert client.get(f"/admin/offers/{issued['offer_id']}", headers=api.admin).json()["status"] == "issued"
     assert_problem(client.post("/admin/offers/offer_nope/cancel", headers=api.admin), 404, "not-found")
@@ -162,8 +190,10 @@ def test_cancel_and_accept_race_one_wins(api, client, service):
         with ThreadPoolExecutor(2) as pool:
             c, t = pool.submit(cancel), pool.submit(take)
             cancelled, taken = c.result(), t.result()
-        assert sorted([cancelled.status_code, taken.status_code]) in ([200, 409], [201, 409]), \
-            (cancelled.text, taken.text)
+        assert sorted([cancelled.status_code, taken.status_code]) in ([200, 409], [201, 409]), (
+            cancelled.text,
+            taken.text,
+        )
         view = client.get(f"/admin/offers/{offer['offer_id']}", headers=api.admin).json()
         if taken.status_code == 201:
             assert view["status"] == "issued" and view["credential_id"] == taken.json()["credential_id"]
@@ -177,8 +207,7 @@ def test_cancel_and_accept_race_one_wins(api, client, service):
 # ------------------------------------------------------------------ unknown query parameters
 
 
-LISTINGS = ["/admin/schemas", "/admin/credential-definitions", "/admin/offers", "/admin/credentials",
-            "/admin/audit"]
+LISTINGS = ["/admin/schemas", "/admin/credential-definitions", "/admin/offers", "/admin/credentials", "/admin/audit"]
 
 
 def test_unknown_query_parameters_are_422_on_every_admin_route(api, client):
@@ -189,12 +218,15 @@ def test_unknown_query_parameters_are_422_on_every_admin_route(api, client):
         body = assert_problem(client.get(path, params={"offerid": "x"}, headers=api.admin), 422, "invalid-request")
         assert body["errors"][0]["loc"] == ["query", "offerid"]
     # the issue's case: a filter the route did not have used to list everything
-    assert_problem(client.get("/admin/offers", params={"offer_id": offer["offer_id"]}, headers=api.admin),
-                   422, "invalid-request")
+    assert_problem(
+        client.get("/admin/offers", params={"offer_id": offer["offer_id"]}, headers=api.admin), 422, "invalid-request"
+    )
     # also on views and writes (nothing is written)
-    for method, path in (("GET", f"/admin/offers/{offer['offer_id']}"),
-                         ("GET", f"/admin/credential-definitions/{definition['id']}"),
-                         ("POST", f"/admin/offers/{offer['offer_id']}/cancel")):
+    for method, path in (
+        ("GET", f"/admin/offers/{offer['offer_id']}"),
+        ("GET", f"/admin/credential-definitions/{definition['id']}"),
+        ("POST", f"/admin/offers/{offer['offer_id']}/cancel"),
+    ):
         assert_problem(client.request(method, path + "?force=1", headers=api.admin), 422, "invalid-request")
     assert client.get(f"/admin/offers/{offer['offer_id']}", headers=api.admin).json()["status"] == "pending"
     # authentication still comes first
@@ -226,7 +258,8 @@ def test_bulk_offers_all_created_in_order(api, client, service):
     audit = _audit(client, api.admin, action="offer.create")
     assert [(a["object_id"], a["detail"]) for a in audit] == [
         (o["offer_id"], {"batch_id": out["batch_id"], "definition_id": o["credential_definition_id"], "index": i})
-        for i, o in enumerate(out["items"])]
+        for i, o in enumerate(out["items"])
+    ]
 
 
 def test_bulk_offers_are_all_or_nothing_with_errors_by_index(api, client, ledger):
@@ -248,8 +281,14 @@ def test_bulk_offers_are_all_or_nothing_with_errors_by_index(api, client, ledger
     errors = {e["index"]: e for e in body["errors"]}
     assert sorted(errors) == [1, 2, 3, 4, 5, 7]
     slugs = {i: e["type"].rsplit("/", 1)[1] for i, e in errors.items()}
-    assert slugs == {1: "invalid-attributes", 2: "unknown-credential-definition", 3: "invalid-input",
-                     4: "invalid-input", 5: "invalid-attributes", 7: "invalid-input"}
+    assert slugs == {
+        1: "invalid-attributes",
+        2: "unknown-credential-definition",
+        3: "invalid-input",
+        4: "invalid-input",
+        5: "invalid-attributes",
+        7: "invalid-input",
+    }
     # a shared slug keeps its shared title (servicekit.problems.COMMON)
     assert {e["title"] for e in errors.values() if e["type"].endswith("/invalid-input")} == {"Invalid input"}
     assert all(e["status"] == 422 and e["title"] and e["detail"] for e in errors.values())
@@ -260,12 +299,18 @@ def test_bulk_offers_are_all_or_nothing_with_errors_by_index(api, client, ledger
 
 def test_bulk_offer_limits(api, client):
     definition = api.definition(api.schema()["id"], revocable=False)
-    for body in ({"offers": []}, {"offers": [_item(definition["id"])] * (MAX_BULK_OFFERS + 1)},
-                 {"offers": _item(definition["id"])}, {}, {"offers": [_item(definition["id"])], "x": 1}):
+    for body in (
+        {"offers": []},
+        {"offers": [_item(definition["id"])] * (MAX_BULK_OFFERS + 1)},
+        {"offers": _item(definition["id"])},
+        {},
+        {"offers": [_item(definition["id"])], "x": 1},
+    ):
         assert_problem(client.post("/admin/offers/bulk", json=body, headers=api.admin), 422, "invalid-request")
     assert _offers(client, api.admin) == []
-    r = client.post("/admin/offers/bulk", json={"offers": [_item(definition["id"])] * MAX_BULK_OFFERS},
-                    headers=api.admin)
+    r = client.post(
+        "/admin/offers/bulk", json={"offers": [_item(definition["id"])] * MAX_BULK_OFFERS}, headers=api.admin
+    )
     assert r.status_code == 201, r.text[:300]
     assert len(r.json()["items"]) == MAX_BULK_OFFERS
     assert len(_offers(client, api.admin, limit=1000)) == MAX_BULK_OFFERS
@@ -275,8 +320,9 @@ def test_bulk_offers_have_their_own_body_limit(api, client):
     """1000 offers of a wide schema fit the bulk route's 2 MiB; beyond it is 413; other routes keep 256 KiB."""
     from issuer.api import BULK_MAX_BODY_BYTES
 
-    wide = api.schema({"name": "wide", "version": "1",
-                       "attributes": [{"name": f"a{i}", "type": "string"} for i in range(12)]})
+    wide = api.schema(
+        {"name": "wide", "version": "1", "attributes": [{"name": f"a{i}", "type": "string"} for i in range(12)]}
+    )
     did = api.definition(wide["id"], revocable=False)["id"]
     values = {f"a{i}": "x" * 60 for i in range(12)}
     body = {"offers": [_item(did, values)] * MAX_BULK_OFFERS}
@@ -284,8 +330,11 @@ def test_bulk_offers_have_their_own_body_limit(api, client):
     assert 256 * 1024 < size < BULK_MAX_BODY_BYTES  # over the shared limit, under this route's
     r = client.post("/admin/offers/bulk", json=body, headers=api.admin)
     assert r.status_code == 201, r.text[:300]
-    assert_problem(client.post("/admin/offers", json={**_item(did, values), "pad": "x" * 300_000},
-                               headers=api.admin), 413, "payload-too-large")
+    assert_problem(
+        client.post("/admin/offers", json={**_item(did, values), "pad": "x" * 300_000}, headers=api.admin),
+        413,
+        "payload-too-large",
+    )
     big = {"offers": [_item(did, {k: "x" * 200 for k in values})] * MAX_BULK_OFFERS}
     assert len(json.dumps(big)) > BULK_MAX_BODY_BYTES
     assert_problem(client.post("/admin/offers/bulk", json=big, headers=api.admin), 413, "payload-too-large")
@@ -298,15 +347,17 @@ def test_bulk_offers_beyond_the_registry_are_409_by_index(api, client):
     plain = api.definition(sid, revocable=False, tag="plain")
     api.offer(small["id"])  # one index reserved
     items = [_item(small["id"]), _item(plain["id"]), _item(small["id"]), _item(small["id"])]
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": items}, headers=api.admin), 409,
-                          "registry-full")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": items}, headers=api.admin), 409, "registry-full"
+    )
     assert [e["index"] for e in body["errors"]] == [3]
     assert body["errors"][0]["type"].endswith("/registry-full") and body["errors"][0]["status"] == 409
     assert len(_offers(client, api.admin)) == 1  # nothing of the bulk
     # with a bad item too, the request is 422 listing both
     items[1] = _item(plain["id"], {**VALUES, "employed": "yes"})
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": items}, headers=api.admin), 422,
-                          "invalid-offers")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": items}, headers=api.admin), 422, "invalid-offers"
+    )
     assert [e["index"] for e in body["errors"]] == [1]  # values are checked before capacity
     # two fit
     r = client.post("/admin/offers/bulk", json={"offers": [_item(small["id"])] * 2}, headers=api.admin)
@@ -350,8 +401,11 @@ def test_every_admin_write_is_audited_with_the_tokens_label(api, client, service
     ops = service.create_admin_token("ops-alice")
     ops_h = {"Authorization": f"Bearer {ops}"}
     schema = api.schema()
-    r = client.post("/admin/credential-definitions", headers=ops_h,
-                    json={"schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 4})
+    r = client.post(
+        "/admin/credential-definitions",
+        headers=ops_h,
+        json={"schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 4},
+    )
     definition = r.json()
     offer = api.offer(definition["id"])
     r = client.post("/admin/offers/bulk", headers=ops_h, json={"offers": [_item(definition["id"])] * 2})
@@ -381,11 +435,15 @@ def test_every_admin_write_is_audited_with_the_tokens_label(api, client, service
         ("cli", "admin_token.revoke", "admin_token", seen[1][3]),
     ]
     by_action = {a["action"]: a for a in records}
-    assert by_action["credential.revoke"]["detail"] == {"definition_id": definition["id"],
-                                                        "registry_id": definition["definition"]["revocation"]["id"]}
+    assert by_action["credential.revoke"]["detail"] == {
+        "definition_id": definition["id"],
+        "registry_id": definition["definition"]["revocation"]["id"],
+    }
     assert revoked["status"] == "revoked"
-    assert by_action["credential_definition.create"]["detail"]["registry_id"] == \
-        definition["definition"]["revocation"]["id"]
+    assert (
+        by_action["credential_definition.create"]["detail"]["registry_id"]
+        == definition["definition"]["revocation"]["id"]
+    )
     assert by_action["schema.create"]["detail"] == {"name": "lending", "version": "1.0"}
     assert by_action["admin_token.revoke"]["detail"] == {"name": "ops-alice"}
     ops_records = [a for a in records if a["actor"] == "ops-alice"]
@@ -403,8 +461,7 @@ def test_audit_filters_and_pagination(api, client, service):
     definition = api.definition(api.schema()["id"], revocable=False)
     offers = [api.offer(definition["id"]) for _ in range(3)]
     client.post(f"/admin/offers/{offers[1]['offer_id']}/cancel", headers=api.admin)
-    assert [a["object_id"] for a in _audit(client, api.admin, action="offer.create")] == \
-        [o["offer_id"] for o in offers]
+    assert [a["object_id"] for a in _audit(client, api.admin, action="offer.create")] == [o["offer_id"] for o in offers]
     history = _audit(client, api.admin, object_id=offers[1]["offer_id"])
     assert [a["action"] for a in history] == ["offer.create", "offer.cancel"]
     assert len(_audit(client, api.admin, actor="tests")) == 6  # schema, definition, 3 offers, cancel
@@ -420,8 +477,14 @@ def test_audit_filters_and_pagination(api, client, service):
     assert _audit(client, api.admin, until=first) == []
     assert _audit(client, api.admin, since="2999-01-01T00:00:00Z") == []
     assert len(_audit(client, api.admin, until="2999-01-01T00:00:00")) == len(everything)
-    for params in ({"action": "offer.delete"}, {"since": "yesterday"}, {"limit": 0}, {"limit": 1001},
-                   {"offset": -1}, {"actor": "x" * 129}):
+    for params in (
+        {"action": "offer.delete"},
+        {"since": "yesterday"},
+        {"limit": 0},
+        {"limit": 1001},
+        {"offset": -1},
+        {"actor": "x" * 129},
+    ):
         assert_problem(client.get("/admin/audit", params=params, headers=api.admin), 422, "invalid-request")
     for params in ({"since": "0001-01-01T00:00:00+14:00"}, {"until": "9999-12-31T23:59:59-14:00"}):
         assert_problem(client.get("/admin/audit", params=params, headers=api.admin), 422, "invalid-input")
@@ -434,7 +497,9 @@ def test_cli_token_writes_are_audited(service, client, admin):
     assert revoke_admin_tokens(service.engine, token=token) == 0  # nothing revoked, nothing recorded
     records = _audit(client, admin, object_type="admin_token")
     assert [(a["actor"], a["action"], a["detail"]) for a in records][-2:] == [
-        ("cli", "admin_token.create", {"name": "deploy-bot"}), ("cli", "admin_token.revoke", {"name": "deploy-bot"})]
+        ("cli", "admin_token.create", {"name": "deploy-bot"}),
+        ("cli", "admin_token.revoke", {"name": "deploy-bot"}),
+    ]
     assert token not in json.dumps(records)
 
 
@@ -442,9 +507,18 @@ def test_cli_token_writes_are_audited(service, client, admin):
 
 
 def test_attribute_errors_hide_the_value_without_garbling(api, client):
-    schema = api.schema({"name": "msgs", "version": "1", "attributes": [
-        {"name": "score", "type": "int(10..100)"}, {"name": "flag", "type": "bool"},
-        {"name": "day", "type": "date"}, {"name": "amount", "type": "decimal(2)"}]})
+    schema = api.schema(
+        {
+            "name": "msgs",
+            "version": "1",
+            "attributes": [
+                {"name": "score", "type": "int(10..100)"},
+                {"name": "flag", "type": "bool"},
+                {"name": "day", "type": "date"},
+                {"name": "amount", "type": "decimal(2)"},
+            ],
+        }
+    )
     did = api.definition(schema["id"], revocable=False)["id"]
     good = {"score": 50, "flag": True, "day": "2000-01-01", "amount": "1.00"}
     cases = [
@@ -529,27 +603,47 @@ def test_an_expired_offer_can_be_cancelled(api, client, service):
 def test_nul_characters_are_422_not_500(api, client):
     """PostgreSQL text cannot hold NUL: in a path, a query or an id in a body it is refused first."""
     definition = api.definition(api.schema()["id"])
-    for method, url in (("GET", "/admin/offers/a%00b"), ("GET", "/admin/offers?definition_id=a%00b"),
-                        ("GET", "/admin/offers?batch_id=%00"), ("GET", "/admin/audit?actor=%00"),
-                        ("GET", "/admin/audit?object_id=%00"), ("GET", "/admin/credentials?offer_id=%00"),
-                        ("GET", "/admin/schemas/%00"), ("GET", "/admin/credentials/%00"),
-                        ("GET", "/admin/credential-definitions/%00"), ("POST", "/admin/offers/a%00/cancel"),
-                        ("POST", "/admin/credentials/%00/revoke")):
+    for method, url in (
+        ("GET", "/admin/offers/a%00b"),
+        ("GET", "/admin/offers?definition_id=a%00b"),
+        ("GET", "/admin/offers?batch_id=%00"),
+        ("GET", "/admin/audit?actor=%00"),
+        ("GET", "/admin/audit?object_id=%00"),
+        ("GET", "/admin/credentials?offer_id=%00"),
+        ("GET", "/admin/schemas/%00"),
+        ("GET", "/admin/credentials/%00"),
+        ("GET", "/admin/credential-definitions/%00"),
+        ("POST", "/admin/offers/a%00/cancel"),
+        ("POST", "/admin/credentials/%00/revoke"),
+    ):
         assert_problem(client.request(method, url, headers=api.admin), 422, "invalid-request")
     nul = _item("creddef:\x00")
     assert_problem(client.post("/admin/offers", json=nul, headers=api.admin), 422, "invalid-request")
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(definition["id"]), nul]},
-                                      headers=api.admin), 422, "invalid-offers")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": [_item(definition["id"]), nul]}, headers=api.admin),
+        422,
+        "invalid-offers",
+    )
     assert [e["index"] for e in body["errors"]] == [1]
     for body in ({"schema_id": "schema:\x00", "tag": "t", "revocable": False},):
-        assert_problem(client.post("/admin/credential-definitions", json=body, headers=api.admin), 422,
-                       "invalid-request")
-    assert_problem(client.post("/admin/schemas", json={"name": "a\x00", "version": "1",
-                                                       "attributes": [{"name": "a", "type": "int"}]},
-                               headers=api.admin), 422, "invalid-request")
+        assert_problem(
+            client.post("/admin/credential-definitions", json=body, headers=api.admin), 422, "invalid-request"
+        )
+    assert_problem(
+        client.post(
+            "/admin/schemas",
+            json={"name": "a\x00", "version": "1", "attributes": [{"name": "a", "type": "int"}]},
+            headers=api.admin,
+        ),
+        422,
+        "invalid-request",
+    )
     offer = api.offer(definition["id"])
-    r = client.post("/credentials", json={"offer_id": "offer_\x00", "request": "AAAA"},
-                    headers={"Authorization": f"Bearer {offer['token']}"})
+    r = client.post(
+        "/credentials",
+        json={"offer_id": "offer_\x00", "request": "AAAA"},
+        headers={"Authorization": f"Bearer {offer['token']}"},
+    )
     assert_problem(r, 422, "invalid-request")
 
 
@@ -560,18 +654,26 @@ def test_offers_of_a_rotated_definition_are_refused_single_and_bulk(api, client)
     r = client.post(f"/admin/credential-definitions/{old['id']}/rotate", headers=api.admin)
     assert r.status_code in (201, 202), r.text
     new = r.json()
-    body = assert_problem(client.post("/admin/offers", json=_item(old["id"]), headers=api.admin), 409,
-                          "definition-superseded")
+    body = assert_problem(
+        client.post("/admin/offers", json=_item(old["id"]), headers=api.admin), 409, "definition-superseded"
+    )
     assert body["successor_id"] == new["id"]
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(old["id"])] * 2},
-                                      headers=api.admin), 409, "definition-superseded")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": [_item(old["id"])] * 2}, headers=api.admin),
+        409,
+        "definition-superseded",
+    )
     assert [e["index"] for e in body["errors"]] == [0, 1]
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": [_item(other["id"]), _item(old["id"])]},
-                                      headers=api.admin), 409, "definition-superseded")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": [_item(other["id"]), _item(old["id"])]}, headers=api.admin),
+        409,
+        "definition-superseded",
+    )
     assert [(e["index"], e["status"]) for e in body["errors"]] == [(1, 409)]
     mixed = [_item(other["id"], {**VALUES, "employees": "x"}), _item(old["id"])]
-    body = assert_problem(client.post("/admin/offers/bulk", json={"offers": mixed}, headers=api.admin), 422,
-                          "invalid-offers")
+    body = assert_problem(
+        client.post("/admin/offers/bulk", json={"offers": mixed}, headers=api.admin), 422, "invalid-offers"
+    )
     assert [(e["index"], e["status"]) for e in body["errors"]] == [(0, 422), (1, 409)]
     assert _offers(client, api.admin) == []
     # the rotation is audited as a definition naming what it supersedes

@@ -29,8 +29,16 @@ def test_every_admin_route_is_listed(client):
     """The table above covers every /admin route the app serves."""
     paths = client.get("/openapi.json").json()["paths"]
     served = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/admin") for m in ops}
-    listed = {(m, p.replace("schema:0", "{schema_id}").replace("creddef:0", "{definition_id}")
-               .replace("cred_0", "{credential_id}").replace("offer_0", "{offer_id}")) for m, p in ADMIN_ROUTES}
+    listed = {
+        (
+            m,
+            p.replace("schema:0", "{schema_id}")
+            .replace("creddef:0", "{definition_id}")
+            .replace("cred_0", "{credential_id}")
+            .replace("offer_0", "{offer_id}"),
+        )
+        for m, p in ADMIN_ROUTES
+    }
     assert served == listed
 
 

@@ -97,32 +97,40 @@ def test_bad_offers(api, client):
         {**VALUES, "nickname": "x"},  # unknown
     ]
     for values in bad_values:
-        r = client.post("/admin/offers", json={"credential_definition_id": did, "attributes": values},
-                        headers=api.admin)
+        r = client.post(
+            "/admin/offers", json={"credential_definition_id": did, "attributes": values}, headers=api.admin
+        )
         body = assert_problem(r, 422, "invalid-attributes")
         for v in values.values():  # the detail does not echo personal data
             if isinstance(v, str) and len(v) > 4:
                 assert v not in body["detail"]
-    r = client.post("/admin/offers", json={"credential_definition_id": "creddef:nope", "attributes": VALUES},
-                    headers=api.admin)
+    r = client.post(
+        "/admin/offers", json={"credential_definition_id": "creddef:nope", "attributes": VALUES}, headers=api.admin
+    )
     assert_problem(r, 422, "unknown-credential-definition")
-    for body in ({"credential_definition_id": did}, {"credential_definition_id": did, "attributes": [1]},
-                 {"credential_definition_id": 5, "attributes": VALUES}):
+    for body in (
+        {"credential_definition_id": did},
+        {"credential_definition_id": did, "attributes": [1]},
+        {"credential_definition_id": 5, "attributes": VALUES},
+    ):
         assert_problem(client.post("/admin/offers", json=body, headers=api.admin), 422, "invalid-request")
 
 
 def test_declared_int_bounds_are_enforced_at_issuance(api, client):
-    schema = api.schema({"name": "bounded", "version": "1.0",
-                         "attributes": [{"name": "income", "type": "int(0..1000000000)"}]})
+    schema = api.schema(
+        {"name": "bounded", "version": "1.0", "attributes": [{"name": "income", "type": "int(0..1000000000)"}]}
+    )
     assert schema["attributes"] == [{"name": "income", "type": "int(0..1000000000)"}]
     did = api.definition(schema["id"], revocable=False)["id"]
     for value in (-1, 10**9 + 1, 2**63):
-        r = client.post("/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}},
-                        headers=api.admin)
+        r = client.post(
+            "/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}}, headers=api.admin
+        )
         assert str(value) not in assert_problem(r, 422, "invalid-attributes")["detail"]
     for value in (0, 10**9):
-        r = client.post("/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}},
-                        headers=api.admin)
+        r = client.post(
+            "/admin/offers", json={"credential_definition_id": did, "attributes": {"income": value}}, headers=api.admin
+        )
         assert r.status_code == 201, r.text
 
 
@@ -154,8 +162,11 @@ def test_bad_credential_requests_never_burn_the_offer(api, client):
         {"offer_id": offer["offer_id"], "request": good, "x": 1},
     ):
         assert_problem(client.post("/credentials", json=body, headers=headers), 422, "invalid-request")
-    assert_problem(client.post("/credentials", content=b"{", headers={**headers, "content-type": "application/json"}),
-                   400, "malformed-json")
+    assert_problem(
+        client.post("/credentials", content=b"{", headers={**headers, "content-type": "application/json"}),
+        400,
+        "malformed-json",
+    )
     r = client.post("/credentials", json={"offer_id": "offer_nope", "request": good}, headers=headers)
     assert_problem(r, 404, "not-found")
     # the offer survived all of it, and then is used exactly once

@@ -36,8 +36,9 @@ def test_concurrent_offers_get_distinct_indexes(api, client, service):
     definition = api.definition(api.schema()["id"], capacity=WORKERS)
     offers = [api.offer(definition["id"]) for _ in range(WORKERS)]
     # every index is reserved by a pending offer: one more is refused at offer time, not at accept time
-    r = client.post("/admin/offers", json={"credential_definition_id": definition["id"], "attributes": VALUES},
-                    headers=api.admin)
+    r = client.post(
+        "/admin/offers", json={"credential_definition_id": definition["id"], "attributes": VALUES}, headers=api.admin
+    )
     assert r.status_code == 409 and r.json()["type"].endswith("/registry-full"), r.text
     requests = [request_for(o) for o in offers]
     barrier = threading.Barrier(WORKERS)
@@ -67,8 +68,11 @@ def test_concurrent_offers_never_overcommit_the_registry(api, client, service):
 
     with ThreadPoolExecutor(len(calls)) as pool:
         responses = list(pool.map(go, calls))
-    created = sum(1 if path == "/admin/offers" else 2 for (path, _), r in zip(calls, responses, strict=True)
-                  if r.status_code == 201)
+    created = sum(
+        1 if path == "/admin/offers" else 2
+        for (path, _), r in zip(calls, responses, strict=True)
+        if r.status_code == 201
+    )
     assert all(r.status_code in (201, 409) for r in responses), [r.text for r in responses]
     assert created <= capacity and created >= capacity - 1  # a bulk of two may not fit the last index
     assert len(service.list_offers(status="pending")) == created

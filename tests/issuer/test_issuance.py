@@ -24,8 +24,15 @@ def test_issuance_flow_revocable(api, client, ledger, service):
     definition = api.definition(schema["id"], capacity=8, validity_days=30)
     assert definition["revocable"] and definition["capacity"] == 8 and definition["validity_days"] == 30
     offer = api.offer(definition["id"])
-    assert set(offer) == {"offer_id", "token", "issuer_url", "credential_definition_id", "definition", "attributes",
-                          "expires_at"}
+    assert set(offer) == {
+        "offer_id",
+        "token",
+        "issuer_url",
+        "credential_definition_id",
+        "definition",
+        "attributes",
+        "expires_at",
+    }
     assert offer["issuer_url"] == "http://issuer.test"
 
     requested, body, credential = accept(client, offer)  # process_credential verified the signature
@@ -41,16 +48,27 @@ def test_issuance_flow_revocable(api, client, ledger, service):
     assert rev["registry_id"] == requested.definition.revocation.id and rev["index"] == 0
     entry = parse_entry(ledger.entry(rev["ledger_seq"]).body)
     assert entry.type == "revocation_registry" and entry.payload["v0"] == rev["accumulator"]
-    accumulator.verify_witness(be.g1_from_bytes(b64d(rev["witness"])), credential.revocation_handle,
-                               be.g1_from_bytes(b64d(rev["accumulator"])),
-                               be.g2_from_bytes(requested.definition.revocation.Q), backend=be)
+    accumulator.verify_witness(
+        be.g1_from_bytes(b64d(rev["witness"])),
+        credential.revocation_handle,
+        be.g1_from_bytes(b64d(rev["accumulator"])),
+        be.g2_from_bytes(requested.definition.revocation.Q),
+        backend=be,
+    )
     # the handle is y_index of the registry
     assert credential.revocation_handle == accumulator.handle(rev["registry_id"].encode(), 0)
 
     listed = client.get("/admin/credentials", headers=api.admin).json()["items"]
     assert [c["id"] for c in listed] == [body["credential_id"]]
-    assert set(listed[0]) == {"id", "definition_id", "status", "revocation_index", "issued_at", "revoked_at",
-                              "offer_id"}
+    assert set(listed[0]) == {
+        "id",
+        "definition_id",
+        "status",
+        "revocation_index",
+        "issued_at",
+        "revoked_at",
+        "offer_id",
+    }
     assert listed[0]["offer_id"] == offer["offer_id"]
     assert listed[0]["status"] == "issued" and listed[0]["revoked_at"] is None
     one = client.get(f"/admin/credentials/{body['credential_id']}", headers=api.admin).json()
@@ -66,8 +84,12 @@ def test_definition_rebuilds_from_the_ledger(api, ledger, service):
     schema = api.schema()
     definition = api.definition(schema["id"], capacity=4)
     entries = _ledger_docs(ledger)
-    assert [e.type for e in entries] == ["issuer_registration", "schema", "credential_definition",
-                                        "revocation_registry"]
+    assert [e.type for e in entries] == [
+        "issuer_registration",
+        "schema",
+        "credential_definition",
+        "revocation_registry",
+    ]
     reg, sch, cd, rr = entries
     assert all(e.issuer == service.issuer_id for e in entries)
     assert reg.payload["ledger_key"] == service.ledger_public_key.hex()
@@ -75,8 +97,9 @@ def test_definition_rebuilds_from_the_ledger(api, ledger, service):
     assert cd_p.cred_def_id == definition["id"] == rr_p.cred_def_id and cd_p.schema_id == sch_p.schema_id
     rebuilt = CredentialDefinition(
         issuer_id=cd.issuer,
-        schema=Schema.from_json({"name": sch_p.name, "version": sch_p.version,
-                                 "attributes": [a.model_dump() for a in sch_p.attributes]}),
+        schema=Schema.from_json(
+            {"name": sch_p.name, "version": sch_p.version, "attributes": [a.model_dump() for a in sch_p.attributes]}
+        ),
         tag=cd_p.tag,
         public_key=b64d(cd_p.bbs_public_key),
         revocation=RevocationRegistry(rr_p.registry_id, rr_p.capacity, b64d(rr_p.q)),
@@ -102,8 +125,9 @@ def test_registry_full(api, client):
     """A full registry is refused when the offer is made (409), not when the holder accepts it."""
     definition = api.definition(api.schema()["id"], capacity=1)
     accept(client, api.offer(definition["id"]))
-    r = client.post("/admin/offers", json={"credential_definition_id": definition["id"], "attributes": VALUES},
-                    headers=api.admin)
+    r = client.post(
+        "/admin/offers", json={"credential_definition_id": definition["id"], "attributes": VALUES}, headers=api.admin
+    )
     assert "0 free" in assert_problem(r, 409, "registry-full")["detail"]
 
 
@@ -129,9 +153,19 @@ def test_lists_and_gets(api, client):
 def test_openapi_has_stable_operation_ids(client):
     spec = client.get("/openapi.json").json()
     ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
-    assert {"create_schema", "list_schemas", "get_schema", "create_credential_definition",
-            "list_credential_definitions", "get_credential_definition", "create_offer", "list_credentials",
-            "get_credential", "revoke_credential", "issue_credential"} <= ops
+    assert {
+        "create_schema",
+        "list_schemas",
+        "get_schema",
+        "create_credential_definition",
+        "list_credential_definitions",
+        "get_credential_definition",
+        "create_offer",
+        "list_credentials",
+        "get_credential",
+        "revoke_credential",
+        "issue_credential",
+    } <= ops
     assert client.get("/docs").status_code == 200
 
 
@@ -149,6 +183,7 @@ def test_restart_keeps_identity_and_does_not_reregister(settings, ledger, api, c
     offer = again.create_offer(credential_definition_id=definition["id"], attributes=VALUES)
     requested = request_for(offer)
     from circuits.codec import b64e
+
     body = again.issue_credential(offer_id=offer["offer_id"], token=offer["token"], request=b64e(requested.request))
     process(requested, body)
     assert again.revoke(body["credential_id"]).status == "revoked"

@@ -70,27 +70,46 @@ def test_ledger_down_then_up_records_wait_and_go_out_once_in_order(settings, led
     r = client.post("/admin/schemas", json={**SCHEMA, "version": "2.0"}, headers=api.admin)
     assert r.status_code == 202 and r.json()["publication"] == "pending" and r.json()["ledger_seq"] is None
     schema2 = r.json()
-    r = client.post("/admin/credential-definitions", headers=api.admin, json={
-        "schema_id": schema2["id"], "tag": "t", "revocable": True, "capacity": 4})
+    r = client.post(
+        "/admin/credential-definitions",
+        headers=api.admin,
+        json={"schema_id": schema2["id"], "tag": "t", "revocable": True, "capacity": 4},
+    )
     assert r.status_code == 202 and r.json()["ledger_seq"] is None and r.json()["registry_seq"] is None
     definition2 = r.json()
     r = client.post(f"/admin/credentials/{alice['credential_id']}/revoke", headers=api.admin)
-    assert r.status_code == 202 and r.json() == {"id": alice["credential_id"], "status": "revoked",
-                                                 "ledger_seq": None, "publication": "pending"}
+    assert r.status_code == 202 and r.json() == {
+        "id": alice["credential_id"],
+        "status": "revoked",
+        "ledger_seq": None,
+        "publication": "pending",
+    }
     # issuing against what holders cannot find on the ledger waits; the offer stays usable
     offer = api.offer(published["id"])
     assert_problem(post_request(client, offer, request_for(offer)), 503, "publication-pending")
     offer2 = api.offer(definition2["id"])
     assert_problem(post_request(client, offer2, request_for(offer2)), 503, "publication-pending")
     assert [r.entry_type for r in service.outbox.pending()] == [
-        "schema", "credential_definition", "revocation_registry", "revocation"]
+        "schema",
+        "credential_definition",
+        "revocation_registry",
+        "revocation",
+    ]
     assert "zkcred_issuer_outbox_pending 4.0" in client.get("/metrics").text
 
     switch.down = False
     accept(client, offer)  # delivers what is pending first, then issues
     mine = _assert_once(ledger, service.issuer_id)
-    assert [e.type for e in mine] == ["issuer_registration", "schema", "credential_definition", "revocation_registry",
-                                      "schema", "credential_definition", "revocation_registry", "revocation"]
+    assert [e.type for e in mine] == [
+        "issuer_registration",
+        "schema",
+        "credential_definition",
+        "revocation_registry",
+        "schema",
+        "credential_definition",
+        "revocation_registry",
+        "revocation",
+    ]
     got = client.get(f"/admin/schemas/{schema2['id']}", headers=api.admin).json()
     assert got["publication"] == "published" and mine[-4].seq == got["ledger_seq"]
     got = client.get(f"/admin/credential-definitions/{definition2['id']}", headers=api.admin).json()
@@ -157,8 +176,15 @@ def test_duplicate_schema_and_definition_are_409_with_the_existing_id(api, clien
         problem = assert_problem(client.post("/admin/schemas", json=body, headers=api.admin), 409, "schema-exists")
         assert problem["existing_id"] == schema["id"]
     definition = api.definition(schema["id"], tag="2026")
-    problem = assert_problem(client.post("/admin/credential-definitions", headers=api.admin, json={
-        "schema_id": schema["id"], "tag": "2026", "revocable": False}), 409, "definition-exists")
+    problem = assert_problem(
+        client.post(
+            "/admin/credential-definitions",
+            headers=api.admin,
+            json={"schema_id": schema["id"], "tag": "2026", "revocable": False},
+        ),
+        409,
+        "definition-exists",
+    )
     assert problem["existing_id"] == definition["id"]
     assert api.definition(schema["id"], tag="2027")["id"] != definition["id"]  # another tag is another definition
     assert len(client.get("/admin/credential-definitions", headers=api.admin).json()["items"]) == 2
@@ -201,9 +227,13 @@ def test_concurrent_creators_of_one_definition_get_exactly_one(service, ledger):
     made = [r for r in results if not isinstance(r, IssuerError)]
     assert len(made) == 1
     assert {(e.slug, e.extra["existing_id"]) for e in results if isinstance(e, IssuerError)} == {
-        ("definition-exists", made[0].id)}
+        ("definition-exists", made[0].id)
+    }
     assert [e.type for e in _assert_once(ledger, service.issuer_id)] == [
-        "issuer_registration", "schema", "credential_definition"]
+        "issuer_registration",
+        "schema",
+        "credential_definition",
+    ]
 
 
 def test_a_database_from_before_the_outbox_is_upgraded(db_url, settings, ledger):
@@ -292,8 +322,9 @@ def test_two_deliverers_racing_publish_each_entry_once_in_order(settings, ledger
     switch = Switch(ledger)
     first = IssuerService.open(settings=settings, publisher=switch)
     switch.down = True
-    schemas = [first.create_schema(name=f"race{i}", version="1", attributes=[{"name": "a", "type": "int"}])
-               for i in range(6)]
+    schemas = [
+        first.create_schema(name=f"race{i}", version="1", attributes=[{"name": "a", "type": "int"}]) for i in range(6)
+    ]
     second = IssuerService.open(settings=settings, publisher=switch, deliver=False)
     switch.down = False
     barrier = threading.Barrier(2)

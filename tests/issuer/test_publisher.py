@@ -28,16 +28,28 @@ class RacingClient(LedgerClient):
         self.rival = Ed25519PrivateKey.generate()
         from ledger.entries import public_key_bytes
 
-        log.append(key=self.rival, issuer="rival", entry_type="issuer_registration",
-                   payload={"ledger_key": public_key_bytes(self.rival).hex()})
+        log.append(
+            key=self.rival,
+            issuer="rival",
+            entry_type="issuer_registration",
+            payload={"ledger_key": public_key_bytes(self.rival).hex()},
+        )
 
     def submit(self, entry):  # type: ignore[no-untyped-def]
         self.submits += 1
         if self.races > 0:
             self.races -= 1
-            self.log.append(key=self.rival, issuer="rival", entry_type="schema",
-                            payload={"schema_id": f"rival-{self.submits}", "name": "r", "version": "1",
-                                     "attributes": [{"name": "a", "type": "int"}]})
+            self.log.append(
+                key=self.rival,
+                issuer="rival",
+                entry_type="schema",
+                payload={
+                    "schema_id": f"rival-{self.submits}",
+                    "name": "r",
+                    "version": "1",
+                    "attributes": [{"name": "a", "type": "int"}],
+                },
+            )
         return super().submit(entry)
 
 
@@ -48,19 +60,42 @@ def test_http_publisher_registers_publishes_and_retries_on_conflict(settings, le
     issuer = TestClient(create_app(service))
     admin = {"Authorization": f"Bearer {service.create_admin_token()}"}
     schema = issuer.post("/admin/schemas", json=SCHEMA, headers=admin).json()
-    definition = issuer.post("/admin/credential-definitions", headers=admin, json={
-        "schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 4}).json()
-    offer = issuer.post("/admin/offers", headers=admin, json={
-        "credential_definition_id": definition["id"], "attributes": {
-            "income": "1.00", "birth_date": "2000-01-01", "country": "NL", "employees": 1, "employed": False}}).json()
+    definition = issuer.post(
+        "/admin/credential-definitions",
+        headers=admin,
+        json={"schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 4},
+    ).json()
+    offer = issuer.post(
+        "/admin/offers",
+        headers=admin,
+        json={
+            "credential_definition_id": definition["id"],
+            "attributes": {
+                "income": "1.00",
+                "birth_date": "2000-01-01",
+                "country": "NL",
+                "employees": 1,
+                "employed": False,
+            },
+        },
+    ).json()
     _, body, _ = accept(issuer, offer)
     revoked = issuer.post(f"/admin/credentials/{body['credential_id']}/revoke", headers=admin).json()
 
     mine = [parse_entry(e.body) for e in ledger.entries(start=0) if parse_entry(e.body).issuer == service.issuer_id]
-    assert [e.type for e in mine] == ["issuer_registration", "schema", "credential_definition",
-                                      "revocation_registry", "revocation"]
-    assert [e.seq for e in mine][1:] == [schema["ledger_seq"], definition["ledger_seq"],
-                                         body["revocation"]["ledger_seq"], revoked["ledger_seq"]]
+    assert [e.type for e in mine] == [
+        "issuer_registration",
+        "schema",
+        "credential_definition",
+        "revocation_registry",
+        "revocation",
+    ]
+    assert [e.seq for e in mine][1:] == [
+        schema["ledger_seq"],
+        definition["ledger_seq"],
+        body["revocation"]["ledger_seq"],
+        revoked["ledger_seq"],
+    ]
     assert client.submits >= 5 + 3  # three conflicts were retried
     # a restart finds the registration on the ledger (by replaying entries) and does not register again
     size = ledger.head().size
@@ -87,8 +122,12 @@ def test_someone_elses_issuer_id_is_refused(settings, ledger):
     from ledger.entries import public_key_bytes
 
     squatter = Ed25519PrivateKey.generate()
-    ledger.append(key=squatter, issuer="acme-bank", entry_type="issuer_registration",
-                  payload={"ledger_key": public_key_bytes(squatter).hex()})
+    ledger.append(
+        key=squatter,
+        issuer="acme-bank",
+        entry_type="issuer_registration",
+        payload={"ledger_key": public_key_bytes(squatter).hex()},
+    )
     with pytest.raises(IssuerError) as info:
         IssuerService.open(
             settings=settings.model_copy(update={"issuer_id": "acme-bank"}), publisher=InProcessPublisher(ledger)
@@ -107,13 +146,22 @@ def test_http_publisher_reads_its_key_from_the_verified_checkpoint(settings, led
     service = IssuerService.open(settings=settings, publisher=HttpPublisher(pinned))
     assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key
     witness = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate())
-    strict = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin,
-                          policy=simple_policy([(witness.name, witness.verifier, None)], 1))
+    strict = LedgerClient(
+        "http://ledger.test",
+        http=http,
+        ledger_key=ledger.public_key,
+        origin=ledger.origin,
+        policy=simple_policy([(witness.name, witness.verifier, None)], 1),
+    )
     with pytest.raises(IssuerError) as e:  # no witness cosigned this ledger's checkpoint
         HttpPublisher(strict).issuer_key(service.issuer_id)
     assert e.value.kind == ErrorKind.LEDGER_UNAVAILABLE and "witness.test/w1" in str(e.value)
-    foreign = LedgerClient("http://ledger.test", http=http, ledger_key=Ed25519PrivateKey.generate().public_key()
-                           .public_bytes_raw(), origin=ledger.origin)
+    foreign = LedgerClient(
+        "http://ledger.test",
+        http=http,
+        ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(),
+        origin=ledger.origin,
+    )
     with pytest.raises(IssuerError):
         HttpPublisher(foreign).issuer_key(service.issuer_id)
 
@@ -128,8 +176,9 @@ def test_http_publisher_waits_for_the_witnesses_to_cover_its_registration(settin
     witness = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate())
     ledger.witness_policy = simple_policy([(witness.name, witness.verifier, None)], 1)
     http = TestClient(create_ledger_app(ledger))
-    service = IssuerService.open(settings=settings, publisher=HttpPublisher(
-        LedgerClient("http://ledger.test", http=http)))  # registers (unverified path)
+    service = IssuerService.open(
+        settings=settings, publisher=HttpPublisher(LedgerClient("http://ledger.test", http=http))
+    )  # registers (unverified path)
     size = ledger.head().size
 
     def cosign_later() -> None:
@@ -137,10 +186,16 @@ def test_http_publisher_waits_for_the_witnesses_to_cover_its_registration(settin
 
         time.sleep(0.3)
         cp = ledger.checkpoint(size)
-        ledger.store.add_cosignatures(size, [NoteSignature(witness.name, witness.key_id,
-                                                           witness.sign(cp.checkpoint.text().encode()))])
+        ledger.store.add_cosignatures(
+            size, [NoteSignature(witness.name, witness.key_id, witness.sign(cp.checkpoint.text().encode()))]
+        )
 
     threading.Thread(target=cosign_later).start()
-    pinned = LedgerClient("http://ledger.test", http=http, ledger_key=ledger.public_key, origin=ledger.origin,
-                          policy=simple_policy([(witness.name, witness.verifier, None)], 1))
+    pinned = LedgerClient(
+        "http://ledger.test",
+        http=http,
+        ledger_key=ledger.public_key,
+        origin=ledger.origin,
+        policy=simple_policy([(witness.name, witness.verifier, None)], 1),
+    )
     assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key

@@ -25,8 +25,21 @@ def ledger_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-de
     tmp: Path = tmp_path_factory.mktemp("reconcile-ledger")
     port = free_ports(1)[0]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    ledger = Service(["ledger", "serve", "--port", str(port), "--key-file", str(tmp / "key"),
-                      "--database-url", f"sqlite:///{tmp}/ledger.db"], env, f"http://127.0.0.1:{port}", "/tree-head")
+    ledger = Service(
+        [
+            "ledger",
+            "serve",
+            "--port",
+            str(port),
+            "--key-file",
+            str(tmp / "key"),
+            "--database-url",
+            f"sqlite:///{tmp}/ledger.db",
+        ],
+        env,
+        f"http://127.0.0.1:{port}",
+        "/tree-head",
+    )
     ledger.start()
     yield ledger.url
     ledger.stop()
@@ -55,8 +68,12 @@ def test_reconcile_reports_then_repairs(settings, ledger_url, tmp_path):
     [b_row, _] = down.outbox.pending()
     up.publish(key=service._key, issuer_id=service.issuer_id, entry_type="schema", payload=json.loads(b_row.payload))
     # and an entry of ours the records do not know (what a crash before the outbox could leave)
-    ghost = up.publish(key=service._key, issuer_id=service.issuer_id, entry_type="schema",
-                       payload={"schema_id": "ghost", "name": "ghost", "version": "1", "attributes": ATTRS})
+    ghost = up.publish(
+        key=service._key,
+        issuer_id=service.issuer_id,
+        entry_type="schema",
+        payload={"schema_id": "ghost", "name": "ghost", "version": "1", "attributes": ATTRS},
+    )
     args = ["--database-url", settings.database_url, "--ledger-url", ledger_url, "--json"]
 
     dry = _cli(*args, "--dry-run", state_dir=tmp_path)  # no master key needed
@@ -87,12 +104,21 @@ def test_reconcile_errors_are_one_line(settings, ledger_url, tmp_path):
     IssuerService.open(settings=settings, publisher=HttpPublisher(LedgerClient(ledger_url)))
     for args, env, needle in [
         (["--database-url", f"sqlite:///{tmp_path}/nowhere.db", "--dry-run"], {}, "no issuer database at"),
-        (["--database-url", settings.database_url, "--ledger-url", "http://127.0.0.1:9", "--dry-run"], {},
-         "http://127.0.0.1:9"),
-        (["--database-url", settings.database_url, "--ledger-url", ledger_url], {"ZKCRED_MASTER_KEY": ""},
-         "ZKCRED_MASTER_KEY is not set"),
-        (["--database-url", settings.database_url, "--ledger-url", ledger_url], {"ZKCRED_MASTER_KEY": "00" * 32},
-         "does not open"),
+        (
+            ["--database-url", settings.database_url, "--ledger-url", "http://127.0.0.1:9", "--dry-run"],
+            {},
+            "http://127.0.0.1:9",
+        ),
+        (
+            ["--database-url", settings.database_url, "--ledger-url", ledger_url],
+            {"ZKCRED_MASTER_KEY": ""},
+            "ZKCRED_MASTER_KEY is not set",
+        ),
+        (
+            ["--database-url", settings.database_url, "--ledger-url", ledger_url],
+            {"ZKCRED_MASTER_KEY": "00" * 32},
+            "does not open",
+        ),
     ]:
         result = _cli(*args, env=env, state_dir=tmp_path)
         assert result.exit_code == 2, result.output

@@ -21,13 +21,19 @@ def test_revoke_publishes_and_a_second_revoke_is_409(api, client, ledger):
     size = ledger.head().size
     r = client.post(f"/admin/credentials/{alice['credential_id']}/revoke", headers=api.admin)
     assert r.status_code == 200, r.text
-    assert r.json() == {"id": alice["credential_id"], "status": "revoked", "ledger_seq": size,
-                        "publication": "published"}
+    assert r.json() == {
+        "id": alice["credential_id"],
+        "status": "revoked",
+        "ledger_seq": size,
+        "publication": "published",
+    }
     entry = parse_entry(ledger.entry(size).body)
     assert entry.type == "revocation"
-    assert entry.payload == {"registry_id": bob["revocation"]["registry_id"],
-                             "handles": [alice["credential"]["revocation_handle"]],
-                             "values": [entry.payload["values"][0]]}
+    assert entry.payload == {
+        "registry_id": bob["revocation"]["registry_id"],
+        "handles": [alice["credential"]["revocation_handle"]],
+        "values": [entry.payload["values"][0]],
+    }
     event = RevocationEvent(int(entry.payload["handles"][0], 16), be.g1_from_bytes(b64d(entry.payload["values"][0])))
 
     # bob updates his witness from the public event alone; alice cannot
@@ -52,16 +58,18 @@ def test_revoke_publishes_and_a_second_revoke_is_409(api, client, ledger):
     _, carol, carol_cred = accept(client, api.offer(definition["id"]))
     assert carol["revocation"]["ledger_seq"] == size
     assert carol["revocation"]["accumulator"] == entry.payload["values"][0]
-    accumulator.verify_witness(be.g1_from_bytes(b64d(carol["revocation"]["witness"])), carol_cred.revocation_handle,
-                               event.V, Q, backend=be)
+    accumulator.verify_witness(
+        be.g1_from_bytes(b64d(carol["revocation"]["witness"])), carol_cred.revocation_handle, event.V, Q, backend=be
+    )
 
     # a second revocation chains on the first value
     r = client.post(f"/admin/credentials/{bob['credential_id']}/revoke", headers=api.admin)
     assert r.status_code == 200
     second = parse_entry(ledger.entry(r.json()["ledger_seq"]).body)
     event2 = RevocationEvent(int(second.payload["handles"][0], 16), be.g1_from_bytes(b64d(second.payload["values"][0])))
-    C_carol = accumulator.update_witness(be.g1_from_bytes(b64d(carol["revocation"]["witness"])),
-                                         carol_cred.revocation_handle, [event2], backend=be)
+    C_carol = accumulator.update_witness(
+        be.g1_from_bytes(b64d(carol["revocation"]["witness"])), carol_cred.revocation_handle, [event2], backend=be
+    )
     accumulator.verify_witness(C_carol, carol_cred.revocation_handle, event2.V, Q, backend=be)
 
 

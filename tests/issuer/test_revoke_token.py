@@ -38,7 +38,8 @@ def test_cli_revoke_admin_token(tmp_path):
     token = json.loads(runner.invoke(app, ["issuer", "create-admin-token", "--json", "--database-url", url]).stdout)[
         "token"
     ]
-    out = runner.invoke(app, ["issuer", "revoke-admin-token", "--json", "--database-url", url],
-                        env={"ZKCRED_REVOKE_ADMIN_TOKEN": token})
+    out = runner.invoke(
+        app, ["issuer", "revoke-admin-token", "--json", "--database-url", url], env={"ZKCRED_REVOKE_ADMIN_TOKEN": token}
+    )
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout) == {"revoked": 1}

@@ -20,8 +20,13 @@ from tests.issuer.holder import accept
 
 def _forms(secret: bytes) -> list[bytes]:
     """The encodings a leaked secret would take: raw, hex, base64 (both alphabets)."""
-    return [secret, secret.hex().encode(), secret.hex().upper().encode(), b64e(secret).encode(),
-            base64.b64encode(secret).rstrip(b"=")]
+    return [
+        secret,
+        secret.hex().encode(),
+        secret.hex().upper().encode(),
+        b64e(secret).encode(),
+        base64.b64encode(secret).rstrip(b"="),
+    ]
 
 
 def _dump(engine) -> bytes:
@@ -46,8 +51,13 @@ def test_secrets_never_in_responses_or_plaintext_columns(api, client, service):
         responses.append(json.dumps(body).encode())
     cred_id = json.loads(responses[0])["credential_id"]
     responses.append(client.post(f"/admin/credentials/{cred_id}/revoke", headers=api.admin).content)
-    for path in ("/admin/schemas", "/admin/credential-definitions", "/admin/credentials",
-                 f"/admin/credentials/{cred_id}", f"/admin/credential-definitions/{revocable['id']}"):
+    for path in (
+        "/admin/schemas",
+        "/admin/credential-definitions",
+        "/admin/credentials",
+        f"/admin/credentials/{cred_id}",
+        f"/admin/credential-definitions/{revocable['id']}",
+    ):
         responses.append(client.get(path, headers=api.admin).content)
     responses += [json.dumps(x).encode() for x in (schema, revocable, plain)]
     listing = b"\n".join(responses)
@@ -56,11 +66,15 @@ def test_secrets_never_in_responses_or_plaintext_columns(api, client, service):
     secret_keys: list[bytes] = []
     with service.engine.connect() as conn:
         for row in conn.execute(select(CredentialDefinitionRow.__table__)):
-            secret_keys.append(sealer.open(row.bbs_secret_key_sealed,
-                                           f"issuer_credential_definitions/bbs_secret_key/{row.id}"))
+            secret_keys.append(
+                sealer.open(row.bbs_secret_key_sealed, f"issuer_credential_definitions/bbs_secret_key/{row.id}")
+            )
             if row.accumulator_secret_sealed is not None:
-                secret_keys.append(sealer.open(row.accumulator_secret_sealed,
-                                               f"issuer_credential_definitions/accumulator_secret/{row.id}"))
+                secret_keys.append(
+                    sealer.open(
+                        row.accumulator_secret_sealed, f"issuer_credential_definitions/accumulator_secret/{row.id}"
+                    )
+                )
         ident = conn.execute(select(IssuerIdentity.__table__)).one()
         secret_keys.append(sealer.open(ident.ledger_key_sealed, f"issuer_identity/ledger_key/{ident.issuer_id}"))
     assert len(secret_keys) == 4 and all(len(k) == 32 for k in secret_keys)
@@ -99,6 +113,7 @@ def test_sealed_values_are_bound_to_their_row(api, client, service):
         )
     with pytest.raises(UnsealError):
         from tests.issuer.holder import request_for
+
         req = request_for(o1)
         service.issue_credential(offer_id=o1["offer_id"], token=o1["token"], request=b64e(req.request))
 

@@ -145,8 +145,9 @@ def populate(log: LedgerLog, issuer: Issuer, n: int = 6) -> None:
             payload["handles"] = [f"{i:04x}"]
             payload["values"] = [f"{i:096x}"]
         elif i >= len(kinds):  # the log holds each content once: vary the object's id
-            key = {"schema": "schema_id", "credential_definition": "cred_def_id",
-                   "revocation_registry": "registry_id"}[kind]
+            key = {"schema": "schema_id", "credential_definition": "cred_def_id", "revocation_registry": "registry_id"}[
+                kind
+            ]
             payload[key] = f"{payload[key]}/{i}"
         log.append(key=issuer.key, issuer=issuer.id, entry_type=kind, payload=payload)
 

@@ -76,8 +76,12 @@ def test_client_verifies_the_checkpoint(lying: LyingLog) -> None:
     assert client.checkpoint().size == 5
     with pytest.raises(MalformedNote):  # another origin
         _client(lying, origin="ledger.test/b").checkpoint()
-    other = LedgerClient("http://ledger", ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(),
-                         origin=lying.origin, http=client._http)
+    other = LedgerClient(
+        "http://ledger",
+        ledger_key=Ed25519PrivateKey.generate().public_key().public_bytes_raw(),
+        origin=lying.origin,
+        http=client._http,
+    )
     with pytest.raises(NoteNotVerified):  # not the pinned key
         other.checkpoint()
     honest = lying.latest_checkpoint()
@@ -109,8 +113,9 @@ def test_audit_checks_the_checkpoint(lying: LyingLog) -> None:
     with pytest.raises(VerificationFailed) as e:
         audit_remote(client, ledger_key=lying.public_key)
     assert e.value.seq is None and e.value.detail.startswith("checkpoint:")
-    lying.lie = sign_checkpoint(Checkpoint(lying.origin, 5, lying.root(5)),
-                                log_signer(lying.origin, Ed25519PrivateKey.generate()))
+    lying.lie = sign_checkpoint(
+        Checkpoint(lying.origin, 5, lying.root(5)), log_signer(lying.origin, Ed25519PrivateKey.generate())
+    )
     with pytest.raises(VerificationFailed):  # signed by a key other than the tree head's
         audit_remote(client)
     lying.lie = lying.checkpoint(3)  # an older checkpoint (a lagging cosigned one) audits fine

@@ -24,7 +24,9 @@ def test_cosignatures_by_size_newest_first(store: LedgerStore) -> None:
     got = store.cosignatures()
     assert [size for size, _ in got] == [7, 3]
     assert sorted((s.name, s.signature[:8]) for s in got[0][1]) == [
-        ("w1.test", (200).to_bytes(8, "big")), ("w2.test", (103).to_bytes(8, "big"))]
+        ("w1.test", (200).to_bytes(8, "big")),
+        ("w2.test", (103).to_bytes(8, "big")),
+    ]
     assert {s.name for s in got[1][1]} == {"w1.test", "w2.test"}
     assert newer in got[0][1]
     assert [size for size, _ in store.cosignatures(sizes=1)] == [7]

@@ -20,8 +20,10 @@ from ledger.store import MemoryStore
 from tests.ledger.conftest import Issuer, populate
 from tests.ledger.test_note import SPEC_NOTE, SPEC_VKEY
 
-ml = pytest.importorskip("metamorphic_log", reason="metamorphic-log (an independent C2SP checkpoint verifier) "
-                                                    "is not installed: pip install metamorphic-log")
+ml = pytest.importorskip(
+    "metamorphic_log",
+    reason="metamorphic-log (an independent C2SP checkpoint verifier) is not installed: pip install metamorphic-log",
+)
 
 
 @pytest.fixture
@@ -61,8 +63,9 @@ def test_our_proofs_verify(log: LedgerLog) -> None:
         proof = log.consistency_proof(first=old_size, second=11)
         ml.checkpoint_verify_consistency(old.to_bytes().decode(), new.to_bytes().decode(), vkeys, proof)
         with pytest.raises(ml.VerifyError):
-            ml.checkpoint_verify_consistency(old.to_bytes().decode(), new.to_bytes().decode(), vkeys,
-                                             [bytes(32)] * len(proof))
+            ml.checkpoint_verify_consistency(
+                old.to_bytes().decode(), new.to_bytes().decode(), vkeys, [bytes(32)] * len(proof)
+            )
     for seq in (0, 5, 10):
         inc = log.inclusion_proof(seq=seq, tree_size=11)
         ml.checkpoint_verify_inclusion(new.to_bytes().decode(), vkeys, seq, inc.leaf_hash, inc.proof)

@@ -390,9 +390,11 @@ def test_mldsa44_cosigned_message_is_the_specs_structure() -> None:
     msg = subtree_v1_message("witness.example/w1", 1679315147, "example.com/behind-the-sofa", 0, 20852163, root)
     assert msg == (
         b"subtree/v1\n\x00"  # uint8 label[12]
-        + bytes([18]) + b"witness.example/w1"  # opaque cosigner_name<1..2^8-1>
+        + bytes([18])
+        + b"witness.example/w1"  # opaque cosigner_name<1..2^8-1>
         + (1679315147).to_bytes(8, "big")  # uint64 timestamp
-        + bytes([27]) + b"example.com/behind-the-sofa"  # opaque log_origin<1..2^8-1>
+        + bytes([27])
+        + b"example.com/behind-the-sofa"  # opaque log_origin<1..2^8-1>
         + bytes(8)  # uint64 start = 0 for a checkpoint
         + (20852163).to_bytes(8, "big")  # uint64 end = the tree size
         + root  # uint8 hash[32]

@@ -41,8 +41,10 @@ def run(*args: str, env: dict[str, str]):
 
 def test_flags_over_environment_over_file_over_defaults(state):
     state.mkdir()
-    (state / "zkcred.toml").write_text('issuer_url = "http://file:1"\nverifier_url = "http://file:2"\n'
-                                       'ledger_url = "http://file:3"\n[verifier]\nverifier_id = "from-file"\n')
+    (state / "zkcred.toml").write_text(
+        'issuer_url = "http://file:1"\nverifier_url = "http://file:2"\n'
+        'ledger_url = "http://file:3"\n[verifier]\nverifier_id = "from-file"\n'
+    )
     env = env_for(state, ZKCRED_VERIFIER_URL="http://env:2/", ZKCRED_LEDGER_URL="http://env:3")
     s = VerifierSettings.load(env, ledger_url="http://flag:3")
     assert (s.issuer_url, s.verifier_url, s.ledger_url) == ("http://file:1", "http://env:2", "http://flag:3")
@@ -57,16 +59,30 @@ def test_flags_over_environment_over_file_over_defaults(state):
 
 def test_old_variable_names_keep_working(state):
     key = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
-    env = env_for(state, DATABASE_URL="postgresql://u:p@h/v", ZKCRED_LEDGER_PUBLIC_KEY=key.hex(),
-                  ZKCRED_VERIFIER_ID="lender-x", ZKCRED_DEV_MODE="1")
+    env = env_for(
+        state,
+        DATABASE_URL="postgresql://u:p@h/v",
+        ZKCRED_LEDGER_PUBLIC_KEY=key.hex(),
+        ZKCRED_VERIFIER_ID="lender-x",
+        ZKCRED_DEV_MODE="1",
+    )
     s = VerifierSettings.load(env)
     assert s.database_url == "postgresql://u:p@h/v" and s.ledger_public_key == key and s.dev_mode
     assert s.verifier_id == "lender-x"
     # a service's own variable wins over the generic one
-    assert LedgerSettings.load({**env, "ZKCRED_LEDGER_DATABASE_URL": "sqlite:///l.db"}).database_url == \
-        f"sqlite:///{state}/l.db"
-    i = IssuerSettings.load(env_for(state, ZKCRED_MASTER_KEY="11" * 32, ZKCRED_OFFER_TTL="60",
-                                    ZKCRED_ISSUER_ID="acme", ZKCRED_ISSUER_NAME="Acme"))
+    assert (
+        LedgerSettings.load({**env, "ZKCRED_LEDGER_DATABASE_URL": "sqlite:///l.db"}).database_url
+        == f"sqlite:///{state}/l.db"
+    )
+    i = IssuerSettings.load(
+        env_for(
+            state,
+            ZKCRED_MASTER_KEY="11" * 32,
+            ZKCRED_OFFER_TTL="60",
+            ZKCRED_ISSUER_ID="acme",
+            ZKCRED_ISSUER_NAME="Acme",
+        )
+    )
     assert (i.master_key, i.offer_ttl_seconds, i.issuer_id, i.issuer_name) == (b"\x11" * 32, 60, "acme", "Acme")
 
 
@@ -90,14 +106,17 @@ def test_state_dir_is_absolute_and_never_the_current_directory(state, tmp_path, 
     assert s.database_url == f"sqlite:///{tmp_path}/etc/data/sub/ledger.db"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("issuer_urll = 'http://a'\n", "unknown setting 'issuer_urll'"),
-    ("[verifier]\nissuer_id = 'x'\n", "unknown setting 'issuer_id' in [verifier]"),
-    ("[issuer]\nmaster_key = '" + "11" * 32 + "'\n", "does not belong in a config file"),
-    ("issuer_url = \n", "is not valid TOML"),
-    ("log_level = 'loud'\n", "invalid setting log_level"),
-    ("ledger_url = 'ftp://x'\n", "invalid setting ledger_url"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("issuer_urll = 'http://a'\n", "unknown setting 'issuer_urll'"),
+        ("[verifier]\nissuer_id = 'x'\n", "unknown setting 'issuer_id' in [verifier]"),
+        ("[issuer]\nmaster_key = '" + "11" * 32 + "'\n", "does not belong in a config file"),
+        ("issuer_url = \n", "is not valid TOML"),
+        ("log_level = 'loud'\n", "invalid setting log_level"),
+        ("ledger_url = 'ftp://x'\n", "invalid setting ledger_url"),
+    ],
+)
 def test_a_bad_config_file_is_one_clear_line(state, text, message):
     state.mkdir()
     (state / "zkcred.toml").write_text(text)
@@ -253,8 +272,11 @@ def _log_with_one_entry(url: str, key: Ed25519PrivateKey) -> None:
     issuer_key = Ed25519PrivateKey.generate()
     store = SqlStore(url)
     LedgerLog(store, signing_key=key).append(
-        key=issuer_key, issuer="issuer-a", entry_type="issuer_registration",
-        payload={"ledger_key": issuer_key.public_key().public_bytes_raw().hex(), "bbs_public_keys": []})
+        key=issuer_key,
+        issuer="issuer-a",
+        entry_type="issuer_registration",
+        payload={"ledger_key": issuer_key.public_key().public_bytes_raw().hex(), "bbs_public_keys": []},
+    )
     store.close()
 
 
@@ -315,8 +337,16 @@ def test_docs_configuration_lists_every_setting():
         assert f"`{var}`" in doc
 
 
-@pytest.mark.parametrize("command", [["issuer", "create-admin-token"], ["verifier", "create-api-key", "--lender", "L"],
-                                     ["ledger", "serve"], ["issuer", "serve", "--dev"], ["verifier", "serve", "--dev"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["issuer", "create-admin-token"],
+        ["verifier", "create-api-key", "--lender", "L"],
+        ["ledger", "serve"],
+        ["issuer", "serve", "--dev"],
+        ["verifier", "serve", "--dev"],
+    ],
+)
 def test_an_unreachable_database_is_one_line_without_its_password(state, command):
     import subprocess
     import sys
@@ -325,8 +355,13 @@ def test_an_unreachable_database_is_one_line_without_its_password(state, command
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZKCRED_") and k != "DATABASE_URL"}
     env |= env_for(state, ZKCRED_LEDGER_PUBLIC_KEY="ab" * 32, COLUMNS="400")
     # the real command line (its error boundary is zkcred.cli.main), not a test runner
-    result = subprocess.run([sys.executable, "-m", "zkcred", *command, "--database-url", url], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "zkcred", *command, "--database-url", url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     output = result.stdout + result.stderr
     assert result.returncode in (1, 2), output
     last = output.strip().splitlines()[-1]  # (--dev announces its development state first)

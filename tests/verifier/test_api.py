@@ -27,8 +27,7 @@ def _problem(r, status, slug):
 @DBS
 def test_lender_story_valid_presentation_is_verified(client, auth, world):
     created = _create(client, auth, world)
-    assert set(created) == {"id", "nonce", "request", "presentation_url", "request_url", "expires_at",
-                            "deep_link"}
+    assert set(created) == {"id", "nonce", "request", "presentation_url", "request_url", "expires_at", "deep_link"}
     rid = created["id"]
     assert created["presentation_url"] == f"https://verifier.test/requests/{rid}/presentation"
     assert created["request_url"] == f"https://verifier.test/requests/{rid}/document"
@@ -37,8 +36,12 @@ def test_lender_story_valid_presentation_is_verified(client, auth, world):
 
     doc = client.get(f"/requests/{rid}/document")  # public: no API key
     assert doc.status_code == 200 and doc.json()["request"] == created["request"]
-    assert client.get(f"/requests/{rid}", headers=auth).json() == {"id": rid, "status": "pending", "verdict": None,
-                                                                    "deep_link": created["deep_link"]}
+    assert client.get(f"/requests/{rid}", headers=auth).json() == {
+        "id": rid,
+        "status": "pending",
+        "verdict": None,
+        "deep_link": created["deep_link"],
+    }
 
     presentation = present(world, world.holders[0], doc.json()["request"])
     r = client.post(f"/requests/{rid}/presentation", json={"presentation": presentation})
@@ -61,8 +64,12 @@ def test_presentation_for_another_request_is_rejected(client, auth, world):
     a, b = _create(client, auth, world), _create(client, auth, world)
     presentation = present(world, world.holders[0], a["request"])
     r = client.post(f"/requests/{b['id']}/presentation", json={"presentation": presentation})
-    assert r.status_code == 200 and r.json() == {"verified": False, "disclosed": {}, "predicates": [],
-                                                  "reason": "invalid_proof"}
+    assert r.status_code == 200 and r.json() == {
+        "verified": False,
+        "disclosed": {},
+        "predicates": [],
+        "reason": "invalid_proof",
+    }
     assert client.get(f"/requests/{b['id']}", headers=auth).json()["status"] == "pending"  # a failure spends nothing
     # ... and the request it was made for still accepts it.
     assert client.post(f"/requests/{a['id']}/presentation", json={"presentation": presentation}).json()["verified"]
@@ -76,8 +83,7 @@ def test_expired_request_is_rejected_with_its_reason(client, auth, world, clock)
     r = client.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation})
     assert r.status_code == 200 and r.json()["verified"] is False and r.json()["reason"] == "expired"
     assert client.get(f"/requests/{created['id']}", headers=auth).json()["status"] == "expired"
-    _problem(client.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation}), 409,
-             "replay")
+    _problem(client.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation}), 409, "replay")
 
 
 def test_predicate_not_met_cannot_be_answered(client, auth, world):
@@ -114,36 +120,44 @@ def test_unknown_routes_and_methods_are_problems(client, auth):
     _problem(client.post("/requests/x/presentation", json={"presentation": {}}), 404, "not-found")
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"credential_definitions": []},
-    {"credential_definitions": "creddef:x"},
-    {"credential_definitions": ["creddef:x"], "expires_in": 0},
-    {"credential_definitions": ["creddef:x"], "expires_in": 10**12},
-    {"credential_definitions": ["creddef:x"], "max_staleness": -1},
-    {"credential_definitions": ["creddef:x"], "predicates": [{"attribute": "income", "op": "~", "value": 1}]},
-    {"credential_definitions": ["creddef:x"], "surprise": 1},
-], ids=lambda b: ",".join(b) or "empty")
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"credential_definitions": []},
+        {"credential_definitions": "creddef:x"},
+        {"credential_definitions": ["creddef:x"], "expires_in": 0},
+        {"credential_definitions": ["creddef:x"], "expires_in": 10**12},
+        {"credential_definitions": ["creddef:x"], "max_staleness": -1},
+        {"credential_definitions": ["creddef:x"], "predicates": [{"attribute": "income", "op": "~", "value": 1}]},
+        {"credential_definitions": ["creddef:x"], "surprise": 1},
+    ],
+    ids=lambda b: ",".join(b) or "empty",
+)
 def test_bad_request_bodies_are_422(client, auth, body):
     _problem(client.post("/requests", json=body, headers=auth), 422, "invalid-request")
 
 
-@pytest.mark.parametrize("change,slug", [
-    ({"credential_definitions": ["creddef:00000000000000000000000000000000"]}, "unknown-definition"),
-    ({"disclose": ["shoe_size"]}, "invalid-input"),
-    ({"disclose": ["country", "country"]}, "invalid-input"),
-    ({"predicates": [{"attribute": "income", "op": ">=", "value": "lots"}]}, "invalid-input"),
-    ({"predicates": [{"attribute": "country", "op": ">=", "value": 3}]}, "invalid-input"),
-    ({"predicates": [{"attribute": "income", "op": "between", "value": [1]}]}, "invalid-input"),
-    ({"predicates": [{"attribute": "country", "op": "in", "value": []}]}, "invalid-input"),
-    ({"predicates": [{"attribute": "birth_date", "op": "<=", "value": "not a date"}]}, "invalid-input"),
-    ({"predicates": [{"attribute": "income", "op": ">=", "value": {"a": 1}}]}, "invalid-input"),
-])
+@pytest.mark.parametrize(
+    "change,slug",
+    [
+        ({"credential_definitions": ["creddef:00000000000000000000000000000000"]}, "unknown-definition"),
+        ({"disclose": ["shoe_size"]}, "invalid-input"),
+        ({"disclose": ["country", "country"]}, "invalid-input"),
+        ({"predicates": [{"attribute": "income", "op": ">=", "value": "lots"}]}, "invalid-input"),
+        ({"predicates": [{"attribute": "country", "op": ">=", "value": 3}]}, "invalid-input"),
+        ({"predicates": [{"attribute": "income", "op": "between", "value": [1]}]}, "invalid-input"),
+        ({"predicates": [{"attribute": "country", "op": "in", "value": []}]}, "invalid-input"),
+        ({"predicates": [{"attribute": "birth_date", "op": "<=", "value": "not a date"}]}, "invalid-input"),
+        ({"predicates": [{"attribute": "income", "op": ">=", "value": {"a": 1}}]}, "invalid-input"),
+    ],
+)
 def test_requests_no_credential_could_answer_are_422(client, auth, world, change, slug):
     _problem(client.post("/requests", json=request_body(world, **change), headers=auth), 422, slug)
 
 
 def test_oversized_body_is_413(client):
-    r = client.post("/requests/x/presentation", content=b"{" + b" " * 300_000 + b"}",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/requests/x/presentation", content=b"{" + b" " * 300_000 + b"}", headers={"content-type": "application/json"}
+    )
     _problem(r, 413, "payload-too-large")

@@ -42,15 +42,20 @@ def test_a_stranger_cannot_burn_a_request(client, auth, world, service):
     rid, url = created["id"], f"/requests/{created['id']}/presentation"
     other = _create(client, auth, world)
     forged = present(world, world.holders[1], other["request"])  # a valid proof, for another request
-    for body, reason in (({"presentation": {}}, "malformed"),
-                         ({"presentation": {"version": 3, "credentials": "x"}}, "malformed"),
-                         ({"presentation": forged}, "invalid_proof")):
+    for body, reason in (
+        ({"presentation": {}}, "malformed"),
+        ({"presentation": {"version": 3, "credentials": "x"}}, "malformed"),
+        ({"presentation": forged}, "invalid_proof"),
+    ):
         r = client.post(url, json=body)
         assert r.status_code == 200, r.text
         assert r.json() == {"verified": False, "disclosed": {}, "predicates": [], "reason": reason}
-        assert client.get(f"/requests/{rid}", headers=auth).json() == {"id": rid, "status": "pending",
-                                                                        "deep_link": created["deep_link"],
-                                                                        "verdict": None}
+        assert client.get(f"/requests/{rid}", headers=auth).json() == {
+            "id": rid,
+            "status": "pending",
+            "deep_link": created["deep_link"],
+            "verdict": None,
+        }
     assert _attempts(service, rid) == 3
     # The real holder's presentation then verifies, and that spends the request.
     r = client.post(url, json={"presentation": present(world, world.holders[0], created["request"])})
@@ -71,8 +76,12 @@ def test_the_attempt_limit_rejects_after_n(client, auth, world, service):
         assert client.post(url, json={"presentation": {}}).json()["reason"] == "malformed"
         assert client.get(f"/requests/{rid}", headers=auth).json()["status"] == "pending"
     last = client.post(url, json={"presentation": {}})
-    assert last.status_code == 200 and last.json() == {"verified": False, "disclosed": {}, "predicates": [],
-                                                       "reason": "too-many-attempts"}
+    assert last.status_code == 200 and last.json() == {
+        "verified": False,
+        "disclosed": {},
+        "predicates": [],
+        "reason": "too-many-attempts",
+    }
     status = client.get(f"/requests/{rid}", headers=auth).json()
     assert status == {"id": rid, "status": "rejected", "verdict": last.json(), "deep_link": created["deep_link"]}
     assert _attempts(service, rid) == 3
@@ -149,8 +158,10 @@ def test_two_workers_on_postgresql_count_attempts_once_each(world, db_url, clock
 def test_record_failed_attempt_on_an_answered_request_changes_nothing(service, world):
     record = service.create_request(lender="acme", **request_body(world))
     assert service.store.finish_request(request_id=record.id, status="verified", verdict={"v": 1}, answered_ms=1)
-    assert service.store.record_failed_attempt(request_id=record.id, max_attempts=5, verdict={"v": 2},
-                                               answered_ms=2) == "answered"
+    assert (
+        service.store.record_failed_attempt(request_id=record.id, max_attempts=5, verdict={"v": 2}, answered_ms=2)
+        == "answered"
+    )
     row = service.store.get_request(request_id=record.id)
     assert row["attempts"] == 0 and row["verdict"] == {"v": 1} and row["status"] == "verified"
 
@@ -162,8 +173,9 @@ def test_a_stale_presentation_leaves_the_request_pending(fresh_world, tmp_path, 
     try:
         key = svc.create_api_key(lender="acme")
         with TestClient(create_app(svc, public_url="https://verifier.test")) as c:
-            created = c.post("/requests", json=request_body(world, max_staleness=0),
-                             headers={"Authorization": f"Bearer {key}"}).json()
+            created = c.post(
+                "/requests", json=request_body(world, max_staleness=0), headers={"Authorization": f"Bearer {key}"}
+            ).json()
             holder = world.holders[0]
             world.revoke(2)  # the accumulator moves on; holder 0 has not updated
             clock.advance(5)
@@ -184,8 +196,9 @@ def test_urls_come_from_the_configured_public_url_never_the_host_header(client, 
     rid = created["id"]
     assert created["request_url"] == f"https://verifier.test/requests/{rid}/document"
     assert created["presentation_url"] == f"https://verifier.test/requests/{rid}/presentation"
-    doc = client.get(f"/requests/{rid}/document", headers={"Host": "evil.example",
-                                                           "X-Forwarded-Host": "evil.example"}).json()
+    doc = client.get(
+        f"/requests/{rid}/document", headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    ).json()
     assert doc["presentation_url"] == f"https://verifier.test/requests/{rid}/presentation"
     assert doc["max_staleness"] == 600
 
@@ -203,13 +216,17 @@ def test_init_db_adds_the_attempts_column_to_an_older_table(db_url):
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(
-                "CREATE TABLE verifier_requests (id VARCHAR(64) PRIMARY KEY, lender VARCHAR(128) NOT NULL, "
-                "nonce VARCHAR(128) NOT NULL UNIQUE, status VARCHAR(16) NOT NULL, created_ms BIGINT NOT NULL, "
-                "expires_ms BIGINT NOT NULL, max_staleness BIGINT NOT NULL, request_json TEXT NOT NULL, "
-                "verdict_json TEXT, answered_ms BIGINT)"))
-            conn.execute(text("INSERT INTO verifier_requests VALUES ('r1', 'acme', 'n1', 'pending', 0, 1, 0, '{}', "
-                              "NULL, NULL)"))
+            conn.execute(
+                text(
+                    "CREATE TABLE verifier_requests (id VARCHAR(64) PRIMARY KEY, lender VARCHAR(128) NOT NULL, "
+                    "nonce VARCHAR(128) NOT NULL UNIQUE, status VARCHAR(16) NOT NULL, created_ms BIGINT NOT NULL, "
+                    "expires_ms BIGINT NOT NULL, max_staleness BIGINT NOT NULL, request_json TEXT NOT NULL, "
+                    "verdict_json TEXT, answered_ms BIGINT)"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO verifier_requests VALUES ('r1', 'acme', 'n1', 'pending', 0, 1, 0, '{}', NULL, NULL)")
+            )
         init_db(engine)
         init_db(engine)  # idempotent
         assert "attempts" in {c["name"] for c in inspect(engine).get_columns("verifier_requests")}

@@ -59,17 +59,23 @@ def test_registered_under_zkcred():
 
 
 def test_create_api_key_refuses_an_empty_lender(tmp_path):
-    result = CliRunner().invoke(app, ["create-api-key", "--lender", "  "],
-                                env={"DATABASE_URL": _database(f"sqlite:///{tmp_path}/v.db")})
+    result = CliRunner().invoke(
+        app, ["create-api-key", "--lender", "  "], env={"DATABASE_URL": _database(f"sqlite:///{tmp_path}/v.db")}
+    )
     assert result.exit_code == 1 and "lender" in result.output
 
 
 def test_serve_refuses_a_bad_witness_policy_in_one_line(tmp_path):
     policy = tmp_path / "policy"
     policy.write_text("witness w1 not-a-vkey\nquorum w1\n")
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/v.db", "ZKCRED_LEDGER_URL": "http://127.0.0.1:1",
-           "ZKCRED_LEDGER_PUBLIC_KEY": "ab" * 32, "ZKCRED_LEDGER_POLICY": str(policy),
-           "ZKCRED_VERIFIER_URL": "http://127.0.0.1:8002", "ZKCRED_STATE_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/v.db",
+        "ZKCRED_LEDGER_URL": "http://127.0.0.1:1",
+        "ZKCRED_LEDGER_PUBLIC_KEY": "ab" * 32,
+        "ZKCRED_LEDGER_POLICY": str(policy),
+        "ZKCRED_VERIFIER_URL": "http://127.0.0.1:8002",
+        "ZKCRED_STATE_DIR": str(tmp_path),
+    }
     result = CliRunner().invoke(app, ["serve"], env=env)
     assert result.exit_code == 1 and "ZKCRED_LEDGER_POLICY" in result.output and "line 1" in result.output
     assert "Traceback" not in result.output
@@ -86,8 +92,14 @@ def test_serve_refuses_a_policy_that_names_another_ledger(tmp_path):
     w = CosignatureSigner("w.test", Ed25519PrivateKey.generate())
     policy = tmp_path / "policy"
     policy.write_text(format_policy(simple_policy([("w1", w.verifier, None)], 1, log=other)))
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/v.db", "ZKCRED_LEDGER_URL": "http://127.0.0.1:1",
-           "ZKCRED_LEDGER_PUBLIC_KEY": "ab" * 32, "ZKCRED_LEDGER_POLICY": str(policy), "ZKCRED_LEDGER_ORIGIN": "",
-           "ZKCRED_VERIFIER_URL": "http://127.0.0.1:8002", "ZKCRED_STATE_DIR": str(tmp_path)}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/v.db",
+        "ZKCRED_LEDGER_URL": "http://127.0.0.1:1",
+        "ZKCRED_LEDGER_PUBLIC_KEY": "ab" * 32,
+        "ZKCRED_LEDGER_POLICY": str(policy),
+        "ZKCRED_LEDGER_ORIGIN": "",
+        "ZKCRED_VERIFIER_URL": "http://127.0.0.1:8002",
+        "ZKCRED_STATE_DIR": str(tmp_path),
+    }
     result = CliRunner().invoke(app, ["serve"], env=env)
     assert result.exit_code == 1 and "does not list the ledger" in result.output

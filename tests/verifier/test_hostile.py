@@ -78,7 +78,7 @@ def valid(world) -> dict:
 
 def _bbs_replace(p: dict, offset: int, data: bytes) -> dict:
     raw = bytearray(b64d(p["credentials"][0]["bbs"]))
-    raw[offset:offset + len(data)] = data
+    raw[offset : offset + len(data)] = data
     p["credentials"][0]["bbs"] = b64e(bytes(raw))
     return p
 
@@ -90,6 +90,7 @@ def _set(path, value):
             target = target[key]
         target[path[-1]] = value
         return p
+
     return mutate
 
 
@@ -156,9 +157,20 @@ def test_hostile_presentation_is_rejected_never_500(client, auth, world, valid, 
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
 
 
-@pytest.mark.parametrize("name", ["A_bar-identity", "A_bar-off-curve", "B_bar-not-in-subgroup", "e_hat-equals-r",
-                                  "challenge-equals-r", "commitment-not-in-subgroup", "openings-scalar-r",
-                                  "bbs-padded-base64", "height-text"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "A_bar-identity",
+        "A_bar-off-curve",
+        "B_bar-not-in-subgroup",
+        "e_hat-equals-r",
+        "challenge-equals-r",
+        "commitment-not-in-subgroup",
+        "openings-scalar-r",
+        "bbs-padded-base64",
+        "height-text",
+    ],
+)
 def test_bad_encodings_are_malformed(client, auth, world, valid, name):
     rid = client.post("/requests", json=request_body(world), headers=auth).json()["id"]
     r = client.post(f"/requests/{rid}/presentation", json={"presentation": MUTATIONS[name](copy.deepcopy(valid))})
@@ -204,6 +216,9 @@ def test_bad_bodies_are_4xx_and_leave_the_request_open(client, auth, world, vali
 
 def test_the_valid_presentation_itself_answers_only_its_own_request(client, auth, world, valid):
     rid = client.post("/requests", json=request_body(world), headers=auth).json()["id"]
-    r = client.post(f"/requests/{rid}/presentation", content=json.dumps({"presentation": valid}),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        f"/requests/{rid}/presentation",
+        content=json.dumps({"presentation": valid}),
+        headers={"content-type": "application/json"},
+    )
     assert r.json()["reason"] == "invalid_proof"

@@ -31,8 +31,9 @@ def test_deep_link_round_trips_to_the_same_request(client, auth, world):
     doc = client.get(path).json()
     assert doc["id"] == rid and doc["request"] == created["request"]
     # …and it is answerable: the request behind the link is the one verified.
-    r = client.post(f"/requests/{rid}/presentation", json={"presentation": present(world, world.holders[0],
-                                                                                   doc["request"])})
+    r = client.post(
+        f"/requests/{rid}/presentation", json={"presentation": present(world, world.holders[0], doc["request"])}
+    )
     assert r.status_code == 200 and r.json()["verified"] is True
 
 
@@ -49,6 +50,7 @@ def test_qr_svg_and_png_are_public_and_decodable(client, auth, world):
     assert png.content.startswith(PNG_SIGNATURE) and len(png.content) > 100
     # The code carries the deep link: the same bytes segno makes of it.
     from servicekit.qr import qr_bytes
+
     assert png.content == qr_bytes(created["deep_link"], "png")
 
 
@@ -63,19 +65,22 @@ def test_qr_refusals_are_problems(client, auth, world):
 GOOD = "zkcred://present?request_uri=https%3A%2F%2Fv.test%2Frequests%2Fabc%2Fdocument"
 
 
-@pytest.mark.parametrize("link", [
-    "https://present?request_uri=https%3A%2F%2Fv.test%2Fx",  # another scheme
-    "zkcred://pay?request_uri=https%3A%2F%2Fv.test%2Fx",  # unknown action
-    "zkcred://present",  # no parameter
-    "zkcred://present?request_uri=",  # empty
-    "zkcred://present?offer_uri=https%3A%2F%2Fv.test%2Fx",  # the other action's parameter
-    "zkcred://present?request_uri=https%3A%2F%2Fv.test%2Fx&x=1",  # an unknown parameter
-    "zkcred://present?request_uri=https%3A%2F%2Fa&request_uri=https%3A%2F%2Fb",  # repeated
-    "zkcred://present?request_uri=file%3A%2F%2F%2Fetc%2Fpasswd",  # not http(s)
-    "zkcred://present?request_uri=%2Frelative",  # not absolute
-    "zkcred://present/extra?request_uri=https%3A%2F%2Fv.test%2Fx",  # a path
-    GOOD + "#frag",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://present?request_uri=https%3A%2F%2Fv.test%2Fx",  # another scheme
+        "zkcred://pay?request_uri=https%3A%2F%2Fv.test%2Fx",  # unknown action
+        "zkcred://present",  # no parameter
+        "zkcred://present?request_uri=",  # empty
+        "zkcred://present?offer_uri=https%3A%2F%2Fv.test%2Fx",  # the other action's parameter
+        "zkcred://present?request_uri=https%3A%2F%2Fv.test%2Fx&x=1",  # an unknown parameter
+        "zkcred://present?request_uri=https%3A%2F%2Fa&request_uri=https%3A%2F%2Fb",  # repeated
+        "zkcred://present?request_uri=file%3A%2F%2F%2Fetc%2Fpasswd",  # not http(s)
+        "zkcred://present?request_uri=%2Frelative",  # not absolute
+        "zkcred://present/extra?request_uri=https%3A%2F%2Fv.test%2Fx",  # a path
+        GOOD + "#frag",
+    ],
+)
 def test_bad_deep_links_are_refused(link):
     with pytest.raises(deeplinks.DeepLinkError) as e:
         deeplinks.parse(link)

@@ -19,18 +19,28 @@ def _count(service) -> int:
 
 
 @DBS
-@pytest.mark.parametrize("predicates, reason", [
-    ([{"attribute": "income", "op": ">=", "value": 0}] * 64, "65 range statements"),
-    ([{"attribute": "income", "op": ">=", "value": 2**100}], "admit no value"),
-    ([{"attribute": "income", "op": "between", "value": [100, 1]}], "lower bound is above the upper bound"),
-    ([{"attribute": "income", "op": ">=", "value": 1}, {"attribute": "income", "op": "<=", "value": 0}],
-     "admit no value"),
-    ([{"attribute": "country", "op": "in", "value": ["DE"]}, {"attribute": "country", "op": "!=", "value": "DE"}],
-     "every listed value"),
-    ([{"attribute": "employed", "op": "!=", "value": "yes"}], "boolean"),
-    ([{"attribute": "salary", "op": "in", "value": ["1.001"]}], "decimal places"),
-    ([{"attribute": "nickname", "op": "!=", "value": "x"}], "no attribute 'nickname'"),
-])
+@pytest.mark.parametrize(
+    "predicates, reason",
+    [
+        ([{"attribute": "income", "op": ">=", "value": 0}] * 64, "65 range statements"),
+        ([{"attribute": "income", "op": ">=", "value": 2**100}], "admit no value"),
+        ([{"attribute": "income", "op": "between", "value": [100, 1]}], "lower bound is above the upper bound"),
+        (
+            [{"attribute": "income", "op": ">=", "value": 1}, {"attribute": "income", "op": "<=", "value": 0}],
+            "admit no value",
+        ),
+        (
+            [
+                {"attribute": "country", "op": "in", "value": ["DE"]},
+                {"attribute": "country", "op": "!=", "value": "DE"},
+            ],
+            "every listed value",
+        ),
+        ([{"attribute": "employed", "op": "!=", "value": "yes"}], "boolean"),
+        ([{"attribute": "salary", "op": "in", "value": ["1.001"]}], "decimal places"),
+        ([{"attribute": "nickname", "op": "!=", "value": "x"}], "no attribute 'nickname'"),
+    ],
+)
 def test_unanswerable_requests_are_422_with_the_reason(client, auth, world, service, predicates, reason):
     before = _count(service)
     r = client.post("/requests", json=request_body(world, predicates=predicates, disclose=[]), headers=auth)
@@ -42,6 +52,9 @@ def test_unanswerable_requests_are_422_with_the_reason(client, auth, world, serv
 
 
 def test_the_limit_itself_is_accepted(client, auth, world):
-    r = client.post("/requests", json=request_body(world, disclose=[], predicates=[
-        {"attribute": "income", "op": ">=", "value": 0}] * 63), headers=auth)
+    r = client.post(
+        "/requests",
+        json=request_body(world, disclose=[], predicates=[{"attribute": "income", "op": ">=", "value": 0}] * 63),
+        headers=auth,
+    )
     assert r.status_code == 201, r.text

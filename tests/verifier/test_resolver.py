@@ -35,8 +35,9 @@ from verifier.resolver import (
 
 
 def _resolver(world, clock=None, **kw) -> LedgerResolver:
-    return LedgerResolver(LocalLedgerSource(world.log, ledger_key=world.ledger_public), refresh_interval=0,
-                          clock=clock or Clock(), **kw)
+    return LedgerResolver(
+        LocalLedgerSource(world.log, ledger_key=world.ledger_public), refresh_interval=0, clock=clock or Clock(), **kw
+    )
 
 
 def test_definition_is_rebuilt_from_the_ledger(world):
@@ -51,37 +52,52 @@ def test_definition_is_rebuilt_from_the_ledger(world):
 def test_entries_that_do_not_rebuild_their_id_are_refused(fresh_world, tmp_path, clock):
     w = fresh_world
     sk = bbs.keygen(secrets.token_bytes(32), suite=bbs.SHA256)
-    other = dataclasses.replace(w.definition, tag="v2", revocation=None,
-                                public_key=bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=w.be))
+    other = dataclasses.replace(
+        w.definition, tag="v2", revocation=None, public_key=bbs.sk_to_pk(sk, suite=bbs.SHA256, backend=w.be)
+    )
     # The entry names other.id but carries another BBS key (an issuer's slip, or a lie).
-    publish_definition(w.log, w.issuer_key, other,
-                       definition_overrides={"bbs_public_key": b64e(w.definition.public_key)})
+    publish_definition(
+        w.log, w.issuer_key, other, definition_overrides={"bbs_public_key": b64e(w.definition.public_key)}
+    )
     with pytest.raises(DefinitionMismatch):
         _resolver(w).definition(other.id)
 
     service, engine = make_service(w, f"sqlite:///{tmp_path}/v.db", clock)
     key = service.create_api_key(lender="acme")
     with TestClient(create_app(service)) as client:
-        r = client.post("/requests", json=request_body(w, credential_definitions=[other.id]),
-                        headers={"Authorization": f"Bearer {key}"})
+        r = client.post(
+            "/requests",
+            json=request_body(w, credential_definitions=[other.id]),
+            headers={"Authorization": f"Bearer {key}"},
+        )
         assert r.status_code == 422 and r.json()["type"].endswith("/definition-mismatch")
         # A presentation naming it (for a request accepting the real one) is not accepted either.
         rid = client.post("/requests", json=request_body(w), headers={"Authorization": f"Bearer {key}"}).json()["id"]
         doc = client.get(f"/requests/{rid}/document").json()
         pres = present(w, w.holders[0], doc["request"])
         pres["credentials"][0]["definition_id"] = other.id
-        assert client.post(f"/requests/{rid}/presentation", json={"presentation": pres}).json()["reason"] == \
-            "definition_not_accepted"
+        assert (
+            client.post(f"/requests/{rid}/presentation", json={"presentation": pres}).json()["reason"]
+            == "definition_not_accepted"
+        )
     engine.dispose()
 
 
 def test_only_the_registry_issuer_moves_its_accumulator(fresh_world):
     w = fresh_world
     mallory = Ed25519PrivateKey.generate()
-    w.log.append(key=mallory, issuer="mallory", entry_type="issuer_registration",
-                 payload={"ledger_key": public_key_bytes(mallory).hex()})
-    w.log.append(key=mallory, issuer="mallory", entry_type="revocation",
-                 payload={"registry_id": REGISTRY_ID, "handles": ["00"], "values": [b64e(w.be.g1_to_bytes(w.V))]})
+    w.log.append(
+        key=mallory,
+        issuer="mallory",
+        entry_type="issuer_registration",
+        payload={"ledger_key": public_key_bytes(mallory).hex()},
+    )
+    w.log.append(
+        key=mallory,
+        issuer="mallory",
+        entry_type="revocation",
+        payload={"registry_id": REGISTRY_ID, "handles": ["00"], "values": [b64e(w.be.g1_to_bytes(w.V))]},
+    )
     resolver = _resolver(w)
     assert [s.height for s in resolver.history(w.definition.id)] == [w.registry_seq]
     seq = w.revoke(2)
@@ -149,8 +165,9 @@ def test_staleness_end_to_end(fresh_world, tmp_path, clock):
     def answer(holder, max_staleness):
         with TestClient(create_app(service)) as client:
             created = client.post("/requests", json=request_body(w, max_staleness=max_staleness), headers=auth).json()
-            r = client.post(f"/requests/{created['id']}/presentation",
-                            json={"presentation": present(w, holder, created["request"])})
+            r = client.post(
+                f"/requests/{created['id']}/presentation", json={"presentation": present(w, holder, created["request"])}
+            )
             assert r.status_code == 200
             return r.json()
 
@@ -187,16 +204,38 @@ def test_ledger_unavailable_is_503_and_leaves_the_request_open(world, tmp_path, 
 def test_registry_of_another_issuer_does_not_complete_a_definition(fresh_world):
     """A revocable definition whose registry entry is signed by someone else does not resolve."""
     w = fresh_world
-    d = dataclasses.replace(w.definition, tag="v3",
-                            revocation=dataclasses.replace(w.definition.revocation, id="revreg:v3"))
-    w.append("credential_definition", {"cred_def_id": d.id, "schema_id": d.schema_id, "ciphersuite": d.suite,
-                                       "bbs_public_key": b64e(d.public_key), "tag": d.tag})
+    d = dataclasses.replace(
+        w.definition, tag="v3", revocation=dataclasses.replace(w.definition.revocation, id="revreg:v3")
+    )
+    w.append(
+        "credential_definition",
+        {
+            "cred_def_id": d.id,
+            "schema_id": d.schema_id,
+            "ciphersuite": d.suite,
+            "bbs_public_key": b64e(d.public_key),
+            "tag": d.tag,
+        },
+    )
     mallory = Ed25519PrivateKey.generate()
-    w.log.append(key=mallory, issuer="mallory", entry_type="issuer_registration",
-                 payload={"ledger_key": public_key_bytes(mallory).hex()})
-    w.log.append(key=mallory, issuer="mallory", entry_type="revocation_registry",
-                 payload={"registry_id": "revreg:v3", "cred_def_id": d.id, "capacity": d.revocation.capacity,
-                          "q": b64e(d.revocation.Q), "v0": b64e(w.be.g1_to_bytes(w.V))})
+    w.log.append(
+        key=mallory,
+        issuer="mallory",
+        entry_type="issuer_registration",
+        payload={"ledger_key": public_key_bytes(mallory).hex()},
+    )
+    w.log.append(
+        key=mallory,
+        issuer="mallory",
+        entry_type="revocation_registry",
+        payload={
+            "registry_id": "revreg:v3",
+            "cred_def_id": d.id,
+            "capacity": d.revocation.capacity,
+            "q": b64e(d.revocation.Q),
+            "v0": b64e(w.be.g1_to_bytes(w.V)),
+        },
+    )
     with pytest.raises(DefinitionMismatch):
         _resolver(w).definition(d.id)
     assert ISSUER_ID == d.issuer_id
@@ -209,14 +248,16 @@ def test_resolver_follows_the_ledger_over_http(fresh_world):
 
     w, clock = fresh_world, Clock()
     with TestClient(ledger_app(w.log)) as http:
-        resolver = LedgerResolver(LedgerClient("http://testserver", ledger_key=w.ledger_public, http=http),
-                                  refresh_interval=0, clock=clock)
+        resolver = LedgerResolver(
+            LedgerClient("http://testserver", ledger_key=w.ledger_public, http=http), refresh_interval=0, clock=clock
+        )
         assert resolver.definition(w.definition.id) == w.definition
         s1 = w.revoke(2, now_ms=int(clock.now * 1000) - 100_000)
         assert resolver.accumulator_at(w.definition.id, s1, max_staleness=0) == w.be.g1_to_bytes(w.V)
         with pytest.raises(StaleAccumulator):
             resolver.accumulator_at(w.definition.id, w.registry_seq, max_staleness=60)
-        wrong = LedgerResolver(LedgerClient("http://testserver", ledger_key=public_key_bytes(
-            Ed25519PrivateKey.generate()), http=http))
+        wrong = LedgerResolver(
+            LedgerClient("http://testserver", ledger_key=public_key_bytes(Ed25519PrivateKey.generate()), http=http)
+        )
         with pytest.raises(LedgerUnavailable):
             wrong.definition(w.definition.id)

@@ -37,8 +37,9 @@ def test_cli_revoke_api_key(tmp_path):
     runner = CliRunner()
     created = runner.invoke(app, ["verifier", "create-api-key", "--lender", "L", "--json", "--database-url", url])
     key = json.loads(created.stdout)["api_key"]
-    revoked = runner.invoke(app, ["verifier", "revoke-api-key", "--json", "--database-url", url],
-                            env={"ZKCRED_REVOKE_API_KEY": key})
+    revoked = runner.invoke(
+        app, ["verifier", "revoke-api-key", "--json", "--database-url", url], env={"ZKCRED_REVOKE_API_KEY": key}
+    )
     assert revoked.exit_code == 0, revoked.output
     assert json.loads(revoked.stdout) == {"revoked": 1}
     both = runner.invoke(app, ["verifier", "revoke-api-key", "--key", key, "--lender", "L", "--database-url", url])

@@ -96,8 +96,9 @@ def test_finish_request_is_a_compare_and_set(service, world):
 
     def finish(i: int) -> None:
         barrier.wait(timeout=30)
-        wins.append(service.store.finish_request(request_id=record.id, status="rejected",
-                                                 verdict={"i": i}, answered_ms=0))
+        wins.append(
+            service.store.finish_request(request_id=record.id, status="rejected", verdict={"i": i}, answered_ms=0)
+        )
 
     threads = [threading.Thread(target=finish, args=(i,)) for i in range(8)]
     for t in threads:

@@ -36,10 +36,12 @@ def test_cli_present_takes_a_deep_link_and_refuses_bad_ones(world, monkeypatch, 
     assert json.loads(out.stdout)["verified"] is True
 
     link = asked["deep_link"]
-    for bad, says in [("zkcred://pay?request_uri=x", "unknown deep link action"),
-                      ("zkcred://present", "needs exactly one request_uri"),
-                      (link + "&extra=1", "unknown deep link parameter"),
-                      (link.replace("present", "accept").replace("request_uri", "offer_uri"), "not 'present'")]:
+    for bad, says in [
+        ("zkcred://pay?request_uri=x", "unknown deep link action"),
+        ("zkcred://present", "needs exactly one request_uri"),
+        (link + "&extra=1", "unknown deep link parameter"),
+        (link.replace("present", "accept").replace("request_uri", "offer_uri"), "not 'present'"),
+    ]:
         capsys.readouterr()
         code = run(["wallet", "present", bad, "--submit"])
         captured = capsys.readouterr()
@@ -57,6 +59,7 @@ def test_cli_accept_takes_an_accept_deep_link(world, monkeypatch, tmp_path):  # 
     served = {"https://issuer.example/offers/1": offer}
     monkeypatch.setattr(cli, "_load", lambda source: served[source])
     from servicekit import deeplinks
+
     r = CliRunner().invoke(cli.app, ["accept", deeplinks.build("accept", "https://issuer.example/offers/1"), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["schema"]

@@ -31,8 +31,11 @@ def world(tmp_path_factory):
     lenders = {"L": lender, "Other Bank": {"Authorization": f"Bearer {verifier.create_api_key(lender='Other Bank')}"}}
     iss = clients[ISSUER_URL]
     schema = iss.post("/admin/schemas", headers=admin, json={"name": "s", "version": "1", "attributes": ATTRS}).json()
-    cred_def = iss.post("/admin/credential-definitions", headers=admin, json={
-        "schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 50, "validity_days": 30}).json()
+    cred_def = iss.post(
+        "/admin/credential-definitions",
+        headers=admin,
+        json={"schema_id": schema["id"], "tag": "t", "revocable": True, "capacity": 50, "validity_days": 30},
+    ).json()
 
     def offer(income: int):
         return iss.post(
@@ -45,23 +48,45 @@ def world(tmp_path_factory):
         ).json()
 
     def wallet(name: str, **kw) -> Wallet:
-        return Wallet.create(tmp / f"{name}.db", "correct horse battery", http=kw.pop("http", HttpRouter(clients)),
-                             ledger_url=LEDGER_URL, ledger_key=log.public_key, backend=be, **kw)
+        return Wallet.create(
+            tmp / f"{name}.db",
+            "correct horse battery",
+            http=kw.pop("http", HttpRouter(clients)),
+            ledger_url=LEDGER_URL,
+            ledger_key=log.public_key,
+            backend=be,
+            **kw,
+        )
 
     def ask(threshold: int = 50000, *, pseudonym=None, by: str = "L", max_staleness: int = 0):
-        r = clients[VERIFIER_URL].post("/requests", headers=lenders[by], json={
-            "disclose": [], "credential_definitions": [cred_def["id"]], "expires_in": 300,
-            "max_staleness": max_staleness,
-            "predicates": [{"attribute": "income", "op": ">=", "value": threshold}],
-            **({} if pseudonym is None else {"pseudonym": pseudonym})})
+        r = clients[VERIFIER_URL].post(
+            "/requests",
+            headers=lenders[by],
+            json={
+                "disclose": [],
+                "credential_definitions": [cred_def["id"]],
+                "expires_in": 300,
+                "max_staleness": max_staleness,
+                "predicates": [{"attribute": "income", "op": ">=", "value": threshold}],
+                **({} if pseudonym is None else {"pseudonym": pseudonym}),
+            },
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
     def status(request_id: str, by: str = "L"):
         return clients[VERIFIER_URL].get(f"/requests/{request_id}", headers=lenders[by]).json()
 
-    return {"admin": admin, "iss": iss, "offer": offer, "wallet": wallet, "ask": ask, "status": status,
-            "clients": clients, "verifier": verifier}
+    return {
+        "admin": admin,
+        "iss": iss,
+        "offer": offer,
+        "wallet": wallet,
+        "ask": ask,
+        "status": status,
+        "clients": clients,
+        "verifier": verifier,
+    }
 
 
 def test_revocation_updates_others_and_stops_the_revoked(world):
@@ -123,8 +148,7 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     result = frank.submit_detailed(first["request_url"])
     assert result.verdict["verified"], result.verdict
     [scope] = result.pseudonyms
-    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == (
-        "credential", "lender-demo/L", "L", None)
+    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", "lender-demo/L", "L", None)
     assert scope.describe() == "lender 'L' at lender-demo"
     second = world["ask"](pseudonym=True)
     assert frank.submit(second["request_url"])["verified"]
@@ -134,7 +158,10 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     at_other = world["ask"](pseudonym={"context": "car loans/2026"}, by="Other Bank")
     [scope] = frank.submit_detailed(at_other["request_url"]).pseudonyms
     assert (scope.context, scope.lender, scope.campaign) == (
-        "lender-demo/Other%20Bank/car%20loans%2F2026", "Other Bank", "car loans/2026")
+        "lender-demo/Other%20Bank/car%20loans%2F2026",
+        "Other Bank",
+        "car loans/2026",
+    )
     other = world["status"](at_other["id"], by="Other Bank")
     assert other["seen_before"] is False and other["pseudonym"] != again["pseudonym"]
 
@@ -159,8 +186,15 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     path.write_text(json.dumps(request))
     out = runner.invoke(cli.app, ["present", str(path), "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout)["pseudonyms"] == [{"query_id": "credential", "context": "lender-demo/L",
-                                                     "verifier_id": "lender-demo", "lender": "L", "campaign": None}]
+    assert json.loads(out.stdout)["pseudonyms"] == [
+        {
+            "query_id": "credential",
+            "context": "lender-demo/L",
+            "verifier_id": "lender-demo",
+            "lender": "L",
+            "campaign": None,
+        }
+    ]
 
     human = runner.invoke(cli.app, ["present", request["request_url"], "--submit"], env={"COLUMNS": "200"})
     assert human.exit_code == 0, human.output
@@ -169,8 +203,9 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     assert lines[1] == "✔ verified"
     assert "presented a pseudonym for lender 'L' at lender-demo" in lines[2]  # after
 
-    verdict = json.loads(runner.invoke(cli.app, ["present", world["ask"](pseudonym=True)["request_url"],
-                                                 "--submit", "--json"]).stdout)
+    verdict = json.loads(
+        runner.invoke(cli.app, ["present", world["ask"](pseudonym=True)["request_url"], "--submit", "--json"]).stdout
+    )
     assert verdict["verified"] is True and verdict["pseudonyms"][0]["lender"] == "L"
     assert runner.invoke(cli.app, ["present", world["ask"]()["request_url"], "--submit", "--json"]).exit_code == 0
 

@@ -25,9 +25,26 @@ ORIGIN = "ledger.test/crash"
 
 def _start(log: LedgerLog, tmp: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zkcred", "witness", "serve", "--log", log.verifier.vkey(), "--port", str(port),
-         "--database-url", f"sqlite:///{tmp / 'w.db'}", "--key-file", str(tmp / "w-key"), "--name", "witness.test/c"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "zkcred",
+            "witness",
+            "serve",
+            "--log",
+            log.verifier.vkey(),
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{tmp / 'w.db'}",
+            "--key-file",
+            str(tmp / "w-key"),
+            "--name",
+            "witness.test/c",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -83,13 +100,21 @@ def test_kill_9_loses_no_cosigned_size(tmp_path: Path) -> None:
             assert recorded >= acknowledged  # nothing acknowledged was lost (it may hold one more)
             assert recorded <= acknowledged + 1
             # an older checkpoint (a rollback) is refused, the next consistent one cosigned
-            assert http.post(url, content=format_add_checkpoint(recorded, [], log.checkpoint(recorded).to_bytes())
-                             ).status_code == 200
+            assert (
+                http.post(
+                    url, content=format_add_checkpoint(recorded, [], log.checkpoint(recorded).to_bytes())
+                ).status_code
+                == 200
+            )
             back = http.post(url, content=format_add_checkpoint(recorded, [], log.checkpoint(recorded - 1).to_bytes()))
             assert back.status_code == 400  # old size above the checkpoint's: no rollback
             proof = log.consistency_proof(first=recorded, second=400)
-            assert http.post(url, content=format_add_checkpoint(recorded, proof, log.checkpoint(400).to_bytes())
-                             ).status_code == 200
+            assert (
+                http.post(
+                    url, content=format_add_checkpoint(recorded, proof, log.checkpoint(400).to_bytes())
+                ).status_code
+                == 200
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

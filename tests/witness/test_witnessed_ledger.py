@@ -55,8 +55,9 @@ def three(log: LedgerLog) -> Iterator[list[tuple[Witness, str]]]:
 
 
 def _policy(log: LedgerLog, witnesses: list[tuple[Witness, str]], k: int, *, urls: bool = True):  # type: ignore[no-untyped-def]
-    return simple_policy([(w.signer.name, w.signer.verifier, url if urls else None) for w, url in witnesses], k,
-                         log=log.verifier)
+    return simple_policy(
+        [(w.signer.name, w.signer.verifier, url if urls else None) for w, url in witnesses], k, log=log.verifier
+    )
 
 
 def test_checkpoints_are_cosigned_and_served(log: LedgerLog, three: list[tuple[Witness, str]]) -> None:
@@ -73,8 +74,9 @@ def test_checkpoints_are_cosigned_and_served(log: LedgerLog, three: list[tuple[W
     assert len(open_note(served.to_bytes(), [log.verifier, *witness_keys]).verified) == 4
 
     http = TestClient(ledger_app(log))
-    consumer = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN,
-                            policy=_policy(log, three, 3, urls=False), http=http)
+    consumer = LedgerClient(
+        "http://ledger", ledger_key=log.public_key, origin=ORIGIN, policy=_policy(log, three, 3, urls=False), http=http
+    )
     assert consumer.checkpoint().size == 4  # 3 of 3
     populate_more(log, issuer)
     # the head moved on, not yet cosigned: the ledger keeps serving the cosigned size 4
@@ -88,17 +90,27 @@ def test_checkpoints_are_cosigned_and_served(log: LedgerLog, three: list[tuple[W
 def populate_more(log: LedgerLog, issuer: Issuer, n: int = 2) -> None:
     for i in range(n):
         size = log.head().size
-        log.append(key=issuer.key, issuer=issuer.id, entry_type="revocation",
-                   payload={"registry_id": "r", "handles": [f"{size:04x}"], "values": [f"{i:096x}"]})
+        log.append(
+            key=issuer.key,
+            issuer=issuer.id,
+            entry_type="revocation",
+            payload={"registry_id": "r", "handles": [f"{size:04x}"], "values": [f"{i:096x}"]},
+        )
 
 
 def test_a_down_or_slow_witness_never_stops_appends(log: LedgerLog) -> None:
     live, slow = _witness(log, "witness.test/live"), _witness(log, "witness.test/slow", SlowWitness)
     down_signer = CosignatureSigner("witness.test/down", Ed25519PrivateKey.generate())
     with serve(witness_app(live)) as live_url, serve(witness_app(slow)) as slow_url:
-        policy = simple_policy([(live.signer.name, live.signer.verifier, live_url),
-                                (down_signer.name, down_signer.verifier, dead_url()),
-                                (slow.signer.name, slow.signer.verifier, slow_url)], 2, log=log.verifier)
+        policy = simple_policy(
+            [
+                (live.signer.name, live.signer.verifier, live_url),
+                (down_signer.name, down_signer.verifier, dead_url()),
+                (slow.signer.name, slow.signer.verifier, slow_url),
+            ],
+            2,
+            log=log.verifier,
+        )
         log.witness_policy = policy
         submitter = WitnessSubmitter(log, list(policy.witnesses.values()), timeout=0.3, interval=0.05).start()
         try:
@@ -122,10 +134,15 @@ def test_a_down_or_slow_witness_never_stops_appends(log: LedgerLog) -> None:
             strict.checkpoint()
         assert e.value.missing == ["witness.test/down", "witness.test/slow"]
         assert "witness.test/down" in e.value.detail and "2 of (" in e.value.detail
-        lenient = simple_policy([(live.signer.name, live.signer.verifier, None),
-                                 (slow.signer.name, slow.signer.verifier, None)], 1)
-        assert LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, policy=lenient,
-                            http=http).checkpoint().size == 8
+        lenient = simple_policy(
+            [(live.signer.name, live.signer.verifier, None), (slow.signer.name, slow.signer.verifier, None)], 1
+        )
+        assert (
+            LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, policy=lenient, http=http)
+            .checkpoint()
+            .size
+            == 8
+        )
 
 
 def test_a_restarted_ledger_learns_each_witness_size_from_409(log: LedgerLog, three: list[tuple[Witness, str]]) -> None:
@@ -145,14 +162,21 @@ def test_an_unchanged_checkpoint_is_recosigned_to_stay_fresh(log: LedgerLog, thr
     log.witness_policy = policy
     populate(log, Issuer("acme"), 2)
     offset = [0.0]
-    submitter = WitnessSubmitter(log, list(policy.witnesses.values()), refresh_after=60,
-                                 clock=lambda: time.time() + offset[0])
+    submitter = WitnessSubmitter(
+        log, list(policy.witnesses.values()), refresh_after=60, clock=lambda: time.time() + offset[0]
+    )
     assert {o.status for o in submitter.submit_round()} == {"cosigned"}
     assert {o.status for o in submitter.submit_round()} == {"up-to-date"}
     offset[0] = 61  # a minute later, nothing appended: re-cosign the same size for fresh timestamps
     assert {o.status for o in submitter.submit_round()} == {"cosigned"}
-    consumer = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, max_age=30,
-                            policy=_policy(log, three, 3, urls=False), http=TestClient(ledger_app(log)))
+    consumer = LedgerClient(
+        "http://ledger",
+        ledger_key=log.public_key,
+        origin=ORIGIN,
+        max_age=30,
+        policy=_policy(log, three, 3, urls=False),
+        http=TestClient(ledger_app(log)),
+    )
     assert consumer.checkpoint().size == 2
 
 
@@ -163,8 +187,9 @@ def test_a_post_quantum_witness_counts_like_any_other(log: LedgerLog) -> None:
     from ledger.note import MLDSACosignatureSigner
 
     ed = [_witness(log, "witness.test/ed1"), _witness(log, "witness.test/ed2")]
-    pq = Witness(MLDSACosignatureSigner("witness.test/pq", hashlib.sha256(b"pq").digest()), [log.verifier],
-                 MemoryWitnessStore())
+    pq = Witness(
+        MLDSACosignatureSigner("witness.test/pq", hashlib.sha256(b"pq").digest()), [log.verifier], MemoryWitnessStore()
+    )
     with ExitStack() as stack:
         served = [(w, stack.enter_context(serve(witness_app(w)))) for w in (*ed, pq)]
         policy = simple_policy([(w.signer.name, w.signer.verifier, u) for w, u in served], 2, log=log.verifier)
@@ -172,8 +197,9 @@ def test_a_post_quantum_witness_counts_like_any_other(log: LedgerLog) -> None:
         populate(log, Issuer("acme"), 3)
         assert {o.status for o in WitnessSubmitter(log, list(policy.witnesses.values())).submit_round()} == {"cosigned"}
     http = TestClient(ledger_app(log))
-    only_pq_and_one = simple_policy([(pq.signer.name, pq.signer.verifier, None),
-                                     (ed[0].signer.name, ed[0].signer.verifier, None)], 2)
+    only_pq_and_one = simple_policy(
+        [(pq.signer.name, pq.signer.verifier, None), (ed[0].signer.name, ed[0].signer.verifier, None)], 2
+    )
     client = LedgerClient("http://ledger", ledger_key=log.public_key, origin=ORIGIN, policy=only_pq_and_one, http=http)
     assert client.checkpoint().size == 3
     line = next(s for s in log.latest_checkpoint().note.signatures if s.name == "witness.test/pq")
