@@ -7,6 +7,7 @@
     GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
+    …    /webhooks                      lender   webhook endpoints and their delivery log (verifier.webhooks_api)
 
 Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` security
 scheme): 401 without one, 403 for an unknown key, another lender's request, or a
@@ -54,6 +55,7 @@ from verifier.models import (
     VerdictPublic,
 )
 from verifier.service import RequestRecord, VerifierService, iso_utc
+from verifier.webhooks import Webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +343,7 @@ def create_app(
     limits: Limits | None = None,
     max_wait: float = MAX_WAIT,
     max_events_stream: float = MAX_EVENTS_STREAM,
+    webhooks: Webhooks | None = None,
 ) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
@@ -348,7 +351,11 @@ def create_app(
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
+    ``webhooks``: the endpoints and dispatcher (``verifier.webhooks``; default: on the service's
+    database with the default policy). The caller starts its dispatcher (``webhooks.start()``).
     """
+    from verifier.webhooks_api import router as webhooks_router  # it imports this module's dependencies
+
     app = create_service_app(
         service="verifier",
         title="zkcred verifier",
@@ -363,8 +370,16 @@ def create_app(
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"]
     )
+    webhooks = webhooks or Webhooks(service.store.engine)  # type: ignore[attr-defined]
+    app.state.webhooks = webhooks
+    app.state.metrics.gauge_callback(
+        "verifier_webhook_deliveries_pending",
+        "webhook deliveries queued, not yet delivered or failed",
+        webhooks.pending_count,
+    )
     app.include_router(router)
     app.include_router(pseudonyms)
+    app.include_router(webhooks_router)
     return app
 
 
@@ -375,6 +390,7 @@ def create_app_from_env() -> FastAPI:
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
     from verifier.resolver import LedgerResolver
+    from verifier.webhooks import WebhookPolicy
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
@@ -392,4 +408,6 @@ def create_app_from_env() -> FastAPI:
         verifier_id=settings.verifier_id,
         max_attempts=settings.max_attempts,
     )
-    return create_app(service, public_url=settings.public_url)
+    webhooks = Webhooks(engine, WebhookPolicy.from_settings(settings))
+    webhooks.start()  # every worker process delivers; a row is claimed by one (verifier.webhooks)
+    return create_app(service, public_url=settings.public_url, webhooks=webhooks)

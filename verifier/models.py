@@ -23,6 +23,9 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
 
 - ``verifier_state(name PK, value)`` — what the database was set up with: the pinned ledger
   key, so a verifier restarted with another ledger key refuses to start.
+- ``verifier_webhook_endpoints``, ``verifier_webhook_deliveries`` (the webhook outbox and
+  delivery log: one row per event and endpoint, written in the verdict's transaction) and
+  ``verifier_webhook_attempts`` (one row per POST) — ``verifier.webhooks``.
 
 Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
 """
@@ -96,7 +99,65 @@ class StateRow(VerifierTable, table=True):
     value: str = SqlField(sa_type=Text)
 
 
+class WebhookEndpointRow(VerifierTable, table=True):
+    """A lender's webhook endpoint (``verifier.webhooks``); ``deleted_ms`` set when the lender deletes it."""
+
+    __tablename__ = "verifier_webhook_endpoints"
+
+    id: str = SqlField(primary_key=True, max_length=64)  # "ep_…"
+    lender: str = SqlField(max_length=128, index=True)
+    url: str = SqlField(sa_type=Text)
+    events: str = SqlField(max_length=256)  # comma-separated event types
+    description: str = SqlField(default="", max_length=256)
+    secret: str = SqlField(max_length=128)  # "whsec_…": the HMAC key (the lender got it once, at creation)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    deleted_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+
+
+class WebhookDeliveryRow(VerifierTable, table=True):
+    """One event for one endpoint: the outbox row (``status = 'pending'``) and then its log entry."""
+
+    __tablename__ = "verifier_webhook_deliveries"
+    __table_args__ = (
+        Index("ix_verifier_webhook_deliveries_due", "status", "next_attempt_ms"),
+        Index("ix_verifier_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    message_id: str = SqlField(max_length=64)  # webhook-id: the same on every attempt (receivers dedupe on it)
+    endpoint_id: str = SqlField(max_length=64)
+    lender: str = SqlField(max_length=128)
+    event: str = SqlField(max_length=32)
+    request_id: str = SqlField(max_length=64, index=True)
+    payload: str = SqlField(sa_type=Text)  # the exact body, fixed when queued: every attempt sends these bytes
+    status: str = SqlField(max_length=16, default="pending")  # pending | delivered | failed | cancelled
+    attempts: int = SqlField(default=0)
+    next_attempt_ms: int = SqlField(sa_type=BigInteger)
+    lease_until_ms: int | None = SqlField(default=None, sa_type=BigInteger)  # claimed by a worker until then
+    lease_owner: str | None = SqlField(default=None, max_length=64)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    last_attempt_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    delivered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    last_status_code: int | None = SqlField(default=None)
+    last_error: str | None = SqlField(default=None, max_length=256)
+
+
+class WebhookAttemptRow(VerifierTable, table=True):
+    """One POST of a delivery: when, how long, the receiver's status code or the transport error."""
+
+    __tablename__ = "verifier_webhook_attempts"
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    delivery_id: int = SqlField(index=True)
+    attempt: int
+    at_ms: int = SqlField(sa_type=BigInteger)
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = SqlField(default=None, max_length=256)
+
+
 TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__, StateRow.__table__]
+WEBHOOK_TABLES = [WebhookEndpointRow.__table__, WebhookDeliveryRow.__table__, WebhookAttemptRow.__table__]
 
 
 # API models (never the table models) ----------------------------------------------------------
@@ -183,3 +244,70 @@ class PseudonymRecords(BaseModel):
 
 class PresentationSubmit(_Strict):
     presentation: dict[str, Any]
+
+
+# Webhooks (verifier.webhooks) ----------------------------------------------------------------
+
+WEBHOOK_EVENTS = ("request.verified", "request.rejected", "request.expired")
+WebhookEvent = Literal["request.verified", "request.rejected", "request.expired"]
+
+
+class WebhookCreate(_Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="where verdicts are POSTed: http(s), on a host the verifier allows (ZKCRED_VERIFIER_WEBHOOK_HOSTS)",
+        examples=["https://hooks.lender.example/zkcred"],
+    )
+    events: list[WebhookEvent] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS),
+        min_length=1,
+        max_length=len(WEBHOOK_EVENTS),
+        description="the events to receive (default: all three)",
+    )
+    description: str = Field(default="", max_length=256)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str
+    created_at: str
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="whsec_…: the signing key, shown only now")
+
+
+class WebhooksPublic(BaseModel):
+    webhooks: list[WebhookPublic]
+
+
+class WebhookAttemptPublic(BaseModel):
+    attempt: int
+    at: str
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: int
+    message_id: str
+    event: str
+    request_id: str
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    delivered_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    payload: dict[str, Any]
+    attempt_log: list[WebhookAttemptPublic]
+
+
+class WebhookDeliveriesPublic(BaseModel):
+    webhook_id: str
+    deliveries: list[WebhookDeliveryPublic]
