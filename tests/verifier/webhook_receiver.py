@@ -73,3 +73,42 @@ def receiver(path: str = "/hooks/zkcred", **kwargs: object) -> Iterator[Receiver
     with serve(app) as base:
         state.url = base + path
         yield state
+
+
+def main(argv: list[str]) -> None:
+    """``python -m tests.verifier.webhook_receiver PORT LOG [FAIL_EVERY]``: a receiver in its own process
+    (the load test's), appending one JSON line per POST to LOG; every FAIL_EVERY-th POST answers 500."""
+    import json
+    import sys
+
+    import uvicorn
+
+    port, log_path = int(argv[0]), argv[1]
+    fail_every = int(argv[2]) if len(argv) > 2 else 0
+    count = [0]
+    log = open(log_path, "a", buffering=1)  # open for the process's life
+
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        count[0] += 1
+        status = 500 if fail_every and count[0] % fail_every == 0 else 200
+        h = request.headers
+        line = {
+            "id": h.get("webhook-id"),
+            "timestamp": h.get("webhook-timestamp"),
+            "signature": h.get("webhook-signature"),
+            "body": body.decode(),
+            "answered": status,
+        }
+        log.write(json.dumps(line) + "\n")
+        return Response(status_code=status)
+
+    app = Starlette(routes=[Route("/hooks/zkcred", hook, methods=["POST"])])
+    print(f"receiver on 127.0.0.1:{port}", file=sys.stderr)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
