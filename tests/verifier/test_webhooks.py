@@ -357,3 +357,31 @@ def test_the_hosts_setting_is_parsed_once_and_checked(tmp_path):
             Settings.from_env({**env, "ZKCRED_VERIFIER_WEBHOOK_HOSTS": bad})
     with pytest.raises(ConfigError, match="webhook_timeout"):
         Settings.from_env({**env, "ZKCRED_VERIFIER_WEBHOOK_TIMEOUT": "0"})
+
+
+@DBS
+def test_two_dispatchers_on_one_database_deliver_each_event_once(app_client, auth, world, clock, db_url):
+    """Two worker processes' dispatchers (an engine each) race to expire 40 requests and to claim their
+    deliveries: every request expires once and every event is POSTed exactly once."""
+    from verifier.db import make_engine
+
+    client = app_client
+    with receiver() as rx:
+        _register(client, auth, rx.url, events=["request.expired"])
+        clock.now = time.time()
+        ids = {_create(client, auth, world, expires_in=1)["id"] for _ in range(40)}
+        time.sleep(1.1)
+        engines = [make_engine(db_url) for _ in range(2)]
+        patient = WebhookPolicy(timeout=10)  # no POST times out: a retry would be a (legitimate) second POST
+        workers = [Webhooks(engine, patient, idle=0.01) for engine in engines]
+        try:
+            for w in workers:
+                w.start()
+            got = rx.wait_for(40)
+            time.sleep(0.5)
+        finally:
+            for w, engine in zip(workers, engines, strict=True):
+                w.stop()
+                engine.dispose()
+    assert len(rx.received) == 40 and len({p.headers["webhook-id"] for p in rx.received}) == 40
+    assert {json.loads(p.body)["data"]["id"] for p in got} == ids
