@@ -467,6 +467,18 @@ class VerifierService:
             return self._failed_attempt(record, verdict, now)
         return self._finish(record, verdict, now)
 
+    def check_presentation(self, *, request_id: str, unverified_presentation: Any, now: float | None = None) -> Verdict:
+        """Dry run: the verdict :meth:`submit_presentation` would reach, with nothing recorded.
+
+        The same decision path (parse, resolve the definitions and accumulator values, verify)
+        for a request that exists, but the nonce is not spent, no attempt is counted and no
+        pseudonym is stored, so it may be called any number of times (tests, tools). It
+        ignores the request's status and expiry: it answers "does this presentation prove
+        what the request asks", not "would the request accept an answer now".
+        """
+        now = self.clock() if now is None else now
+        return self._verify(self._record(request_id), unverified_presentation, now)
+
     def _failed_attempt(self, record: RequestRecord, verdict: Verdict, now: float) -> Verdict:
         """Count a presentation that did not verify; the request stays pending until ``max_attempts``."""
         final = Verdict.rejected("too-many-attempts")
