@@ -257,8 +257,8 @@ def verify(
         y = transcript.challenge_scalar(k.RP_LABEL_Y)
         z = transcript.challenge_scalar(k.RP_LABEL_Z)
         e_sq, e_inv_sq, s, e = inner_product.verification_scalars(proof.wip, N, transcript, backend)
-    except IdentityPointError as e:
-        raise VerificationError(f"range proof: {e}") from e
+    except IdentityPointError as err:  # not ``e``: that name is the argument's last challenge
+        raise VerificationError(f"range proof: {err}") from err
     if y == 0:
         raise VerificationError("range proof: challenge y is zero")
     bases = RangeProofBases.get(backend, N, pedersen)
