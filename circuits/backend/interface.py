@@ -62,6 +62,17 @@ class GroupBackend(Protocol):
         """
         ...
 
+    def g1_msm_prepared_is_identity(
+        self,
+        prepared: Any,
+        scalars: Sequence[int],
+        extra_points: Sequence[G1] = (),
+        extra_scalars: Sequence[int] = (),
+    ) -> bool:
+        """Is :meth:`g1_msm_prepared` of these (public) scalars the identity? A verifier's check:
+        the sum itself is never needed, so a backend may skip bringing it back as a point."""
+        ...
+
     def g1_mark_fixed(self, point: G1) -> None:
         """Hint: ``point`` is long-lived and multiplied often (a backend may precompute for it)."""
         ...

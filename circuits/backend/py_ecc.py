@@ -88,6 +88,9 @@ class PyEccBackend:
                 acc = add(acc, point if k == 1 else multiply(point, k))
         return acc
 
+    def g1_msm_prepared_is_identity(self, prepared, scalars, extra_points=(), extra_scalars=()) -> bool:
+        return is_inf(self.g1_msm_prepared(prepared, scalars, extra_points, extra_scalars, public=True))
+
     def g1_mark_fixed(self, point) -> None:
         """No fixed-base tables in the reference backend."""
 
