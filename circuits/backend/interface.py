@@ -26,6 +26,10 @@ class GroupBackend(Protocol):
 
     name: str
 
+    def __hash__(self) -> int:
+        """Backends are hashable: per-backend caches (generators, Pedersen bases) key on them."""
+        ...
+
     # G1 ---------------------------------------------------------------------------
     def g1_generator(self) -> G1: ...
     def g1_identity(self) -> G1: ...
