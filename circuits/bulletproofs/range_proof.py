@@ -181,9 +181,9 @@ def prove(
     m_pad = _shape(n, m)
     if len(blindings) != m:
         raise ParameterError(f"{m} values but {len(blindings)} blindings")
-    for v in (*values, *blindings):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"values and blindings are ints, not {type(v).__name__}")
+    for x in (*values, *blindings):
+        if not isinstance(x, int) or isinstance(x, bool):
+            raise TypeError(f"values and blindings are ints, not {type(x).__name__}")
     _check_in_range(values, n)
     if any(g % R == 0 for g in blindings):
         raise ParameterError("a blinding is zero mod r: the commitment would not hide")
