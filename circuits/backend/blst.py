@@ -17,9 +17,9 @@ Facts about pyblst 0.3.15 this module relies on (each held by a test in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pyblst
 from pyblst import BlstP1Element, BlstP2Element
@@ -29,12 +29,18 @@ from circuits.backend._decode import check_compressed
 from circuits.constants import G1_BYTES, G1_GENERATOR, G2_BYTES, G2_GENERATOR, P, R
 from circuits.errors import NotInSubgroupError, NotOnCurveError
 
+if TYPE_CHECKING:
+    from py_arkworks_bls12381 import G1Point
+
 _G1 = BlstP1Element().uncompress(G1_GENERATOR)
 _G2 = BlstP2Element().uncompress(G2_GENERATOR)
 _Z1 = BlstP1Element()
 _Z2 = BlstP2Element()
 _IDENTITY_BYTES = _Z1.compress()
 T = TypeVar("T")
+#: blst's point types (typed by typings/pyblst, a stub: pyblst ships no type information).
+P1 = BlstP1Element
+P2 = BlstP2Element
 
 
 def _is_square(a: int) -> bool:
@@ -79,8 +85,8 @@ def _classify(decode: Callable[[bytes], T], data: bytes, what: str) -> T:
 class PreparedG1:
     """Bases kept for many MSMs: the blst points and, with the ``fast`` extra, their arkworks twins."""
 
-    points: tuple
-    ark: tuple | None
+    points: tuple[P1, ...]
+    ark: tuple[G1Point, ...] | None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -139,12 +145,22 @@ def prefer_arkworks(n: int, fresh: int, blst_us: float | None = None) -> bool:
 # circuits/notes/side-channels.md.
 FIXED_BASE_AFTER = 8
 _FIXED_US = 60
-_marked: dict[int, list] = {}  # id -> [point, uses]
-_tables: dict[int, tuple] = {}  # id -> (point, rows)
 
 
-def _build_table(point) -> list:
-    rows, base = [], point
+@dataclass
+class _Mark:
+    """A long-lived point and how often it was multiplied since it was marked."""
+
+    point: P1
+    uses: int = 0
+
+
+_marked: dict[int, _Mark] = {}  # id -> the point and its uses so far
+_tables: dict[int, tuple[P1, list[list[P1]]]] = {}  # id -> (point, rows)
+
+
+def _build_table(point: P1) -> list[list[P1]]:
+    rows, base = list[list[P1]](), point
     for _ in range(32):
         row = [_Z1, base]
         for _ in range(254):
@@ -154,17 +170,17 @@ def _build_table(point) -> list:
     return rows
 
 
-def _fixed_rows(point):
+def _fixed_rows(point: P1) -> list[list[P1]] | None:
     """The table of a marked point once it has earned one, else None (counts the use)."""
     key = id(point)
     hit = _tables.get(key)
     if hit is not None:
         return hit[1]
     mark = _marked.get(key)
-    if mark is None or mark[0] is not point:
+    if mark is None or mark.point is not point:
         return None
-    mark[1] += 1
-    if mark[1] >= FIXED_BASE_AFTER:
+    mark.uses += 1
+    if mark.uses >= FIXED_BASE_AFTER:
         rows = _build_table(point)
         _tables[key] = (point, rows)
         return rows
@@ -185,84 +201,96 @@ class BlstBackend:
         self._ark = arkworks.AVAILABLE if use_arkworks is None else use_arkworks
 
     # G1 ---------------------------------------------------------------------------
-    def g1_generator(self):
+    def g1_generator(self) -> P1:
         return _G1
 
-    def g1_identity(self):
+    def g1_identity(self) -> P1:
         return _Z1
 
-    def g1_add(self, a, b):
+    def g1_add(self, a: P1, b: P1) -> P1:
         return a + b
 
-    def g1_neg(self, a):
+    def g1_neg(self, a: P1) -> P1:
         return -a
 
-    def g1_mul(self, a, k: int, *, public: bool = False):
+    def g1_mul(self, a: P1, k: int, *, public: bool = False) -> P1:
         if _tables or _marked:
             table = _fixed_rows(a)
             if table is not None:
-                return self._msm((), (), (a,), (k,), public)
+                return self._point(self._msm(None, (), (a,), (k,), public))
         return a.scalar_mul(k)  # blst's multiplication is constant-time
 
-    def g1_msm(self, points: Sequence, scalars: Sequence[int], *, public: bool = False):
+    def g1_msm(self, points: Sequence[P1], scalars: Sequence[int], *, public: bool = False) -> P1:
         if len(points) != len(scalars):
             raise ValueError("msm needs as many scalars as points")
-        return self._msm((), (), points, scalars, public)
+        return self._point(self._msm(None, (), points, scalars, public))
 
-    def g1_mark_fixed(self, point) -> None:
+    def g1_mark_fixed(self, point: P1) -> None:
         """Declare ``point`` long-lived: after a few uses, multiply it through a fixed-base table."""
-        _marked.setdefault(id(point), [point, 0])
+        _marked.setdefault(id(point), _Mark(point))
 
-    def g1_msm_prepare(self, points: Sequence) -> PreparedG1:
-        points = tuple(points)
-        ark = tuple(arkworks.from_compressed(p.compress()) for p in points) if self._ark else None
-        return PreparedG1(points, ark)
+    def g1_msm_prepare(self, points: Sequence[P1]) -> PreparedG1:
+        pts = tuple(points)
+        ark = tuple(arkworks.from_compressed(p.compress()) for p in pts) if self._ark else None
+        return PreparedG1(pts, ark)
 
     def g1_msm_prepared(
         self,
         prepared: PreparedG1,
         scalars: Sequence[int],
-        extra_points: Sequence = (),
+        extra_points: Sequence[P1] = (),
         extra_scalars: Sequence[int] = (),
         *,
         public: bool = False,
-    ):
+    ) -> P1:
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
-        return self._msm(prepared, scalars, extra_points, extra_scalars, public)
+        return self._point(self._msm(prepared, scalars, extra_points, extra_scalars, public))
 
     def g1_msm_prepared_is_identity(
         self,
         prepared: PreparedG1,
         scalars: Sequence[int],
-        extra_points: Sequence = (),
+        extra_points: Sequence[P1] = (),
         extra_scalars: Sequence[int] = (),
     ) -> bool:
         """On the arkworks path the sum's encoding is compared with the identity's, not brought
         back through blst's strict decoding (~0.1 ms a check)."""
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
-        out = self._msm(prepared, scalars, extra_points, extra_scalars, True, as_point=False)
-        return out == _IDENTITY_BYTES if isinstance(out, bytes) else out == _Z1
+        out = self._msm(prepared, scalars, extra_points, extra_scalars, True)
+        return out == _IDENTITY_BYTES if isinstance(out, bytes) else bool(out == _Z1)
 
-    def _msm(self, prepared, scalars, extra_points, extra_scalars, public=False, *, as_point=True):
-        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks.
+    def _point(self, out: P1 | bytes) -> P1:
+        """An MSM's result as a blst point (the arkworks path hands back its compressed encoding)."""
+        return self.g1_from_bytes(out) if isinstance(out, bytes) else out
+
+    def _msm(
+        self,
+        prepared: PreparedG1 | None,
+        scalars: Sequence[int],
+        extra_points: Sequence[P1],
+        extra_scalars: Sequence[int],
+        public: bool = False,
+    ) -> P1 | bytes:
+        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks:
+        a blst point, or the compressed sum from arkworks (:meth:`_point` decodes it).
 
         Zero terms are dropped only when ``public`` (then the term count is public too).
         """
         base = [(i, k % R) for i, k in enumerate(scalars) if not public or k % R]
         extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if not public or k % R]
-        ark_bases = prepared.ark if prepared else None
+        ark_bases = prepared.ark if prepared is not None else None
         n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
         # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
         # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
         if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
-            return self._ark_msm(prepared, ark_bases, base, extra, as_point)
-        terms = [(prepared.points[i], k) for i, k in base] + extra
+            return self._ark_msm(prepared, base, extra)
+        terms = [(prepared.points[i], k) for i, k in base] + extra if prepared is not None else extra
         rows = [_fixed_rows(p) if _marked or _tables else None for p, _ in terms]
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
-            return self._ark_msm(prepared, ark_bases, base, extra, as_point)
+            return self._ark_msm(prepared, base, extra)
         acc = _Z1
         for (point, k), table in zip(terms, rows, strict=True):
             if public and k == 1:
@@ -279,76 +307,79 @@ class BlstBackend:
                 acc = acc + point.scalar_mul(k)
         return acc
 
-    def _ark_msm(self, prepared, ark_bases, base, extra, as_point=True):
-        """The sum on arkworks: a blst point, or (``as_point=False``) its compressed bytes."""
+    def _ark_msm(self, prepared: PreparedG1 | None, base: list[tuple[int, int]], extra: list[tuple[P1, int]]) -> bytes:
+        """The sum on arkworks, as its compressed encoding."""
         convert = arkworks.from_compressed
-        pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
+        ark_bases = prepared.ark if prepared is not None else None
+        if ark_bases is not None:
+            pts = [ark_bases[i] for i, _ in base]
+        else:
+            pts = [convert(prepared.points[i].compress()) for i, _ in base] if prepared is not None else []
         pts += [convert(p.compress()) for p, _ in extra]
-        out = arkworks.to_compressed(arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra]))
-        return self.g1_from_bytes(out) if as_point else out
+        return arkworks.to_compressed(arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra]))
 
-    def g1_eq(self, a, b) -> bool:
-        return a == b
+    def g1_eq(self, a: P1, b: P1) -> bool:
+        return bool(a == b)
 
-    def g1_is_identity(self, a) -> bool:
-        return a == _Z1
+    def g1_is_identity(self, a: P1) -> bool:
+        return bool(a == _Z1)
 
-    def g1_to_bytes(self, a) -> bytes:
-        return a.compress()
+    def g1_to_bytes(self, a: P1) -> bytes:
+        return bytes(a.compress())
 
-    def g1_from_bytes(self, data: bytes):
+    def g1_from_bytes(self, data: bytes) -> P1:
         if check_compressed(data, G1_BYTES):
             return _Z1
         return _classify(BlstP1Element().uncompress, bytes(data), "G1")
 
     # G2 ---------------------------------------------------------------------------
-    def g2_generator(self):
+    def g2_generator(self) -> P2:
         return _G2
 
-    def g2_identity(self):
+    def g2_identity(self) -> P2:
         return _Z2
 
-    def g2_add(self, a, b):
+    def g2_add(self, a: P2, b: P2) -> P2:
         return a + b
 
-    def g2_neg(self, a):
+    def g2_neg(self, a: P2) -> P2:
         return -a
 
-    def g2_mul(self, a, k: int):
+    def g2_mul(self, a: P2, k: int) -> P2:
         return a.scalar_mul(k)
 
-    def g2_eq(self, a, b) -> bool:
-        return a == b
+    def g2_eq(self, a: P2, b: P2) -> bool:
+        return bool(a == b)
 
-    def g2_is_identity(self, a) -> bool:
-        return a == _Z2
+    def g2_is_identity(self, a: P2) -> bool:
+        return bool(a == _Z2)
 
-    def g2_to_bytes(self, a) -> bytes:
-        return a.compress()
+    def g2_to_bytes(self, a: P2) -> bytes:
+        return bytes(a.compress())
 
-    def g2_from_bytes(self, data: bytes):
+    def g2_from_bytes(self, data: bytes) -> P2:
         if check_compressed(data, G2_BYTES):
             return _Z2
         return _classify(BlstP2Element().uncompress, bytes(data), "G2")
 
     # Hashing and pairing ------------------------------------------------------------
-    def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes):
+    def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes) -> P1:
         return BlstP1Element().hash_to_group(msg, dst)
 
-    def map_to_g1(self, u0: int, u1: int):
+    def map_to_g1(self, u0: int, u1: int) -> P1:
         from circuits.backend.py_ecc import PyEccBackend
 
         ref = PyEccBackend()
         return BlstP1Element().uncompress(ref.g1_to_bytes(ref.map_to_g1(u0, u1)))
 
-    def pairing_check(self, pairs) -> bool:
+    def pairing_check(self, pairs: Iterable[tuple[P1, P2]]) -> bool:
         pairs = [(p, q) for p, q in pairs if p != _Z1 and q != _Z2]
         if not pairs:
             return True
         *head, (p_last, q_last) = pairs
         if not head:
-            return p_last == _Z1  # e(P, Q) = 1 with Q ≠ 1 only for P = 1 (prime order)
+            return bool(p_last == _Z1)  # e(P, Q) = 1 with Q ≠ 1 only for P = 1 (prime order)
         acc = pyblst.miller_loop(*head[0])
         for p, q in head[1:]:
             acc = acc * pyblst.miller_loop(p, q)
-        return pyblst.final_verify(acc, pyblst.miller_loop(-p_last, q_last))
+        return bool(pyblst.final_verify(acc, pyblst.miller_loop(-p_last, q_last)))
