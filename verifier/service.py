@@ -65,7 +65,7 @@ import time as _time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from circuits.backend import GroupBackend
 from circuits.codec import b64e
@@ -84,6 +84,9 @@ from verifier.resolver import (
     StaleAccumulator,
     UnknownDefinition,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +222,8 @@ class RequestRecord:
 
 
 class RequestStore(Protocol):
+    engine: Engine  # the readiness probe runs SELECT 1 on it
+
     def add_api_key(self, *, lender: str, key_hash: str, prefix: str, created_ms: int) -> None: ...
 
     def lender_for_key(self, *, key_hash: str) -> str | None: ...
