@@ -133,7 +133,9 @@ class Resolver(Protocol):
 class LedgerSource(Protocol):
     """Verified reads of a ledger (``ledger.client.LedgerClient`` is one)."""
 
-    ledger_key: bytes | None
+    @property
+    def ledger_key(self) -> bytes | None:
+        """The pinned ledger key, if any (read-only: a source's key never changes)."""
 
     def tree_head(self) -> SignedCheckpoint:
         """The latest checkpoint, verified (pinned key, origin, the policy's quorum)."""
