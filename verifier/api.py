@@ -370,7 +370,7 @@ def create_app(
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"]
     )
-    webhooks = webhooks or Webhooks(service.store.engine)  # type: ignore[attr-defined]
+    webhooks = webhooks or Webhooks(service.store.engine)
     app.state.webhooks = webhooks
     app.state.metrics.gauge_callback(
         "verifier_webhook_deliveries_pending",

@@ -156,8 +156,17 @@ class WebhookAttemptRow(VerifierTable, table=True):
     error: str | None = SqlField(default=None, max_length=256)
 
 
-TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__, StateRow.__table__]
-WEBHOOK_TABLES = [WebhookEndpointRow.__table__, WebhookDeliveryRow.__table__, WebhookAttemptRow.__table__]
+TABLES = [  # SQLModel sets __table__ on table=True classes; its stubs do not say
+    ApiKey.__table__,  # type: ignore[attr-defined]
+    RequestRow.__table__,  # type: ignore[attr-defined]
+    PseudonymRow.__table__,  # type: ignore[attr-defined]
+    StateRow.__table__,  # type: ignore[attr-defined]
+]
+WEBHOOK_TABLES = [
+    WebhookEndpointRow.__table__,  # type: ignore[attr-defined]
+    WebhookDeliveryRow.__table__,  # type: ignore[attr-defined]
+    WebhookAttemptRow.__table__,  # type: ignore[attr-defined]
+]
 
 
 # API models (never the table models) ----------------------------------------------------------
@@ -248,8 +257,8 @@ class PresentationSubmit(_Strict):
 
 # Webhooks (verifier.webhooks) ----------------------------------------------------------------
 
-WEBHOOK_EVENTS = ("request.verified", "request.rejected", "request.expired")
 WebhookEvent = Literal["request.verified", "request.rejected", "request.expired"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("request.verified", "request.rejected", "request.expired")
 
 
 class WebhookCreate(_Strict):
