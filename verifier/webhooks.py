@@ -610,6 +610,9 @@ class Webhooks:
             _D.next_attempt_ms <= now,
             or_(_D.lease_until_ms.is_(None), _D.lease_until_ms < now),
         )
+        with self.engine.connect() as conn:  # a read first: an idle poll never takes SQLite's write lock
+            if conn.execute(select(_D.id).where(*due).limit(1)).first() is None:
+                return []
         pick = select(_D.id).where(*due).order_by(_D.next_attempt_ms, _D.id).limit(BATCH)
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
