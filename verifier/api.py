@@ -291,6 +291,7 @@ def submit_presentation(
     request.app.state.verifications.labels(
         "verified" if verdict.verified else "rejected", verdict.reason or "none"
     ).inc()
+    request.app.state.webhooks.wake()  # its deliveries (if any) are committed: send now, not at the next poll
     return verdict.to_json()
 
 

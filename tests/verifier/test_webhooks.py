@@ -385,3 +385,22 @@ def test_two_dispatchers_on_one_database_deliver_each_event_once(app_client, aut
                 engine.dispose()
     assert len(rx.received) == 40 and len({p.headers["webhook-id"] for p in rx.received}) == 40
     assert {json.loads(p.body)["data"]["id"] for p in got} == ids
+
+
+def test_a_verdict_wakes_its_workers_dispatcher(service, auth, world):
+    """With a 60 s idle poll, only the wake-up after the verdict can deliver it within seconds."""
+    hooks = Webhooks(service.store.engine, FAST, idle=60)
+    app = create_app(service, public_url="https://verifier.test", webhooks=hooks)
+    with TestClient(app, raise_server_exceptions=False) as client, receiver() as rx:
+        _register(client, auth, rx.url)
+        created = _create(client, auth, world)
+        presentation = present(world, world.holders[0], created["request"])
+        hooks.start()
+        time.sleep(0.3)  # its first step ran: now it sleeps for a minute unless woken
+        try:
+            t0 = time.monotonic()
+            client.post(f"/requests/{created['id']}/presentation", json={"presentation": presentation})
+            rx.wait_for(1, timeout=20)
+            assert time.monotonic() - t0 < 20
+        finally:
+            hooks.stop()
