@@ -7,11 +7,16 @@ Role verbs after anoncreds-rs ``services/verifier.rs``: :meth:`VerifierService.c
 :class:`verifier.resolver.Resolver`; state lives behind a :class:`RequestStore`
 (``verifier.db.SqlRequestStore``).
 
-**A request** has one query with id ``"credential"``, a fresh 32-byte nonce from
-:mod:`secrets`, ``verifier_id`` = this verifier's configured identity, ``today`` = the
-current UTC date (every presentation proves its credential has not expired by then), an
-expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may use,
-``verifier.resolver`` step 5).
+**A request** has one query with id ``"credential"`` (the one-query form) or several named
+queries with equalities between them (a multi-credential request, issue 13: one credential
+per query, all of one holder — the proof always shows the same link secret in each), a
+fresh 32-byte nonce from :mod:`secrets`, ``verifier_id`` = this verifier's configured
+identity, ``today`` = the current UTC date (every presentation proves its credentials have
+not expired by then), an expiry, and ``max_staleness`` seconds (how old an accumulator
+value a holder may use, ``verifier.resolver`` step 5). It is checked when made
+(:func:`circuits.request_checks.check_answerable`). The verdict of the one-query form is
+flat (``disclosed: {name: value}``); a multi-credential request's reports each query
+(``disclosed: {query: {…}}``, ``queries: {query: {definition_id, disclosed, predicates}}``).
 
 **Answering a request** (``submit_presentation``):
 
