@@ -285,3 +285,16 @@ def test_the_one_query_form_is_unchanged(sme):
     assert "credential: revenue >= 250000" in verdict["predicates"]
     status = sme["http"].get(f"/requests/{created['id']}").json()
     assert status["verdict"] == verdict
+
+
+def test_a_pseudonym_over_several_credentials_is_the_holders_one(sme):
+    """``pseudonym: true`` on a multi-credential request: on the first query (one holder, one link secret)."""
+    w, _ids = sme["wallet"](tax=[TAX], bank=[BANK])
+    seen = []
+    for _ in range(2):
+        created = sme["ask"]({**sme_request(sme["definitions"]), "pseudonym": True})
+        contexts = [q.get("pseudonym_context") for q in created["request"]["queries"]]
+        assert contexts[0] is not None and contexts[1:] == [None]
+        assert w.submit(created["request_url"])["verified"]
+        seen.append(sme["http"].get(f"/requests/{created['id']}").json())
+    assert seen[0]["pseudonym"] == seen[1]["pseudonym"] and seen[1]["earlier_requests"] == [seen[0]["id"]]
