@@ -435,8 +435,8 @@ class Wallet:
         chosen = self.choose_credentials(request, choose)
         revocation = {}
         for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
-            r = rec.get("revocation")
             if q.non_revoked and d.revocation is not None:
+                r = rec["revocation"]
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
         try:
             pres = create_presentation(
