@@ -101,6 +101,7 @@ class VerifierState:
     first_init: Any = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, Any] = field(default_factory=dict)
+    escrows: dict[str, Any] = field(default_factory=dict)  # query id -> circuits.escrow.Escrowed
 
     def m_hat(self, ci: int, index: int) -> int:
         """The BBS proof's response for hidden message ``index`` of credential ``ci`` (the shared ``m̂``)."""
