@@ -169,6 +169,7 @@ class Escrowed:
 
     auditor: str
     attribute: str
+    type: str  # the attribute's type (how the auditor recovers its value)
     label: str
     request_id: str
     ciphertext: bytes  # C1 ‖ C2
@@ -181,8 +182,9 @@ class Escrowed:
         return {
             "auditor": self.auditor,
             "attribute": self.attribute,
+            "type": self.type,
             "label": self.label,
             "request_id": self.request_id,
             "ciphertext": b64e(self.ciphertext),
-            "digest": self.digest,
+            "id": self.digest,
         }

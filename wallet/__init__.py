@@ -2,6 +2,7 @@
 
 from wallet.core import (
     CredentialSummary,
+    EscrowRecord,
     HttpRouter,
     NoMatchingCredential,
     OfferRejected,
@@ -16,6 +17,7 @@ from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 __all__ = [
     "MIN_PASSPHRASE",
     "CredentialSummary",
+    "EscrowRecord",
     "HttpRouter",
     "NoMatchingCredential",
     "OfferRejected",

@@ -96,6 +96,7 @@ class Escrow(Statement):
         reject_on("escrow", step)
         clause = self.clause
         ciphertext = escrow.Ciphertext(cp.escrow_c1, cp.escrow_c2).to_bytes(be)
+        attr_type = str(v.plan.definitions[ci].schema.attribute(clause.attribute).type)
         v.escrows[v.query_ids[ci]] = escrow.Escrowed(
-            clause.auditor, clause.attribute, clause.label, clause.request_id, ciphertext
+            clause.auditor, clause.attribute, attr_type, clause.label, clause.request_id, ciphertext
         )
