@@ -277,3 +277,22 @@ def test_py_ecc_completeness_and_a_tamper():
     tampered = dataclasses.replace(pres, credentials=(dataclasses.replace(cp, escrow_r_hat=cp.escrow_r_hat + 1),))
     with pytest.raises(PresentationRejected):
         _verify(s, request, tampered)
+
+
+def test_escrow_adds_at_most_ten_multiplications_each_side(scene, answered):
+    """Counted (not timed): every scalar multiplication and MSM term by neither 0 nor 1."""
+    from tests.circuits.test_sigma_protocols import _CountingMultiplications
+
+    request, pres = answered
+    plain_request = dataclasses.replace(request, queries=(dataclasses.replace(request.queries[0], escrow=None),))
+    counts = {}
+    for name, req in (("plain", plain_request), ("escrow", request)):
+        be = _CountingMultiplications(scene.be)
+        made = create_presentation(req, [scene.issuer.definition], [scene.cred], scene.link, backend=be)
+        counts[f"{name}.prove"] = be.counts["g1_mul"]
+        be.counts.clear()
+        verify_presentation(req, made, {scene.issuer.definition.id: scene.issuer.definition}, backend=be)
+        counts[f"{name}.verify"] = be.counts["g1_mul"]
+    added_prove = counts["escrow.prove"] - counts["plain.prove"]
+    added_verify = counts["escrow.verify"] - counts["plain.verify"]
+    assert 0 < added_prove <= 10 and 0 < added_verify <= 10, counts
