@@ -296,3 +296,31 @@ def test_escrow_adds_at_most_ten_multiplications_each_side(scene, answered):
     added_prove = counts["escrow.prove"] - counts["plain.prove"]
     added_verify = counts["escrow.verify"] - counts["plain.verify"]
     assert 0 < added_prove <= 10 and 0 < added_verify <= 10, counts
+
+
+def test_prover_and_verifier_absorb_the_same_escrow_labels_last(scene, monkeypatch):
+    from circuits import constants as k
+    from tests.circuits.test_statements import _recording
+
+    request = _request(scene, pseudonym_context="ctx")
+    prover = _recording(monkeypatch)
+    pres = _prove(scene, request)
+    monkeypatch.undo()
+    verifier = _recording(monkeypatch)
+    _verify(scene, request, pres)
+    monkeypatch.undo()
+    assert prover == verifier
+    escrow_labels = [
+        k.ESCROW_LABEL_AUDITOR,
+        k.ESCROW_LABEL_KEY,
+        k.ESCROW_LABEL_REQUEST_ID,
+        k.ESCROW_LABEL_LABEL,
+        k.ESCROW_LABEL_C1,
+        k.ESCROW_LABEL_C2,
+        k.ESCROW_LABEL_T1,
+        k.ESCROW_LABEL_T2,
+    ]
+    start = prover.index(k.ESCROW_LABEL_AUDITOR)
+    assert prover[start - 1].startswith(b"dom-sep:" + k.DOMSEP_ESCROW)
+    assert prover[start : start + 8] == escrow_labels
+    assert prover.index(k.NYM_LABEL_T) < start  # after the pseudonym (plan step 9)
