@@ -10,6 +10,7 @@ from wallet.core import (
     PseudonymScope,
     Submitted,
     Wallet,
+    escrow_notices,
     pseudonym_scopes,
 )
 from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
@@ -27,5 +28,6 @@ __all__ = [
     "Wallet",
     "WalletError",
     "WrongPassphrase",
+    "escrow_notices",
     "pseudonym_scopes",
 ]

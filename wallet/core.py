@@ -157,6 +157,18 @@ class EscrowRecord:
         return self.__dict__.copy()
 
 
+def escrow_notices(request: PresentationRequest | Mapping[str, Any]) -> list[str]:
+    """What a holder consents to when a request asks for escrow: one sentence per query that asks."""
+    if not isinstance(request, PresentationRequest):
+        request = PresentationRequest.from_json(request)
+    return [
+        f"{q.escrow.attribute} — not revealed, but encrypted to auditor {q.escrow.auditor} for {q.escrow.label}: "
+        "only that auditor can open it, and every opening is published on the ledger"
+        for q in request.queries
+        if q.escrow is not None
+    ]
+
+
 def escrow_records(request: PresentationRequest, presentation: Mapping[str, Any], today: str) -> list[EscrowRecord]:
     """The escrows of ``presentation`` (its own ciphertexts, not the verifier's word for them)."""
     out = []

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from wallet import MIN_PASSPHRASE, Wallet, escrow_notices, pseudonym_scopes
 from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
@@ -225,6 +225,8 @@ def present(
             )
         if not as_json:
             _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
+            for notice in escrow_notices(doc["request"]):
+                console.print(f"escrow: {notice}")
         result = w.submit_detailed(request, document=doc)
         verdict = result.verdict
         if as_json:

@@ -21,7 +21,7 @@ from issuer.publisher import InProcessPublisher
 from ledger.entries import public_key_bytes, sign_entry
 from ledger.errors import EntryRejected
 from ledger.escrow import EscrowView, require_opening
-from wallet import HttpRouter, Wallet
+from wallet import HttpRouter, Wallet, escrow_notices
 from zkcred.auditor import AuditorKeys, open_escrow, register
 from zkcred.demo import ISSUER_URL, LEDGER_URL, VERIFIER_URL, _services
 
@@ -83,6 +83,8 @@ def _answered(world, label="loan-42"):
 def test_the_auditor_opens_only_after_a_public_record_and_the_wallet_sees_it(world, tmp_path, monkeypatch):
     created, status = _answered(world)
     clause = created["request"]["queries"][0]["escrow"]
+    (notice,) = escrow_notices(created["request"])  # what the holder consents to, before proving
+    assert notice.startswith("escrow_id — not revealed, but encrypted to auditor audit-co for loan-42")
     assert clause["request_id"] == created["id"] and clause["label"] == "loan-42" and clause["auditor"] == "audit-co"
     escrowed = status["verdict"]["escrow"]
     assert escrowed["request_id"] == created["id"] and len(escrowed["id"]) == 64
