@@ -35,6 +35,7 @@ from circuits import constants as k
 from circuits import escrow
 from circuits.backend import GroupBackend
 from circuits.credentials import EscrowClause
+from circuits.errors import ParameterError
 from circuits.rng import random_scalars
 from circuits.statements import linear
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
@@ -89,6 +90,8 @@ class Escrow(Statement):
         m_hat = v.m_hat(ci, self.index)
 
         def step() -> None:
+            if cp.escrow_r_hat is None:  # pragma: no cover - the structure check refuses it first
+                raise ParameterError("escrow missing")
             pk = escrow.parse_public_key(be, self.clause.auditor_key)
             rel = relation(be, pk, cp.escrow_c1, cp.escrow_c2)
             self.absorb(t, be, cp.escrow_c1, cp.escrow_c2, rel.recompute([m_hat, cp.escrow_r_hat], v.c))
