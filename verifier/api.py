@@ -121,6 +121,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,
+        escrow=None if body.escrow is None else body.escrow.model_dump(),
     )
     return {
         "id": record.id,

@@ -142,12 +142,22 @@ class PseudonymScopeIn(_Strict):
     context: str = Field(min_length=1, max_length=CAMPAIGN_MAX)
 
 
+class EscrowIn(_Strict):
+    """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
+
+    auditor: str = Field(min_length=1, max_length=256)
+    # an attribute name, or ``query.attribute`` in a request with ``queries``
+    attribute: str = Field(min_length=1, max_length=129)
+    label: str = Field(min_length=1, max_length=256)
+
+
 class RequestCreate(_Strict):
     """One query (``credential_definitions``, ``disclose``, ``predicates``), or several named
     ``queries`` with ``equalities`` between them (then top-level ``predicates`` name
     ``query.attribute``); ``verifier.service.VerifierService.create_request`` says which is which."""
 
     pseudonym: StrictBool | PseudonymScopeIn = False
+    escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
     credential_definitions: list[str] | None = Field(default=None, min_length=1, max_length=16)
@@ -194,6 +204,19 @@ class QueryVerdict(BaseModel):
     predicates: list[str]
 
 
+class EscrowOut(BaseModel):
+    """The escrowed ciphertext of a verified presentation: ``id`` is its SHA-256 (hex), the name an
+    auditor's decryption record on the ledger gives it."""
+
+    auditor: str
+    attribute: str
+    type: str  # the attribute's type: how the auditor recovers the value
+    label: str
+    request_id: str
+    ciphertext: str  # base64url of C1 ‖ C2 (96 bytes)
+    id: str
+
+
 class VerdictPublic(BaseModel):
     """``disclosed``: ``{name: value}`` for a one-query request, ``{query: {name: value}}`` for a request
     made with ``queries``, which also gets ``queries`` (per query) — absent for the one-query form."""
@@ -202,6 +225,7 @@ class VerdictPublic(BaseModel):
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
+    escrow: EscrowOut | None = None  # present when the request asked for escrow and the proof verified
     queries: dict[str, QueryVerdict] | None = None
 
 

@@ -69,17 +69,24 @@ import logging
 import secrets
 import time as _time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from circuits.backend import GroupBackend
-from circuits.codec import b64e
-from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, canonical_json
+from circuits.codec import b64d, b64e
+from circuits.credentials import (
+    CredentialDefinition,
+    CredentialQuery,
+    EscrowClause,
+    Predicate,
+    PresentationRequest,
+    canonical_json,
+)
 from circuits.errors import ParameterError, VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, VerifiedPresentation, verify_presentation
 from circuits.request_checks import check_answerable
-from circuits.request_language import group_predicates, parse_equality
+from circuits.request_language import group_predicates, parse_equality, parse_reference
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
@@ -89,6 +96,7 @@ from verifier.resolver import (
     Resolver,
     ResolverError,
     StaleAccumulator,
+    UnknownAuditor,
     UnknownDefinition,
 )
 
@@ -175,6 +183,7 @@ class Verdict:
     predicates: list[str]
     reason: str | None
     pseudonym: str | None = None  # b64url G1 point of a verified presentation; recorded, not in the verdict JSON
+    escrow: dict[str, Any] | None = None  # circuits.escrow.Escrowed JSON: the ciphertext and its id (digest)
     # per query {definition_id, disclosed, predicates}: only for requests made with ``queries`` (not the one-query form)
     queries: dict[str, Any] | None = None
 
@@ -185,7 +194,11 @@ class Verdict:
             "predicates": self.predicates,
             "reason": self.reason,
         }
-        return out if self.queries is None else {**out, "queries": self.queries}
+        if self.escrow is not None:
+            out["escrow"] = self.escrow
+        if self.queries is not None:
+            out["queries"] = self.queries
+        return out
 
     @classmethod
     def rejected(cls, reason: str) -> Verdict:
@@ -339,6 +352,7 @@ class VerifierService:
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
+        escrow: Mapping[str, str] | None = None,
         now: float | None = None,
     ) -> RequestRecord:
         """A new presentation request of ``lender`` with a fresh nonce.
@@ -353,6 +367,9 @@ class VerifierService:
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
         the lender's campaign of that id (module docstring); the context is derived here and
         set on the first query (one link secret: one pseudonym per context).
+        ``escrow``: ``{"auditor", "attribute", "label"}`` asks the holder to encrypt that hidden
+        attribute to the auditor registered on the ledger, bound to this request's id and the label;
+        with ``queries`` its ``attribute`` is ``query.attribute`` and the clause goes on that query.
         """
         logger.debug("create_request >>> lender=%s definitions=%s", lender, credential_definitions)
         now = self.clock() if now is None else now
@@ -361,6 +378,15 @@ class VerifierService:
         if not 0 <= max_staleness <= MAX_STALENESS:
             raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
         context = self._pseudonym_context(lender, pseudonym)
+        request_id = secrets.token_urlsafe(16)
+        escrow_query = None
+        if escrow is not None and queries is not None:
+            try:
+                escrow_query, attribute = parse_reference(escrow.get("attribute"))
+            except ZkCredError as e:
+                raise VerifierError(ErrorKind.INPUT, f"escrow: {e}") from None
+            escrow = {**escrow, "attribute": attribute}
+        clause = None if escrow is None else self._escrow_clause(escrow, request_id)
         try:
             if queries is None:
                 if credential_definitions is None:
@@ -375,6 +401,7 @@ class VerifierService:
                         tuple(map(str, disclose)),
                         preds,
                         pseudonym_context=context,
+                        escrow=clause,
                     )
                 ]
                 pairs: tuple[tuple[str, str], ...] = ()
@@ -383,7 +410,9 @@ class VerifierService:
                     raise ParameterError(
                         "with queries, credential_definitions and disclose go inside each query, not beside them"
                     )
-                query_list, pairs = _named_queries(queries, predicates, equalities, context)
+                query_list, pairs = _named_queries(
+                    queries, predicates, equalities, context, None if clause is None else (escrow_query, clause)
+                )
             request = PresentationRequest(
                 secrets.token_bytes(NONCE_BYTES),
                 self.verifier_id,
@@ -397,7 +426,7 @@ class VerifierService:
         self._check_answerable(request, definitions)
         now_ms = _now_ms(now)
         record = RequestRecord(
-            id=secrets.token_urlsafe(16),
+            id=request_id,
             lender=lender,
             request=request,
             status="pending",
@@ -424,6 +453,21 @@ class VerifierService:
                 "longer than 256 bytes; use a shorter context id",
             )
         return context
+
+    def _escrow_clause(self, escrow: Mapping[str, str], request_id: str) -> EscrowClause:
+        """The escrow clause: the auditor's key from the ledger, this request's id."""
+        try:
+            auditor = self.resolver.auditor(str(escrow["auditor"]))
+        except UnknownAuditor as e:
+            raise VerifierError(ErrorKind.INPUT, e.detail, slug="unknown-auditor") from None
+        except LedgerUnavailable as e:
+            raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
+        try:
+            return EscrowClause(
+                auditor.id, b64d(auditor.escrow_key), str(escrow["attribute"]), str(escrow["label"]), request_id
+            )
+        except (ZkCredError, KeyError) as e:
+            raise VerifierError(ErrorKind.INPUT, f"escrow: {e}") from None
 
     def _definition(self, definition_id: str) -> CredentialDefinition:
         try:
@@ -627,10 +671,12 @@ def _verdict(
             "predicates": verified.per_query.get(query.id, []),
         }
     pseudonym = next(iter(verified.pseudonyms.values()), None)
+    escrowed = next(iter(verified.escrows.values()), None)
+    escrow = None if escrowed is None else escrowed.to_json()
     if is_single_form(request):
-        return Verdict(True, per_query[QUERY_ID]["disclosed"], list(verified.predicates), None, pseudonym)
+        return Verdict(True, per_query[QUERY_ID]["disclosed"], list(verified.predicates), None, pseudonym, escrow)
     disclosed = {query_id: view["disclosed"] for query_id, view in per_query.items()}
-    return Verdict(True, disclosed, list(verified.predicates), None, pseudonym, per_query)
+    return Verdict(True, disclosed, list(verified.predicates), None, pseudonym, escrow, per_query)
 
 
 def is_single_form(request: PresentationRequest) -> bool:
@@ -648,9 +694,11 @@ def _named_queries(
     predicates: Sequence[dict[str, Any]],
     equalities: Sequence[Any],
     context: str | None,
+    escrow: tuple[str | None, EscrowClause] | None = None,
 ) -> tuple[list[CredentialQuery], tuple[tuple[str, str], ...]]:
     """The queries of a multi-credential request: each query's own predicates plus the top-level ones
-    that name it (``query.attribute``); the equalities parsed, each side naming a query of the request."""
+    that name it (``query.attribute``); the equalities parsed, each side naming a query of the request;
+    ``escrow``: (query id, clause) — the clause goes on that query."""
     out = [
         CredentialQuery(  # validates each query (its id a name, definitions listed) before anything refers to it
             str(q["id"]),
@@ -666,6 +714,10 @@ def _named_queries(
         raise ParameterError(f"query ids must be unique: {ids}")
     scoped = group_predicates(predicates, ids)
     out = [dataclasses.replace(q, predicates=q.predicates + tuple(scoped[q.id])) for q in out]
+    if escrow is not None:
+        if escrow[0] not in ids:
+            raise ParameterError(f"escrow of {escrow[0]}.{escrow[1].attribute}: the request has no query {escrow[0]!r}")
+        out = [dataclasses.replace(q, escrow=escrow[1]) if q.id == escrow[0] else q for q in out]
     pairs = tuple(parse_equality(e) for e in equalities)
     for pair in pairs:
         for ref in pair:
