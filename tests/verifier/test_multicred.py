@@ -70,7 +70,15 @@ def sme(request, tmp_path_factory):  # type: ignore[no-untyped-def]
                 assert r.status_code == 201, r.text
                 return r.json()
 
-            yield {"be": be, "http": http, "wallet": wallet, "ask": ask, "definitions": definitions, "url": url}
+            yield {
+                "be": be,
+                "http": http,
+                "wallet": wallet,
+                "ask": ask,
+                "definitions": definitions,
+                "url": url,
+                "log": log,
+            }
             http.close()
 
 
@@ -298,3 +306,24 @@ def test_a_pseudonym_over_several_credentials_is_the_holders_one(sme):
         assert w.submit(created["request_url"])["verified"]
         seen.append(sme["http"].get(f"/requests/{created['id']}").json())
     assert seen[0]["pseudonym"] == seen[1]["pseudonym"] and seen[1]["earlier_requests"] == [seen[0]["id"]]
+
+
+def test_escrow_names_the_query_of_its_attribute(sme):
+    """``escrow.attribute`` is ``query.attribute`` in a multi-credential request: the clause goes on that query."""
+    from issuer.publisher import InProcessPublisher
+    from zkcred.auditor import AuditorKeys, register
+
+    register(InProcessPublisher(sme["log"]), AuditorKeys.generate("audit-co"), "Audit Co")
+    w, _ids = sme["wallet"](tax=[TAX], bank=[BANK])
+    escrow = {"auditor": "audit-co", "attribute": "bank.balance", "label": "loan-7"}
+    created = sme["ask"]({**sme_request(sme["definitions"]), "escrow": escrow})
+    tax, bank = created["request"]["queries"]
+    assert "escrow" not in tax and bank["escrow"]["attribute"] == "balance" and bank["escrow"]["label"] == "loan-7"
+    verdict = w.submit(created["request_url"])
+    assert verdict["verified"] and verdict["escrow"]["attribute"] == "balance", verdict
+    assert any("escrow" in p or "encrypted" in p for p in verdict["queries"]["bank"]["predicates"]), verdict
+    for attribute, reason in (("vat.balance", "no query 'vat'"), ("balance", "not a reference")):
+        r = sme["http"].post(
+            "/requests", json={**sme_request(sme["definitions"]), "escrow": {**escrow, "attribute": attribute}}
+        )
+        assert r.status_code == 422 and reason in r.json()["detail"], r.text
