@@ -21,6 +21,12 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
   context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
   contexts and, for zkcred verifiers (``"<verifier_id>/<lender>[/<campaign>]"``,
   percent-encoded parts, docs/api.md), the lender and campaign they belong to.
+- Escrow: a query with an ``escrow`` clause gets the hidden attribute encrypted to the
+  auditor it names (:mod:`circuits.escrow`). A verified presentation's escrow is recorded
+  (:meth:`Wallet.escrows`: auditor, label, request, the ciphertext's id); ``sync()`` looks
+  for the auditor's decryption record on the ledger (``ledger.escrow``: signed by the
+  auditor's registered key, naming this ciphertext, request and label — any other record
+  is refused) and marks the escrow opened, with the date and reason.
 - ``sync()``: read revocation entries from the ledger (checked against its signed tree
   head when the ledger key is pinned) and update every witness — never asking the
   issuer; a credential whose handle was revoked is marked revoked.
@@ -29,12 +35,14 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import itertools
 import logging
 import time
 import time as _time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -42,6 +50,7 @@ import httpx
 from circuits import accumulator as acc
 from circuits.backend import GroupBackend, get_backend
 from circuits.codec import b64d, b64e
+from circuits.constants import G1_BYTES
 from circuits.credentials import Credential, CredentialDefinition, PresentationRequest
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential_request, create_link_secret, process_credential
@@ -58,6 +67,9 @@ if TYPE_CHECKING:
     from ledger.policy import Policy
 
 log = logging.getLogger("zkcred.wallet")
+
+#: the most combinations of credentials (one per query) the wallet tries for a multi-credential request
+MAX_COMBINATIONS = 10_000
 
 
 class OfferRejected(WalletError):
@@ -129,12 +141,65 @@ def pseudonym_scopes(request: PresentationRequest | Mapping[str, Any]) -> list[P
 
 
 @dataclass(frozen=True)
+class EscrowRecord:
+    """An attribute this wallet escrowed in a verified presentation, and whether the auditor opened it."""
+
+    id: str  # SHA-256 (hex) of the ciphertext C1 ‖ C2: how a decryption record names it
+    auditor: str
+    attribute: str
+    label: str
+    request_id: str
+    verifier_id: str
+    escrowed_at: str  # ISO date
+    opened: dict | None = None  # {"seq", "date", "reason"} from the auditor's record on the ledger
+
+    def describe(self) -> str:
+        state = f"opened on {self.opened['date']} ({self.opened['reason']})" if self.opened else "not opened"
+        return f"{self.attribute} escrowed with {self.auditor} for {self.label} — {state}"
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def escrow_notices(request: PresentationRequest | Mapping[str, Any]) -> list[str]:
+    """What a holder consents to when a request asks for escrow: one sentence per query that asks."""
+    if not isinstance(request, PresentationRequest):
+        request = PresentationRequest.from_json(request)
+    return [
+        f"{q.escrow.attribute} — not revealed, but encrypted to auditor {q.escrow.auditor} for {q.escrow.label}: "
+        "only that auditor can open it, and every opening is published on the ledger"
+        for q in request.queries
+        if q.escrow is not None
+    ]
+
+
+def escrow_records(request: PresentationRequest, presentation: Mapping[str, Any], today: str) -> list[EscrowRecord]:
+    """The escrows of ``presentation`` (its own ciphertexts, not the verifier's word for them)."""
+    out = []
+    for q, cp in zip(request.queries, presentation.get("credentials", []), strict=False):
+        if q.escrow is None or "escrow" not in cp:
+            continue
+        ciphertext = b64d(cp["escrow"])[: 2 * G1_BYTES]  # C1 ‖ C2 ‖ r̂
+        c = q.escrow
+        digest = hashlib.sha256(ciphertext).hexdigest()
+        out.append(EscrowRecord(digest, c.auditor, c.attribute, c.label, c.request_id, request.verifier_id, today))
+    return out
+
+
+@dataclass(frozen=True)
 class Presented:
-    """A presentation, the ids of the credentials it uses, and the pseudonym contexts it answers."""
+    """A presentation, the ids of the credentials it uses (one per query, in query order), and the
+    pseudonym contexts it answers."""
 
     presentation: dict
     credentials: list[str]
     pseudonyms: list[PseudonymScope]
+    queries: list[str] = field(default_factory=list)  # the request's query ids, in order
+
+    @property
+    def chosen(self) -> dict[str, str]:
+        """Query id → the id of the credential that answers it."""
+        return dict(zip(self.queries, self.credentials, strict=True))
 
 
 @dataclass(frozen=True)
@@ -143,6 +208,7 @@ class Submitted:
 
     verdict: dict
     pseudonyms: list[PseudonymScope]
+    chosen: dict[str, str] = field(default_factory=dict)  # query id → the credential id that answered it
 
 
 class HttpRouter:
@@ -409,36 +475,22 @@ class Wallet:
         presented = self.present_detailed(request)
         return presented.presentation, presented.credentials
 
-    def present_detailed(self, request: PresentationRequest | Mapping[str, Any]) -> Presented:
-        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
+    def present_detailed(
+        self, request: PresentationRequest | Mapping[str, Any], *, choose: Mapping[str, str] | None = None
+    ) -> Presented:
+        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks).
+
+        One credential per query (:meth:`choose_credentials`); ``choose`` (query id → credential
+        id) makes the holder's own pick for some queries.
+        """
         if not isinstance(request, PresentationRequest):
             request = PresentationRequest.from_json(request)
         link = self._link_secret
-        chosen = []
-        for q in request.queries:
-            reasons = []
-            for cid, rec, d, cred in self._candidates():
-                if d.id not in q.credential_definitions:
-                    continue
-                if rec["status"] != "active":
-                    reasons.append(f"{q.id}: the credential {cid} of an accepted definition was revoked")
-                    continue
-                single = PresentationRequest(request.nonce, request.verifier_id, request.today, (q,))
-                try:
-                    check_satisfiable(single, [d], [cred], link)
-                except ZkCredError as e:
-                    reasons.append(getattr(e, "reason", str(e)))
-                    continue
-                chosen.append((cid, rec, d, cred))
-                break
-            else:
-                if not reasons:
-                    raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
-                raise NoMatchingCredential(reasons[0])
+        chosen = self.choose_credentials(request, choose)
         revocation = {}
         for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
-            r = rec.get("revocation")
             if q.non_revoked and d.revocation is not None:
+                r = rec["revocation"]
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
         try:
             pres = create_presentation(
@@ -449,7 +501,60 @@ class Wallet:
         scopes = pseudonym_scopes(request)
         for scope in scopes:
             log.info("presenting a pseudonym for %s", scope.describe())
-        return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
+        return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes, [q.id for q in request.queries])
+
+    def choose_credentials(
+        self, request: PresentationRequest, choose: Mapping[str, str] | None = None
+    ) -> list[tuple[str, dict, CredentialDefinition, Credential]]:
+        """One stored credential per query, in query order, that together answer ``request``.
+
+        Each query's candidates are the active credentials of a definition it accepts that meet
+        its own predicates (``choose`` narrows a query to the credential named); then the first
+        combination, in the order credentials were stored, that also meets the request's
+        equalities between queries — so two tax credentials of two companies are never
+        combined with the bank credential of only one of them. At most
+        :data:`MAX_COMBINATIONS` combinations are tried. ``NoMatchingCredential`` names the
+        query (or the equality) no stored credential meets.
+        """
+        link = self._link_secret
+        choose = dict(choose or {})
+        unknown = set(choose) - {q.id for q in request.queries}
+        if unknown:
+            raise WalletError(f"the request has no query {sorted(unknown)[0]!r} to choose a credential for")
+        per_query = []
+        for q in request.queries:
+            reasons, fits = [], []
+            for cid, rec, d, cred in self._candidates():
+                if d.id not in q.credential_definitions or choose.get(q.id, cid) != cid:
+                    continue
+                if rec["status"] != "active":
+                    reasons.append(f"{q.id}: the credential {cid} of an accepted definition was revoked")
+                    continue
+                single = PresentationRequest(request.nonce, request.verifier_id, request.today, (q,))
+                try:
+                    check_satisfiable(single, [d], [cred], link)
+                except ZkCredError as e:
+                    reasons.append(getattr(e, "reason", str(e)))
+                    continue
+                fits.append((cid, rec, d, cred))
+            if not fits:
+                if q.id in choose and not reasons:
+                    raise NoMatchingCredential(f"{q.id}: no credential {choose[q.id]} of a definition it accepts")
+                if not reasons:
+                    raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
+                raise NoMatchingCredential(reasons[0])
+            per_query.append(fits)
+        if len(request.queries) == 1:
+            return [per_query[0][0]]
+        reason = "no combination of credentials meets the request"
+        for combination in itertools.islice(itertools.product(*per_query), MAX_COMBINATIONS):
+            try:
+                check_satisfiable(request, [c[2] for c in combination], [c[3] for c in combination], link)
+            except UnsatisfiableError as e:
+                reason = e.reason
+                continue
+            return list(combination)
+        raise NoMatchingCredential(f"{reason} (no combination of the credentials that fit each query meets it)")
 
     def fetch_request(self, request_url: str) -> dict:
         """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
@@ -459,12 +564,19 @@ class Wallet:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
         return response.json()
 
-    def submit(self, request_url: str) -> dict:
+    def submit(self, request_url: str, *, choose: Mapping[str, str] | None = None) -> dict:
         """Fetch the request document, present, post it; return the verifier's verdict."""
-        return self.submit_detailed(request_url).verdict
+        return self.submit_detailed(request_url, choose=choose).verdict
 
-    def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched.
+    def submit_detailed(
+        self,
+        request_url: str,
+        *,
+        document: Mapping[str, Any] | None = None,
+        choose: Mapping[str, str] | None = None,
+    ) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched;
+        ``choose``: query id → credential id, the holder's pick (else the wallet picks).
 
         Refuses an expired request before proving; syncs first when the ledger view is older
         than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
@@ -476,20 +588,57 @@ class Wallet:
                 self.sync()
             except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
                 log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
-        submitted = self._present_and_post(doc)
+        submitted = self._present_and_post(doc, choose)
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
             self.check_not_expired(doc, request_url)
-            submitted = self._present_and_post(doc)
+            submitted = self._present_and_post(doc, choose)
         return submitted
 
-    def _present_and_post(self, doc: Mapping[str, Any]) -> Submitted:
-        presented = self.present_detailed(doc["request"])
+    def _present_and_post(self, doc: Mapping[str, Any], choose: Mapping[str, str] | None = None) -> Submitted:
+        presented = self.present_detailed(doc["request"], choose=choose)
         response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
-        return Submitted(response.json(), presented.pseudonyms)
+        verdict = response.json()
+        if verdict.get("verified"):
+            today = _dt.datetime.fromtimestamp(self._clock(), _dt.UTC).date().isoformat()
+            request = PresentationRequest.from_json(doc["request"])
+            for record in escrow_records(request, presented.presentation, today):
+                self._store.put("escrow", record.id, record.to_json())
+                log.info("escrowed %s", record.describe())
+        return Submitted(verdict, presented.pseudonyms, presented.chosen)
+
+    def escrows(self) -> list[EscrowRecord]:
+        """Every escrow of a verified presentation, oldest first, with the auditor's opening if synced."""
+        records = [EscrowRecord(**rec) for _, rec in self._store.all("escrow")]
+        return sorted(records, key=lambda r: (r.escrowed_at, r.id))
+
+    def _check_openings(self, docs: list[dict]) -> int:
+        """Mark the escrows a checked decryption record on the ledger opened (``docs``: every entry from 0)."""
+        from ledger.errors import EntryRejected
+        from ledger.escrow import EscrowView
+
+        view = EscrowView()
+        for doc in docs:
+            try:
+                view.feed(doc)
+            except EntryRejected as e:  # a forged or foreign record: refused, never shown as an opening
+                log.warning("ledger entry %s refused as an escrow record: %s", doc.get("seq"), e.detail)
+        opened = 0
+        for record in self.escrows():
+            found = view.opening(auditor=record.auditor, ciphertext=record.id)
+            if found is None or record.opened is not None:
+                continue
+            if (found.request_id, found.label) != (record.request_id, record.label):
+                log.warning("entry %d names this ciphertext for another request or label: refused", found.seq)
+                continue
+            date = _dt.datetime.fromtimestamp(found.time / 1000, _dt.UTC).date().isoformat()
+            rec = {**record.to_json(), "opened": {"seq": found.seq, "date": date, "reason": found.reason}}
+            self._store.put("escrow", record.id, rec)
+            opened += 1
+        return opened
 
     def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
         """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
@@ -579,15 +728,18 @@ class Wallet:
             ) from None
         every = dict(self._store.all("credential"))
         records = {cid: rec for cid, rec in every.items() if rec.get("revocation")}
-        if not every:
+        watching = any(r.opened is None for r in self.escrows())  # an auditor's record may come: read from 0
+        if not every and not watching:
             return {"updated": 0, "revoked": 0, "height": head.size - 1}
         start = (
             min(
                 [rec["revocation"]["height"] for rec in records.values()]
                 + [rec.get("synced_height", -1) for cid, rec in every.items() if cid not in records]
+                + ([-1] if watching else [])
             )
             + 1
         )
+        ledger_docs: list[dict] = []
         events: dict[str, list[tuple[int, list[acc.RevocationEvent], str]]] = {}
         successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
@@ -599,6 +751,8 @@ class Wallet:
                 docs = client.fetch_entries(start=seq, limit=500)
             if not docs:
                 break
+            if watching:
+                ledger_docs += docs
             for doc in docs:
                 if doc["type"] == "revocation":
                     p = doc["payload"]
@@ -644,7 +798,8 @@ class Wallet:
                 if cid not in records:
                     rec["synced_height"] = head.size - 1
                 self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
-        return {"updated": updated, "revoked": revoked, "height": head.size - 1}
+        report = {"updated": updated, "revoked": revoked, "height": head.size - 1}
+        return {**report, "escrows_opened": self._check_openings(ledger_docs)} if watching else report
 
 
 def _scalar(text: str) -> int:
