@@ -264,6 +264,17 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(f"  tax office credential {tax.id}, bank credential {bank.id} (one wallet, one link secret)")
     lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='SME Lender')}"}
     ver = clients[VERIFIER_URL]
+    receiver = _WebhookReceiver()
+    with step("the lender registers a webhook endpoint (its own loopback receiver) for verdicts"):
+        hook = check(
+            ver.post(
+                "/webhooks",
+                headers=lender,
+                json={"url": receiver.url, "events": ["request.verified", "request.rejected"]},
+            ),
+            201,
+        )
+    receiver.secret = hook["secret"]
     with step(
         "lender asks over both: revenue ≥ 250 000 and tax year ≥ 2025 (tax office), balance ≥ 20 000 and "
         "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, the company name disclosed"
@@ -291,7 +302,53 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(table)
     status = check(ver.get(f"/requests/{created['id']}", headers=lender), 200)
     console.print(f"  SME request status: {status['status']}")
+    with step("the verdict arrives at the lender's webhook, signed (Standard Webhooks, HMAC-SHA256)"):
+        ver.app.state.webhooks.deliver_due()  # the service's dispatcher thread does this; the demo runs it once
+        event = receiver.events.get(timeout=30)
+    receiver.close()
+    console.print(
+        f"  webhook {event['type']} for request {event['data']['id']}: signature checked by "
+        "verifier.webhooks.verify_webhook with the endpoint's secret"
+    )
     bea.close()
+
+
+class _WebhookReceiver:
+    """A lender's webhook endpoint on loopback: checks each delivery's signature, queues the event."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from verifier.webhooks import WebhookVerificationError, verify_webhook
+
+        self.secret = ""
+        self.events: queue.Queue[dict] = queue.Queue()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    event = verify_webhook(receiver.secret, dict(self.headers), body)
+                except WebhookVerificationError:
+                    self.send_response(401)
+                else:
+                    receiver.events.put(event)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:  # quiet: the demo prints what matters
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/zkcred"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _terminal_qr(text: str) -> str:
