@@ -19,8 +19,12 @@ def test_demo_runs_the_lending_story():
     assert "verified=False, reason=stale" in out  # the old witness after revocation
     assert "was revoked" in out  # the synced wallet knows
     # returning applicants: A recognises Ada's second application, B gets another pseudonym
-    assert "wallet: pseudonym for lender 'Lender A' at lender-demo" in out
-    assert "wallet: pseudonym for lender 'Lender B' at lender-demo" in out
+    assert "for lender 'Lender A' at lender-demo; she approved" in out
+    assert "for lender 'Lender B' at lender-demo; she approved" in out
+    # consent: the offer and the request are shown before anything is sent
+    assert "Payroll Demo BV offers a credential" in out and "country = NL" in out
+    assert "asks for a presentation" in out and "income is at least 50 000 (value not revealed)" in out
+    assert "issued by 'Payroll Demo BV', registered at ledger seq 0" in out
     assert out.count("seen_before=False, earlier requests: []") == 2  # A's first, B's only
     assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
     assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out

@@ -1,5 +1,6 @@
-"""The holder's wallet SDK: ``Wallet`` (link secret, credentials, presentations, ledger sync)."""
+"""The holder's wallet SDK: ``Wallet`` (link secret, credentials, consent and presentations, ledger sync)."""
 
+from wallet.consent import Approval, ConsentSummary, OfferSummary
 from wallet.core import (
     CredentialSummary,
     HttpRouter,
@@ -15,9 +16,12 @@ from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 
 __all__ = [
     "MIN_PASSPHRASE",
+    "Approval",
+    "ConsentSummary",
     "CredentialSummary",
     "HttpRouter",
     "NoMatchingCredential",
+    "OfferSummary",
     "OfferRejected",
     "Presented",
     "PseudonymScope",

@@ -7,15 +7,19 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
 - ``accept_offer(offer)``: commit to the link secret (blind BBS), send the commitment
   with the offer's one-time token, verify what comes back (signature over every
   message, and the revocation witness against the accumulator) before storing it.
-- ``present(request)``: pick, per query, a credential that satisfies it — or say
-  exactly which predicate no credential meets — and prove.
-- ``submit(request_url)``: fetch the request, present, post, return the verdict
-  (``submit_detailed`` also says which pseudonym contexts the presentation used).
-  An expired request is refused before any cryptography runs. A revocable credential
-  whose ledger view (its last sync, or its issuance) is older than the request's
-  ``max_staleness`` is synced first; a ``stale`` verdict — the verifier's ledger moved
-  on after the sync — is answered by one sync and one retry (the verifier only spends a
-  request on a verified presentation, so the retry is against the same request).
+- ``prepare(request)`` → a :class:`wallet.consent.ConsentSummary` (who asks, why, each
+  disclosed value, each proven statement as a sentence, the pseudonym, which credential
+  and issuer answer, the expiry) and nothing sent; ``present(summary.approve())`` proves,
+  ``submit(summary.approve())`` also posts and returns the verdict. ``present`` and
+  ``submit`` take nothing but an approval (``wallet.consent``: presenting without the
+  summary is impossible). Per query the wallet picks a credential that satisfies it — or
+  says exactly which predicate no credential meets.
+- An expired request is refused before any cryptography runs (in ``prepare`` and again at
+  ``submit``). A revocable credential whose ledger view (its last sync, or its issuance) is
+  older than the request's ``max_staleness`` is synced in ``prepare``; a ``stale``
+  verdict — the verifier's ledger moved on after the sync — is answered by one sync and
+  one retry (the verifier only spends a request on a verified presentation, so the retry
+  is against the same request).
 - Pseudonyms: a query with a ``pseudonym_context`` gets the holder's pseudonym for that
   context (derived from the link secret: the same for every presentation to that
   context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import secrets
 import time
 import time as _time
 import urllib.parse
@@ -41,6 +46,7 @@ import httpx
 
 from circuits import accumulator as acc
 from circuits.backend import GroupBackend, get_backend
+from circuits.bbs.pseudonym import zkcred_context_point
 from circuits.codec import b64d, b64e
 from circuits.credentials import Credential, CredentialDefinition, PresentationRequest
 from circuits.errors import ZkCredError
@@ -52,6 +58,8 @@ from circuits.presentation import (
     create_presentation,
 )
 from servicekit import deeplinks
+from wallet import consent
+from wallet.consent import Approval, ConsentSummary
 from wallet.store import Store, WalletError
 
 if TYPE_CHECKING:
@@ -83,6 +91,7 @@ class CredentialSummary:
     status: str
     revocation_height: int | None
     superseded_by: str | None = None  # the issuer rotated its key: the definition that replaces this one
+    issuer_name: str | None = None  # its issuer's registered name on the ledger, once the wallet looked it up
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -139,10 +148,38 @@ class Presented:
 
 @dataclass(frozen=True)
 class Submitted:
-    """The verifier's verdict on a presentation, and the pseudonym contexts the presentation used."""
+    """The verifier's verdict on a presentation, the pseudonym contexts it used, and what was sent."""
 
     verdict: dict
     pseudonyms: list[PseudonymScope]
+    presentation: dict | None = None  # the presentation posted (the last one, after a stale retry)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a consent summary showed, kept by the wallet under the summary's ticket."""
+
+    request: PresentationRequest
+    document: Mapping[str, Any] | None
+    source: str | None
+    credentials: list[str]
+
+
+#: Summaries a wallet keeps waiting for approval; older ones lapse (prepare again).
+MAX_PREPARED = 64
+
+
+def _text(document: Mapping[str, Any] | None, key: str) -> str | None:
+    value = None if document is None else document.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _origin(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL (where a request was fetched from)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class HttpRouter:
@@ -226,6 +263,7 @@ class Wallet:
         self.ledger_origin = ledger_origin  # None: ZKCRED_LEDGER_ORIGIN or the default
         self.ledger_max_age = ledger_max_age  # seconds the quorum's cosignatures may be old (None: any)
         self._be = backend or get_backend()
+        self._prepared: dict[str, _Prepared] = {}  # consent tickets of summaries not yet approved and used
 
     def __repr__(self) -> str:
         return f"Wallet({self._store.path})"
@@ -391,25 +429,168 @@ class Wallet:
             record["status"],
             rev["height"] if rev else None,
             record.get("superseded_by"),
+            (self._store.get("issuer", d["issuer_id"]) or {}).get("name"),
         )
 
     def credentials(self) -> list[CredentialSummary]:
         return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]
+
+    # -- consent ------------------------------------------------------------------------------
+    def prepare(
+        self, request: str | Mapping[str, Any] | PresentationRequest, *, source: str | None = None
+    ) -> ConsentSummary:
+        """What answering ``request`` would send, for the holder to approve (wallet.consent); sends nothing.
+
+        ``request`` is a request URL or ``zkcred://present`` deep link (fetched), a request
+        document (``{"request", "presentation_url", "expires_at", …}``) or a bare presentation
+        request. An expired request is refused here; a wallet whose ledger view is older than
+        the request's ``max_staleness`` syncs first, so the credential shown is one that works.
+        """
+        document: Mapping[str, Any] | None
+        if isinstance(request, str):
+            source = request_document_url(request)
+            document = self.fetch_request(source)
+        elif isinstance(request, Mapping) and "request" in request:
+            document = request
+        else:
+            document = None
+        where = source or "the request"
+        if document is not None:
+            self.check_not_expired(document, where)
+            unverified: Any = document["request"]
+        else:
+            unverified = request
+        try:
+            parsed = (
+                unverified if isinstance(unverified, PresentationRequest) else PresentationRequest.from_json(unverified)
+            )
+        except (KeyError, TypeError, ValueError, ZkCredError) as e:
+            raise WalletError(f"{where} is not a presentation request ({type(e).__name__}: {e})") from None
+        if document is not None and self._behind(document):
+            try:
+                self.sync()
+            except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
+                log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
+        chosen = self._choose(parsed)
+        ticket = secrets.token_urlsafe(16)
+        summary = consent.ConsentSummary(
+            requester=consent.Requester(
+                verifier_id=parsed.verifier_id,
+                lender=_text(document, "lender"),
+                origin=_origin(source),
+                purpose=_text(document, "purpose"),
+            ),
+            expires_at=_text(document, "expires_at"),
+            disclosed=tuple(
+                consent.Disclosed(q.id, name, cred.values.get(name))
+                for q, (_, _, _, cred) in zip(parsed.queries, chosen, strict=True)
+                for name in q.disclose
+            ),
+            proven=tuple(
+                p
+                for q, (_, _, d, _) in zip(parsed.queries, chosen, strict=True)
+                for p in consent.proven(parsed, q, d.schema, d.revocation is not None)
+            ),
+            pseudonyms=tuple(
+                consent.PseudonymUse(
+                    scope.query_id,
+                    scope.context,
+                    self._pseudonym(scope.context),
+                    scope.describe(),
+                    scope.lender,
+                    scope.campaign,
+                )
+                for scope in pseudonym_scopes(parsed)
+            ),
+            credentials=tuple(
+                consent.CredentialUse(
+                    q.id,
+                    cid,
+                    f"{d.schema.name} {d.schema.version}",
+                    d.issuer_id,
+                    *(self.registered_issuer(d.issuer_id) or (None, None)),
+                    cred.expiry.isoformat(),
+                )
+                for q, (cid, _, d, cred) in zip(parsed.queries, chosen, strict=True)
+            ),
+            source=source,
+            _ticket=ticket,
+        )
+        self._prepared[ticket] = _Prepared(parsed, document, source, [c[0] for c in chosen])
+        while len(self._prepared) > MAX_PREPARED:
+            del self._prepared[next(iter(self._prepared))]  # the oldest unanswered summary lapses
+        return summary
+
+    def _redeem(self, approval: consent.Approval) -> _Prepared:
+        """The prepared request an approval answers: this wallet's, and not used before (then spent)."""
+        if not isinstance(approval, consent.Approval):
+            raise TypeError(
+                "present() and submit() take summary.approve(), where summary = wallet.prepare(request): "
+                "the holder sees what leaves the wallet first"
+            )
+        prepared = self._prepared.pop(approval._ticket, None)
+        if prepared is None:
+            raise WalletError("this approval was already used, or is not for a request this wallet prepared")
+        return prepared
+
+    def _pseudonym(self, context: str) -> str:
+        """The holder's pseudonym for ``context`` as the verifier will record it (base64url of ``s·OP``)."""
+        point = self._be.g1_mul(zkcred_context_point(self._be, context.encode()), self._link_secret)
+        return b64e(self._be.g1_to_bytes(point))
+
+    def registered_issuer(self, issuer_id: str) -> tuple[str | None, int] | None:
+        """``(registered name, seq)`` of the issuer's ``issuer_registration`` on the ledger; None without a ledger.
+
+        Read through the pinned key when there is one (checkpoint, inclusion, the entry's
+        self-signature) and kept in the wallet once found. An issuer the ledger does not know
+        is a ``WalletError``: its credentials trace back to no one.
+        """
+        cached = self._store.get("issuer", issuer_id)
+        if cached is not None:
+            return cached["name"], cached["seq"]
+        if not self.ledger_url:
+            return None
+        from ledger.entries import parse_entry, verify_entry_signature
+        from ledger.errors import LedgerError
+
+        client = self._ledger_client()
+        try:
+            head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
+            seq = 0
+            while seq < head.size:
+                if self.ledger_key:
+                    batch = client.verified_entries(start=seq, limit=500, tree_head=head)
+                else:
+                    batch = [parse_entry(doc) for doc in client.fetch_entries(start=seq, limit=500)]
+                if not batch:
+                    break
+                for entry in batch:
+                    if entry.type == "issuer_registration" and entry.issuer == issuer_id:
+                        key = bytes.fromhex(entry.payload["ledger_key"])
+                        verify_entry_signature(entry, key)  # self-signed: the key it registers
+                        found = {"name": entry.payload.get("name"), "seq": entry.seq}
+                        self._store.put("issuer", issuer_id, found)
+                        return found["name"], found["seq"]
+                seq += len(batch)
+        except LedgerError as e:
+            raise WalletError(f"cannot read the issuer's registration from the ledger: {e.detail}") from None
+        raise WalletError(f"the issuer {issuer_id} is not registered on the ledger at {self.ledger_url}")
+
+    def review_offer(self, offer: Mapping[str, Any]) -> consent.OfferSummary:
+        """What accepting ``offer`` would store, with the issuer's registered name (sends nothing)."""
+        try:
+            CredentialDefinition.from_json(offer["definition"])
+            return consent.offer_summary(offer, self.registered_issuer(offer["definition"]["issuer_id"]))
+        except (KeyError, TypeError, ZkCredError) as e:
+            raise OfferRejected(f"not an offer: {e}") from None
 
     # -- presentation ---------------------------------------------------------------------
     def _candidates(self):
         for cid, rec in self._store.all("credential"):
             yield cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"])
 
-    def present(self, request: PresentationRequest | Mapping[str, Any]) -> tuple[dict, list[str]]:
-        """(presentation JSON, ids of the credentials used); NoMatchingCredential if none fits."""
-        presented = self.present_detailed(request)
-        return presented.presentation, presented.credentials
-
-    def present_detailed(self, request: PresentationRequest | Mapping[str, Any]) -> Presented:
-        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
-        if not isinstance(request, PresentationRequest):
-            request = PresentationRequest.from_json(request)
+    def _choose(self, request: PresentationRequest) -> list[tuple[str, dict, CredentialDefinition, Credential]]:
+        """Per query, the first stored credential that satisfies it; NoMatchingCredential names why none does."""
         link = self._link_secret
         chosen = []
         for q in request.queries:
@@ -432,6 +613,28 @@ class Wallet:
                 if not reasons:
                     raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
                 raise NoMatchingCredential(reasons[0])
+        return chosen
+
+    def present(self, approval: Approval) -> tuple[dict, list[str]]:
+        """(presentation JSON, ids of the credentials used) for the request the holder approved."""
+        presented = self.present_detailed(approval)
+        return presented.presentation, presented.credentials
+
+    def present_detailed(self, approval: Approval) -> Presented:
+        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
+        prepared = self._redeem(approval)
+        return self._prove(prepared.request, prepared.credentials)
+
+    def _prove(self, request: PresentationRequest, credential_ids: list[str]) -> Presented:
+        """Prove ``request`` with exactly these credentials (the ones the holder approved)."""
+        chosen = []
+        for q, cid in zip(request.queries, credential_ids, strict=True):
+            rec = self._store.get("credential", cid)
+            if rec is None or rec["status"] != "active":
+                raise NoMatchingCredential(f"{q.id}: the credential {cid} you approved was revoked or removed since")
+            chosen.append(
+                (cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"]))
+            )
         revocation = {}
         for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
             r = rec.get("revocation")
@@ -439,7 +642,12 @@ class Wallet:
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
         try:
             pres = create_presentation(
-                request, [c[2] for c in chosen], [c[3] for c in chosen], link, revocation=revocation, backend=self._be
+                request,
+                [c[2] for c in chosen],
+                [c[3] for c in chosen],
+                self._link_secret,
+                revocation=revocation,
+                backend=self._be,
             )
         except UnsatisfiableError as e:
             raise NoMatchingCredential(e.reason) from None
@@ -456,37 +664,35 @@ class Wallet:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
         return response.json()
 
-    def submit(self, request_url: str) -> dict:
-        """Fetch the request document, present, post it; return the verifier's verdict."""
-        return self.submit_detailed(request_url).verdict
+    def submit(self, approval: Approval) -> dict:
+        """Present the approved request and post it; return the verifier's verdict."""
+        return self.submit_detailed(approval).verdict
 
-    def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched.
+    def submit_detailed(self, approval: Approval) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used.
 
-        Refuses an expired request before proving; syncs first when the ledger view is older
-        than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
+        Refuses a request that expired while the holder was reading; on a ``stale`` verdict
+        syncs and retries once, with the same credentials (a verifier spends a request only
+        on a verified presentation, so the retry answers the same request).
         """
-        doc = document if document is not None else self.fetch_request(request_url)
-        self.check_not_expired(doc, request_url)
-        if self._behind(doc):
-            try:
-                self.sync()
-            except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
-                log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
-        submitted = self._present_and_post(doc)
+        prepared = self._redeem(approval)
+        doc, source = prepared.document, prepared.source or "the request"
+        if doc is None or not isinstance(doc.get("presentation_url"), str):
+            raise WalletError(f"{source} names no presentation_url to send to; present() it and deliver it yourself")
+        self.check_not_expired(doc, source)
+        submitted = self._post(doc, self._prove(prepared.request, prepared.credentials))
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
-            self.check_not_expired(doc, request_url)
-            submitted = self._present_and_post(doc)
+            self.check_not_expired(doc, source)
+            submitted = self._post(doc, self._prove(prepared.request, prepared.credentials))
         return submitted
 
-    def _present_and_post(self, doc: Mapping[str, Any]) -> Submitted:
-        presented = self.present_detailed(doc["request"])
+    def _post(self, doc: Mapping[str, Any], presented: Presented) -> Submitted:
         response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
-        return Submitted(response.json(), presented.pseudonyms)
+        return Submitted(response.json(), presented.pseudonyms, presented.presentation)
 
     def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
         """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
@@ -511,7 +717,7 @@ class Wallet:
         try:
             request = PresentationRequest.from_json(doc["request"])
         except (KeyError, TypeError, ValueError, ZkCredError):
-            return False  # present_detailed says what is wrong with it
+            return False  # prepare says what is wrong with it
         accepted = {d for q in request.queries for d in q.credential_definitions}
         now = self._clock()
         return any(

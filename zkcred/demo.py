@@ -125,6 +125,7 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
 def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_BACKEND, else blst)")) -> None:
     """Run the lending story end to end (SQLite in a temporary directory)."""
     from wallet import HttpRouter, NoMatchingCredential, Wallet
+    from zkcred.wallet_cli import consent_panel, offer_panel
 
     warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
     console = Console()
@@ -214,7 +215,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             backend=be,
             ledger_policy=log.witness_policy,
         )
-        with step("wallet accepts the offer: commits to its link secret, verifies signature and witness"):
+        console.print(offer_panel(wallet.review_offer(offer)))
+        with step("Ada accepts the offer: the wallet commits to its link secret, verifies signature and witness"):
             summary = wallet.accept_offer(offer)
         console.print(f"  credential {summary.id}: {summary.values}, expires {summary.expiry}")
 
@@ -233,9 +235,12 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         }
         with step("lender asks: income ≥ 50 000, born on or before " + over_18 + ", country ∈ {DE, FR, NL}"):
             created = check(ver.post("/requests", headers=lender, json=ask), 201)
-        with step("wallet proves it in zero knowledge and submits"):
-            verdict = wallet.submit(created["request_url"])
-        presentation, _ = wallet.present(check(ver.get(f"/requests/{created['id']}/document"), 200)["request"])
+        with step("wallet fetches the request and shows Ada what would leave it (nothing sent yet)"):
+            consent = wallet.prepare(created["request_url"])
+        console.print(consent_panel(consent))
+        with step("Ada approves; the wallet proves it in zero knowledge and submits"):
+            submitted = wallet.submit_detailed(consent.approve())
+        verdict, presentation = submitted.verdict, submitted.presentation
         size = len(json.dumps(presentation, separators=(",", ":")))
         console.print(f"  presentation: {size} bytes of JSON")
         if not verdict["verified"]:
@@ -263,12 +268,14 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         ):
             created = check(ver.post("/requests", headers=headers, json=nym_ask), 201)
             with step(f"Ada's {label}, with a pseudonym"):
-                result = wallet.submit_detailed(created["request_url"])
+                consent = wallet.prepare(created["request_url"])
+                result = wallet.submit_detailed(consent.approve())
             if not result.verdict["verified"]:
                 console.print(f"[red]✘ rejected[/]: {result.verdict['reason']}")
                 raise typer.Exit(1)
             status = check(ver.get(f"/requests/{created['id']}", headers=headers), 200)
-            console.print(f"  wallet: pseudonym for {result.pseudonyms[0].describe()}")
+            [nym] = consent.pseudonyms
+            console.print(f"  Ada was shown: pseudonym {nym.pseudonym[:12]}… for {nym.scope}; she approved")
             console.print(
                 f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
                 f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}"
@@ -292,7 +299,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):
             check(iss.post(f"/admin/credentials/{summary.id}/revoke", headers=admin), 200)
         stale_doc = check(ver.post("/requests", headers=lender, json=ask), 201)
-        stale_presentation, _ = wallet.present(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        unsynced = wallet.prepare(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        stale_presentation, _ = wallet.present(unsynced.approve())  # a bare request: the wallet does not sync
         with step("a presentation with the old witness is refused by the verifier"):
             refused = check(
                 ver.post(
@@ -307,7 +315,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         created = check(ver.post("/requests", headers=lender, json=ask), 201)
         with step("the same request again"):
             try:
-                wallet.submit(created["request_url"])
+                wallet.prepare(created["request_url"])
                 console.print("[red]✘ a revoked credential was accepted — BUG[/]")
                 raise typer.Exit(1)
             except NoMatchingCredential as e:

@@ -165,7 +165,7 @@ class Story:
         return r.json()
 
     def present(self, created: dict[str, Any], wallet: int = 0) -> dict[str, Any]:
-        presentation, _ = self.wallets[wallet].present(created["request"])
+        presentation, _ = self.wallets[wallet].present(self.wallets[wallet].prepare(created["request"]).approve())
         return presentation
 
     def submit(self, created: dict[str, Any], presentation: dict[str, Any]):
