@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typer.testing import CliRunner
 
 from zkcred.cli import _register, app
@@ -19,8 +21,15 @@ def test_demo_runs_the_lending_story():
     assert "verified=False, reason=stale" in out  # the old witness after revocation
     assert "was revoked" in out  # the synced wallet knows
     # returning applicants: A recognises Ada's second application, B gets another pseudonym
-    assert "wallet: pseudonym for lender 'Lender A' at lender-demo" in out
-    assert "wallet: pseudonym for lender 'Lender B' at lender-demo" in out
+    # the wallet checked who asks: the verifier's registration on the ledger, its signature, origin
+    vid = re.search(
+        r"request of 'Lender A' at verifier 'Demo Lending Verifier' \(http://verifier.demo, "
+        r"(verifier-[0-9a-f]{32}), registered at ledger entry \d+\)",
+        " ".join(out.split()),
+    )
+    assert vid, out
+    assert f"wallet: pseudonym for lender 'Lender A' at {vid[1]}" in out
+    assert f"wallet: pseudonym for lender 'Lender B' at {vid[1]}" in out
     assert out.count("seen_before=False, earlier requests: []") == 2  # A's first, B's only
     assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
     assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out

@@ -56,6 +56,7 @@ from wallet.store import Store, WalletError
 
 if TYPE_CHECKING:
     from ledger.policy import Policy
+    from wallet.requests import VerifiedRequest
 
 log = logging.getLogger("zkcred.wallet")
 
@@ -448,49 +449,61 @@ class Wallet:
             log.info("presenting a pseudonym for %s", scope.describe())
         return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
 
-    def fetch_request(self, request_url: str) -> dict:
-        """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
+    def fetch_request(self, request_url: str) -> VerifiedRequest:
+        """The request document at ``request_url`` (or the URL of a ``zkcred://present`` deep link),
+        checked before anything is proven: the verifier's registration on the ledger, its
+        signature, the origin, the lender's contexts, the expiry (``wallet.requests``).
+
+        Raises ``RequestRefused`` (a ``WalletError``: one line, a ``reason`` code) on any failure.
+        """
+        from wallet.requests import RequestRefused, verify_request
+
         request_url = request_document_url(request_url)
         response = self._http.request("GET", request_url)
         if response.status_code != 200:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
-        return response.json()
+        try:
+            unverified = response.json()
+        except ValueError:
+            raise RequestRefused("malformed", f"{request_url} did not answer with JSON") from None
+        ledger = self._ledger_client() if self.ledger_url and self.ledger_key else None
+        return verify_request(unverified, url=request_url, ledger=ledger, now=self._clock())
 
     def submit(self, request_url: str) -> dict:
-        """Fetch the request document, present, post it; return the verifier's verdict."""
+        """Fetch and check the request document, present, post it; return the verifier's verdict."""
         return self.submit_detailed(request_url).verdict
 
-    def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched.
+    def submit_detailed(self, request_url: str, *, verified: VerifiedRequest | None = None) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used; ``verified`` if already fetched.
 
         Refuses an expired request before proving; syncs first when the ledger view is older
         than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
         """
-        doc = document if document is not None else self.fetch_request(request_url)
-        self.check_not_expired(doc, request_url)
-        if self._behind(doc):
+        checked = verified if verified is not None else self.fetch_request(request_url)
+        self.check_not_expired(checked, checked.url)
+        if self._behind(checked):
             try:
                 self.sync()
             except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
                 log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
-        submitted = self._present_and_post(doc)
+        submitted = self._present_and_post(checked)
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
-            self.check_not_expired(doc, request_url)
-            submitted = self._present_and_post(doc)
+            self.check_not_expired(checked, checked.url)
+            submitted = self._present_and_post(checked)
         return submitted
 
-    def _present_and_post(self, doc: Mapping[str, Any]) -> Submitted:
-        presented = self.present_detailed(doc["request"])
-        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
+    def _present_and_post(self, checked: VerifiedRequest) -> Submitted:
+        presented = self.present_detailed(checked.request)
+        response = self._http.request("POST", checked.presentation_url, json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
         return Submitted(response.json(), presented.pseudonyms)
 
-    def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
-        """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
-        expires_at = doc.get("expires_at")
+    def check_not_expired(self, doc: VerifiedRequest | Mapping[str, Any], source: str = "the request") -> None:
+        """Raise ``WalletError`` (one line) when the request's ``expires_at`` has passed."""
+        expires_at = doc.get("expires_at") if isinstance(doc, Mapping) else doc.document.get("expires_at")
         if expires_at is None:
             return
         try:
@@ -502,16 +515,12 @@ class Wallet:
         if self._clock() >= expires.timestamp():
             raise WalletError(f"{source} expired at {expires_at}; ask the lender for a new request")
 
-    def _behind(self, doc: Mapping[str, Any]) -> bool:
+    def _behind(self, checked: VerifiedRequest) -> bool:
         """True if a revocable credential the request could use was last checked against the ledger
         more than the request's ``max_staleness`` seconds ago (and a ledger is configured to sync with)."""
-        max_staleness = doc.get("max_staleness")
-        if not self.ledger_url or type(max_staleness) is not int:
+        max_staleness, request = checked.max_staleness, checked.request
+        if not self.ledger_url:
             return False
-        try:
-            request = PresentationRequest.from_json(doc["request"])
-        except (KeyError, TypeError, ValueError, ZkCredError):
-            return False  # present_detailed says what is wrong with it
         accepted = {d for q in request.queries for d in q.credential_definitions}
         now = self._clock()
         return any(

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from wallet import MIN_PASSPHRASE, Wallet
 from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
@@ -200,16 +200,15 @@ def present(
         if not request.startswith(("http://", "https://")):
             _fail(f"--submit needs the request's http(s) URL, not {request!r}")
         w = _open(wallet, ledger)
-        doc = w.fetch_request(request)
-        _request_of(doc, request)
-        w.check_not_expired(doc, request)
-        if "request" not in doc or "presentation_url" not in doc:
-            _fail(
-                f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you"
-            )
+        checked = w.fetch_request(request)  # verifier registration, signature, origin, lender, expiry
         if not as_json:
-            _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
-        result = w.submit_detailed(request, document=doc)
+            console.print(
+                f"request of {checked.lender!r} at verifier {checked.verifier.name!r} ({checked.origin}, "
+                f"{checked.verifier.verifier_id}, ledger entry {checked.verifier.registration_seq})"
+                + (f": {checked.purpose}" if checked.purpose else "")
+            )
+            _say_pseudonyms(list(checked.pseudonym_scopes), to=console)
+        result = w.submit_detailed(request, verified=checked)
         verdict = result.verdict
         if as_json:
             console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})

@@ -101,7 +101,7 @@ def test_revocation_updates_others_and_stops_the_revoked(world):
     assert bob.submit(world["ask"]()["request_url"])["verified"]
     assert alice.sync()["revoked"] == 1
     with pytest.raises(NoMatchingCredential, match="revoked"):
-        alice.present(alice.fetch_request(world["ask"]()["request_url"])["request"])
+        alice.present(alice.fetch_request(world["ask"]()["request_url"]).request)
 
 
 def test_false_predicate_is_named(world):
@@ -139,6 +139,7 @@ def test_a_cancelled_offer_is_refused_with_a_clear_message(world):
 
 
 def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
+    vid = world["verifier"].verifier_id  # verifier-<hex>: derived from its registered key
     frank = world["wallet"]("frank")
     frank.accept_offer(world["offer"](64000))
     plain = world["ask"]()
@@ -148,8 +149,8 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     result = frank.submit_detailed(first["request_url"])
     assert result.verdict["verified"], result.verdict
     [scope] = result.pseudonyms
-    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", "lender-demo/L", "L", None)
-    assert scope.describe() == "lender 'L' at lender-demo"
+    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", f"{vid}/L", "L", None)
+    assert scope.describe() == f"lender 'L' at {vid}"
     second = world["ask"](pseudonym=True)
     assert frank.submit(second["request_url"])["verified"]
     again = world["status"](second["id"])
@@ -158,7 +159,7 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     at_other = world["ask"](pseudonym={"context": "car loans/2026"}, by="Other Bank")
     [scope] = frank.submit_detailed(at_other["request_url"]).pseudonyms
     assert (scope.context, scope.lender, scope.campaign) == (
-        "lender-demo/Other%20Bank/car%20loans%2F2026",
+        f"{vid}/Other%20Bank/car%20loans%2F2026",
         "Other Bank",
         "car loans/2026",
     )
@@ -176,6 +177,7 @@ def test_a_context_outside_the_lender_form_is_reported_as_such():
 def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     import zkcred.wallet_cli as cli
 
+    vid = world["verifier"].verifier_id
     grace = world["wallet"]("grace")
     grace.accept_offer(world["offer"](64000))
     monkeypatch.setattr(cli, "_open", lambda *a, **k: grace)
@@ -189,8 +191,8 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     assert json.loads(out.stdout)["pseudonyms"] == [
         {
             "query_id": "credential",
-            "context": "lender-demo/L",
-            "verifier_id": "lender-demo",
+            "context": f"{vid}/L",
+            "verifier_id": vid,
             "lender": "L",
             "campaign": None,
         }
@@ -198,10 +200,11 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
 
     human = runner.invoke(cli.app, ["present", request["request_url"], "--submit"], env={"COLUMNS": "200"})
     assert human.exit_code == 0, human.output
-    lines = human.stdout.splitlines()
-    assert lines[0].startswith("pseudonym: for lender 'L' at lender-demo (context lender-demo/L)")  # before
-    assert lines[1] == "✔ verified"
-    assert "presented a pseudonym for lender 'L' at lender-demo" in lines[2]  # after
+    said = " ".join(human.stdout.split())  # rich may wrap long lines
+    who = f"request of 'L' at verifier 'Demo Lending Verifier' (http://verifier.demo, {vid}, ledger entry"
+    before = f"pseudonym: for lender 'L' at {vid} (context {vid}/L)"
+    after = f"presented a pseudonym for lender 'L' at {vid}"
+    assert said.index(who) < said.index(before) < said.index("✔ verified") < said.index(after)
 
     verdict = json.loads(
         runner.invoke(cli.app, ["present", world["ask"](pseudonym=True)["request_url"], "--submit", "--json"]).stdout
