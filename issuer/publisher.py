@@ -33,10 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuer.errors import ErrorKind, IssuerError
 from ledger.client import LedgerClient
-from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
-from ledger.entries import canonical_json, entry_hash, sign_entry
-from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet
-from ledger.log import LedgerLog, now_ms
+from ledger.constants import MAX_PAGE
+from ledger.errors import EntryRejected, LedgerError, QuorumNotMet
+from ledger.log import LedgerLog
 
 logger = logging.getLogger(__name__)
 
@@ -103,32 +102,11 @@ class HttpPublisher:
     def ping(self) -> None:
         self.client.fetch_tree_head()
 
-    def _head(self) -> tuple[int, bytes]:
-        size = self.client.fetch_tree_head().size
-        if size == 0:
-            return 0, GENESIS_PREV_HASH
-        return size, entry_hash(canonical_json(self.client.fetch_entry(size - 1)))
-
     def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int:
         try:
-            seq, prev = self._head()
-            for attempt in range(self.attempts):
-                entry = sign_entry(
-                    key=key,
-                    seq=seq,
-                    time=now_ms(),
-                    entry_type=entry_type,
-                    issuer=issuer_id,
-                    payload=payload,
-                    prev_hash=prev,
-                )
-                try:
-                    return int(self.client.submit(entry)["seq"])
-                except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
-                    logger.debug("publish: chain conflict at %d (attempt %d)", seq, attempt)
-                    seq, prev = e.expected_seq, e.expected_prev_hash
-                    time.sleep(0.005 * (attempt + 1))
-            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, "the ledger head kept moving; try again")
+            return self.client.publish(
+                key=key, author=issuer_id, entry_type=entry_type, payload=payload, attempts=self.attempts
+            )
         except LedgerError as e:
             if getattr(e, "status", 400) >= 500:
                 raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"ledger error: {e.detail}") from e

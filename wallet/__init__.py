@@ -12,10 +12,12 @@ from wallet.core import (
     Wallet,
     pseudonym_scopes,
 )
+from wallet.requests import REFUSALS, RequestRefused, VerifiedRequest, VerifierInfo, verify_request
 from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 
 __all__ = [
     "MIN_PASSPHRASE",
+    "REFUSALS",
     "Approval",
     "ConsentSummary",
     "CredentialSummary",
@@ -25,9 +27,13 @@ __all__ = [
     "OfferRejected",
     "Presented",
     "PseudonymScope",
+    "RequestRefused",
     "Submitted",
+    "VerifiedRequest",
+    "VerifierInfo",
     "Wallet",
     "WalletError",
     "WrongPassphrase",
     "pseudonym_scopes",
+    "verify_request",
 ]

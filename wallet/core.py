@@ -64,6 +64,7 @@ from wallet.store import Store, WalletError
 
 if TYPE_CHECKING:
     from ledger.policy import Policy
+    from wallet.requests import VerifiedRequest
 
 log = logging.getLogger("zkcred.wallet")
 
@@ -160,7 +161,7 @@ class _Prepared:
     """What a consent summary showed, kept by the wallet under the summary's ticket."""
 
     request: PresentationRequest
-    document: Mapping[str, Any] | None
+    verified: VerifiedRequest | None  # None: a bare request, to present() only
     source: str | None
     credentials: list[str]
 
@@ -169,17 +170,22 @@ class _Prepared:
 MAX_PREPARED = 64
 
 
-def _text(document: Mapping[str, Any] | None, key: str) -> str | None:
-    value = None if document is None else document.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _origin(url: str | None) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL (where a request was fetched from)."""
-    if not url or not url.startswith(("http://", "https://")):
-        return None
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+def _requester(request: PresentationRequest, verified: VerifiedRequest | None, source: str | None) -> consent.Requester:
+    """Who asks: as the ledger registration says (a checked request), else only the request's own claim."""
+    if verified is None:
+        origin = None
+        if source and source.startswith(("http://", "https://")):
+            parts = urllib.parse.urlsplit(source)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        return consent.Requester(verifier_id=request.verifier_id, origin=origin)
+    return consent.Requester(
+        verifier_id=verified.verifier.verifier_id,
+        verifier_name=verified.verifier.name,
+        lender=verified.lender,
+        origin=verified.origin,
+        registration_seq=verified.verifier.registration_seq,
+        purpose=verified.purpose,
+    )
 
 
 class HttpRouter:
@@ -437,50 +443,47 @@ class Wallet:
 
     # -- consent ------------------------------------------------------------------------------
     def prepare(
-        self, request: str | Mapping[str, Any] | PresentationRequest, *, source: str | None = None
+        self, request: str | VerifiedRequest | Mapping[str, Any] | PresentationRequest, *, source: str | None = None
     ) -> ConsentSummary:
         """What answering ``request`` would send, for the holder to approve (wallet.consent); sends nothing.
 
-        ``request`` is a request URL or ``zkcred://present`` deep link (fetched), a request
-        document (``{"request", "presentation_url", "expires_at", …}``) or a bare presentation
-        request. An expired request is refused here; a wallet whose ledger view is older than
-        the request's ``max_staleness`` syncs first, so the credential shown is one that works.
+        ``request`` is a request URL or ``zkcred://present`` deep link (fetched and checked:
+        ``fetch_request``), a :class:`~wallet.requests.VerifiedRequest`, or — to ``present()``
+        only, there being no checked verifier to ``submit()`` to — a bare presentation request
+        (or a document holding one, unchecked). An expired request is refused here; a wallet
+        whose ledger view is older than the request's ``max_staleness`` syncs first, so the
+        credential shown is one that works.
         """
-        document: Mapping[str, Any] | None
+        from wallet.requests import VerifiedRequest
+
+        verified: VerifiedRequest | None = None
         if isinstance(request, str):
-            source = request_document_url(request)
-            document = self.fetch_request(source)
-        elif isinstance(request, Mapping) and "request" in request:
-            document = request
+            verified = self.fetch_request(request)
+        elif isinstance(request, VerifiedRequest):
+            verified = request
+        if verified is not None:
+            source = verified.url
+            self.check_not_expired(verified, verified.url)
+            parsed = verified.request
+            if self._behind(verified):
+                try:
+                    self.sync()
+                except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
+                    log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
         else:
-            document = None
-        where = source or "the request"
-        if document is not None:
-            self.check_not_expired(document, where)
-            unverified: Any = document["request"]
-        else:
-            unverified = request
-        try:
-            parsed = (
-                unverified if isinstance(unverified, PresentationRequest) else PresentationRequest.from_json(unverified)
-            )
-        except (KeyError, TypeError, ValueError, ZkCredError) as e:
-            raise WalletError(f"{where} is not a presentation request ({type(e).__name__}: {e})") from None
-        if document is not None and self._behind(document):
+            where = source or "the request"
+            if isinstance(request, Mapping) and "request" in request:
+                self.check_not_expired(request, where)
+                request = request["request"]
             try:
-                self.sync()
-            except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
-                log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
+                parsed = request if isinstance(request, PresentationRequest) else PresentationRequest.from_json(request)
+            except (KeyError, TypeError, ValueError, ZkCredError) as e:
+                raise WalletError(f"{where} is not a presentation request ({type(e).__name__}: {e})") from None
         chosen = self._choose(parsed)
         ticket = secrets.token_urlsafe(16)
         summary = consent.ConsentSummary(
-            requester=consent.Requester(
-                verifier_id=parsed.verifier_id,
-                lender=_text(document, "lender"),
-                origin=_origin(source),
-                purpose=_text(document, "purpose"),
-            ),
-            expires_at=_text(document, "expires_at"),
+            requester=_requester(parsed, verified, source),
+            expires_at=None if verified is None else str(verified.document.get("expires_at")),
             disclosed=tuple(
                 consent.Disclosed(q.id, name, cred.values.get(name))
                 for q, (_, _, _, cred) in zip(parsed.queries, chosen, strict=True)
@@ -500,7 +503,7 @@ class Wallet:
                     scope.lender,
                     scope.campaign,
                 )
-                for scope in pseudonym_scopes(parsed)
+                for scope in (pseudonym_scopes(parsed) if verified is None else verified.pseudonym_scopes)
             ),
             credentials=tuple(
                 consent.CredentialUse(
@@ -516,7 +519,7 @@ class Wallet:
             source=source,
             _ticket=ticket,
         )
-        self._prepared[ticket] = _Prepared(parsed, document, source, [c[0] for c in chosen])
+        self._prepared[ticket] = _Prepared(parsed, verified, source, [c[0] for c in chosen])
         while len(self._prepared) > MAX_PREPARED:
             del self._prepared[next(iter(self._prepared))]  # the oldest unanswered summary lapses
         return summary
@@ -656,13 +659,25 @@ class Wallet:
             log.info("presenting a pseudonym for %s", scope.describe())
         return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
 
-    def fetch_request(self, request_url: str) -> dict:
-        """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
+    def fetch_request(self, request_url: str) -> VerifiedRequest:
+        """The request document at ``request_url`` (or the URL of a ``zkcred://present`` deep link),
+        checked before anything is proven: the verifier's registration on the ledger, its
+        signature, the origin, the lender's contexts, the expiry (``wallet.requests``).
+
+        Raises ``RequestRefused`` (a ``WalletError``: one line, a ``reason`` code) on any failure.
+        """
+        from wallet.requests import RequestRefused, verify_request
+
         request_url = request_document_url(request_url)
         response = self._http.request("GET", request_url)
         if response.status_code != 200:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
-        return response.json()
+        try:
+            unverified = response.json()
+        except ValueError:
+            raise RequestRefused("malformed", f"{request_url} did not answer with JSON") from None
+        ledger = self._ledger_client() if self.ledger_url and self.ledger_key else None
+        return verify_request(unverified, url=request_url, ledger=ledger, now=self._clock())
 
     def submit(self, approval: Approval) -> dict:
         """Present the approved request and post it; return the verifier's verdict."""
@@ -676,27 +691,30 @@ class Wallet:
         on a verified presentation, so the retry answers the same request).
         """
         prepared = self._redeem(approval)
-        doc, source = prepared.document, prepared.source or "the request"
-        if doc is None or not isinstance(doc.get("presentation_url"), str):
-            raise WalletError(f"{source} names no presentation_url to send to; present() it and deliver it yourself")
-        self.check_not_expired(doc, source)
-        submitted = self._post(doc, self._prove(prepared.request, prepared.credentials))
+        checked = prepared.verified
+        if checked is None:
+            raise WalletError(
+                f"{prepared.source or 'this request'} was not fetched from its verifier and checked "
+                "(wallet.prepare(request_url)): there is nowhere verified to send it; present() it instead"
+            )
+        self.check_not_expired(checked, checked.url)
+        submitted = self._post(checked, self._prove(prepared.request, prepared.credentials))
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
-            self.check_not_expired(doc, source)
-            submitted = self._post(doc, self._prove(prepared.request, prepared.credentials))
+            self.check_not_expired(checked, checked.url)
+            submitted = self._post(checked, self._prove(prepared.request, prepared.credentials))
         return submitted
 
-    def _post(self, doc: Mapping[str, Any], presented: Presented) -> Submitted:
-        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
+    def _post(self, checked: VerifiedRequest, presented: Presented) -> Submitted:
+        response = self._http.request("POST", checked.presentation_url, json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
         return Submitted(response.json(), presented.pseudonyms, presented.presentation)
 
-    def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
-        """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
-        expires_at = doc.get("expires_at")
+    def check_not_expired(self, doc: VerifiedRequest | Mapping[str, Any], source: str = "the request") -> None:
+        """Raise ``WalletError`` (one line) when the request's ``expires_at`` has passed."""
+        expires_at = doc.get("expires_at") if isinstance(doc, Mapping) else doc.document.get("expires_at")
         if expires_at is None:
             return
         try:
@@ -708,16 +726,12 @@ class Wallet:
         if self._clock() >= expires.timestamp():
             raise WalletError(f"{source} expired at {expires_at}; ask the lender for a new request")
 
-    def _behind(self, doc: Mapping[str, Any]) -> bool:
+    def _behind(self, checked: VerifiedRequest) -> bool:
         """True if a revocable credential the request could use was last checked against the ledger
         more than the request's ``max_staleness`` seconds ago (and a ledger is configured to sync with)."""
-        max_staleness = doc.get("max_staleness")
-        if not self.ledger_url or type(max_staleness) is not int:
+        max_staleness, request = checked.max_staleness, checked.request
+        if not self.ledger_url:
             return False
-        try:
-            request = PresentationRequest.from_json(doc["request"])
-        except (KeyError, TypeError, ValueError, ZkCredError):
-            return False  # prepare says what is wrong with it
         accepted = {d for q in request.queries for d in q.credential_definitions}
         now = self._clock()
         return any(

@@ -89,6 +89,7 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
     from ledger.sql import SqlStore
     from verifier.api import create_app as verifier_app
     from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.identity import ensure_registered, in_process
     from verifier.resolver import LedgerResolver, LocalLedgerSource
     from verifier.service import VerifierService
 
@@ -110,9 +111,15 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
     engine = make_engine(f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
     resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
-    verifier = VerifierService(
-        store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo", backend=backend
+    identity = ensure_registered(  # the verifier's first start: its registration goes on the ledger
+        engine=engine,
+        key=Ed25519PrivateKey.generate(),
+        name="Demo Lending Verifier",
+        origins=[VERIFIER_URL],
+        public_url=VERIFIER_URL,
+        ledger=in_process(log),
     )
+    verifier = VerifierService(store=SqlRequestStore(engine), resolver=resolver, identity=identity, backend=backend)
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
@@ -235,8 +242,10 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         }
         with step("lender asks: income ≥ 50 000, born on or before " + over_18 + ", country ∈ {DE, FR, NL}"):
             created = check(ver.post("/requests", headers=lender, json=ask), 201)
-        with step("wallet fetches the request and shows Ada what would leave it (nothing sent yet)"):
-            consent = wallet.prepare(created["request_url"])
+        with step("wallet checks the signed request: the verifier's ledger registration, signature, origin"):
+            checked = wallet.fetch_request(created["request_url"])
+        with step("wallet shows Ada what would leave it, and to whom (nothing sent yet)"):
+            consent = wallet.prepare(checked)
         console.print(consent_panel(consent))
         with step("Ada approves; the wallet proves it in zero knowledge and submits"):
             submitted = wallet.submit_detailed(consent.approve())

@@ -153,9 +153,38 @@ def serve(
             f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
         )
     os.environ.pop("DATABASE_URL", None)
-    console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
+    identity = _register(settings.model_copy(update={"verifier_url": os.environ["ZKCRED_VERIFIER_URL"]}), ledger, key)
+    console.print(
+        f"verifier {identity.verifier_id} ({identity.name!r}, ledger entry {identity.registration_seq}, "
+        f"origins {', '.join(identity.origins)}) on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)"
+    )
     logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
+
+
+def _register(settings: Settings, ledger: str, key: bytes):  # type: ignore[no-untyped-def]
+    """Register this verifier on the ledger on first start (and check the registration on every start)."""
+    import httpx
+
+    from ledger.client import LedgerClient
+    from ledger.errors import LedgerError
+    from ledger.policy import max_age_from_env, policy_from_env
+    from verifier.db import make_engine
+    from verifier.identity import register_from_settings
+
+    engine = make_engine(settings.database_url)
+    client = LedgerClient(ledger, ledger_key=key, policy=policy_from_env(), max_age=max_age_from_env())
+    try:
+        return register_from_settings(settings, engine, client)
+    except ConfigError as e:
+        _fail(str(e))
+    except LedgerError as e:
+        _fail(f"cannot register the verifier on the ledger {ledger}: {e.detail}")
+    except httpx.HTTPError as e:
+        _fail(f"cannot register the verifier: the ledger {ledger} is unreachable ({type(e).__name__})")
+    finally:
+        client.close()
+        engine.dispose()
 
 
 @app.command("create-api-key")

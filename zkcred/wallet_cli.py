@@ -272,19 +272,13 @@ def present(
         _fail(f"--submit needs the request's http(s) URL, not {request!r}")
     if submit:
         w = _open(wallet, ledger)
-        doc = w.fetch_request(request)
-        _request_of(doc, request)
-        w.check_not_expired(doc, request)
-        if "request" not in doc or "presentation_url" not in doc:
-            _fail(
-                f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you"
-            )
+        summary = w.prepare(w.fetch_request(request))  # registration, signature, origin, lender, expiry
     else:
         doc = _load(request)
         w = _open(wallet, ledger)
         _request_of(doc, request)
         w.check_not_expired(doc, request)
-    summary = w.prepare(doc, source=request)
+        summary = w.prepare(doc, source=request)  # unchecked: shown as such, and never sent anywhere by us
     shown = console if submit else err  # without --submit stdout stays the presentation's JSON
     if as_json and not yes:
         console.print_json(data={"consent": summary.to_json(), "sent": False})

@@ -55,8 +55,16 @@ def test_the_summary_shows_who_what_and_which_credential_and_sends_nothing(world
     summary = holder.prepare(asked["request_url"])
     assert router.posts == []  # preparing sends nothing
     assert summary.source == asked["request_url"]
-    assert summary.requester.verifier_id == "lender-demo" and summary.requester.origin == "http://verifier.demo"
-    assert summary.expires_at == holder.fetch_request(asked["request_url"])["expires_at"]
+    vid = world["verifier"].verifier_id
+    who = summary.requester  # as the ledger registration and the verifier's signature say
+    assert (who.verifier_id, who.verifier_name, who.lender, who.origin) == (
+        vid,
+        "Demo Lending Verifier",
+        "Consent Bank",
+        "http://verifier.demo",
+    )
+    assert who.registration_seq is not None and who.registration_seq >= 0
+    assert summary.expires_at == holder.fetch_request(asked["request_url"]).document["expires_at"]
     assert [(d.attribute, d.value) for d in summary.disclosed] == [("country", "NL")]  # the value, not just the name
     assert [p.text for p in summary.proven] == [
         f"income is at least 50 000 ({NOT_REVEALED})",
@@ -66,7 +74,7 @@ def test_the_summary_shows_who_what_and_which_credential_and_sends_nothing(world
     [cred] = summary.credentials
     assert (cred.credential_id, cred.issuer_name, cred.issuer_seq) == (stored.id, "Payroll Demo BV", 0)
     [nym] = summary.pseudonyms
-    assert nym.context == "lender-demo/Consent%20Bank" and nym.lender == "Consent Bank"
+    assert nym.context == f"{vid}/Consent%20Bank" and nym.lender == "Consent Bank"
     data = json.loads(json.dumps(summary.to_json()))  # plain data, nothing secret in it
     assert data["disclosed"] == [{"query_id": "credential", "attribute": "country", "value": "NL"}]
     assert "_ticket" not in data and "link" not in json.dumps(data)
@@ -87,9 +95,9 @@ def test_presenting_without_an_approved_summary_is_impossible(world):  # noqa: F
     holder.accept_offer(world["offer"](64000))
     other.accept_offer(world["offer"](64000))
     asked = world["ask"]()
-    document = holder.fetch_request(asked["request_url"])
+    checked = holder.fetch_request(asked["request_url"])  # checked, but not shown to the holder
 
-    for bare in (asked["request_url"], document, document["request"]):
+    for bare in (asked["request_url"], checked, checked.document, checked.request):
         with pytest.raises(TypeError, match="prepare"):
             holder.submit(bare)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="prepare"):
@@ -105,6 +113,9 @@ def test_presenting_without_an_approved_summary_is_impossible(world):  # noqa: F
     with pytest.raises(WalletError, match="not for a request this wallet prepared"):
         holder.submit(other.prepare(asked["request_url"]).approve())
     assert router.posts == []
+    # a bare request (not fetched from a checked verifier) can be presented, never submitted
+    with pytest.raises(WalletError, match="nowhere verified to send it"):
+        holder.submit(holder.prepare(checked.document).approve())
 
     approval = summary.approve()
     assert holder.submit(approval)["verified"] is True
@@ -210,8 +221,8 @@ def test_cli_present_asks_and_a_no_sends_nothing(world, monkeypatch):  # noqa: F
     for answer in ("\n", "n\n", ""):  # Enter (the default), no, end of input
         out = runner.invoke(cli.app, ["present", asked["request_url"], "--submit"], input=answer)
         assert out.exit_code == 1, out.output
-        assert "Send this to lender-demo? [y/N]" in out.stdout
-        assert out.stderr.strip() == "declined: nothing was sent to lender-demo"
+        assert "Send this to L? [y/N]" in out.stdout
+        assert out.stderr.strip() == "declined: nothing was sent to L"
     assert router.posts == [] and world["status"](asked["id"])["status"] == "pending"
 
     dry = json.loads(runner.invoke(cli.app, ["present", asked["request_url"], "--submit", "--json"]).stdout)

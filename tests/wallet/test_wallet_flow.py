@@ -102,7 +102,7 @@ def test_revocation_updates_others_and_stops_the_revoked(world):
     assert bob.submit(bob.prepare(world["ask"]()["request_url"]).approve())["verified"]
     assert alice.sync()["revoked"] == 1
     with pytest.raises(NoMatchingCredential, match="revoked"):
-        alice.present(alice.prepare(alice.fetch_request(world["ask"]()["request_url"])["request"]).approve())
+        alice.present(alice.prepare(alice.fetch_request(world["ask"]()["request_url"])).approve())
 
 
 def test_false_predicate_is_named(world):
@@ -140,6 +140,7 @@ def test_a_cancelled_offer_is_refused_with_a_clear_message(world):
 
 
 def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
+    vid = world["verifier"].verifier_id  # verifier-<hex>: derived from its registered key
     frank = world["wallet"]("frank")
     frank.accept_offer(world["offer"](64000))
     plain = world["ask"]()
@@ -152,8 +153,8 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     result = frank.submit_detailed(frank.prepare(first["request_url"]).approve())
     assert result.verdict["verified"], result.verdict
     [scope] = result.pseudonyms
-    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", "lender-demo/L", "L", None)
-    assert scope.describe() == "lender 'L' at lender-demo"
+    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", f"{vid}/L", "L", None)
+    assert scope.describe() == f"lender 'L' at {vid}"
     second = world["ask"](pseudonym=True)
     assert frank.submit(frank.prepare(second["request_url"]).approve())["verified"]
     again = world["status"](second["id"])
@@ -162,7 +163,7 @@ def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
     at_other = world["ask"](pseudonym={"context": "car loans/2026"}, by="Other Bank")
     [scope] = frank.submit_detailed(frank.prepare(at_other["request_url"]).approve()).pseudonyms
     assert (scope.context, scope.lender, scope.campaign) == (
-        "lender-demo/Other%20Bank/car%20loans%2F2026",
+        f"{vid}/Other%20Bank/car%20loans%2F2026",
         "Other Bank",
         "car loans/2026",
     )
@@ -180,6 +181,7 @@ def test_a_context_outside_the_lender_form_is_reported_as_such():
 def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     import zkcred.wallet_cli as cli
 
+    vid = world["verifier"].verifier_id
     grace = world["wallet"]("grace")
     grace.accept_offer(world["offer"](64000))
     monkeypatch.setattr(cli, "_open", lambda *a, **k: grace)
@@ -194,8 +196,8 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     assert json.loads(out.stdout)["pseudonyms"] == [
         {
             "query_id": "credential",
-            "context": "lender-demo/L",
-            "verifier_id": "lender-demo",
+            "context": f"{vid}/L",
+            "verifier_id": vid,
             "lender": "L",
             "campaign": None,
         }
@@ -203,14 +205,14 @@ def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
 
     human = runner.invoke(cli.app, ["present", request["request_url"], "--submit", "--yes"], env={"COLUMNS": "200"})
     assert human.exit_code == 0, human.output
-    lines = human.stdout.splitlines()
-    panel = "\n".join(lines[:-2])
-    assert "lender-demo asks for a presentation" in lines[0]  # before anything is sent: the panel
-    assert "pseudonym   " in panel and "for lender 'L' at lender-demo (context lender-demo/L)" in panel
-    assert "income is at least 50 000 (value not revealed)" in panel
-    assert "issued by 'Payroll Demo BV', registered at ledger seq 0" in panel  # the registered name, not an id
-    assert lines[-2] == "✔ verified"
-    assert "presented a pseudonym for lender 'L' at lender-demo" in lines[-1]  # after
+    said = " ".join(human.stdout.split())  # rich may wrap long lines
+    who = f"'L' at verifier 'Demo Lending Verifier' ({vid}), http://verifier.demo, registered at ledger seq"
+    nym = f"for lender 'L' at {vid} (context {vid}/L)"
+    after = f"presented a pseudonym for lender 'L' at {vid}"
+    assert said.index("L asks for a presentation") < said.index(who) < said.index(nym) < said.index("✔ verified")
+    assert said.index("✔ verified") < said.index(after)
+    assert "income is at least 50 000 (value not revealed)" in said
+    assert "issued by 'Payroll Demo BV', registered at ledger seq 0" in said  # the registered name, not an id
     verdict = json.loads(
         runner.invoke(
             cli.app, ["present", world["ask"](pseudonym=True)["request_url"], "--submit", "--json", "--yes"]

@@ -1,0 +1,210 @@
+"""The verifier's identity: its Ed25519 key, its ledger registration, its signed request documents.
+
+A deployment is known by ``verifier_id_of(first key)`` (``ledger.entries``): an id no other
+deployment can take, because the ledger accepts a ``verifier_registration`` only under the
+id of the key that signs it. The key comes from ``ZKCRED_VERIFIER_SIGNING_KEY`` (hex seed)
+or the key file (``ZKCRED_VERIFIER_KEY_FILE``, default ``<state dir>/verifier-signing-key``,
+created with mode 0600 on first use).
+
+**Registration on first start** (:func:`ensure_registered`, run once by ``zkcred verifier
+serve`` before any worker starts): the ``verifier_registration {ledger_key, name,
+origins}`` entry is sent straight to the ledger (``LedgerClient.publish``: sign on the
+head, ``POST /entries``, re-sign on a chain conflict). No outbox as the issuer has: it is
+one entry, the ledger stores each content once (a re-send after a crash is answered with
+the seq it already has), and the verifier does not start until it holds the receipt. The
+seq is kept in ``verifier_state`` with the id; at every start the registration is read back
+from the ledger (checkpoint, witness policy, inclusion) and must name this key and this
+verifier's public origin — a restart with another key (other id: every lender's pseudonym
+context would change) is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from ledger.entries import Entry, canonical_origin, public_key_bytes, verifier_id_of
+from ledger.keys import key_from_file, signing_key_from_seed
+from ledger.verifiers import (
+    VerifierRecord,
+    VerifierUnknown,
+    registration_payload,
+    replay_registration,
+    resolve_verifier,
+    sign_request_document,
+)
+from verifier.config import ConfigError
+from verifier.models import StateRow
+
+ENV_KEY = "ZKCRED_VERIFIER_SIGNING_KEY"
+
+
+@dataclass(frozen=True)
+class VerifierIdentity:
+    """What the verifier signs with and as: its key, registered name and origins, registration seq."""
+
+    key: Ed25519PrivateKey
+    name: str
+    origins: tuple[str, ...]
+    registration_seq: int
+
+    def __repr__(self) -> str:  # never show the key
+        return f"VerifierIdentity({self.verifier_id}, {self.name!r}, seq={self.registration_seq})"
+
+    @property
+    def public_key(self) -> bytes:
+        return public_key_bytes(self.key)
+
+    @property
+    def verifier_id(self) -> str:
+        return verifier_id_of(self.public_key)
+
+    def sign_document(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A request document naming this verifier and its registration, signed by its key."""
+        return sign_request_document(
+            self.key, {**fields, "verifier_id": self.verifier_id, "registration_seq": self.registration_seq}
+        )
+
+
+def load_key(key_file: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """``ZKCRED_VERIFIER_SIGNING_KEY`` (hex seed) if set, else the key file (created on first use)."""
+    from_env = os.environ.get(ENV_KEY)
+    if from_env:
+        try:
+            return signing_key_from_seed(bytes.fromhex(from_env.strip()))
+        except ValueError:
+            raise ConfigError(f"{ENV_KEY} must be 64 hex digits (a 32-byte Ed25519 seed)") from None
+    try:
+        return key_from_file(key_file)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+#: ``publish(key=, author=, entry_type=, payload=) -> seq``: ``LedgerClient.publish``, or ``in_process(log)``.
+Publish = Callable[..., int]
+#: ``resolve(verifier_id, registration_seq) -> VerifierRecord``: ``ledger.verifiers.resolve_verifier`` bound
+#: to a client, or ``in_process(log)``.
+Resolve = Callable[[str, int], VerifierRecord]
+
+
+def over_http(client: Any) -> tuple[Publish, Resolve]:
+    """Publish and resolve through a ``ledger.client.LedgerClient`` that pins the ledger key."""
+    return client.publish, lambda verifier_id, seq: resolve_verifier(client, verifier_id, registration_seq=seq)
+
+
+def in_process(log: Any) -> tuple[Publish, Resolve]:
+    """Publish into and read from a ``ledger.log.LedgerLog`` in this process (the demo, tests)."""
+
+    def publish(*, key: Ed25519PrivateKey, author: str, entry_type: str, payload: Mapping[str, Any]) -> int:
+        return int(log.append(key=key, issuer=author, entry_type=entry_type, payload=payload).seq)
+
+    def resolve(verifier_id: str, seq: int) -> VerifierRecord:
+        size = log.head().size
+        entries = [Entry.model_validate_json(e.body) for e in log.store.entries(start=seq, limit=max(size - seq, 1))]
+        return replay_registration(entries, verifier_id, seq=seq, tree_size=size)
+
+    return publish, resolve
+
+
+def _state(engine: Engine, name: str) -> str | None:
+    with Session(engine) as s:
+        row = s.get(StateRow, name)
+        return None if row is None else row.value
+
+
+def _remember(engine: Engine, values: Mapping[str, str]) -> None:
+    with Session(engine) as s:
+        for name, value in values.items():
+            s.merge(StateRow(name=name, value=value))
+        s.commit()
+
+
+def ensure_registered(
+    *,
+    engine: Engine,
+    key: Ed25519PrivateKey,
+    name: str,
+    origins: list[str],
+    public_url: str,
+    ledger: tuple[Publish, Resolve],
+    wait: float = 5.0,
+) -> VerifierIdentity:
+    """This verifier's registration: published on first start, read back and checked on every start.
+
+    ``ledger``: :func:`over_http` or :func:`in_process`. ``origins`` empty: the public URL's origin.
+    """
+    publish, resolve = ledger
+    verifier_id = verifier_id_of(public_key_bytes(key))
+    origin = canonical_origin(public_url)
+    origins = [canonical_origin(o) for o in origins] or [origin]
+    if origin not in origins:
+        raise ConfigError(f"the verifier's origins {origins} must include its public URL's origin {origin}")
+    known_id = _state(engine, "verifier_id")
+    if known_id is not None and known_id != verifier_id:
+        raise ConfigError(
+            f"this verifier's database belongs to verifier {known_id}, but the signing key is {verifier_id}'s: "
+            "restore the key (ZKCRED_VERIFIER_SIGNING_KEY or the key file in the state directory); a new key "
+            "is a new verifier, with new pseudonym contexts for every lender"
+        )
+    seq_text = _state(engine, "registration_seq")
+    if seq_text is None:
+        try:
+            payload = registration_payload(key, name=name, origins=origins)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        seq = publish(key=key, author=verifier_id, entry_type="verifier_registration", payload=payload)
+        _remember(engine, {"verifier_id": verifier_id, "registration_seq": str(seq)})
+    else:
+        seq = int(seq_text)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            record: VerifierRecord = resolve(verifier_id, seq)
+            break
+        except VerifierUnknown:  # witnesses cosign a round behind: the checkpoint may not cover it yet
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+    if record.key != public_key_bytes(key):
+        raise ConfigError(
+            f"the ledger's current key for verifier {verifier_id} (entry {seq} and its rotations) is not this "
+            "verifier's signing key: use the rotated key"
+        )
+    if origin not in record.origins:
+        raise ConfigError(
+            f"verifier {verifier_id} is registered (ledger entry {seq}) with origins {list(record.origins)}, "
+            f"not its public URL's origin {origin}: wallets would refuse its requests"
+        )
+    return VerifierIdentity(key, record.name, record.origins, seq)
+
+
+def register_from_settings(settings: Any, engine: Engine, client: Any) -> VerifierIdentity:
+    """``ensure_registered`` with the key, name and origins of ``verifier.config.Settings``, over HTTP.
+
+    ``ConfigError`` for what the operator must fix, ``ledger.errors.LedgerError`` for a ledger
+    that refuses or cannot be read.
+    """
+    if not settings.public_url:
+        raise ConfigError("verifier_url is not set: the verifier registers the origin of its public URL")
+    key = load_key(settings.key_file)
+    verifier_id = verifier_id_of(public_key_bytes(key))
+    if settings.verifier_id is not None and settings.verifier_id != verifier_id:
+        raise ConfigError(
+            f"ZKCRED_VERIFIER_ID says this deployment is {settings.verifier_id}, but its signing key "
+            f"({settings.key_file} or ZKCRED_VERIFIER_SIGNING_KEY) makes it {verifier_id}"
+        )
+    return ensure_registered(
+        engine=engine,
+        key=key,
+        name=settings.display_name(),
+        origins=list(settings.origins),
+        public_url=settings.public_url,
+        ledger=over_http(client),
+    )
