@@ -121,6 +121,7 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 def accept(
     offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
     yes: bool = YesOpt,
+    ledger: str = LedgerOpt,
     wallet: Path = WalletOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -131,7 +132,7 @@ def accept(
     accepts nothing; with --yes it prints the stored credential.
     """
     document = _load(offer_document_url(offer))  # before the passphrase: a wrong path is said at once
-    w = _open(wallet)
+    w = _open(wallet, ledger)  # with a ledger: the issuer's registration, and the witness's accumulator, checked
     review = w.review_offer(document)
     if as_json and not yes:
         console.print_json(data={"offer": review.to_json(), "accepted": False})
