@@ -13,9 +13,9 @@ head, ``POST /entries``, re-sign on a chain conflict). No outbox as the issuer h
 one entry, the ledger stores each content once (a re-send after a crash is answered with
 the seq it already has), and the verifier does not start until it holds the receipt. The
 seq is kept in ``verifier_state`` with the id; at every start the registration is read back
-from the ledger (checkpoint, witness policy, inclusion) and must name this key and this
-verifier's public origin — a restart with another key (other id: every lender's pseudonym
-context would change) is refused.
+from the ledger (checkpoint, witness policy, inclusion) and must name this key; a new name or
+public URL is published as a ``verifier_update`` (signed by the current key). A restart with
+another key (other id: every lender's pseudonym context would change) is refused.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ledger.entries import Entry, canonical_origin, public_key_bytes, verifier_id_of
+from ledger.entries import Entry, VerifierUpdate, canonical_origin, public_key_bytes, verifier_id_of
 from ledger.keys import key_from_file, signing_key_from_seed
 from ledger.verifiers import (
     VerifierRecord,
@@ -126,6 +126,22 @@ def _remember(engine: Engine, values: Mapping[str, str]) -> None:
         s.commit()
 
 
+def _resolved(
+    resolve: Resolve, verifier_id: str, seq: int, ready: Callable[[VerifierRecord], bool], wait: float
+) -> VerifierRecord:
+    """The registration once the ledger's verified view shows it (witnesses cosign a round behind)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            record = resolve(verifier_id, seq)
+            if ready(record) or time.monotonic() >= deadline:
+                return record
+        except VerifierUnknown:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
 def ensure_registered(
     *,
     engine: Engine,
@@ -163,15 +179,16 @@ def ensure_registered(
         _remember(engine, {"verifier_id": verifier_id, "registration_seq": str(seq)})
     else:
         seq = int(seq_text)
-    deadline = time.monotonic() + wait
-    while True:
+    record = _resolved(resolve, verifier_id, seq, lambda r: True, wait)
+    if record.key == public_key_bytes(key) and (record.name, set(record.origins)) != (name, set(origins)):
+        # a new name or public URL: a verifier_update (signed by the current key) replaces them
+        update = {"name": name, "origins": origins, "previous": record.updated_seq}
         try:
-            record: VerifierRecord = resolve(verifier_id, seq)
-            break
-        except VerifierUnknown:  # witnesses cosign a round behind: the checkpoint may not cover it yet
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
+            VerifierUpdate.model_validate(update)
+        except ValueError as e:
+            raise ConfigError(f"verifier update: {e}") from None
+        at = publish(key=key, author=verifier_id, entry_type="verifier_update", payload=update)
+        record = _resolved(resolve, verifier_id, seq, lambda r: r.updated_seq >= at, wait)
     if record.key != public_key_bytes(key):
         raise ConfigError(
             f"the ledger's current key for verifier {verifier_id} (entry {seq} and its rotations) is not this "

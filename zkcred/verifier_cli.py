@@ -153,7 +153,8 @@ def serve(
             f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
         )
     os.environ.pop("DATABASE_URL", None)
-    identity = _register(settings.model_copy(update={"verifier_url": os.environ["ZKCRED_VERIFIER_URL"]}), ledger, key)
+    public_url = settings.verifier_url or os.environ["ZKCRED_VERIFIER_URL"]  # dev mode: set just above
+    identity = _register(settings.model_copy(update={"verifier_url": public_url}), ledger, key)
     console.print(
         f"verifier {identity.verifier_id} ({identity.name!r}, ledger entry {identity.registration_seq}, "
         f"origins {', '.join(identity.origins)}) on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)"

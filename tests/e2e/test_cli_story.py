@@ -142,6 +142,10 @@ def test_wallet_cli_completes_the_story(stack, tmp_path):
         "ZKCRED_WALLET": str(tmp_path / "wallet.db"),
         "ZKCRED_WALLET_PASSPHRASE": "correct horse battery",
         "ZKCRED_LEDGER_URL": urls["ledger"],
+        # the trust anchor the wallet checks verifiers' registrations against (as the README does)
+        "ZKCRED_LEDGER_PUBLIC_KEY": json.loads(_zkcred("check", "--json", "--offline", env=env).stdout)[
+            "ledger_public_key"
+        ],
     }
     _zkcred("wallet", "init", env=wenv)
     accepted = json.loads(_zkcred("wallet", "accept", str(offer_file), "--json", env=wenv).stdout)
