@@ -25,13 +25,12 @@ from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 
 from ledger.entries import public_key_bytes
-from ledger.verifiers import sign_request_document
 from tests.identity.conftest import ISSUER_URL, Deployment, World, counting
 from tests.servers import reserve, serve
 from verifier.api import create_app as verifier_app
 from verifier.config import ConfigError
 from verifier.db import SqlRequestStore, init_db, make_engine
-from verifier.identity import VerifierIdentity, ensure_registered, over_http
+from verifier.identity import VerifierIdentity, ensure_registered, load_key, over_http, rotate_key
 from verifier.resolver import LedgerResolver
 from verifier.service import VerifierService, lender_context
 from wallet import HttpRouter, RequestRefused
@@ -41,17 +40,10 @@ from wallet import HttpRouter, RequestRefused
 class Impostor(VerifierIdentity):
     """A deployment that names another verifier's id and registration in its documents."""
 
-    claimed_id: str = ""
     keyless: bool = False  # no key of the claimed verifier at all: the signature is garbage
 
-    @property
-    def verifier_id(self) -> str:
-        return self.claimed_id
-
     def sign_document(self, fields: Any) -> dict[str, Any]:
-        doc = sign_request_document(
-            self.key, {**fields, "verifier_id": self.claimed_id, "registration_seq": self.registration_seq}
-        )
+        doc = super().sign_document(fields)  # signed by its own key, naming the other's id
         return {**doc, "signature": "00" * 64} if self.keyless else doc
 
 
@@ -116,7 +108,7 @@ def test_a_deployment_copying_a_registered_id_is_refused_and_sent_nothing(world,
             "Alpha Lending Verifier",
             (url,),
             alpha.identity.registration_seq,
-            claimed_id=alpha.identity.verifier_id,
+            alpha.identity.verifier_id,
             keyless=keyless,
         ),
     )
@@ -229,7 +221,7 @@ def test_a_restart_keeps_the_registration_and_refuses_another_key(world):
     )
     assert (again.verifier_id, again.registration_seq) == (first.identity.verifier_id, first.identity.registration_seq)
     assert world.log.head().size == size  # nothing published twice
-    with pytest.raises(ConfigError, match="belongs to verifier"):
+    with pytest.raises(ConfigError, match="belongs to verifier .* not this signing key"):
         ensure_registered(
             engine=engine,
             key=Ed25519PrivateKey.generate(),
@@ -253,4 +245,39 @@ def test_a_restart_keeps_the_registration_and_refuses_another_key(world):
     with pytest.raises(RequestRefused) as refused:
         world.wallet("mover").fetch_request(created["request_url"])
     assert refused.value.reason == "origin-mismatch"
+    engine.dispose()
+
+
+def test_a_rotated_key_keeps_the_id_and_the_old_key_signs_no_more(world, holder):
+    key_file = world.tmp / f"rotating-{world.storage}.key"
+    database = world.database("rotating")
+    first = world.deploy("rotating", key=load_key(key_file), display="Rotating", database=database)
+    lender = first.lender("ACME Bank")
+    before = world.ask(first, lender, pseudonym=True)
+    old_document = httpx.get(before["request_url"]).json()
+    engine = make_engine(database)
+    verifier_id, new_key = rotate_key(engine=engine, key_file=key_file, ledger=over_http(world.client()))
+    assert verifier_id == first.identity.verifier_id and new_key == public_key_bytes(load_key(key_file))
+    assert not (world.tmp / f"rotating-{world.storage}.key.next").exists()
+    # the running deployment still signs with the old key: its documents are refused from now on
+    with pytest.raises(RequestRefused) as refused:
+        holder.fetch_request(before["request_url"])
+    assert refused.value.reason == "bad-signature" and old_document["verifier_id"] == verifier_id
+    # restarted with the rotated key file: same id, same registration, same contexts
+    restarted = ensure_registered(
+        engine=engine,
+        key=load_key(key_file),
+        name="Rotating",
+        origins=[],
+        public_url=first.url,
+        ledger=over_http(world.client()),
+    )
+    assert (restarted.verifier_id, restarted.registration_seq) == (verifier_id, first.identity.registration_seq)
+    first.service.identity = restarted
+    after = world.ask(first, lender, pseudonym=True)
+    checked = holder.fetch_request(after["request_url"])
+    assert checked.verifier.key == new_key.hex()
+    assert checked.pseudonym_scopes[0].context == lender_context(verifier_id, "ACME Bank")
+    assert holder.submit_detailed(after["request_url"], verified=checked).verdict["verified"]
+    first.posts.clear()
     engine.dispose()
