@@ -232,7 +232,8 @@ class VerifierRegistration(_Strict):
     the name wallets show, and the web origins its request documents may be fetched from.
 
     Self-signed like an issuer's registration; the entry's author id must be
-    :func:`verifier_id_of` the key. ``key_rotation`` entries rotate the key as for issuers.
+    :func:`verifier_id_of` the key. ``key_rotation`` entries rotate the key as for issuers;
+    ``verifier_update`` entries replace the name and origins.
     """
 
     ledger_key: Ed25519Key
@@ -241,6 +242,22 @@ class VerifierRegistration(_Strict):
 
     @model_validator(mode="after")
     def _unique_origins(self) -> VerifierRegistration:
+        if len(set(self.origins)) != len(self.origins):
+            raise ValueError("origins must be unique")
+        return self
+
+
+class VerifierUpdate(_Strict):
+    """A verifier's new display name and origins, signed by its current key. ``previous`` is the seq
+    of the registration or update it replaces: an update back to earlier values is new content
+    (the log stores each content once), and a replay checks the updates form one chain."""
+
+    name: DisplayText
+    origins: list[Origin] = Field(min_length=1, max_length=16)
+    previous: JsonInt
+
+    @model_validator(mode="after")
+    def _unique_origins(self) -> VerifierUpdate:
         if len(set(self.origins)) != len(self.origins):
             raise ValueError("origins must be unique")
         return self
@@ -260,10 +277,11 @@ PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "revocation": Revocation,
     "key_rotation": KeyRotation,
     "verifier_registration": VerifierRegistration,
+    "verifier_update": VerifierUpdate,
 }
 ENTRY_TYPES = frozenset(PAYLOAD_MODELS)
 #: The only entry types an author of the verifier form may publish.
-VERIFIER_ENTRY_TYPES = frozenset({"verifier_registration", "key_rotation"})
+VERIFIER_ENTRY_TYPES = frozenset({"verifier_registration", "verifier_update", "key_rotation"})
 
 
 # ---------------------------------------------------------------- the envelope

@@ -122,9 +122,9 @@ def _check_author_kind(entry: Entry, seq: int) -> None:
                 f"{sorted(VERIFIER_ENTRY_TYPES)}",
                 seq=seq,
             )
-    elif entry.type == "verifier_registration":
+    elif entry.type in ("verifier_registration", "verifier_update"):
         raise EntryRejected(
-            "invalid-payload", "verifier_registration: the author id must be verifier_id_of(ledger_key)", seq=seq
+            "invalid-payload", f"{entry.type}: the author id must be verifier_id_of(its registered key)", seq=seq
         )
 
 

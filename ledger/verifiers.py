@@ -6,7 +6,8 @@ entry type, RFC 8785 canonical JSON and Ed25519 — the same construction as a l
 
 **Registration** (``verifier_registration`` entry, ``ledger.entries.VerifierRegistration``):
 ``{ledger_key, name, origins}``, self-signed, authored by ``verifier_id_of(ledger_key)``;
-later ``key_rotation`` entries of that id (signed by the key they replace) rotate the key.
+later ``key_rotation`` entries of that id (signed by the key they replace) rotate the key, and
+``verifier_update`` entries (signed by the current key) replace the name and origins.
 :func:`resolve_verifier` rebuilds a registration from the ledger through the pinned ledger
 key, the witness policy's checkpoint and inclusion proofs (``LedgerClient.verified_entries``).
 
@@ -42,6 +43,7 @@ from ledger.entries import (
     Entry,
     Hex64,
     VerifierRegistration,
+    VerifierUpdate,
     canonical_json,
     is_verifier_id,
     public_key_bytes,
@@ -67,6 +69,7 @@ class VerifierRecord:
     key: bytes  # the current Ed25519 key (after any rotation)
     seq: int  # the ledger seq of the verifier_registration entry
     tree_size: int  # the size of the verified checkpoint this was read in
+    updated_seq: int = -1  # the seq of the entry that set name and origins (registration or last update)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +79,7 @@ class VerifierRecord:
             "key": self.key.hex(),
             "seq": self.seq,
             "tree_size": self.tree_size,
+            "updated_seq": self.updated_seq,
         }
 
 
@@ -106,16 +110,25 @@ def replay_registration(entries: list[Entry], verifier_id: str, *, seq: int, tre
         if verifier_id_of(key) != verifier_id or not is_verifier_id(verifier_id):
             raise VerifierUnknown(f"verifier id {verifier_id} is not derived from its registered key")
         verify_entry_signature(first, key)
+        name, origins, updated = payload.name, tuple(payload.origins), seq
         for entry in entries[1:]:
             if entry.issuer != verifier_id:
                 continue
-            if entry.type != "key_rotation":
-                raise VerificationFailed(f"ledger entry {entry.seq}: verifier {verifier_id} published a {entry.type}")
             verify_entry_signature(entry, key)
-            key = bytes.fromhex(entry.payload["new_ledger_key"])
+            if entry.type == "key_rotation":
+                key = bytes.fromhex(entry.payload["new_ledger_key"])
+            elif entry.type == "verifier_update":
+                update = VerifierUpdate.model_validate(entry.payload)
+                if update.previous != updated:
+                    raise VerificationFailed(
+                        f"ledger entry {entry.seq}: an update of entry {update.previous}, not {updated}"
+                    )
+                name, origins, updated = update.name, tuple(update.origins), entry.seq
+            else:
+                raise VerificationFailed(f"ledger entry {entry.seq}: verifier {verifier_id} published a {entry.type}")
     except (ValidationError, EntryRejected, KeyError, ValueError) as e:
         raise VerificationFailed(f"verifier {verifier_id}'s ledger entries do not verify: {e}") from None
-    return VerifierRecord(verifier_id, payload.name, tuple(payload.origins), key, seq, tree_size)
+    return VerifierRecord(verifier_id, name, origins, key, seq, tree_size, updated)
 
 
 def resolve_verifier(client: Any, verifier_id: str, *, registration_seq: int, page: int = MAX_PAGE) -> VerifierRecord:

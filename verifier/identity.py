@@ -13,9 +13,9 @@ head, ``POST /entries``, re-sign on a chain conflict). No outbox as the issuer h
 one entry, the ledger stores each content once (a re-send after a crash is answered with
 the seq it already has), and the verifier does not start until it holds the receipt. The
 seq is kept in ``verifier_state`` with the id; at every start the registration is read back
-from the ledger (checkpoint, witness policy, inclusion) and must name this key and this
-verifier's public origin — a restart with another key (other id: every lender's pseudonym
-context would change) is refused.
+from the ledger (checkpoint, witness policy, inclusion) and must name this key; a new name or
+public URL is published as a ``verifier_update`` (signed by the current key). A restart with
+another key (other id: every lender's pseudonym context would change) is refused.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ledger.entries import Entry, canonical_origin, public_key_bytes, verifier_id_of
+from ledger.entries import Entry, VerifierUpdate, canonical_origin, public_key_bytes, verifier_id_of
 from ledger.keys import key_from_file, signing_key_from_seed
 from ledger.verifiers import (
     VerifierRecord,
@@ -50,10 +51,11 @@ ENV_KEY = "ZKCRED_VERIFIER_SIGNING_KEY"
 class VerifierIdentity:
     """What the verifier signs with and as: its key, registered name and origins, registration seq."""
 
-    key: Ed25519PrivateKey
+    key: Ed25519PrivateKey  # the current key (after any rotation)
     name: str
     origins: tuple[str, ...]
     registration_seq: int
+    verifier_id: str  # verifier_id_of(the first key): it stays through rotations
 
     def __repr__(self) -> str:  # never show the key
         return f"VerifierIdentity({self.verifier_id}, {self.name!r}, seq={self.registration_seq})"
@@ -61,10 +63,6 @@ class VerifierIdentity:
     @property
     def public_key(self) -> bytes:
         return public_key_bytes(self.key)
-
-    @property
-    def verifier_id(self) -> str:
-        return verifier_id_of(self.public_key)
 
     def sign_document(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """A request document naming this verifier and its registration, signed by its key."""
@@ -126,6 +124,22 @@ def _remember(engine: Engine, values: Mapping[str, str]) -> None:
         s.commit()
 
 
+def _resolved(
+    resolve: Resolve, verifier_id: str, seq: int, ready: Callable[[VerifierRecord], bool], wait: float
+) -> VerifierRecord:
+    """The registration once the ledger's verified view shows it (witnesses cosign a round behind)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            record = resolve(verifier_id, seq)
+            if ready(record) or time.monotonic() >= deadline:
+                return record
+        except VerifierUnknown:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
 def ensure_registered(
     *,
     engine: Engine,
@@ -141,19 +155,13 @@ def ensure_registered(
     ``ledger``: :func:`over_http` or :func:`in_process`. ``origins`` empty: the public URL's origin.
     """
     publish, resolve = ledger
-    verifier_id = verifier_id_of(public_key_bytes(key))
     origin = canonical_origin(public_url)
     origins = [canonical_origin(o) for o in origins] or [origin]
     if origin not in origins:
         raise ConfigError(f"the verifier's origins {origins} must include its public URL's origin {origin}")
-    known_id = _state(engine, "verifier_id")
-    if known_id is not None and known_id != verifier_id:
-        raise ConfigError(
-            f"this verifier's database belongs to verifier {known_id}, but the signing key is {verifier_id}'s: "
-            "restore the key (ZKCRED_VERIFIER_SIGNING_KEY or the key file in the state directory); a new key "
-            "is a new verifier, with new pseudonym contexts for every lender"
-        )
-    seq_text = _state(engine, "registration_seq")
+    known_id = _state(engine, "verifier_id")  # after a rotation the key no longer derives the id
+    verifier_id = known_id or verifier_id_of(public_key_bytes(key))
+    seq_text = _state(engine, "registration_seq") if known_id else None
     if seq_text is None:
         try:
             payload = registration_payload(key, name=name, origins=origins)
@@ -163,26 +171,29 @@ def ensure_registered(
         _remember(engine, {"verifier_id": verifier_id, "registration_seq": str(seq)})
     else:
         seq = int(seq_text)
-    deadline = time.monotonic() + wait
-    while True:
+    record = _resolved(resolve, verifier_id, seq, lambda r: True, wait)
+    if record.key == public_key_bytes(key) and (record.name, set(record.origins)) != (name, set(origins)):
+        # a new name or public URL: a verifier_update (signed by the current key) replaces them
+        update = {"name": name, "origins": origins, "previous": record.updated_seq}
         try:
-            record: VerifierRecord = resolve(verifier_id, seq)
-            break
-        except VerifierUnknown:  # witnesses cosign a round behind: the checkpoint may not cover it yet
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
+            VerifierUpdate.model_validate(update)
+        except ValueError as e:
+            raise ConfigError(f"verifier update: {e}") from None
+        at = publish(key=key, author=verifier_id, entry_type="verifier_update", payload=update)
+        record = _resolved(resolve, verifier_id, seq, lambda r: r.updated_seq >= at, wait)
     if record.key != public_key_bytes(key):
         raise ConfigError(
-            f"the ledger's current key for verifier {verifier_id} (entry {seq} and its rotations) is not this "
-            "verifier's signing key: use the rotated key"
+            f"this verifier's database belongs to verifier {verifier_id}, whose current key on the ledger "
+            f"(entry {seq} and its rotations) is not this signing key: restore the key (ZKCRED_VERIFIER_SIGNING_KEY "
+            "or the key file in the state directory, after `zkcred verifier rotate-key` the rotated one); "
+            "a new key is a new verifier, with new pseudonym contexts for every lender"
         )
     if origin not in record.origins:
         raise ConfigError(
             f"verifier {verifier_id} is registered (ledger entry {seq}) with origins {list(record.origins)}, "
             f"not its public URL's origin {origin}: wallets would refuse its requests"
         )
-    return VerifierIdentity(key, record.name, record.origins, seq)
+    return VerifierIdentity(key, record.name, record.origins, seq, verifier_id)
 
 
 def register_from_settings(settings: Any, engine: Engine, client: Any) -> VerifierIdentity:
@@ -194,11 +205,11 @@ def register_from_settings(settings: Any, engine: Engine, client: Any) -> Verifi
     if not settings.public_url:
         raise ConfigError("verifier_url is not set: the verifier registers the origin of its public URL")
     key = load_key(settings.key_file)
-    verifier_id = verifier_id_of(public_key_bytes(key))
+    verifier_id = _state(engine, "verifier_id") or verifier_id_of(public_key_bytes(key))
     if settings.verifier_id is not None and settings.verifier_id != verifier_id:
         raise ConfigError(
             f"ZKCRED_VERIFIER_ID says this deployment is {settings.verifier_id}, but its signing key "
-            f"({settings.key_file} or ZKCRED_VERIFIER_SIGNING_KEY) makes it {verifier_id}"
+            f"({settings.key_file} or ZKCRED_VERIFIER_SIGNING_KEY) and database make it {verifier_id}"
         )
     return ensure_registered(
         engine=engine,
@@ -208,3 +219,34 @@ def register_from_settings(settings: Any, engine: Engine, client: Any) -> Verifi
         public_url=settings.public_url,
         ledger=over_http(client),
     )
+
+
+def rotate_key(*, engine: Engine, key_file: Path, ledger: tuple[Publish, Resolve]) -> tuple[str, bytes]:
+    """Rotate the verifier's key: a ``key_rotation`` on the ledger, signed by the current key; returns
+    (verifier id, new public key). The id, the registration and every pseudonym context stay.
+
+    Crash-safe in three steps: the new key is written to ``<key file>.next`` (mode 0600) first,
+    then the rotation is published, then the file replaces the key file. Run again after a
+    crash, it finishes what is left (the ledger names the next key already: only the rename).
+    """
+    if os.environ.get(ENV_KEY):
+        raise ConfigError(f"{ENV_KEY} holds the key: rotate it where it is kept (a key file can be rotated here)")
+    publish, resolve = ledger
+    known_id, seq_text = _state(engine, "verifier_id"), _state(engine, "registration_seq")
+    if known_id is None or seq_text is None:
+        raise ConfigError("this verifier has not registered yet: start it once (`zkcred verifier serve`)")
+    current = load_key(key_file)
+    pending = Path(f"{key_file}.next")
+    following = load_key(pending)  # made on first use, kept if a rotation was interrupted
+    record = resolve(known_id, int(seq_text))
+    if record.key == public_key_bytes(current):
+        publish(
+            key=current,
+            author=known_id,
+            entry_type="key_rotation",
+            payload={"new_ledger_key": public_key_bytes(following).hex()},
+        )
+    elif record.key != public_key_bytes(following):
+        raise ConfigError(f"the ledger's current key for {known_id} is neither {key_file}'s nor {pending}'s")
+    os.replace(pending, key_file)
+    return known_id, public_key_bytes(following)
