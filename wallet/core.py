@@ -289,7 +289,10 @@ class Wallet:
 
     @property
     def _link_secret(self) -> int:
-        return int(self._store.get("secret", "link_secret"), 16)
+        stored = self._store.get("secret", "link_secret")
+        if not isinstance(stored, str):  # written by Wallet.create; a wallet without one is damaged
+            raise WalletError("this wallet has no link secret")
+        return int(stored, 16)
 
     # -- issuance ------------------------------------------------------------------------
     def accept_offer(self, offer: Mapping[str, Any]) -> CredentialSummary:
@@ -511,7 +514,7 @@ class Wallet:
                     cid,
                     f"{d.schema.name} {d.schema.version}",
                     d.issuer_id,
-                    *(self.registered_issuer(d.issuer_id) or (None, None)),
+                    *self._issuer_name_and_seq(d.issuer_id),
                     cred.expiry.isoformat(),
                 )
                 for q, (cid, _, d, cred) in zip(parsed.queries, chosen, strict=True)
@@ -578,6 +581,10 @@ class Wallet:
         except LedgerError as e:
             raise WalletError(f"cannot read the issuer's registration from the ledger: {e.detail}") from None
         raise WalletError(f"the issuer {issuer_id} is not registered on the ledger at {self.ledger_url}")
+
+    def _issuer_name_and_seq(self, issuer_id: str) -> tuple[str | None, int | None]:
+        found = self.registered_issuer(issuer_id)
+        return (None, None) if found is None else found
 
     def review_offer(self, offer: Mapping[str, Any]) -> consent.OfferSummary:
         """What accepting ``offer`` would store, with the issuer's registered name (sends nothing)."""
@@ -805,7 +812,7 @@ class Wallet:
             )
             + 1
         )
-        events: dict[str, list[tuple[int, list]]] = {}
+        events: dict[str, list[tuple[int, list[acc.RevocationEvent], str]]] = {}
         successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
         while seq < head.size:
