@@ -44,8 +44,8 @@ def _ask(served: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_strangers_posts_leave_the_request_to_its_holder(served):
-    deployment, lender, holder = served["deployment"], served["lender"], served["holder"]
-    holder_: Wallet = holder
+    deployment, lender = served["deployment"], served["lender"]
+    holder_: Wallet = served["holder"]
     request, other = _ask(served), _ask(served)
     forged = holder_.present(holder_.prepare(other["request_url"]).approve())[0]  # valid, for another request
     for body, reason in (
