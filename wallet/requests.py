@@ -61,8 +61,9 @@ class RequestRefused(WalletError):
 
     def __init__(self, reason: str, detail: str) -> None:
         assert reason in REFUSALS
-        super().__init__(detail)
+        super().__init__(f"refused ({reason}): {detail}")
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
