@@ -30,13 +30,14 @@ JSON whose fields are exactly what is signed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ledger import merkle
 from ledger.constants import MAX_PAGE, REQUEST_DOCUMENT_SIGNATURE_LABEL
 from ledger.entries import (
     DisplayText,
@@ -61,7 +62,8 @@ class VerifierUnknown(VerificationFailed):
 
 @dataclass(frozen=True)
 class VerifierRecord:
-    """A verifier's registration as the ledger holds it, key rotations applied."""
+    """A verifier's registration as the ledger holds it, key rotations and updates applied, as of
+    the verified checkpoint (``tree_size``, ``root``) it was read in."""
 
     verifier_id: str
     name: str
@@ -70,6 +72,7 @@ class VerifierRecord:
     seq: int  # the ledger seq of the verifier_registration entry
     tree_size: int  # the size of the verified checkpoint this was read in
     updated_seq: int = -1  # the seq of the entry that set name and origins (registration or last update)
+    root: bytes = b""  # that checkpoint's root: a later read extends it with a consistency proof
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,7 +83,21 @@ class VerifierRecord:
             "seq": self.seq,
             "tree_size": self.tree_size,
             "updated_seq": self.updated_seq,
+            "root": self.root.hex(),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VerifierRecord:
+        return cls(
+            str(data["verifier_id"]),
+            str(data["name"]),
+            tuple(map(str, data["origins"])),
+            bytes.fromhex(data["key"]),
+            int(data["seq"]),
+            int(data["tree_size"]),
+            int(data["updated_seq"]),
+            bytes.fromhex(data["root"]),
+        )
 
 
 def registration_payload(key: Ed25519PrivateKey | bytes, *, name: str, origins: list[str]) -> dict[str, Any]:
@@ -97,7 +114,8 @@ def replay_registration(entries: list[Entry], verifier_id: str, *, seq: int, tre
     """Rebuild ``verifier_id``'s registration from consecutive verified entries starting at ``seq``.
 
     The first must be its self-signed ``verifier_registration`` under the id of its key; each
-    later ``key_rotation`` by that id must be signed by the key current before it.
+    later ``key_rotation`` or ``verifier_update`` by that id must be signed by the key current
+    before it (:func:`replay_after`).
     """
     if not entries or entries[0].seq != seq:
         raise VerifierUnknown(f"no ledger entry {seq} to read verifier {verifier_id} from")
@@ -110,8 +128,18 @@ def replay_registration(entries: list[Entry], verifier_id: str, *, seq: int, tre
         if verifier_id_of(key) != verifier_id or not is_verifier_id(verifier_id):
             raise VerifierUnknown(f"verifier id {verifier_id} is not derived from its registered key")
         verify_entry_signature(first, key)
-        name, origins, updated = payload.name, tuple(payload.origins), seq
-        for entry in entries[1:]:
+    except (ValidationError, EntryRejected, KeyError, ValueError) as e:
+        raise VerificationFailed(f"verifier {verifier_id}'s ledger entries do not verify: {e}") from None
+    start = VerifierRecord(verifier_id, payload.name, tuple(payload.origins), key, seq, seq + 1, seq)
+    return replay_after(start, entries[1:], tree_size=tree_size)
+
+
+def replay_after(record: VerifierRecord, entries: list[Entry], *, tree_size: int, root: bytes = b"") -> VerifierRecord:
+    """``record`` with the verifier's entries among ``entries`` (the log after ``record.tree_size``) applied."""
+    verifier_id, key = record.verifier_id, record.key
+    name, origins, updated = record.name, record.origins, record.updated_seq
+    try:
+        for entry in entries:
             if entry.issuer != verifier_id:
                 continue
             verify_entry_signature(entry, key)
@@ -121,22 +149,31 @@ def replay_registration(entries: list[Entry], verifier_id: str, *, seq: int, tre
                 update = VerifierUpdate.model_validate(entry.payload)
                 if update.previous != updated:
                     raise VerificationFailed(
-                        f"ledger entry {entry.seq}: an update of entry {update.previous}, not {updated}"
+                        f"ledger entry {entry.seq}: updates entry {update.previous}, not {updated}"
                     )
                 name, origins, updated = update.name, tuple(update.origins), entry.seq
             else:
                 raise VerificationFailed(f"ledger entry {entry.seq}: verifier {verifier_id} published a {entry.type}")
     except (ValidationError, EntryRejected, KeyError, ValueError) as e:
         raise VerificationFailed(f"verifier {verifier_id}'s ledger entries do not verify: {e}") from None
-    return VerifierRecord(verifier_id, name, origins, key, seq, tree_size, updated)
+    return VerifierRecord(verifier_id, name, origins, key, record.seq, tree_size, updated, root)
 
 
-def resolve_verifier(client: Any, verifier_id: str, *, registration_seq: int, page: int = MAX_PAGE) -> VerifierRecord:
-    """``verifier_id``'s registration (and rotations) read from a ``ledger.client.LedgerClient``.
+def resolve_verifier(
+    client: Any,
+    verifier_id: str,
+    *,
+    registration_seq: int,
+    known: VerifierRecord | None = None,
+    page: int = MAX_PAGE,
+) -> VerifierRecord:
+    """``verifier_id``'s registration (rotations and updates applied) read from a ``ledger.client.LedgerClient``.
 
     The client must pin the ledger key (and may hold a witness policy): every entry is read
-    against its verified checkpoint with an inclusion proof. Raises ``VerifierUnknown`` when
-    the entry at ``registration_seq`` is not that verifier's registration, ``LedgerError``
+    against its verified checkpoint with an inclusion proof. ``known``: this registration as
+    read earlier (a wallet's cache): then only the entries after its checkpoint are read, once
+    a consistency proof shows the new checkpoint extends that one. Raises ``VerifierUnknown``
+    when the entry at ``registration_seq`` is not that verifier's registration, ``LedgerError``
     for anything that does not verify or cannot be read.
     """
     if not is_verifier_id(verifier_id):
@@ -147,13 +184,30 @@ def resolve_verifier(client: Any, verifier_id: str, *, registration_seq: int, pa
             f"the ledger's verified checkpoint (size {checkpoint.size}) has no entry {registration_seq} "
             f"to register verifier {verifier_id}"
         )
+    usable = (
+        known is not None
+        and (known.verifier_id, known.seq) == (verifier_id, registration_seq)
+        and len(known.root) == 32
+        and known.tree_size <= checkpoint.size
+    )
+    if known is not None and usable:
+        grown = known.tree_size < checkpoint.size
+        proof = client.consistency_proof(first=known.tree_size, second=checkpoint.size) if grown else []
+        if not merkle.verify_consistency(known.tree_size, checkpoint.size, known.root, checkpoint.root, proof):
+            raise VerificationFailed(
+                f"the ledger's checkpoint of size {checkpoint.size} does not extend the one of size "
+                f"{known.tree_size} verifier {verifier_id} was read in"
+            )
+        start = known.tree_size
+    else:
+        start = registration_seq
     entries: list[Entry] = []
-    start = registration_seq
-    while start < checkpoint.size:
-        run = client.verified_entries(start=start, limit=page, tree_head=checkpoint)
-        entries += run
-        start += len(run)
-    return replay_registration(entries, verifier_id, seq=registration_seq, tree_size=checkpoint.size)
+    while start + len(entries) < checkpoint.size:
+        entries += client.verified_entries(start=start + len(entries), limit=page, tree_head=checkpoint)
+    if known is not None and usable:
+        return replay_after(known, entries, tree_size=checkpoint.size, root=checkpoint.root)
+    record = replay_registration(entries, verifier_id, seq=registration_seq, tree_size=checkpoint.size)
+    return replace(record, root=checkpoint.root)
 
 
 # ---------------------------------------------------------------- signed request documents

@@ -673,7 +673,7 @@ class Wallet:
 
         Raises ``RequestRefused`` (a ``WalletError``: one line, a ``reason`` code) on any failure.
         """
-        from wallet.requests import RequestRefused, verify_request
+        from wallet.requests import RequestRefused, StoredRegistrations, verify_request
 
         request_url = request_document_url(request_url)
         response = self._http.request("GET", request_url)
@@ -684,7 +684,13 @@ class Wallet:
         except ValueError:
             raise RequestRefused("malformed", f"{request_url} did not answer with JSON") from None
         ledger = self._ledger_client() if self.ledger_url and self.ledger_key else None
-        return verify_request(unverified, url=request_url, ledger=ledger, now=self._clock())
+        return verify_request(
+            unverified,
+            url=request_url,
+            ledger=ledger,
+            now=self._clock(),
+            registrations=StoredRegistrations(self._store),
+        )
 
     def submit(self, approval: Approval) -> dict:
         """Present the approved request and post it; return the verifier's verdict."""

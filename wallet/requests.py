@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +36,14 @@ from circuits.errors import ZkCredError
 from ledger.entries import canonical_origin
 from ledger.errors import LedgerError
 from ledger.verifiers import (
+    VerifierRecord,
     VerifierUnknown,
     parse_request_document,
     resolve_verifier,
     verify_request_document,
 )
 from wallet.core import PseudonymScope
-from wallet.store import WalletError
+from wallet.store import Store, WalletError
 
 #: reason code → what it means (stable: apps switch on these).
 REFUSALS = {
@@ -61,8 +62,9 @@ class RequestRefused(WalletError):
 
     def __init__(self, reason: str, detail: str) -> None:
         assert reason in REFUSALS
-        super().__init__(detail)
+        super().__init__(f"refused ({reason}): {detail}")
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,15 @@ def verify_request(
     url: str,
     ledger: Any,
     now: float,
+    registrations: MutableMapping[str, VerifierRecord] | None = None,
 ) -> VerifiedRequest:
     """Check a request document fetched from ``url`` (module docstring); ``ledger`` is a
-    ``ledger.client.LedgerClient`` pinning the ledger key (None: refused, nothing to check against)."""
+    ``ledger.client.LedgerClient`` pinning the ledger key (None: refused, nothing to check against).
+
+    ``registrations``: verifier id → its registration as verified before (the wallet keeps them
+    in its store); a known one is brought up to date from the entries after its checkpoint
+    (a consistency proof first) instead of from its registration on, and stored back.
+    """
     try:
         doc = parse_request_document(unverified)
     except ValueError as e:
@@ -184,13 +192,16 @@ def verify_request(
             "ZKCRED_LEDGER_PUBLIC_KEY)",
         )
     try:
-        record = resolve_verifier(ledger, doc.verifier_id, registration_seq=doc.registration_seq)
+        known = registrations.get(doc.verifier_id) if registrations is not None else None
+        record = resolve_verifier(ledger, doc.verifier_id, registration_seq=doc.registration_seq, known=known)
     except VerifierUnknown as e:
         raise RequestRefused("unregistered-verifier", f"{url}: {e.detail}") from None
     except LedgerError as e:
         raise RequestRefused(
             "unregistered-verifier", f"cannot check verifier {doc.verifier_id} on the ledger: {e.detail}"
         ) from None
+    if registrations is not None:
+        registrations[doc.verifier_id] = record  # what the ledger says, whatever this document is worth
     try:
         verify_request_document(unverified, record.key)
     except LedgerError:
@@ -238,3 +249,28 @@ def verify_request(
         pseudonym_scopes=scopes,
         document=dict(unverified),
     )
+
+
+class StoredRegistrations(MutableMapping[str, VerifierRecord]):
+    """The registrations a wallet verified, in its encrypted store (kind ``verifier``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getitem__(self, verifier_id: str) -> VerifierRecord:
+        data = self._store.get("verifier", verifier_id)
+        if data is None:
+            raise KeyError(verifier_id)
+        return VerifierRecord.from_json(data)
+
+    def __setitem__(self, verifier_id: str, record: VerifierRecord) -> None:
+        self._store.put("verifier", verifier_id, record.to_json())
+
+    def __delitem__(self, verifier_id: str) -> None:
+        self._store.delete("verifier", verifier_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([rid for rid, _ in self._store.all("verifier")])
+
+    def __len__(self) -> int:
+        return len(self._store.all("verifier"))

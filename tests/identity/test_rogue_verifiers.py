@@ -33,7 +33,7 @@ from verifier.db import SqlRequestStore, init_db, make_engine
 from verifier.identity import VerifierIdentity, ensure_registered, load_key, over_http, rotate_key
 from verifier.resolver import LedgerResolver
 from verifier.service import VerifierService, lender_context
-from wallet import HttpRouter, RequestRefused
+from wallet import HttpRouter, RequestRefused, Wallet
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -281,3 +281,36 @@ def test_a_rotated_key_keeps_the_id_and_the_old_key_signs_no_more(world, holder)
     assert holder.submit_detailed(after["request_url"], verified=checked).verdict["verified"]
     first.posts.clear()
     engine.dispose()
+
+
+def test_the_cli_refuses_in_one_line_and_sends_nothing(world, alpha, monkeypatch, capsys):
+    """``zkcred wallet present URL --submit`` against a deployment copying alpha's id: one error line."""
+    from tests.cli.conftest import Outcome
+    from zkcred.cli import run
+
+    copy = rogue(
+        world,
+        "copy-cli",
+        lambda url: Impostor(
+            Ed25519PrivateKey.generate(),
+            "Alpha Lending Verifier",
+            (url,),
+            alpha.identity.registration_seq,
+            alpha.identity.verifier_id,
+        ),
+    )
+    created = world.ask(copy, copy.lender("ACME Bank"))
+    path = world.tmp / f"cli-wallet-{world.storage}.db"
+    Wallet.create(path, "correct horse battery").close()
+    for name, value in {
+        "ZKCRED_WALLET": str(path),
+        "ZKCRED_WALLET_PASSPHRASE": "correct horse battery",
+        "ZKCRED_LEDGER_URL": world.ledger_url,
+        "ZKCRED_LEDGER_PUBLIC_KEY": world.log.public_key.hex(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = run(["wallet", "present", created["request_url"], "--submit"])
+    captured = capsys.readouterr()
+    Outcome(code, captured.out, captured.err).error_line("refused (bad-signature)", alpha.identity.verifier_id)
+    untouched(copy, created)

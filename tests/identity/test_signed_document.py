@@ -221,3 +221,38 @@ def test_a_rotated_key_signs_and_the_old_one_no_longer_does(sqlite_world, genuin
     assert (
         check(sqlite_world, sign_request_document(new_key, fields), url).verifier.key == public_key_bytes(new_key).hex()
     )
+
+
+def test_a_known_registration_is_read_on_from_its_checkpoint(sqlite_world, alpha, genuine):
+    """The wallet keeps verified registrations: the next check reads only the entries after that
+    checkpoint (a consistency proof first), and a record whose checkpoint the ledger does not
+    extend is refused."""
+    import dataclasses
+
+    from ledger.client import LedgerClient
+
+    url, doc = genuine
+    read: list[int] = []
+
+    class Counting(LedgerClient):
+        def verified_entries(self, *, start, limit, tree_head):  # type: ignore[no-untyped-def]
+            run = super().verified_entries(start=start, limit=limit, tree_head=tree_head)
+            read.extend(e.seq for e in run)
+            return run
+
+    def counting() -> LedgerClient:
+        return Counting(sqlite_world.ledger_url, ledger_key=sqlite_world.log.public_key)
+
+    known: dict = {}
+    verify_request(doc, url=url, ledger=counting(), now=time.time(), registrations=known)
+    first = known[doc["verifier_id"]]
+    assert read[0] == doc["registration_seq"] and first.tree_size == sqlite_world.log.head().size
+    sqlite_world.deploy("alpha-doc-neighbour")  # the log grows: a registration of someone else
+    read.clear()
+    checked = verify_request(doc, url=url, ledger=counting(), now=time.time(), registrations=known)
+    assert read == list(range(first.tree_size, sqlite_world.log.head().size))
+    assert checked.verifier.name == "Alpha" and known[doc["verifier_id"]].tree_size == sqlite_world.log.head().size
+    forged = {doc["verifier_id"]: dataclasses.replace(first, root=bytes(32))}
+    with pytest.raises(RequestRefused, match="does not extend") as refused:
+        verify_request(doc, url=url, ledger=counting(), now=time.time(), registrations=forged)
+    assert refused.value.reason == "unregistered-verifier"
