@@ -93,7 +93,7 @@ def test_a_registered_verifiers_request_is_checked_named_and_answered(world, alp
     assert (checked.lender, checked.purpose, checked.origin) == ("ACME Bank", "loan application 2026-0117", alpha.url)
     assert checked.presentation_url == created["presentation_url"]
     assert checked.expires_at.isoformat().startswith(created["expires_at"][:19])
-    assert holder.submit_detailed(created["request_url"], verified=checked).verdict["verified"]
+    assert holder.submit_detailed(holder.prepare(checked).approve()).verdict["verified"]
     assert alpha.posts == [f"/requests/{created['id']}/presentation"]
     alpha.posts.clear()
 
@@ -118,7 +118,7 @@ def test_a_deployment_copying_a_registered_id_is_refused_and_sent_nothing(world,
         holder.fetch_request(created["request_url"])
     assert refused.value.reason == "bad-signature"
     with pytest.raises(RequestRefused):
-        holder.submit(created["request_url"])
+        holder.submit(holder.prepare(created["request_url"]).approve())
     untouched(copy, created)
 
 
@@ -131,7 +131,7 @@ def test_a_registered_deployment_cannot_prove_under_another_id(world, alpha, hol
         alpha.identity.verifier_id, "ACME Bank"
     )
     with pytest.raises(RequestRefused, match="names verifier") as refused:
-        holder.submit(created["request_url"])
+        holder.submit(holder.prepare(created["request_url"]).approve())
     assert refused.value.reason == "verifier-mismatch"
     untouched(other, created)
 
@@ -148,7 +148,7 @@ def test_a_relayed_document_from_another_origin_is_refused(world, alpha, holder)
 
     with serve(proxy) as phishing:
         with pytest.raises(RequestRefused, match="not on an origin") as refused:
-            holder.submit(f"{phishing}/r/{created['id']}")
+            holder.submit(holder.prepare(f"{phishing}/r/{created['id']}").approve())
     assert refused.value.reason == "origin-mismatch"
     untouched(alpha, created)
 
@@ -184,7 +184,7 @@ def test_a_document_altered_in_transit_is_refused(world, alpha, change):
     victim = world.wallet("victim", http=HttpRouter({alpha.url: Tampering(change), ISSUER_URL: world.issuer}))
     victim.accept_offer(world.offer(70000))
     with pytest.raises(RequestRefused) as refused:
-        victim.submit(created["request_url"])
+        victim.submit(victim.prepare(created["request_url"]).approve())
     assert refused.value.reason == "bad-signature"
     untouched(alpha, created)
 
@@ -195,7 +195,7 @@ def test_two_deployments_with_one_lender_name_get_different_pseudonyms(world, al
     for deployment in (alpha, beta):
         lender = deployment.lender("ACME Bank")
         created = world.ask(deployment, lender, pseudonym=True)
-        result = holder.submit_detailed(created["request_url"])
+        result = holder.submit_detailed(holder.prepare(created["request_url"]).approve())
         assert result.verdict["verified"], result.verdict
         [scope] = result.pseudonyms
         assert scope.context == lender_context(deployment.identity.verifier_id, "ACME Bank")
@@ -278,7 +278,7 @@ def test_a_rotated_key_keeps_the_id_and_the_old_key_signs_no_more(world, holder)
     checked = holder.fetch_request(after["request_url"])
     assert checked.verifier.key == new_key.hex()
     assert checked.pseudonym_scopes[0].context == lender_context(verifier_id, "ACME Bank")
-    assert holder.submit_detailed(after["request_url"], verified=checked).verdict["verified"]
+    assert holder.submit_detailed(holder.prepare(checked).approve()).verdict["verified"]
     first.posts.clear()
     engine.dispose()
 
