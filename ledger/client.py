@@ -252,12 +252,28 @@ class LedgerClient:
         payload: Mapping[str, Any],
         attempts: int = 8,
     ) -> int:
-        """Sign an entry on the ledger's head and append it; its seq (also when the content was there).
+        """:meth:`publish_entry`, answering the seq the receipt names (also when the content was there)."""
+        _, receipt = self.publish_entry(
+            key=key, author=author, entry_type=entry_type, payload=payload, attempts=attempts
+        )
+        return int(receipt["seq"])
+
+    def publish_entry(
+        self,
+        *,
+        key: Ed25519PrivateKey,
+        author: str,
+        entry_type: str,
+        payload: Mapping[str, Any],
+        attempts: int = 8,
+    ) -> tuple[Entry, dict[str, Any]]:
+        """Sign an entry on the ledger's head and append it: (the entry as last signed, the receipt).
 
         Reads the head (``/tree-head`` gives the size; the chain hash is recomputed from the last
         entry's canonical bytes), signs, ``POST /entries``, and on ``chain-conflict`` (another
         writer got there first) re-signs on the head the ledger names, ``attempts`` times.
         Raises ``LedgerError`` (the ledger's refusal, or ``LedgerError`` "head kept moving").
+        The receipt is not checked here (``issuer.publisher.HttpPublisher`` proves it).
         """
         size = self.fetch_tree_head().size
         seq, prev = size, GENESIS_PREV_HASH
@@ -274,7 +290,7 @@ class LedgerClient:
                 prev_hash=prev,
             )
             try:
-                return int(self.submit(entry)["seq"])
+                return entry, self.submit(entry)
             except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
                 seq, prev = e.expected_seq, e.expected_prev_hash
                 _time.sleep(0.005 * (attempt + 1))

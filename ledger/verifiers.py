@@ -210,6 +210,23 @@ def resolve_verifier(
     return replace(record, root=checkpoint.root)
 
 
+def find_registration(client: Any, verifier_id: str, *, page: int = MAX_PAGE) -> int | None:
+    """The seq of ``verifier_id``'s registration, by reading the whole verified log (None: not on it).
+
+    For a verifier that lost its database but kept its key (its own ``verifier_state`` names the
+    seq otherwise); wallets are told the seq by the signed document.
+    """
+    checkpoint = client.checkpoint()
+    start = 0
+    while start < checkpoint.size:
+        run = client.verified_entries(start=start, limit=page, tree_head=checkpoint)
+        for entry in run:
+            if entry.type == "verifier_registration" and entry.issuer == verifier_id:
+                return int(entry.seq)
+        start += len(run)
+    return None
+
+
 # ---------------------------------------------------------------- signed request documents
 
 Printable = Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -32,10 +32,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ledger.entries import Entry, VerifierUpdate, canonical_origin, public_key_bytes, verifier_id_of
+from ledger.errors import EntryRejected
 from ledger.keys import key_from_file, signing_key_from_seed
 from ledger.verifiers import (
     VerifierRecord,
     VerifierUnknown,
+    find_registration,
     registration_payload,
     replay_registration,
     resolve_verifier,
@@ -92,12 +94,21 @@ Publish = Callable[..., int]
 Resolve = Callable[[str, int], VerifierRecord]
 
 
-def over_http(client: Any) -> tuple[Publish, Resolve]:
-    """Publish and resolve through a ``ledger.client.LedgerClient`` that pins the ledger key."""
-    return client.publish, lambda verifier_id, seq: resolve_verifier(client, verifier_id, registration_seq=seq)
+#: ``find(verifier_id) -> seq | None``: where the registration is, read from the whole log.
+Find = Callable[[str], "int | None"]
+Ledger = tuple[Publish, Resolve, Find]
 
 
-def in_process(log: Any) -> tuple[Publish, Resolve]:
+def over_http(client: Any) -> Ledger:
+    """Publish, resolve and find through a ``ledger.client.LedgerClient`` that pins the ledger key."""
+    return (
+        client.publish,
+        lambda verifier_id, seq: resolve_verifier(client, verifier_id, registration_seq=seq),
+        lambda verifier_id: find_registration(client, verifier_id),
+    )
+
+
+def in_process(log: Any) -> Ledger:
     """Publish into and read from a ``ledger.log.LedgerLog`` in this process (the demo, tests)."""
 
     def publish(*, key: Ed25519PrivateKey, author: str, entry_type: str, payload: Mapping[str, Any]) -> int:
@@ -108,7 +119,11 @@ def in_process(log: Any) -> tuple[Publish, Resolve]:
         entries = [Entry.model_validate_json(e.body) for e in log.store.entries(start=seq, limit=max(size - seq, 1))]
         return replay_registration(entries, verifier_id, seq=seq, tree_size=size)
 
-    return publish, resolve
+    def find(verifier_id: str) -> int | None:
+        entries = (Entry.model_validate_json(e.body) for e in log.store.entries(start=0, limit=log.head().size))
+        return next((e.seq for e in entries if e.type == "verifier_registration" and e.issuer == verifier_id), None)
+
+    return publish, resolve, find
 
 
 def _state(engine: Engine, name: str) -> str | None:
@@ -147,14 +162,14 @@ def ensure_registered(
     name: str,
     origins: list[str],
     public_url: str,
-    ledger: tuple[Publish, Resolve],
+    ledger: Ledger,
     wait: float = 5.0,
 ) -> VerifierIdentity:
     """This verifier's registration: published on first start, read back and checked on every start.
 
     ``ledger``: :func:`over_http` or :func:`in_process`. ``origins`` empty: the public URL's origin.
     """
-    publish, resolve = ledger
+    publish, resolve, find = ledger
     origin = canonical_origin(public_url)
     origins = [canonical_origin(o) for o in origins] or [origin]
     if origin not in origins:
@@ -167,7 +182,15 @@ def ensure_registered(
             payload = registration_payload(key, name=name, origins=origins)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        seq = publish(key=key, author=verifier_id, entry_type="verifier_registration", payload=payload)
+        try:
+            seq = publish(key=key, author=verifier_id, entry_type="verifier_registration", payload=payload)
+        except EntryRejected as e:
+            # registered before with another name or origins (a lost database, a second deployment
+            # of this key): find that registration; an update below brings name and origins to ours
+            found = find(verifier_id) if e.reason == "issuer-exists" else None
+            if found is None:
+                raise
+            seq = found
         _remember(engine, {"verifier_id": verifier_id, "registration_seq": str(seq)})
     else:
         seq = int(seq_text)
@@ -221,7 +244,7 @@ def register_from_settings(settings: Any, engine: Engine, client: Any) -> Verifi
     )
 
 
-def rotate_key(*, engine: Engine, key_file: Path, ledger: tuple[Publish, Resolve]) -> tuple[str, bytes]:
+def rotate_key(*, engine: Engine, key_file: Path, ledger: Ledger) -> tuple[str, bytes]:
     """Rotate the verifier's key: a ``key_rotation`` on the ledger, signed by the current key; returns
     (verifier id, new public key). The id, the registration and every pseudonym context stay.
 
@@ -231,7 +254,7 @@ def rotate_key(*, engine: Engine, key_file: Path, ledger: tuple[Publish, Resolve
     """
     if os.environ.get(ENV_KEY):
         raise ConfigError(f"{ENV_KEY} holds the key: rotate it where it is kept (a key file can be rotated here)")
-    publish, resolve = ledger
+    publish, resolve, _ = ledger
     known_id, seq_text = _state(engine, "verifier_id"), _state(engine, "registration_seq")
     if known_id is None or seq_text is None:
         raise ConfigError("this verifier has not registered yet: start it once (`zkcred verifier serve`)")

@@ -314,3 +314,16 @@ def test_the_cli_refuses_in_one_line_and_sends_nothing(world, alpha, monkeypatch
     captured = capsys.readouterr()
     Outcome(code, captured.out, captured.err).error_line("refused (bad-signature)", alpha.identity.verifier_id)
     untouched(copy, created)
+
+
+def test_a_kept_key_with_a_lost_database_finds_its_registration(world):
+    """The key survives, the database does not (or a second deployment of one key): the verifier finds
+    its registration on the ledger and, on another URL, publishes an update — same id, same seq."""
+    key = Ed25519PrivateKey.generate()
+    first = world.deploy("kept-1", key=key, display="Kept")
+    second = world.deploy("kept-2", key=key, display="Kept")  # a fresh database, another port
+    assert (second.identity.verifier_id, second.identity.registration_seq) == (
+        first.identity.verifier_id,
+        first.identity.registration_seq,
+    )
+    assert second.identity.origins == (second.url,)
