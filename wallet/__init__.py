@@ -3,6 +3,7 @@
 from wallet.consent import Approval, ConsentSummary, OfferSummary
 from wallet.core import (
     CredentialSummary,
+    EscrowRecord,
     HttpRouter,
     NoMatchingCredential,
     OfferRejected,
@@ -10,6 +11,7 @@ from wallet.core import (
     PseudonymScope,
     Submitted,
     Wallet,
+    escrow_notices,
     pseudonym_scopes,
 )
 from wallet.requests import REFUSALS, RequestRefused, VerifiedRequest, VerifierInfo, verify_request
@@ -21,6 +23,7 @@ __all__ = [
     "Approval",
     "ConsentSummary",
     "CredentialSummary",
+    "EscrowRecord",
     "HttpRouter",
     "NoMatchingCredential",
     "OfferSummary",
@@ -34,6 +37,7 @@ __all__ = [
     "Wallet",
     "WalletError",
     "WrongPassphrase",
+    "escrow_notices",
     "pseudonym_scopes",
     "verify_request",
 ]

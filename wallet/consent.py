@@ -133,6 +133,7 @@ class ConsentSummary:
     pseudonyms: tuple[PseudonymUse, ...]
     credentials: tuple[CredentialUse, ...]
     source: str | None = None  # the URL or file the request came from
+    escrows: tuple[str, ...] = ()  # wallet.core.escrow_notices: what is escrowed, to which auditor, for what
     _ticket: str = field(default="", repr=False, compare=False)
 
     def approve(self) -> Approval:

@@ -165,6 +165,22 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     console.print(table)
 
 
+@app.command()
+def escrows(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
+    """List the attributes this wallet escrowed, to which auditor, for which label — and whether it opened them.
+
+    An opening shows after `zkcred wallet sync`: the auditor's signed decryption record on the ledger.
+    """
+    items = _open(wallet).escrows()
+    if as_json:
+        console.print_json(data=[e.to_json() for e in items])
+        return
+    if not items:
+        console.print("no escrows")
+    for e in items:
+        console.print(f"{e.escrowed_at} {e.verifier_id} request {e.request_id}: {e.describe()}")
+
+
 def _request_of(doc: dict[str, Any], source: str) -> Any:
     """The presentation request in a request document (or the bare request), or one line naming ``source``."""
     from circuits.credentials import PresentationRequest
@@ -200,6 +216,8 @@ def consent_panel(summary: ConsentSummary) -> Panel:
             "pseudonym",
             f"{escape(nym.pseudonym[:16])}… for {escape(nym.scope)} [dim](context {escape(nym.context)})[/]",
         )
+    for notice in summary.escrows:
+        grid.add_row("escrow", escape(notice))
     for c in summary.credentials:
         grid.add_row("credential", escape(f"{c.schema} ({c.credential_id}), issued by {c.issuer()}"))
     title = f"{who.lender or who.verifier_name or who.verifier_id} asks for a presentation"
