@@ -261,7 +261,7 @@ class _Services:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as lender:
             for _ in range(n):
                 created = self._ok(lender.post("/requests", json=ask), 201)
-                presentation, _ = self.wallet.present(created["request"])
+                presentation, _ = self.wallet.present(self.wallet.prepare(created["request"]).approve())
                 out.append((created["presentation_url"], presentation))
         return out
 

@@ -123,6 +123,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,
+        purpose=body.purpose,
         escrow=None if body.escrow is None else body.escrow.model_dump(),
     )
     return {
@@ -261,15 +262,10 @@ def _sse(view: dict[str, Any]) -> bytes:
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
 def get_document(request_id: str, service: ServiceDep, request: Request) -> dict[str, Any]:
-    """The request document a holder's wallet answers (public: the id is the capability)."""
+    """The request document a holder's wallet answers, signed by this verifier's registered key
+    (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
-    return {
-        "id": record.id,
-        "request": record.request.to_json(),
-        "presentation_url": _urls(request, record)["presentation_url"],
-        "expires_at": iso_utc(record.expires_ms),
-        "max_staleness": record.max_staleness,
-    }
+    return service.signed_document(record, presentation_url=_urls(request, record)["presentation_url"])
 
 
 @router.get(
@@ -398,6 +394,7 @@ def create_app_from_env() -> FastAPI:
     from ledger.policy import max_age_from_env, policy_from_env
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
+    from verifier.identity import register_from_settings
     from verifier.resolver import LedgerResolver
     from verifier.webhooks import WebhookPolicy
 
@@ -408,13 +405,12 @@ def create_app_from_env() -> FastAPI:
     init_db(engine)
     check_pinned_ledger_key(engine, ledger_key)
     # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
-    resolver = LedgerResolver(
-        LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(), max_age=max_age_from_env())
-    )
+    client = LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(), max_age=max_age_from_env())
+    resolver = LedgerResolver(client)
     service = VerifierService(
         store=SqlRequestStore(engine),
         resolver=resolver,
-        verifier_id=settings.verifier_id,
+        identity=register_from_settings(settings, engine, client),
         max_attempts=settings.max_attempts,
     )
     webhooks = Webhooks(engine, WebhookPolicy.from_settings(settings))

@@ -58,14 +58,15 @@ def init_db(engine: Engine) -> None:
     """Create the verifier's tables (only those) if they do not exist; add columns newer code needs."""
     VerifierTable.metadata.create_all(engine, tables=TABLES + WEBHOOK_TABLES)
     columns = {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}
-    if "attempts" not in columns:  # a database made before the attempt limit (issue 12)
+    # columns of issue 12 a database made before it lacks: the attempt limit, the lender's purpose
+    for column, ddl in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("purpose", "TEXT")):
+        if column in columns:
+            continue
         try:
             with engine.begin() as conn:
-                conn.execute(
-                    text(f"ALTER TABLE {RequestRow.__tablename__} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
-                )
+                conn.execute(text(f"ALTER TABLE {RequestRow.__tablename__} ADD COLUMN {column} {ddl}"))
         except Exception:  # another worker added it first
-            if "attempts" not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
+            if column not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
                 raise
 
 
@@ -133,6 +134,7 @@ class SqlRequestStore:
                     expires_ms=record.expires_ms,
                     max_staleness=record.max_staleness,
                     request_json=record.request_json,
+                    purpose=record.purpose,
                     verdict_json=None,
                     answered_ms=None,
                 )

@@ -7,7 +7,7 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
   lender's API key is stored only as SHA-256 of the key (the key is 256 random bits, so a
   fast hash suffices; nothing to brute-force); ``prefix`` identifies it in logs.
 - ``verifier_requests(id PK, lender, nonce UNIQUE, status, created_ms, expires_ms,
-  max_staleness, request_json, verdict_json, answered_ms, attempts)`` — ``nonce UNIQUE``
+  max_staleness, request_json, purpose, verdict_json, answered_ms, attempts)`` — ``nonce UNIQUE``
   makes a nonce name one request; the single-use rule is the conditional
   ``UPDATE … SET status = <verdict> WHERE id = :id AND status = 'pending'`` that records
   the verdict (``verifier.db.SqlRequestStore.finish_request``): a row leaves ``pending``
@@ -72,6 +72,7 @@ class RequestRow(VerifierTable, table=True):
     expires_ms: int = SqlField(sa_type=BigInteger)
     max_staleness: int = SqlField(sa_type=BigInteger)
     request_json: str = SqlField(sa_type=Text)  # canonical PresentationRequest.to_json()
+    purpose: str | None = SqlField(default=None, sa_type=Text)  # the lender's, signed into the document
     verdict_json: str | None = SqlField(default=None, sa_type=Text)
     answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
     # presentations that did not verify (``record_failed_attempt``)
@@ -207,6 +208,10 @@ class PseudonymScopeIn(_Strict):
     context: str = Field(min_length=1, max_length=CAMPAIGN_MAX)
 
 
+#: The longest purpose a lender may give a request (shown to the holder; no control characters).
+PURPOSE_MAX = 200
+
+
 class EscrowIn(_Strict):
     """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
 
@@ -222,6 +227,7 @@ class RequestCreate(_Strict):
     ``query.attribute``); ``verifier.service.VerifierService.create_request`` says which is which."""
 
     pseudonym: StrictBool | PseudonymScopeIn = False
+    purpose: str | None = Field(default=None, min_length=1, max_length=PURPOSE_MAX)
     escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
@@ -254,11 +260,20 @@ class RequestCreated(BaseModel):
 
 
 class RequestDocument(BaseModel):
+    """The signed request document (``ledger.verifiers.SignedRequestDocument``): every field is signed."""
+
+    type: Literal["zkcred-request/v1"]
     id: str
+    verifier_id: str  # verifier-<hex>: registered on the ledger at registration_seq
+    registration_seq: int
+    lender: str
+    purpose: str | None
     request: dict[str, Any]
     presentation_url: str
+    issued_at: str
     expires_at: str
     max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
+    signature: str  # Ed25519 by the registered key over the label and RFC 8785 of the other fields
 
 
 class QueryVerdict(BaseModel):

@@ -115,6 +115,7 @@ def _services(tmp: Path, backend, *, witnesses: int = 0, verifier_database_url: 
     from ledger.sql import SqlStore
     from verifier.api import create_app as verifier_app
     from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.identity import ensure_registered, in_process
     from verifier.resolver import LedgerResolver, LocalLedgerSource
     from verifier.service import VerifierService
 
@@ -124,9 +125,15 @@ def _services(tmp: Path, backend, *, witnesses: int = 0, verifier_database_url: 
     engine = make_engine(verifier_database_url or f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
     resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
-    verifier = VerifierService(
-        store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo", backend=backend
+    identity = ensure_registered(  # the verifier's first start: its registration goes on the ledger
+        engine=engine,
+        key=Ed25519PrivateKey.generate(),
+        name="Demo Lending Verifier",
+        origins=[VERIFIER_URL],
+        public_url=VERIFIER_URL,
+        ledger=in_process(log),
     )
+    verifier = VerifierService(store=SqlRequestStore(engine), resolver=resolver, identity=identity, backend=backend)
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
@@ -283,7 +290,7 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(f"  the lender's page shows the request as a QR code ({created['deep_link'][:40]}…):")
     console.print(_terminal_qr(created["deep_link"]), highlight=False, markup=False, crop=False)
     with step("Bea's wallet reads the QR code, picks a credential per query and proves everything in one proof"):
-        result = bea.submit_detailed(created["deep_link"])
+        result = bea.submit_detailed(bea.prepare(created["deep_link"]).approve())
     verdict = result.verdict
     for query, credential in result.chosen.items():
         console.print(f"  wallet: query {query} answered with credential {credential}")
@@ -406,8 +413,11 @@ def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> 
         "escrow": {"auditor": "audit-co", "attribute": "escrow_id", "label": "loan-2026-0042"},
     }
     created = check(ver.post("/requests", headers=lender, json=ask), 201)
+    consent = wallet.prepare(created["request_url"])
+    for notice in consent.escrows:
+        console.print(f"  Ada is shown, before she approves: escrow: {notice}")
     with step("lender asks for the escrow id, encrypted to Audit Co for loan-2026-0042; the wallet proves it"):
-        verdict = wallet.submit(created["request_url"])
+        verdict = wallet.submit(consent.approve())
     if not verdict["verified"]:
         console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
         raise typer.Exit(1)
@@ -436,6 +446,7 @@ def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> 
 def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_BACKEND, else blst)")) -> None:
     """Run the lending story end to end (SQLite in a temporary directory)."""
     from wallet import HttpRouter, NoMatchingCredential, Wallet
+    from zkcred.wallet_cli import consent_panel, offer_panel
 
     warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
     console = Console()
@@ -525,7 +536,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             backend=be,
             ledger_policy=log.witness_policy,
         )
-        with step("wallet accepts the offer: commits to its link secret, verifies signature and witness"):
+        console.print(offer_panel(wallet.review_offer(offer)))
+        with step("Ada accepts the offer: the wallet commits to its link secret, verifies signature and witness"):
             summary = wallet.accept_offer(offer)
         console.print(f"  credential {summary.id}: {summary.values}, expires {summary.expiry}")
 
@@ -544,9 +556,14 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         }
         with step("lender asks: income ≥ 50 000, born on or before " + over_18 + ", country ∈ {DE, FR, NL}"):
             created = check(ver.post("/requests", headers=lender, json=ask), 201)
-        with step("wallet proves it in zero knowledge and submits"):
-            verdict = wallet.submit(created["request_url"])
-        presentation, _ = wallet.present(check(ver.get(f"/requests/{created['id']}/document"), 200)["request"])
+        with step("wallet checks the signed request: the verifier's ledger registration, signature, origin"):
+            checked = wallet.fetch_request(created["request_url"])
+        with step("wallet shows Ada what would leave it, and to whom (nothing sent yet)"):
+            consent = wallet.prepare(checked)
+        console.print(consent_panel(consent))
+        with step("Ada approves; the wallet proves it in zero knowledge and submits"):
+            submitted = wallet.submit_detailed(consent.approve())
+        verdict, presentation = submitted.verdict, submitted.presentation
         size = len(json.dumps(presentation, separators=(",", ":")))
         console.print(f"  presentation: {size} bytes of JSON")
         if not verdict["verified"]:
@@ -574,12 +591,14 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         ):
             created = check(ver.post("/requests", headers=headers, json=nym_ask), 201)
             with step(f"Ada's {label}, with a pseudonym"):
-                result = wallet.submit_detailed(created["request_url"])
+                consent = wallet.prepare(created["request_url"])
+                result = wallet.submit_detailed(consent.approve())
             if not result.verdict["verified"]:
                 console.print(f"[red]✘ rejected[/]: {result.verdict['reason']}")
                 raise typer.Exit(1)
             status = check(ver.get(f"/requests/{created['id']}", headers=headers), 200)
-            console.print(f"  wallet: pseudonym for {result.pseudonyms[0].describe()}")
+            [nym] = consent.pseudonyms
+            console.print(f"  Ada was shown: pseudonym {nym.pseudonym[:12]}… for {nym.scope}; she approved")
             console.print(
                 f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
                 f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}"
@@ -606,7 +625,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):
             check(iss.post(f"/admin/credentials/{summary.id}/revoke", headers=admin), 200)
         stale_doc = check(ver.post("/requests", headers=lender, json=ask), 201)
-        stale_presentation, _ = wallet.present(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        unsynced = wallet.prepare(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        stale_presentation, _ = wallet.present(unsynced.approve())  # a bare request: the wallet does not sync
         with step("a presentation with the old witness is refused by the verifier"):
             refused = check(
                 ver.post(
@@ -621,7 +641,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         created = check(ver.post("/requests", headers=lender, json=ask), 201)
         with step("the same request again"):
             try:
-                wallet.submit(created["request_url"])
+                wallet.prepare(created["request_url"])
                 console.print("[red]✘ a revoked credential was accepted — BUG[/]")
                 raise typer.Exit(1)
             except NoMatchingCredential as e:

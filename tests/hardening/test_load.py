@@ -107,11 +107,11 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path, reques
             return r.json()
 
         # before the clock: a decoy (valid, for a request of its own) and the valid presentations to race
-        decoy = services.wallet.present(new_request()["request"])[0]
+        decoy = services.wallet.present(services.wallet.prepare(new_request()["request"]).approve())[0]
         races = []
         for _ in range(RACES):
             created = new_request()
-            races.append((created, services.wallet.present(created["request"])[0]))
+            races.append((created, services.wallet.present(services.wallet.prepare(created["request"]).approve())[0]))
         for _ in range(2 * WORKERS):  # warm every worker's resolver (ledger replay) outside the clock
             created = new_request()
             prep.post(f"/requests/{created['id']}/presentation", json={"presentation": decoy})
