@@ -269,6 +269,25 @@ class KeyRotation(_Strict):
     new_ledger_key: Ed25519Key
 
 
+class AuditorRegistration(_Strict):
+    """An escrow auditor (issue 16): its ElGamal public key (opaque: a compressed G1 point,
+    base64url) and display name. Signed by the auditor's ledger key, registered first with
+    an ``issuer_registration`` of the same id; the latest registration of an id is current."""
+
+    escrow_key: Opaque
+    name: Text
+
+
+class EscrowOpening(_Strict):
+    """An auditor's decryption record, appended *before* it decrypts: which ciphertext
+    (SHA-256 of ``C1 ‖ C2``, hex), for which verifier request and lender label, and why."""
+
+    request_id: Text
+    label: Text
+    ciphertext: Hex32
+    reason: Text
+
+
 PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "issuer_registration": IssuerRegistration,
     "schema": Schema,
@@ -278,6 +297,8 @@ PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "key_rotation": KeyRotation,
     "verifier_registration": VerifierRegistration,
     "verifier_update": VerifierUpdate,
+    "auditor_registration": AuditorRegistration,
+    "escrow_opening": EscrowOpening,
 }
 ENTRY_TYPES = frozenset(PAYLOAD_MODELS)
 #: The only entry types an author of the verifier form may publish.

@@ -133,9 +133,18 @@ class PseudonymScopeIn(_Strict):
 PURPOSE_MAX = 200
 
 
+class EscrowIn(_Strict):
+    """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
+
+    auditor: str = Field(min_length=1, max_length=256)
+    attribute: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=256)
+
+
 class RequestCreate(_Strict):
     pseudonym: StrictBool | PseudonymScopeIn = False
     purpose: str | None = Field(default=None, min_length=1, max_length=PURPOSE_MAX)
+    escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
     credential_definitions: list[str] = Field(min_length=1, max_length=16)
@@ -170,11 +179,25 @@ class RequestDocument(BaseModel):
     signature: str  # Ed25519 by the registered key over the label and RFC 8785 of the other fields
 
 
+class EscrowOut(BaseModel):
+    """The escrowed ciphertext of a verified presentation: ``id`` is its SHA-256 (hex), the name an
+    auditor's decryption record on the ledger gives it."""
+
+    auditor: str
+    attribute: str
+    type: str  # the attribute's type: how the auditor recovers the value
+    label: str
+    request_id: str
+    ciphertext: str  # base64url of C1 ‖ C2 (96 bytes)
+    id: str
+
+
 class VerdictPublic(BaseModel):
     verified: bool
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
+    escrow: EscrowOut | None = None  # present when the request asked for escrow and the proof verified
 
 
 class RequestStatus(BaseModel):

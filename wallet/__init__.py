@@ -2,6 +2,7 @@
 
 from wallet.core import (
     CredentialSummary,
+    EscrowRecord,
     HttpRouter,
     NoMatchingCredential,
     OfferRejected,
@@ -9,6 +10,7 @@ from wallet.core import (
     PseudonymScope,
     Submitted,
     Wallet,
+    escrow_notices,
     pseudonym_scopes,
 )
 from wallet.requests import REFUSALS, RequestRefused, VerifiedRequest, VerifierInfo, verify_request
@@ -18,6 +20,7 @@ __all__ = [
     "MIN_PASSPHRASE",
     "REFUSALS",
     "CredentialSummary",
+    "EscrowRecord",
     "HttpRouter",
     "NoMatchingCredential",
     "OfferRejected",
@@ -30,6 +33,7 @@ __all__ = [
     "Wallet",
     "WalletError",
     "WrongPassphrase",
+    "escrow_notices",
     "pseudonym_scopes",
     "verify_request",
 ]
