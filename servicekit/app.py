@@ -276,13 +276,16 @@ class ScaffoldMiddleware:
                 return self._refuse(
                     scope, "unsupported-media-type", "send the body as application/json (UTF-8)"
                 ), receive
-            try:
-                loads_strict(
-                    bytes(body),
-                    self.limits if limit == self.limits.max_body_bytes else replace(self.limits, max_body_bytes=limit),
-                )
-            except JsonRejected as e:
-                return self._refuse(scope, "malformed-json", e.detail), receive
+            else:
+                try:
+                    loads_strict(
+                        bytes(body),
+                        self.limits
+                        if limit == self.limits.max_body_bytes
+                        else replace(self.limits, max_body_bytes=limit),
+                    )
+                except JsonRejected as e:
+                    return self._refuse(scope, "malformed-json", e.detail), receive
         sent = False
 
         async def replay() -> Message:

@@ -194,7 +194,7 @@ class WebConsole:
         return response
 
     def message(self, request: Request, title: str, text: str, status: int = 200) -> HTMLResponse:
-        return self.render(request, "message.html", status=status, title=title, text=text)
+        return self.render(request, "message.html", status=status, title=title, text=text, alert=status >= 400)
 
     # ------------------------------------------------------------ routes and installation
 
