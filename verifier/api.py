@@ -216,6 +216,11 @@ async def request_events(
     stream ends after the status leaves ``pending`` (verified, rejected, expired) or after
     ``MAX_EVENTS_STREAM`` seconds (then reconnect); a ``: keep-alive`` comment every 15 s.
     """
+    return await status_events(service, lender, request_id, request)
+
+
+async def status_events(service: VerifierService, lender: str, request_id: str, request: Request) -> StreamingResponse:
+    """``GET /requests/{id}/events`` for ``lender`` (also the lender console's live page, signed in by cookie)."""
     first = await run_in_threadpool(_status_view, service, lender, request_id, request)  # 403/404 before streaming
 
     async def stream() -> AsyncIterator[bytes]:
@@ -341,6 +346,7 @@ def create_app(
     limits: Limits | None = None,
     max_wait: float = MAX_WAIT,
     max_events_stream: float = MAX_EVENTS_STREAM,
+    dev_mode: bool = False,
 ) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
@@ -348,6 +354,7 @@ def create_app(
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
+    ``dev_mode``: the lender console's session cookie is not ``Secure`` (plain http on a laptop).
     """
     app = create_service_app(
         service="verifier",
@@ -365,6 +372,9 @@ def create_app(
     )
     app.include_router(router)
     app.include_router(pseudonyms)
+    from verifier.console import install_console  # it builds on this module's routes
+
+    install_console(app, service, dev_mode=dev_mode)  # the lender console under /console
     return app
 
 
@@ -392,4 +402,4 @@ def create_app_from_env() -> FastAPI:
         verifier_id=settings.verifier_id,
         max_attempts=settings.max_attempts,
     )
-    return create_app(service, public_url=settings.public_url)
+    return create_app(service, public_url=settings.public_url, dev_mode=settings.dev_mode)
