@@ -18,9 +18,10 @@ Sign-in is by an admin token (``servicekit.web``: the session refers to the toke
 SHA-256, as the issuer stores it; revoking the token ends the session). Every page calls
 :class:`issuer.service.IssuerService` in process, as the API does, acting as the token's
 :class:`~issuer.service.Actor`, so the audit trail names the same token for the console as
-for the API. Pages show no attribute values except the page that hands a new offer to its
-holder, which also carries the offer's one-time token inside its deep link — once, as the
-API's answer does (the offer's page later shows neither).
+for the API. Pages show no attribute values (only the offer form, re-shown with what was
+typed when the issuer refuses it), and the offer's one-time token only inside the deep link
+of the page that hands a new offer to its holder — once, as the API's answer does (the
+offer's page later shows its status, not the link).
 """
 
 from __future__ import annotations

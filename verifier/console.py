@@ -205,12 +205,12 @@ async def events(request: Request, request_id: str, service: ServiceDep, lender:
 def install_console(app: FastAPI, service: VerifierService, *, dev_mode: bool = False) -> None:
     """The console on the verifier's app: sign-in by API key; Secure cookies outside dev mode."""
     engine = getattr(service.store, "engine", None)
-    if engine is not None:
+    process_key = secrets.token_bytes(32)  # a store without a database (tests): sessions last as long as the process
+
+    def key() -> bytes:
         from verifier.db import console_secret
 
-        key = console_secret(engine)
-    else:  # a store without a database (tests): sessions last as long as the process
-        key = secrets.token_bytes(32)
+        return console_key(console_secret(engine) if engine is not None else process_key, "verifier")
 
     def authenticate(secret: str) -> str | None:
         hashed = hash_api_key(secret)
@@ -220,7 +220,7 @@ def install_console(app: FastAPI, service: VerifierService, *, dev_mode: bool = 
         service="verifier",
         title="zkcred lender console",
         templates=Path(__file__).resolve().parent / "templates",
-        key=console_key(key, "verifier"),
+        key=key,
         secure_cookies=not dev_mode,
         nav=[("/", "Requests"), ("/requests/new", "New request")],
         authenticate=authenticate,

@@ -87,7 +87,8 @@ class WebConsole:
     """A service's console: templates, static assets, headers, sessions and CSRF (module doc).
 
     ``authenticate(secret) -> ref | None`` checks what a person types into the login form;
-    ``resolve(ref) -> principal | None`` turns a session's reference into whoever the routes
+    ``key`` signs the cookies (bytes, or a function giving them at the first use; default: a
+    key for this process only). ``resolve(ref) -> principal | None`` turns a session's reference into whoever the routes
     act as (None once the token or key is revoked); ``label(principal)`` names them in the
     page header. Without ``authenticate`` the console is public (the ledger's).
     """
@@ -98,7 +99,7 @@ class WebConsole:
         service: str,
         title: str,
         templates: Path | None = None,
-        key: bytes | None = None,
+        key: bytes | Callable[[], bytes] | None = None,
         secure_cookies: bool = True,
         nav: list[tuple[str, str]] | None = None,
         authenticate: Callable[[str], str | None] | None = None,
@@ -110,8 +111,8 @@ class WebConsole:
             raise ValueError("a console with a login needs a key and resolve")
         self.service, self.title, self.nav = service, title, nav or []
         self.authenticate, self.resolve, self.label, self.login_hint = authenticate, resolve, label, login_hint
-        self._key = key or secrets.token_bytes(32)
-        self._signer = itsdangerous.URLSafeTimedSerializer(self._key, salt=f"zkcred-console-session/{service}")
+        self._key_source = key if key is not None else secrets.token_bytes(32)
+        self._key_cache: bytes | None = None
         self.secure = secure_cookies
         self.cookie = f"__Host-zkcred-{service}" if secure_cookies else f"zkcred-{service}"
         loaders = [FileSystemLoader(str(templates))] if templates else []
@@ -125,6 +126,18 @@ class WebConsole:
         self.env.globals.update(console=self, prefix=PREFIX)
 
     # ------------------------------------------------------------ sessions and CSRF
+
+    @property
+    def _key(self) -> bytes:
+        """The signing key; a callable is asked once, at the first use (a database may be down at start)."""
+        if self._key_cache is None:
+            source = self._key_source
+            self._key_cache = source() if callable(source) else source
+        return self._key_cache
+
+    @property
+    def _signer(self) -> itsdangerous.URLSafeTimedSerializer:
+        return itsdangerous.URLSafeTimedSerializer(self._key, salt=f"zkcred-console-session/{self.service}")
 
     def session(self, request: Request) -> Session:
         """The request's session: from a valid cookie, else a new anonymous one (set by :meth:`render`)."""
