@@ -6,7 +6,7 @@
     POST /console/requests               → the request's page
     GET  /console/requests/{id}          the deep link and its QR code for the holder, and the
                                          status, which turns to the verdict without a reload
-    GET  /console/requests/{id}/status   that status as an HTML fragment (what the page swaps in)
+    GET  /console/requests/{id}/status   that part as an HTML fragment (what the page swaps in)
     GET  /console/requests/{id}/events   ``GET /requests/{id}/events`` (SSE) for the signed-in lender
 
 Sign-in is by API key (``servicekit.web``: the session refers to the key by its SHA-256, as
@@ -167,6 +167,13 @@ def _status(request: Request, service: VerifierService, lender: str, request_id:
 def request_page(
     request: Request, request_id: str, service: ServiceDep, console: ConsoleDep, lender: LenderDep
 ) -> Response:
+    return _request_view(request, service, console, lender, request_id, "verifier_request.html")
+
+
+def _request_view(
+    request: Request, service: VerifierService, console: WebConsole, lender: str, request_id: str, template: str
+) -> Response:
+    """The request's page, or the live part of it: status and verdict, and the deep link while pending."""
     try:
         record = service.get_request(lender=lender, request_id=request_id)
         view = _status(request, service, lender, request_id)
@@ -175,13 +182,13 @@ def request_page(
     link = _links(request, record)["deep_link"]
     return console.render(
         request,
-        "verifier_request.html",
+        template,
         title=f"Request {record.id}",
         r=record,
         view=view,
         summary=_summary(record),
         link=link,
-        qr=qr_data_uri(link),
+        qr=qr_data_uri(link) if view["status"] == "pending" else None,
         expires=iso_utc(record.expires_ms),
     )
 
@@ -190,11 +197,7 @@ def request_page(
 def status_fragment(
     request: Request, request_id: str, service: ServiceDep, console: ConsoleDep, lender: LenderDep
 ) -> Response:
-    try:
-        view = _status(request, service, lender, request_id)
-    except VerifierError as e:
-        return console.message(request, "No such request", e.detail, e.status)
-    return console.render(request, "verifier_status.html", view=view)
+    return _request_view(request, service, console, lender, request_id, "verifier_live.html")
 
 
 @router.get("/requests/{request_id}/events")
