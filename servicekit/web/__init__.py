@@ -78,6 +78,17 @@ def qr_data_uri(text: str) -> str:
     return str(segno.make(text, error="m", micro=False).svg_data_uri(scale=4))
 
 
+def when(iso: str | None) -> str:
+    """An ISO 8601 UTC time as people read it (``—`` for none).
+
+    >>> when("2026-11-27T13:29:49.680225Z")
+    '2026-11-27 13:29:49 UTC'
+    """
+    if not iso:
+        return "—"
+    return iso.replace("T", " ", 1).split(".", 1)[0].removesuffix("Z").removesuffix("+00:00") + " UTC"
+
+
 def console_key(master: bytes, service: str) -> bytes:
     """A console signing key derived from a service secret (HMAC-SHA-256, labelled): never the secret itself."""
     return hmac.new(master, f"zkcred/console/{service}/v1".encode(), hashlib.sha256).digest()
@@ -124,6 +135,7 @@ class WebConsole:
             lstrip_blocks=True,
         )
         self.env.globals.update(console=self, prefix=PREFIX)
+        self.env.filters["when"] = when
 
     # ------------------------------------------------------------ sessions and CSRF
 
