@@ -27,7 +27,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
@@ -36,6 +36,9 @@ from circuits.codec import b64d, b64e
 from circuits.constants import G2_BYTES
 from circuits.errors import EncodingError, ParameterError
 from circuits.hashing import i2osp
+
+if TYPE_CHECKING:
+    from circuits.bbs.suite import Ciphersuite
 
 RESERVED_NAMES = ("link_secret", "revocation_handle", "expiry", "prover_blind")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -53,12 +56,19 @@ def content_id(prefix: str, obj: Any) -> str:
     return f"{prefix}:{hashlib.sha256(canonical_json(obj)).hexdigest()[:32]}"
 
 
+def _str_pair(e: Any) -> tuple[str, str]:
+    """An equality from JSON: two strings (the request's constructor checks what they name)."""
+    items = tuple(map(str, e))
+    _require(len(items) == 2, "an equality names two different attributes")
+    return items[0], items[1]
+
+
 def _require(cond: bool, message: str) -> None:
     if not cond:
         raise ParameterError(message)
 
 
-def _obj(data: Any, keys: set[str], what: str, optional: set[str] = frozenset()) -> dict:
+def _obj(data: Any, keys: set[str], what: str, optional: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise EncodingError(f"{what} must be a JSON object")
     missing, extra = keys - data.keys(), data.keys() - keys - optional
@@ -125,7 +135,7 @@ class Schema:
                 raise AttributeValueError(f"{a.name}: {e}") from None
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "version": self.version,
@@ -155,7 +165,7 @@ class RevocationRegistry:
     capacity: int
     Q: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "capacity": self.capacity, "q": b64e(self.Q)}
 
     @classmethod
@@ -212,12 +222,12 @@ class CredentialDefinition:
     def message_count(self) -> int:
         return self.signer_message_count + 2
 
-    def bbs_suite(self):
+    def bbs_suite(self) -> Ciphersuite:
         from circuits import bbs
 
         return bbs.SHA256 if self.suite == "BLS12-381-SHA-256" else bbs.SHAKE256
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "issuer_id": self.issuer_id,
             "schema": self.schema.to_json(),
@@ -253,14 +263,14 @@ class Credential:
     """
 
     definition_id: str
-    values: dict
+    values: dict[str, Any]
     expiry: _dt.date
     revocation_handle: int
     revocation_index: int | None
     signature: bytes
     prover_blind: int = field(repr=False)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "definition_id": self.definition_id,
             "values": dict(self.values),
@@ -325,7 +335,7 @@ class Predicate:
         v = list(self.value) if isinstance(self.value, tuple) else self.value
         return f"{self.attribute} {self.op} {v}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         v = [_json_safe(x) for x in self.value] if isinstance(self.value, tuple) else _json_safe(self.value)
         return {"attribute": self.attribute, "op": self.op, "value": v}
 
@@ -365,7 +375,7 @@ class CredentialQuery:
         object.__setattr__(self, "disclose", tuple(self.disclose))
         object.__setattr__(self, "predicates", tuple(self.predicates))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             "id": self.id,
             "credential_definitions": list(self.credential_definitions),
@@ -433,7 +443,7 @@ class PresentationRequest:
                 return q
         raise ParameterError(f"no query {query_id!r}")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "nonce": b64e(self.nonce),
             "verifier_id": self.verifier_id,
@@ -454,7 +464,7 @@ class PresentationRequest:
             str(d["verifier_id"]),
             today,
             tuple(CredentialQuery.from_json(q) for q in d["queries"]),
-            tuple(tuple(map(str, e)) for e in d["equalities"]),
+            tuple(_str_pair(e) for e in d["equalities"]),
         )
 
     def to_bytes(self) -> bytes:

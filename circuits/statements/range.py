@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from circuits import constants as k
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
 from circuits.transcript import Transcript
@@ -67,9 +68,9 @@ class Range(Statement):
         self.absorb(t, pres.range_proof)
 
 
-def _derived_commitments(v: VerifierState) -> list:
+def _derived_commitments(v: VerifierState) -> list[G1]:
     """``V_j = C_i − t·G`` (a ≥ t) or ``t·G − C_i`` (a ≤ t), from the bound ``C_i`` and the request's ``t``."""
-    be, out = v.be, []
+    be, out = v.be, list[G1]()
     for rg in v.plan.ranges:
         C = v.presentation.commitments[rg.commit]
         out.append(
