@@ -36,11 +36,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from circuits.credentials import CredentialDefinition
 from issuer.errors import IssuerError
 from issuer.sealing import token_hash
-from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, Actor, IssuerService
+from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, Actor, DefinitionInfo, IssuerService
 from servicekit import deeplinks
 from servicekit.web import PREFIX, WebConsole, console_key, qr_data_uri
 
@@ -309,14 +310,24 @@ def _handoff(service: IssuerService, offer: dict[str, Any], qr: bool) -> dict[st
     return {"id": offer["offer_id"], "link": link, "qr": qr_data_uri(link) if qr else None, "offer": offer}
 
 
-@router.post("/offers")
-async def create_offer(request: Request, service: ServiceDep, console: ConsoleDep, admin: AdminDep) -> Response:
+async def _posted_definition(
+    request: Request, service: IssuerService, console: WebConsole
+) -> tuple[FormData, DefinitionInfo] | Response:
+    """The posted offer form (its CSRF token checked) and the definition it names, or the page saying there is none."""
     form = await console.form(request)
-    definition_id = str(form.get("definition_id") or "")
     try:
-        found = service.get_credential_definition(definition_id)
+        return form, service.get_credential_definition(str(form.get("definition_id") or ""))
     except IssuerError as e:
         return console.message(request, "Choose a credential definition", e.detail, e.status)
+
+
+@router.post("/offers")
+async def create_offer(request: Request, service: ServiceDep, console: ConsoleDep, admin: AdminDep) -> Response:
+    posted = await _posted_definition(request, service, console)
+    if isinstance(posted, Response):
+        return posted
+    form, found = posted
+    definition_id = found.id
     attributes = _attributes(found.definition)
     values = {a["name"]: str(form.get(f"attr_{a['name']}") or "") for a in attributes}
     typed = {a["name"]: _typed(a["kind"], values[a["name"]]) for a in attributes}
@@ -335,12 +346,11 @@ async def create_offer(request: Request, service: ServiceDep, console: ConsoleDe
 
 @router.post("/offers/bulk")
 async def create_offers_bulk(request: Request, service: ServiceDep, console: ConsoleDep, admin: AdminDep) -> Response:
-    form = await console.form(request)
-    definition_id = str(form.get("definition_id") or "")
-    try:
-        found = service.get_credential_definition(definition_id)
-    except IssuerError as e:
-        return console.message(request, "Choose a credential definition", e.detail, e.status)
+    posted = await _posted_definition(request, service, console)
+    if isinstance(posted, Response):
+        return posted
+    form, found = posted
+    definition_id = found.id
     upload = form.get("csv")
     raw = await upload.read() if upload is not None and not isinstance(upload, str) else b""
     kinds = {a["name"]: a["kind"] for a in _attributes(found.definition)}
