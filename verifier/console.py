@@ -31,6 +31,7 @@ from circuits.credentials import OPS
 from servicekit.web import PREFIX, WebConsole, console_key, qr_data_uri
 from verifier.api import _links, _status_view, status_events
 from verifier.errors import VerifierError
+from verifier.resolver import ResolverError
 from verifier.service import VerifierService, hash_api_key, iso_utc
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -92,8 +93,28 @@ def home(request: Request, service: ServiceDep, console: ConsoleDep, lender: Len
     return console.render(request, "verifier_home.html", title="Requests", requests=rows)
 
 
+def _choices(service: VerifierService) -> list[dict[str, Any]]:
+    """The definitions on the ledger, for the form's check boxes (none if the resolver cannot list, or the
+    ledger is away: the form then takes ids typed in)."""
+    listing = getattr(service.resolver, "definitions", None)
+    try:
+        definitions = listing() if listing is not None else []
+    except ResolverError:
+        definitions = []
+    return [
+        {
+            "id": d.id,
+            "label": f"{d.schema.name} {d.schema.version} — {d.tag}",
+            "issuer": d.issuer_id,
+            "attributes": ", ".join(f"{a.name} ({a.type})" for a in d.schema.attributes),
+        }
+        for d in definitions
+    ]
+
+
 def _form_page(request: Request, status: int = 200, **extra: Any) -> Response:
     form = {
+        "definitions": [],
         "definition": "",
         "disclose": "",
         "pseudonym": "none",
@@ -103,8 +124,9 @@ def _form_page(request: Request, status: int = 200, **extra: Any) -> Response:
         "predicates": [{"attribute": "", "op": ">=", "value": ""} for _ in range(PREDICATE_ROWS)],
     }
     form.update(extra.pop("form", {}))
+    choices = _choices(_service(request))
     return _console(request).render(
-        request, "verifier_new.html", status=status, title="New request", form=form, ops=OPS, **extra
+        request, "verifier_new.html", status=status, title="New request", form=form, ops=OPS, choices=choices, **extra
     )
 
 
@@ -130,7 +152,9 @@ async def create_request(request: Request, service: ServiceDep, console: Console
         {k: str(form.get(f"p{i}_{k}") or "").strip() for k in ("attribute", "op", "value")}
         for i in range(PREDICATE_ROWS)
     ]
-    again = {**text, **numbers, "predicates": rows}
+    chosen = [str(v) for v in form.getlist("definitions") if str(v).strip()]
+    typed_in = [d.strip() for d in text["definition"].split(",") if d.strip()]
+    again = {**text, **numbers, "predicates": rows, "definitions": chosen}
     try:
         if not all(v.isdigit() for v in numbers.values()):
             raise ValueError("expiry and staleness are whole numbers of seconds")
@@ -139,7 +163,7 @@ async def create_request(request: Request, service: ServiceDep, console: Console
             raise ValueError("name the campaign the pseudonym is for")
         record = service.create_request(
             lender=lender,
-            credential_definitions=[d.strip() for d in text["definition"].split(",") if d.strip()],
+            credential_definitions=list(dict.fromkeys(chosen + typed_in)),
             disclose=[a.strip() for a in text["disclose"].split(",") if a.strip()],
             predicates=[
                 {"attribute": r["attribute"], "op": r["op"], "value": _predicate_value(r["op"], r["value"])}

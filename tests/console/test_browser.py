@@ -82,7 +82,8 @@ def _offer(pages: Pages, values: dict[str, str]) -> tuple[str, str]:
 def _ask(pages: Pages, verifier: str, definition_id: str, **extra: str) -> str:
     """A request in the lender's console (disclose country, income >= 50000); its deep link."""
     pages.open(f"{verifier}/console/requests/new")
-    pages.fill(definition=definition_id, disclose="country", p0_attribute="income", p0_value="50000")
+    pages.css(f'input[name="definitions"][value="{definition_id}"]').click()  # listed from the ledger
+    pages.fill(disclose="country", p0_attribute="income", p0_value="50000")
     pages.fill(max_staleness="0", **extra)
     pages.css("#ps-campaign" if "campaign" in extra else "#ps-lender").click()
     pages.submit()
