@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
         if status:
             return status
     ensure_browser()
-    return _run(python, "-m", "pytest", *(rest or ["-n", "2", "-q"]))
+    # loadgroup: tests marked xdist_group("…") share one worker (the browser tests: one stack, one browser)
+    return _run(python, "-m", "pytest", *(rest or ["-n", "2", "--dist", "loadgroup", "-q"]))
 
 
 if __name__ == "__main__":

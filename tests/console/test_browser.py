@@ -23,7 +23,8 @@ from tests.console.browser import Pages, driver, screenshots_dir  # noqa: F401 (
 from tests.e2e.test_cli_story import _zkcred, stack  # noqa: F401 (stack: a fixture)
 from tests.servers import serve
 
-pytestmark = pytest.mark.browser
+# one worker runs the three (python3 dev.py test distributes by group): one stack, one browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PWN = "<script>window.__pwned=1</script>"
 HOLDER = {"income": "64000", "birth_date": "1990-12-10", "country": "NL"}
