@@ -71,11 +71,13 @@ def _define(pages: Pages, issuer: str, schema_name: str) -> str:
     return urllib.parse.unquote(pages.driver.current_url.rsplit("/", 1)[1])
 
 
-def _offer(pages: Pages, values: dict[str, str]) -> tuple[str, str]:
+def _offer(pages: Pages, values: dict[str, str], shot: str | None = None) -> tuple[str, str]:
     """From a definition's page: an offer of ``values``; its deep link and the page that shows it."""
     pages.css('a[href*="/console/offers/new"]').click()
     pages.record()
     pages.fill(**{f"attr_{k}": v for k, v in values.items()})
+    if shot:
+        pages.shoot(shot)
     created = pages.submit()
     return pages.css("#deep-link").get_attribute("value"), created
 
@@ -110,7 +112,7 @@ def test_the_whole_story_in_the_browser(stack, driver, tmp_path):  # noqa: F811
     pages.open(f"{issuer}/console/schemas")
     pages.shoot("issuer-schemas")
     pages.open(f"{issuer}/console/definitions/{urllib.parse.quote(definition_id)}")
-    offer_link, created = _offer(pages, HOLDER)
+    offer_link, created = _offer(pages, HOLDER, shot="issuer-offer-form")
     pages.shoot("issuer-offer-created")
     offer_token = urllib.parse.parse_qs(
         urllib.parse.urlsplit(urllib.parse.parse_qs(urllib.parse.urlsplit(offer_link).query)["offer_uri"][0]).query
@@ -123,6 +125,8 @@ def test_the_whole_story_in_the_browser(stack, driver, tmp_path):  # noqa: F811
     pages.record()
     assert pages.css("#offer-status").text == "issued"
     pages.shoot("issuer-offer")
+    pages.open(f"{issuer}/console/offers")
+    pages.shoot("issuer-offers")
 
     # the lender asks; the page turns to verified without a reload
     _sign_in(pages, verifier, api_key)
