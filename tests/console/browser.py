@@ -9,6 +9,7 @@ README's pictures), else to the test's temporary directory.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -122,15 +123,21 @@ class Pages:
         WebDriverWait(self.driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
 
     def shoot(self, name: str) -> None:
-        """The whole page at a desktop width and at 360 px: ``<name>-desktop.png``, ``<name>-360.png``."""
-        for width, height, suffix in ((*DESKTOP, "desktop"), (*PHONE, "360")):
-            self.driver.set_window_size(width, height)
-            full = self.driver.execute_script("return document.documentElement.scrollHeight")
+        """The whole page (Chromium's full-page capture) at a desktop width and at 360 px:
+        ``<name>-desktop.png``, ``<name>-360.png``."""
+        for (width, height), suffix in ((DESKTOP, "desktop"), (PHONE, "360")):
+            # a phone: exactly 360 CSS px wide, overlay scrollbars (Chromium's mobile emulation)
+            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": suffix == "360"}
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
             wide = self.driver.execute_script(WIDER_THAN_VIEWPORT)
             assert not wide, f"{name}: wider than {width} px: {wide}"
-            self.driver.set_window_size(width, max(height, min(int(full), 4000)))
-            self.driver.save_screenshot(str(self.shots / f"{name}-{suffix}.png"))
-        self.driver.set_window_size(*DESKTOP)
+            size = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+            shot = self.driver.execute_cdp_cmd(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+            )
+            (self.shots / f"{name}-{suffix}.png").write_bytes(base64.b64decode(shot["data"]))
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def screenshots_dir(tmp_path: Path) -> Path:
