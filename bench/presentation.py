@@ -1,4 +1,4 @@
-"""``python -m bench presentation``: prove and verify one presentation, three shapes.
+"""``python -m bench presentation``: prove and verify one presentation, seven shapes.
 
 One credential with 10 attributes (tests/… fixtures shape):
 
@@ -10,6 +10,8 @@ One credential with 10 attributes (tests/… fixtures shape):
 - (e), (f): (a), (b) on the same schema with its integers declared with bounds
   (``income: int(0..1000000000)`` …, as a real schema would, and as AnonCreds' 32-bit
   predicate values are): every range statement then needs 32 bits, not 64
+- (g) (a) plus escrow: the hidden ``score`` encrypted to an auditor's key, bound to a
+  request id and a label (circuits.statements.escrow); ``g − a`` is what escrow costs
 
 Every presentation also proves non-expiry (one more range statement per credential);
 the range statements of a presentation share one aggregated Bulletproofs+ proof.
@@ -28,7 +30,7 @@ import secrets
 from functools import partial
 
 from bench.common import alternate
-from circuits import bbs
+from circuits import bbs, escrow
 from circuits.attributes import AttributeType
 from circuits.backend import get_backend
 from circuits.backend.blst import FIXED_BASE_AFTER
@@ -37,6 +39,7 @@ from circuits.credentials import (
     AttributeSpec,
     CredentialDefinition,
     CredentialQuery,
+    EscrowClause,
     Predicate,
     PresentationRequest,
     Schema,
@@ -132,6 +135,8 @@ def scenarios(be):
     )
     e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
     f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
+    clause = EscrowClause("auditor", escrow.public_key(be, escrow.new_secret_key()), "score", "loan-42", "request-1")
+    g = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1], escrow=clause))
     return {
         "a": (a, [d1], [c1]),
         "b": (b, [d1], [c1]),
@@ -139,6 +144,7 @@ def scenarios(be):
         "d": (d, [d1], [c1]),
         "e": (e, [d3], [c3]),
         "f": (f, [d3], [c3]),
+        "g": (g, [d1], [c1]),
     }, link
 
 
@@ -149,7 +155,8 @@ def run(backends: list[str], repeats: int) -> dict:
     for name in backends:
         be = get_backend(name)
         cases, link = scenarios(be)
-        shapes = cases if name != "py_ecc" else {"a": cases["a"]}  # py_ecc: the small shape only
+        # py_ecc: the small shape only, and it with escrow
+        shapes = cases if name != "py_ecc" else {"a": cases["a"], "g": cases["g"]}
         n = repeats if name != "py_ecc" else max(3, repeats // 10)
         # Steady state: every shape FIXED_BASE_AFTER times before any is measured, so that the long-lived
         # bases (BBS generators, Pedersen G and H) have their fixed-base tables and no shape pays for

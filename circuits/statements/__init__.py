@@ -11,6 +11,7 @@ module                     statement                        technique
 :mod:`.equality`           equal hidden values, link secret shared blinding, equal responses
 :mod:`.membership`         not revoked                      accumulator, linear relation + pairing
 :mod:`.pseudonym`          per-verifier pseudonym           linear relation ``P = s·OP``
+:mod:`.escrow`             hidden value to an auditor       ElGamal in G1, linear relation
 =========================  ===============================  =====================================
 
 :mod:`.base` fixes the interface (``tag``, ``absorb``, ``prove`` → ``respond``, ``replay``)

@@ -108,6 +108,7 @@ class VerifierState:
     first_init: ProofInitResult | None = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the pseudonym
+    escrows: dict[str, Any] = field(default_factory=dict)  # query id -> circuits.escrow.Escrowed
 
     def m_hat(self, ci: int, index: int) -> int:
         """The BBS proof's response for hidden message ``index`` of credential ``ci`` (the shared ``m̂``)."""
