@@ -3,7 +3,8 @@
     GET  /console/                       the lender's past requests, newest first, with their verdicts
     GET  /console/requests/new           a form: definition, disclosed attributes, predicates,
                                          pseudonym (lender-wide or a campaign), expiry, staleness
-    POST /console/requests               → the request's page
+    POST /console/requests               → the request's page (and, optionally, an escrow of one hidden
+                                         attribute to an auditor registered on the ledger)
     GET  /console/requests/{id}          the deep link and its QR code for the holder, and the
                                          status, which turns to the verdict without a reload
     GET  /console/requests/{id}/status   that part as an HTML fragment (what the page swaps in)
@@ -14,11 +15,13 @@ the verifier stores it; revoking the key ends the session). The live part is the
 script: ``console.js`` opens the event stream and, at each ``status`` event, fetches the
 fragment (rendered and escaped here). Everything goes through
 :class:`verifier.service.VerifierService` in process, as the API does, for the signed-in
-lender only: a verdict shows what the holder disclosed and what was proven — never more.
+lender only: a verdict shows what the holder disclosed and what was proven — never more —
+and, for an escrow, the ciphertext the lender hands the auditor on default.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from pathlib import Path
@@ -72,6 +75,7 @@ def _summary(record: Any) -> list[dict[str, Any]]:
                 "disclose": list(q.disclose),
                 "predicates": predicates,
                 "pseudonym_context": q.pseudonym_context,
+                "escrow": None if q.escrow is None else q.escrow.describe(),
             }
         )
     return out
@@ -119,6 +123,9 @@ def _form_page(request: Request, status: int = 200, **extra: Any) -> Response:
         "disclose": "",
         "pseudonym": "none",
         "campaign": "",
+        "escrow_auditor": "",
+        "escrow_attribute": "",
+        "escrow_label": "",
         "expires_in": "600",
         "max_staleness": "600",
         "predicates": [{"attribute": "", "op": ">=", "value": ""} for _ in range(PREDICATE_ROWS)],
@@ -146,7 +153,18 @@ def _predicate_value(op: str, text: str) -> Any:
 @router.post("/requests")
 async def create_request(request: Request, service: ServiceDep, console: ConsoleDep, lender: LenderDep) -> Response:
     form = await console.form(request)
-    text = {k: str(form.get(k) or "").strip() for k in ("definition", "disclose", "pseudonym", "campaign")}
+    text = {
+        k: str(form.get(k) or "").strip()
+        for k in (
+            "definition",
+            "disclose",
+            "pseudonym",
+            "campaign",
+            "escrow_auditor",
+            "escrow_attribute",
+            "escrow_label",
+        )
+    }
     numbers = {k: str(form.get(k) or "").strip() for k in ("expires_in", "max_staleness")}
     rows = [
         {k: str(form.get(f"p{i}_{k}") or "").strip() for k in ("attribute", "op", "value")}
@@ -161,6 +179,9 @@ async def create_request(request: Request, service: ServiceDep, console: Console
         pseudonym: bool | str = {"none": False, "lender": True}.get(text["pseudonym"], text["campaign"])
         if pseudonym == "":
             raise ValueError("name the campaign the pseudonym is for")
+        escrow = {k: text[f"escrow_{k}"] for k in ("auditor", "attribute", "label")}
+        if any(escrow.values()) and not all(escrow.values()):
+            raise ValueError("escrow: name the auditor, the attribute and the label")
         record = service.create_request(
             lender=lender,
             credential_definitions=list(dict.fromkeys(chosen + typed_in)),
@@ -173,6 +194,7 @@ async def create_request(request: Request, service: ServiceDep, console: Console
             expires_in=int(numbers["expires_in"]),
             max_staleness=int(numbers["max_staleness"]),
             pseudonym=pseudonym,
+            escrow=escrow if all(escrow.values()) else None,
         )
     except VerifierError as e:
         return _form_page(request, e.status, form=again, error=e.detail)
@@ -184,7 +206,14 @@ async def create_request(request: Request, service: ServiceDep, console: Console
 def _status(request: Request, service: VerifierService, lender: str, request_id: str) -> dict[str, Any]:
     view = _status_view(service, lender, request_id, request)
     verdict = view.get("verdict") or {}
-    return {**view, "disclosed": verdict.get("disclosed", {}), "proven": verdict.get("predicates", [])}
+    escrow = verdict.get("escrow")
+    return {
+        **view,
+        "disclosed": verdict.get("disclosed", {}),
+        "proven": verdict.get("predicates", []),
+        "escrow": escrow,
+        "escrow_json": None if escrow is None else json.dumps(escrow, indent=2),
+    }
 
 
 @router.get("/requests/{request_id}")

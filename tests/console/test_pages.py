@@ -234,3 +234,34 @@ def test_a_lender_sees_only_its_own_requests(story, lender):
     assert r.status_code == 403 and other.id not in lender.get("/console/").text
     assert lender.get(f"/console/requests/{other.id}/status").status_code == 403
     assert lender.get(f"/console/requests/{other.id}/events").status_code == 403
+
+
+def test_a_request_with_escrow_from_the_form(story, lender):
+    """The form's escrow fields: the request names the auditor, attribute and label; the verdict
+    shows the ciphertext's id and the escrow JSON to hand the auditor — never the value."""
+    from issuer.publisher import InProcessPublisher
+    from zkcred.auditor import AuditorKeys, register
+
+    register(InProcessPublisher(story.log), AuditorKeys.generate("audit-co"), "Audit Co")
+    fields = {"escrow_auditor": "audit-co", "escrow_attribute": "birth_date", "escrow_label": "loan-42"}
+    form = {
+        "csrf_token": _csrf(lender.get("/console/requests/new").text),
+        "definitions": story.cred_def["id"],
+        "disclose": "country",
+        "pseudonym": "none",
+        "expires_in": "600",
+        "max_staleness": "600",
+    }
+    half = lender.post("/console/requests", data={**form, "escrow_auditor": "audit-co"})
+    assert half.status_code == 422 and "escrow: name the auditor" in half.text
+    r = lender.post("/console/requests", data={**form, **fields}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    request_id = r.headers["location"].rsplit("/", 1)[1]
+    page = _check_page(lender.get(r.headers["location"]), "escrow request")
+    assert "birth_date escrowed with audit-co for loan-42" in page
+    created = story.verifier.get_request(lender="Hardening Lender", request_id=request_id)
+    assert story.submit({"id": request_id}, story.present({"request": created.request.to_json()})).json()["verified"]
+    fragment = lender.get(f"/console/requests/{request_id}/status").text
+    escrowed = story.ver.get(f"/requests/{request_id}", headers=story.lender).json()["verdict"]["escrow"]
+    assert escrowed["id"] in fragment and escrowed["ciphertext"] in fragment and 'id="escrow"' in fragment
+    assert ADA["birth_date"] not in fragment
