@@ -18,7 +18,15 @@ could ever satisfy, before any holder tries:
 6. an escrow clause naming an attribute the schema does not have;
 7. more range statements than one presentation proves: one per bound of each order
    predicate on a hidden attribute, plus the expiry statement, at most
-   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split.
+   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split. A
+   multi-credential request has one aggregate for all its queries: their counts add up;
+7. equalities between queries (``tax.company_id == bank.company_id``, issue 13 item 1):
+   a side whose attribute some accepted definition of its query lacks, or that the query
+   discloses (disclosed values are compared in the clear by whoever reads them), or two
+   sides whose types differ for some pair of accepted definitions (an equality is proven
+   on the encoded values, so ``int`` and ``int(0..100)`` or ``date`` and ``int`` are not
+   comparable). Unknown query names are refused earlier, by
+   :class:`~circuits.credentials.PresentationRequest` itself.
 
 Pure: no I/O; the verifier calls it on ``POST /requests`` and a wallet may call it too.
 """
@@ -33,7 +41,14 @@ from circuits.attributes import OFFSET, threshold
 from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest
 from circuits.errors import ParameterError, ZkCredError
 
-__all__ = ["MAX_SET_VALUES", "UnanswerableRequest", "check_answerable", "check_query"]
+__all__ = [
+    "MAX_SET_VALUES",
+    "UnanswerableRequest",
+    "check_answerable",
+    "check_equalities",
+    "check_query",
+    "range_statements",
+]
 
 #: the most values an ``in`` / ``not_in`` predicate may list (``circuits.credentials.Predicate``).
 MAX_SET_VALUES = 64
@@ -61,6 +76,53 @@ def check_answerable(request: PresentationRequest, definitions: Mapping[str, Cre
     for query in request.queries:
         for definition_id in query.credential_definitions:
             check_query(request, query, definitions[definition_id])
+    check_equalities(request, definitions)
+    ranges = sum(range_statements(q) for q in request.queries)
+    if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
+        raise UnanswerableRequest(
+            f"the request needs {ranges} range statements over its {len(request.queries)} queries (one per bound of "
+            "each order predicate on a hidden attribute, plus one expiry per query); one presentation proves at most "
+            f"{k.RANGE_PROOF_MAX_AGGREGATION}"
+        )
+
+
+def range_statements(query: CredentialQuery) -> int:
+    """How many range statements a credential answering ``query`` adds to the one aggregate."""
+    return 1 + sum(
+        (2 if p.op == "between" else 1)
+        for p in query.predicates
+        if p.op in _ORDER and p.attribute not in query.disclose
+    )
+
+
+def check_equalities(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:
+    """Raise :class:`UnanswerableRequest` unless every equality compares two hidden attributes that every
+    accepted definition of their queries has, with one type for every combination of definitions."""
+    for pair in request.equalities:
+        sides = []
+        for ref in pair:
+            query_id, _, name = ref.partition(".")
+            query = request.query(query_id)
+            if name in query.disclose:
+                raise UnanswerableRequest(
+                    f"equality {pair[0]} == {pair[1]}: {ref} is disclosed; equalities are proven on hidden "
+                    "attributes (compare disclosed values in the clear, or do not disclose it)"
+                )
+            types = set()
+            for definition_id in query.credential_definitions:
+                d = definitions[definition_id]
+                if name not in {a.name for a in d.schema.attributes}:
+                    raise UnanswerableRequest(
+                        f"equality {pair[0]} == {pair[1]}: {d.id} (query {query_id}) has no attribute {name!r} "
+                        f"in schema {d.schema.name}"
+                    )
+                types.add(str(d.schema.attribute(name).type))
+            sides.append(types)
+        if len(sides[0] | sides[1]) != 1:
+            raise UnanswerableRequest(
+                f"equality {pair[0]} == {pair[1]}: the attributes' types differ "
+                f"({', '.join(sorted(sides[0]))} vs {', '.join(sorted(sides[1]))}); an equality needs one type"
+            )
 
 
 def check_query(request: PresentationRequest, query: CredentialQuery, d: CredentialDefinition) -> None:
@@ -121,11 +183,7 @@ def check_query(request: PresentationRequest, query: CredentialQuery, d: Credent
                 )
         elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(s in a.excluded for s in range(a.lo, a.hi + 1)):
             raise UnanswerableRequest(f"{d.id}: the predicates on {name} exclude every value of its range")
-    ranges = 1 + sum(
-        (2 if p.op == "between" else 1)
-        for p in query.predicates
-        if p.op in _ORDER and p.attribute not in query.disclose
-    )
+    ranges = range_statements(query)
     if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
         raise UnanswerableRequest(
             f"{d.id}: the request needs {ranges} range statements (one per bound of each order predicate on a "

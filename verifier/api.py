@@ -7,6 +7,7 @@
     GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
+    …    /webhooks                      lender   webhook endpoints and their delivery log (verifier.webhooks_api)
 
 Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` security
 scheme): 401 without one, 403 for an unknown key, another lender's request, or a
@@ -54,6 +55,7 @@ from verifier.models import (
     VerdictPublic,
 )
 from verifier.service import RequestRecord, VerifierService, iso_utc
+from verifier.webhooks import Webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +106,20 @@ router = APIRouter(prefix="/requests", tags=["requests"], responses=_ERRORS)
 
 @router.post("", status_code=201, response_model=RequestCreated)
 def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
-    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at."""
+    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at.
+
+    One query (``credential_definitions``, ``disclose``, ``predicates``), or several named
+    ``queries`` — one credential each, all of one holder — with ``equalities`` between them
+    (``"tax.company_id == bank.company_id"``) and top-level ``predicates`` on ``query.attribute``.
+    """
     pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
         lender=lender,
         credential_definitions=body.credential_definitions,
         disclose=body.disclose,
         predicates=[p.model_dump() for p in body.predicates],
+        queries=None if body.queries is None else [q.model_dump() for q in body.queries],
+        equalities=body.equalities,
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,
@@ -295,6 +304,7 @@ def submit_presentation(
     request.app.state.verifications.labels(
         "verified" if verdict.verified else "rejected", verdict.reason or "none"
     ).inc()
+    request.app.state.webhooks.wake()  # its deliveries (if any) are committed: send now, not at the next poll
     return verdict.to_json()
 
 
@@ -347,6 +357,7 @@ def create_app(
     limits: Limits | None = None,
     max_wait: float = MAX_WAIT,
     max_events_stream: float = MAX_EVENTS_STREAM,
+    webhooks: Webhooks | None = None,
     dev_mode: bool = False,
 ) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
@@ -355,8 +366,12 @@ def create_app(
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
+    ``webhooks``: the endpoints and dispatcher (``verifier.webhooks``; default: on the service's
+    database with the default policy). The caller starts its dispatcher (``webhooks.start()``).
     ``dev_mode``: the lender console's session cookie is not ``Secure`` (plain http on a laptop).
     """
+    from verifier.webhooks_api import router as webhooks_router  # it imports this module's dependencies
+
     app = create_service_app(
         service="verifier",
         title="zkcred verifier",
@@ -371,8 +386,16 @@ def create_app(
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"]
     )
+    webhooks = webhooks or Webhooks(service.store.engine)
+    app.state.webhooks = webhooks
+    app.state.metrics.gauge_callback(
+        "verifier_webhook_deliveries_pending",
+        "webhook deliveries queued, not yet delivered or failed",
+        webhooks.pending_count,
+    )
     app.include_router(router)
     app.include_router(pseudonyms)
+    app.include_router(webhooks_router)
     from verifier.console import install_console  # it builds on this module's routes
 
     install_console(app, service, dev_mode=dev_mode)  # the lender console under /console
@@ -386,6 +409,7 @@ def create_app_from_env() -> FastAPI:
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
     from verifier.resolver import LedgerResolver
+    from verifier.webhooks import WebhookPolicy
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
@@ -403,4 +427,6 @@ def create_app_from_env() -> FastAPI:
         verifier_id=settings.verifier_id,
         max_attempts=settings.max_attempts,
     )
-    return create_app(service, public_url=settings.public_url, dev_mode=settings.dev_mode)
+    webhooks = Webhooks(engine, WebhookPolicy.from_settings(settings))
+    webhooks.start()  # every worker process delivers; a row is claimed by one (verifier.webhooks)
+    return create_app(service, public_url=settings.public_url, webhooks=webhooks, dev_mode=settings.dev_mode)

@@ -17,6 +17,13 @@ Every setting is in ``docs/configuration.md``. What the verifier reads:
 ``ZKCRED_VERIFIER_MAX_ATTEMPTS`` presentations that do not verify a request takes before it is
                                rejected (``too-many-attempts``), 1–1000, default 5 (config file
                                ``[verifier] max_attempts``)
+``ZKCRED_VERIFIER_WEBHOOK_HOSTS`` the hosts webhook URLs may name: names, ``*.suffix`` wildcards, IP
+                               addresses and networks, comma-separated (default ``localhost,
+                               127.0.0.0/8,::1``: loopback only). https is required off loopback
+``ZKCRED_VERIFIER_WEBHOOK_MAX_ATTEMPTS`` POSTs of one delivery before it is ``failed`` (default 12)
+``ZKCRED_VERIFIER_WEBHOOK_RETRY_BASE``  seconds before the first retry; doubling, jittered (default 5)
+``ZKCRED_VERIFIER_WEBHOOK_RETRY_MAX``   the longest wait between two attempts, seconds (default 3600)
+``ZKCRED_VERIFIER_WEBHOOK_TIMEOUT``     seconds one POST may take (connect, send, answer; default 10)
 =============================  ==================================================================
 """
 
@@ -24,15 +31,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from servicekit.settings import CommonSettings, ConfigError
 
-__all__ = ["ConfigError", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_PORT", "DEFAULT_VERIFIER_ID", "Settings"]
+__all__ = [
+    "ConfigError",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_PORT",
+    "DEFAULT_VERIFIER_ID",
+    "DEFAULT_WEBHOOK_HOSTS",
+    "Settings",
+]
 
 DEFAULT_PORT = 8002
 DEFAULT_VERIFIER_ID = "zkcred-verifier"
 DEFAULT_MAX_ATTEMPTS = 5  # presentations that do not verify a request takes before it is rejected
+DEFAULT_WEBHOOK_HOSTS = ("localhost", "127.0.0.0/8", "::1/128")  # loopback only, until the operator names hosts
 
 
 class Settings(CommonSettings):
@@ -40,10 +55,32 @@ class Settings(CommonSettings):
     ENV: ClassVar[dict[str, tuple[str, ...]]] = {
         "verifier_id": ("ZKCRED_VERIFIER_ID",),
         "max_attempts": ("ZKCRED_VERIFIER_MAX_ATTEMPTS",),
+        "webhook_hosts": ("ZKCRED_VERIFIER_WEBHOOK_HOSTS",),
+        "webhook_max_attempts": ("ZKCRED_VERIFIER_WEBHOOK_MAX_ATTEMPTS",),
+        "webhook_retry_base": ("ZKCRED_VERIFIER_WEBHOOK_RETRY_BASE",),
+        "webhook_retry_max": ("ZKCRED_VERIFIER_WEBHOOK_RETRY_MAX",),
+        "webhook_timeout": ("ZKCRED_VERIFIER_WEBHOOK_TIMEOUT",),
     }
 
     verifier_id: str = DEFAULT_VERIFIER_ID
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=1000)
+    # webhooks (verifier.webhooks): where they may go, and the retry schedule
+    webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_retry_base: float = Field(default=5.0, gt=0, le=86400)
+    webhook_retry_max: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("webhook_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        """A comma-separated string (the environment) or a list (the config file); each entry checked."""
+        from verifier.webhooks import parse_host_patterns  # the one parser, also used at registration
+
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("a comma-separated list of host names, *.suffix wildcards, IP addresses or networks")
+        return parse_host_patterns([str(i) for i in items])
 
     @classmethod
     def _derive_service(cls, data: dict[str, Any]) -> dict[str, Any]:

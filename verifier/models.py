@@ -23,6 +23,9 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
 
 - ``verifier_state(name PK, value)`` — what the database was set up with: the pinned ledger
   key, so a verifier restarted with another ledger key refuses to start.
+- ``verifier_webhook_endpoints``, ``verifier_webhook_deliveries`` (the webhook outbox and
+  delivery log: one row per event and endpoint, written in the verdict's transaction) and
+  ``verifier_webhook_attempts`` (one row per POST) — ``verifier.webhooks``.
 
 Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
 """
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import SQLModel
@@ -96,11 +99,73 @@ class StateRow(VerifierTable, table=True):
     value: str = SqlField(sa_type=Text)
 
 
+class WebhookEndpointRow(VerifierTable, table=True):
+    """A lender's webhook endpoint (``verifier.webhooks``); ``deleted_ms`` set when the lender deletes it."""
+
+    __tablename__ = "verifier_webhook_endpoints"
+
+    id: str = SqlField(primary_key=True, max_length=64)  # "ep_…"
+    lender: str = SqlField(max_length=128, index=True)
+    url: str = SqlField(sa_type=Text)
+    events: str = SqlField(max_length=256)  # comma-separated event types
+    description: str = SqlField(default="", max_length=256)
+    secret: str = SqlField(max_length=128)  # "whsec_…": the HMAC key (the lender got it once, at creation)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    deleted_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+
+
+class WebhookDeliveryRow(VerifierTable, table=True):
+    """One event for one endpoint: the outbox row (``status = 'pending'``) and then its log entry."""
+
+    __tablename__ = "verifier_webhook_deliveries"
+    __table_args__ = (
+        Index("ix_verifier_webhook_deliveries_due", "status", "next_attempt_ms"),
+        Index("ix_verifier_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    message_id: str = SqlField(max_length=64)  # webhook-id: the same on every attempt (receivers dedupe on it)
+    endpoint_id: str = SqlField(max_length=64)
+    lender: str = SqlField(max_length=128)
+    event: str = SqlField(max_length=32)
+    request_id: str = SqlField(max_length=64, index=True)
+    payload: str = SqlField(sa_type=Text)  # the exact body, fixed when queued: every attempt sends these bytes
+    status: str = SqlField(max_length=16, default="pending")  # pending | delivered | failed | cancelled
+    attempts: int = SqlField(default=0)
+    next_attempt_ms: int = SqlField(sa_type=BigInteger)
+    lease_until_ms: int | None = SqlField(default=None, sa_type=BigInteger)  # claimed by a worker until then
+    lease_owner: str | None = SqlField(default=None, max_length=64)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    last_attempt_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    delivered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    last_status_code: int | None = SqlField(default=None)
+    last_error: str | None = SqlField(default=None, max_length=256)
+
+
+class WebhookAttemptRow(VerifierTable, table=True):
+    """One POST of a delivery: when, how long, the receiver's status code or the transport error."""
+
+    __tablename__ = "verifier_webhook_attempts"
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    delivery_id: int = SqlField(index=True)
+    attempt: int
+    at_ms: int = SqlField(sa_type=BigInteger)
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = SqlField(default=None, max_length=256)
+
+
 TABLES = [  # SQLModel sets __table__ on table=True classes; its stubs do not say
     ApiKey.__table__,  # type: ignore[attr-defined]
     RequestRow.__table__,  # type: ignore[attr-defined]
     PseudonymRow.__table__,  # type: ignore[attr-defined]
     StateRow.__table__,  # type: ignore[attr-defined]
+]
+WEBHOOK_TABLES = [
+    WebhookEndpointRow.__table__,  # type: ignore[attr-defined]
+    WebhookDeliveryRow.__table__,  # type: ignore[attr-defined]
+    WebhookAttemptRow.__table__,  # type: ignore[attr-defined]
 ]
 
 
@@ -115,9 +180,23 @@ class _Strict(BaseModel):
 
 
 class PredicateIn(_Strict):
-    attribute: str = Field(min_length=1, max_length=64)
+    # an attribute name, or — at the top level of a request with ``queries`` — ``query.attribute``
+    attribute: str = Field(min_length=1, max_length=129)
     op: Literal[OPS]  # type: ignore[valid-type]
     value: Any
+
+
+#: the most queries (credentials) one request asks for, and equalities between them
+MAX_QUERIES, MAX_EQUALITIES = 16, 64
+
+
+class QueryIn(_Strict):
+    """One named query of a multi-credential request: what one credential must show."""
+
+    id: str = Field(min_length=1, max_length=64, description="a name: lowercase a-z, 0-9, _ (e.g. tax, bank)")
+    credential_definitions: list[str] = Field(min_length=1, max_length=16)
+    disclose: list[str] = Field(default_factory=list, max_length=64)
+    predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
 
 
 #: A campaign / product id a lender names for ``{"pseudonym": {"context": …}}``.
@@ -132,16 +211,34 @@ class EscrowIn(_Strict):
     """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
 
     auditor: str = Field(min_length=1, max_length=256)
-    attribute: str = Field(min_length=1, max_length=64)
+    # an attribute name, or ``query.attribute`` in a request with ``queries``
+    attribute: str = Field(min_length=1, max_length=129)
     label: str = Field(min_length=1, max_length=256)
 
 
 class RequestCreate(_Strict):
+    """One query (``credential_definitions``, ``disclose``, ``predicates``), or several named
+    ``queries`` with ``equalities`` between them (then top-level ``predicates`` name
+    ``query.attribute``); ``verifier.service.VerifierService.create_request`` says which is which."""
+
     pseudonym: StrictBool | PseudonymScopeIn = False
     escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
-    credential_definitions: list[str] = Field(min_length=1, max_length=16)
+    credential_definitions: list[str] | None = Field(default=None, min_length=1, max_length=16)
+    queries: list[QueryIn] | None = Field(default=None, min_length=1, max_length=MAX_QUERIES)
+    equalities: list[str | list[str]] = Field(
+        default_factory=list,
+        max_length=MAX_EQUALITIES,
+        description="`query.attribute == query.attribute` (or the pair as a list): hidden attributes proven equal",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RequestCreate:
+        if self.credential_definitions is None and self.queries is None:
+            raise ValueError("give credential_definitions (one query) or queries (several)")
+        return self
+
     expires_in: int = Field(default=600, ge=1, le=MAX_EXPIRES_IN)
     max_staleness: int = Field(default=600, ge=0, le=MAX_STALENESS)
 
@@ -164,6 +261,14 @@ class RequestDocument(BaseModel):
     max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
 
 
+class QueryVerdict(BaseModel):
+    """What one query's credential showed: its definition, disclosed values, statements about it alone."""
+
+    definition_id: str
+    disclosed: dict[str, Any]
+    predicates: list[str]
+
+
 class EscrowOut(BaseModel):
     """The escrowed ciphertext of a verified presentation: ``id`` is its SHA-256 (hex), the name an
     auditor's decryption record on the ledger gives it."""
@@ -178,11 +283,15 @@ class EscrowOut(BaseModel):
 
 
 class VerdictPublic(BaseModel):
+    """``disclosed``: ``{name: value}`` for a one-query request, ``{query: {name: value}}`` for a request
+    made with ``queries``, which also gets ``queries`` (per query) — absent for the one-query form."""
+
     verified: bool
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
     escrow: EscrowOut | None = None  # present when the request asked for escrow and the proof verified
+    queries: dict[str, QueryVerdict] | None = None
 
 
 class RequestStatus(BaseModel):
@@ -211,3 +320,70 @@ class PseudonymRecords(BaseModel):
 
 class PresentationSubmit(_Strict):
     presentation: dict[str, Any]
+
+
+# Webhooks (verifier.webhooks) ----------------------------------------------------------------
+
+WebhookEvent = Literal["request.verified", "request.rejected", "request.expired"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("request.verified", "request.rejected", "request.expired")
+
+
+class WebhookCreate(_Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="where verdicts are POSTed: http(s), on a host the verifier allows (ZKCRED_VERIFIER_WEBHOOK_HOSTS)",
+        examples=["https://hooks.lender.example/zkcred"],
+    )
+    events: list[WebhookEvent] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS),
+        min_length=1,
+        max_length=len(WEBHOOK_EVENTS),
+        description="the events to receive (default: all three)",
+    )
+    description: str = Field(default="", max_length=256)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str
+    created_at: str
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="whsec_…: the signing key, shown only now")
+
+
+class WebhooksPublic(BaseModel):
+    webhooks: list[WebhookPublic]
+
+
+class WebhookAttemptPublic(BaseModel):
+    attempt: int
+    at: str
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: int
+    message_id: str
+    event: str
+    request_id: str
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    delivered_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    payload: dict[str, Any]
+    attempt_log: list[WebhookAttemptPublic]
+
+
+class WebhookDeliveriesPublic(BaseModel):
+    webhook_id: str
+    deliveries: list[WebhookDeliveryPublic]
