@@ -3,6 +3,8 @@
 
     python3 dev.py demo      # the end-to-end demo (SQLite in a temporary directory)
     python3 dev.py test      # import contracts, ruff (lint and format), mypy, then the whole test suite
+                             # (first installing Debian's chromium and chromium-driver for the browser
+                             # tests when they are missing and apt-get can, as root)
 
 Each creates ``.venv`` beside this file on first use and (re)installs the project with
 its ``dev`` extra whenever ``pyproject.toml`` changes; later runs start at once.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -45,6 +48,30 @@ def ensure_venv() -> Path:
     return python
 
 
+#: What tests/console's browser tests drive (Debian's packages chromium, chromium-driver).
+BROWSER = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+
+
+def ensure_browser() -> None:
+    """Install Debian's Chromium and its chromedriver when they are missing and apt-get can (as root).
+
+    Otherwise the browser tests skip with the reason — and fail under ``CI=true``, so a CI
+    machine that could not install them never passes without them.
+    """
+    if all(p.exists() for p in BROWSER):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("chromium / chromedriver missing and apt-get not usable here: the browser tests will skip", flush=True)
+        return
+    print("installing chromium and chromium-driver (apt-get) for the browser tests …", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["update", "-qq"], ["install", "-y", "-qq", "chromium", "chromium-driver"]):
+        if subprocess.call([apt, *step], env=env) != 0:
+            print(f"apt-get {step[0]} failed: the browser tests will skip (and fail under CI=true)", flush=True)
+            return
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test"}:
         print(__doc__.strip())
@@ -64,7 +91,9 @@ def main(argv: list[str]) -> int:
         status = _run(*check)
         if status:
             return status
-    return _run(python, "-m", "pytest", *(rest or ["-n", "2", "-q"]))
+    ensure_browser()
+    # loadgroup: tests marked xdist_group("…") share one worker (the browser tests: one stack, one browser)
+    return _run(python, "-m", "pytest", *(rest or ["-n", "2", "--dist", "loadgroup", "-q"]))
 
 
 if __name__ == "__main__":
