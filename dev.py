@@ -3,8 +3,9 @@
 
     python3 dev.py demo      # the end-to-end demo (SQLite in a temporary directory)
     python3 dev.py test      # import contracts, ruff (lint and format), mypy, then the whole test suite
-                             # (first installing Debian's chromium and chromium-driver for the browser
-                             # tests when they are missing and apt-get can, as root)
+                             # (first installing Debian's chromium, chromium-driver, golang-go and
+                             # golang-golang-x-mod-dev for the tests that drive them when they are
+                             # missing and apt-get can, as root)
 
 Each creates ``.venv`` beside this file on first use and (re)installs the project with
 its ``dev`` extra whenever ``pyproject.toml`` changes; later runs start at once.
@@ -48,27 +49,35 @@ def ensure_venv() -> Path:
     return python
 
 
-#: What tests/console's browser tests drive (Debian's packages chromium, chromium-driver).
-BROWSER = (Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"))
+#: Debian packages some tests drive, each with a file that shows it is installed: the consoles'
+#: browser tests (Chromium and its chromedriver) and the signed-note interop test (Go and
+#: golang.org/x/mod, tests/ledger/test_interop_go.py).
+DEBIAN_PACKAGES = {
+    "chromium": Path("/usr/bin/chromium"),
+    "chromium-driver": Path("/usr/bin/chromedriver"),
+    "golang-go": Path("/usr/bin/go"),
+    "golang-golang-x-mod-dev": Path("/usr/share/gocode/src/golang.org/x/mod/sumdb/note"),
+}
 
 
-def ensure_browser() -> None:
-    """Install Debian's Chromium and its chromedriver when they are missing and apt-get can (as root).
+def ensure_test_packages() -> None:
+    """Install the missing ``DEBIAN_PACKAGES`` when apt-get can (as root), else say which tests will skip.
 
-    Otherwise the browser tests skip with the reason — and fail under ``CI=true``, so a CI
-    machine that could not install them never passes without them.
+    The browser tests fail under ``CI=true`` when Chromium is missing, so a CI machine that
+    could not install it never passes without them; the Go interop test skips with its reason.
     """
-    if all(p.exists() for p in BROWSER):
+    missing = [name for name, path in DEBIAN_PACKAGES.items() if not path.exists()]
+    if not missing:
         return
     apt = shutil.which("apt-get")
     if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        print("chromium / chromedriver missing and apt-get not usable here: the browser tests will skip", flush=True)
+        print(f"{', '.join(missing)} missing and apt-get not usable here: their tests will skip", flush=True)
         return
-    print("installing chromium and chromium-driver (apt-get) for the browser tests …", flush=True)
+    print(f"installing {', '.join(missing)} (apt-get) for the tests that drive them …", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["update", "-qq"], ["install", "-y", "-qq", "chromium", "chromium-driver"]):
+    for step in (["update", "-qq"], ["install", "-y", "-qq", *missing]):
         if subprocess.call([apt, *step], env=env) != 0:
-            print(f"apt-get {step[0]} failed: the browser tests will skip (and fail under CI=true)", flush=True)
+            print(f"apt-get {step[0]} failed: their tests will skip (the browser tests fail under CI=true)", flush=True)
             return
 
 
@@ -91,7 +100,7 @@ def main(argv: list[str]) -> int:
         status = _run(*check)
         if status:
             return status
-    ensure_browser()
+    ensure_test_packages()
     # loadgroup: tests marked xdist_group("…") share one worker (the browser tests: one stack, one browser)
     return _run(python, "-m", "pytest", *(rest or ["-n", "2", "--dist", "loadgroup", "-q"]))
 
