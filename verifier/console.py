@@ -9,6 +9,8 @@
                                          status, which turns to the verdict without a reload
     GET  /console/requests/{id}/status   that part as an HTML fragment (what the page swaps in)
     GET  /console/requests/{id}/events   ``GET /requests/{id}/events`` (SSE) for the signed-in lender
+    /console/webhooks…                   the lender's webhook endpoints and delivery logs
+                                         (``verifier.console_webhooks``)
 
 Sign-in is by API key (``servicekit.web``: the session refers to the key by its SHA-256, as
 the verifier stores it; revoking the key ends the session). The live part is the only
@@ -278,10 +280,12 @@ def install_console(app: FastAPI, service: VerifierService, *, dev_mode: bool = 
         templates=Path(__file__).resolve().parent / "templates",
         key=key,
         secure_cookies=not dev_mode,
-        nav=[("/", "Requests"), ("/requests/new", "New request")],
+        nav=[("/", "Requests"), ("/requests/new", "New request"), ("/webhooks", "Webhooks")],
         authenticate=authenticate,
         resolve=lambda ref: service.store.lender_for_key(key_hash=ref),
         label=str,
         login_hint="API key",
     )
-    app.state.console.install(app, router)
+    from verifier.console_webhooks import router as webhooks_router  # it builds on this module's dependencies
+
+    app.state.console.install(app, router, webhooks_router)

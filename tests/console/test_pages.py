@@ -49,15 +49,33 @@ def issuer(story) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def lender(story) -> TestClient:
+def hooks(story):
+    """The lender console's webhooks, posting to a receiver that answers 503 (no dispatcher thread:
+    a test steps it with ``deliver_due``)."""
+    import httpx
+
+    from verifier.webhooks import Webhooks
+
+    hooks = Webhooks(story.verifier.store.engine, transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    yield hooks
+    hooks.stop()
+
+
+@pytest.fixture(scope="module")
+def lender(story, hooks) -> TestClient:
     from verifier.api import create_app
 
-    return _signed_in(create_app(story.verifier, public_url="http://verifier.demo"), story.api_key, "https://v.test")
+    app = create_app(story.verifier, public_url="http://verifier.demo", webhooks=hooks)
+    return _signed_in(app, story.api_key, "https://v.test")
 
 
 def _check_page(r, where: str) -> str:
     """The rules of every console page (servicekit.web): headers, no inline script, style or handler."""
-    assert r.status_code == 200, f"{where}: {r.status_code} {r.text[:300]}"
+    return _check_page_status(r, 200, where)
+
+
+def _check_page_status(r, status: int, where: str) -> str:
+    assert r.status_code == status, f"{where}: {r.status_code} {r.text[:300]}"
     assert r.headers["content-type"].startswith("text/html"), where
     assert r.headers["content-security-policy"] == CSP, where
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"] == "no-referrer", where
@@ -265,3 +283,68 @@ def test_a_request_with_escrow_from_the_form(story, lender):
     escrowed = story.ver.get(f"/requests/{request_id}", headers=story.lender).json()["verdict"]["escrow"]
     assert escrowed["id"] in fragment and escrowed["ciphertext"] in fragment and 'id="escrow"' in fragment
     assert ADA["birth_date"] not in fragment
+
+
+def _register_webhook(lender, **fields) -> object:
+    form = {"csrf_token": _csrf(lender.get("/console/webhooks").text), "events": ["request.verified"], **fields}
+    return lender.post("/console/webhooks", data=form)
+
+
+def test_webhooks_register_secret_once_deliveries_and_delete(story, lender, hooks):
+    """Register from the form (the secret on that page only), refused URLs as a form error, the
+    delivery log with its attempt, CSRF on register and delete, escaped values, delete."""
+    _check_page(lender.get("/console/webhooks"), "webhooks")
+    before = hooks.endpoints(lender="Hardening Lender")
+    for url, why in (
+        ("ftp://127.0.0.1/x", "http:// or https://"),
+        ("https://evil.example/h", "does not send webhooks"),
+    ):
+        r = _register_webhook(lender, url=url, description=XSS)
+        assert r.status_code == 422 and why in r.text and 'role="alert"' in r.text, r.text[:500]
+        assert html.escape(url) in r.text and "<script>window" not in r.text  # the form again, filled in, escaped
+    assert _register_webhook(lender, url="http://127.0.0.1:9/h", events=[]).status_code == 422
+    refused = lender.post("/console/webhooks", data={"url": "http://127.0.0.1:9/h", "events": "request.verified"})
+    assert refused.status_code == 403 and hooks.endpoints(lender="Hardening Lender") == before
+
+    r = _register_webhook(lender, url="http://127.0.0.1:9/hook?a='\"<b>", description=XSS)
+    assert r.status_code == 201, r.text[:500]
+    created = _check_page_status(r, 201, "webhook created")
+    secret = re.search(r'id="secret"[^>]*value="(whsec_[^"]+)"', created).group(1)
+    assert "<script>window" not in created and "<b>" not in created
+    (endpoint,) = [e for e in hooks.endpoints(lender="Hardening Lender") if e not in before]
+    assert endpoint["description"] == XSS and endpoint["events"] == ["request.verified"]
+
+    request = story.verifier.create_request(lender="Hardening Lender", credential_definitions=[story.cred_def["id"]])
+    presented = story.present({"request": request.request.to_json()})
+    assert story.submit({"id": request.id}, presented).json()["verified"]
+    hooks.deliver_due()  # one attempt: the receiver answers 503, the delivery stays pending
+    pages = {
+        "webhooks": lender.get("/console/webhooks"),
+        "webhook": lender.get(f"/console/webhooks/{endpoint['id']}"),
+        "requests": lender.get("/console/"),
+        "request": lender.get(f"/console/requests/{request.id}"),
+    }
+    for where, page in pages.items():
+        text = _check_page(page, where)
+        assert secret not in text and "whsec_" not in text, f"{where} shows the secret"
+        assert "<script>window" not in text, where
+    log = pages["webhook"].text
+    assert request.id in log and "request.verified" in log and "HTTP 503" in log and "s-pending" in log
+    other = _signed_in(lender.app, story.api_key, "https://v.test")  # another session's token does not delete
+    token = _csrf(other.get("/console/webhooks").text)
+    assert lender.post(f"/console/webhooks/{endpoint['id']}/delete", data={"csrf_token": token}).status_code == 403
+    assert lender.post(f"/console/webhooks/{endpoint['id']}/delete", data={}).status_code == 403
+    token = _csrf(pages["webhook"].text)
+    r = lender.post(f"/console/webhooks/{endpoint['id']}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/webhooks"
+    assert endpoint["id"] not in lender.get("/console/webhooks").text
+    assert lender.get(f"/console/webhooks/{endpoint['id']}").status_code == 404
+
+
+def test_another_lenders_webhook_is_not_found(story, lender, hooks):
+    view, _ = hooks.register(lender="Someone Else", url="http://127.0.0.1:9/other")
+    assert lender.get(f"/console/webhooks/{view['id']}").status_code == 404
+    assert view["id"] not in lender.get("/console/webhooks").text
+    token = _csrf(lender.get("/console/webhooks").text)
+    assert lender.post(f"/console/webhooks/{view['id']}/delete", data={"csrf_token": token}).status_code == 404
+    assert hooks.endpoint(lender="Someone Else", endpoint_id=view["id"])["id"] == view["id"]
