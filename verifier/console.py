@@ -128,6 +128,11 @@ def _form_page(request: Request, status: int = 200, **extra: Any) -> Response:
         "escrow_auditor": "",
         "escrow_attribute": "",
         "escrow_label": "",
+        "q1_id": "",
+        "q2_id": "",
+        "q2_definition": "",
+        "q2_disclose": "",
+        "equality": "",
         "expires_in": "600",
         "max_staleness": "600",
         "predicates": [{"attribute": "", "op": ">=", "value": ""} for _ in range(PREDICATE_ROWS)],
@@ -165,6 +170,11 @@ async def create_request(request: Request, service: ServiceDep, console: Console
             "escrow_auditor",
             "escrow_attribute",
             "escrow_label",
+            "q1_id",
+            "q2_id",
+            "q2_definition",
+            "q2_disclose",
+            "equality",
         )
     }
     numbers = {k: str(form.get(k) or "").strip() for k in ("expires_in", "max_staleness")}
@@ -184,15 +194,10 @@ async def create_request(request: Request, service: ServiceDep, console: Console
         escrow = {k: text[f"escrow_{k}"] for k in ("auditor", "attribute", "label")}
         if any(escrow.values()) and not all(escrow.values()):
             raise ValueError("escrow: name the auditor, the attribute and the label")
+        asked = _asked(text, list(dict.fromkeys(chosen + typed_in)), rows)
         record = service.create_request(
             lender=lender,
-            credential_definitions=list(dict.fromkeys(chosen + typed_in)),
-            disclose=[a.strip() for a in text["disclose"].split(",") if a.strip()],
-            predicates=[
-                {"attribute": r["attribute"], "op": r["op"], "value": _predicate_value(r["op"], r["value"])}
-                for r in rows
-                if r["attribute"]
-            ],
+            **asked,
             expires_in=int(numbers["expires_in"]),
             max_staleness=int(numbers["max_staleness"]),
             pseudonym=pseudonym,
@@ -205,6 +210,38 @@ async def create_request(request: Request, service: ServiceDep, console: Console
     return RedirectResponse(f"{PREFIX}/requests/{record.id}", status_code=303)
 
 
+def _names(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+def _asked(text: dict[str, str], definitions: list[str], rows: list[dict[str, str]]) -> dict[str, Any]:
+    """What the form asks, as ``VerifierService.create_request`` takes it (as ``POST /requests`` passes it):
+    the one-query form, or — a second credential named — two named queries, the predicate rows then
+    naming ``query.attribute``, and the equality line between them."""
+    predicates = [
+        {"attribute": r["attribute"], "op": r["op"], "value": _predicate_value(r["op"], r["value"])}
+        for r in rows
+        if r["attribute"]
+    ]
+    if not text["q2_definition"]:
+        if text["equality"] or text["q2_disclose"]:
+            raise ValueError("an equality or a second query's attributes need a second credential definition")
+        return {"credential_definitions": definitions, "disclose": _names(text["disclose"]), "predicates": predicates}
+    queries = [
+        {"id": text["q1_id"] or "first", "credential_definitions": definitions, "disclose": _names(text["disclose"])},
+        {
+            "id": text["q2_id"] or "second",
+            "credential_definitions": _names(text["q2_definition"]),
+            "disclose": _names(text["q2_disclose"]),
+        },
+    ]
+    return {
+        "queries": [{**q, "predicates": []} for q in queries],
+        "equalities": [text["equality"]] if text["equality"] else [],
+        "predicates": predicates,
+    }
+
+
 def _status(request: Request, service: VerifierService, lender: str, request_id: str) -> dict[str, Any]:
     view = _status_view(service, lender, request_id, request)
     verdict = view.get("verdict") or {}
@@ -213,6 +250,7 @@ def _status(request: Request, service: VerifierService, lender: str, request_id:
         **view,
         "disclosed": verdict.get("disclosed", {}),
         "proven": verdict.get("predicates", []),
+        "queries": verdict.get("queries"),  # per query: definition_id, disclosed, predicates (named queries)
         "escrow": escrow,
         "escrow_json": None if escrow is None else json.dumps(escrow, indent=2),
     }

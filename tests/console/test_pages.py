@@ -348,3 +348,47 @@ def test_another_lenders_webhook_is_not_found(story, lender, hooks):
     token = _csrf(lender.get("/console/webhooks").text)
     assert lender.post(f"/console/webhooks/{view['id']}/delete", data={"csrf_token": token}).status_code == 404
     assert hooks.endpoint(lender="Someone Else", endpoint_id=view["id"])["id"] == view["id"]
+
+
+def test_a_two_query_request_from_the_form_and_its_verdict_per_query(story, lender):
+    """Named queries and an equality go through ``create_request`` as ``POST /requests`` passes them;
+    a bad equality is a form error; the verdict shows each query's disclosed and proven."""
+    did = story.cred_def["id"]
+    form = {
+        "csrf_token": _csrf(lender.get("/console/requests/new").text),
+        "definitions": did,
+        "disclose": "country",
+        "q1_id": "main",
+        "q2_id": "again",
+        "q2_definition": did,
+        "q2_disclose": "",
+        "pseudonym": "none",
+        "expires_in": "600",
+        "max_staleness": "600",
+        "p0_attribute": "again.income",
+        "p0_op": ">=",
+        "p0_value": "1",
+    }
+    for bad, why in (("main.nothing == again.income", "nothing"), ("main.income = again.income", "")):
+        r = lender.post("/console/requests", data={**form, "equality": bad})
+        assert r.status_code in (400, 422) and 'role="alert"' in r.text and why in r.text, r.text[:600]
+        assert html.escape(bad) in r.text  # the form again, filled in
+    alone = {**form, "q2_definition": "", "equality": "main.income == again.income"}
+    assert lender.post("/console/requests", data=alone).status_code == 422
+    r = lender.post(
+        "/console/requests", data={**form, "equality": "main.income == again.income"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text[:600]
+    request_id = r.headers["location"].rsplit("/", 1)[1]
+    created = story.verifier.get_request(lender="Hardening Lender", request_id=request_id)
+    assert [q.id for q in created.request.queries] == ["main", "again"]
+    assert created.request.equalities == (("main.income", "again.income"),)
+    page = _check_page(lender.get(r.headers["location"]), "two-query request")
+    assert "main.income = again.income" in page and "income &gt;= 1" in page
+    assert created.request.queries[1].predicates and not created.request.queries[0].predicates  # on its query
+    verdict = story.submit({"id": request_id}, story.present({"request": created.request.to_json()})).json()
+    assert verdict["verified"], verdict
+    fragment = lender.get(f"/console/requests/{request_id}/status").text
+    assert 'id="query-1"' in fragment and 'id="query-2"' in fragment and "Proven across the queries" in fragment
+    assert ADA["country"] in fragment and "main.income = again.income" in fragment
+    assert str(ADA["income"]) not in fragment  # proven, never disclosed
