@@ -177,6 +177,19 @@ def test_the_whole_story_in_the_browser(stack, driver, tmp_path):  # noqa: F811
     assert pages.css("main tbody tr").text.count("pending") == 1  # the newest: never answered
     pages.shoot("lender-requests")
 
+    # the lender's webhooks: register one (its secret on that page only), its (empty) delivery log
+    pages.open(f"{verifier}/console/webhooks")
+    pages.fill(url="http://127.0.0.1:9/hook", description="loan system")
+    webhook_created = pages.submit()
+    webhook_secret = pages.css("#secret").get_attribute("value")
+    assert webhook_secret.startswith("whsec_") and "shown only on this page" in webhook_created
+    pages.shoot("lender-webhook-created")
+    pages.css('main dd a[href^="/console/webhooks/ep_"]').click()
+    assert "No deliveries yet." in pages.record()
+    pages.shoot("lender-webhook")
+    pages.open(f"{verifier}/console/webhooks")
+    pages.shoot("lender-webhooks")
+
     # the ledger explorer
     pages.open(f"{ledger}/console/")
     pages.shoot("ledger-checkpoint")
@@ -197,6 +210,8 @@ def test_the_whole_story_in_the_browser(stack, driver, tmp_path):  # noqa: F811
             assert secret not in html, f"{url} carries a secret"
         if offer_token in html:
             assert html == created, f"{url} carries the offer's token"
+        if webhook_secret in html:
+            assert html == webhook_created, f"{url} carries the webhook's secret"
 
 
 def test_forms_without_the_csrf_token_are_refused_in_the_browser(stack, driver, tmp_path):  # noqa: F811
