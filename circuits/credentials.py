@@ -27,6 +27,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import rfc8785
@@ -42,6 +43,11 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CREDENTIAL_HEADER_TAG = b"zkcred/credential/v1"
 HANDLE_INDEX, EXPIRY_INDEX, FIRST_ATTRIBUTE_INDEX = 0, 1, 2
 OPS = (">=", ">", "<=", "<", "between", "!=", "in", "not_in")
+LINEAR_OPS = (">=", ">", "<=", "<", "=", "between")
+#: A linear predicate has 1–16 terms with integer coefficients 0 < |c| < 2^63 (the bound
+#: circuits/notes/linear.md's wrap-around argument uses).
+LINEAR_MAX_TERMS, LINEAR_MAX_COEF = 16, 2**63 - 1
+_OP_SIGNS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -335,6 +341,108 @@ class Predicate:
         return cls(str(d["attribute"]), str(d["op"]), d["value"])
 
 
+def _linear_number(v: Any) -> Decimal:
+    """A linear predicate's threshold: an int or a decimal string / ``Decimal`` (never a float)."""
+    if isinstance(v, bool) or isinstance(v, float) or not isinstance(v, (int, str, Decimal)):
+        raise ParameterError(f"a linear predicate's value is an integer or a decimal string, not {v!r}")
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise ParameterError(f"not a number: {v!r}") from None
+    _require(d.is_finite() and abs(d) < Decimal(2) ** 200, f"not a usable threshold: {v!r}")
+    return d
+
+
+def _linear_value(v: Any) -> int | str:
+    """One canonical form per threshold, so JSON round-trips compare equal: an int, else its decimal string."""
+    d = _linear_number(v)
+    return (
+        int(d) if d == d.to_integral_value() and not isinstance(v, str) or re.fullmatch(r"-?[0-9]+", str(v)) else str(v)
+    )
+
+
+@dataclass(frozen=True)
+class LinearPredicate:
+    """``Σ coef·query.attribute op value`` over hidden ``int``/``decimal``/``date`` attributes.
+
+    ``terms`` are ``("query.attribute", coef)`` pairs (integer coefficients, each
+    attribute once); ``op`` one of :data:`LINEAR_OPS`; ``value`` a number in the
+    attributes' units (decimals at their value, dates in days since 1970-01-01), ``[low,
+    high]`` for ``between``. Proven as one range statement on the homomorphic combination
+    of the attributes' commitments (:mod:`circuits.statements.linear_predicate`).
+
+    >>> p = LinearPredicate((("tax.income", 40), ("bank.monthly_debt", -100)), ">=", 0)
+    >>> p.describe()
+    '40 × tax.income − 100 × bank.monthly_debt ≥ 0'
+    >>> LinearPredicate.from_json(p.to_json()) == p
+    True
+    """
+
+    terms: tuple[tuple[str, int], ...]
+    op: str
+    value: Any
+
+    def __post_init__(self) -> None:
+        _require(self.op in LINEAR_OPS, f"unknown linear operator {self.op!r} (one of {', '.join(LINEAR_OPS)})")
+        terms = tuple((ref, coef) for ref, coef in self.terms)
+        _require(0 < len(terms) <= LINEAR_MAX_TERMS, f"a linear predicate has 1–{LINEAR_MAX_TERMS} terms")
+        for ref, coef in terms:
+            q, _, a = ref.partition(".") if isinstance(ref, str) else ("", "", "")
+            _require(bool(_NAME.fullmatch(q)) and bool(_NAME.fullmatch(a)), f"a term names query.attribute: {ref!r}")
+            _require(
+                isinstance(coef, int) and not isinstance(coef, bool) and 0 < abs(coef) <= LINEAR_MAX_COEF,
+                f"{ref}: a coefficient is a non-zero integer of at most 2^63 − 1 in magnitude",
+            )
+        _require(len({ref for ref, _ in terms}) == len(terms), "a linear predicate names each attribute once")
+        if self.op == "between":
+            _require(isinstance(self.value, (list, tuple)) and len(self.value) == 2, "between needs [low, high]")
+            value: Any = tuple(_linear_value(v) for v in self.value)
+            _require(_linear_number(value[0]) <= _linear_number(value[1]), "between needs low ≤ high")
+        else:
+            value = _linear_value(self.value)
+        object.__setattr__(self, "terms", terms)
+        object.__setattr__(self, "value", value)
+
+    @property
+    def bounds(self) -> list[tuple[str, Decimal]]:
+        """The one-sided comparisons it means: ``between`` is ``>= low`` and ``<= high``; ``=`` is ``= t``."""
+        if self.op == "between":
+            return [(">=", _linear_number(self.value[0])), ("<=", _linear_number(self.value[1]))]
+        return [(self.op, _linear_number(self.value))]
+
+    def describe(self, names: dict[str, str] | None = None) -> str:
+        """``40 × tax.income − 100 × bank.monthly_debt ≥ 0`` (``names`` renames the references)."""
+        names = names or {}
+        parts = []
+        for i, (ref, coef) in enumerate(self.terms):
+            sign = ("− " if i else "−") if coef < 0 else ("+ " if i else "")
+            factor = "" if abs(coef) == 1 else f"{abs(coef)} × "
+            parts.append(f"{sign}{factor}{names.get(ref, ref)}")
+        lhs = " ".join(parts)
+        if self.op == "between":
+            return f"{lhs} between {self.value[0]} and {self.value[1]}"
+        return f"{lhs} {_OP_SIGNS[self.op]} {self.value}"
+
+    def to_json(self) -> dict:
+        value = [_json_safe(v) for v in self.value] if self.op == "between" else _json_safe(self.value)
+        return {"terms": [{"attr": ref, "coef": _json_safe(c)} for ref, c in self.terms], "op": self.op, "value": value}
+
+    @classmethod
+    def from_json(cls, data: Any) -> LinearPredicate:
+        d = _obj(data, {"terms", "op", "value"}, "linear predicate")
+        if not isinstance(d["terms"], list):
+            raise EncodingError("linear predicate terms must be a list")
+        terms = []
+        for t in d["terms"]:
+            term = _obj(t, {"attr", "coef"}, "linear term")
+            coef = term["coef"]
+            if isinstance(coef, str) and re.fullmatch(r"-?[1-9][0-9]{0,18}", coef):
+                coef = int(coef)  # beyond ±(2^53 − 1) a coefficient travels as a string
+            terms.append((str(term["attr"]), coef))
+        value = d["value"]
+        return cls(tuple(terms), str(d["op"]), tuple(value) if isinstance(value, list) else value)
+
+
 @dataclass(frozen=True)
 class CredentialQuery:
     """What one credential must show: accepted definitions, disclosures, predicates.
@@ -404,7 +512,9 @@ class PresentationRequest:
 
     ``equalities`` are pairs ``("query.attribute", "query.attribute")`` of hidden
     attributes that must be equal (across credentials too). The same link secret in
-    every credential is always proven.
+    every credential is always proven. ``linear`` are :class:`LinearPredicate` over hidden
+    attributes of one or several queries; the JSON form omits the key when there are none,
+    so requests without them keep their bytes and digest.
     """
 
     nonce: bytes
@@ -412,6 +522,7 @@ class PresentationRequest:
     today: _dt.date
     queries: tuple[CredentialQuery, ...]
     equalities: tuple[tuple[str, str], ...] = ()
+    linear: tuple[LinearPredicate, ...] = ()
 
     def __post_init__(self) -> None:
         _require(16 <= len(self.nonce) <= 64, "a nonce is 16–64 bytes")
@@ -426,6 +537,12 @@ class PresentationRequest:
             for ref in pair:
                 q, _, a = ref.partition(".")
                 _require(q in ids and bool(a), f"equality refers to unknown {ref!r}")
+        object.__setattr__(self, "linear", tuple(self.linear))
+        _require(len(self.linear) <= 16, "a request has at most 16 linear predicates")
+        for lp in self.linear:
+            _require(isinstance(lp, LinearPredicate), "linear predicates are LinearPredicate")
+            for ref, _ in lp.terms:
+                _require(ref.partition(".")[0] in ids, f"linear predicate refers to unknown query in {ref!r}")
 
     def query(self, query_id: str) -> CredentialQuery:
         for q in self.queries:
@@ -440,11 +557,14 @@ class PresentationRequest:
             "today": self.today.isoformat(),
             "queries": [q.to_json() for q in self.queries],
             "equalities": [list(e) for e in self.equalities],
+            **({"linear": [lp.to_json() for lp in self.linear]} if self.linear else {}),
         }
 
     @classmethod
     def from_json(cls, data: Any) -> PresentationRequest:
-        d = _obj(data, {"nonce", "verifier_id", "today", "queries", "equalities"}, "presentation request")
+        d = _obj(data, {"nonce", "verifier_id", "today", "queries", "equalities"}, "presentation request", {"linear"})
+        if not isinstance(d.get("linear", []), list):
+            raise EncodingError("linear must be a list")
         try:
             today = _dt.date.fromisoformat(d["today"])
         except (TypeError, ValueError) as e:
@@ -455,6 +575,7 @@ class PresentationRequest:
             today,
             tuple(CredentialQuery.from_json(q) for q in d["queries"]),
             tuple(tuple(map(str, e)) for e in d["equalities"]),
+            tuple(LinearPredicate.from_json(lp) for lp in d.get("linear", [])),
         )
 
     def to_bytes(self) -> bytes:

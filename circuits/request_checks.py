@@ -17,22 +17,31 @@ could ever satisfy, before any holder tries:
 5. sets over :data:`MAX_SET_VALUES` values (``CredentialQuery`` refuses them too);
 6. more range statements than one presentation proves: one per bound of each order
    predicate on a hidden attribute, plus the expiry statement, at most
-   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split.
+   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split;
+7. a linear predicate (:func:`check_linear`) over an attribute a definition lacks, that is
+   disclosed, or not an ``int``/``decimal``/``date``; or one that no values of the
+   attributes' types can meet (``income − debt ≥ t`` beyond the largest difference), for
+   every choice of accepted definitions.
 
 Pure: no I/O; the verifier calls it on ``POST /requests`` and a wallet may call it too.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from circuits import constants as k
 from circuits.attributes import OFFSET, threshold
-from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest
+from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest, Schema
 from circuits.errors import ParameterError, ZkCredError
 
-__all__ = ["MAX_SET_VALUES", "UnanswerableRequest", "check_answerable", "check_query"]
+__all__ = ["MAX_SET_VALUES", "UnanswerableRequest", "check_answerable", "check_linear", "check_query"]
+
+#: Past this many choices of definitions for a linear predicate's queries, only each term is checked.
+MAX_LINEAR_CHOICES = 256
 
 #: the most values an ``in`` / ``not_in`` predicate may list (``circuits.credentials.Predicate``).
 MAX_SET_VALUES = 64
@@ -60,6 +69,59 @@ def check_answerable(request: PresentationRequest, definitions: Mapping[str, Cre
     for query in request.queries:
         for definition_id in query.credential_definitions:
             check_query(request, query, definitions[definition_id])
+    check_linear(request, definitions)
+
+
+def check_linear(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:
+    """Refuse a linear predicate no credentials of the definitions its queries accept could meet (item 7),
+    and a request whose range statements, linear bounds included, exceed one aggregate (item 6)."""
+    from circuits.statements import linear_predicate
+    from circuits.statements.base import PresentationRejected
+
+    qids = [q.id for q in request.queries]
+    ranges = 0
+    for lp in request.linear:
+        text = lp.describe()
+        used = sorted({qids.index(ref.partition(".")[0]) for ref, _ in lp.terms})
+        choices = list(
+            itertools.islice(
+                itertools.product(*(request.queries[ci].credential_definitions for ci in used)), MAX_LINEAR_CHOICES + 1
+            )
+        )
+        met, count = False, 0
+        for choice in choices[:MAX_LINEAR_CHOICES]:
+            chosen = dict(zip(used, (definitions[i] for i in choice), strict=True))
+            try:
+                terms = linear_predicate.resolve(request, lp, functools.partial(_schema, chosen))
+                count = len(linear_predicate.bounds(lp, [t for _, _, t in terms]))
+                met = True
+            except PresentationRejected:
+                continue
+            except ZkCredError as e:
+                raise UnanswerableRequest(f"{text}: {e}") from None
+        if not met and len(choices) <= MAX_LINEAR_CHOICES:
+            raise UnanswerableRequest(f"no credentials could meet {text}: no values of the attributes' types do")
+        ranges += count
+    if ranges:
+        ranges += sum(_query_ranges(q) for q in request.queries)
+        if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
+            raise UnanswerableRequest(
+                f"the request needs {ranges} range statements (linear predicates' bounds included); "
+                f"one presentation proves at most {k.RANGE_PROOF_MAX_AGGREGATION}"
+            )
+
+
+def _query_ranges(query: CredentialQuery) -> int:
+    """The range statements of one query: each bound of an order predicate on a hidden attribute, and the expiry."""
+    return 1 + sum(
+        (2 if p.op == "between" else 1)
+        for p in query.predicates
+        if p.op in _ORDER and p.attribute not in query.disclose
+    )
+
+
+def _schema(chosen: Mapping[int, CredentialDefinition], ci: int) -> Schema:
+    return chosen[ci].schema
 
 
 def check_query(request: PresentationRequest, query: CredentialQuery, d: CredentialDefinition) -> None:
@@ -120,11 +182,7 @@ def check_query(request: PresentationRequest, query: CredentialQuery, d: Credent
                 )
         elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(s in a.excluded for s in range(a.lo, a.hi + 1)):
             raise UnanswerableRequest(f"{d.id}: the predicates on {name} exclude every value of its range")
-    ranges = 1 + sum(
-        (2 if p.op == "between" else 1)
-        for p in query.predicates
-        if p.op in _ORDER and p.attribute not in query.disclose
-    )
+    ranges = _query_ranges(query)
     if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
         raise UnanswerableRequest(
             f"{d.id}: the request needs {ranges} range statements (one per bound of each order predicate on a "

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import SQLModel
 
-from circuits.credentials import OPS
+from circuits.credentials import LINEAR_MAX_TERMS, LINEAR_OPS, OPS
 
 STATUSES = ("pending", "verified", "rejected", "expired")
 
@@ -115,6 +115,21 @@ class PredicateIn(_Strict):
     value: Any
 
 
+class LinearTermIn(_Strict):
+    """``coef × attr``: ``attr`` an attribute of the query (``income``) or ``query.attribute``."""
+
+    attr: str = Field(min_length=1, max_length=130)
+    coef: StrictInt
+
+
+class LinearIn(_Strict):
+    """``Σ coef × attr op value`` over hidden int/decimal/date attributes (circuits/notes/linear.md)."""
+
+    terms: list[LinearTermIn] = Field(min_length=1, max_length=LINEAR_MAX_TERMS)
+    op: Literal[LINEAR_OPS]  # type: ignore[valid-type]
+    value: Any
+
+
 #: A campaign / product id a lender names for ``{"pseudonym": {"context": …}}``.
 CAMPAIGN_MAX = 64
 
@@ -127,6 +142,7 @@ class RequestCreate(_Strict):
     pseudonym: StrictBool | PseudonymScopeIn = False
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
+    linear: list[LinearIn] = Field(default_factory=list, max_length=16)
     credential_definitions: list[str] = Field(min_length=1, max_length=16)
     expires_in: int = Field(default=600, ge=1, le=MAX_EXPIRES_IN)
     max_staleness: int = Field(default=600, ge=0, le=MAX_STALENESS)

@@ -69,10 +69,17 @@ from typing import Any, Protocol
 
 from circuits.backend import GroupBackend
 from circuits.codec import b64e
-from circuits.credentials import CredentialDefinition, CredentialQuery, Predicate, PresentationRequest, canonical_json
+from circuits.credentials import (
+    CredentialDefinition,
+    CredentialQuery,
+    LinearPredicate,
+    Predicate,
+    PresentationRequest,
+    canonical_json,
+)
 from circuits.errors import VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, verify_presentation
-from circuits.request_checks import check_query
+from circuits.request_checks import check_linear, check_query
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
@@ -88,6 +95,16 @@ from verifier.resolver import (
 logger = logging.getLogger(__name__)
 
 QUERY_ID = "credential"
+
+
+def _linear_predicate(data: dict[str, Any]) -> LinearPredicate:
+    """``{terms: [{attr, coef}], op, value}``; an ``attr`` without a query (``income``) is the request's one query's."""
+    terms = tuple(
+        (str(t["attr"]) if "." in str(t["attr"]) else f"{QUERY_ID}.{t['attr']}", t["coef"]) for t in data["terms"]
+    )
+    return LinearPredicate(terms, str(data["op"]), data["value"])
+
+
 NONCE_BYTES = 32
 API_KEY_PREFIX = "zkv_"
 
@@ -319,6 +336,7 @@ class VerifierService:
         credential_definitions: Sequence[str],
         disclose: Sequence[str] = (),
         predicates: Sequence[dict[str, Any]] = (),
+        linear: Sequence[dict[str, Any]] = (),
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
@@ -328,6 +346,8 @@ class VerifierService:
 
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
         the lender's campaign of that id (module docstring); the context is derived here.
+        ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates; a term's ``attr`` names an
+        attribute of the query (``income``, or ``credential.income``).
         """
         logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
         now = self.clock() if now is None else now
@@ -350,11 +370,17 @@ class VerifierService:
                 self.verifier_id,
                 _dt.datetime.fromtimestamp(now, _dt.UTC).date(),
                 (query,),
+                linear=tuple(_linear_predicate(lp) for lp in linear),
             )
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
-        for definition_id in query.credential_definitions:
-            self._check_answerable(query, self._definition(definition_id), request)
+        definitions = {i: self._definition(i) for i in query.credential_definitions}
+        for d in definitions.values():
+            self._check_answerable(query, d, request)
+        try:
+            check_linear(request, definitions)
+        except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
+            raise VerifierError(ErrorKind.INPUT, str(e)) from None
         now_ms = _now_ms(now)
         record = RequestRecord(
             id=secrets.token_urlsafe(16),

@@ -67,6 +67,7 @@ class ProverState:
     blindings: list[int] = field(default_factory=list)  # s_i of the commitments C_i
     commitments: list[Any] = field(default_factory=list)  # C_i = m·G + s_i·H
     first_init: Any = None  # credential 1's BBS ProofInit (the one challenge hashes it)
+    combined: list[Any] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate
 
     def __repr__(self) -> str:
         return "ProverState(<secret>)"
@@ -101,6 +102,7 @@ class VerifierState:
     first_init: Any = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, Any] = field(default_factory=dict)
+    combined: list[Any] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate, derived
 
     def m_hat(self, ci: int, index: int) -> int:
         """The BBS proof's response for hidden message ``index`` of credential ``ci`` (the shared ``m̂``)."""
