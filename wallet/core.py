@@ -29,6 +29,7 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import logging
 import time
 import time as _time
@@ -199,6 +200,26 @@ def offer_document_url(source: str) -> str:
         return deeplinks.resolve(source, action="accept")
     except deeplinks.DeepLinkError as e:
         raise WalletError(str(e)) from None
+
+
+#: The most combinations of fitting credentials the wallet tries for a request's linear predicates.
+MAX_COMBINATIONS = 64
+
+
+def _combination(request: PresentationRequest, fitting: list[list[tuple]], link: int) -> list[tuple]:
+    """One credential per query that meets the request's linear predicates too (the first such, in
+    wallet order); without linear predicates, each query's first fitting credential."""
+    if not request.linear:
+        return [fits[0] for fits in fitting]
+    reason = ""
+    for choice in itertools.islice(itertools.product(*fitting), MAX_COMBINATIONS):
+        try:
+            check_satisfiable(request, [c[2] for c in choice], [c[3] for c in choice], link)
+        except ZkCredError as e:
+            reason = reason or getattr(e, "reason", str(e))
+            continue
+        return list(choice)
+    raise NoMatchingCredential(reason)
 
 
 class Wallet:
@@ -411,9 +432,9 @@ class Wallet:
         if not isinstance(request, PresentationRequest):
             request = PresentationRequest.from_json(request)
         link = self._link_secret
-        chosen = []
+        fitting = []
         for q in request.queries:
-            reasons = []
+            reasons, fits = [], []
             for cid, rec, d, cred in self._candidates():
                 if d.id not in q.credential_definitions:
                     continue
@@ -426,12 +447,15 @@ class Wallet:
                 except ZkCredError as e:
                     reasons.append(getattr(e, "reason", str(e)))
                     continue
-                chosen.append((cid, rec, d, cred))
-                break
-            else:
+                fits.append((cid, rec, d, cred))
+                if not request.linear:
+                    break  # the first that fits; linear predicates may need another combination
+            if not fits:
                 if not reasons:
                     raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
                 raise NoMatchingCredential(reasons[0])
+            fitting.append(fits)
+        chosen = _combination(request, fitting, link)
         revocation = {}
         for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
             r = rec.get("revocation")
