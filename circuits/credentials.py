@@ -353,6 +353,17 @@ def _linear_number(v: Any) -> Decimal:
     return d
 
 
+_PARSE_SYMBOLS = str.maketrans({"×": "*", "−": "-", "≥": ">=", "≤": "<="})
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+_LINEAR_TERM = re.compile(
+    r"\s*(?P<sign>[+-]?)\s*(?:(?P<coef>[0-9]{1,19})\s*\*\s*)?(?P<ref>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*"
+)
+_LINEAR_TEXT = re.compile(
+    rf"(?P<lhs>.+?)\s*(?:(?P<op>>=|<=|>|<|=)\s*(?P<value>{_NUMBER})|(?P<between_op>between)\s+"
+    rf"(?P<low>{_NUMBER})\s+and\s+(?P<high>{_NUMBER}))"
+)
+
+
 def _linear_value(v: Any) -> int | str:
     """One canonical form per threshold, so JSON round-trips compare equal: an int, else its decimal string."""
     d = _linear_number(v)
@@ -402,6 +413,35 @@ class LinearPredicate:
             value = _linear_value(self.value)
         object.__setattr__(self, "terms", terms)
         object.__setattr__(self, "value", value)
+
+    @classmethod
+    def parse(cls, text: str, default_query: str | None = None) -> LinearPredicate:
+        """``40*tax.income - 100*bank.monthly_debt >= 0``, ``a.x + a.y between 1 and 2`` — also
+        :meth:`describe`'s form (``×``, ``−``, ``≥``, ``≤``). An attribute without a query takes
+        ``default_query``.
+
+        >>> LinearPredicate.parse("40*income - 100*debt >= 0", "credential").describe()
+        '40 × credential.income − 100 × credential.debt ≥ 0'
+        """
+        if not isinstance(text, str) or len(text) > 4096:
+            raise ParameterError("a linear predicate is a string of at most 4096 characters")
+        norm = text.translate(_PARSE_SYMBOLS).strip()
+        m = _LINEAR_TEXT.fullmatch(norm)
+        if not m:
+            raise ParameterError(f"not a linear predicate: {text!r} (e.g. 40*tax.income - 100*bank.debt >= 0)")
+        lhs, op = m.group("lhs"), m.group("op") or "between"
+        terms = []
+        for i, t in enumerate(_LINEAR_TERM.finditer(lhs)):
+            _require(i == 0 or bool(t.group("sign")), f"terms are joined by + or -: {lhs!r}")
+            sign = -1 if t.group("sign") == "-" else 1
+            ref = t.group("ref")
+            if "." not in ref:
+                _require(default_query is not None, f"{ref}: name its query (query.{ref})")
+                ref = f"{default_query}.{ref}"
+            terms.append((ref, sign * int(t.group("coef") or 1)))
+        _require("".join(t.group(0) for t in _LINEAR_TERM.finditer(lhs)) == lhs, f"not a sum of terms: {lhs!r}")
+        value: Any = (m.group("low"), m.group("high")) if op == "between" else m.group("value")
+        return cls(tuple(terms), op, value)
 
     @property
     def bounds(self) -> list[tuple[str, Decimal]]:

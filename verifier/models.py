@@ -29,7 +29,7 @@ Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/Post
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import BigInteger, Index, MetaData, Text
@@ -130,6 +130,10 @@ class LinearIn(_Strict):
     value: Any
 
 
+#: The string form of a linear predicate: ``40*income - 100*monthly_debt >= 0`` (``LinearPredicate.parse``).
+LinearText = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 #: A campaign / product id a lender names for ``{"pseudonym": {"context": …}}``.
 CAMPAIGN_MAX = 64
 
@@ -142,7 +146,7 @@ class RequestCreate(_Strict):
     pseudonym: StrictBool | PseudonymScopeIn = False
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
-    linear: list[LinearIn] = Field(default_factory=list, max_length=16)
+    linear: list[LinearIn | LinearText] = Field(default_factory=list, max_length=16)
     credential_definitions: list[str] = Field(min_length=1, max_length=16)
     expires_in: int = Field(default=600, ge=1, le=MAX_EXPIRES_IN)
     max_staleness: int = Field(default=600, ge=0, le=MAX_STALENESS)

@@ -97,8 +97,11 @@ logger = logging.getLogger(__name__)
 QUERY_ID = "credential"
 
 
-def _linear_predicate(data: dict[str, Any]) -> LinearPredicate:
-    """``{terms: [{attr, coef}], op, value}``; an ``attr`` without a query (``income``) is the request's one query's."""
+def _linear_predicate(data: dict[str, Any] | str) -> LinearPredicate:
+    """``{terms: [{attr, coef}], op, value}`` or its string form ``40*income - 100*debt >= 0``; an
+    ``attr`` without a query (``income``) is the request's one query's."""
+    if isinstance(data, str):
+        return LinearPredicate.parse(data, QUERY_ID)
     terms = tuple(
         (str(t["attr"]) if "." in str(t["attr"]) else f"{QUERY_ID}.{t['attr']}", t["coef"]) for t in data["terms"]
     )
@@ -336,7 +339,7 @@ class VerifierService:
         credential_definitions: Sequence[str],
         disclose: Sequence[str] = (),
         predicates: Sequence[dict[str, Any]] = (),
-        linear: Sequence[dict[str, Any]] = (),
+        linear: Sequence[dict[str, Any] | str] = (),
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
@@ -346,8 +349,9 @@ class VerifierService:
 
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
         the lender's campaign of that id (module docstring); the context is derived here.
-        ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates; a term's ``attr`` names an
-        attribute of the query (``income``, or ``credential.income``).
+        ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates or their string form
+        (``LinearPredicate.parse``); a term's ``attr`` names an attribute of the query (``income``,
+        or ``credential.income``).
         """
         logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
         now = self.clock() if now is None else now

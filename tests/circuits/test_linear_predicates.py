@@ -405,3 +405,30 @@ def test_py_ecc_named_subset():
     higher = dataclasses.replace(req, linear=(lin(">=", 160_001, ("bank.assets", 1), ("bank.liabilities", -1)),))
     with pytest.raises(PresentationRejected):
         verify_presentation(higher, pres, d, backend=be)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("40*tax.income - 100*bank.monthly_debt >= 0", DTI),
+        ("40 × tax.income − 100 × bank.monthly_debt ≥ 0", DTI),  # describe()'s own form
+        (
+            "bank.assets - bank.liabilities between 10000 and 10000000",
+            lin("between", [10000, 10**7], ("bank.assets", 1), ("bank.liabilities", -1)),
+        ),
+        ("-tax.income+2*bank.fx_balance<-3.5", lin("<", "-3.5", ("tax.income", -1), ("bank.fx_balance", 2))),
+        ("income = 5", lin("=", 5, ("credential.income", 1))),
+    ],
+)
+def test_string_form_parses_to_the_predicate(text, expected):
+    assert LinearPredicate.parse(text, "credential") == expected
+    assert LinearPredicate.parse(expected.describe()) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["tax.income bank.debt >= 1", "tax.income >= ", "tax.income >= 1.5e3", "income >= 1", "tax.income != 1", "*x >= 1"],
+)
+def test_string_form_refuses_what_it_cannot_read(text):
+    with pytest.raises(ParameterError):
+        LinearPredicate.parse(text)

@@ -36,6 +36,19 @@ def test_a_linear_predicate_is_proven_without_revealing_the_values(client, auth,
     assert verdict["disclosed"] == {"country": "NL"}  # income and debt stay hidden
 
 
+def test_the_string_form_is_the_same_request(client, auth, world):
+    as_text = request_body(world, predicates=[], linear=["income - 10*debt >= 76000"])
+    created = client.post("/requests", json=as_text, headers=auth)
+    assert created.status_code == 201, created.text
+    as_object = request_body(world, predicates=[], linear=[_linear(76000)])
+    assert (
+        created.json()["request"]["linear"]
+        == client.post("/requests", json=as_object, headers=auth).json()["request"]["linear"]
+    )
+    r = client.post("/requests", json=request_body(world, linear=["income >= 1e3"]), headers=auth)
+    assert r.status_code == 422 and "not a linear predicate" in r.json()["detail"]
+
+
 def test_a_false_linear_predicate_cannot_be_answered(client, auth, world):
     high = client.post(
         "/requests",
