@@ -7,9 +7,9 @@ One credential with 10 attributes (tests/… fixtures shape):
   country ∈ {DE, FR, NL}, score ≥ 600, children ≠ 3)
 - (c) two credentials from two issuers, link-secret equality, 1 predicate each
 - (d) (a) plus a pseudonym for the verifier's context (circuits.bbs.pseudonym)
-- (g) (c)'s two credentials with one linear predicate across them instead,
+- (l) (c)'s two credentials with one linear predicate across them instead,
   ``40 × income.income − 100 × identity.debt ≥ 0`` (issue 16; circuits/notes/linear.md),
-  and (h) its baseline: the same two credentials with one ordinary range predicate
+  and (m) its baseline: the same two credentials with one ordinary range predicate
   (``income ≥ 50 000``) — a linear predicate should cost no more than one range statement
 - (e), (f): (a), (b) on the same schema with its integers declared with bounds
   (``income: int(0..1000000000)`` …, as a real schema would, and as AnonCreds' 32-bit
@@ -136,8 +136,8 @@ def scenarios(be):
         CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)),
     )
     dti = LinearPredicate((("income.income", 40), ("identity.debt", -100)), ">=", 0)
-    g = req(CredentialQuery("income", (d1.id,)), CredentialQuery("identity", (d2.id,)), linear=(dti,))
-    h = req(CredentialQuery("income", (d1.id,), (), PREDICATES_B[:1]), CredentialQuery("identity", (d2.id,)))
+    lin = req(CredentialQuery("income", (d1.id,)), CredentialQuery("identity", (d2.id,)), linear=(dti,))
+    lin0 = req(CredentialQuery("income", (d1.id,), (), PREDICATES_B[:1]), CredentialQuery("identity", (d2.id,)))
     e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
     f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
     return {
@@ -147,8 +147,8 @@ def scenarios(be):
         "d": (d, [d1], [c1]),
         "e": (e, [d3], [c3]),
         "f": (f, [d3], [c3]),
-        "g": (g, [d1, d2], [c1, c2]),
-        "h": (h, [d1, d2], [c1, c2]),
+        "l": (lin, [d1, d2], [c1, c2]),
+        "m": (lin0, [d1, d2], [c1, c2]),
     }, link
 
 
