@@ -432,3 +432,19 @@ def test_string_form_parses_to_the_predicate(text, expected):
 def test_string_form_refuses_what_it_cannot_read(text):
     with pytest.raises(ParameterError):
         LinearPredicate.parse(text)
+
+
+def test_refused_only_when_no_choice_of_accepted_definitions_meets_it(world):
+    """A query accepting two definitions: ``income ≥ 11`` is impossible for one whose income is
+    ``int(0..10)`` but possible for the other, so the request stands; with only the first it is refused."""
+    _, defs, _, _ = world
+    small = Schema("tax-small", "1", (AttributeSpec("income", AttributeType.parse("int(0..10)")),))
+    d_small = make_issuer(small, "tax-small").definition
+    p = lin(">=", 11, ("tax.income", 1))
+    req = _fit(_request(p), defs)
+    both = dataclasses.replace(req.queries[0], credential_definitions=(d_small.id, defs[0].id))
+    known = {d.id: d for d in (*defs, d_small)}
+    only = dataclasses.replace(req.queries[0], credential_definitions=(d_small.id,))
+    with pytest.raises(UnanswerableRequest, match="no credentials could meet tax.income ≥ 11"):
+        check_answerable(dataclasses.replace(req, queries=(only, req.queries[1]), linear=(p,)), known)
+    check_answerable(dataclasses.replace(req, queries=(both, req.queries[1]), linear=(p,)), known)
