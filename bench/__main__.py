@@ -1,6 +1,6 @@
 """``python -m bench <scenario> [--json] [--repeats N] [--backends blst,py_ecc]``.
 
-Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``ledger``, ``compare``.
+Scenarios: ``bbs``, ``presentation``, ``revocation``, ``sigma``, ``ledger``, ``ledger-reads``, ``compare``.
 With ``--json`` the output is one
 JSON object ``{"results": {backend: {operation: {median_ms, min_ms, max_ms}}}, "sizes": {...}}``
 plus extra keys (operation counts, unit costs) that readers may ignore.
@@ -23,13 +23,14 @@ SCENARIOS = {
     "compare": "bench.compare",
     "sigma": "bench.sigma",
     "ledger": "bench.ledger",
+    "ledger-reads": "bench.ledger_reads",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["compare"]:  # its own flags (--out, --quick, …): bench/compare.py
-        return __import__(SCENARIOS["compare"], fromlist=["main"]).main(argv[1:])
+    if argv[:1] in (["compare"], ["ledger-reads"]):  # their own flags (--out, --entries, …)
+        return __import__(SCENARIOS[argv[0]], fromlist=["main"]).main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--json", action="store_true", help="print one JSON object")

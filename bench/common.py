@@ -9,10 +9,17 @@ report how far the wall time is above that floor — the Python overhead we own.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import statistics
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
 
 
 def measure(fn: Callable[[], object], repeats: int, warmup: int = 1) -> dict:
@@ -170,3 +177,64 @@ def machine_line() -> str:
         pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, load average {load}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Return once ``url`` answers at all; raise if the process exits or nothing answers in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the service exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url}: no answer after {timeout:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process's own group (uvicorn and its workers), SIGKILL if it lingers."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class Services:
+    """Processes a benchmark starts on loopback, each logging to ``tmp/<name>-<n>.log``, stopped by ``close``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(self, name: str, argv: Sequence[str], *, ready: str, env: dict[str, str] | None = None) -> str:
+        """Start ``argv`` (``{port}`` replaced by a free port); return its URL once ``ready`` answers."""
+        port = free_port()
+        out = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")  # closed with the process
+        base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ZKCRED_CONFIG")}
+        base["ZKCRED_STATE_DIR"] = str(self.tmp)
+        proc = subprocess.Popen(
+            [a.replace("{port}", str(port)) for a in argv],
+            env={**base, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url + ready, proc)
+        return url
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            stop_process(proc)

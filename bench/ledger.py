@@ -19,7 +19,6 @@ numbers include scheduling among five processes.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,8 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from bench import common
 from ledger.checkpoint import format_add_checkpoint, log_verifier
 from ledger.client import LedgerClient
 from ledger.entries import public_key_bytes, sign_entry
@@ -52,25 +50,6 @@ def _stats(times_ms: list[float]) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not start")
-
-
 def append_to_cosigned(samples: int) -> dict[str, dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="zkcred-bench-witness-"))
     env = {**os.environ, "ZKCRED_LEDGER_ORIGIN": ORIGIN}
@@ -81,7 +60,7 @@ def append_to_cosigned(samples: int) -> dict[str, dict[str, Any]]:
     try:
         witnesses = []
         for i in (1, 2, 3):
-            port, name = _free_port(), f"bench.example/w{i}"
+            port, name = common.free_port(), f"bench.example/w{i}"
             signer = CosignatureSigner(name, key_from_file(tmp / f"w{i}-key"))
             procs.append(
                 subprocess.Popen(
@@ -108,9 +87,9 @@ def append_to_cosigned(samples: int) -> dict[str, dict[str, Any]]:
                 )
             )
             witnesses.append((name, signer.verifier, f"http://127.0.0.1:{port}"))
-            _wait(f"http://127.0.0.1:{port}/vkey", procs[-1])
+            common.wait_until_up(f"http://127.0.0.1:{port}/vkey", procs[-1])
         (tmp / "witnesses").write_text(format_policy(simple_policy(witnesses, 3, log=log_vkey)))
-        port = _free_port()
+        port = common.free_port()
         procs.append(
             subprocess.Popen(
                 [
@@ -134,7 +113,7 @@ def append_to_cosigned(samples: int) -> dict[str, dict[str, Any]]:
             )
         )
         url = f"http://127.0.0.1:{port}"
-        _wait(f"{url}/tree-head", procs[-1])
+        common.wait_until_up(f"{url}/tree-head", procs[-1])
         consumer = simple_policy([(n, v, None) for n, v, _ in witnesses], 3, log=log_vkey)
         client = LedgerClient(url, ledger_key=public_key_bytes(ledger_key), origin=ORIGIN, policy=consumer)
         return _measure(client, samples)

@@ -48,6 +48,8 @@ from circuits.hashing import XMD_SHA256
 OFFSET = 2**63
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 EPOCH = _dt.date(1970, 1, 1)
+#: What a numeric attribute value is once decoded (``from_int``): int, bool, date or decimal.
+NumericValue = int | bool | _dt.date | Decimal
 _DECIMAL = re.compile(r"decimal\((\d{1,2})\)")
 _BOUNDED_INT = re.compile(r"int\((-?(?:0|[1-9][0-9]{0,18}))\.\.(-?(?:0|[1-9][0-9]{0,18}))\)")
 DATE_MIN, DATE_MAX = (_dt.date.min - EPOCH).days, (_dt.date.max - EPOCH).days
@@ -104,7 +106,7 @@ class AttributeType:
         return self.kind in NUMERIC
 
     # value <-> integer -----------------------------------------------------------------
-    def to_int(self, value) -> int:
+    def to_int(self, value: object) -> int:
         """The integer v this value stands for (numeric types only); refuses what does not fit."""
         kind = self.kind
         if kind == "int":
@@ -129,7 +131,7 @@ class AttributeType:
             raise AttributeValueError(f"{value} is outside the declared [{self.bounds[0]}, {self.bounds[1]}]")
         return v
 
-    def from_int(self, v: int):
+    def from_int(self, v: int) -> NumericValue:
         if self.kind == "int":
             return v
         if self.kind == "bool":
@@ -141,7 +143,7 @@ class AttributeType:
         raise AttributeValueError("string attributes have no numeric value")
 
     # value <-> scalar ------------------------------------------------------------------
-    def encode(self, value) -> int:
+    def encode(self, value: object) -> int:
         """The BBS message scalar for ``value``."""
         if self.kind == "string":
             if not isinstance(value, str):
@@ -149,13 +151,13 @@ class AttributeType:
             return hash_string(value)
         return self.to_int(value) + OFFSET
 
-    def decode(self, scalar: int):
+    def decode(self, scalar: int) -> NumericValue:
         """Inverse of :meth:`encode` for numeric types (strings cannot be decoded)."""
         if not 0 <= scalar < 2**64:
             raise AttributeValueError("not an encoded numeric attribute")
         return self.from_int(scalar - OFFSET)
 
-    def to_json(self, value):
+    def to_json(self, value: object) -> object:
         """JSON-friendly form of a value of this type."""
         if self.kind == "date":
             return _as_date(value).isoformat()
@@ -168,7 +170,7 @@ def hash_string(value: str) -> int:
     return XMD_SHA256.hash_to_scalar(value.encode("utf-8"), k.ATTRIBUTE_STRING_DST)
 
 
-def threshold(attr_type: AttributeType, value, op: str) -> int:
+def threshold(attr_type: AttributeType, value: object, op: str) -> int:
     """The encoded integer bound that makes ``a op value`` an integer comparison.
 
     Returns the encoded ``t`` such that ``a op value`` ⇔ ``enc(a) op' t`` where ``op'`` is
@@ -194,7 +196,7 @@ def threshold(attr_type: AttributeType, value, op: str) -> int:
     return v + OFFSET
 
 
-def _as_int(value) -> int:
+def _as_int(value: object) -> int:
     """An int, or its decimal string (JSON carries integers beyond ±2^53 as strings)."""
     if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]{0,19})", value):
         return int(value)
@@ -203,7 +205,7 @@ def _as_int(value) -> int:
     return value
 
 
-def _as_date(value) -> _dt.date:
+def _as_date(value: object) -> _dt.date:
     if isinstance(value, _dt.datetime):
         raise AttributeValueError("expected a date, got a datetime")
     if isinstance(value, _dt.date):
@@ -221,13 +223,18 @@ def _as_date(value) -> _dt.date:
     raise AttributeValueError(f"expected a date, got {type(value).__name__}")
 
 
-def _as_decimal(value) -> Decimal:
+def _as_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
         raise AttributeValueError("decimals are given as str, int or Decimal (never float)")
-    try:
-        d = Decimal(value) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, TypeError, ValueError) as e:
-        raise AttributeValueError(f"not a decimal: {value!r}") from e
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, (str, int)):
+        try:
+            d = Decimal(value)
+        except (InvalidOperation, ValueError) as e:
+            raise AttributeValueError(f"not a decimal: {value!r}") from e
+    else:
+        raise AttributeValueError(f"not a decimal: {value!r}")
     if not d.is_finite():
         raise AttributeValueError("decimals must be finite")
     return d

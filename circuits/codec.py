@@ -12,8 +12,10 @@ so each object has exactly one encoding, and decoding it back gives the same byt
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, IdentityPointError, ScalarOutOfRangeError
 
@@ -49,16 +51,16 @@ class Writer:
     def scalar(self, s: int) -> None:
         self._parts.append((s % R).to_bytes(SCALAR_BYTES, "big"))
 
-    def scalars(self, xs) -> None:
+    def scalars(self, xs: Iterable[int]) -> None:
         xs = list(xs)
         self.u16(len(xs))
         for x in xs:
             self.scalar(x)
 
-    def point(self, be: GroupBackend, p) -> None:
+    def point(self, be: GroupBackend, p: G1) -> None:
         self._parts.append(be.g1_to_bytes(p))
 
-    def points(self, be: GroupBackend, ps) -> None:
+    def points(self, be: GroupBackend, ps: Iterable[G1]) -> None:
         ps = list(ps)
         self.u16(len(ps))
         for p in ps:
@@ -122,13 +124,13 @@ class Reader:
             raise EncodingError("too many scalars")
         return [self.scalar() for _ in range(n)]
 
-    def point(self, be: GroupBackend, *, allow_identity: bool = False):
+    def point(self, be: GroupBackend, *, allow_identity: bool = False) -> G1:
         p = be.g1_from_bytes(self._take(G1_BYTES))
         if not allow_identity and be.g1_is_identity(p):
             raise IdentityPointError("identity point in encoding")
         return p
 
-    def points(self, be: GroupBackend, max_count: int = 4096) -> list:
+    def points(self, be: GroupBackend, max_count: int = 4096) -> list[G1]:
         n = self.u16()
         if n > max_count:
             raise EncodingError("too many points")

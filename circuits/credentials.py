@@ -28,7 +28,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
@@ -37,6 +37,9 @@ from circuits.codec import b64d, b64e
 from circuits.constants import G2_BYTES
 from circuits.errors import EncodingError, ParameterError
 from circuits.hashing import i2osp
+
+if TYPE_CHECKING:
+    from circuits.bbs.suite import Ciphersuite
 
 RESERVED_NAMES = ("link_secret", "revocation_handle", "expiry", "prover_blind")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -59,12 +62,19 @@ def content_id(prefix: str, obj: Any) -> str:
     return f"{prefix}:{hashlib.sha256(canonical_json(obj)).hexdigest()[:32]}"
 
 
+def _str_pair(e: Any) -> tuple[str, str]:
+    """An equality from JSON: two strings (the request's constructor checks what they name)."""
+    items = tuple(map(str, e))
+    _require(len(items) == 2, "an equality names two different attributes")
+    return items[0], items[1]
+
+
 def _require(cond: bool, message: str) -> None:
     if not cond:
         raise ParameterError(message)
 
 
-def _obj(data: Any, keys: set[str], what: str, optional: set[str] = frozenset()) -> dict:
+def _obj(data: Any, keys: set[str], what: str, optional: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise EncodingError(f"{what} must be a JSON object")
     missing, extra = keys - data.keys(), data.keys() - keys - optional
@@ -131,7 +141,7 @@ class Schema:
                 raise AttributeValueError(f"{a.name}: {e}") from None
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "version": self.version,
@@ -161,7 +171,7 @@ class RevocationRegistry:
     capacity: int
     Q: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "capacity": self.capacity, "q": b64e(self.Q)}
 
     @classmethod
@@ -218,12 +228,12 @@ class CredentialDefinition:
     def message_count(self) -> int:
         return self.signer_message_count + 2
 
-    def bbs_suite(self):
+    def bbs_suite(self) -> Ciphersuite:
         from circuits import bbs
 
         return bbs.SHA256 if self.suite == "BLS12-381-SHA-256" else bbs.SHAKE256
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "issuer_id": self.issuer_id,
             "schema": self.schema.to_json(),
@@ -259,14 +269,14 @@ class Credential:
     """
 
     definition_id: str
-    values: dict
+    values: dict[str, Any]
     expiry: _dt.date
     revocation_handle: int
     revocation_index: int | None
     signature: bytes
     prover_blind: int = field(repr=False)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "definition_id": self.definition_id,
             "values": dict(self.values),
@@ -331,7 +341,7 @@ class Predicate:
         v = list(self.value) if isinstance(self.value, tuple) else self.value
         return f"{self.attribute} {self.op} {v}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         v = [_json_safe(x) for x in self.value] if isinstance(self.value, tuple) else _json_safe(self.value)
         return {"attribute": self.attribute, "op": self.op, "value": v}
 
@@ -463,7 +473,7 @@ class LinearPredicate:
             return f"{lhs} between {self.value[0]} and {self.value[1]}"
         return f"{lhs} {_OP_SIGNS[self.op]} {self.value}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         value = [_json_safe(v) for v in self.value] if self.op == "between" else _json_safe(self.value)
         return {"terms": [{"attr": ref, "coef": _json_safe(c)} for ref, c in self.terms], "op": self.op, "value": value}
 
@@ -513,7 +523,7 @@ class CredentialQuery:
         object.__setattr__(self, "disclose", tuple(self.disclose))
         object.__setattr__(self, "predicates", tuple(self.predicates))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = {
             "id": self.id,
             "credential_definitions": list(self.credential_definitions),
@@ -590,7 +600,7 @@ class PresentationRequest:
                 return q
         raise ParameterError(f"no query {query_id!r}")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "nonce": b64e(self.nonce),
             "verifier_id": self.verifier_id,
@@ -614,7 +624,7 @@ class PresentationRequest:
             str(d["verifier_id"]),
             today,
             tuple(CredentialQuery.from_json(q) for q in d["queries"]),
-            tuple(tuple(map(str, e)) for e in d["equalities"]),
+            tuple(_str_pair(e) for e in d["equalities"]),
             tuple(LinearPredicate.from_json(lp) for lp in d.get("linear", [])),
         )
 

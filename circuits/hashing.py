@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import H2F_L, P, R
 from circuits.errors import ParameterError
 
@@ -76,7 +77,7 @@ class Expander:
         uniform = self.expand(msg, dst, count * H2F_L)
         return [os2ip(uniform[i * H2F_L : (i + 1) * H2F_L]) % P for i in range(count)]
 
-    def hash_to_g1(self, backend: GroupBackend, msg: bytes, dst: bytes):
+    def hash_to_g1(self, backend: GroupBackend, msg: bytes, dst: bytes) -> G1:
         """RFC 9380 §3 hash_to_curve (random-oracle encoding) into G1."""
         if self is XMD_SHA256:
             return backend.hash_to_g1_xmd_sha256(msg, dst)

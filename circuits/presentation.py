@@ -53,10 +53,12 @@ from typing import Any
 from circuits import constants as k
 from circuits.attributes import OFFSET, threshold
 from circuits.backend import GroupBackend, get_backend
+from circuits.backend.interface import G1
 from circuits.credentials import (
     EXPIRY_INDEX,
     Credential,
     CredentialDefinition,
+    Predicate,
     PresentationRequest,
 )
 from circuits.errors import ParameterError, ZkCredError
@@ -123,14 +125,14 @@ def _context_transcript(request: PresentationRequest) -> Transcript:
     return t
 
 
-def _pedersen(be: GroupBackend):
+def _pedersen(be: GroupBackend) -> tuple[G1, G1]:
     from circuits.pedersen import PedersenGens
 
     gens = PedersenGens.default(be)
     return gens.G, gens.H
 
 
-def _clear_holds(d: CredentialDefinition, idx: int, a: int, p) -> bool:
+def _clear_holds(d: CredentialDefinition, idx: int, a: int, p: Predicate) -> bool:
     """A predicate on a disclosed attribute, checked on the encoded value."""
     t = d.schema.attributes[idx - 2].type
     if p.op in (">=", ">"):
@@ -285,7 +287,7 @@ def create_presentation(
     )
 
 
-def _disclosed_json(names: Sequence[str], d: CredentialDefinition, cred: Credential) -> dict:
+def _disclosed_json(names: Sequence[str], d: CredentialDefinition, cred: Credential) -> dict[str, Any]:
     spec_of = {a.name: a for a in d.schema.attributes}
     return {name: spec_of[name].type.to_json(cred.values[name]) for name in names}
 

@@ -27,6 +27,7 @@ import hashlib
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.errors import IdentityPointError
 from circuits.hashing import expand_message_xmd, i2osp, os2ip
 
@@ -58,7 +59,7 @@ class Transcript:
     def append_scalar(self, label: bytes, value: int) -> None:
         self.append(label, i2osp(value % k.R, k.SCALAR_BYTES))
 
-    def append_point(self, label: bytes, point, backend: GroupBackend, *, allow_identity: bool = False) -> None:
+    def append_point(self, label: bytes, point: G1, backend: GroupBackend, *, allow_identity: bool = False) -> None:
         if not allow_identity and backend.g1_is_identity(point):
             raise IdentityPointError(f"identity point appended as {label!r}")
         self.append(label, backend.g1_to_bytes(point))

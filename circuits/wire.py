@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from circuits.backend import GroupBackend, get_backend
+from circuits.backend.interface import G1
 from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scalar_to_bytes
 from circuits.codec import Reader, Writer, b64d, b64e
 from circuits.constants import G1_BYTES, SCALAR_BYTES
@@ -62,24 +63,37 @@ class _Codec:
     def decode(self, data: bytes, be: GroupBackend) -> Any:
         raise NotImplementedError
 
+    # Native (``packed = False``) codecs: a JSON value of their own and a binary form of their own.
+    def to_json(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def from_json(self, data: Any) -> Any:
+        raise NotImplementedError
+
+    def write(self, w: Writer, value: Any) -> None:
+        raise NotImplementedError
+
+    def read(self, r: Reader) -> Any:
+        raise NotImplementedError
+
 
 class _Point(_Codec):
     size = G1_BYTES
 
-    def encode(self, value, be):
+    def encode(self, value: G1, be: GroupBackend) -> bytes:
         return be.g1_to_bytes(value)
 
-    def decode(self, data, be):
+    def decode(self, data: bytes, be: GroupBackend) -> G1:
         return g1_from_bytes_nonidentity(be, data)
 
 
 class _Scalar(_Codec):
     size = SCALAR_BYTES
 
-    def encode(self, value, be):
+    def encode(self, value: int, be: GroupBackend) -> bytes:
         return scalar_to_bytes(value)
 
-    def decode(self, data, be):
+    def decode(self, data: bytes, be: GroupBackend) -> int:
         return scalar_from_bytes(data)
 
 
@@ -87,13 +101,17 @@ class _Tail(_Codec):
     """A tuple of points or scalars: the variable end of a packed group."""
 
     def __init__(self, element: _Codec) -> None:
+        if element.size is None:
+            raise ValueError("a tail repeats a fixed-size element")
         self.element, self.item = element, element.size
+        self._step = element.size
 
-    def encode(self, value, be):
+    def encode(self, value: Sequence[Any], be: GroupBackend) -> bytes:
         return b"".join(self.element.encode(x, be) for x in value)
 
-    def decode(self, data, be):
-        return tuple(self.element.decode(data[i : i + self.item], be) for i in range(0, len(data), self.item))
+    def decode(self, data: bytes, be: GroupBackend) -> tuple[Any, ...]:
+        step = self._step
+        return tuple(self.element.decode(data[i : i + step], be) for i in range(0, len(data), step))
 
 
 class _Raw(_Codec):
@@ -102,56 +120,56 @@ class _Raw(_Codec):
     def __init__(self, n: int) -> None:
         self.size = n
 
-    def encode(self, value, be):
+    def encode(self, value: bytes, be: GroupBackend) -> bytes:
         return bytes(value)
 
-    def decode(self, data, be):
+    def decode(self, data: bytes, be: GroupBackend) -> bytes:
         return bytes(data)
 
 
 class _Blob(_Codec):
     """Opaque bytes of any length, alone in their group (parsed strictly by the statement that uses them)."""
 
-    def encode(self, value, be):
+    def encode(self, value: bytes, be: GroupBackend) -> bytes:
         return bytes(value)
 
-    def decode(self, data, be):
+    def decode(self, data: bytes, be: GroupBackend) -> bytes:
         return bytes(data)
 
 
 class _Text(_Codec):
     packed = False
 
-    def to_json(self, value):
+    def to_json(self, value: str) -> str:
         return value
 
-    def from_json(self, data):
+    def from_json(self, data: Any) -> str:
         if not isinstance(data, str):
             raise EncodingError("expected a string")
         return data
 
-    def write(self, w: Writer, value) -> None:
+    def write(self, w: Writer, value: str) -> None:
         w.text(value)
 
-    def read(self, r: Reader):
+    def read(self, r: Reader) -> str:
         return r.text()
 
 
 class _Object(_Codec):
     packed = False
 
-    def to_json(self, value):
+    def to_json(self, value: dict[str, Any]) -> dict[str, Any]:
         return value
 
-    def from_json(self, data):
+    def from_json(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise EncodingError("expected an object")
         return data
 
-    def write(self, w: Writer, value) -> None:
+    def write(self, w: Writer, value: dict[str, Any]) -> None:
         w.blob(canonical_json(value))
 
-    def read(self, r: Reader):
+    def read(self, r: Reader) -> dict[str, Any]:
         try:
             data = json.loads(r.blob())
         except ValueError as e:
@@ -162,18 +180,18 @@ class _Object(_Codec):
 class _U64(_Codec):
     packed = False
 
-    def to_json(self, value):
+    def to_json(self, value: int) -> int:
         return value
 
-    def from_json(self, data):
+    def from_json(self, data: Any) -> int:
         if type(data) is not int or not 0 <= data < 2**64:  # not True, not 1.0
             raise EncodingError("expected an integer in [0, 2^64)")
         return data
 
-    def write(self, w: Writer, value) -> None:
+    def write(self, w: Writer, value: int) -> None:
         w.u64(value)
 
-    def read(self, r: Reader):
+    def read(self, r: Reader) -> int:
         return r.u64()
 
 
@@ -182,27 +200,27 @@ class _List(_Codec):
 
     packed = False
 
-    def __init__(self, element: Callable[[], type]) -> None:
+    def __init__(self, element: Callable[[], type[_Wire]]) -> None:
         self._element = element  # late-bound: the element class is declared below
 
     @property
     def wire(self) -> WireType:
         return self._element().WIRE
 
-    def to_json_be(self, value, be):
+    def to_json_be(self, value: Sequence[Any], be: GroupBackend) -> list[Any]:
         return [self.wire.to_json(x, be) for x in value]
 
-    def from_json_be(self, data, be):
+    def from_json_be(self, data: Any, be: GroupBackend) -> tuple[Any, ...]:
         if not isinstance(data, list):
             raise EncodingError("expected an array")
         return tuple(self.wire.from_json(x, be) for x in data)
 
-    def write_be(self, w: Writer, value, be) -> None:
+    def write_be(self, w: Writer, value: Sequence[Any], be: GroupBackend) -> None:
         w.u16(len(value))
         for x in value:
             self.wire.write(w, x, be)
 
-    def read_be(self, r: Reader, be):
+    def read_be(self, r: Reader, be: GroupBackend) -> tuple[Any, ...]:
         return tuple(self.wire.read(r, be) for _ in range(r.u16()))
 
 
@@ -214,7 +232,7 @@ def RAW(n: int) -> _Codec:  # reads as a codec constant
     return _Raw(n)
 
 
-def LIST(element: Callable[[], type]) -> _Codec:
+def LIST(element: Callable[[], type[_Wire]]) -> _Codec:
     return _List(element)
 
 
@@ -279,6 +297,8 @@ class WireType:
             out[f.name] = f.codec.decode(rest, be)
         elif tails:  # two tails of one item size: the type says how many items each has
             item = tails[0].codec.item
+            if item is None or self.split is None:  # a field list that cannot be decoded: a bug in it
+                raise TypeError(f"{self.cls.__name__}: two tails need one item size and a split")
             if len(rest) % item:
                 raise EncodingError(f"{self.cls.__name__}: bad length {len(data)}")
             n1, _ = self.split(len(rest) // item)
@@ -300,6 +320,7 @@ class WireType:
             if self._absent(fields, obj):
                 continue
             codec = fields[0].codec
+            value: Any  # the group's JSON value: base64 text, an array, or the codec's own
             if codec.packed:
                 value = b64e(self._pack(fields, obj, be))
             elif isinstance(codec, _List):
@@ -430,7 +451,7 @@ class _Wire:
 
     @classmethod
     def from_bytes(cls, data: bytes, backend: GroupBackend | None = None) -> Any:
-        def read():
+        def read() -> Any:
             r = Reader(data)
             out = cls.WIRE.read(r, backend or get_backend())
             r.finish()
@@ -486,7 +507,7 @@ class CredentialProof(_Wire):
     """
 
     definition_id: str
-    disclosed: dict  # attribute name -> JSON value
+    disclosed: dict[str, Any]  # attribute name -> JSON value
     A_bar: Any
     B_bar: Any
     D: Any

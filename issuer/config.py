@@ -59,7 +59,7 @@ class Settings(CommonSettings):
     master_key: bytes = Field(repr=False)
     issuer_id: str | None = None
     issuer_name: str | None = None
-    offer_ttl_seconds: int = Field(DEFAULT_OFFER_TTL, ge=1)
+    offer_ttl_seconds: int = Field(default=DEFAULT_OFFER_TTL, ge=1)
 
     @classmethod
     def _derive_service(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -107,7 +107,11 @@ def _upgrade_for_outbox(engine: Engine) -> None:
     inspector = inspect(engine)
     for table, name, columns in _UNIQUE:
         covered = [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
-        covered += [tuple(i["column_names"]) for i in inspector.get_indexes(table) if i.get("unique")]
+        covered += [
+            tuple(str(c) for c in i["column_names"])  # an expression index (None) never equals plain columns
+            for i in inspector.get_indexes(table)
+            if i.get("unique") and None not in i["column_names"]
+        ]
         if columns in covered:
             continue
         try:

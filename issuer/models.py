@@ -194,7 +194,7 @@ class AuditRow(SQLModel, table=True):
 
 
 TABLES = [
-    m.__table__  # type: ignore[attr-defined]
+    m.__table__  # type: ignore[attr-defined,union-attr]  # SQLModel sets it on table=True classes; its stubs do not say
     for m in (
         IssuerIdentity,
         SchemaRow,

@@ -398,10 +398,10 @@ def reconcile(
     report = ReconcileReport(issuer_id=issuer_id, dry_run=outbox is None)
     by_seq: dict[int, Mapping[str, Any]] = {}
     by_content: dict[str, int] = {}
-    for doc in entries(issuer_id):
-        seq = int(doc["seq"])
-        by_seq[seq] = doc
-        by_content.setdefault(content_id(issuer_id, doc["type"], doc["payload"]).hex(), seq)
+    for entry in entries(issuer_id):
+        entry_seq = int(entry["seq"])
+        by_seq[entry_seq] = entry
+        by_content.setdefault(content_id(issuer_id, entry["type"], entry["payload"]).hex(), entry_seq)
     report.ledger_entries = len(by_seq)
 
     known: set[int] = set()

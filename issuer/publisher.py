@@ -32,10 +32,11 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuer.errors import ErrorKind, IssuerError
+from ledger import merkle
 from ledger.client import LedgerClient
 from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
-from ledger.entries import canonical_json, entry_hash, sign_entry
-from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet
+from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash, parse_entry, sign_entry, verify_tree_head
+from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet, VerificationFailed
 from ledger.log import LedgerLog, now_ms
 
 logger = logging.getLogger(__name__)
@@ -123,11 +124,13 @@ class HttpPublisher:
                     prev_hash=prev,
                 )
                 try:
-                    return int(self.client.submit(entry)["seq"])
+                    receipt = self.client.submit(entry)
                 except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
                     logger.debug("publish: chain conflict at %d (attempt %d)", seq, attempt)
                     seq, prev = e.expected_seq, e.expected_prev_hash
                     time.sleep(0.005 * (attempt + 1))
+                    continue
+                return self._checked(entry, receipt)
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, "the ledger head kept moving; try again")
         except LedgerError as e:
             if getattr(e, "status", 400) >= 500:
@@ -135,6 +138,43 @@ class HttpPublisher:
             raise _refused(e) from e
         except httpx.HTTPError as e:
             raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"the ledger is unreachable ({type(e).__name__})") from e
+
+    def _checked(self, entry: Entry, receipt: Mapping[str, Any]) -> int:
+        """The seq the receipt names, once the receipt proves the ledger holds this entry (or its content).
+
+        A ledger that answers "appended" must show it: the tree head in the receipt is signed
+        by the pinned ledger key, and an inclusion proof puts the entry's leaf (or, for an
+        ``existing`` answer, the leaf of the earlier entry with the same issuer, type and
+        payload) under that tree head's root.  The issuer keeps no record a ledger could later
+        deny.  Without a pinned key only the receipt's own hashes are checked.
+        """
+        try:
+            seq = int(receipt["seq"])
+            existing = bool(receipt.get("existing", False))
+            sth = SignedTreeHead.from_json(receipt["tree_head"])
+            if existing:
+                held = parse_entry(self.client.fetch_entry(seq), seq=seq)
+                if (held.issuer, held.type, held.payload) != (entry.issuer, entry.type, entry.payload):
+                    raise VerificationFailed(f"entry {seq} is not the content the ledger said it holds", seq=seq)
+                body = held.canonical()
+            else:
+                body = entry.canonical()
+                if seq != entry.seq or bytes.fromhex(receipt["entry_hash"]) != entry_hash(body):
+                    raise VerificationFailed(f"the receipt for entry {entry.seq} names another entry", seq=seq)
+            if self.client.ledger_key is None:
+                return seq
+            verify_tree_head(sth, self.client.ledger_key)
+            if not 0 <= seq < sth.size:
+                raise VerificationFailed(f"the receipt's tree head (size {sth.size}) does not hold entry {seq}")
+            _, proof = self.client.inclusion_proof(seq=seq, tree_size=sth.size)
+            if not merkle.verify_inclusion(merkle.leaf_hash(body), seq, sth.size, proof, sth.root):
+                raise VerificationFailed(f"entry {seq} is not under the receipt's signed tree head", seq=seq)
+            return seq
+        except (KeyError, TypeError, ValueError) as e:
+            raise IssuerError(ErrorKind.LEDGER_REFUSED, f"the ledger's receipt is malformed ({e!r})") from e
+        except VerificationFailed as e:
+            logger.error("ledger receipt failed verification: %s", e.detail)
+            raise IssuerError(ErrorKind.LEDGER_REFUSED, f"the ledger's receipt does not verify: {e.detail}") from e
 
     def _witnessed_head(self, wait: float = 3.0):  # type: ignore[no-untyped-def]
         """The verified checkpoint, once it covers the ledger's head (witnesses cosign a round behind)."""

@@ -1378,9 +1378,9 @@ class IssuerService:
                     )
                     .values(next_index=CredentialDefinitionRow.next_index + 1)
                     .returning(
-                        CredentialDefinitionRow.next_index,
-                        CredentialDefinitionRow.accumulator,
-                        CredentialDefinitionRow.accumulator_seq,
+                        col(CredentialDefinitionRow.next_index),
+                        col(CredentialDefinitionRow.accumulator),
+                        col(CredentialDefinitionRow.accumulator_seq),
                     )
                 ).first()
                 if taken is None:

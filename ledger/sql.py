@@ -112,8 +112,16 @@ class LedgerContentRow(SQLModel, table=True):
     seq: int = Field(sa_type=BigInteger)
 
 
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under a pooled SQLAlchemy one (sqlite3 or psycopg: hot paths use its cursors)."""
+    driver = conn.connection.driver_connection
+    if driver is None:  # only after the pool invalidated it, never inside a checkout
+        raise RuntimeError("the database connection was invalidated")
+    return driver
+
+
 TABLES = [
-    t.__table__
+    t.__table__  # type: ignore[attr-defined,union-attr]  # SQLModel sets it on table=True classes; its stubs do not say
     for t in (
         LedgerEntryRow,
         LedgerNodeRow,
@@ -322,7 +330,7 @@ class SqlStore:
     def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Run one read on the DBAPI cursor (hot reads skip SQLAlchemy's statement layer)."""
         with self.engine.connect() as conn:
-            cur = conn.connection.driver_connection.cursor()
+            cur = _driver(conn).cursor()
             try:
                 cur.execute(sql, params)
                 return cur.fetchall()
@@ -463,7 +471,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE: True})
             with conn.begin():
-                driver = conn.connection.driver_connection
+                driver = _driver(conn)
                 cur = driver.cursor()
                 hint_cur = driver.cursor() if issuer_hint is not None else None
                 content_cur = driver.cursor() if content_hint is not None else None

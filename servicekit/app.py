@@ -457,7 +457,7 @@ def create_service_app(
     summary: str | None = None,
     description: str | None = None,
     version: str = "1",
-    error_mappers: Mapping[type[BaseException], ErrorMapper] | None = None,
+    error_mappers: Mapping[type[Exception], ErrorMapper] | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     readiness_timeout: float = READINESS_TIMEOUT,
     optional_checks: Mapping[str, ReadinessCheck] | None = None,
@@ -481,7 +481,11 @@ def create_service_app(
     metrics = metrics or ServiceMetrics(service)
     checks = dict(readiness or {})
     app = FastAPI(
-        title=title, summary=summary, description=description, version=version, generate_unique_id_function=route_name
+        title=title,
+        summary=summary,
+        description=description or "",
+        version=version,
+        generate_unique_id_function=route_name,
     )
     app.state.service_name = service
     app.state.metrics = metrics

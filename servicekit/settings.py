@@ -189,8 +189,11 @@ class _EnvSource(PydanticBaseSettingsSource):
         if load is None:
             return {}
         out: dict[str, Any] = {}
-        for name in self.settings_cls.model_fields:
-            for var in self.settings_cls.env_names(name):
+        cls = self.settings_cls
+        if not issubclass(cls, CommonSettings):  # only CommonSettings installs this source
+            raise TypeError(f"{cls.__name__} is not a zkcred settings class")
+        for name in cls.model_fields:
+            for var in cls.env_names(name):
                 value = load.environ.get(var)
                 if value is not None and value.strip() != "":
                     out[name] = value.strip()

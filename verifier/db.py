@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, insert, inspect, text, update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
 from ledger.sql import normalize_url
 from servicekit.settings import current_state_dir
@@ -104,17 +104,19 @@ class SqlRequestStore:
             s.commit()
 
     def revoke_api_keys(self, *, key_hash: str | None = None, lender: str | None = None, revoked_ms: int) -> int:
-        cond = ApiKey.key_hash == key_hash if key_hash is not None else ApiKey.lender == lender
+        cond = col(ApiKey.key_hash) == key_hash if key_hash is not None else col(ApiKey.lender) == lender
         with Session(self.engine) as s:
             result = s.connection().execute(
-                update(ApiKey).where(cond, ApiKey.revoked_ms.is_(None)).values(revoked_ms=revoked_ms)
+                update(ApiKey).where(cond, col(ApiKey.revoked_ms).is_(None)).values(revoked_ms=revoked_ms)
             )
             s.commit()
             return result.rowcount or 0
 
     def lender_for_key(self, *, key_hash: str) -> str | None:
         with Session(self.engine) as s:
-            row = s.exec(select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_ms.is_(None))).first()
+            row = s.exec(
+                select(ApiKey).where(col(ApiKey.key_hash) == key_hash, col(ApiKey.revoked_ms).is_(None))
+            ).first()
             return None if row is None else row.lender
 
     # requests
@@ -161,7 +163,7 @@ class SqlRequestStore:
         """
         stmt = (
             update(RequestRow)
-            .where(RequestRow.id == request_id, RequestRow.status == "pending")
+            .where(col(RequestRow.id) == request_id, col(RequestRow.status) == "pending")
             .values(status=status, verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms)
         )
         with self.engine.begin() as conn:
@@ -190,14 +192,14 @@ class SqlRequestStore:
         any number of concurrent failures exactly ``max_attempts`` are counted and exactly one
         rejects; a call on an answered request changes nothing and says ``"answered"``.
         """
-        pending = (RequestRow.id == request_id, RequestRow.status == "pending")
+        pending = (col(RequestRow.id) == request_id, col(RequestRow.status) == "pending")
         with self.engine.begin() as conn:
             counted = conn.execute(update(RequestRow).where(*pending).values(attempts=RequestRow.attempts + 1))
             if counted.rowcount != 1:
                 return "answered"
             rejected = conn.execute(
                 update(RequestRow)
-                .where(*pending, RequestRow.attempts >= max_attempts)
+                .where(*pending, col(RequestRow.attempts) >= max_attempts)
                 .values(
                     status="rejected", verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms
                 )
@@ -215,6 +217,6 @@ class SqlRequestStore:
         """``lender``'s verified requests carrying ``pseudonym`` (oldest first; only those before ``before_seq``)."""
         query = select(PseudonymRow).where(PseudonymRow.lender == lender, PseudonymRow.pseudonym == pseudonym)
         if before_seq is not None:
-            query = query.where(PseudonymRow.seq < before_seq)
+            query = query.where(col(PseudonymRow.seq) < before_seq)
         with Session(self.engine) as s:
-            return [row.model_dump() for row in s.exec(query.order_by(PseudonymRow.seq).limit(1000))]
+            return [row.model_dump() for row in s.exec(query.order_by(col(PseudonymRow.seq)).limit(1000))]

@@ -96,7 +96,12 @@ class StateRow(VerifierTable, table=True):
     value: str = SqlField(sa_type=Text)
 
 
-TABLES = [ApiKey.__table__, RequestRow.__table__, PseudonymRow.__table__, StateRow.__table__]
+TABLES = [  # SQLModel sets __table__ on table=True classes; its stubs do not say
+    ApiKey.__table__,  # type: ignore[attr-defined]
+    RequestRow.__table__,  # type: ignore[attr-defined]
+    PseudonymRow.__table__,  # type: ignore[attr-defined]
+    StateRow.__table__,  # type: ignore[attr-defined]
+]
 
 
 # API models (never the table models) ----------------------------------------------------------

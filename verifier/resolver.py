@@ -67,6 +67,7 @@ from circuits.backend import get_backend
 from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
 from circuits.errors import IdentityPointError, ZkCredError
+from ledger import entries as ledger_entries
 from ledger.audit import AuditItem, Replay
 from ledger.checkpoint import SignedCheckpoint, log_verifier
 from ledger.client import verify_entry_run, verify_growth_with
@@ -132,7 +133,9 @@ class Resolver(Protocol):
 class LedgerSource(Protocol):
     """Verified reads of a ledger (``ledger.client.LedgerClient`` is one)."""
 
-    ledger_key: bytes | None
+    @property
+    def ledger_key(self) -> bytes | None:
+        """The pinned ledger key, if any (read-only: a source's key never changes)."""
 
     def tree_head(self) -> SignedCheckpoint:
         """The latest checkpoint, verified (pinned key, origin, the policy's quorum)."""
@@ -212,7 +215,7 @@ class _Registry:
 class _Published:
     seq: int
     issuer: str
-    payload: object  # the typed ledger payload model
+    payload: ledger_entries.Schema | ledger_entries.CredentialDefinition  # the typed ledger payload model
 
 
 class LedgerResolver:
@@ -287,15 +290,15 @@ class LedgerResolver:
         return new
 
     def _index(self, entry: Entry) -> None:
-        payload = payload_model(entry)
-        published = _Published(entry.seq, entry.issuer, payload)
-        if entry.type == "schema":
-            self._schemas.setdefault(payload.schema_id, []).append(published)
-        elif entry.type == "credential_definition":
+        payload = payload_model(entry)  # the model of entry.type: the branches test the model itself
+        if isinstance(payload, ledger_entries.Schema):
+            self._schemas.setdefault(payload.schema_id, []).append(_Published(entry.seq, entry.issuer, payload))
+        elif isinstance(payload, ledger_entries.CredentialDefinition):
+            published = _Published(entry.seq, entry.issuer, payload)
             self._cred_defs.setdefault(payload.cred_def_id, []).append(published)
             if payload.supersedes is not None:
                 self._successors.setdefault(payload.supersedes, []).append((entry.issuer, payload.cred_def_id))
-        elif entry.type == "revocation_registry":
+        elif isinstance(payload, ledger_entries.RevocationRegistry):
             key = (entry.issuer, payload.registry_id)
             if key in self._registries:  # an issuer names a registry once; later duplicates are ignored
                 logger.warning("entry %d: registry %s published again; ignored", entry.seq, payload.registry_id)
@@ -304,9 +307,9 @@ class LedgerResolver:
             reg.history.append(AccumulatorState(entry.seq, (_b64_or_none(payload.v0),), entry.time))
             self._registries[key] = reg
             self._registries_of.setdefault(payload.cred_def_id, []).append(key)
-        elif entry.type == "revocation":
-            reg = self._registries.get((entry.issuer, payload.registry_id))
-            if reg is None:  # only the registry's own issuer changes its value
+        elif isinstance(payload, ledger_entries.Revocation):
+            known = self._registries.get((entry.issuer, payload.registry_id))
+            if known is None:  # only the registry's own issuer changes its value
                 logger.warning(
                     "entry %d: revocation for unknown registry %s of %s; ignored",
                     entry.seq,
@@ -314,7 +317,9 @@ class LedgerResolver:
                     entry.issuer,
                 )
                 return
-            reg.history.append(AccumulatorState(entry.seq, tuple(_b64_or_none(v) for v in payload.values), entry.time))
+            known.history.append(
+                AccumulatorState(entry.seq, tuple(_b64_or_none(v) for v in payload.values), entry.time)
+            )
 
     def _maybe_refresh(self, max_age: float) -> None:
         if self.clock() - self._last_refresh >= max_age:
@@ -350,6 +355,8 @@ class LedgerResolver:
             return None
         for cand in candidates:
             p = cand.payload
+            if not isinstance(p, ledger_entries.CredentialDefinition):  # _cred_defs holds nothing else
+                continue
             schema = self._schema(p.schema_id)
             if schema is None:
                 continue
@@ -374,6 +381,8 @@ class LedgerResolver:
     def _schema(self, schema_id: str) -> Schema | None:
         for published in self._schemas.get(schema_id, []):
             p = published.payload
+            if not isinstance(p, ledger_entries.Schema):  # _schemas holds nothing else
+                continue
             try:
                 schema = Schema.from_json(
                     {
@@ -402,8 +411,9 @@ class LedgerResolver:
             self._maybe_refresh(min(self.refresh_interval, max(max_staleness, 0.0)))
             if self._sth is None or height >= self._sth.size:
                 self.refresh()  # a height we have not seen yet: perhaps it is new
-            if height >= self._sth.size:
-                raise UnknownAccumulator(f"height {height} is beyond the ledger's tree of size {self._sth.size}")
+            size = self._sth.size if self._sth is not None else 0
+            if height >= size:
+                raise UnknownAccumulator(f"height {height} is beyond the ledger's tree of size {size}")
             history = self._registries[key].history
             index = max((i for i, s in enumerate(history) if s.height <= height), default=None)
             if index is None:

@@ -65,7 +65,7 @@ import time as _time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from circuits.backend import GroupBackend
 from circuits.codec import b64e
@@ -91,6 +91,9 @@ from verifier.resolver import (
     StaleAccumulator,
     UnknownDefinition,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +242,8 @@ class RequestRecord:
 
 
 class RequestStore(Protocol):
+    engine: Engine  # the readiness probe runs SELECT 1 on it
+
     def add_api_key(self, *, lender: str, key_hash: str, prefix: str, created_ms: int) -> None: ...
 
     def lender_for_key(self, *, key_hash: str) -> str | None: ...
@@ -496,6 +501,18 @@ class VerifierService:
         if not verdict.verified:
             return self._failed_attempt(record, verdict, now)
         return self._finish(record, verdict, now)
+
+    def check_presentation(self, *, request_id: str, unverified_presentation: Any, now: float | None = None) -> Verdict:
+        """Dry run: the verdict :meth:`submit_presentation` would reach, with nothing recorded.
+
+        The same decision path (parse, resolve the definitions and accumulator values, verify)
+        for a request that exists, but the nonce is not spent, no attempt is counted and no
+        pseudonym is stored, so it may be called any number of times (tests, tools). It
+        ignores the request's status and expiry: it answers "does this presentation prove
+        what the request asks", not "would the request accept an answer now".
+        """
+        now = self.clock() if now is None else now
+        return self._verify(self._record(request_id), unverified_presentation, now)
 
     def _failed_attempt(self, record: RequestRecord, verdict: Verdict, now: float) -> Verdict:
         """Count a presentation that did not verify; the request stays pending until ``max_attempts``."""

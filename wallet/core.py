@@ -266,7 +266,10 @@ class Wallet:
 
     @property
     def _link_secret(self) -> int:
-        return int(self._store.get("secret", "link_secret"), 16)
+        stored = self._store.get("secret", "link_secret")
+        if not isinstance(stored, str):  # written by Wallet.create; a wallet without one is damaged
+            raise WalletError("this wallet has no link secret")
+        return int(stored, 16)
 
     # -- issuance ------------------------------------------------------------------------
     def accept_offer(self, offer: Mapping[str, Any]) -> CredentialSummary:
@@ -609,7 +612,7 @@ class Wallet:
             )
             + 1
         )
-        events: dict[str, list[tuple[int, list]]] = {}
+        events: dict[str, list[tuple[int, list[acc.RevocationEvent], str]]] = {}
         successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
         while seq < head.size:

@@ -29,6 +29,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -255,7 +256,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         console.rule("returning applicants: per-lender pseudonyms")
         lender_b = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender B')}"}
         nym_ask = {**ask, "pseudonym": True}
-        seen = {}
+        seen: dict[str, list[dict[str, Any]]] = {}  # lender -> the request statuses it saw
         for label, who, headers in (
             ("first application at lender A", "A", lender),
             ("second application at lender A (a fresh presentation)", "A", lender),

@@ -140,14 +140,18 @@ def not_the_service(url: str, expected: str, option: str) -> str:
     return f"{url} is not a zkcred {expected} ({what}); point {option} at the {expected}'s URL"
 
 
-def _framework() -> dict[str, tuple[type, ...]]:
+def _framework() -> dict[str, tuple[type[BaseException], ...]]:
     """typer's exception classes.
 
     Its own (recent typer vendors click as ``typer._click``) and click's, for older typer.
     """
     import typer
 
-    kinds: dict[str, list[type]] = {"exit": [typer.Exit], "abort": [typer.Abort], "message": [typer.TyperException]}
+    kinds: dict[str, list[type[BaseException]]] = {
+        "exit": [typer.Exit],
+        "abort": [typer.Abort],
+        "message": [typer.TyperException],
+    }
     try:
         import click
     except ImportError:  # pragma: no cover — a typer that no longer needs click
@@ -171,7 +175,9 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, kinds["message"]):  # usage errors (bad option, bad value) and click's other errors
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        return one_line(exc.format_message()) + hint, getattr(exc, "exit_code", EXIT_USAGE)
+        format_message = getattr(exc, "format_message", None)  # click's; typer's own errors have it too
+        text = format_message() if callable(format_message) else str(exc)
+        return one_line(text) + hint, getattr(exc, "exit_code", EXIT_USAGE)
     if isinstance(exc, EOFError):
         return "end of input while waiting for an answer", EXIT_ERROR
     for describe_family in (_describe_http, _describe_domain, _describe_database):
@@ -270,6 +276,7 @@ def database(url: str, *, option: str = "--database-url and the configuration (z
     try:
         yield
     except Exception as e:
+        found: str | None
         if isinstance(e, ModuleNotFoundError) and e.name:
             found = (
                 f"its driver (the Python module {e.name!r}) is not installed; "
@@ -338,7 +345,7 @@ def run(command: Any, argv: Sequence[str], *, prog_name: str = "zkcred") -> int:
             command.invoke(ctx)
         return 0
     except kinds["exit"] as e:
-        return int(e.exit_code)
+        return int(getattr(e, "exit_code", EXIT_ERROR))
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_ERROR)
     except BrokenPipeError:  # `zkcred … | head`: the reader left; say nothing more

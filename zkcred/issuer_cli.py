@@ -98,19 +98,19 @@ def serve(
     )
     port = port or listen_port(settings.issuer_url, DEFAULT_PORT)
     warn_listen("issuer_url", settings.issuer_url, port, settings.origin("issuer_url"))
-    urls = {"issuer_url": settings.issuer_url, "ledger_url": settings.ledger_url}
+    given = {"issuer_url": settings.issuer_url, "ledger_url": settings.ledger_url}
     if not settings.dev_mode:
-        for name, value in urls.items():
+        for name, value in given.items():
             if not value:
                 fail(
                     f"{name} is not set: set ZKCRED_{name.upper()} or {name} in the config file "
                     f"(`zkcred init` writes it), or use --dev"
                 )
-    else:
-        urls = {
-            "issuer_url": urls["issuer_url"] or f"http://{host}:{port}",
-            "ledger_url": urls["ledger_url"] or DEFAULT_LEDGER_URL,
-        }
+    urls = {  # outside dev mode both are set (checked above), so the defaults only fill dev mode's gaps
+        "issuer_url": given["issuer_url"] or f"http://{host}:{port}",
+        "ledger_url": given["ledger_url"] or DEFAULT_LEDGER_URL,
+    }
+    if settings.dev_mode:
         console.print(f"[yellow]dev mode[/]: offers carry {urls['issuer_url']}")
     settings = settings.model_copy(update=urls)
     warn_dev_key(settings)

@@ -7,7 +7,7 @@ app factory calls ``servicekit.logs.configure_logging()``, which reads it).
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -33,7 +33,15 @@ LogLevelOption = Annotated[
 ]
 
 
-def apply_log_level(level: str = DEFAULT_LEVEL) -> dict[str, object]:
+class UvicornLogOptions(TypedDict):
+    """The keyword arguments of ``uvicorn.run`` that :func:`apply_log_level` decides."""
+
+    log_level: str
+    log_config: None
+    access_log: bool
+
+
+def apply_log_level(level: str = DEFAULT_LEVEL) -> UvicornLogOptions:
     """Configure this process's logs at ``level``, export it to worker processes; uvicorn's run() options."""
     os.environ[LOG_LEVEL_ENV] = level
     configure_logging(level)

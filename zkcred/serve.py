@@ -92,15 +92,15 @@ def serve(
     ledger_port = ledger_port or listen_port(common.ledger_url, 8003)
     issuer_port = issuer_port or listen_port(common.issuer_url, 8001)
     verifier_port = verifier_port or listen_port(common.verifier_url, 8002)
-    urls = {"ledger_url": common.ledger_url, "issuer_url": common.issuer_url, "verifier_url": common.verifier_url}
+    public = {"ledger_url": common.ledger_url, "issuer_url": common.issuer_url, "verifier_url": common.verifier_url}
     if not common.dev_mode:
-        missing = [name for name, url in urls.items() if not url]
+        missing = [name for name, url in public.items() if not url]
         if missing:
             fail(
                 f"{', '.join(missing)} not set: run `zkcred init` (it writes the public URLs), set "
                 f"ZKCRED_{missing[0].upper()}, or use --dev"
             )
-    ledger_url = urls["ledger_url"] or f"http://{host}:{ledger_port}"
+    ledger_url = public["ledger_url"] or f"http://{host}:{ledger_port}"
     # check everything before anything starts: the settings, the ledger key against its log, the master key
     ensure_ports_free(
         host,
@@ -132,7 +132,7 @@ def serve(
     warn_dev_key(common)
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     base.update(child_environment(common))
-    if not urls["ledger_url"]:
+    if not public["ledger_url"]:
         base["ZKCRED_LEDGER_URL"] = ledger_url
     witness_specs, policy_env = _witnesses(common.state_dir, host, witnesses, witness_port, ledger_public, log_level)
     ensure_ports_free(

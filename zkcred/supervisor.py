@@ -161,7 +161,7 @@ class Supervisor:
         def stop(signum: int, _frame: Any) -> None:
             self.stop_signal = signum
 
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, stop)  # the main thread only, as `zkcred serve` runs
         return previous

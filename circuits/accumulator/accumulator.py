@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from circuits import constants as k
@@ -103,7 +103,7 @@ def handles(registry_id: bytes, stop: int, start: int = 0) -> list[int]:
     return list(_iter_handles(registry_id, start, stop))
 
 
-def _iter_handles(registry_id: bytes, start: int, stop: int):
+def _iter_handles(registry_id: bytes, start: int, stop: int) -> Iterator[int]:
     if start > stop:
         raise ParameterError("handle range is empty")
     if start < stop:

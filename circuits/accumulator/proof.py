@@ -68,12 +68,13 @@ import secrets
 from dataclasses import dataclass
 
 from circuits import constants as k
-from circuits.accumulator.accumulator import Rng, random_nonzero_scalar
+from circuits.accumulator.accumulator import random_nonzero_scalar
 from circuits.backend import GroupBackend
 from circuits.backend.interface import G1, G2
 from circuits.bbs.core import g1_from_bytes_nonidentity, scalar_from_bytes, scalar_to_bytes
 from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import EncodingError, ParameterError, VerificationError
+from circuits.rng import Rng
 from circuits.transcript import Transcript
 
 FORM_SHARED = 0x00
@@ -117,7 +118,7 @@ class MembershipProof:
     def to_bytes(self, be: GroupBackend) -> bytes:
         form = FORM_SHARED if self.shares_y else FORM_OWN
         out = bytes([form]) + be.g1_to_bytes(self.C_bar) + be.g1_to_bytes(self.B_bar) + scalar_to_bytes(self.r_hat)
-        return out if self.shares_y else out + scalar_to_bytes(self.y_hat)
+        return out if self.y_hat is None else out + scalar_to_bytes(self.y_hat)
 
     @classmethod
     def from_bytes(cls, be: GroupBackend, data: bytes) -> MembershipProof:
@@ -140,6 +141,13 @@ class MembershipProver:
     """Ephemeral prover state (witness and blindings): single use, never serialised or ``repr``'d."""
 
     __slots__ = ("_backend", "_commitments", "_r", "_r_tilde", "_shared", "_y", "_y_tilde")
+    _backend: GroupBackend
+    _commitments: MembershipCommitments
+    _shared: bool
+    _r: int | None  # the secrets below are None once finalize has answered
+    _r_tilde: int | None
+    _y: int | None
+    _y_tilde: int | None
 
     @classmethod
     def init(
@@ -162,14 +170,14 @@ class MembershipProver:
             raise ParameterError("the witness is the identity")
         self = cls.__new__(cls)
         self._backend = backend
-        self._y = y % R
         self._shared = y_tilde is not None
-        self._y_tilde = y_tilde % R if self._shared else random_nonzero_scalar(rng)
-        self._r = random_nonzero_scalar(rng)
-        self._r_tilde = random_nonzero_scalar(rng)
-        C_bar = backend.g1_mul(C, self._r)
-        B_bar = backend.g1_msm([V, C_bar], [self._r, (-self._y) % R])
-        T = backend.g1_msm([V, C_bar], [self._r_tilde, (-self._y_tilde) % R])
+        self._y = y = y % R
+        self._y_tilde = yt = y_tilde % R if y_tilde is not None else random_nonzero_scalar(rng)
+        self._r = r = random_nonzero_scalar(rng)
+        self._r_tilde = rt = random_nonzero_scalar(rng)
+        C_bar = backend.g1_mul(C, r)
+        B_bar = backend.g1_msm([V, C_bar], [r, (-y) % R])
+        T = backend.g1_msm([V, C_bar], [rt, (-yt) % R])
         self._commitments = MembershipCommitments(V, C_bar, B_bar, T)
         return self
 
@@ -182,10 +190,11 @@ class MembershipProver:
 
     def finalize(self, c: int) -> MembershipProof:
         """Step 3: the responses for challenge ``c``; the blindings are then discarded."""
-        if self._r is None:
+        r, r_tilde, y, y_tilde = self._r, self._r_tilde, self._y, self._y_tilde
+        if r is None or r_tilde is None or y is None or y_tilde is None:
             raise ValueError("a MembershipProver answers one challenge only")
-        r_hat = (self._r_tilde + c * self._r) % R
-        y_hat = None if self._shared else (self._y_tilde + c * self._y) % R
+        r_hat = (r_tilde + c * r) % R
+        y_hat = None if self._shared else (y_tilde + c * y) % R
         self._r = self._r_tilde = self._y = self._y_tilde = None
         cm = self._commitments
         return MembershipProof(cm.C_bar, cm.B_bar, r_hat, y_hat)

@@ -66,7 +66,7 @@ class PreparedEvents:
     """Consecutive revocation events with their values converted once for the backend's MSM."""
 
     ys: tuple[int, ...]
-    Vs: tuple
+    Vs: tuple[G1, ...]
     bases: Any  # backend.g1_msm_prepare(Vs)
 
     def __len__(self) -> int:
@@ -109,7 +109,7 @@ def update_witness(C: G1, y: int, events: Sequence[RevocationEvent] | PreparedEv
         ys, Vs, bases = events.ys, events.Vs, events.bases
     else:
         events = list(events)
-        ys, Vs, bases = [e.y for e in events], [e.V for e in events], None
+        ys, Vs, bases = tuple(e.y for e in events), tuple(e.V for e in events), None
     if not ys:
         return C
     S, tail = _coefficients(y % R, ys)

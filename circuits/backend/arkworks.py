@@ -30,22 +30,22 @@ from circuits.constants import R
 
 try:  # the ``fast`` extra
     from py_arkworks_bls12381 import G1Point, Scalar
+
+    AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised on installs without the extra
-    G1Point = Scalar = None
-
-AVAILABLE = G1Point is not None
+    AVAILABLE = False
 
 
-def from_compressed(data: bytes):
+def from_compressed(data: bytes) -> G1Point:
     """An arkworks point from the compressed bytes of a point already known to be in G1."""
     return G1Point.from_compressed_bytes_unchecked(bytes(data))
 
 
-def to_compressed(point) -> bytes:
+def to_compressed(point: G1Point) -> bytes:
     return bytes(point.to_compressed_bytes())
 
 
-def multiexp(points: Sequence, scalars: Sequence[int]):
+def multiexp(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
     """Σ scalars[i]·points[i] over arkworks points; scalars are any ints (reduced mod r)."""
     pts, ks = [], []
     for point, k in zip(points, scalars, strict=True):

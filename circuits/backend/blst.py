@@ -17,8 +17,9 @@ Facts about pyblst 0.3.15 this module relies on (each held by a test in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import pyblst
 from pyblst import BlstP1Element, BlstP2Element
@@ -28,41 +29,64 @@ from circuits.backend._decode import check_compressed
 from circuits.constants import G1_BYTES, G1_GENERATOR, G2_BYTES, G2_GENERATOR, P, R
 from circuits.errors import NotInSubgroupError, NotOnCurveError
 
+if TYPE_CHECKING:
+    from py_arkworks_bls12381 import G1Point
+
 _G1 = BlstP1Element().uncompress(G1_GENERATOR)
 _G2 = BlstP2Element().uncompress(G2_GENERATOR)
 _Z1 = BlstP1Element()
 _Z2 = BlstP2Element()
+_IDENTITY_BYTES = _Z1.compress()
+T = TypeVar("T")
+#: blst's point types (typed by typings/pyblst, a stub: pyblst ships no type information).
+P1 = BlstP1Element
+P2 = BlstP2Element
 
 
-def _classify(decode, data: bytes, what: str):
-    """pyblst raises one error for every failure; say which one it was."""
+def _is_square(a: int) -> bool:
+    """Euler's criterion in Fp (0 counts as a square)."""
+    return a == 0 or pow(a, (P - 1) // 2, P) == 1
+
+
+def _on_curve_x(data: bytes, what: str) -> bool:
+    """Is there a curve point with this compressed x (flags masked)? A square test, no decoding.
+
+    G1: ``x³ + 4`` a square in Fp. G2: ``x³ + 4(1 + u)`` a square in Fp2 = Fp[u]/(u² + 1),
+    which holds iff its norm ``a0² + a1²`` is a square in Fp (the norm maps squares onto
+    squares and non-squares onto non-squares). The ZCash encoding writes ``x = x0 + x1·u``
+    as ``x1 ‖ x0``.
+    """
+    head = bytes([data[0] & 0x1F]) + data[1:G1_BYTES]
+    if what == "G1":
+        x = int.from_bytes(head, "big")
+        return _is_square((pow(x, 3, P) + 4) % P)
+    x1, x0 = int.from_bytes(head, "big"), int.from_bytes(data[G1_BYTES:], "big")
+    s0, s1 = (x0 * x0 - x1 * x1) % P, 2 * x0 * x1 % P  # x²
+    a0, a1 = (s0 * x0 - s1 * x1 + 4) % P, (s0 * x1 + s1 * x0 + 4) % P  # x³ + 4(1 + u)
+    return _is_square((a0 * a0 + a1 * a1) % P)
+
+
+def _classify(decode: Callable[[bytes], T], data: bytes, what: str) -> T:
+    """pyblst raises one error for every failure; say which one it was.
+
+    Flags and coordinates < p passed :func:`check_compressed`, so blst refused the curve or
+    the subgroup: a square test on the right-hand side tells which in ~0.1 ms (re-decoding
+    with py_ecc costs ~40 ms, a 1000× amplification for anyone sending bad points).
+    """
     try:
         return decode(data)
     except Exception as e:  # pyblst's BlstError is not importable as a class
-        if what == "G1":
-            # Flags and x < p passed check_compressed, so blst refused the curve or the
-            # subgroup: Euler's criterion on x³ + 4 tells which, in ~0.1 ms. (Re-decoding
-            # with py_ecc costs ~40 ms, a 1000× amplification for anyone sending bad points.)
-            x = int.from_bytes(bytes([data[0] & 0x1F]) + data[1:], "big")
-            rhs = (pow(x, 3, P) + 4) % P
-            if rhs and pow(rhs, (P - 1) // 2, P) != 1:
-                raise NotOnCurveError("not a point on G1") from e
-            raise NotInSubgroupError("G1 point outside the prime-order subgroup") from e
-        from circuits.backend.py_ecc import PyEccBackend
-
-        # Re-decode with the reference to name the failure (off-curve vs subgroup);
-        # only bad input pays for this.
-        ref = PyEccBackend()
-        (ref.g1_from_bytes if what == "G1" else ref.g2_from_bytes)(data)
-        raise NotInSubgroupError(f"{what} point rejected by blst") from e
+        if not _on_curve_x(data, what):
+            raise NotOnCurveError(f"not a point on {what}") from e
+        raise NotInSubgroupError(f"{what} point outside the prime-order subgroup") from e
 
 
 @dataclass(frozen=True, eq=False)
 class PreparedG1:
     """Bases kept for many MSMs: the blst points and, with the ``fast`` extra, their arkworks twins."""
 
-    points: tuple
-    ark: tuple | None
+    points: tuple[P1, ...]
+    ark: tuple[G1Point, ...] | None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -121,12 +145,22 @@ def prefer_arkworks(n: int, fresh: int, blst_us: float | None = None) -> bool:
 # circuits/notes/side-channels.md.
 FIXED_BASE_AFTER = 8
 _FIXED_US = 60
-_marked: dict[int, list] = {}  # id -> [point, uses]
-_tables: dict[int, tuple] = {}  # id -> (point, rows)
 
 
-def _build_table(point) -> list:
-    rows, base = [], point
+@dataclass
+class _Mark:
+    """A long-lived point and how often it was multiplied since it was marked."""
+
+    point: P1
+    uses: int = 0
+
+
+_marked: dict[int, _Mark] = {}  # id -> the point and its uses so far
+_tables: dict[int, tuple[P1, list[list[P1]]]] = {}  # id -> (point, rows)
+
+
+def _build_table(point: P1) -> list[list[P1]]:
+    rows, base = list[list[P1]](), point
     for _ in range(32):
         row = [_Z1, base]
         for _ in range(254):
@@ -136,17 +170,17 @@ def _build_table(point) -> list:
     return rows
 
 
-def _fixed_rows(point):
+def _fixed_rows(point: P1) -> list[list[P1]] | None:
     """The table of a marked point once it has earned one, else None (counts the use)."""
     key = id(point)
     hit = _tables.get(key)
     if hit is not None:
         return hit[1]
     mark = _marked.get(key)
-    if mark is None or mark[0] is not point:
+    if mark is None or mark.point is not point:
         return None
-    mark[1] += 1
-    if mark[1] >= FIXED_BASE_AFTER:
+    mark.uses += 1
+    if mark.uses >= FIXED_BASE_AFTER:
         rows = _build_table(point)
         _tables[key] = (point, rows)
         return rows
@@ -167,70 +201,96 @@ class BlstBackend:
         self._ark = arkworks.AVAILABLE if use_arkworks is None else use_arkworks
 
     # G1 ---------------------------------------------------------------------------
-    def g1_generator(self):
+    def g1_generator(self) -> P1:
         return _G1
 
-    def g1_identity(self):
+    def g1_identity(self) -> P1:
         return _Z1
 
-    def g1_add(self, a, b):
+    def g1_add(self, a: P1, b: P1) -> P1:
         return a + b
 
-    def g1_neg(self, a):
+    def g1_neg(self, a: P1) -> P1:
         return -a
 
-    def g1_mul(self, a, k: int, *, public: bool = False):
+    def g1_mul(self, a: P1, k: int, *, public: bool = False) -> P1:
         if _tables or _marked:
             table = _fixed_rows(a)
             if table is not None:
-                return self._msm((), (), (a,), (k,), public)
+                return self._point(self._msm(None, (), (a,), (k,), public))
         return a.scalar_mul(k)  # blst's multiplication is constant-time
 
-    def g1_msm(self, points: Sequence, scalars: Sequence[int], *, public: bool = False):
+    def g1_msm(self, points: Sequence[P1], scalars: Sequence[int], *, public: bool = False) -> P1:
         if len(points) != len(scalars):
             raise ValueError("msm needs as many scalars as points")
-        return self._msm((), (), points, scalars, public)
+        return self._point(self._msm(None, (), points, scalars, public))
 
-    def g1_mark_fixed(self, point) -> None:
+    def g1_mark_fixed(self, point: P1) -> None:
         """Declare ``point`` long-lived: after a few uses, multiply it through a fixed-base table."""
-        _marked.setdefault(id(point), [point, 0])
+        _marked.setdefault(id(point), _Mark(point))
 
-    def g1_msm_prepare(self, points: Sequence) -> PreparedG1:
-        points = tuple(points)
-        ark = tuple(arkworks.from_compressed(p.compress()) for p in points) if self._ark else None
-        return PreparedG1(points, ark)
+    def g1_msm_prepare(self, points: Sequence[P1]) -> PreparedG1:
+        pts = tuple(points)
+        ark = tuple(arkworks.from_compressed(p.compress()) for p in pts) if self._ark else None
+        return PreparedG1(pts, ark)
 
     def g1_msm_prepared(
         self,
         prepared: PreparedG1,
         scalars: Sequence[int],
-        extra_points: Sequence = (),
+        extra_points: Sequence[P1] = (),
         extra_scalars: Sequence[int] = (),
         *,
         public: bool = False,
-    ):
+    ) -> P1:
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
-        return self._msm(prepared, scalars, extra_points, extra_scalars, public)
+        return self._point(self._msm(prepared, scalars, extra_points, extra_scalars, public))
 
-    def _msm(self, prepared, scalars, extra_points, extra_scalars, public=False):
-        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks.
+    def g1_msm_prepared_is_identity(
+        self,
+        prepared: PreparedG1,
+        scalars: Sequence[int],
+        extra_points: Sequence[P1] = (),
+        extra_scalars: Sequence[int] = (),
+    ) -> bool:
+        """On the arkworks path the sum's encoding is compared with the identity's, not brought
+        back through blst's strict decoding (~0.1 ms a check)."""
+        if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
+            raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
+        out = self._msm(prepared, scalars, extra_points, extra_scalars, True)
+        return out == _IDENTITY_BYTES if isinstance(out, bytes) else bool(out == _Z1)
+
+    def _point(self, out: P1 | bytes) -> P1:
+        """An MSM's result as a blst point (the arkworks path hands back its compressed encoding)."""
+        return self.g1_from_bytes(out) if isinstance(out, bytes) else out
+
+    def _msm(
+        self,
+        prepared: PreparedG1 | None,
+        scalars: Sequence[int],
+        extra_points: Sequence[P1],
+        extra_scalars: Sequence[int],
+        public: bool = False,
+    ) -> P1 | bytes:
+        """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks:
+        a blst point, or the compressed sum from arkworks (:meth:`_point` decodes it).
 
         Zero terms are dropped only when ``public`` (then the term count is public too).
         """
         base = [(i, k % R) for i, k in enumerate(scalars) if not public or k % R]
         extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if not public or k % R]
-        ark_bases = prepared.ark if prepared else None
+        ark_bases = prepared.ark if prepared is not None else None
         n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
         # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
         # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
         if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
-            return self._ark_msm(prepared, ark_bases, base, extra)
-        terms = [(prepared.points[i], k) for i, k in base] + extra
+            return self._ark_msm(prepared, base, extra)
+        terms = [(prepared.points[i], k) for i, k in base] + extra if prepared is not None else extra
         rows = [_fixed_rows(p) if _marked or _tables else None for p, _ in terms]
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
-            return self._ark_msm(prepared, ark_bases, base, extra)
+            return self._ark_msm(prepared, base, extra)
         acc = _Z1
         for (point, k), table in zip(terms, rows, strict=True):
             if public and k == 1:
@@ -247,75 +307,79 @@ class BlstBackend:
                 acc = acc + point.scalar_mul(k)
         return acc
 
-    def _ark_msm(self, prepared, ark_bases, base, extra):
+    def _ark_msm(self, prepared: PreparedG1 | None, base: list[tuple[int, int]], extra: list[tuple[P1, int]]) -> bytes:
+        """The sum on arkworks, as its compressed encoding."""
         convert = arkworks.from_compressed
-        pts = [ark_bases[i] if ark_bases else convert(prepared.points[i].compress()) for i, _ in base]
+        ark_bases = prepared.ark if prepared is not None else None
+        if ark_bases is not None:
+            pts = [ark_bases[i] for i, _ in base]
+        else:
+            pts = [convert(prepared.points[i].compress()) for i, _ in base] if prepared is not None else []
         pts += [convert(p.compress()) for p, _ in extra]
-        out = arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra])
-        return self.g1_from_bytes(arkworks.to_compressed(out))
+        return arkworks.to_compressed(arkworks.multiexp(pts, [k for _, k in base] + [k for _, k in extra]))
 
-    def g1_eq(self, a, b) -> bool:
-        return a == b
+    def g1_eq(self, a: P1, b: P1) -> bool:
+        return bool(a == b)
 
-    def g1_is_identity(self, a) -> bool:
-        return a == _Z1
+    def g1_is_identity(self, a: P1) -> bool:
+        return bool(a == _Z1)
 
-    def g1_to_bytes(self, a) -> bytes:
-        return a.compress()
+    def g1_to_bytes(self, a: P1) -> bytes:
+        return bytes(a.compress())
 
-    def g1_from_bytes(self, data: bytes):
+    def g1_from_bytes(self, data: bytes) -> P1:
         if check_compressed(data, G1_BYTES):
             return _Z1
         return _classify(BlstP1Element().uncompress, bytes(data), "G1")
 
     # G2 ---------------------------------------------------------------------------
-    def g2_generator(self):
+    def g2_generator(self) -> P2:
         return _G2
 
-    def g2_identity(self):
+    def g2_identity(self) -> P2:
         return _Z2
 
-    def g2_add(self, a, b):
+    def g2_add(self, a: P2, b: P2) -> P2:
         return a + b
 
-    def g2_neg(self, a):
+    def g2_neg(self, a: P2) -> P2:
         return -a
 
-    def g2_mul(self, a, k: int):
+    def g2_mul(self, a: P2, k: int) -> P2:
         return a.scalar_mul(k)
 
-    def g2_eq(self, a, b) -> bool:
-        return a == b
+    def g2_eq(self, a: P2, b: P2) -> bool:
+        return bool(a == b)
 
-    def g2_is_identity(self, a) -> bool:
-        return a == _Z2
+    def g2_is_identity(self, a: P2) -> bool:
+        return bool(a == _Z2)
 
-    def g2_to_bytes(self, a) -> bytes:
-        return a.compress()
+    def g2_to_bytes(self, a: P2) -> bytes:
+        return bytes(a.compress())
 
-    def g2_from_bytes(self, data: bytes):
+    def g2_from_bytes(self, data: bytes) -> P2:
         if check_compressed(data, G2_BYTES):
             return _Z2
         return _classify(BlstP2Element().uncompress, bytes(data), "G2")
 
     # Hashing and pairing ------------------------------------------------------------
-    def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes):
+    def hash_to_g1_xmd_sha256(self, msg: bytes, dst: bytes) -> P1:
         return BlstP1Element().hash_to_group(msg, dst)
 
-    def map_to_g1(self, u0: int, u1: int):
+    def map_to_g1(self, u0: int, u1: int) -> P1:
         from circuits.backend.py_ecc import PyEccBackend
 
         ref = PyEccBackend()
         return BlstP1Element().uncompress(ref.g1_to_bytes(ref.map_to_g1(u0, u1)))
 
-    def pairing_check(self, pairs) -> bool:
+    def pairing_check(self, pairs: Iterable[tuple[P1, P2]]) -> bool:
         pairs = [(p, q) for p, q in pairs if p != _Z1 and q != _Z2]
         if not pairs:
             return True
         *head, (p_last, q_last) = pairs
         if not head:
-            return p_last == _Z1  # e(P, Q) = 1 with Q ≠ 1 only for P = 1 (prime order)
+            return bool(p_last == _Z1)  # e(P, Q) = 1 with Q ≠ 1 only for P = 1 (prime order)
         acc = pyblst.miller_loop(*head[0])
         for p, q in head[1:]:
             acc = acc * pyblst.miller_loop(p, q)
-        return pyblst.final_verify(acc, pyblst.miller_loop(-p_last, q_last))
+        return bool(pyblst.final_verify(acc, pyblst.miller_loop(-p_last, q_last)))

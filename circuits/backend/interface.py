@@ -26,6 +26,10 @@ class GroupBackend(Protocol):
 
     name: str
 
+    def __hash__(self) -> int:
+        """Backends are hashable: per-backend caches (generators, Pedersen bases) key on them."""
+        ...
+
     # G1 ---------------------------------------------------------------------------
     def g1_generator(self) -> G1: ...
     def g1_identity(self) -> G1: ...
@@ -60,6 +64,17 @@ class GroupBackend(Protocol):
         handle serves every prefix; zero scalars cost (almost) nothing. ``extra_points``
         are the few per-call points (a proof's own), converted on the fly.
         """
+        ...
+
+    def g1_msm_prepared_is_identity(
+        self,
+        prepared: Any,
+        scalars: Sequence[int],
+        extra_points: Sequence[G1] = (),
+        extra_scalars: Sequence[int] = (),
+    ) -> bool:
+        """Is :meth:`g1_msm_prepared` of these (public) scalars the identity? A verifier's check:
+        the sum itself is never needed, so a backend may skip bringing it back as a point."""
         ...
 
     def g1_mark_fixed(self, point: G1) -> None:

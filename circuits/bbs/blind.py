@@ -126,6 +126,7 @@ from dataclasses import dataclass
 
 from circuits import constants as k
 from circuits.backend import GroupBackend, get_backend
+from circuits.backend.interface import G1
 from circuits.bbs import core
 from circuits.bbs.api import messages_to_scalars
 from circuits.bbs.suite import Ciphersuite
@@ -170,12 +171,12 @@ def _api(suite: Ciphersuite, api_id: bytes | None) -> bytes:
     return blind_api_id(suite) if api_id is None else api_id
 
 
-def signer_generators(be: GroupBackend, L: int, *, suite: Ciphersuite, api_id: bytes | None = None) -> list:
+def signer_generators(be: GroupBackend, L: int, *, suite: Ciphersuite, api_id: bytes | None = None) -> list[G1]:
     """``(Q_1, H_1..H_L) = create_generators(L + 1, api_id)``."""
     return suite.create_generators(be, L + 1, _api(suite, api_id))
 
 
-def blind_generators(be: GroupBackend, M: int, *, suite: Ciphersuite, api_id: bytes | None = None) -> list:
+def blind_generators(be: GroupBackend, M: int, *, suite: Ciphersuite, api_id: bytes | None = None) -> list[G1]:
     """``(Q_2, J_1..J_M) = create_generators(M + 1, "BLIND_" || api_id)``."""
     return suite.create_generators(be, M + 1, k.BBS_BLIND_GENERATOR_PREFIX + _api(suite, api_id))
 
@@ -198,7 +199,7 @@ def prepare_parameters(
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-) -> tuple[list[int], list]:
+) -> tuple[list[int], list[G1]]:
     """§5.1: ``(message_scalars, generators)`` of the combined BBS signature.
 
     ``message_scalars = signer ‖ (secret_prover_blind) ‖ committed`` and
@@ -272,9 +273,9 @@ def committed_count(commitment_with_proof: bytes) -> int:
 
 
 def calculate_blind_challenge(
-    C,
-    C_bar,
-    generators: Sequence,
+    C: G1,
+    C_bar: G1,
+    generators: Sequence[G1],
     *,
     suite: Ciphersuite,
     be: GroupBackend,
@@ -318,7 +319,7 @@ def core_commit(
 
 def core_commit_verify(
     commitment: CommitmentWithProof,
-    generators: Sequence,
+    generators: Sequence[G1],
     *,
     suite: Ciphersuite,
     be: GroupBackend,
@@ -335,12 +336,12 @@ def core_commit_verify(
 
 def deserialize_and_validate_commit(
     commitment_with_proof: bytes,
-    generators: Sequence,
+    generators: Sequence[G1],
     *,
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-):
+) -> G1:
     """§4.1.2: the commitment point C, after its proof of opening verified.
 
     ``generators`` are the blind generators ``(Q_2, J_1..J_M)`` the issuer expects (so
@@ -361,7 +362,7 @@ def deserialize_and_validate_commit(
 def core_blind_sign(
     sk: int,
     pk: bytes,
-    commitment,
+    commitment: G1,
     M: int,
     header: bytes,
     messages: Sequence[int],

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1, G2
 from circuits.bbs.suite import Ciphersuite
 from circuits.constants import G1_BYTES, SCALAR_BYTES, R
 from circuits.errors import (
@@ -93,7 +94,7 @@ def scalar_from_bytes(data: bytes, *, nonzero: bool = False) -> int:
     return s
 
 
-def g1_from_bytes_nonidentity(be: GroupBackend, data: bytes):
+def g1_from_bytes_nonidentity(be: GroupBackend, data: bytes) -> G1:
     point = be.g1_from_bytes(data)
     if be.g1_is_identity(point):
         raise IdentityPointError("the identity is not allowed here")
@@ -101,7 +102,7 @@ def g1_from_bytes_nonidentity(be: GroupBackend, data: bytes):
 
 
 @functools.lru_cache(maxsize=256)
-def _decode_pk(backend_name: str, pk: bytes):
+def _decode_pk(backend_name: str, pk: bytes) -> G2:
     from circuits.backend import get_backend
 
     be = get_backend(backend_name)
@@ -111,7 +112,7 @@ def _decode_pk(backend_name: str, pk: bytes):
     return w
 
 
-def octets_to_pubkey(be: GroupBackend, pk: bytes):
+def octets_to_pubkey(be: GroupBackend, pk: bytes) -> G2:
     """Draft §4.7.6 with KeyValidate: a G2 point in the subgroup, not the identity (cached)."""
     if not isinstance(pk, (bytes, bytearray)):
         raise TypeError("public key must be bytes")
@@ -140,9 +141,9 @@ class Signature:
 class Proof:
     """A BBS proof: (Ā, B̄, D, ê, r̂1, r̂3, (m̂_j), c) — 272 + 32·U bytes."""
 
-    A_bar: object
-    B_bar: object
-    D: object
+    A_bar: G1
+    B_bar: G1
+    D: G1
     e_hat: int
     r1_hat: int
     r3_hat: int
@@ -163,18 +164,19 @@ class Proof:
         points = [g1_from_bytes_nonidentity(be, data[i : i + G1_BYTES]) for i in range(0, 3 * G1_BYTES, G1_BYTES)]
         off = 3 * G1_BYTES
         scalars = [scalar_from_bytes(data[i : i + SCALAR_BYTES]) for i in range(off, len(data), SCALAR_BYTES)]
-        return cls(*points, scalars[0], scalars[1], scalars[2], tuple(scalars[3:-1]), scalars[-1])
+        A_bar, B_bar, D = points
+        return cls(A_bar, B_bar, D, scalars[0], scalars[1], scalars[2], tuple(scalars[3:-1]), scalars[-1])
 
 
 # Hash inputs ---------------------------------------------------------------------------
 
 
-def _ser_points(be: GroupBackend, points) -> bytes:
+def _ser_points(be: GroupBackend, points: Iterable[G1]) -> bytes:
     return b"".join(be.g1_to_bytes(p) for p in points)
 
 
 def calculate_domain(
-    be: GroupBackend, suite: Ciphersuite, pk: bytes, Q_1, H: Sequence, header: bytes, api_id: bytes
+    be: GroupBackend, suite: Ciphersuite, pk: bytes, Q_1: G1, H: Sequence[G1], header: bytes, api_id: bytes
 ) -> int:
     """Draft §4.2.3: domain = H2S(PK || L || Q_1 || H_1..H_L || api_id || len(header) || header)."""
     if len(header) > 2**64 - 1:
@@ -184,7 +186,7 @@ def calculate_domain(
     return suite.hash_to_scalar(dom_input, api_id + k.BBS_H2S)
 
 
-def _b_point(be: GroupBackend, P1, Q_1, domain: int, H: Sequence, msgs: Sequence[int]):
+def _b_point(be: GroupBackend, P1: G1, Q_1: G1, domain: int, H: Sequence[G1], msgs: Sequence[int]) -> G1:
     """B = P1 + Q_1·domain + Σ H_i·msg_i."""
     return be.g1_add(P1, be.g1_msm([Q_1, *H], [domain, *msgs]))
 
@@ -201,7 +203,7 @@ def core_sign(
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-    generators: Sequence | None = None,
+    generators: Sequence[G1] | None = None,
 ) -> Signature:
     """Draft §3.6.1 CoreSign: e = H2S(SK || msg_1..msg_L || domain), A = B·1/(SK+e)."""
     api_id = suite.api_id if api_id is None else api_id
@@ -227,7 +229,7 @@ def core_verify(
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-    generators: Sequence | None = None,
+    generators: Sequence[G1] | None = None,
 ) -> None:
     """Draft §3.6.2 CoreVerify: e(A, W + BP2·e) · e(B, −BP2) = 1, or VerificationError."""
     api_id = suite.api_id if api_id is None else api_id
@@ -250,18 +252,18 @@ def core_verify(
 class ProofInitResult:
     """(Ā, B̄, D, T1, T2, domain): what the challenge hashes (draft §3.6.3 ProofInit)."""
 
-    A_bar: object
-    B_bar: object
-    D: object
-    T1: object
-    T2: object
+    A_bar: G1
+    B_bar: G1
+    D: G1
+    T1: G1
+    T2: G1
     domain: int
 
 
 def proof_init(
     pk: bytes,
     signature: Signature,
-    generators: Sequence,
+    generators: Sequence[G1],
     random_scalars: Sequence[int],
     header: bytes,
     messages: Sequence[int],
@@ -370,7 +372,7 @@ def core_proof_gen(
     be: GroupBackend,
     api_id: bytes | None = None,
     random_scalars: RandomScalars = calculate_random_scalars,
-    generators: Sequence | None = None,
+    generators: Sequence[G1] | None = None,
 ) -> Proof:
     """Draft §3.6.3 CoreProofGen = ProofInit → ProofChallengeCalculate → ProofFinalize.
 
@@ -395,7 +397,7 @@ def core_proof_gen(
 def proof_verify_init(
     pk: bytes,
     proof: Proof,
-    generators: Sequence,
+    generators: Sequence[G1],
     header: bytes,
     disclosed_messages: Sequence[int],
     disclosed_indexes: Sequence[int],
@@ -445,7 +447,7 @@ def core_proof_verify(
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-    generators: Sequence | None = None,
+    generators: Sequence[G1] | None = None,
 ) -> None:
     """Draft §3.6.7 CoreProofVerify; raises VerificationError (or an EncodingError/ParameterError).
 

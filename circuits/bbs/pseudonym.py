@@ -159,12 +159,14 @@ from dataclasses import dataclass
 
 from circuits import constants as k
 from circuits.backend import GroupBackend, get_backend
+from circuits.backend.interface import G1
 from circuits.bbs import blind, core
 from circuits.bbs.api import messages_to_scalars
 from circuits.bbs.suite import Ciphersuite
 from circuits.constants import R
 from circuits.errors import IdentityPointError, ParameterError, VerificationError, ZkCredError
 from circuits.hashing import XMD_SHA256, i2osp
+from circuits.transcript import Transcript
 
 __all__ = [
     "NymInitResult",
@@ -223,7 +225,7 @@ def _poly(values: Sequence[int], z: int) -> int:
 # Pseudonym calculation -----------------------------------------------------------------------
 
 
-def context_point(context_id: bytes, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None):
+def context_point(context_id: bytes, *, suite: Ciphersuite, be: GroupBackend, api_id: bytes | None = None) -> G1:
     """``OP = hash_to_curve_g1(context_id, api_id)`` with the suite's expander."""
     return suite.expander.hash_to_g1(be, bytes(context_id), _api(suite, api_id))
 
@@ -239,7 +241,7 @@ def calculate_pseudonym(
     suite: Ciphersuite,
     be: GroupBackend,
     api_id: bytes | None = None,
-):
+) -> G1:
     """``OP · Σ nym_secrets[i]·z^i`` (§ Pseudonym Calculation Procedure); N = 1 gives ``OP·nym_secret``."""
     api_id = _api(suite, api_id)
     if len(nym_secrets) < 1:
@@ -284,7 +286,7 @@ def nym_proof_init(
 
 
 def nym_proof_verify_init(
-    pseudonym,
+    pseudonym: G1,
     context_id: bytes,
     nym_hats: Sequence[int],
     challenge: int,
@@ -363,7 +365,7 @@ def core_commit_with_nym(
 def core_blind_sign_with_nym(
     sk: int,
     pk: bytes,
-    commitment,
+    commitment: G1,
     M: int,
     N: int,
     signer_nym_entropy: int,
@@ -478,7 +480,7 @@ def core_proof_verify_with_nym(
     proof: core.Proof,
     header: bytes,
     ph: bytes,
-    pseudonym,
+    pseudonym: G1,
     context_id: bytes,
     N: int,
     L: int,
@@ -713,11 +715,11 @@ def proof_verify_with_nym(
 
 
 @functools.lru_cache(maxsize=256)
-def _zkcred_op(backend_name: str, context_id: bytes):
+def _zkcred_op(backend_name: str, context_id: bytes) -> G1:
     return XMD_SHA256.hash_to_g1(get_backend(backend_name), context_id, k.PSEUDONYM_CONTEXT_DST)
 
 
-def zkcred_context_point(be: GroupBackend, context_id: bytes):
+def zkcred_context_point(be: GroupBackend, context_id: bytes) -> G1:
     """``OP = hash_to_curve_g1(context_id, PSEUDONYM_CONTEXT_DST)`` (XMD:SHA-256 for every suite), cached."""
     if not isinstance(context_id, (bytes, bytearray)):
         raise TypeError("context_id must be bytes")
@@ -729,7 +731,7 @@ class PseudonymProof:
     """The pseudonym ``P``; and ``s_hat`` for standalone use (a presentation sends only ``P``:
     its verifier substitutes the BBS proof's response for the secret)."""
 
-    pseudonym: object
+    pseudonym: G1
     s_hat: int
 
 
@@ -747,13 +749,13 @@ class PseudonymProver:
         self._P, self._T = be.g1_mul(OP, self._s), be.g1_mul(OP, self._s_tilde)
 
     @property
-    def pseudonym(self):
+    def pseudonym(self) -> G1:
         return self._P
 
-    def commitments(self) -> list:
+    def commitments(self) -> list[G1]:
         return [self._T]
 
-    def append_to(self, t, be: GroupBackend) -> None:
+    def append_to(self, t: Transcript, be: GroupBackend) -> None:
         """The statement's transcript contribution: context, pseudonym, T."""
         _append(t, be, self.context_id, self._P, self._T)
 
@@ -764,19 +766,19 @@ class PseudonymProver:
         return "PseudonymProver(<secret>)"
 
 
-def pseudonym_commitment(be: GroupBackend, context_id: bytes, pseudonym, s_hat: int, c: int):
+def pseudonym_commitment(be: GroupBackend, context_id: bytes, pseudonym: G1, s_hat: int, c: int) -> G1:
     """Recompute ``T = ŝ·OP − c·P``; OP comes from the *verifier's* context id."""
     if be.g1_is_identity(pseudonym):
         raise IdentityPointError("the pseudonym is the identity")
     return be.g1_msm([zkcred_context_point(be, context_id), pseudonym], [s_hat % R, (-c) % R])
 
 
-def append_pseudonym(t, be: GroupBackend, context_id: bytes, pseudonym, T) -> None:
+def append_pseudonym(t: Transcript, be: GroupBackend, context_id: bytes, pseudonym: G1, T: G1) -> None:
     """The verifier's side of :meth:`PseudonymProver.append_to` (same order, same labels)."""
     _append(t, be, bytes(context_id), pseudonym, T)
 
 
-def _append(t, be: GroupBackend, context_id: bytes, P, T) -> None:
+def _append(t: Transcript, be: GroupBackend, context_id: bytes, P: G1, T: G1) -> None:
     t.domain_sep(k.DOMSEP_PSEUDONYM)
     t.append(k.NYM_LABEL_CONTEXT, context_id)
     t.append_point(k.NYM_LABEL_PSEUDONYM, P, be)

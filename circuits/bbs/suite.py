@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.hashing import XMD_SHA256, XOF_SHAKE256, Expander, i2osp
+
+
+@dataclass
+class _GeneratorState:
+    """create_generators' running state for one (backend, api_id, seed): the last ``v`` and the points so far."""
+
+    v: bytes
+    points: list[G1] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,9 @@ class Ciphersuite:
 
     ciphersuite_id: bytes
     expander: Expander
-    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _cache: dict[tuple[str, bytes, bytes], _GeneratorState] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False, hash=False)
 
     @property
@@ -37,7 +48,7 @@ class Ciphersuite:
 
     def create_generators(
         self, backend: GroupBackend, count: int, api_id: bytes | None = None, seed: bytes | None = None
-    ) -> list:
+    ) -> list[G1]:
         """Draft §4.1.1 create_generators(count, generator_seed, api_id), cached.
 
         ``seed`` defaults to ``api_id || "MESSAGE_GENERATOR_SEED"``.
@@ -50,19 +61,19 @@ class Ciphersuite:
             if state is None:
                 seed_dst = api_id + k.BBS_SIG_GENERATOR_SEED
                 v = self.expand(seed, seed_dst, k.BBS_EXPAND_LEN)
-                state = self._cache[key] = {"v": v, "points": []}
-            points = state["points"]
+                state = self._cache[key] = _GeneratorState(v)
+            points = state.points
             seed_dst = api_id + k.BBS_SIG_GENERATOR_SEED
             gen_dst = api_id + k.BBS_SIG_GENERATOR_DST
             while len(points) < count:
                 i = len(points) + 1
-                state["v"] = self.expand(state["v"] + i2osp(i, 8), seed_dst, k.BBS_EXPAND_LEN)
-                point = self.expander.hash_to_g1(backend, state["v"], gen_dst)
+                state.v = self.expand(state.v + i2osp(i, 8), seed_dst, k.BBS_EXPAND_LEN)
+                point = self.expander.hash_to_g1(backend, state.v, gen_dst)
                 backend.g1_mark_fixed(point)
                 points.append(point)
             return points[:count]
 
-    def p1(self, backend: GroupBackend):
+    def p1(self, backend: GroupBackend) -> G1:
         """The suite's base point P1 (draft §7: create_generators(1, BP seed))."""
         api_id = self.api_id
         return self.create_generators(backend, 1, api_id, api_id + k.BBS_BP_MESSAGE_GENERATOR_SEED)[0]

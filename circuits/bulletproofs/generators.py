@@ -24,14 +24,15 @@ from typing import Any
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.hashing import XMD_SHA256, i2osp
 from circuits.pedersen import PedersenGens
 
 _lock = threading.Lock()
-_vectors: dict[tuple[str, bytes], list] = {}
+_vectors: dict[tuple[str, bytes], list[G1]] = {}
 
 
-def _vector(backend: GroupBackend, label: bytes, count: int) -> list:
+def _vector(backend: GroupBackend, label: bytes, count: int) -> list[G1]:
     """The first ``count`` generators of the chain ``label`` (grown on demand, cached per backend)."""
     with _lock:
         chain = _vectors.setdefault((backend.name, label), [])
@@ -40,11 +41,11 @@ def _vector(backend: GroupBackend, label: bytes, count: int) -> list:
         return chain[:count]
 
 
-def G_vec(backend: GroupBackend, count: int) -> list:
+def G_vec(backend: GroupBackend, count: int) -> list[G1]:
     return _vector(backend, k.BULLETPROOFS_G_VEC_LABEL, count)
 
 
-def H_vec(backend: GroupBackend, count: int) -> list:
+def H_vec(backend: GroupBackend, count: int) -> list[G1]:
     return _vector(backend, k.BULLETPROOFS_H_VEC_LABEL, count)
 
 
@@ -53,8 +54,8 @@ class RangeProofBases:
     """Every base of a range proof over ``N`` bits, prepared in the order ``G_vec ‖ H_vec ‖ [G, H]``."""
 
     N: int
-    G_vec: tuple
-    H_vec: tuple
+    G_vec: tuple[G1, ...]
+    H_vec: tuple[G1, ...]
     pedersen: PedersenGens
     prepared: Any
 

@@ -90,8 +90,8 @@ def log2_exact(N: int) -> int:
 class WeightedInnerProductProof:
     """``L_k``, ``R_k`` of each round, the last round's ``A``, ``B`` and the scalars ``r'``, ``s'``, ``δ'``."""
 
-    L_vec: tuple
-    R_vec: tuple
+    L_vec: tuple[G1, ...]
+    R_vec: tuple[G1, ...]
     A: G1
     B: G1
     r: int
@@ -137,7 +137,7 @@ def batch_invert(xs: Sequence[int]) -> list[int]:
     return out
 
 
-def _fold(backend: GroupBackend, P: list, f: list[int], c_lo: int, c_hi: int) -> tuple[list, list[int]]:
+def _fold(backend: GroupBackend, P: list[G1], f: list[int], c_lo: int, c_hi: int) -> tuple[list[G1], list[int]]:
     """``c_lo·f_lo·P_lo + c_hi·f_hi·P_hi`` as ``f'·P'``: one multiplication per element."""
     h = len(P) // 2
     factors = [c_lo * f_lo % R for f_lo in f[:h]]

@@ -139,7 +139,7 @@ def _d(z: int, n: int, m: int) -> list[int]:
 def zeta(y: int, z: int, n: int, m: int) -> int:
     """``ζ(y, z) = (z − z²)·Σ_{i=1}^{N} y^i − z·y^{N+1}·(2^n − 1)·Σ_j z^{2(j+1)}``, ``N = n·m``."""
     N = n * m
-    sum_y = sum(powers(y, N, y)) % R
+    sum_y = y * (pow(y, N, R) - 1) * pow(y - 1, -1, R) % R if y != 1 else N  # Σ_{i=1}^{N} y^i
     sum_z = sum(_value_weights(z, m)) % R
     return ((z - z * z) * sum_y - z * pow(y, N + 1, R) * ((1 << n) - 1) * sum_z) % R
 
@@ -181,9 +181,9 @@ def prove(
     m_pad = _shape(n, m)
     if len(blindings) != m:
         raise ParameterError(f"{m} values but {len(blindings)} blindings")
-    for v in (*values, *blindings):
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"values and blindings are ints, not {type(v).__name__}")
+    for x in (*values, *blindings):
+        if not isinstance(x, int) or isinstance(x, bool):
+            raise TypeError(f"values and blindings are ints, not {type(x).__name__}")
     _check_in_range(values, n)
     if any(g % R == 0 for g in blindings):
         raise ParameterError("a blinding is zero mod r: the commitment would not hide")
@@ -257,21 +257,29 @@ def verify(
         y = transcript.challenge_scalar(k.RP_LABEL_Y)
         z = transcript.challenge_scalar(k.RP_LABEL_Z)
         e_sq, e_inv_sq, s, e = inner_product.verification_scalars(proof.wip, N, transcript, backend)
-    except IdentityPointError as e:
-        raise VerificationError(f"range proof: {e}") from e
+    except IdentityPointError as err:  # not ``e``: that name is the argument's last challenge
+        raise VerificationError(f"range proof: {err}") from err
     if y == 0:
         raise VerificationError("range proof: challenge y is zero")
     bases = RangeProofBases.get(backend, N, pedersen)
     wip = proof.wip
     ee = e * e % R
-    r_e, s_e = wip.r * e % R, wip.s * e % R
-    d = _d(z, n, m_pad)
-    y_inv_pow = powers(pow(y, -1, R), N)  # y^{−i}
-    y_n = pow(y, N, R)
-    y_rev = [y_n * v % R for v in y_inv_pow]  # y^{N−i}
     ee_z = ee * z % R
-    scalars = [(-ee_z - r_e * yi * si) % R for yi, si in zip(y_inv_pow, s, strict=True)]
-    scalars += [(ee_z + ee * di * yr - s_e * s[N - 1 - i]) % R for i, (di, yr) in enumerate(zip(d, y_rev, strict=True))]
+    y_inv = pow(y, -1, R)
+    y_n = pow(y, N, R)
+    # G_vec_i: −e²z − r'e·y^{−i}·s_i, with w = r'e·y^{−i} carried along (one product per i).
+    scalars, w = [], wip.r * e % R
+    for si in s:
+        scalars.append((-ee_z - w * si) % R)
+        w = w * y_inv % R
+    # H_vec_i: e²z + e²·d_i·y^{N−i} − s'e·s_{N−1−i}, with d_{jn+t} = z^{2(j+1)}·2^t; the middle
+    # term is carried along too: ×2/y within a block of n, ×z²/(2^{n−1}·y) into the next.
+    s_e = wip.s * e % R
+    step, jump = 2 * y_inv % R, z * z * y_inv * pow(1 << (n - 1), -1, R) % R
+    middle = ee * z * z % R * y_n % R
+    for i in range(N):
+        scalars.append((ee_z + middle - s_e * s[N - 1 - i]) % R)
+        middle = middle * (jump if i % n == n - 1 else step) % R
     scalars += [
         (ee * zeta(y, z, n, m_pad) - wip.r * y * wip.s) % R,  # G
         -wip.delta % R,  # H
@@ -280,7 +288,5 @@ def verify(
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
     extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
-    if not backend.g1_is_identity(
-        backend.g1_msm_prepared(bases.prepared, scalars, extra_points, extra_scalars, public=True)
-    ):
+    if not backend.g1_msm_prepared_is_identity(bases.prepared, scalars, extra_points, extra_scalars):
         raise VerificationError("range proof does not hold")

@@ -26,12 +26,19 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1, G2
 from circuits.errors import ParameterError, VerificationError
 from circuits.rng import Rng
 from circuits.transcript import Transcript
+
+if TYPE_CHECKING:
+    from circuits.bbs.core import ProofInitResult
+    from circuits.presentation import RevocationWitness
+    from circuits.statements.plan import Plan
+    from circuits.wire import NotEqualProof, Presentation, SetMembershipProof
 
 
 class UnsatisfiableError(ParameterError):
@@ -56,18 +63,18 @@ class ProverState:
 
     be: GroupBackend
     rng: Rng
-    G: Any
-    H: Any
-    plan: Any  # circuits.statements.plan.Plan
+    G: G1
+    H: G1
+    plan: Plan
     msgs: list[list[int]]  # per credential: every message scalar
     signatures: list[bytes]  # per credential: its BBS signature (A, e)
     tilde: list[dict[int, int]]  # per credential: the one blinding m̃ of each hidden message
-    revocation: dict[int, Any]  # credential -> RevocationWitness
+    revocation: dict[int, RevocationWitness]  # credential -> its non-revocation witness
     link_secret: int
     blindings: list[int] = field(default_factory=list)  # s_i of the commitments C_i
-    commitments: list[Any] = field(default_factory=list)  # C_i = m·G + s_i·H
-    first_init: Any = None  # credential 1's BBS ProofInit (the one challenge hashes it)
-    combined: list[Any] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate
+    commitments: list[G1] = field(default_factory=list)  # C_i = m·G + s_i·H
+    first_init: ProofInitResult | None = None  # credential 1's BBS ProofInit (the one challenge hashes it)
+    combined: list[G1] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate
 
     def __repr__(self) -> str:
         return "ProverState(<secret>)"
@@ -78,11 +85,11 @@ class Responses:
     """What the prover's statements write, field by field, into the wire :class:`~circuits.wire.Presentation`."""
 
     credentials: list[dict[str, Any]]
-    commitments: tuple = ()
-    openings: tuple = ()
+    commitments: tuple[G1, ...] = ()
+    openings: tuple[int, ...] = ()
     range_proof: bytes = b""
-    not_equal: list = field(default_factory=list)
-    sets: list = field(default_factory=list)
+    not_equal: list[NotEqualProof] = field(default_factory=list)
+    sets: list[SetMembershipProof] = field(default_factory=list)
 
 
 @dataclass
@@ -90,19 +97,19 @@ class VerifierState:
     """What the verifier's statements read (the presentation, derived public values) and queue."""
 
     be: GroupBackend
-    G: Any
-    H: Any
-    plan: Any
-    presentation: Any  # circuits.wire.Presentation
+    G: G1
+    H: G1
+    plan: Plan
+    presentation: Presentation
     c: int
     disclosed: list[list[int]]  # per credential: the disclosed message scalars, re-encoded by the verifier
     accumulator_at: Callable[[str, int], bytes] | None
     query_ids: list[str]
-    pairings: list[tuple[Any, Any, Any, str]] = field(default_factory=list)  # (X, Y, Z, reason): e(X,Y)=e(Z,P2)
-    first_init: Any = None
+    pairings: list[tuple[G1, G2, G1, str]] = field(default_factory=list)  # (X, Y, Z, reason): e(X,Y)=e(Z,P2)
+    first_init: ProofInitResult | None = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
-    pseudonyms: dict[str, Any] = field(default_factory=dict)
-    combined: list[Any] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate, derived
+    pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the pseudonym
+    combined: list[G1] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate, derived
 
     def m_hat(self, ci: int, index: int) -> int:
         """The BBS proof's response for hidden message ``index`` of credential ``ci`` (the shared ``m̂``)."""

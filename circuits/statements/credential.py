@@ -30,14 +30,16 @@ from collections.abc import Callable
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.bbs import blind, core
 from circuits.credentials import CredentialDefinition
+from circuits.errors import ParameterError
 from circuits.rng import random_scalars
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
 from circuits.transcript import Transcript
 
 
-def generators(be: GroupBackend, d: CredentialDefinition) -> tuple[list, bytes]:
+def generators(be: GroupBackend, d: CredentialDefinition) -> tuple[list[G1], bytes]:
     """(Q_1, H_1..H_L) of a credential (signer's then the one blind generator) and its api_id."""
     suite = d.bbs_suite()
     gens = blind.signer_generators(be, d.signer_message_count, suite=suite) + blind.blind_generators(be, 1, suite=suite)
@@ -125,11 +127,13 @@ def one_challenge(
     t: Transcript,
     be: GroupBackend,
     d: CredentialDefinition,
-    first_init: core.ProofInitResult,
+    first_init: core.ProofInitResult | None,
     disclosed_indexes: list[int],
     disclosed_scalars: list[int],
 ) -> int:
     """``c = ProofChallengeCalculate(init_1, disclosed_1, ph*)`` with ``ph* = challenge_bytes("ph", 32)``."""
+    if first_init is None:  # credential 1's statement runs first in every plan
+        raise ParameterError("credential 1's BBS first message was not computed")
     ph = t.challenge_bytes(k.PRES_LABEL_PH, 32)
     return core.proof_challenge_calculate(
         first_init, disclosed_indexes, disclosed_scalars, ph, suite=d.bbs_suite(), be=be, api_id=generators(be, d)[1]

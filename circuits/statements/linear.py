@@ -6,9 +6,9 @@ of public group elements — equal to a linear combination of *scalar witnesses*
 
     Σ_l a_{k,l}·X_{k,l} = Σ_j w_{i(k,j)} · B_{k,j}           k = 1..K,  witnesses w_1..w_n
 
-It is held as draft-irtf-cfrg-sigma-protocols' instance, :class:`circuits.sigma.LinearRelation`
-(the one engine: relation, instance validation, map, simulation); this module only builds
-it from a statement's bases and runs its Sigma protocol *inside the presentation's
+It is draft-irtf-cfrg-sigma-protocols' instance, :class:`circuits.sigma.LinearRelation`
+(the one engine: relation, instance validation, map, simulation), subclassed here only to
+build it from a statement's bases and to run its Sigma protocol *inside the presentation's
 transcript* with blindings the presentation shares between statements:
 
 1. prover: blindings ``w̃_i`` (a hidden message's is its BBS ``m̃``); first message
@@ -37,49 +37,49 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import ParameterError
 from circuits.sigma import LinearRelation as SigmaInstance
 from circuits.sigma.narg import simulate_commitment
 
-Image = Sequence[tuple[Any, int]]  # Σ coeff·point
-Terms = Sequence[tuple[Any, int]]  # Σ w[index]·base
+Image = Sequence[tuple[G1, int]]  # Σ coeff·point
+Terms = Sequence[tuple[G1, int]]  # Σ w[index]·base
 
 
-class LinearRelation:
-    """A statement's linear relation: ``equations = [(image, terms), …]`` with ``image = [(X, coeff), …]``
-    and ``terms = [(B, witness index), …]``, held as the sigma draft's instance."""
+class LinearRelation(SigmaInstance):
+    """A statement's linear relation, built from ``equations = [(image, terms), …]`` with
+    ``image = [(X, coeff), …]`` and ``terms = [(B, witness index), …]``.
 
-    __slots__ = ("instance",)
+    It *is* the sigma draft's instance (one class: validation, serialization and the map are
+    the draft's); this subclass only adds the constructor from a statement's bases and the
+    two steps a presentation runs in its own transcript.
+    """
+
+    __slots__ = ()
 
     def __init__(self, be: GroupBackend, equations: Sequence[tuple[Image, Terms]], n_witnesses: int) -> None:
-        rel = SigmaInstance(be)
-        scalars = rel.allocate_scalars(n_witnesses)
+        super().__init__(be)
+        scalars = self.allocate_scalars(n_witnesses)
         for image, terms in equations:
             if not terms or not image or any(not 0 <= i < n_witnesses for _, i in terms):
                 raise ParameterError("a linear relation's equation needs an image and terms over its witnesses")
-            img = [(rel.allocate_element(X), coeff % R) for X, coeff in image]
-            rhs = [(scalars[i], rel.allocate_element(B), 1) for B, i in terms]
-            rel.append_equation(image=img, terms=rhs)
-        self.instance = rel
+            img = [(self.allocate_element(X), coeff % R) for X, coeff in image]
+            rhs = [(scalars[i], self.allocate_element(B), 1) for B, i in terms]
+            self.append_equation(image=img, terms=rhs)
 
-    def validate(self) -> None:
-        """The draft's ValidateInstance (no identity element, no vanishing image or column, …)."""
-        self.instance.validate()
-
-    def commit(self, tildes: Sequence[int]) -> list:
+    def commit(self, tildes: Sequence[int]) -> list[G1]:
         """Prover step 1: ``T = map(w̃)``."""
-        return self.instance.map([t % R for t in tildes])
+        return self.map([t % R for t in tildes])
 
-    def recompute(self, hats: Sequence[int], c: int, *, public: bool = True) -> list:
+    def recompute(self, hats: Sequence[int], c: int, *, public: bool = True) -> list[G1]:
         """Verifier: ``T = map(ŵ) − c·image``. A prover simulating an OR branch passes
         ``public=False``, so its real and simulated branches take the same path."""
-        if len(hats) != self.instance.num_scalars:
+        if len(hats) != self.num_scalars:
             raise ParameterError("one response per witness")
-        return simulate_commitment(self.instance, [h % R for h in hats], c % R, public=public)
+        return simulate_commitment(self, [h % R for h in hats], c % R, public=public)
 
 
 def respond(tildes: Sequence[int], witnesses: Sequence[int], c: int) -> list[int]:

@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from circuits import constants as k
+from circuits.accumulator.proof import MembershipCommitments
+from circuits.backend import GroupBackend
+from circuits.backend.interface import G2
 from circuits.credentials import HANDLE_INDEX
 from circuits.errors import ZkCredError
 from circuits.statements.base import PresentationRejected, ProverState, Responses, Statement, VerifierState, reject_on
@@ -31,7 +34,7 @@ class AccumulatorMembership(Statement):
     def __init__(self, ci: int) -> None:
         self.ci = ci
 
-    def absorb(self, t: Transcript, be, height: int, commitments) -> None:
+    def absorb(self, t: Transcript, be: GroupBackend, height: int, commitments: MembershipCommitments) -> None:
         t.append_u64(k.PRES_LABEL_REVOCATION_HEIGHT, height)
         commitments.append_to(t, be)  # dom-sep(self.tag) · V · C̄ · B̄ · T
 
@@ -63,24 +66,30 @@ class AccumulatorMembership(Statement):
         ci, be = self.ci, v.be
         d, cp = v.plan.definitions[ci], v.presentation.credentials[ci]
         qid = v.query_ids[ci]
+        height, membership, accumulator = cp.revocation_height, cp.membership, cp.accumulator
+        if height is None or membership is None or accumulator is None or d.revocation is None:
+            raise PresentationRejected(
+                "structure", f"{qid}: non-revocation proof missing"
+            )  # the structure check said so
+        registry = d.revocation
         if v.accumulator_at is None:
             raise PresentationRejected("revocation", "no accumulator source to check non-revocation")
         try:
-            expected = v.accumulator_at(d.id, cp.revocation_height)
+            expected = v.accumulator_at(d.id, height)
         except ZkCredError as e:
             raise PresentationRejected("stale_accumulator", str(e)) from None
-        if expected != cp.accumulator:
+        if expected != accumulator:
             raise PresentationRejected("revocation", f"{qid}: accumulator value is not the ledger's")
 
-        def init():
-            proof = MembershipProof.from_bytes(be, cp.membership)
-            Q = be.g2_from_bytes(d.revocation.Q)
+        def init() -> tuple[MembershipProof, G2, MembershipCommitments]:
+            proof = MembershipProof.from_bytes(be, membership)
+            Q = be.g2_from_bytes(registry.Q)
             commitments = verify_init(
-                proof, be.g1_from_bytes(cp.accumulator), Q, v.c, backend=be, y_hat=v.m_hat(ci, HANDLE_INDEX)
+                proof, be.g1_from_bytes(accumulator), Q, v.c, backend=be, y_hat=v.m_hat(ci, HANDLE_INDEX)
             )
             return proof, Q, commitments
 
         proof, Q, commitments = reject_on("revocation", init)
-        reject_on("revocation", lambda: self.absorb(t, be, cp.revocation_height, commitments))
+        reject_on("revocation", lambda: self.absorb(t, be, height, commitments))
         v.pairings.append((proof.C_bar, Q, proof.B_bar, "revocation"))
-        v.revocation_heights[qid] = cp.revocation_height
+        v.revocation_heights[qid] = height

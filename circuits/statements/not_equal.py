@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import ParameterError
 from circuits.rng import random_scalars
@@ -31,12 +32,12 @@ from circuits.transcript import Transcript
 from circuits.wire import NotEqualProof
 
 
-def relation(be: GroupBackend, G, H, V) -> LinearRelation:
+def relation(be: GroupBackend, G: G1, H: G1, V: G1) -> LinearRelation:
     """``G = u·V + w·H`` (witnesses ``u``, ``w``)."""
     return LinearRelation(be, [([(G, 1)], [(V, 0), (H, 1)])], 2)
 
 
-def _V(be: GroupBackend, G, C, t: int):
+def _V(be: GroupBackend, G: G1, C: G1, t: int) -> G1:
     """``V = C − t·G`` (all public)."""
     return be.g1_msm([C, G], [1, -t % R], public=True)
 
@@ -47,7 +48,7 @@ class NotEqual(Statement):
     def __init__(self, position: int, commit: int, t: int) -> None:
         self.position, self.commit, self.t = position, commit, t
 
-    def absorb(self, t: Transcript, be: GroupBackend, T) -> None:
+    def absorb(self, t: Transcript, be: GroupBackend, T: G1) -> None:
         t.domain_sep(self.tag)
         t.append_point(k.PRES_LABEL_NOT_EQUAL_T, T, be, allow_identity=True)
 

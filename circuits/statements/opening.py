@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.rng import random_scalar
 from circuits.sigma import powers
@@ -30,7 +31,7 @@ from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
 
 
-def relation(be: GroupBackend, G, H, commitments: Sequence, weights: Sequence[int]) -> LinearRelation:
+def relation(be: GroupBackend, G: G1, H: G1, commitments: Sequence[G1], weights: Sequence[int]) -> LinearRelation:
     """``Σ ρ^i·C_i = a·G + s·H`` (witnesses ``a``, ``s``; the image is the weighted sum, never computed)."""
     return LinearRelation(be, [(list(zip(commitments, weights, strict=True)), [(G, 0), (H, 1)])], 2)
 
@@ -42,10 +43,10 @@ class BatchedOpening(Statement):
         self,
         t: Transcript,
         be: GroupBackend,
-        G,
-        H,
-        commitments: Sequence,
-        first_message: Callable[[LinearRelation, list[int]], object],
+        G: G1,
+        H: G1,
+        commitments: Sequence[G1],
+        first_message: Callable[[LinearRelation, list[int]], G1],
     ) -> None:
         """Bind every ``C_i``, draw ``ρ``, bind ``T = first_message(relation, (1, ρ, ρ², …))``."""
         t.domain_sep(self.tag, len(commitments))
@@ -64,7 +65,7 @@ class BatchedOpening(Statement):
         s_tilde = random_scalar(p.rng)
         batched_s: list[int] = []
 
-        def first_message(rel: LinearRelation, w: list[int]):
+        def first_message(rel: LinearRelation, w: list[int]) -> G1:
             a_tilde = sum(wi * p.tilde[ci][idx] for wi, (ci, idx) in zip(w, refs, strict=True)) % R
             batched_s.append(sum(wi * s for wi, s in zip(w, p.blindings, strict=True)) % R)
             return rel.commit([a_tilde, s_tilde])[0]
@@ -80,7 +81,7 @@ class BatchedOpening(Statement):
     def replay(self, v: VerifierState, t: Transcript) -> None:
         refs, pres = v.plan.commits, v.presentation
 
-        def first_message(rel: LinearRelation, w: list[int]):
+        def first_message(rel: LinearRelation, w: list[int]) -> G1:
             # T = â·G + ŝ·H − c·Σ ρ^i·C_i in one MSM, â = Σ ρ^i·m̂_i (the BBS proofs' shared responses).
             a_hat = sum(wi * v.m_hat(ci, idx) for wi, (ci, idx) in zip(w, refs, strict=True)) % R
             return rel.recompute([a_hat, pres.openings[0]], v.c)[0]

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from circuits import constants as k
+from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.bbs import pseudonym as nym
 from circuits.codec import b64e
 from circuits.errors import IdentityPointError
@@ -26,7 +28,7 @@ from circuits.statements.linear import LinearRelation
 from circuits.transcript import Transcript
 
 
-def relation(be, context: bytes, P) -> LinearRelation:
+def relation(be: GroupBackend, context: bytes, P: G1) -> LinearRelation:
     """``P = s·OP`` (witness ``s``); refuses an identity ``P``."""
     return LinearRelation(be, [([(P, 1)], [(nym.zkcred_context_point(be, context), 0)])], 1)
 
@@ -37,7 +39,7 @@ class Pseudonym(Statement):
     def __init__(self, ci: int, context: bytes) -> None:
         self.ci, self.context = ci, context
 
-    def absorb(self, t: Transcript, be, P, T) -> None:
+    def absorb(self, t: Transcript, be: GroupBackend, P: G1, T: G1) -> None:
         nym.append_pseudonym(t, be, self.context, P, T)  # dom-sep(self.tag) · context · P · T
 
     def prove(self, p: ProverState, t: Transcript) -> Callable[[int, Responses], None]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from circuits import constants as k
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
 from circuits.statements.plan import RangeSpec
@@ -80,9 +81,9 @@ def committed(p: ProverState, rg: RangeSpec) -> tuple[int, int]:
     return a, sum(c * p.blindings[i] for i, c in terms) % R
 
 
-def _derived_commitments(v: VerifierState) -> list:
+def _derived_commitments(v: VerifierState) -> list[G1]:
     """``V_j = C_i − t·G`` (a ≥ t) or ``t·G − C_i`` (a ≤ t), from the bound ``C_i`` and the request's ``t``."""
-    be, out = v.be, []
+    be, out = v.be, list[G1]()
     for rg in v.plan.ranges:
         C = v.presentation.commitments[rg.commit] if rg.linear is None else v.combined[rg.linear]
         out.append(

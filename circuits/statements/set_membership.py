@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from circuits import constants as k
 from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.errors import ParameterError
 from circuits.rng import random_scalar
@@ -32,12 +33,12 @@ from circuits.transcript import Transcript
 from circuits.wire import SetMembershipProof
 
 
-def branch(be: GroupBackend, H, V) -> LinearRelation:
+def branch(be: GroupBackend, H: G1, V: G1) -> LinearRelation:
     """Branch ``i``: ``V_i = s·H`` (witness ``s``)."""
     return LinearRelation(be, [([(V, 1)], [(H, 0)])], 1)
 
 
-def _Vs(be: GroupBackend, G, C, ts: list[int]) -> list:
+def _Vs(be: GroupBackend, G: G1, C: G1, ts: list[int]) -> list[G1]:
     """``V_i = C − t_i·G`` (all public)."""
     return [be.g1_msm([C, G], [1, -t % R], public=True) for t in ts]
 
@@ -48,7 +49,7 @@ class SetMembership(Statement):
     def __init__(self, position: int, commit: int, ts: list[int]) -> None:
         self.position, self.commit, self.ts = position, commit, ts
 
-    def absorb(self, t: Transcript, be: GroupBackend, Ts: list) -> None:
+    def absorb(self, t: Transcript, be: GroupBackend, Ts: list[G1]) -> None:
         t.domain_sep(self.tag, len(Ts))
         for T in Ts:
             t.append_point(k.PRES_LABEL_SET_T, T, be, allow_identity=True)

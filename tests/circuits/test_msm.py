@@ -131,3 +131,26 @@ def test_cost_model_crossovers():
     assert blst.prefer_arkworks(145, 145)
     # a range-proof verification: ~2N+3 prepared, ~20 fresh
     assert blst.prefer_arkworks(148, 19)
+
+
+@pytest.mark.parametrize("forced", [None, True, False])
+def test_is_identity_check_on_every_path(forced, monkeypatch):
+    """``g1_msm_prepared_is_identity``: True exactly when the sum is the identity, on the
+    arkworks path (compared as bytes), the blst loop, and py_ecc."""
+    if forced is not None:
+        if forced and not arkworks.AVAILABLE:
+            pytest.skip("py_arkworks_bls12381 not installed")
+        monkeypatch.setattr(blst, "prefer_arkworks", lambda n, fresh, blst_us=None: forced)
+    ref = get_backend("py_ecc")
+    points, scalars = POINTS[:20], _scalars(20)
+    # the last extra term cancels the rest: Σ k_i·P_i + 1·(−Σ k_i·P_i) = identity
+    minus_sum = BLST.g1_neg(_reference(points, scalars))
+    for be, pts, neg in ((BLST, points, minus_sum), (PLAIN, points, minus_sum)):
+        handle = be.g1_msm_prepare(pts[:12])
+        assert be.g1_msm_prepared_is_identity(handle, scalars[:12], [*pts[12:], neg], [*scalars[12:], 1])
+        assert not be.g1_msm_prepared_is_identity(handle, scalars[:12], [*pts[12:], neg], [*scalars[12:], 2])
+        assert not be.g1_msm_prepared_is_identity(handle, scalars[:12], pts[12:], scalars[12:])
+    ref_pts = [ref.g1_from_bytes(BLST.g1_to_bytes(p)) for p in [*points, minus_sum]]
+    handle = ref.g1_msm_prepare(ref_pts[:3])
+    assert ref.g1_msm_prepared_is_identity(handle, [1, 2, 3], ref_pts[:3], [R - 1, R - 2, R - 3])
+    assert not ref.g1_msm_prepared_is_identity(handle, [1, 2, 3], ref_pts[:3], [R - 1, R - 2, R - 2])

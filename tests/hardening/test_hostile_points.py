@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import copy
-import time
 
 import pytest
 
@@ -58,7 +57,7 @@ HOSTILE_SCALARS = {
 @pytest.fixture(scope="module")
 def target(story):
     created = story.new_request()
-    return story.verifier._record(created["id"]), story.present(created)
+    return created["id"], story.present(created)
 
 
 def _replace(p: dict, path: tuple, start: int, new: bytes) -> dict:
@@ -73,7 +72,7 @@ def _replace(p: dict, path: tuple, start: int, new: bytes) -> dict:
 
 
 def test_hostile_points_and_scalars_in_a_presentation(story, target):
-    record, valid = target
+    request_id, valid = target
     bbs = ("credentials", 0, "bbs")
     points = {"A_bar": (bbs, 0), "B_bar": (bbs, 48), "D": (bbs, 96)}
     for i in range(len(b64d(valid["commitments"])) // 48):
@@ -86,27 +85,35 @@ def test_hostile_points_and_scalars_in_a_presentation(story, target):
     tried = 0
     for name, (path, start) in points.items():
         for kind, enc in _hostile_g1().items():
-            v = story.verifier._verify(record, _replace(valid, path, start, enc), time.time())
+            v = story.verifier.check_presentation(
+                request_id=request_id, unverified_presentation=_replace(valid, path, start, enc)
+            )
             assert not v.verified and v.reason in ("malformed", "invalid_proof", "revocation"), (name, kind, v)
             if path[0] != "credentials" or path[-1] == "bbs":
                 assert v.reason == "malformed", (name, kind, v)  # the parser refuses it, before any maths
             tried += 1
     for name, (path, start) in scalars.items():
         for kind, enc in HOSTILE_SCALARS.items():
-            v = story.verifier._verify(record, _replace(valid, path, start, enc), time.time())
+            v = story.verifier.check_presentation(
+                request_id=request_id, unverified_presentation=_replace(valid, path, start, enc)
+            )
             assert not v.verified, (name, kind)
             if kind != "zero":
                 assert v.reason == "malformed", (name, kind, v)
             tried += 1
     for kind, enc in _hostile_g1().items():  # the accumulator: compared with the ledger's V, never trusted
-        v = story.verifier._verify(
-            record, _replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc), time.time()
+        v = story.verifier.check_presentation(
+            request_id=request_id,
+            unverified_presentation=_replace(valid, ("credentials", 0, "revocation", "accumulator"), 0, enc),
         )
         assert not v.verified and v.reason in ("revocation", "malformed", "invalid_proof"), (kind, v)
     for _kind, enc in HOSTILE_SCALARS.items():
         v = copy.deepcopy(valid)
         v["challenge"] = b64e(enc)
-        assert story.verifier._verify(record, v, time.time()).reason in ("malformed", "invalid_proof")
+        assert story.verifier.check_presentation(request_id=request_id, unverified_presentation=v).reason in (
+            "malformed",
+            "invalid_proof",
+        )
     # and one over HTTP: a 200 verdict, never a 5xx
     created = story.new_request()
     r = story.submit(created, _replace(story.present(created), bbs, 0, _hostile_g1()["not-in-subgroup"]))

@@ -5,9 +5,10 @@
   three masks each), every JSON field (removed or replaced by values of every JSON type),
   every statement dropped / duplicated / reordered, every element swapped in from another
   valid presentation (same holder, fresh randomness; and another holder). Each variant goes
-  through the verifier's own decision path (``VerifierService._verify``: parse, resolve,
-  verify — the path ``POST /requests/{id}/presentation`` takes, without spending the
-  request, so one request serves every variant) and a sample through HTTP with a fresh
+  through the verifier's own decision path (``VerifierService.check_presentation``, the dry
+  run of ``submit_presentation``: parse, resolve, verify — the path ``POST
+  /requests/{id}/presentation`` takes, without spending the request, so one request serves
+  every variant) and a sample through HTTP with a fresh
   request each. A variant must get ``verified: false`` with a reason code, or a 4xx —
   never an acceptance, never a 5xx, and never the verifier's fail-closed catch-all (an
   unexpected exception inside the parser or verifier is a bug even when it rejects).
@@ -24,7 +25,6 @@ import datetime as _dt
 import json
 import logging
 import random
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,26 +60,28 @@ def _tamper_ask(story) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def target(story):
-    """(request record, valid presentation, same holder fresh, other holder) for one pending request."""
+    """(request id, valid presentation, same holder fresh, other holder) for one pending request."""
     created = story.new_request(**_tamper_ask(story))
-    record = story.verifier._record(created["id"])
+    request_id = created["id"]
     valid = story.present(created, 0)
     again = story.present(created, 0)
     other = story.present(created, 1)
     for p in (valid, again, other):
-        assert story.verifier._verify(record, copy.deepcopy(p), time.time()).verified
+        assert story.verifier.check_presentation(
+            request_id=request_id, unverified_presentation=copy.deepcopy(p)
+        ).verified
     assert valid["not_equal"] and valid["sets"] and valid["range_proof"] and valid["credentials"][0]["revocation"]
-    return record, valid, again, other
+    return request_id, valid, again, other
 
 
 @pytest.fixture
 def judge(story, target, caplog):
     """judge(variant, what): assert the verifier rejects ``variant`` with a reason, and no internal error."""
-    record = target[0]
+    request_id = target[0]
     caplog.set_level(logging.INFO, logger="verifier")
 
     def check(variant: Any, what: str) -> str:
-        verdict = story.verifier._verify(record, variant, time.time())
+        verdict = story.verifier.check_presentation(request_id=request_id, unverified_presentation=variant)
         assert not verdict.verified, f"ACCEPTED a tampered presentation: {what}"
         assert verdict.reason in REASONS and verdict.disclosed == {}, (what, verdict)
         bad = [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -199,3 +199,82 @@ def test_http_publisher_waits_for_the_witnesses_to_cover_its_registration(settin
         policy=simple_policy([(witness.name, witness.verifier, None)], 1),
     )
     assert HttpPublisher(pinned).issuer_key(service.issuer_id) == service.ledger_public_key
+
+
+class LyingClient(LedgerClient):
+    """A ledger that answers a submission with a receipt it cannot back (``lie`` makes it from the real one)."""
+
+    def __init__(self, *args, lie, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kw)
+        self.lie = lie
+
+    def submit(self, entry):  # type: ignore[no-untyped-def]
+        receipt = super().submit(entry)
+        return self.lie(entry, receipt) if entry.type != "issuer_registration" else receipt
+
+
+def _service_on(settings, ledger, lie, *, pinned: bool = True):  # type: ignore[no-untyped-def]
+    http = TestClient(create_ledger_app(ledger))
+    client = LyingClient("http://ledger.test", http=http, lie=lie, ledger_key=ledger.public_key if pinned else None)
+    return IssuerService.open(settings=settings, publisher=HttpPublisher(client))
+
+
+def test_an_honest_receipt_is_checked_against_the_pinned_ledger_key(settings, ledger):
+    service = _service_on(settings, ledger, lambda entry, receipt: receipt)
+    seq = service.publisher.publish(
+        key=service._key, issuer_id=service.issuer_id, entry_type="schema", payload=_schema("honest")
+    )
+    assert parse_entry(ledger.entry(seq).body).payload["schema_id"] == "honest"
+    # the same content again: the ledger answers "existing" with the first entry, which the check finds there
+    again = service.publisher.publish(
+        key=service._key, issuer_id=service.issuer_id, entry_type="schema", payload=_schema("honest")
+    )
+    assert again == seq
+
+
+def _schema(schema_id: str) -> dict:
+    return {"schema_id": schema_id, "name": "s", "version": "1", "attributes": [{"name": "a", "type": "int"}]}
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        "tree head signed by another key",
+        "tree head without the entry",
+        "another entry's hash",
+        "existing, but another content",
+        "inclusion under another root",
+    ],
+)
+def test_a_receipt_the_ledger_cannot_back_is_refused(settings, ledger, lie):
+    from ledger.entries import SignedTreeHead, sign_tree_head
+
+    def forge(entry, receipt):  # type: ignore[no-untyped-def]
+        sth = SignedTreeHead.from_json(receipt["tree_head"])
+        if lie == "tree head signed by another key":
+            sth = sign_tree_head(key=Ed25519PrivateKey.generate(), size=sth.size, root=sth.root, time=sth.time)
+        elif lie == "tree head without the entry":
+            sth = sign_tree_head(key=ledger._signing_key, size=receipt["seq"], root=sth.root, time=sth.time)
+        elif lie == "inclusion under another root":
+            sth = sign_tree_head(key=ledger._signing_key, size=sth.size, root=bytes(32), time=sth.time)
+        elif lie == "another entry's hash":
+            receipt = {**receipt, "entry_hash": "00" * 32}
+        elif lie == "existing, but another content":
+            receipt = {**receipt, "seq": 0, "existing": True}
+        return {**receipt, "tree_head": sth.to_json()}
+
+    service = _service_on(settings, ledger, forge)
+    with pytest.raises(IssuerError) as e:
+        service.publisher.publish(
+            key=service._key, issuer_id=service.issuer_id, entry_type="schema", payload=_schema("lied")
+        )
+    assert e.value.kind == ErrorKind.LEDGER_REFUSED and "receipt" in str(e.value)
+
+
+def test_without_a_pinned_key_the_receipt_must_still_name_the_entry(settings, ledger):
+    service = _service_on(settings, ledger, lambda entry, receipt: {**receipt, "entry_hash": "00" * 32}, pinned=False)
+    with pytest.raises(IssuerError) as e:
+        service.publisher.publish(
+            key=service._key, issuer_id=service.issuer_id, entry_type="schema", payload=_schema("x")
+        )
+    assert e.value.kind == ErrorKind.LEDGER_REFUSED

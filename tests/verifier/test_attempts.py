@@ -234,3 +234,22 @@ def test_init_db_adds_the_attempts_column_to_an_older_table(db_url):
             assert conn.execute(text("SELECT attempts FROM verifier_requests WHERE id = 'r1'")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_the_dry_run_spends_nothing(client, auth, world, service):
+    """``check_presentation`` reaches ``submit_presentation``'s verdict and records nothing."""
+    created = _create(client, auth, world)
+    rid = created["id"]
+    good = present(world, world.holders[0], created["request"])
+    for _ in range(2):  # any number of times: the nonce is not spent
+        verdict = service.check_presentation(request_id=rid, unverified_presentation=good)
+        assert verdict.verified and verdict.disclosed
+    bad = service.check_presentation(request_id=rid, unverified_presentation={})
+    assert not bad.verified and bad.reason == "malformed"
+    assert _attempts(service, rid) == 0
+    assert client.get(f"/requests/{rid}", headers=auth).json()["status"] == "pending"
+    with pytest.raises(VerifierError) as e:
+        service.check_presentation(request_id="no-such-request", unverified_presentation=good)
+    assert e.value.kind == ErrorKind.NOT_FOUND
+    # and the real submission still gets the same verdict, once
+    assert service.submit_presentation(request_id=rid, unverified_presentation=good) == verdict
