@@ -37,10 +37,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
 
 from circuits import constants as k
 from circuits.attributes import OFFSET, AttributeType
+from circuits.backend import GroupBackend
+from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.credentials import LinearPredicate, PresentationRequest, Schema
 from circuits.errors import ParameterError
@@ -140,7 +141,7 @@ def resolve(
     return out
 
 
-def combination(be: Any, commitments: Sequence[Any], spec: LinearSpec) -> Any:
+def combination(be: GroupBackend, commitments: Sequence[G1], spec: LinearSpec) -> G1:
     """``C_L = Σ c'_i·C_i`` (public: the commitments are on the wire)."""
     return be.g1_msm([commitments[i] for i, _ in spec.terms], [c % R for _, c in spec.terms], public=True)
 
@@ -151,7 +152,7 @@ class LinearCombination(Statement):
     def __init__(self, index: int, spec: LinearSpec) -> None:
         self.index, self.spec = index, spec
 
-    def absorb(self, t: Transcript, be: Any, C: Any) -> None:
+    def absorb(self, t: Transcript, be: GroupBackend, C: G1) -> None:
         t.domain_sep(self.tag, len(self.spec.terms))
         for commit, coef in self.spec.terms:
             t.append(k.PRES_LABEL_LINEAR_TERM, commit.to_bytes(8, "big") + coef.to_bytes(16, "big", signed=True))

@@ -30,7 +30,7 @@ from typing import Any
 
 from circuits import constants as k
 from circuits.attributes import NUMERIC, OFFSET, AttributeType, threshold
-from circuits.credentials import EXPIRY_INDEX, CredentialDefinition, PresentationRequest
+from circuits.credentials import EXPIRY_INDEX, CredentialDefinition, LinearPredicate, PresentationRequest
 from circuits.errors import ParameterError, ZkCredError
 from circuits.statements import linear_predicate
 from circuits.statements.base import PresentationRejected, Statement
@@ -185,7 +185,7 @@ def _compile_predicate(plan: Plan, ci: int, index: int, attr_type: AttributeType
         raise ParameterError(op)
 
 
-def _compile_linear(plan: Plan, request: PresentationRequest, lp: Any) -> None:
+def _compile_linear(plan: Plan, request: PresentationRequest, lp: LinearPredicate) -> None:
     """``Σ c_i·a_i op t``: commit to each term's attribute, one range value per bound on ``C_L``."""
     terms = linear_predicate.resolve(request, lp, lambda ci: plan.definitions[ci].schema)
     coefs, _ = linear_predicate.scaled([t for _, _, t in terms], [c for _, c in lp.terms])
