@@ -179,10 +179,12 @@ class ScaffoldMiddleware:
         metrics: ServiceMetrics,
         routes: Callable[[], Iterable[Any]],
         body_limits: Mapping[str, int] | None = None,
+        raw_bodies: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.limits = limits
         self.body_limits = dict(body_limits or {})  # exact path → its own body size limit
+        self.raw_bodies = frozenset(raw_bodies)  # exact paths whose bodies are not JSON (size limit only)
         self.metrics = metrics
         self.routes = routes
 
@@ -257,7 +259,7 @@ class ScaffoldMiddleware:
             more = message.get("more_body", False)
             if len(body) > limit:
                 return self._refuse(scope, "payload-too-large", f"bodies are at most {limit} bytes"), receive
-        if body:
+        if body and scope.get("path", "") not in self.raw_bodies:
             content_type = headers.get("content-type", "")
             if not is_json_media_type(content_type):
                 return self._refuse(
@@ -437,7 +439,9 @@ def _finish_openapi(app: FastAPI) -> dict[str, Any]:
                 if code.isdigit() and int(code) >= 400:
                     if response.get("description") in (None, "", "problem+json", "Validation Error"):
                         response["description"] = ERROR_DESCRIPTIONS.get(int(code), "problem+json")
-                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                    content = response.get("content") or {}
+                    if set(content) <= {"application/json", PROBLEM_JSON}:  # a route's own media type stays
+                        response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -464,6 +468,7 @@ def create_service_app(
     limits: Limits | None = None,
     metrics: ServiceMetrics | None = None,
     body_limits: Mapping[str, int] | None = None,
+    raw_bodies: Iterable[str] = (),
 ) -> FastAPI:
     """A FastAPI app with the scaffolding (module doc); the caller includes its routers.
 
@@ -475,6 +480,8 @@ def create_service_app(
     :class:`~servicekit.strictjson.Limits` () — the same for every service.
     ``body_limits`` gives exact request paths their own body size limit instead of
     ``limits.max_body_bytes`` (e.g. the issuer's ``/admin/offers/bulk``); all other checks stay.
+    ``raw_bodies`` names exact paths whose bodies are not JSON (the witness's text
+    ``/add-checkpoint``): only their size is checked before routing; the route parses them.
     ``app.state.metrics`` is the app's :class:`~servicekit.metrics.ServiceMetrics`.
     """
     limits = limits or Limits()
@@ -525,7 +532,12 @@ def create_service_app(
 
     _add_operations_routes(app, service, checks, readiness_timeout, dict(optional_checks or {}))
     app.add_middleware(
-        ScaffoldMiddleware, limits=limits, metrics=metrics, routes=lambda: app.router.routes, body_limits=body_limits
+        ScaffoldMiddleware,
+        limits=limits,
+        metrics=metrics,
+        routes=lambda: app.router.routes,
+        body_limits=body_limits,
+        raw_bodies=raw_bodies,
     )
     app.openapi = lambda: _finish_openapi(app)  # type: ignore[method-assign]
     return app

@@ -54,7 +54,7 @@ MASTER_KEY_ENV = "ZKCRED_MASTER_KEY"
 #: The first line of a development master key file: the key works, but says loudly what it is.
 DEV_KEY_MARKER = "# zkcred DEVELOPMENT master key (zkcred --dev): never use it for real credentials"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-SERVICES = ("issuer", "verifier", "ledger")
+SERVICES = ("issuer", "verifier", "ledger", "witness")
 #: Settings never read from a config file (secrets: their own 0600 file or the environment)
 SECRET_FIELDS = frozenset({"master_key"})
 

@@ -3,38 +3,47 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
+from zkcred.config_cli import ConfigOpt, StateDirOpt, effective_log_level, load
 from zkcred.logopt import LogLevelOption, apply_log_level
+
+if TYPE_CHECKING:
+    from witness.config import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DEFAULT_PORT = 8004
-DEFAULT_DATABASE_URL = "sqlite:///./.zkcred/witness.db"
-DEFAULT_KEY_FILE = "./.zkcred/witness-key"
 
 KeyFileOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        envvar="ZKCRED_WITNESS_KEY_FILE", help="The witness's Ed25519 key (hex seed, created 0600 if missing)."
+        help="The witness's key (hex seed, created 0600 if missing; env ZKCRED_WITNESS_KEY_FILE; default "
+        "<state dir>/witness-key).",
+        show_default=False,
     ),
 ]
 NameOpt = Annotated[
     str | None,
-    typer.Option(
-        envvar="ZKCRED_WITNESS_NAME", help="The cosigner's key name (default: zkcred.example/witness-<key id>)."
-    ),
+    typer.Option(help="The cosigner's key name (env ZKCRED_WITNESS_NAME; default zkcred.example/witness-<key id>)."),
 ]
 AlgorithmOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        envvar="ZKCRED_WITNESS_ALGORITHM", help="ed25519 (cosignature/v1, type 0x04) or ml-dsa-44 (type 0x06)."
+        help="ed25519 (cosignature/v1, type 0x04) or ml-dsa-44 (type 0x06); env ZKCRED_WITNESS_ALGORITHM.",
+        show_default=False,
     ),
 ]
+
+
+def _settings(state_dir: Path | None, config: Path | None, **overrides: Any) -> Settings:
+    from witness.config import Settings
+
+    return load(Settings, state_dir, config, **overrides)
 
 
 def _fail(message: str) -> None:
@@ -42,13 +51,12 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _signer(key_file: str, name: str | None, algorithm: str = "ed25519"):  # type: ignore[no-untyped-def]
+def _signer(settings: Settings):  # type: ignore[no-untyped-def]
     from ledger.errors import LedgerError
     from ledger.keys import key_from_file
     from ledger.note import CosignatureSigner, MLDSACosignatureSigner, key_id
 
-    if algorithm not in ("ed25519", "ml-dsa-44"):
-        _fail("--algorithm is ed25519 or ml-dsa-44")
+    key_file, name, algorithm = settings.witness_key_file, settings.witness_name, settings.witness_algorithm
     try:
         key = key_from_file(key_file)  # a 32-byte seed: Ed25519 or ML-DSA-44 (FIPS 204 ξ)
     except (OSError, ValueError) as e:
@@ -94,31 +102,47 @@ def _logs(vkeys: list[str], logs_file: Path | None) -> list:  # type: ignore[typ
 def serve(
     log: Annotated[list[str], typer.Option("--log", help="A log's vkey (origin+keyid+key); repeatable.")] = [],  # noqa: B006
     logs_file: Annotated[
-        Path | None, typer.Option(envvar="ZKCRED_WITNESS_LOGS", help="A file of 'log <vkey>' lines.")
+        Path | None, typer.Option(help="A file of 'log <vkey>' lines (env ZKCRED_WITNESS_LOGS).", show_default=False)
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = DEFAULT_PORT,
     database_url: Annotated[
-        str, typer.Option(envvar="ZKCRED_WITNESS_DATABASE_URL", help="SQLite or postgresql+psycopg:// URL.")
-    ] = DEFAULT_DATABASE_URL,
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+        str | None,
+        typer.Option(
+            help="SQLite or postgresql+psycopg:// URL (env ZKCRED_WITNESS_DATABASE_URL or DATABASE_URL; default "
+            "<state dir>/witness.db).",
+            show_default=False,
+        ),
+    ] = None,
+    key_file: KeyFileOpt = None,
     name: NameOpt = None,
-    algorithm: AlgorithmOpt = "ed25519",
+    algorithm: AlgorithmOpt = None,
     log_level: LogLevelOption = "info",
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) for the given logs."""
     import uvicorn
 
-    logs = apply_log_level(log_level)  # JSON lines, like the other services
+    settings = _settings(
+        state_dir,
+        config,
+        database_url=database_url,
+        witness_key_file=key_file,
+        witness_name=name,
+        witness_algorithm=algorithm,
+        witness_logs_file=logs_file,
+    )
+    logs = apply_log_level(effective_log_level(log_level, settings))  # JSON lines, like the other services
 
     from witness.api import create_app
     from witness.core import Witness
     from witness.sql import SqlWitnessStore
 
-    witnessed = _logs(log, logs_file)
-    signer = _signer(key_file, name, algorithm)
+    witnessed = _logs(log, settings.witness_logs_file)
+    signer = _signer(settings)
     try:
-        store = SqlWitnessStore(database_url)
+        store = SqlWitnessStore(settings.database_url)
     except Exception as e:  # unreachable database, bad URL
         _fail(f"cannot open the witness database: {type(e).__name__}: {e}")
     console.print(f"witness vkey: {signer.verifier.vkey()}")
@@ -129,13 +153,16 @@ def serve(
 
 @app.command()
 def vkey(
-    key_file: KeyFileOpt = DEFAULT_KEY_FILE,
+    key_file: KeyFileOpt = None,
     name: NameOpt = None,
-    algorithm: AlgorithmOpt = "ed25519",
+    algorithm: AlgorithmOpt = None,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {name, vkey} as one JSON object.")] = False,
 ) -> None:
     """Print the witness's vkey (for the ledger's and consumers' policy files)."""
-    verifier = _signer(key_file, name, algorithm).verifier
+    settings = _settings(state_dir, config, witness_key_file=key_file, witness_name=name, witness_algorithm=algorithm)
+    verifier = _signer(settings).verifier
     if as_json:
         import json
 

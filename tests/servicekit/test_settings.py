@@ -17,6 +17,7 @@ from ledger.config import Settings as LedgerSettings
 from ledger.config import open_checked
 from servicekit.settings import DEV_KEY_MARKER, CommonSettings, ConfigError, default_state_dir
 from verifier.config import Settings as VerifierSettings
+from witness.config import Settings as WitnessSettings
 from zkcred.cli import _register, app
 
 
@@ -326,7 +327,7 @@ def test_the_pinned_ledger_key_comes_from_the_state_dir(state):
 def test_docs_configuration_lists_every_setting():
     """docs/configuration.md is the one table: every field and every variable of every service is in it."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
-    for cls in (CommonSettings, IssuerSettings, VerifierSettings, LedgerSettings):
+    for cls in (CommonSettings, IssuerSettings, VerifierSettings, LedgerSettings, WitnessSettings):
         for name in cls.model_fields:
             if name in ("config_file", "master_key"):
                 continue  # documented as "config file" and ZKCRED_MASTER_KEY

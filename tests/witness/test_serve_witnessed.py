@@ -64,7 +64,7 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
     log_out = (tmp_path / "serve.log").open("w")  # a file, not a pipe nobody reads
     proc = subprocess.Popen(args, env=env, stdout=log_out, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + 180  # five processes starting on a loaded 2-core machine
         while True:  # up, and the issuer's registration cosigned by a majority
             try:
                 up = httpx.get(f"http://127.0.0.1:{issuer}/openapi.json", timeout=2).status_code == 200
