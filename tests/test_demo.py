@@ -16,6 +16,9 @@ def test_demo_runs_the_lending_story():
     assert "not revoked at ledger height" in out
     assert "request status: verified" in out
     assert "409" in out  # the replayed presentation
+    # debt-to-income: a linear predicate over two hidden amounts; a stricter ratio refused by the wallet
+    assert "lender learned: 40 × credential.monthly_salary − 100 × credential.loan_repayments ≥ 0; disclosed: {}" in out
+    assert "the wallet cannot answer: no credentials meet 30 × credential.monthly_salary" in out
     assert "verified=False, reason=stale" in out  # the old witness after revocation
     assert "was revoked" in out  # the synced wallet knows
     # returning applicants: A recognises Ada's second application, B gets another pseudonym

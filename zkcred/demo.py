@@ -253,6 +253,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             again = ver.post(created["presentation_url"].replace(VERIFIER_URL, ""), json={"presentation": presentation})
         console.print(f"  → {again.status_code} {again.json().get('reason') or again.json().get('title')}")
 
+        _dti_scene(iss, ver, admin, lender, wallet, step, check, console)
+
         console.rule("returning applicants: per-lender pseudonyms")
         lender_b = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender B')}"}
         nym_ask = {**ask, "pseudonym": True}
@@ -326,3 +328,68 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             raise typer.Exit(1)
     console.rule()
     console.print(f"total {sum(ms for _, ms in timings):.0f} ms")
+
+
+def _dti_scene(iss, ver, admin, lender, wallet, step, check, console: Console) -> None:  # type: ignore[no-untyped-def]
+    """Debt-to-income (issue 16): ``40 × monthly_salary − 100 × loan_repayments ≥ 0`` — repayments at
+    most 40 % of the salary — proven over hidden values; a stricter ratio is refused by the wallet."""
+    from wallet import NoMatchingCredential
+
+    console.rule("debt-to-income: a linear predicate over hidden values")
+    with step("issuer adds a salary statement (monthly salary, loan repayments withheld) and offers Ada one"):
+        schema = check(
+            iss.post(
+                "/admin/schemas",
+                headers=admin,
+                json={
+                    "name": "salary-statement",
+                    "version": "1.0",
+                    "attributes": [
+                        {"name": "monthly_salary", "type": "decimal(2)"},
+                        {"name": "loan_repayments", "type": "decimal(2)"},
+                    ],
+                },
+            ),
+            201,
+        )
+        definition = check(
+            iss.post(
+                "/admin/credential-definitions",
+                headers=admin,
+                json={"schema_id": schema["id"], "tag": "2026", "revocable": False, "validity_days": 365},
+            ),
+            201,
+        )
+        offer = check(
+            iss.post(
+                "/admin/offers",
+                headers=admin,
+                json={
+                    "credential_definition_id": definition["id"],
+                    "attributes": {"monthly_salary": "5333.33", "loan_repayments": "1650.00"},
+                },
+            ),
+            201,
+        )
+        wallet.accept_offer(offer)
+
+    def ask(rule: str) -> dict[str, Any]:
+        body = {"credential_definitions": [definition["id"]], "max_staleness": 0, "linear": [rule]}
+        return check(ver.post("/requests", headers=lender, json=body), 201)
+
+    with step("lender asks: 40*monthly_salary - 100*loan_repayments >= 0 (repayments ≤ 40 % of salary)"):
+        created = ask("40*monthly_salary - 100*loan_repayments >= 0")
+    with step("wallet proves it without showing either amount, and submits"):
+        verdict = wallet.submit(created["request_url"])
+    if not verdict["verified"]:
+        console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
+        raise typer.Exit(1)
+    dti = [p for p in verdict["predicates"] if "×" in p]
+    console.print(f"  lender learned: {dti[0]}; disclosed: {json.dumps(verdict['disclosed'])}")
+    with step("a stricter lender (repayments ≤ 30 %) is refused by the wallet before any proof"):
+        try:
+            wallet.submit(ask("30*monthly_salary - 100*loan_repayments >= 0")["request_url"])
+            console.print("[red]✘ a false relation was proven — BUG[/]")
+            raise typer.Exit(1)
+        except NoMatchingCredential as e:
+            console.print(f"  the wallet cannot answer: {e.reason}")
