@@ -1,4 +1,4 @@
-"""``python -m bench presentation``: prove and verify one presentation, three shapes.
+"""``python -m bench presentation``: prove and verify one presentation, nine shapes.
 
 One credential with 10 attributes (tests/… fixtures shape):
 
@@ -7,13 +7,15 @@ One credential with 10 attributes (tests/… fixtures shape):
   country ∈ {DE, FR, NL}, score ≥ 600, children ≠ 3)
 - (c) two credentials from two issuers, link-secret equality, 1 predicate each
 - (d) (a) plus a pseudonym for the verifier's context (circuits.bbs.pseudonym)
+- (e), (f): (a), (b) on the same schema with its integers declared with bounds
+  (``income: int(0..1000000000)`` …, as a real schema would, and as AnonCreds' 32-bit
+  predicate values are): every range statement then needs 32 bits, not 64
+- (g) (a) plus escrow: the hidden ``score`` encrypted to an auditor's key, bound to a
+  request id and a label (circuits.statements.escrow); ``g − a`` is what escrow costs
 - (l) (c)'s two credentials with one linear predicate across them instead,
   ``40 × income.income − 100 × identity.debt ≥ 0`` (issue 16; circuits/notes/linear.md),
   and (m) its baseline: the same two credentials with one ordinary range predicate
   (``income ≥ 50 000``) — a linear predicate should cost no more than one range statement
-- (e), (f): (a), (b) on the same schema with its integers declared with bounds
-  (``income: int(0..1000000000)`` …, as a real schema would, and as AnonCreds' 32-bit
-  predicate values are): every range statement then needs 32 bits, not 64
 
 Every presentation also proves non-expiry (one more range statement per credential);
 the range statements of a presentation share one aggregated Bulletproofs+ proof.
@@ -32,7 +34,7 @@ import secrets
 from functools import partial
 
 from bench.common import alternate
-from circuits import bbs
+from circuits import bbs, escrow
 from circuits.attributes import AttributeType
 from circuits.backend import get_backend
 from circuits.backend.blst import FIXED_BASE_AFTER
@@ -41,6 +43,7 @@ from circuits.credentials import (
     AttributeSpec,
     CredentialDefinition,
     CredentialQuery,
+    EscrowClause,
     LinearPredicate,
     Predicate,
     PresentationRequest,
@@ -140,6 +143,8 @@ def scenarios(be):
     lin0 = req(CredentialQuery("income", (d1.id,), (), PREDICATES_B[:1]), CredentialQuery("identity", (d2.id,)))
     e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
     f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
+    clause = EscrowClause("auditor", escrow.public_key(be, escrow.new_secret_key()), "score", "loan-42", "request-1")
+    g = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1], escrow=clause))
     return {
         "a": (a, [d1], [c1]),
         "b": (b, [d1], [c1]),
@@ -147,6 +152,7 @@ def scenarios(be):
         "d": (d, [d1], [c1]),
         "e": (e, [d3], [c3]),
         "f": (f, [d3], [c3]),
+        "g": (g, [d1], [c1]),
         "l": (lin, [d1, d2], [c1, c2]),
         "m": (lin0, [d1, d2], [c1, c2]),
     }, link
@@ -159,7 +165,8 @@ def run(backends: list[str], repeats: int) -> dict:
     for name in backends:
         be = get_backend(name)
         cases, link = scenarios(be)
-        shapes = cases if name != "py_ecc" else {"a": cases["a"]}  # py_ecc: the small shape only
+        # py_ecc: the small shape only, and it with escrow
+        shapes = cases if name != "py_ecc" else {"a": cases["a"], "g": cases["g"]}
         n = repeats if name != "py_ecc" else max(3, repeats // 10)
         # Steady state: every shape FIXED_BASE_AFTER times before any is measured, so that the long-lived
         # bases (BBS generators, Pedersen G and H) have their fixed-base tables and no shape pays for

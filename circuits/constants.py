@@ -120,6 +120,25 @@ NYM_LABEL_CONTEXT = b"pseudonym-context"
 NYM_LABEL_PSEUDONYM = b"pseudonym"
 NYM_LABEL_T = b"pseudonym-T"
 
+# Escrow: verifiable ElGamal of a hidden attribute to an auditor (circuits/escrow.py,
+# circuits/statements/escrow.py) ------------------------------------------------------------
+DOMSEP_ESCROW = b"zkcred/escrow/v1"
+#: H_escrow = hash_to_curve_g1(ESCROW_H_LABEL, ESCROW_GENERATOR_DST): the base m is encrypted on.
+ESCROW_GENERATOR_DST = ZKCRED_PREFIX + b"ESCROW_GENERATOR_"
+ESCROW_H_LABEL = b"H_escrow"
+#: Transcript labels: the statement's context (auditor, its key, request id, label), then
+#: the ciphertext (C1, C2) and the first message (T1, T2).
+ESCROW_LABEL_AUDITOR = b"escrow-auditor"
+ESCROW_LABEL_KEY = b"escrow-auditor-key"
+ESCROW_LABEL_REQUEST_ID = b"escrow-request-id"
+ESCROW_LABEL_LABEL = b"escrow-label"
+ESCROW_LABEL_C1 = b"escrow-C1"
+ESCROW_LABEL_C2 = b"escrow-C2"
+ESCROW_LABEL_T1 = b"escrow-T1"
+ESCROW_LABEL_T2 = b"escrow-T2"
+#: Largest span of values the auditor recovers by baby-step giant-step (2^32: 2^16 steps each way).
+ESCROW_MAX_SPAN = 2**32
+
 #: String attribute values are hashed to message scalars with this DST.
 ATTRIBUTE_STRING_DST = ZKCRED_PREFIX + b"ATTRIBUTE_STRING_"
 

@@ -34,7 +34,7 @@ import rfc8785
 
 from circuits.attributes import AttributeType, AttributeValueError
 from circuits.codec import b64d, b64e
-from circuits.constants import G2_BYTES
+from circuits.constants import G1_BYTES, G2_BYTES
 from circuits.errors import EncodingError, ParameterError
 from circuits.hashing import i2osp
 
@@ -494,6 +494,48 @@ class LinearPredicate:
 
 
 @dataclass(frozen=True)
+class EscrowClause:
+    """Encrypt hidden ``attribute`` to ``auditor`` (its ledger id and G1 escrow key), for the
+    verifier's request ``request_id`` and the lender's ``label`` (a loan number).
+
+    The verifier fills in ``auditor_key`` from the auditor's ledger registration and
+    ``request_id`` with its own request's id; the presentation binds all four
+    (:mod:`circuits.statements.escrow`).
+    """
+
+    auditor: str
+    auditor_key: bytes  # compressed G1 point (48 bytes)
+    attribute: str
+    label: str
+    request_id: str
+
+    def __post_init__(self) -> None:
+        for what, text in (("auditor", self.auditor), ("label", self.label), ("request id", self.request_id)):
+            _require(isinstance(text, str) and 0 < len(text.encode()) <= 256, f"escrow {what}: 1–256 bytes of UTF-8")
+        _require(isinstance(self.attribute, str) and bool(_NAME.fullmatch(self.attribute)), "escrow attribute name")
+        _require(isinstance(self.auditor_key, bytes) and len(self.auditor_key) == G1_BYTES, "escrow key: 48 bytes")
+
+    def describe(self) -> str:
+        return f"{self.attribute} escrowed with {self.auditor} for {self.label}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "auditor": self.auditor,
+            "auditor_key": b64e(self.auditor_key),
+            "attribute": self.attribute,
+            "label": self.label,
+            "request_id": self.request_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> EscrowClause:
+        d = _obj(data, {"auditor", "auditor_key", "attribute", "label", "request_id"}, "escrow")
+        if not all(isinstance(d[key], str) for key in d):
+            raise EncodingError("escrow fields are strings")
+        return cls(d["auditor"], b64d(d["auditor_key"]), d["attribute"], d["label"], d["request_id"])
+
+
+@dataclass(frozen=True)
 class CredentialQuery:
     """What one credential must show: accepted definitions, disclosures, predicates.
 
@@ -509,11 +551,16 @@ class CredentialQuery:
     predicates: tuple[Predicate, ...] = ()
     non_revoked: bool = True
     pseudonym_context: str | None = None
+    escrow: EscrowClause | None = None  # left out of the JSON when None, like pseudonym_context
 
     def __post_init__(self) -> None:
         _require(bool(_NAME.fullmatch(self.id)), f"query id {self.id!r}: lowercase a-z, 0-9, _")
         _require(len(self.credential_definitions) > 0, "a query accepts at least one credential definition")
         _require(len(set(self.disclose)) == len(self.disclose), "disclose lists an attribute twice")
+        _require(
+            self.escrow is None or self.escrow.attribute not in self.disclose,
+            "an escrowed attribute stays hidden: do not also disclose it",
+        )
         _require(
             self.pseudonym_context is None
             or (isinstance(self.pseudonym_context, str) and 0 < len(self.pseudonym_context.encode()) <= 256),
@@ -533,6 +580,8 @@ class CredentialQuery:
         }
         if self.pseudonym_context is not None:
             out["pseudonym_context"] = self.pseudonym_context
+        if self.escrow is not None:
+            out["escrow"] = self.escrow.to_json()
         return out
 
     @classmethod
@@ -541,7 +590,7 @@ class CredentialQuery:
             data,
             {"id", "credential_definitions", "disclose", "predicates", "non_revoked"},
             "query",
-            {"pseudonym_context"},
+            {"pseudonym_context", "escrow"},
         )
         ctx = d.get("pseudonym_context")
         if ctx is not None and not isinstance(ctx, str):
@@ -553,6 +602,7 @@ class CredentialQuery:
             tuple(Predicate.from_json(p) for p in d["predicates"]),
             bool(d["non_revoked"]),
             ctx,
+            None if d.get("escrow") is None else EscrowClause.from_json(d["escrow"]),
         )
 
 

@@ -9,7 +9,8 @@ Relation (Camenisch–Stadler), for credentials k = 1..K answering queries q_k::
         ∧ ∧_≠  m_{k_i, j_i} ≠ t       ∧ ∧_∈  m_{k_i, j_i} ∈ {t_1..t_n}
         ∧ ∧_=  m_{k,j} = m_{k',j'}    ∧ ∧_k  m_{k,0} ∈ Acc(V_k)                  (not revoked)
         ∧ ∧_lin  Σ_i c'_i·C_i − T·G ∈ [0, 2^n)  (or T·G − Σ …)                     (linear predicates)
-        ∧ ∧_nym  P_k = link·hash_to_curve(context_k)                         (pseudonyms) }
+        ∧ ∧_nym  P_k = link·hash_to_curve(context_k)                         (pseudonyms)
+        ∧ ∧_esc  C1_k = r_k·G ∧ C2_k = m_{k,j_k}·H_e + r_k·PK_k                (escrow to an auditor) }
 
 Each conjunct is one statement module under :mod:`circuits.statements` (protocol tag,
 transcript labels, prover contribution and response, verifier contribution), and the
@@ -62,6 +63,7 @@ from circuits.credentials import (
     PresentationRequest,
 )
 from circuits.errors import ParameterError, ZkCredError
+from circuits.escrow import Escrowed
 from circuits.rng import Rng, random_scalar
 from circuits.statements.base import (
     PresentationRejected,
@@ -110,6 +112,7 @@ class VerifiedPresentation:
     predicates: list[str]
     revocation_heights: dict[str, int]
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the G1 point
+    escrows: dict[str, Escrowed] = field(default_factory=dict)  # query id -> the ciphertext and its clause
 
 
 # Shared by both sides -----------------------------------------------------------------------------
@@ -363,6 +366,8 @@ def _check_structure(request: PresentationRequest, plan: Plan, pres: Presentatio
             raise PresentationRejected("structure", f"{q.id}: non-revocation proof missing or unexpected")
         if (plan.pseudonym_contexts[ci] is not None) != (cp.pseudonym is not None):
             raise PresentationRejected("structure", f"{q.id}: pseudonym missing or unexpected")
+        if (q.escrow is not None) != (cp.escrow_c1 is not None):
+            raise PresentationRejected("structure", f"{q.id}: escrow missing or unexpected")
     if len(pres.commitments) != len(plan.commits) or len(pres.openings) != min(1, len(plan.commits)):
         raise PresentationRejected("structure", "wrong number of commitments")
     if bool(plan.ranges) != bool(pres.range_proof):
@@ -453,4 +458,5 @@ def _outcome(
         for q in request.queries
         if q.pseudonym_context is not None
     ]
-    return VerifiedPresentation(disclosed, predicates, v.revocation_heights, v.pseudonyms)
+    predicates += [f"{q.id}: {q.escrow.describe()}" for q in request.queries if q.escrow is not None]
+    return VerifiedPresentation(disclosed, predicates, v.revocation_heights, v.pseudonyms, v.escrows)

@@ -15,7 +15,8 @@ could ever satisfy, before any holder tries:
    ``!=``/``not_in`` (and a range fully covered by exclusions, such as a ``bool`` that
    is ``!= true`` and ``!= false``);
 5. sets over :data:`MAX_SET_VALUES` values (``CredentialQuery`` refuses them too);
-6. more range statements than one presentation proves: one per bound of each order
+6. an escrow clause naming an attribute the schema does not have;
+7. more range statements than one presentation proves: one per bound of each order
    predicate on a hidden attribute, plus the expiry statement, at most
    ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split;
 7. a linear predicate (:func:`check_linear`) over an attribute a definition lacks, that is
@@ -127,7 +128,7 @@ def _schema(chosen: Mapping[int, CredentialDefinition], ci: int) -> Schema:
 def check_query(request: PresentationRequest, query: CredentialQuery, d: CredentialDefinition) -> None:
     """:func:`check_answerable` for one query and one definition it accepts."""
     names = {a.name for a in d.schema.attributes}
-    for name in query.disclose:
+    for name in (*query.disclose, *(() if query.escrow is None else (query.escrow.attribute,))):
         if name not in names:
             raise UnanswerableRequest(f"{d.id}: no attribute {name!r} in schema {d.schema.name}")
     allowed: dict[str, _Allowed] = {}

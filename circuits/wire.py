@@ -519,6 +519,9 @@ class CredentialProof(_Wire):
     accumulator: bytes | None = None
     membership: bytes | None = None
     pseudonym: Any = None  # G1 point, when the query asks for one
+    escrow_c1: Any = None  # escrow (circuits.statements.escrow): C1, C2, r̂, when the query asks for one
+    escrow_c2: Any = None
+    escrow_r_hat: int | None = None
 
 
 CredentialProof.WIRE = WireType(
@@ -537,6 +540,9 @@ CredentialProof.WIRE = WireType(
         Field("accumulator", RAW(G1_BYTES), ("revocation", "accumulator"), optional=True),
         Field("membership", BLOB, ("revocation", "proof"), optional=True),
         Field("pseudonym", POINT, ("pseudonym",), optional=True),
+        Field("escrow_c1", POINT, ("escrow",), optional=True),
+        Field("escrow_c2", POINT, ("escrow",), optional=True),
+        Field("escrow_r_hat", SCALAR, ("escrow",), optional=True),
     ],
 )
 

@@ -172,6 +172,25 @@ class KeyRotation(_Strict):
     new_ledger_key: Ed25519Key
 
 
+class AuditorRegistration(_Strict):
+    """An escrow auditor (issue 16): its ElGamal public key (opaque: a compressed G1 point,
+    base64url) and display name. Signed by the auditor's ledger key, registered first with
+    an ``issuer_registration`` of the same id; the latest registration of an id is current."""
+
+    escrow_key: Opaque
+    name: Text
+
+
+class EscrowOpening(_Strict):
+    """An auditor's decryption record, appended *before* it decrypts: which ciphertext
+    (SHA-256 of ``C1 ‖ C2``, hex), for which verifier request and lender label, and why."""
+
+    request_id: Text
+    label: Text
+    ciphertext: Hex32
+    reason: Text
+
+
 PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "issuer_registration": IssuerRegistration,
     "schema": Schema,
@@ -179,6 +198,8 @@ PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "revocation_registry": RevocationRegistry,
     "revocation": Revocation,
     "key_rotation": KeyRotation,
+    "auditor_registration": AuditorRegistration,
+    "escrow_opening": EscrowOpening,
 }
 ENTRY_TYPES = frozenset(PAYLOAD_MODELS)
 

@@ -66,6 +66,9 @@ REJECTION_REASONS: dict[str, tuple[int, str]] = {
     "issuer-exists": (409, "Issuer already registered"),
     "bad-signature": (403, "Signature does not verify under the issuer's registered key"),
     "clock-skew": (422, "Entry time too far from the ledger's clock"),
+    "not-an-auditor": (422, "Escrow opening by a writer that is no registered auditor"),
+    "no-opening-record": (409, "No decryption record for this ciphertext on the ledger"),
+    "opening-mismatch": (409, "The decryption record names another request or label"),
 }
 
 

@@ -115,6 +115,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,
+        escrow=None if body.escrow is None else body.escrow.model_dump(),
     )
     return {
         "id": record.id,
@@ -281,7 +282,7 @@ def get_qr(
     return qr_response(_links(request, record)["deep_link"], format)
 
 
-@router.post("/{request_id}/presentation", response_model=VerdictPublic)
+@router.post("/{request_id}/presentation", response_model=VerdictPublic, response_model_exclude_unset=True)
 def submit_presentation(
     request_id: str, body: Annotated[PresentationSubmit, Body()], service: ServiceDep, request: Request
 ) -> dict[str, Any]:

@@ -147,8 +147,17 @@ class PseudonymScopeIn(_Strict):
     context: str = Field(min_length=1, max_length=CAMPAIGN_MAX)
 
 
+class EscrowIn(_Strict):
+    """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
+
+    auditor: str = Field(min_length=1, max_length=256)
+    attribute: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=256)
+
+
 class RequestCreate(_Strict):
     pseudonym: StrictBool | PseudonymScopeIn = False
+    escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
     linear: list[LinearIn | LinearText] = Field(default_factory=list, max_length=16)
@@ -175,11 +184,25 @@ class RequestDocument(BaseModel):
     max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
 
 
+class EscrowOut(BaseModel):
+    """The escrowed ciphertext of a verified presentation: ``id`` is its SHA-256 (hex), the name an
+    auditor's decryption record on the ledger gives it."""
+
+    auditor: str
+    attribute: str
+    type: str  # the attribute's type: how the auditor recovers the value
+    label: str
+    request_id: str
+    ciphertext: str  # base64url of C1 ‖ C2 (96 bytes)
+    id: str
+
+
 class VerdictPublic(BaseModel):
     verified: bool
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
+    escrow: EscrowOut | None = None  # present when the request asked for escrow and the proof verified
 
 
 class RequestStatus(BaseModel):

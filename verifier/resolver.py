@@ -63,6 +63,7 @@ from typing import Protocol
 
 import httpx
 
+from circuits import escrow
 from circuits.backend import get_backend
 from circuits.codec import b64d
 from circuits.credentials import CredentialDefinition, RevocationRegistry, Schema
@@ -73,7 +74,8 @@ from ledger.checkpoint import SignedCheckpoint, log_verifier
 from ledger.client import verify_entry_run, verify_growth_with
 from ledger.constants import MAX_PAGE
 from ledger.entries import Entry, canonical_json, payload_model
-from ledger.errors import LedgerError, VerificationFailed
+from ledger.errors import EntryRejected, LedgerError, VerificationFailed
+from ledger.escrow import Auditor, EscrowView
 from ledger.log import LedgerLog
 from ledger.policy import CheckpointTrust, Policy
 
@@ -89,6 +91,10 @@ class ResolverError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class UnknownAuditor(ResolverError):
+    """No escrow auditor with this id on the (verified) ledger, or its key does not decode."""
 
 
 class UnknownDefinition(ResolverError):
@@ -123,6 +129,10 @@ class Resolver(Protocol):
         self, definition_id: str, height: int, *, max_staleness: float, now: float | None = None
     ) -> bytes:
         """Compressed V at ``height``; raises UnknownAccumulator / StaleAccumulator / LedgerUnavailable."""
+        ...
+
+    def auditor(self, auditor_id: str) -> Auditor:
+        """The escrow auditor registered as ``auditor_id``; raises UnknownAuditor / LedgerUnavailable."""
         ...
 
     def ping(self) -> None:
@@ -245,6 +255,7 @@ class LedgerResolver:
         self._registries_of: dict[str, list[tuple[str, str]]] = {}
         self._resolved: dict[str, tuple[CredentialDefinition, tuple[str, str] | None]] = {}
         self._successors: dict[str, list[tuple[str, str]]] = {}  # old id -> [(issuer, new id)] in log order
+        self._escrow = EscrowView()  # auditors and their checked decryption records
 
     @property
     def tree_head(self) -> SignedCheckpoint | None:
@@ -290,6 +301,10 @@ class LedgerResolver:
         return new
 
     def _index(self, entry: Entry) -> None:
+        try:
+            self._escrow.feed(entry)
+        except EntryRejected as e:  # an opening by a non-auditor: on the log, but no auditor's record
+            logger.warning("entry %d: %s; ignored", entry.seq, e.detail)
         payload = payload_model(entry)  # the model of entry.type: the branches test the model itself
         if isinstance(payload, ledger_entries.Schema):
             self._schemas.setdefault(payload.schema_id, []).append(_Published(entry.seq, entry.issuer, payload))
@@ -431,6 +446,21 @@ class LedgerResolver:
             if state.value is None:
                 raise UnknownAccumulator(f"the value at height {state.height} is not a valid encoding")
             return state.value
+
+    def auditor(self, auditor_id: str) -> Auditor:
+        """The escrow auditor registered as ``auditor_id`` (its key checked: in G1, not the identity)."""
+        with self._lock:
+            found = self._escrow.auditor(auditor_id)
+            if found is None:
+                self.refresh()
+                found = self._escrow.auditor(auditor_id)
+        if found is None:
+            raise UnknownAuditor(f"no escrow auditor {auditor_id!r} on the ledger")
+        try:
+            escrow.parse_public_key(get_backend(), b64d(found.escrow_key))
+        except ZkCredError:
+            raise UnknownAuditor(f"the escrow key of {auditor_id!r} is not a G1 point") from None
+        return found
 
     def successor(self, definition_id: str) -> str | None:
         """The definition that supersedes ``definition_id`` (key rotation by its own issuer), if any yet."""

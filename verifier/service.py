@@ -63,15 +63,16 @@ import logging
 import secrets
 import time as _time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from circuits.backend import GroupBackend
-from circuits.codec import b64e
+from circuits.codec import b64d, b64e
 from circuits.credentials import (
     CredentialDefinition,
     CredentialQuery,
+    EscrowClause,
     LinearPredicate,
     Predicate,
     PresentationRequest,
@@ -89,6 +90,7 @@ from verifier.resolver import (
     Resolver,
     ResolverError,
     StaleAccumulator,
+    UnknownAuditor,
     UnknownDefinition,
 )
 
@@ -188,14 +190,16 @@ class Verdict:
     predicates: list[str]
     reason: str | None
     pseudonym: str | None = None  # b64url G1 point of a verified presentation; recorded, not in the verdict JSON
+    escrow: dict[str, Any] | None = None  # circuits.escrow.Escrowed JSON: the ciphertext and its id (digest)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "verified": self.verified,
             "disclosed": self.disclosed,
             "predicates": self.predicates,
             "reason": self.reason,
         }
+        return out if self.escrow is None else {**out, "escrow": self.escrow}
 
     @classmethod
     def rejected(cls, reason: str) -> Verdict:
@@ -348,6 +352,7 @@ class VerifierService:
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
+        escrow: Mapping[str, str] | None = None,
         now: float | None = None,
     ) -> RequestRecord:
         """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce.
@@ -357,6 +362,8 @@ class VerifierService:
         ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates or their string form
         (``LinearPredicate.parse``); a term's ``attr`` names an attribute of the query (``income``,
         or ``credential.income``).
+        ``escrow``: ``{"auditor", "attribute", "label"}`` asks the holder to encrypt that hidden
+        attribute to the auditor registered on the ledger, bound to this request's id and the label.
         """
         logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
         now = self.clock() if now is None else now
@@ -365,6 +372,8 @@ class VerifierService:
         if not 0 <= max_staleness <= MAX_STALENESS:
             raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
         context = self._pseudonym_context(lender, pseudonym)
+        request_id = secrets.token_urlsafe(16)
+        clause = None if escrow is None else self._escrow_clause(escrow, request_id)
         try:
             preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
             query = CredentialQuery(
@@ -373,6 +382,7 @@ class VerifierService:
                 tuple(map(str, disclose)),
                 preds,
                 pseudonym_context=context,
+                escrow=clause,
             )
             request = PresentationRequest(
                 secrets.token_bytes(NONCE_BYTES),
@@ -392,7 +402,7 @@ class VerifierService:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
         now_ms = _now_ms(now)
         record = RequestRecord(
-            id=secrets.token_urlsafe(16),
+            id=request_id,
             lender=lender,
             request=request,
             status="pending",
@@ -419,6 +429,21 @@ class VerifierService:
                 "longer than 256 bytes; use a shorter context id",
             )
         return context
+
+    def _escrow_clause(self, escrow: Mapping[str, str], request_id: str) -> EscrowClause:
+        """The escrow clause: the auditor's key from the ledger, this request's id."""
+        try:
+            auditor = self.resolver.auditor(str(escrow["auditor"]))
+        except UnknownAuditor as e:
+            raise VerifierError(ErrorKind.INPUT, e.detail, slug="unknown-auditor") from None
+        except LedgerUnavailable as e:
+            raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
+        try:
+            return EscrowClause(
+                auditor.id, b64d(auditor.escrow_key), str(escrow["attribute"]), str(escrow["label"]), request_id
+            )
+        except (ZkCredError, KeyError) as e:
+            raise VerifierError(ErrorKind.INPUT, f"escrow: {e}") from None
 
     def _definition(self, definition_id: str) -> CredentialDefinition:
         try:
@@ -604,4 +629,12 @@ class VerifierService:
             name: definition.schema.attribute(name).type.to_json(value)
             for name, value in verified.disclosed[QUERY_ID].items()
         }
-        return Verdict(True, disclosed, list(verified.predicates), None, verified.pseudonyms.get(QUERY_ID))
+        escrowed = verified.escrows.get(QUERY_ID)
+        return Verdict(
+            True,
+            disclosed,
+            list(verified.predicates),
+            None,
+            verified.pseudonyms.get(QUERY_ID),
+            None if escrowed is None else escrowed.to_json(),
+        )

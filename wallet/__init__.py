@@ -2,6 +2,7 @@
 
 from wallet.core import (
     CredentialSummary,
+    EscrowRecord,
     HttpRouter,
     NoMatchingCredential,
     OfferRejected,
@@ -9,6 +10,7 @@ from wallet.core import (
     PseudonymScope,
     Submitted,
     Wallet,
+    escrow_notices,
     pseudonym_scopes,
 )
 from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
@@ -16,6 +18,7 @@ from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 __all__ = [
     "MIN_PASSPHRASE",
     "CredentialSummary",
+    "EscrowRecord",
     "HttpRouter",
     "NoMatchingCredential",
     "OfferRejected",
@@ -25,5 +28,6 @@ __all__ = [
     "Wallet",
     "WalletError",
     "WrongPassphrase",
+    "escrow_notices",
     "pseudonym_scopes",
 ]

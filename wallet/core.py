@@ -21,6 +21,12 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
   context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
   contexts and, for zkcred verifiers (``"<verifier_id>/<lender>[/<campaign>]"``,
   percent-encoded parts, docs/api.md), the lender and campaign they belong to.
+- Escrow: a query with an ``escrow`` clause gets the hidden attribute encrypted to the
+  auditor it names (:mod:`circuits.escrow`). A verified presentation's escrow is recorded
+  (:meth:`Wallet.escrows`: auditor, label, request, the ciphertext's id); ``sync()`` looks
+  for the auditor's decryption record on the ledger (``ledger.escrow``: signed by the
+  auditor's registered key, naming this ciphertext, request and label — any other record
+  is refused) and marks the escrow opened, with the date and reason.
 - ``sync()``: read revocation entries from the ledger (checked against its signed tree
   head when the ledger key is pinned) and update every witness — never asking the
   issuer; a credential whose handle was revoked is marked revoked.
@@ -29,6 +35,7 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import itertools
 import logging
 import time
@@ -43,6 +50,7 @@ import httpx
 from circuits import accumulator as acc
 from circuits.backend import GroupBackend, get_backend
 from circuits.codec import b64d, b64e
+from circuits.constants import G1_BYTES
 from circuits.credentials import Credential, CredentialDefinition, PresentationRequest
 from circuits.errors import ZkCredError
 from circuits.issuance import create_credential_request, create_link_secret, process_credential
@@ -127,6 +135,52 @@ def pseudonym_scopes(request: PresentationRequest | Mapping[str, Any]) -> list[P
                 campaign = urllib.parse.unquote(parts[1]) if len(parts) == 2 else None
         scopes.append(PseudonymScope(q.id, q.pseudonym_context, request.verifier_id, lender, campaign))
     return scopes
+
+
+@dataclass(frozen=True)
+class EscrowRecord:
+    """An attribute this wallet escrowed in a verified presentation, and whether the auditor opened it."""
+
+    id: str  # SHA-256 (hex) of the ciphertext C1 ‖ C2: how a decryption record names it
+    auditor: str
+    attribute: str
+    label: str
+    request_id: str
+    verifier_id: str
+    escrowed_at: str  # ISO date
+    opened: dict | None = None  # {"seq", "date", "reason"} from the auditor's record on the ledger
+
+    def describe(self) -> str:
+        state = f"opened on {self.opened['date']} ({self.opened['reason']})" if self.opened else "not opened"
+        return f"{self.attribute} escrowed with {self.auditor} for {self.label} — {state}"
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def escrow_notices(request: PresentationRequest | Mapping[str, Any]) -> list[str]:
+    """What a holder consents to when a request asks for escrow: one sentence per query that asks."""
+    if not isinstance(request, PresentationRequest):
+        request = PresentationRequest.from_json(request)
+    return [
+        f"{q.escrow.attribute} — not revealed, but encrypted to auditor {q.escrow.auditor} for {q.escrow.label}: "
+        "only that auditor can open it, and every opening is published on the ledger"
+        for q in request.queries
+        if q.escrow is not None
+    ]
+
+
+def escrow_records(request: PresentationRequest, presentation: Mapping[str, Any], today: str) -> list[EscrowRecord]:
+    """The escrows of ``presentation`` (its own ciphertexts, not the verifier's word for them)."""
+    out = []
+    for q, cp in zip(request.queries, presentation.get("credentials", []), strict=False):
+        if q.escrow is None or "escrow" not in cp:
+            continue
+        ciphertext = b64d(cp["escrow"])[: 2 * G1_BYTES]  # C1 ‖ C2 ‖ r̂
+        c = q.escrow
+        digest = hashlib.sha256(ciphertext).hexdigest()
+        out.append(EscrowRecord(digest, c.auditor, c.attribute, c.label, c.request_id, request.verifier_id, today))
+    return out
 
 
 @dataclass(frozen=True)
@@ -513,7 +567,44 @@ class Wallet:
         response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
-        return Submitted(response.json(), presented.pseudonyms)
+        verdict = response.json()
+        if verdict.get("verified"):
+            today = _dt.datetime.fromtimestamp(self._clock(), _dt.UTC).date().isoformat()
+            request = PresentationRequest.from_json(doc["request"])
+            for record in escrow_records(request, presented.presentation, today):
+                self._store.put("escrow", record.id, record.to_json())
+                log.info("escrowed %s", record.describe())
+        return Submitted(verdict, presented.pseudonyms)
+
+    def escrows(self) -> list[EscrowRecord]:
+        """Every escrow of a verified presentation, oldest first, with the auditor's opening if synced."""
+        records = [EscrowRecord(**rec) for _, rec in self._store.all("escrow")]
+        return sorted(records, key=lambda r: (r.escrowed_at, r.id))
+
+    def _check_openings(self, docs: list[dict]) -> int:
+        """Mark the escrows a checked decryption record on the ledger opened (``docs``: every entry from 0)."""
+        from ledger.errors import EntryRejected
+        from ledger.escrow import EscrowView
+
+        view = EscrowView()
+        for doc in docs:
+            try:
+                view.feed(doc)
+            except EntryRejected as e:  # a forged or foreign record: refused, never shown as an opening
+                log.warning("ledger entry %s refused as an escrow record: %s", doc.get("seq"), e.detail)
+        opened = 0
+        for record in self.escrows():
+            found = view.opening(auditor=record.auditor, ciphertext=record.id)
+            if found is None or record.opened is not None:
+                continue
+            if (found.request_id, found.label) != (record.request_id, record.label):
+                log.warning("entry %d names this ciphertext for another request or label: refused", found.seq)
+                continue
+            date = _dt.datetime.fromtimestamp(found.time / 1000, _dt.UTC).date().isoformat()
+            rec = {**record.to_json(), "opened": {"seq": found.seq, "date": date, "reason": found.reason}}
+            self._store.put("escrow", record.id, rec)
+            opened += 1
+        return opened
 
     def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
         """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
@@ -603,15 +694,18 @@ class Wallet:
             ) from None
         every = dict(self._store.all("credential"))
         records = {cid: rec for cid, rec in every.items() if rec.get("revocation")}
-        if not every:
+        watching = any(r.opened is None for r in self.escrows())  # an auditor's record may come: read from 0
+        if not every and not watching:
             return {"updated": 0, "revoked": 0, "height": head.size - 1}
         start = (
             min(
                 [rec["revocation"]["height"] for rec in records.values()]
                 + [rec.get("synced_height", -1) for cid, rec in every.items() if cid not in records]
+                + ([-1] if watching else [])
             )
             + 1
         )
+        ledger_docs: list[dict] = []
         events: dict[str, list[tuple[int, list[acc.RevocationEvent], str]]] = {}
         successors: dict[tuple[str, str], str] = {}  # (issuer, old definition id) -> new definition id
         seq = start
@@ -623,6 +717,8 @@ class Wallet:
                 docs = client.fetch_entries(start=seq, limit=500)
             if not docs:
                 break
+            if watching:
+                ledger_docs += docs
             for doc in docs:
                 if doc["type"] == "revocation":
                     p = doc["payload"]
@@ -668,7 +764,8 @@ class Wallet:
                 if cid not in records:
                     rec["synced_height"] = head.size - 1
                 self._store.put("credential", cid, rec, rec["credential"]["definition_id"])
-        return {"updated": updated, "revoked": revoked, "height": head.size - 1}
+        report = {"updated": updated, "revoked": revoked, "height": head.size - 1}
+        return {**report, "escrows_opened": self._check_openings(ledger_docs)} if watching else report
 
 
 def _scalar(text: str) -> int:

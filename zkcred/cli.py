@@ -81,6 +81,9 @@ def _register() -> None:
     from zkcred import witness_cli
 
     app.add_typer(witness_cli.app, name="witness")
+    from zkcred import auditor_cli
+
+    app.add_typer(auditor_cli.app, name="auditor")
 
 
 def _plain_flags() -> None:

@@ -123,6 +123,77 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
     return log, issuer, verifier, clients
 
 
+def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> None:  # type: ignore[no-untyped-def]
+    """Escrow an auditor opens on default (issue 16): the issuer assigns Ada an escrow id, a lender's
+    request escrows it to a registered auditor for a loan number, the loan defaults, the auditor
+    publishes its decryption record on the ledger and only then decrypts; Ada's wallet shows it."""
+    from issuer.publisher import InProcessPublisher
+    from zkcred.auditor import AuditorKeys, open_escrow, register
+
+    console.rule("escrow: an auditor can identify a borrower who defaults")
+    iss, ver = clients[ISSUER_URL], clients[VERIFIER_URL]
+    escrow_id = 4_211_337  # issuer-assigned; the issuer's records map it to Ada
+    with step("issuer defines a customer credential carrying an issuer-assigned escrow id, and offers it"):
+        attrs = [{"name": "escrow_id", "type": "int(0..4294967295)"}, {"name": "name", "type": "string"}]
+        schema = check(
+            iss.post("/admin/schemas", headers=admin, json={"name": "customer", "version": "1.0", "attributes": attrs}),
+            201,
+        )
+        definition = check(
+            iss.post(
+                "/admin/credential-definitions",
+                headers=admin,
+                json={"schema_id": schema["id"], "tag": "2026", "revocable": False, "validity_days": 365},
+            ),
+            201,
+        )
+        offer = check(
+            iss.post(
+                "/admin/offers",
+                headers=admin,
+                json={
+                    "credential_definition_id": definition["id"],
+                    "attributes": {"escrow_id": escrow_id, "name": "Ada"},
+                },
+            ),
+            201,
+        )
+        wallet.accept_offer(offer)
+    auditor = AuditorKeys.generate("audit-co")
+    with step("auditor Audit Co registers its escrow key on the ledger"):
+        register(InProcessPublisher(log), auditor, "Audit Co")
+    ask = {
+        "credential_definitions": [definition["id"]],
+        "escrow": {"auditor": "audit-co", "attribute": "escrow_id", "label": "loan-2026-0042"},
+    }
+    created = check(ver.post("/requests", headers=lender, json=ask), 201)
+    with step("lender asks for the escrow id, encrypted to Audit Co for loan-2026-0042; the wallet proves it"):
+        verdict = wallet.submit(created["request_url"])
+    if not verdict["verified"]:
+        console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
+        raise typer.Exit(1)
+    escrowed = check(ver.get(f"/requests/{created['id']}", headers=lender), 200)["verdict"]["escrow"]
+    console.print(
+        f"  lender stores ciphertext {escrowed['id'][:16]}… (it learns no escrow id: disclosed {verdict['disclosed']})"
+    )
+    with step("loan-2026-0042 defaults: Audit Co appends its decryption record, then decrypts"):
+        opened = open_escrow(InProcessPublisher(log), auditor, escrowed, reason="loan-2026-0042 in default")
+    entry = check(clients[LEDGER_URL].get(f"/entries/{opened.record_seq}"), 200)
+    console.print(
+        f"  ledger entry {entry['seq']}: {entry['type']} by {entry['issuer']} — "
+        f"request {entry['payload']['request_id']}, label {entry['payload']['label']}, "
+        f"reason {entry['payload']['reason']!r}"
+    )
+    console.print(f"  Audit Co recovers escrow id {opened.value}; the issuer's records name its holder: Ada")
+    with step("Ada's wallet follows the ledger"):
+        wallet.sync()
+    record = next(e for e in wallet.escrows() if e.id == escrowed["id"])
+    console.print(f"  wallet: {record.describe()}")
+    if opened.value != escrow_id or record.opened is None:
+        console.print("[red]✘ the escrow did not open as it should — BUG[/]")
+        raise typer.Exit(1)
+
+
 def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_BACKEND, else blst)")) -> None:
     """Run the lending story end to end (SQLite in a temporary directory)."""
     from wallet import HttpRouter, NoMatchingCredential, Wallet
@@ -290,6 +361,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         console.print(f"  lender B asking for lender A's pseudonym records → {peek.status_code}")
         if peek.status_code != 403:
             raise typer.Exit(1)
+
+        _escrow_scene(console, step, check, clients, log, admin, lender, wallet)
 
         console.rule("revocation")
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):

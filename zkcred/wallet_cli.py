@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wallet import MIN_PASSPHRASE, Wallet, pseudonym_scopes
+from wallet import MIN_PASSPHRASE, Wallet, escrow_notices, pseudonym_scopes
 from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
@@ -145,6 +145,22 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
     console.print(table)
 
 
+@app.command()
+def escrows(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
+    """List the attributes this wallet escrowed, to which auditor, for which label — and whether it opened them.
+
+    An opening shows after `zkcred wallet sync`: the auditor's signed decryption record on the ledger.
+    """
+    items = _open(wallet).escrows()
+    if as_json:
+        console.print_json(data=[e.to_json() for e in items])
+        return
+    if not items:
+        console.print("no escrows")
+    for e in items:
+        console.print(f"{e.escrowed_at} {e.verifier_id} request {e.request_id}: {e.describe()}")
+
+
 def _request_of(doc: dict[str, Any], source: str) -> Any:
     """The presentation request in a request document (or the bare request), or one line naming ``source``."""
     from circuits.credentials import PresentationRequest
@@ -209,6 +225,8 @@ def present(
             )
         if not as_json:
             _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
+            for notice in escrow_notices(doc["request"]):
+                console.print(f"escrow: {notice}")
         result = w.submit_detailed(request, document=doc)
         verdict = result.verdict
         if as_json:

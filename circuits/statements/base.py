@@ -110,6 +110,7 @@ class VerifierState:
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the pseudonym
     combined: list[G1] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate, derived
+    escrows: dict[str, Any] = field(default_factory=dict)  # query id -> circuits.escrow.Escrowed
 
     def m_hat(self, ci: int, index: int) -> int:
         """The BBS proof's response for hidden message ``index`` of credential ``ci`` (the shared ``m̂``)."""

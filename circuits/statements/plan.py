@@ -15,6 +15,7 @@ discloses, which hidden messages get a Pedersen commitment, and the list of stat
     6. equality                    same link secret across credentials; requested equalities
     7. accumulator membership      per credential whose query asks for non-revocation
     8. pseudonym                   per query with a pseudonym context
+    9. escrow                      per query with an escrow clause (ElGamal to an auditor)
 
 then ``ph* = challenge_bytes("ph")`` and the BBS draft's challenge of credential 1 with
 ``ph*`` (:mod:`circuits.statements.credential`). Prover and verifier both compile the plan
@@ -86,6 +87,7 @@ class Plan:
     revoked_checked: list[bool] = field(default_factory=list)
     pseudonym_contexts: list[bytes | None] = field(default_factory=list)
     linear: list[LinearSpec] = field(default_factory=list)
+    escrows: list[tuple[int, int, Any]] = field(default_factory=list)  # (credential, message index, EscrowClause)
     statements: list[Statement] = field(default_factory=list)
     _hidden: list[list[int]] = field(default_factory=list)
     _hidden_pos: list[dict[int, int]] = field(default_factory=list)
@@ -133,6 +135,8 @@ def compile_plan(request: PresentationRequest, definitions: Sequence[CredentialD
         plan.revoked_checked.append(bool(query.non_revoked and d.revocation is not None))
         ctx = query.pseudonym_context
         plan.pseudonym_contexts.append(None if ctx is None else ctx.encode())
+        if query.escrow is not None:
+            plan.escrows.append((ci, d.schema.index(query.escrow.attribute), query.escrow))
         # Every credential proves it has not expired: expiry ≥ today.
         plan.ranges.append(_range(_DATE, plan.commit_for(ci, EXPIRY_INDEX), True, today, "unexpired"))
         for p in query.predicates:
@@ -201,6 +205,7 @@ def _statements(plan: Plan) -> list[Statement]:
     """The statements in transcript order (see the module docstring): the order is written here only."""
     from circuits.statements.credential import BbsCredential
     from circuits.statements.equality import Equality
+    from circuits.statements.escrow import Escrow
     from circuits.statements.linear_predicate import LinearCombination
     from circuits.statements.membership import AccumulatorMembership
     from circuits.statements.not_equal import NotEqual
@@ -220,4 +225,5 @@ def _statements(plan: Plan) -> list[Statement]:
     out += [Equality(group) for group in plan.equal]
     out += [AccumulatorMembership(ci) for ci, asked in enumerate(plan.revoked_checked) if asked]
     out += [Pseudonym(ci, ctx) for ci, ctx in enumerate(plan.pseudonym_contexts) if ctx is not None]
+    out += [Escrow(ci, index, clause) for ci, index, clause in plan.escrows]
     return out

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from circuits import accumulator as acc
-from circuits import bbs
+from circuits import bbs, escrow
 from circuits.attributes import AttributeType
 from circuits.backend import get_backend
 from circuits.codec import b64e
@@ -36,6 +36,7 @@ from circuits.credentials import (
     AttributeSpec,
     CredentialDefinition,
     CredentialQuery,
+    EscrowClause,
     Predicate,
     PresentationRequest,
     RevocationRegistry,
@@ -121,6 +122,7 @@ def cases() -> list[dict[str, Any]]:
     c3 = _credential(sk3, d3, VALUES, link, y, 3, be, holder_rng)
     witness = acc.issue_witness(alpha, registry.V0, y, backend=be)
     V0 = be.g1_to_bytes(registry.V0)
+    auditor_key = escrow.public_key(be, escrow.new_secret_key(seeded("compat auditor")))
 
     def q(defn, disclose=(), predicates=(), **kw):
         return CredentialQuery("credential", (defn.id,), disclose, predicates, **kw)
@@ -199,6 +201,21 @@ def cases() -> list[dict[str, Any]]:
             "pseudonym",
             "a per-lender pseudonym beside one predicate",
             _request("pseudonym", q(d1, (), (Predicate("income", ">=", 50000),), pseudonym_context="lender-compat")),
+            [d1],
+            [c1],
+            None,
+        ),
+        (
+            "escrow",
+            "the hidden score encrypted to an auditor, bound to a request id and a label",
+            _request(
+                "escrow",
+                q(
+                    d1,
+                    ("given_name",),
+                    escrow=EscrowClause("auditor-compat", auditor_key, "score", "loan-42", "request-compat"),
+                ),
+            ),
             [d1],
             [c1],
             None,

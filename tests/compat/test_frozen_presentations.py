@@ -27,7 +27,15 @@ from circuits.presentation import PRESENTATION_VERSION, Presentation, verify_pre
 from tests.compat import generate
 
 FILES = sorted(generate.ROOT.glob("v*/*.json"))
-KINDS = {"disclosure-only", "range-predicates", "set-predicates", "two-credentials-equality", "revocation", "pseudonym"}
+KINDS = {
+    "disclosure-only",
+    "range-predicates",
+    "set-predicates",
+    "two-credentials-equality",
+    "revocation",
+    "pseudonym",
+    "escrow",
+}
 
 
 def _load(path: Path) -> dict:
