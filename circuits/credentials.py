@@ -460,6 +460,17 @@ class LinearPredicate:
             return [(">=", _linear_number(self.value[0])), ("<=", _linear_number(self.value[1]))]
         return [(self.op, _linear_number(self.value))]
 
+    def attribute_names(self) -> dict[str, str]:
+        """Each reference by its attribute name alone, unless two terms share that name (then in full) —
+        for a holder's sentence: ``40 × income − 100 × monthly_debt ≥ 0``.
+
+        >>> p = LinearPredicate((("a.income", 1), ("b.income", 1), ("b.debt", -1)), ">=", 0)
+        >>> p.describe(p.attribute_names())
+        'a.income + b.income − debt ≥ 0'
+        """
+        short = [ref.partition(".")[2] for ref, _ in self.terms]
+        return {ref: name if short.count(name) == 1 else ref for (ref, _), name in zip(self.terms, short, strict=True)}
+
     def describe(self, names: dict[str, str] | None = None) -> str:
         """``40 × tax.income − 100 × bank.monthly_debt ≥ 0`` (``names`` renames the references)."""
         names = names or {}
