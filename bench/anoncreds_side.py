@@ -90,7 +90,7 @@ class AnonCredsSide:
 
     def registry_setup(self, n: int) -> tuple[Run, dict[str, int]]:
         """Registry definition (writes the tails file: N+? G2 points) and its first status list."""
-        cd, sizes = self.cd, {}
+        cd, sizes = self.cd, dict[str, int]()
 
         def run() -> None:
             where = self._dir()
@@ -178,7 +178,7 @@ class AnonCredsSide:
     def revoke_one(self) -> tuple[Run, dict[str, int]]:
         """Issuer: a new status list with one more index revoked (the accumulator moves by one tails entry)."""
 
-        def run() -> object:
+        def run() -> Any:  # an anoncreds RevocationStatusList (the wheel ships no type information)
             return self.status.update(self.cd, self.rrd, self.rrd_private, None, [500], T0 + 1)
 
         return run, {"publish": len(run().to_json())}

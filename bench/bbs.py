@@ -8,7 +8,9 @@ share of wall time above that floor (the Python overhead).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from bench.common import CountingBackend, floor_ms, measure, unit_costs
 from circuits import bbs
@@ -19,7 +21,9 @@ DISCLOSED = [1, 6]
 
 
 def run(backends: list[str], repeats: int) -> dict:
-    results, ops, sizes = {}, {}, {}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    ops: dict[str, dict[str, Any]] = {}
+    sizes: dict[str, int] = {}
     for name in backends:
         be = get_backend(name)
         suite = bbs.SHA256
@@ -28,7 +32,7 @@ def run(backends: list[str], repeats: int) -> dict:
         sig = bbs.sign(sk, pk, b"header", MESSAGES, suite=suite, backend=be)
         proof = bbs.proof_gen(pk, sig, b"header", b"ph", MESSAGES, DISCLOSED, suite=suite, backend=be)
         disclosed = [MESSAGES[i] for i in DISCLOSED]
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=be),
             "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=be),
             "proof_gen": partial(
@@ -44,7 +48,7 @@ def run(backends: list[str], repeats: int) -> dict:
         ops[name] = {}
         for op in calls:
             counter = CountingBackend(be)
-            {
+            counted: dict[str, Callable[[], object]] = {
                 "sign": partial(bbs.sign, sk, pk, b"header", MESSAGES, suite=suite, backend=counter),
                 "verify": partial(bbs.verify, pk, sig, b"header", MESSAGES, suite=suite, backend=counter),
                 "proof_gen": partial(
@@ -53,7 +57,8 @@ def run(backends: list[str], repeats: int) -> dict:
                 "proof_verify": partial(
                     bbs.proof_verify, pk, proof, b"header", b"ph", disclosed, DISCLOSED, suite=suite, backend=counter
                 ),
-            }[op]()
+            }
+            counted[op]()
             floor = floor_ms(counter.counts, costs)
             wall = results[name][op]["median_ms"]
             ops[name][op] = {

@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from bench.common import alternate
 from circuits.backend import available_backends
@@ -79,16 +79,35 @@ SHAPE: dict[str, Any] = {
     ],
 }
 
-FULL = {"runs": 10, "sizes": (1_000, 10_000, 100_000), "ks": (0, 1, 2, 5, 10), "updates": (1, 10, 100)}
-QUICK = {"runs": 3, "sizes": (1_000,), "ks": (0, 1, 5), "updates": (1, 10, 100)}
+
+class Mode(TypedDict):
+    """How much a run measures: runs per operation, registry sizes N, predicate counts k, revocation counts."""
+
+    runs: int
+    sizes: tuple[int, ...]
+    ks: tuple[int, ...]
+    updates: tuple[int, ...]
+
+
+FULL: Mode = {"runs": 10, "sizes": (1_000, 10_000, 100_000), "ks": (0, 1, 2, 5, 10), "updates": (1, 10, 100)}
+QUICK: Mode = {"runs": 3, "sizes": (1_000,), "ks": (0, 1, 5), "updates": (1, 10, 100)}
 #: Fewer runs for AnonCreds where one run takes many seconds (safe-prime CL keys; a tails file of N
 #: G2 points each time); zkcred keeps the full count. N = 100 000 is one run for both.
 ANONCREDS_RUNS = {"setup.cred_def": 5, "setup.registry.n10000": 5, "setup.registry.n100000": 1}
 LARGE_N_RUNS = {100_000: 1}
 #: The registry behind presentations and revocation: N = 1 000.
 REGISTRY_CAPACITY = 1_000
+
+
 #: Where py_ecc runs (it is 100–200× slower than blst): fewer runs, the target shape only.
-PY_ECC = {"runs_divisor": 3, "max_n": 10_000, "ks": (1,), "non_revoked": (True,)}
+class PyEccLimits(TypedDict):
+    runs_divisor: int
+    max_n: int
+    ks: tuple[int, ...]
+    non_revoked: tuple[bool, ...]
+
+
+PY_ECC: PyEccLimits = {"runs_divisor": 3, "max_n": 10_000, "ks": (1,), "non_revoked": (True,)}
 
 SCENARIO_5 = "5. verifier over HTTP"
 

@@ -34,13 +34,24 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
 POSTGRES = os.environ.get("ZKCRED_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FULL = {"requests": 40, "clients": (1, 8, 32), "workers": (1, 2), "databases": ("sqlite", "postgresql")}
-QUICK = {"requests": 8, "clients": (1, 8), "workers": (1, 2), "databases": ("sqlite", "postgresql")}
+
+
+class Mode(TypedDict):
+    """Requests per line, and the client counts, worker counts and databases to combine."""
+
+    requests: int
+    clients: tuple[int, ...]
+    workers: tuple[int, ...]
+    databases: tuple[str, ...]
+
+
+FULL: Mode = {"requests": 40, "clients": (1, 8, 32), "workers": (1, 2), "databases": ("sqlite", "postgresql")}
+QUICK: Mode = {"requests": 8, "clients": (1, 8), "workers": (1, 2), "databases": ("sqlite", "postgresql")}
 WARMUP_PER_WORKER = 2
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Callable
 from functools import partial
 
 from bench.common import alternate
@@ -177,7 +178,7 @@ def run(backends: list[str], repeats: int) -> dict:
                 verify_presentation(
                     request, create_presentation(request, defs, creds, link, backend=be), by_id, backend=be
                 )
-        runs = {}
+        runs: dict[str, Callable[[], object]] = {}
         for key, (request, defs, creds) in shapes.items():
             by_id = {d.id: d for d in defs}
             pres = create_presentation(request, defs, creds, link, backend=be)
