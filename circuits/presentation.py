@@ -113,6 +113,10 @@ class VerifiedPresentation:
     revocation_heights: dict[str, int]
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the G1 point
     escrows: dict[str, Escrowed] = field(default_factory=dict)  # query id -> the ciphertext and its clause
+    # query id -> what was proven about that query's credential alone (``predicates`` without the
+    # ``"<query>: "`` prefix); statements across credentials (equalities, same link secret) are only
+    # in ``predicates``
+    per_query: dict[str, list[str]] = field(default_factory=dict)
 
 
 # Shared by both sides -----------------------------------------------------------------------------
@@ -219,12 +223,29 @@ def _describe_failure(request: PresentationRequest, plan: Plan, ci: int, idx: in
 
 
 def _shared_blindings(plan: Plan, rng: Rng) -> list[dict[int, int]]:
-    """One ``m̃`` per hidden message (credential by credential, ascending); equal groups share the first one's."""
+    """One ``m̃`` per hidden message (credential by credential, ascending); equal groups share one.
+
+    Groups that overlap (``a.x == b.x`` and ``b.x == c.x``, in any order) are one class:
+    every member takes the ``m̃`` of the class's first-drawn member (a union–find over the
+    members), so the draws — and frozen presentations — do not depend on the groups' order.
+    """
     tilde = [{i: random_scalar(rng) for i in plan.hidden(ci)} for ci in range(len(plan.definitions))]
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def root(m: tuple[int, int]) -> tuple[int, int]:
+        while parent.get(m, m) != m:
+            m = parent[m]
+        return m
+
     for group in plan.equal:
-        shared = tilde[group[0][0]][group[0][1]]
-        for ci, idx in group:
-            tilde[ci][idx] = shared
+        for member in group[1:]:
+            a, b = sorted((root(group[0]), root(member)))  # the earlier-drawn member leads its class
+            if a != b:
+                parent[b] = a
+    for member in list(parent):
+        ci, idx = member
+        lead_ci, lead_idx = root(member)
+        tilde[ci][idx] = tilde[lead_ci][lead_idx]
     return tilde
 
 
@@ -459,4 +480,9 @@ def _outcome(
         if q.pseudonym_context is not None
     ]
     predicates += [f"{q.id}: {q.escrow.describe()}" for q in request.queries if q.escrow is not None]
-    return VerifiedPresentation(disclosed, predicates, v.revocation_heights, v.pseudonyms, v.escrows)
+    per_query: dict[str, list[str]] = {q.id: [] for q in request.queries}
+    for text in predicates:
+        query_id, sep, statement = text.partition(": ")
+        if sep and query_id in per_query:
+            per_query[query_id].append(statement)
+    return VerifiedPresentation(disclosed, predicates, v.revocation_heights, v.pseudonyms, v.escrows, per_query)

@@ -18,11 +18,21 @@ could ever satisfy, before any holder tries:
 6. an escrow clause naming an attribute the schema does not have;
 7. more range statements than one presentation proves: one per bound of each order
    predicate on a hidden attribute, plus the expiry statement, at most
-   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split;
-7. a linear predicate (:func:`check_linear`) over an attribute a definition lacks, that is
+   ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split. A
+   multi-credential request has one aggregate for all its queries: their counts add up,
+   and each linear predicate's bounds are values in it too;
+8. equalities between queries (``tax.company_id == bank.company_id``, issue 13 item 1):
+   a side whose attribute some accepted definition of its query lacks, or that the query
+   discloses (disclosed values are compared in the clear by whoever reads them), or two
+   sides whose types differ for some pair of accepted definitions (an equality is proven
+   on the encoded values, so ``int`` and ``int(0..100)`` or ``date`` and ``int`` are not
+   comparable). Unknown query names are refused earlier, by
+   :class:`~circuits.credentials.PresentationRequest` itself;
+9. a linear predicate (:func:`check_linear`) over an attribute a definition lacks, that is
    disclosed, or not an ``int``/``decimal``/``date``; or one that no values of the
    attributes' types can meet (``income − debt ≥ t`` beyond the largest difference), for
-   every choice of accepted definitions.
+   every choice of accepted definitions. Its terms may name attributes of several queries
+   (``40*tax.income - 100*bank.monthly_debt >= 0``).
 
 Pure: no I/O; the verifier calls it on ``POST /requests`` and a wallet may call it too.
 """
@@ -39,7 +49,15 @@ from circuits.attributes import OFFSET, threshold
 from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest, Schema
 from circuits.errors import ParameterError, ZkCredError
 
-__all__ = ["MAX_SET_VALUES", "UnanswerableRequest", "check_answerable", "check_linear", "check_query"]
+__all__ = [
+    "MAX_SET_VALUES",
+    "UnanswerableRequest",
+    "check_answerable",
+    "check_equalities",
+    "check_linear",
+    "check_query",
+    "range_statements",
+]
 
 #: Past this many choices of definitions for a linear predicate's queries, only each term is checked.
 MAX_LINEAR_CHOICES = 256
@@ -70,12 +88,22 @@ def check_answerable(request: PresentationRequest, definitions: Mapping[str, Cre
     for query in request.queries:
         for definition_id in query.credential_definitions:
             check_query(request, query, definitions[definition_id])
-    check_linear(request, definitions)
+    check_equalities(request, definitions)
+    linear_ranges = check_linear(request, definitions)
+    ranges = sum(range_statements(q) for q in request.queries) + linear_ranges
+    if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
+        across = f" over its {len(request.queries)} queries" if len(request.queries) > 1 else ""
+        linear = ", and each bound of a linear predicate" if linear_ranges else ""
+        raise UnanswerableRequest(
+            f"the request needs {ranges} range statements{across} (one per bound of each order predicate on a "
+            f"hidden attribute{linear}, plus one expiry per query); one presentation proves at most "
+            f"{k.RANGE_PROOF_MAX_AGGREGATION}"
+        )
 
 
-def check_linear(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:
-    """Refuse a linear predicate no credentials of the definitions its queries accept could meet (item 7),
-    and a request whose range statements, linear bounds included, exceed one aggregate (item 6)."""
+def check_linear(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> int:
+    """Refuse a linear predicate no credentials of the definitions its queries accept could meet (item 9);
+    return how many range statements (bounds) the request's linear predicates add to the one aggregate."""
     from circuits.statements import linear_predicate
     from circuits.statements.base import PresentationRejected
 
@@ -94,7 +122,7 @@ def check_linear(request: PresentationRequest, definitions: Mapping[str, Credent
             chosen = dict(zip(used, (definitions[i] for i in choice), strict=True))
             try:
                 terms = linear_predicate.resolve(request, lp, functools.partial(_schema, chosen))
-                count = len(linear_predicate.bounds(lp, [t for _, _, t in terms]))
+                count = max(count, len(linear_predicate.bounds(lp, [t for _, _, t in terms])))
                 met = True
             except PresentationRejected:
                 continue
@@ -103,17 +131,11 @@ def check_linear(request: PresentationRequest, definitions: Mapping[str, Credent
         if not met and len(choices) <= MAX_LINEAR_CHOICES:
             raise UnanswerableRequest(f"no credentials could meet {text}: no values of the attributes' types do")
         ranges += count
-    if ranges:
-        ranges += sum(_query_ranges(q) for q in request.queries)
-        if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
-            raise UnanswerableRequest(
-                f"the request needs {ranges} range statements (linear predicates' bounds included); "
-                f"one presentation proves at most {k.RANGE_PROOF_MAX_AGGREGATION}"
-            )
+    return ranges
 
 
-def _query_ranges(query: CredentialQuery) -> int:
-    """The range statements of one query: each bound of an order predicate on a hidden attribute, and the expiry."""
+def range_statements(query: CredentialQuery) -> int:
+    """How many range statements a credential answering ``query`` adds to the one aggregate."""
     return 1 + sum(
         (2 if p.op == "between" else 1)
         for p in query.predicates
@@ -123,6 +145,36 @@ def _query_ranges(query: CredentialQuery) -> int:
 
 def _schema(chosen: Mapping[int, CredentialDefinition], ci: int) -> Schema:
     return chosen[ci].schema
+
+
+def check_equalities(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:
+    """Raise :class:`UnanswerableRequest` unless every equality compares two hidden attributes that every
+    accepted definition of their queries has, with one type for every combination of definitions."""
+    for pair in request.equalities:
+        sides = []
+        for ref in pair:
+            query_id, _, name = ref.partition(".")
+            query = request.query(query_id)
+            if name in query.disclose:
+                raise UnanswerableRequest(
+                    f"equality {pair[0]} == {pair[1]}: {ref} is disclosed; equalities are proven on hidden "
+                    "attributes (compare disclosed values in the clear, or do not disclose it)"
+                )
+            types = set()
+            for definition_id in query.credential_definitions:
+                d = definitions[definition_id]
+                if name not in {a.name for a in d.schema.attributes}:
+                    raise UnanswerableRequest(
+                        f"equality {pair[0]} == {pair[1]}: {d.id} (query {query_id}) has no attribute {name!r} "
+                        f"in schema {d.schema.name}"
+                    )
+                types.add(str(d.schema.attribute(name).type))
+            sides.append(types)
+        if len(sides[0] | sides[1]) != 1:
+            raise UnanswerableRequest(
+                f"equality {pair[0]} == {pair[1]}: the attributes' types differ "
+                f"({', '.join(sorted(sides[0]))} vs {', '.join(sorted(sides[1]))}); an equality needs one type"
+            )
 
 
 def check_query(request: PresentationRequest, query: CredentialQuery, d: CredentialDefinition) -> None:
@@ -183,7 +235,7 @@ def check_query(request: PresentationRequest, query: CredentialQuery, d: Credent
                 )
         elif numeric and a.hi - a.lo + 1 <= len(a.excluded) and all(s in a.excluded for s in range(a.lo, a.hi + 1)):
             raise UnanswerableRequest(f"{d.id}: the predicates on {name} exclude every value of its range")
-    ranges = _query_ranges(query)
+    ranges = range_statements(query)
     if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
         raise UnanswerableRequest(
             f"{d.id}: the request needs {ranges} range statements (one per bound of each order predicate on a "

@@ -28,6 +28,12 @@ def test_demo_runs_the_lending_story():
     assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
     assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out
     assert "lender B asking for lender A's pseudonym records → 403" in out
+    # the SME application: two issuers, one request over both, the same company, the QR code in the terminal
+    assert "zkcred://present?request_uri=" in out and "▄▄▄▄▄" in out
+    assert "wallet: query tax answered with credential" in out and "wallet: query bank answered with credential" in out
+    assert "tax.company_id = bank.company_id" in out and "same link secret in every credential" in out
+    assert '{"company_name": "Acme BV"}' in out
+    assert "SME request status: verified" in out
     # the witnessed ledger: every checkpoint cosigned by the three witnesses, a majority required
     assert "cosigned by witness-1.demo, witness-2.demo, witness-3.demo" in out
     assert "accept only views with 2 of (w1, w2, w3)" in out

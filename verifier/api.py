@@ -104,7 +104,12 @@ router = APIRouter(prefix="/requests", tags=["requests"], responses=_ERRORS)
 
 @router.post("", status_code=201, response_model=RequestCreated)
 def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, request: Request) -> dict[str, Any]:
-    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at."""
+    """A presentation request with a fresh single-use nonce, and the URLs a holder answers it at.
+
+    One query (``credential_definitions``, ``disclose``, ``predicates``), or several named
+    ``queries`` — one credential each, all of one holder — with ``equalities`` between them
+    (``"tax.company_id == bank.company_id"``) and top-level ``predicates`` on ``query.attribute``.
+    """
     pseudonym = body.pseudonym if isinstance(body.pseudonym, bool) else body.pseudonym.context
     record = service.create_request(
         lender=lender,
@@ -112,6 +117,8 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         disclose=body.disclose,
         predicates=[p.model_dump() for p in body.predicates],
         linear=[lp if isinstance(lp, str) else lp.model_dump() for lp in body.linear],
+        queries=None if body.queries is None else [q.model_dump() for q in body.queries],
+        equalities=body.equalities,
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import SQLModel
@@ -115,7 +115,8 @@ class _Strict(BaseModel):
 
 
 class PredicateIn(_Strict):
-    attribute: str = Field(min_length=1, max_length=64)
+    # an attribute name, or — at the top level of a request with ``queries`` — ``query.attribute``
+    attribute: str = Field(min_length=1, max_length=129)
     op: Literal[OPS]  # type: ignore[valid-type]
     value: Any
 
@@ -138,6 +139,18 @@ class LinearIn(_Strict):
 #: The string form of a linear predicate: ``40*income - 100*monthly_debt >= 0`` (``LinearPredicate.parse``).
 LinearText = Annotated[str, Field(min_length=1, max_length=1024)]
 
+#: the most queries (credentials) one request asks for, and equalities between them
+MAX_QUERIES, MAX_EQUALITIES = 16, 64
+
+
+class QueryIn(_Strict):
+    """One named query of a multi-credential request: what one credential must show."""
+
+    id: str = Field(min_length=1, max_length=64, description="a name: lowercase a-z, 0-9, _ (e.g. tax, bank)")
+    credential_definitions: list[str] = Field(min_length=1, max_length=16)
+    disclose: list[str] = Field(default_factory=list, max_length=64)
+    predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
+
 
 #: A campaign / product id a lender names for ``{"pseudonym": {"context": …}}``.
 CAMPAIGN_MAX = 64
@@ -151,17 +164,39 @@ class EscrowIn(_Strict):
     """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
 
     auditor: str = Field(min_length=1, max_length=256)
-    attribute: str = Field(min_length=1, max_length=64)
+    # an attribute name, or ``query.attribute`` in a request with ``queries``
+    attribute: str = Field(min_length=1, max_length=129)
     label: str = Field(min_length=1, max_length=256)
 
 
 class RequestCreate(_Strict):
+    """One query (``credential_definitions``, ``disclose``, ``predicates``), or several named
+    ``queries`` with ``equalities`` between them (then top-level ``predicates`` name
+    ``query.attribute``); ``verifier.service.VerifierService.create_request`` says which is which."""
+
     pseudonym: StrictBool | PseudonymScopeIn = False
     escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
-    linear: list[LinearIn | LinearText] = Field(default_factory=list, max_length=16)
-    credential_definitions: list[str] = Field(min_length=1, max_length=16)
+    linear: list[LinearIn | LinearText] = Field(
+        default_factory=list,
+        max_length=16,
+        description="`Σ coef × attr op value` over hidden attributes; with `queries` each `attr` is `query.attribute`",
+    )
+    credential_definitions: list[str] | None = Field(default=None, min_length=1, max_length=16)
+    queries: list[QueryIn] | None = Field(default=None, min_length=1, max_length=MAX_QUERIES)
+    equalities: list[str | list[str]] = Field(
+        default_factory=list,
+        max_length=MAX_EQUALITIES,
+        description="`query.attribute == query.attribute` (or the pair as a list): hidden attributes proven equal",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RequestCreate:
+        if self.credential_definitions is None and self.queries is None:
+            raise ValueError("give credential_definitions (one query) or queries (several)")
+        return self
+
     expires_in: int = Field(default=600, ge=1, le=MAX_EXPIRES_IN)
     max_staleness: int = Field(default=600, ge=0, le=MAX_STALENESS)
 
@@ -184,6 +219,14 @@ class RequestDocument(BaseModel):
     max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
 
 
+class QueryVerdict(BaseModel):
+    """What one query's credential showed: its definition, disclosed values, statements about it alone."""
+
+    definition_id: str
+    disclosed: dict[str, Any]
+    predicates: list[str]
+
+
 class EscrowOut(BaseModel):
     """The escrowed ciphertext of a verified presentation: ``id`` is its SHA-256 (hex), the name an
     auditor's decryption record on the ledger gives it."""
@@ -198,11 +241,15 @@ class EscrowOut(BaseModel):
 
 
 class VerdictPublic(BaseModel):
+    """``disclosed``: ``{name: value}`` for a one-query request, ``{query: {name: value}}`` for a request
+    made with ``queries``, which also gets ``queries`` (per query) — absent for the one-query form."""
+
     verified: bool
     disclosed: dict[str, Any]
     predicates: list[str]
     reason: str | None
     escrow: EscrowOut | None = None  # present when the request asked for escrow and the proof verified
+    queries: dict[str, QueryVerdict] | None = None
 
 
 class RequestStatus(BaseModel):

@@ -7,11 +7,16 @@ Role verbs after anoncreds-rs ``services/verifier.rs``: :meth:`VerifierService.c
 :class:`verifier.resolver.Resolver`; state lives behind a :class:`RequestStore`
 (``verifier.db.SqlRequestStore``).
 
-**A request** has one query with id ``"credential"``, a fresh 32-byte nonce from
-:mod:`secrets`, ``verifier_id`` = this verifier's configured identity, ``today`` = the
-current UTC date (every presentation proves its credential has not expired by then), an
-expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may use,
-``verifier.resolver`` step 5).
+**A request** has one query with id ``"credential"`` (the one-query form) or several named
+queries with equalities between them (a multi-credential request, issue 13: one credential
+per query, all of one holder — the proof always shows the same link secret in each), a
+fresh 32-byte nonce from :mod:`secrets`, ``verifier_id`` = this verifier's configured
+identity, ``today`` = the current UTC date (every presentation proves its credentials have
+not expired by then), an expiry, and ``max_staleness`` seconds (how old an accumulator
+value a holder may use, ``verifier.resolver`` step 5). It is checked when made
+(:func:`circuits.request_checks.check_answerable`). The verdict of the one-query form is
+flat (``disclosed: {name: value}``); a multi-credential request's reports each query
+(``disclosed: {query: {…}}``, ``queries: {query: {definition_id, disclosed, predicates}}``).
 
 **Answering a request** (``submit_presentation``):
 
@@ -56,6 +61,7 @@ proof failed, not which internal check did (the detail goes to the log).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -73,14 +79,14 @@ from circuits.credentials import (
     CredentialDefinition,
     CredentialQuery,
     EscrowClause,
-    LinearPredicate,
     Predicate,
     PresentationRequest,
     canonical_json,
 )
-from circuits.errors import VerificationError, ZkCredError
-from circuits.presentation import Presentation, PresentationRejected, verify_presentation
-from circuits.request_checks import check_linear, check_query
+from circuits.errors import ParameterError, VerificationError, ZkCredError
+from circuits.presentation import Presentation, PresentationRejected, VerifiedPresentation, verify_presentation
+from circuits.request_checks import check_answerable
+from circuits.request_language import group_predicates, parse_equality, parse_linear, parse_reference
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
@@ -100,17 +106,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUERY_ID = "credential"
-
-
-def _linear_predicate(data: dict[str, Any] | str) -> LinearPredicate:
-    """``{terms: [{attr, coef}], op, value}`` or its string form ``40*income - 100*debt >= 0``; an
-    ``attr`` without a query (``income``) is the request's one query's."""
-    if isinstance(data, str):
-        return LinearPredicate.parse(data, QUERY_ID)
-    terms = tuple(
-        (str(t["attr"]) if "." in str(t["attr"]) else f"{QUERY_ID}.{t['attr']}", t["coef"]) for t in data["terms"]
-    )
-    return LinearPredicate(terms, str(data["op"]), data["value"])
 
 
 NONCE_BYTES = 32
@@ -191,6 +186,8 @@ class Verdict:
     reason: str | None
     pseudonym: str | None = None  # b64url G1 point of a verified presentation; recorded, not in the verdict JSON
     escrow: dict[str, Any] | None = None  # circuits.escrow.Escrowed JSON: the ciphertext and its id (digest)
+    # per query {definition_id, disclosed, predicates}: only for requests made with ``queries`` (not the one-query form)
+    queries: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -199,7 +196,11 @@ class Verdict:
             "predicates": self.predicates,
             "reason": self.reason,
         }
-        return out if self.escrow is None else {**out, "escrow": self.escrow}
+        if self.escrow is not None:
+            out["escrow"] = self.escrow
+        if self.queries is not None:
+            out["queries"] = self.queries
+        return out
 
     @classmethod
     def rejected(cls, reason: str) -> Verdict:
@@ -241,7 +242,7 @@ class RequestRecord:
             created_ms=row["created_ms"],
             expires_ms=row["expires_ms"],
             max_staleness=row["max_staleness"],
-            verdict=None if v is None else Verdict(**v),
+            verdict=None if v is None else Verdict(**v),  # the stored JSON is ``Verdict.to_json``
         )
 
 
@@ -345,27 +346,39 @@ class VerifierService:
         self,
         *,
         lender: str,
-        credential_definitions: Sequence[str],
+        credential_definitions: Sequence[str] | None = None,
         disclose: Sequence[str] = (),
         predicates: Sequence[dict[str, Any]] = (),
         linear: Sequence[dict[str, Any] | str] = (),
+        queries: Sequence[dict[str, Any]] | None = None,
+        equalities: Sequence[Any] = (),
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
         escrow: Mapping[str, str] | None = None,
         now: float | None = None,
     ) -> RequestRecord:
-        """A new presentation request of ``lender``: one query ``"credential"``, a fresh nonce.
+        """A new presentation request of ``lender`` with a fresh nonce.
+
+        Either the one-query form — ``credential_definitions`` (+ ``disclose``,
+        ``predicates``): one query ``"credential"`` — or ``queries``: named queries
+        (``{id, credential_definitions, disclose, predicates}``), one credential each, all of
+        one holder (the same link secret is always proven), with ``equalities`` between
+        their hidden attributes (``"tax.company_id == bank.company_id"``) and top-level
+        ``predicates`` naming ``query.attribute`` (:mod:`circuits.request_language`).
 
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
-        the lender's campaign of that id (module docstring); the context is derived here.
+        the lender's campaign of that id (module docstring); the context is derived here and
+        set on the first query (one link secret: one pseudonym per context).
         ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates or their string form
-        (``LinearPredicate.parse``); a term's ``attr`` names an attribute of the query (``income``,
-        or ``credential.income``).
+        (``40*tax.income - 100*bank.monthly_debt >= 0``, :func:`circuits.request_language.parse_linear`);
+        a term's ``attr`` is ``query.attribute`` — in the one-query form also a bare attribute
+        name (``income``, i.e. ``credential.income``).
         ``escrow``: ``{"auditor", "attribute", "label"}`` asks the holder to encrypt that hidden
-        attribute to the auditor registered on the ledger, bound to this request's id and the label.
+        attribute to the auditor registered on the ledger, bound to this request's id and the label;
+        with ``queries`` its ``attribute`` is ``query.attribute`` and the clause goes on that query.
         """
-        logger.debug("create_request >>> lender=%s definitions=%s", lender, list(credential_definitions))
+        logger.debug("create_request >>> lender=%s definitions=%s", lender, credential_definitions)
         now = self.clock() if now is None else now
         if not 1 <= expires_in <= MAX_EXPIRES_IN:
             raise VerifierError(ErrorKind.INPUT, f"expires_in: 1–{MAX_EXPIRES_IN} seconds")
@@ -373,33 +386,52 @@ class VerifierService:
             raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
         context = self._pseudonym_context(lender, pseudonym)
         request_id = secrets.token_urlsafe(16)
+        escrow_query = None
+        if escrow is not None and queries is not None:
+            try:
+                escrow_query, attribute = parse_reference(escrow.get("attribute"))
+            except ZkCredError as e:
+                raise VerifierError(ErrorKind.INPUT, f"escrow: {e}") from None
+            escrow = {**escrow, "attribute": attribute}
         clause = None if escrow is None else self._escrow_clause(escrow, request_id)
         try:
-            preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
-            query = CredentialQuery(
-                QUERY_ID,
-                tuple(map(str, credential_definitions)),
-                tuple(map(str, disclose)),
-                preds,
-                pseudonym_context=context,
-                escrow=clause,
-            )
+            if queries is None:
+                if credential_definitions is None:
+                    raise ParameterError("give credential_definitions (one query) or queries (several)")
+                if equalities:
+                    raise ParameterError("equalities relate named queries: make the request with queries")
+                preds = tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in predicates)
+                query_list = [
+                    CredentialQuery(
+                        QUERY_ID,
+                        tuple(map(str, credential_definitions)),
+                        tuple(map(str, disclose)),
+                        preds,
+                        pseudonym_context=context,
+                        escrow=clause,
+                    )
+                ]
+                pairs: tuple[tuple[str, str], ...] = ()
+            else:
+                if credential_definitions is not None or disclose:
+                    raise ParameterError(
+                        "with queries, credential_definitions and disclose go inside each query, not beside them"
+                    )
+                query_list, pairs = _named_queries(
+                    queries, predicates, equalities, context, None if clause is None else (escrow_query, clause)
+                )
             request = PresentationRequest(
                 secrets.token_bytes(NONCE_BYTES),
                 self.verifier_id,
                 _dt.datetime.fromtimestamp(now, _dt.UTC).date(),
-                (query,),
-                linear=tuple(_linear_predicate(lp) for lp in linear),
+                tuple(query_list),
+                pairs,
+                linear=tuple(parse_linear(lp, QUERY_ID if queries is None else None) for lp in linear),
             )
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
-        definitions = {i: self._definition(i) for i in query.credential_definitions}
-        for d in definitions.values():
-            self._check_answerable(query, d, request)
-        try:
-            check_linear(request, definitions)
-        except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
-            raise VerifierError(ErrorKind.INPUT, str(e)) from None
+        definitions = {d: self._definition(d) for q in request.queries for d in q.credential_definitions}
+        self._check_answerable(request, definitions)
         now_ms = _now_ms(now)
         record = RequestRecord(
             id=request_id,
@@ -462,11 +494,13 @@ class VerifierService:
             raise VerifierError(ErrorKind.LEDGER_UNAVAILABLE, e.detail) from None
 
     @staticmethod
-    def _check_answerable(query: CredentialQuery, d: CredentialDefinition, request: PresentationRequest) -> None:
-        """Refuse a request no credential of ``d`` could answer (``circuits.request_checks``): unknown
-        attributes, values of the wrong type or range, contradictions, more range statements than one proof."""
+    def _check_answerable(request: PresentationRequest, definitions: dict[str, CredentialDefinition]) -> None:
+        """Refuse a request no credentials of its definitions could answer (``circuits.request_checks``):
+        unknown attributes, values of the wrong type or range, contradictions, equalities between
+        attributes a definition lacks or of different types, linear predicates no values could meet,
+        more range statements than one proof."""
         try:
-            check_query(request, query, d)
+            check_answerable(request, definitions)
         except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
 
@@ -485,7 +519,7 @@ class VerifierService:
 
     def pseudonym_status(self, record: RequestRecord) -> PseudonymStatus | None:
         """The pseudonym part of a lender's view of ``record`` (None if the request asked for none)."""
-        context = record.request.query(QUERY_ID).pseudonym_context
+        context = _pseudonym_context_of(record.request)
         if context is None:
             return None
         row = self.store.pseudonym_of(request_id=record.id) if record.status == "verified" else None
@@ -558,7 +592,7 @@ class VerifierService:
 
     def _finish(self, record: RequestRecord, verdict: Verdict, now: float, *, status: str | None = None) -> Verdict:
         status = status or ("verified" if verdict.verified else "rejected")
-        context = record.request.query(QUERY_ID).pseudonym_context
+        context = _pseudonym_context_of(record.request)
         nym = None
         if verdict.verified and context is not None and verdict.pseudonym is not None:
             nym = {"lender": record.lender, "context": context, "pseudonym": verdict.pseudonym}
@@ -586,7 +620,7 @@ class VerifierService:
             logger.exception("request %s: presentation parser failed", record.id)
             return Verdict.rejected("malformed")
 
-        accepted = set(request.query(QUERY_ID).credential_definitions)
+        accepted = {d for q in request.queries for d in q.credential_definitions}
         definitions: dict[str, CredentialDefinition] = {}
         for cp in presentation.credentials:
             if cp.definition_id in accepted and cp.definition_id not in definitions:
@@ -624,17 +658,81 @@ class VerifierService:
             logger.exception("request %s: verification failed unexpectedly", record.id)
             return Verdict.rejected("invalid_proof")
 
-        definition = definitions[presentation.credentials[0].definition_id]
-        disclosed = {
-            name: definition.schema.attribute(name).type.to_json(value)
-            for name, value in verified.disclosed[QUERY_ID].items()
+        return _verdict(request, presentation, definitions, verified)
+
+
+def _verdict(
+    request: PresentationRequest,
+    presentation: Presentation,
+    definitions: dict[str, CredentialDefinition],
+    verified: VerifiedPresentation,
+) -> Verdict:
+    """The verified verdict: disclosed values as JSON per query and, for a request made with named
+    ``queries``, per query what was proven (the one-query form's verdict keeps its flat shape)."""
+    per_query: dict[str, Any] = {}
+    for query, proof in zip(request.queries, presentation.credentials, strict=True):
+        schema = definitions[proof.definition_id].schema
+        per_query[query.id] = {
+            "definition_id": proof.definition_id,
+            "disclosed": {
+                name: schema.attribute(name).type.to_json(value) for name, value in verified.disclosed[query.id].items()
+            },
+            "predicates": verified.per_query.get(query.id, []),
         }
-        escrowed = verified.escrows.get(QUERY_ID)
-        return Verdict(
-            True,
-            disclosed,
-            list(verified.predicates),
-            None,
-            verified.pseudonyms.get(QUERY_ID),
-            None if escrowed is None else escrowed.to_json(),
+    pseudonym = next(iter(verified.pseudonyms.values()), None)
+    escrowed = next(iter(verified.escrows.values()), None)
+    escrow = None if escrowed is None else escrowed.to_json()
+    if is_single_form(request):
+        return Verdict(True, per_query[QUERY_ID]["disclosed"], list(verified.predicates), None, pseudonym, escrow)
+    disclosed = {query_id: view["disclosed"] for query_id, view in per_query.items()}
+    return Verdict(True, disclosed, list(verified.predicates), None, pseudonym, escrow, per_query)
+
+
+def is_single_form(request: PresentationRequest) -> bool:
+    """A request of the one-query form: one query, ``"credential"``, no equalities (its verdict is flat)."""
+    return len(request.queries) == 1 and request.queries[0].id == QUERY_ID and not request.equalities
+
+
+def _pseudonym_context_of(request: PresentationRequest) -> str | None:
+    """The pseudonym context the request asks for (the verifier sets it on the first query only)."""
+    return next((q.pseudonym_context for q in request.queries if q.pseudonym_context is not None), None)
+
+
+def _named_queries(
+    queries: Sequence[dict[str, Any]],
+    predicates: Sequence[dict[str, Any]],
+    equalities: Sequence[Any],
+    context: str | None,
+    escrow: tuple[str | None, EscrowClause] | None = None,
+) -> tuple[list[CredentialQuery], tuple[tuple[str, str], ...]]:
+    """The queries of a multi-credential request: each query's own predicates plus the top-level ones
+    that name it (``query.attribute``); the equalities parsed, each side naming a query of the request;
+    ``escrow``: (query id, clause) — the clause goes on that query."""
+    out = [
+        CredentialQuery(  # validates each query (its id a name, definitions listed) before anything refers to it
+            str(q["id"]),
+            tuple(map(str, q["credential_definitions"])),
+            tuple(map(str, q.get("disclose", ()))),
+            tuple(Predicate(str(p["attribute"]), str(p["op"]), p["value"]) for p in q.get("predicates", ())),
+            pseudonym_context=context if i == 0 else None,
         )
+        for i, q in enumerate(queries)
+    ]
+    ids = [q.id for q in out]
+    if len(set(ids)) != len(ids):
+        raise ParameterError(f"query ids must be unique: {ids}")
+    scoped = group_predicates(predicates, ids)
+    out = [dataclasses.replace(q, predicates=q.predicates + tuple(scoped[q.id])) for q in out]
+    if escrow is not None:
+        if escrow[0] not in ids:
+            raise ParameterError(f"escrow of {escrow[0]}.{escrow[1].attribute}: the request has no query {escrow[0]!r}")
+        out = [dataclasses.replace(q, escrow=escrow[1]) if q.id == escrow[0] else q for q in out]
+    pairs = tuple(parse_equality(e) for e in equalities)
+    for pair in pairs:
+        for ref in pair:
+            if ref.partition(".")[0] not in ids:
+                raise ParameterError(
+                    f"equality {pair[0]} == {pair[1]}: the request has no query {ref.partition('.')[0]!r} "
+                    f"(its queries: {', '.join(ids)})"
+                )
+    return out, pairs

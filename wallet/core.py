@@ -42,7 +42,7 @@ import time
 import time as _time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -67,6 +67,9 @@ if TYPE_CHECKING:
     from ledger.policy import Policy
 
 log = logging.getLogger("zkcred.wallet")
+
+#: the most combinations of credentials (one per query) the wallet tries for a multi-credential request
+MAX_COMBINATIONS = 10_000
 
 
 class OfferRejected(WalletError):
@@ -185,11 +188,18 @@ def escrow_records(request: PresentationRequest, presentation: Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Presented:
-    """A presentation, the ids of the credentials it uses, and the pseudonym contexts it answers."""
+    """A presentation, the ids of the credentials it uses (one per query, in query order), and the
+    pseudonym contexts it answers."""
 
     presentation: dict
     credentials: list[str]
     pseudonyms: list[PseudonymScope]
+    queries: list[str] = field(default_factory=list)  # the request's query ids, in order
+
+    @property
+    def chosen(self) -> dict[str, str]:
+        """Query id → the id of the credential that answers it."""
+        return dict(zip(self.queries, self.credentials, strict=True))
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,7 @@ class Submitted:
 
     verdict: dict
     pseudonyms: list[PseudonymScope]
+    chosen: dict[str, str] = field(default_factory=dict)  # query id → the credential id that answered it
 
 
 class HttpRouter:
@@ -254,26 +265,6 @@ def offer_document_url(source: str) -> str:
         return deeplinks.resolve(source, action="accept")
     except deeplinks.DeepLinkError as e:
         raise WalletError(str(e)) from None
-
-
-#: The most combinations of fitting credentials the wallet tries for a request's linear predicates.
-MAX_COMBINATIONS = 64
-
-
-def _combination(request: PresentationRequest, fitting: list[list[tuple]], link: int) -> list[tuple]:
-    """One credential per query that meets the request's linear predicates too (the first such, in
-    wallet order); without linear predicates, each query's first fitting credential."""
-    if not request.linear:
-        return [fits[0] for fits in fitting]
-    reason = ""
-    for choice in itertools.islice(itertools.product(*fitting), MAX_COMBINATIONS):
-        try:
-            check_satisfiable(request, [c[2] for c in choice], [c[3] for c in choice], link)
-        except ZkCredError as e:
-            reason = reason or getattr(e, "reason", str(e))
-            continue
-        return list(choice)
-    raise NoMatchingCredential(reason)
 
 
 class Wallet:
@@ -484,16 +475,58 @@ class Wallet:
         presented = self.present_detailed(request)
         return presented.presentation, presented.credentials
 
-    def present_detailed(self, request: PresentationRequest | Mapping[str, Any]) -> Presented:
-        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
+    def present_detailed(
+        self, request: PresentationRequest | Mapping[str, Any], *, choose: Mapping[str, str] | None = None
+    ) -> Presented:
+        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks).
+
+        One credential per query (:meth:`choose_credentials`); ``choose`` (query id → credential
+        id) makes the holder's own pick for some queries.
+        """
         if not isinstance(request, PresentationRequest):
             request = PresentationRequest.from_json(request)
         link = self._link_secret
-        fitting = []
+        chosen = self.choose_credentials(request, choose)
+        revocation = {}
+        for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
+            if q.non_revoked and d.revocation is not None:
+                r = rec["revocation"]
+                revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
+        try:
+            pres = create_presentation(
+                request, [c[2] for c in chosen], [c[3] for c in chosen], link, revocation=revocation, backend=self._be
+            )
+        except UnsatisfiableError as e:
+            raise NoMatchingCredential(e.reason) from None
+        scopes = pseudonym_scopes(request)
+        for scope in scopes:
+            log.info("presenting a pseudonym for %s", scope.describe())
+        return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes, [q.id for q in request.queries])
+
+    def choose_credentials(
+        self, request: PresentationRequest, choose: Mapping[str, str] | None = None
+    ) -> list[tuple[str, dict, CredentialDefinition, Credential]]:
+        """One stored credential per query, in query order, that together answer ``request``.
+
+        Each query's candidates are the active credentials of a definition it accepts that meet
+        its own predicates (``choose`` narrows a query to the credential named); then the first
+        combination, in the order credentials were stored, that also meets the whole request —
+        its equalities between queries (two tax credentials of two companies are never
+        combined with the bank credential of only one of them) and its linear predicates
+        (``40*tax.income - 100*bank.monthly_debt >= 0``, or over one query's credentials). At most
+        :data:`MAX_COMBINATIONS` combinations are tried. ``NoMatchingCredential`` names the
+        query (or the equality) no stored credential meets.
+        """
+        link = self._link_secret
+        choose = dict(choose or {})
+        unknown = set(choose) - {q.id for q in request.queries}
+        if unknown:
+            raise WalletError(f"the request has no query {sorted(unknown)[0]!r} to choose a credential for")
+        per_query = []
         for q in request.queries:
             reasons, fits = [], []
             for cid, rec, d, cred in self._candidates():
-                if d.id not in q.credential_definitions:
+                if d.id not in q.credential_definitions or choose.get(q.id, cid) != cid:
                     continue
                 if rec["status"] != "active":
                     reasons.append(f"{q.id}: the credential {cid} of an accepted definition was revoked")
@@ -505,29 +538,24 @@ class Wallet:
                     reasons.append(getattr(e, "reason", str(e)))
                     continue
                 fits.append((cid, rec, d, cred))
-                if not request.linear:
-                    break  # the first that fits; linear predicates may need another combination
             if not fits:
+                if q.id in choose and not reasons:
+                    raise NoMatchingCredential(f"{q.id}: no credential {choose[q.id]} of a definition it accepts")
                 if not reasons:
                     raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
                 raise NoMatchingCredential(reasons[0])
-            fitting.append(fits)
-        chosen = _combination(request, fitting, link)
-        revocation = {}
-        for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
-            r = rec.get("revocation")
-            if q.non_revoked and d.revocation is not None:
-                revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
-        try:
-            pres = create_presentation(
-                request, [c[2] for c in chosen], [c[3] for c in chosen], link, revocation=revocation, backend=self._be
-            )
-        except UnsatisfiableError as e:
-            raise NoMatchingCredential(e.reason) from None
-        scopes = pseudonym_scopes(request)
-        for scope in scopes:
-            log.info("presenting a pseudonym for %s", scope.describe())
-        return Presented(pres.to_json(self._be), [c[0] for c in chosen], scopes)
+            per_query.append(fits)
+        if len(request.queries) == 1 and not request.linear:
+            return [per_query[0][0]]
+        reason = "no combination of credentials meets the request"
+        for combination in itertools.islice(itertools.product(*per_query), MAX_COMBINATIONS):
+            try:
+                check_satisfiable(request, [c[2] for c in combination], [c[3] for c in combination], link)
+            except ZkCredError as e:  # unmet, or definitions a linear predicate cannot combine (types)
+                reason = getattr(e, "reason", str(e))
+                continue
+            return list(combination)
+        raise NoMatchingCredential(f"{reason} (no combination of the credentials that fit each query meets it)")
 
     def fetch_request(self, request_url: str) -> dict:
         """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
@@ -537,12 +565,19 @@ class Wallet:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
         return response.json()
 
-    def submit(self, request_url: str) -> dict:
+    def submit(self, request_url: str, *, choose: Mapping[str, str] | None = None) -> dict:
         """Fetch the request document, present, post it; return the verifier's verdict."""
-        return self.submit_detailed(request_url).verdict
+        return self.submit_detailed(request_url, choose=choose).verdict
 
-    def submit_detailed(self, request_url: str, *, document: Mapping[str, Any] | None = None) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched.
+    def submit_detailed(
+        self,
+        request_url: str,
+        *,
+        document: Mapping[str, Any] | None = None,
+        choose: Mapping[str, str] | None = None,
+    ) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched;
+        ``choose``: query id → credential id, the holder's pick (else the wallet picks).
 
         Refuses an expired request before proving; syncs first when the ledger view is older
         than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
@@ -554,16 +589,16 @@ class Wallet:
                 self.sync()
             except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
                 log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
-        submitted = self._present_and_post(doc)
+        submitted = self._present_and_post(doc, choose)
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
             self.check_not_expired(doc, request_url)
-            submitted = self._present_and_post(doc)
+            submitted = self._present_and_post(doc, choose)
         return submitted
 
-    def _present_and_post(self, doc: Mapping[str, Any]) -> Submitted:
-        presented = self.present_detailed(doc["request"])
+    def _present_and_post(self, doc: Mapping[str, Any], choose: Mapping[str, str] | None = None) -> Submitted:
+        presented = self.present_detailed(doc["request"], choose=choose)
         response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
@@ -574,7 +609,7 @@ class Wallet:
             for record in escrow_records(request, presented.presentation, today):
                 self._store.put("escrow", record.id, record.to_json())
                 log.info("escrowed %s", record.describe())
-        return Submitted(verdict, presented.pseudonyms)
+        return Submitted(verdict, presented.pseudonyms, presented.chosen)
 
     def escrows(self) -> list[EscrowRecord]:
         """Every escrow of a verified presentation, oldest first, with the auditor's opening if synced."""

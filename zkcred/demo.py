@@ -17,6 +17,12 @@ through in-process transports (``httpx`` + Starlette's TestClient), so every byt
 would cross a network crosses these app boundaries the same way.  Three C2SP witnesses
 (``witness``) cosign each ledger checkpoint — in the demo right after every append — and
 the verifier and the wallet accept only a view that two of them cosigned.
+
+An SME application (issue 13): a tax office and a bank issue credentials about Bea's company
+(a hidden ``company_id`` in both); a lender asks over both in one request — revenue and tax
+year from the tax office, balance and debt from the bank, the same company in both — shown
+as a QR code in the terminal; the wallet reads it, picks a credential per query and proves
+it all in one presentation; the verdict reports each query.
 """
 
 from __future__ import annotations
@@ -75,16 +81,35 @@ def _witnesses(log, count: int):  # type: ignore[no-untyped-def]
     return clients
 
 
-def _services(tmp: Path, backend, *, witnesses: int = 0):
+def _issuer(tmp: Path, log, backend, *, issuer_id: str, name: str, url: str):  # type: ignore[no-untyped-def]
+    """An issuer service on its own SQLite file under ``tmp``, publishing to ``log`` in process."""
+    from issuer.config import Settings as IssuerSettings
+    from issuer.publisher import InProcessPublisher
+    from issuer.service import IssuerService
+
+    return IssuerService.open(
+        settings=IssuerSettings(
+            master_key=secrets.token_bytes(32),
+            database_url=f"sqlite:///{tmp / (issuer_id + '.db')}",
+            ledger_url=LEDGER_URL,
+            issuer_url=url,
+            issuer_id=issuer_id,
+            issuer_name=name,
+            dev_mode=True,
+        ),
+        publisher=InProcessPublisher(log),
+        backend=backend,
+    )
+
+
+def _services(tmp: Path, backend, *, witnesses: int = 0, verifier_database_url: str | None = None):
     """Ledger, issuer and verifier apps on SQLite files under ``tmp``, and HTTP clients for them;
-    with ``witnesses``, that many witnesses cosign the ledger and the verifier requires a majority."""
+    with ``witnesses``, that many witnesses cosign the ledger and the verifier requires a majority.
+    ``verifier_database_url``: the verifier's database instead (PostgreSQL in tests)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from fastapi.testclient import TestClient
 
     from issuer.api import create_app as issuer_app
-    from issuer.config import Settings as IssuerSettings
-    from issuer.publisher import InProcessPublisher
-    from issuer.service import IssuerService
     from ledger.api import create_app as ledger_app
     from ledger.log import LedgerLog
     from ledger.sql import SqlStore
@@ -95,20 +120,8 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
 
     log = LedgerLog(SqlStore(f"sqlite:///{tmp / 'ledger.db'}"), signing_key=Ed25519PrivateKey.generate())
     witness_clients = _witnesses(log, witnesses) if witnesses else {}
-    issuer = IssuerService.open(
-        settings=IssuerSettings(
-            master_key=secrets.token_bytes(32),
-            database_url=f"sqlite:///{tmp / 'issuer.db'}",
-            ledger_url=LEDGER_URL,
-            issuer_url=ISSUER_URL,
-            issuer_id="payroll-demo",
-            issuer_name="Payroll Demo BV",
-            dev_mode=True,
-        ),
-        publisher=InProcessPublisher(log),
-        backend=backend,
-    )
-    engine = make_engine(f"sqlite:///{tmp / 'verifier.db'}")
+    issuer = _issuer(tmp, log, backend, issuer_id="payroll-demo", name="Payroll Demo BV", url=ISSUER_URL)
+    engine = make_engine(verifier_database_url or f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
     resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
     verifier = VerifierService(
@@ -121,6 +134,175 @@ def _services(tmp: Path, backend, *, witnesses: int = 0):
         **witness_clients,
     }
     return log, issuer, verifier, clients
+
+
+# The SME application: a tax office and a bank, one request over both -------------------------------
+
+TAX_URL, BANK_URL = "http://tax-office.demo", "http://bank.demo"
+#: what each SME issuer certifies; ``company_id`` (the chamber-of-commerce number) is in both
+SME_SCHEMAS = {
+    "tax": {
+        "name": "tax-assessment",
+        "version": "1",
+        "attributes": [
+            {"name": "company_id", "type": "string"},
+            {"name": "company_name", "type": "string"},
+            {"name": "revenue", "type": "int(0..1000000000000)"},
+            {"name": "tax_year", "type": "int(2000..2100)"},
+        ],
+    },
+    "bank": {
+        "name": "bank-account",
+        "version": "1",
+        "attributes": [
+            {"name": "company_id", "type": "string"},
+            {"name": "balance", "type": "int"},
+            {"name": "monthly_debt", "type": "int(0..1000000000000)"},
+        ],
+    },
+}
+
+
+def sme_issuers(tmp: Path, log, backend):  # type: ignore[no-untyped-def]
+    """The tax office and the bank: two more issuer services on ``log``, their in-process clients, and
+    an admin header each; ``{"tax": (service, client, admin), "bank": (…)}``."""
+    from fastapi.testclient import TestClient
+
+    from issuer.api import create_app as issuer_app
+
+    out = {}
+    for key, issuer_id, name, url in (
+        ("tax", "tax-office-demo", "Tax Office Demo", TAX_URL),
+        ("bank", "bank-demo", "Demo Bank NV", BANK_URL),
+    ):
+        service = _issuer(tmp, log, backend, issuer_id=issuer_id, name=name, url=url)
+        admin = {"Authorization": f"Bearer {service.create_admin_token('demo-admin')}"}
+        out[key] = (service, TestClient(issuer_app(service), base_url=url), admin)
+    return out
+
+
+def sme_definitions(issuers) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each SME issuer's schema and credential definition (the bank's revocable); their ids by issuer."""
+    ids = {}
+    for key, (_service, client, admin) in issuers.items():
+        schema = client.post("/admin/schemas", headers=admin, json=SME_SCHEMAS[key])
+        schema.raise_for_status()
+        body = {"schema_id": schema.json()["id"], "tag": "2026", "validity_days": 365}
+        body |= {"revocable": True, "capacity": 100} if key == "bank" else {"revocable": False}
+        definition = client.post("/admin/credential-definitions", headers=admin, json=body)
+        definition.raise_for_status()
+        ids[key] = definition.json()["id"]
+    return ids
+
+
+def sme_offer(issuers, definitions: dict[str, str], key: str, attributes: dict) -> dict:  # type: ignore[no-untyped-def]
+    """An offer of issuer ``key`` (tax, bank) for ``attributes``."""
+    _service, client, admin = issuers[key]
+    r = client.post(
+        "/admin/offers", headers=admin, json={"credential_definition_id": definitions[key], "attributes": attributes}
+    )
+    r.raise_for_status()
+    return r.json()
+
+
+def sme_request(definitions: dict[str, str]) -> dict:
+    """The lender's SME application request: revenue from the tax office, balance and debt from the bank,
+    the same company in both (hidden), the company name disclosed — one holder, one proof."""
+    return {
+        "queries": [
+            {
+                "id": "tax",
+                "credential_definitions": [definitions["tax"]],
+                "disclose": ["company_name"],
+                "predicates": [{"attribute": "revenue", "op": ">=", "value": 250000}],
+            },
+            {
+                "id": "bank",
+                "credential_definitions": [definitions["bank"]],
+                "predicates": [{"attribute": "balance", "op": ">=", "value": 20000}],
+            },
+        ],
+        "predicates": [
+            {"attribute": "tax.tax_year", "op": ">=", "value": 2025},
+            {"attribute": "bank.monthly_debt", "op": "<=", "value": 5000},
+        ],
+        "equalities": ["tax.company_id == bank.company_id"],
+        "expires_in": 600,
+        "max_staleness": 0,
+    }
+
+
+def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Console) -> None:  # type: ignore[no-untyped-def]
+    """An SME applies: a tax office's and a bank's credentials, one request over both, the same company."""
+    from wallet import HttpRouter, Wallet
+
+    console.rule("an SME application: a tax office and a bank, one request")
+    with step("a tax office and a bank start as issuers and publish their schemas and definitions"):
+        issuers = sme_issuers(tmp, log, be)
+        definitions = sme_definitions(issuers)
+    bea = Wallet.create(
+        tmp / "bea.db",
+        secrets.token_urlsafe(16),
+        http=HttpRouter(
+            {**clients, **{url: c for url, c in ((TAX_URL, issuers["tax"][1]), (BANK_URL, issuers["bank"][1]))}}
+        ),
+        ledger_url=LEDGER_URL,
+        ledger_key=log.public_key,
+        backend=be,
+        ledger_policy=log.witness_policy,
+    )
+    company = {"company_id": "KVK-12345678"}
+    with step("Bea, director of Acme BV, accepts the tax assessment and the bank statement of her company"):
+        tax = bea.accept_offer(
+            sme_offer(
+                issuers, definitions, "tax", {**company, "company_name": "Acme BV", "revenue": 410000, "tax_year": 2025}
+            )
+        )
+        bank = bea.accept_offer(
+            sme_offer(issuers, definitions, "bank", {**company, "balance": 36500, "monthly_debt": 1800})
+        )
+    console.print(f"  tax office credential {tax.id}, bank credential {bank.id} (one wallet, one link secret)")
+    lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='SME Lender')}"}
+    ver = clients[VERIFIER_URL]
+    with step(
+        "lender asks over both: revenue ≥ 250 000 and tax year ≥ 2025 (tax office), balance ≥ 20 000 and "
+        "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, the company name disclosed"
+    ):
+        created = check(ver.post("/requests", headers=lender, json=sme_request(definitions)), 201)
+    console.print(f"  the lender's page shows the request as a QR code ({created['deep_link'][:40]}…):")
+    console.print(_terminal_qr(created["deep_link"]), highlight=False, markup=False, crop=False)
+    with step("Bea's wallet reads the QR code, picks a credential per query and proves everything in one proof"):
+        result = bea.submit_detailed(created["deep_link"])
+    verdict = result.verdict
+    for query, credential in result.chosen.items():
+        console.print(f"  wallet: query {query} answered with credential {credential}")
+    if not verdict["verified"]:
+        console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
+        raise typer.Exit(1)
+    table = Table(title="what the SME lender learned, per query")
+    for column in ("query", "issuer's definition", "disclosed", "proven"):
+        table.add_column(column)
+    for query, view in verdict["queries"].items():
+        table.add_row(
+            query, view["definition_id"][:20] + "…", json.dumps(view["disclosed"]), "\n".join(view["predicates"])
+        )
+    joint = [p for p in verdict["predicates"] if not p.startswith(tuple(f"{q}: " for q in verdict["queries"]))]
+    table.add_row("both", "", "", "\n".join(joint))
+    console.print(table)
+    status = check(ver.get(f"/requests/{created['id']}", headers=lender), 200)
+    console.print(f"  SME request status: {status['status']}")
+    bea.close()
+
+
+def _terminal_qr(text: str) -> str:
+    """``text`` as a QR code in terminal block characters (segno; two modules per character)."""
+    import io
+
+    import segno
+
+    out = io.StringIO()
+    segno.make(text, error="m").terminal(out=out, compact=True)
+    return out.getvalue().rstrip("\n")
 
 
 def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> None:  # type: ignore[no-untyped-def]
@@ -363,6 +545,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             raise typer.Exit(1)
 
         _escrow_scene(console, step, check, clients, log, admin, lender, wallet)
+        _sme_scene(tmp, log, be, clients, verifier, step, check, console)
 
         console.rule("revocation")
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):

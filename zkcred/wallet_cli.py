@@ -181,6 +181,27 @@ def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
         to.print(f"pseudonym: for {scope.describe()} [dim](context {scope.context})[/]")
 
 
+def _choices(use: list[str]) -> dict[str, str]:
+    """``--use QUERY=CREDENTIAL_ID`` options as a mapping (one line on a malformed or repeated one)."""
+    out: dict[str, str] = {}
+    for item in use:
+        query, sep, credential = item.partition("=")
+        if not sep or not query or not credential:
+            _fail(
+                f"--use {item!r}: write QUERY=CREDENTIAL_ID (the query's id in the request, an id from `wallet list`)"
+            )
+        if query in out:
+            _fail(f"--use names query {query!r} twice")
+        out[query] = credential
+    return out
+
+
+def _say_chosen(chosen: dict[str, str], *, to: Console) -> None:
+    if len(chosen) > 1 or set(chosen) - {"credential"}:
+        for query, credential in chosen.items():
+            to.print(f"query {query}: credential {credential}")
+
+
 @app.command()
 def present(
     request: str = typer.Argument(
@@ -189,6 +210,9 @@ def present(
         "zkcred://present?request_uri=… deep link (what its QR code says)",
     ),
     submit: bool = typer.Option(False, "--submit", help="post the presentation and show the verdict"),
+    use: list[str] = typer.Option(
+        [], "--use", help="QUERY=CREDENTIAL_ID: answer that query with that credential (repeatable)"
+    ),
     ledger: str = LedgerOpt,
     wallet: Path = WalletOpt,
     as_json: bool = JsonOpt,
@@ -203,11 +227,17 @@ def present(
     A deep link (the text a QR scanner reads off ``GET /requests/{id}/qr``) stands for the
     request_url it carries; a malformed one is refused in one line.
 
+    A request over several credentials (named queries: tax, bank, …) is answered with one
+    credential per query, all of this wallet: the wallet picks, per query, a credential
+    that meets it and, together, the request's equalities; --use QUERY=ID picks yourself.
+    The answer names the credential used for each query (--json: chosen).
+
     An expired request is refused before proving. With --submit and a ledger (--ledger or
     ZKCRED_LEDGER_URL) the wallet syncs first when its ledger view is older than the
     request's max_staleness, and once more (then retries) if the verifier finds it stale.
     """
     request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
+    choose = _choices(use)
     if ledger and not ledger.startswith(("http://", "https://")):
         _fail(
             f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)"
@@ -227,11 +257,14 @@ def present(
             _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
             for notice in escrow_notices(doc["request"]):
                 console.print(f"escrow: {notice}")
-        result = w.submit_detailed(request, document=doc)
+        result = w.submit_detailed(request, document=doc, choose=choose)
         verdict = result.verdict
         if as_json:
-            console.print_json(data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms]})
+            console.print_json(
+                data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms], "chosen": result.chosen}
+            )
         else:
+            _say_chosen(result.chosen, to=console)
             ok = verdict.get("verified")
             console.print("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})")
             for scope in result.pseudonyms if ok else ():
@@ -243,13 +276,15 @@ def present(
     doc = _load(request)
     w = _open(wallet, ledger)
     w.check_not_expired(doc, request)
-    presented = w.present_detailed(_request_of(doc, request))
+    presented = w.present_detailed(_request_of(doc, request), choose=choose)
     if not as_json:
-        _say_pseudonyms(presented.pseudonyms, to=err)  # stdout stays the presentation's JSON
+        _say_chosen(presented.chosen, to=err)  # stdout stays the presentation's JSON
+        _say_pseudonyms(presented.pseudonyms, to=err)
     console.print_json(
         data={
             "presentation": presented.presentation,
             "credentials": presented.credentials,
+            "chosen": presented.chosen,
             "pseudonyms": [p.to_json() for p in presented.pseudonyms],
         }
     )

@@ -351,3 +351,34 @@ def test_pairing_checks_are_batched_soundly():
     assert not _pairing_checks_hold(be, cancelling)
     X, Y, Z = zip(*cancelling[:2], strict=True)
     assert be.pairing_check([(X[0], Y[0]), (X[1], Y[1]), (be.g1_add(Z[0], Z[1]), be.g2_neg(P2))])  # unweighted: fooled
+
+
+@pytest.mark.parametrize(
+    "equalities",
+    [
+        (("a.birth_date", "b.birth_date"), ("b.birth_date", "c.birth_date")),
+        (("b.birth_date", "c.birth_date"), ("a.birth_date", "b.birth_date")),  # the chain listed backwards
+        (("c.income", "a.income"), ("a.birth_date", "b.birth_date"), ("c.birth_date", "b.birth_date")),
+    ],
+)
+def test_equalities_that_chain_across_three_credentials(world, equalities):
+    """Overlapping equality groups share one blinding whatever their order; tampering any response fails."""
+    be, issuer, link, cred = world
+    issuers = [issuer, make_issuer(issuer_id="issuer-2", backend=be), make_issuer(issuer_id="issuer-3", backend=be)]
+    creds = [cred] + [i.issue(link, VALUES, backend=be) for i in issuers[1:]]
+    queries = tuple(CredentialQuery(qid, (i.definition.id,)) for qid, i in zip("abc", issuers, strict=True))
+    req = PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries, equalities)
+    defs = [i.definition for i in issuers]
+    by_id = {d.id: d for d in defs}
+    pres = create_presentation(req, defs, creds, link, backend=be)
+    v = verify_presentation(req, pres, by_id, backend=be)
+    assert all(f"{a} = {b}" in v.predicates for a, b in equalities)
+    for ci, cp in enumerate(pres.credentials):  # any one response changed breaks the proof
+        bumped = dataclasses.replace(cp, m_hat=(cp.m_hat[0] + 1, *cp.m_hat[1:]))
+        creds_t = tuple(bumped if j == ci else c for j, c in enumerate(pres.credentials))
+        with pytest.raises(PresentationRejected):
+            verify_presentation(req, dataclasses.replace(pres, credentials=creds_t), by_id, backend=be)
+    # the third credential's birth date differs: the chain cannot be proven, whatever the order
+    odd = issuers[2].issue(link, {**VALUES, "birth_date": "1991-01-01"}, backend=be)
+    with pytest.raises(UnsatisfiableError):
+        create_presentation(req, defs, [*creds[:2], odd], link, backend=be)

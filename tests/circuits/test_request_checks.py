@@ -104,3 +104,48 @@ def test_sets_over_the_documented_size_are_refused():
 
     with pytest.raises(ZkCredError, match="1–64 values"):
         Predicate("income", "in", list(range(65)))
+
+
+# Multi-credential requests: equalities between queries, one range aggregate for all of them ---------
+
+BANK = Schema(
+    "bank",
+    "1",
+    tuple(
+        AttributeSpec(n, AttributeType.parse(t))
+        for n, t in (("income", "int"), ("age", "int"), ("country", "string"), ("opened", "date"))
+    ),
+)
+B = CredentialDefinition("issuer-2", BANK, "v1", b"\x01" * 96)
+
+
+def _check_two(*equalities: tuple[str, str], disclose: tuple[str, ...] = (), predicates=((), ())) -> None:
+    a = CredentialQuery("a", (D.id,), disclose, tuple(Predicate(*p) for p in predicates[0]))
+    b = CredentialQuery("b", (B.id, D.id), (), tuple(Predicate(*p) for p in predicates[1]))
+    request = PresentationRequest(b"n" * 32, "v", dt.date(2026, 1, 1), (a, b), equalities)
+    check_answerable(request, {D.id: D, B.id: B})
+
+
+def test_equalities_between_queries_that_can_hold():
+    _check_two(("a.income", "b.income"), ("a.country", "b.country"))
+
+
+@pytest.mark.parametrize(
+    "equality, disclose, reason",
+    [
+        (("a.age", "b.age"), (), "types differ"),  # int(0..150) in D, int in the bank schema
+        (("a.birth_date", "b.opened"), (), "no attribute 'opened'"),  # b also accepts D, which lacks it
+        (("a.income", "b.nickname"), (), "no attribute 'nickname'"),
+        (("a.country", "b.country"), ("country",), "is disclosed"),
+        (("a.birth_date", "b.income"), (), "types differ"),
+    ],
+)
+def test_equalities_no_credentials_could_prove_are_refused(equality, disclose, reason):
+    with pytest.raises(UnanswerableRequest, match=reason):
+        _check_two(equality, disclose=disclose)
+
+
+def test_range_statements_of_all_queries_share_one_aggregate():
+    _check_two(predicates=([("income", ">=", 0)] * 31, [("income", ">=", 0)] * 31))  # 31 + 31 + 2 expiries = 64
+    with pytest.raises(UnanswerableRequest, match="65 range statements over its 2 queries"):
+        _check_two(predicates=([("income", ">=", 0)] * 32, [("income", ">=", 0)] * 31))

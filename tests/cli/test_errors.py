@@ -4,6 +4,7 @@ never a traceback — the cases the issue lists, through the same boundary as th
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import signal
 import socket
@@ -329,3 +330,24 @@ def test_os_and_sqlite_errors_are_lines():
     )
     assert describe(sqlite3.OperationalError("database is locked")) == ("database error: database is locked", 1)
     assert describe(RuntimeError("anything")) is None  # a bug: the boundary says so, with ZKCRED_DEBUG
+
+
+def test_use_options_that_cannot_apply_are_one_line(zkcred, wallet_file, tmp_path):
+    """``wallet present --use QUERY=ID`` (issue 13 item 1): malformed, repeated, or naming no query of the request."""
+    import datetime as dt
+
+    from circuits.credentials import CredentialQuery, PresentationRequest
+
+    request = PresentationRequest(
+        b"n" * 32,
+        "v",
+        dt.date(2026, 1, 1),
+        (CredentialQuery("tax", ("creddef:a",)), CredentialQuery("bank", ("creddef:b",))),
+        (("tax.company_id", "bank.company_id"),),
+    )
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"request": request.to_json()}))
+    zkcred("wallet", "present", str(path), "--use", "tax").error_line("--use 'tax'", "QUERY=CREDENTIAL_ID")
+    zkcred("wallet", "present", str(path), "--use", "tax=a", "--use", "tax=b").error_line("names query 'tax' twice")
+    zkcred("wallet", "present", str(path), "--use", "vat=cred_1").error_line("the request has no query 'vat'")
+    zkcred("wallet", "present", str(path), "--use", "tax=cred_1").error_line("tax: no credential cred_1")

@@ -56,6 +56,7 @@ def test_walkthrough_is_marked_and_complete():
         "zkcred wallet init",
         "zkcred wallet accept",
         "--submit",
+        "equalities",
         "/revoke",
         "zkcred wallet sync",
         "zkcred ledger audit",
