@@ -20,9 +20,12 @@ the verifier and the wallet accept only a view that two of them cosigned.
 
 An SME application (issue 13): a tax office and a bank issue credentials about Bea's company
 (a hidden ``company_id`` in both); a lender asks over both in one request — revenue and tax
-year from the tax office, balance and debt from the bank, the same company in both — shown
-as a QR code in the terminal; the wallet reads it, picks a credential per query and proves
-it all in one presentation; the verdict reports each query.
+year from the tax office, balance and debt from the bank, the same company in both, and a
+debt-to-income rule across the two (``40*tax.revenue - 1200*bank.monthly_debt >= 0``: a
+year's debt at most 40 % of revenue, a linear predicate over hidden values, issue 16) —
+shown as a QR code in the terminal; the wallet reads it, picks a credential per query and
+proves it all in one presentation; the verdict reports each query. A stricter lender's
+rule (5 %) is refused by the wallet before any proof, naming it.
 """
 
 from __future__ import annotations
@@ -205,9 +208,15 @@ def sme_offer(issuers, definitions: dict[str, str], key: str, attributes: dict) 
     return r.json()
 
 
+#: the SME lender's debt-to-income rule across the tax office's and the bank's credentials (hidden
+#: values): a year's debt, 12 × monthly_debt, at most 40 % of the year's revenue
+DEBT_TO_INCOME = "40*tax.revenue - 1200*bank.monthly_debt >= 0"
+
+
 def sme_request(definitions: dict[str, str]) -> dict:
     """The lender's SME application request: revenue from the tax office, balance and debt from the bank,
-    the same company in both (hidden), the company name disclosed — one holder, one proof."""
+    the same company in both (hidden), debt-to-income across both, the company name disclosed — one
+    holder, one proof."""
     return {
         "queries": [
             {
@@ -227,6 +236,7 @@ def sme_request(definitions: dict[str, str]) -> dict:
             {"attribute": "bank.monthly_debt", "op": "<=", "value": 5000},
         ],
         "equalities": ["tax.company_id == bank.company_id"],
+        "linear": [DEBT_TO_INCOME],
         "expires_in": 600,
         "max_staleness": 0,
     }
@@ -234,7 +244,7 @@ def sme_request(definitions: dict[str, str]) -> dict:
 
 def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Console) -> None:  # type: ignore[no-untyped-def]
     """An SME applies: a tax office's and a bank's credentials, one request over both, the same company."""
-    from wallet import HttpRouter, Wallet
+    from wallet import HttpRouter, NoMatchingCredential, Wallet
 
     console.rule("an SME application: a tax office and a bank, one request")
     with step("a tax office and a bank start as issuers and publish their schemas and definitions"):
@@ -266,7 +276,8 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     ver = clients[VERIFIER_URL]
     with step(
         "lender asks over both: revenue ≥ 250 000 and tax year ≥ 2025 (tax office), balance ≥ 20 000 and "
-        "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, the company name disclosed"
+        "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, debt-to-income across both "
+        f"({DEBT_TO_INCOME}), the company name disclosed"
     ):
         created = check(ver.post("/requests", headers=lender, json=sme_request(definitions)), 201)
     console.print(f"  the lender's page shows the request as a QR code ({created['deep_link'][:40]}…):")
@@ -291,6 +302,15 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(table)
     status = check(ver.get(f"/requests/{created['id']}", headers=lender), 200)
     console.print(f"  SME request status: {status['status']}")
+    strict = {**sme_request(definitions), "linear": ["5*tax.revenue - 1200*bank.monthly_debt >= 0"]}
+    with step("a stricter lender (a year's debt ≤ 5 % of revenue) asks; Bea's wallet refuses before any proof"):
+        stricter = check(ver.post("/requests", headers=lender, json=strict), 201)
+        try:
+            bea.submit(stricter["request_url"])
+            console.print("[red]✘ a false relation was proven — BUG[/]")
+            raise typer.Exit(1)
+        except NoMatchingCredential as e:
+            console.print(f"  the wallet cannot answer: {e.reason}")
     bea.close()
 
 
@@ -506,8 +526,6 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             again = ver.post(created["presentation_url"].replace(VERIFIER_URL, ""), json={"presentation": presentation})
         console.print(f"  → {again.status_code} {again.json().get('reason') or again.json().get('title')}")
 
-        _dti_scene(iss, ver, admin, lender, wallet, step, check, console)
-
         console.rule("returning applicants: per-lender pseudonyms")
         lender_b = {"Authorization": f"Bearer {verifier.create_api_key(lender='Lender B')}"}
         nym_ask = {**ask, "pseudonym": True}
@@ -584,68 +602,3 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             raise typer.Exit(1)
     console.rule()
     console.print(f"total {sum(ms for _, ms in timings):.0f} ms")
-
-
-def _dti_scene(iss, ver, admin, lender, wallet, step, check, console: Console) -> None:  # type: ignore[no-untyped-def]
-    """Debt-to-income (issue 16): ``40 × monthly_salary − 100 × loan_repayments ≥ 0`` — repayments at
-    most 40 % of the salary — proven over hidden values; a stricter ratio is refused by the wallet."""
-    from wallet import NoMatchingCredential
-
-    console.rule("debt-to-income: a linear predicate over hidden values")
-    with step("issuer adds a salary statement (monthly salary, loan repayments withheld) and offers Ada one"):
-        schema = check(
-            iss.post(
-                "/admin/schemas",
-                headers=admin,
-                json={
-                    "name": "salary-statement",
-                    "version": "1.0",
-                    "attributes": [
-                        {"name": "monthly_salary", "type": "decimal(2)"},
-                        {"name": "loan_repayments", "type": "decimal(2)"},
-                    ],
-                },
-            ),
-            201,
-        )
-        definition = check(
-            iss.post(
-                "/admin/credential-definitions",
-                headers=admin,
-                json={"schema_id": schema["id"], "tag": "2026", "revocable": False, "validity_days": 365},
-            ),
-            201,
-        )
-        offer = check(
-            iss.post(
-                "/admin/offers",
-                headers=admin,
-                json={
-                    "credential_definition_id": definition["id"],
-                    "attributes": {"monthly_salary": "5333.33", "loan_repayments": "1650.00"},
-                },
-            ),
-            201,
-        )
-        wallet.accept_offer(offer)
-
-    def ask(rule: str) -> dict[str, Any]:
-        body = {"credential_definitions": [definition["id"]], "max_staleness": 0, "linear": [rule]}
-        return check(ver.post("/requests", headers=lender, json=body), 201)
-
-    with step("lender asks: 40*monthly_salary - 100*loan_repayments >= 0 (repayments ≤ 40 % of salary)"):
-        created = ask("40*monthly_salary - 100*loan_repayments >= 0")
-    with step("wallet proves it without showing either amount, and submits"):
-        verdict = wallet.submit(created["request_url"])
-    if not verdict["verified"]:
-        console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
-        raise typer.Exit(1)
-    dti = [p for p in verdict["predicates"] if "×" in p]
-    console.print(f"  lender learned: {dti[0]}; disclosed: {json.dumps(verdict['disclosed'])}")
-    with step("a stricter lender (repayments ≤ 30 %) is refused by the wallet before any proof"):
-        try:
-            wallet.submit(ask("30*monthly_salary - 100*loan_repayments >= 0")["request_url"])
-            console.print("[red]✘ a false relation was proven — BUG[/]")
-            raise typer.Exit(1)
-        except NoMatchingCredential as e:
-            console.print(f"  the wallet cannot answer: {e.reason}")
