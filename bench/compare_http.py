@@ -193,8 +193,14 @@ class _Services:
 
     # one verifier configuration ------------------------------------------------------------
 
-    def verifier(self, database: str, workers: int) -> tuple[subprocess.Popen, str, str, Callable[[], None]]:
-        """Start a verifier; returns (process, base URL, lender API key, cleanup)."""
+    def verifier(
+        self, database: str, workers: int, *, env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen, str, str, Callable[[], None]]:
+        """Start a verifier; returns (process, base URL, lender API key, cleanup).
+
+        ``env``: more environment for it (e.g. webhook settings); :meth:`restart_verifier`
+        starts it again on the same database and port.
+        """
         from verifier.db import SqlRequestStore, init_db, make_engine
         from verifier.service import VerifierService
 
@@ -223,7 +229,13 @@ class _Services:
         ).create_api_key(lender="bench")
         engine.dispose()
         base = f"http://127.0.0.1:{_port()}"
-        proc = self._spawn(
+        self.verifier_config = (database, workers, url, base)
+        return self.restart_verifier(env), base, key, cleanup
+
+    def restart_verifier(self, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """(Re)start the last :meth:`verifier` — same database, port and workers — with ``env``."""
+        database, workers, url, base = self.verifier_config
+        return self._spawn(
             f"verifier-{database}-w{workers}",
             ["verifier", "serve", "--port", base.rsplit(":", 1)[1], "--workers", str(workers)],
             {
@@ -231,10 +243,10 @@ class _Services:
                 "ZKCRED_LEDGER_URL": self.ledger_url,
                 "ZKCRED_VERIFIER_URL": base,
                 "ZKCRED_LEDGER_PUBLIC_KEY": self.ledger_key.hex(),
+                **(env or {}),
             },
             f"{base}/openapi.json",
         )
-        return proc, base, key, cleanup
 
     def prepared(self, base: str, key: str, n: int) -> list[tuple[str, dict]]:
         """n (presentation URL, presentation) pairs for fresh requests; the wallet proves each."""
@@ -249,7 +261,7 @@ class _Services:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as lender:
             for _ in range(n):
                 created = self._ok(lender.post("/requests", json=ask), 201)
-                presentation, _ = self.wallet.present(created["request"])
+                presentation, _ = self.wallet.present(self.wallet.prepare(created["request"]).approve())
                 out.append((created["presentation_url"], presentation))
         return out
 

@@ -30,6 +30,9 @@ twice. A delivered row is marked with that seq, and the record it publishes lear
 **Crash points.** ``ZKCRED_CRASH_AT=<name>`` makes the process SIGKILL itself when it reaches
 :func:`crash_point` ``name`` — the crash suite (``tests/hardening/test_issuer_crash.py``) uses
 it to kill the issuer between every two steps. Unset, it costs one dictionary lookup.
+
+The background loop, its backoff and the crash points are ``servicekit.outbox``, shared with
+the verifier's webhook deliveries (``verifier.webhooks``).
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
-import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,20 +54,11 @@ from issuer.errors import ErrorKind, IssuerError
 from issuer.models import CredentialDefinitionRow, CredentialRow, IssuerIdentity, OutboxRow, SchemaRow
 from issuer.publisher import LedgerPublisher
 from ledger.entries import canonical_json, content_id
+from servicekit.outbox import CRASH_ENV, DeliveryLoop, Step, crash_point
 
 logger = logging.getLogger(__name__)
 
-CRASH_ENV = "ZKCRED_CRASH_AT"
-IDLE_POLL_SECONDS = 1.0
-RETRY_MIN_SECONDS = 0.5
-RETRY_MAX_SECONDS = 30.0
-
-
-def crash_point(name: str) -> None:
-    """SIGKILL this process here if ``ZKCRED_CRASH_AT`` names this point (the crash suite only)."""
-    if os.environ.get(CRASH_ENV) == name:
-        logger.warning("crash point %s: killing the process (%s)", name, CRASH_ENV)
-        os.kill(os.getpid(), signal.SIGKILL)
+__all__ = ["CRASH_ENV", "Delivery", "Outbox", "ReconcileReport", "crash_point", "enqueue", "reconcile"]
 
 
 def utcnow() -> _dt.datetime:
@@ -196,8 +188,7 @@ class Outbox:
         self._register = register
         self._clock = clock
         self._lock = threading.Lock()  # one deliverer per process; across processes the ledger dedupes
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = DeliveryLoop(self._step, name="issuer-outbox")
 
     # -------------------------------------------------------------- reading
 
@@ -280,32 +271,14 @@ class Outbox:
     # -------------------------------------------------------------- the background loop
 
     def start(self) -> None:
-        """Deliver what is pending from a daemon thread, with backoff while the ledger fails."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="issuer-outbox", daemon=True)
-        self._thread.start()
+        """Deliver what is pending from a daemon thread, with backoff while the ledger fails (``servicekit.outbox``)."""
+        self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._loop.stop(timeout)
 
-    def _run(self) -> None:
-        delay, failing = 0.0, False
-        while not self._stop.wait(delay):
-            try:
-                result = self.deliver()
-            except Exception:  # a bug or the database away: log, keep trying
-                logger.exception("outbox delivery failed")
-                result = Delivery(0, 1, None)
-            if result.pending:  # back off: 0.5 s, 1 s, 2 s, … 30 s
-                delay = min(delay * 2, RETRY_MAX_SECONDS) if failing else RETRY_MIN_SECONDS
-                failing = True
-            else:
-                delay, failing = IDLE_POLL_SECONDS, False
+    def _step(self) -> Step:
+        return Step.FAILING if self.deliver().pending else Step.IDLE
 
 
 # ------------------------------------------------------------------ reconcile: the records against the ledger

@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from issuer.errors import ErrorKind, IssuerError
 from ledger import merkle
 from ledger.client import LedgerClient
-from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE
-from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash, parse_entry, sign_entry, verify_tree_head
-from ledger.errors import ChainConflict, EntryRejected, LedgerError, QuorumNotMet, VerificationFailed
-from ledger.log import LedgerLog, now_ms
+from ledger.constants import MAX_PAGE
+from ledger.entries import Entry, SignedTreeHead, entry_hash, parse_entry, verify_tree_head
+from ledger.errors import EntryRejected, LedgerError, QuorumNotMet, VerificationFailed
+from ledger.log import LedgerLog
 
 logger = logging.getLogger(__name__)
 
@@ -104,34 +104,13 @@ class HttpPublisher:
     def ping(self) -> None:
         self.client.fetch_tree_head()
 
-    def _head(self) -> tuple[int, bytes]:
-        size = self.client.fetch_tree_head().size
-        if size == 0:
-            return 0, GENESIS_PREV_HASH
-        return size, entry_hash(canonical_json(self.client.fetch_entry(size - 1)))
-
     def publish(self, *, key: Ed25519PrivateKey, issuer_id: str, entry_type: str, payload: Mapping[str, Any]) -> int:
         try:
-            seq, prev = self._head()
-            for attempt in range(self.attempts):
-                entry = sign_entry(
-                    key=key,
-                    seq=seq,
-                    time=now_ms(),
-                    entry_type=entry_type,
-                    issuer=issuer_id,
-                    payload=payload,
-                    prev_hash=prev,
-                )
-                try:
-                    receipt = self.client.submit(entry)
-                except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
-                    logger.debug("publish: chain conflict at %d (attempt %d)", seq, attempt)
-                    seq, prev = e.expected_seq, e.expected_prev_hash
-                    time.sleep(0.005 * (attempt + 1))
-                    continue
-                return self._checked(entry, receipt)
-            raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, "the ledger head kept moving; try again")
+            # sign on the head, POST, re-sign on a chain conflict (LedgerClient.publish_entry); then the receipt
+            entry, receipt = self.client.publish_entry(
+                key=key, author=issuer_id, entry_type=entry_type, payload=payload, attempts=self.attempts
+            )
+            return self._checked(entry, receipt)
         except LedgerError as e:
             if getattr(e, "status", 400) >= 500:
                 raise IssuerError(ErrorKind.LEDGER_UNAVAILABLE, f"ledger error: {e.detail}") from e

@@ -22,15 +22,17 @@ fails to verify raises ``VerificationFailed``.
 
 from __future__ import annotations
 
+import time as _time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint, default_origin, log_verifier
-from ledger.constants import MAX_PAGE, PROBLEM_TYPE_PREFIX
-from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash
+from ledger.constants import GENESIS_PREV_HASH, MAX_PAGE, PROBLEM_TYPE_PREFIX
+from ledger.entries import Entry, SignedTreeHead, canonical_json, entry_hash, sign_entry
 from ledger.errors import (
     REJECTION_REASONS,
     ChainConflict,
@@ -239,7 +241,62 @@ class LedgerClient:
     def verified_entry(self, seq: int, *, tree_head: SignedCheckpoint) -> Entry:
         return self.verified_entries(start=seq, limit=1, tree_head=tree_head)[0]
 
-    # ------------------------------------------------------------ writes (issuers)
+    # ------------------------------------------------------------ writes (issuers, verifiers)
+
+    def publish(
+        self,
+        *,
+        key: Ed25519PrivateKey,
+        author: str,
+        entry_type: str,
+        payload: Mapping[str, Any],
+        attempts: int = 8,
+    ) -> int:
+        """:meth:`publish_entry`, answering the seq the receipt names (also when the content was there)."""
+        _, receipt = self.publish_entry(
+            key=key, author=author, entry_type=entry_type, payload=payload, attempts=attempts
+        )
+        return int(receipt["seq"])
+
+    def publish_entry(
+        self,
+        *,
+        key: Ed25519PrivateKey,
+        author: str,
+        entry_type: str,
+        payload: Mapping[str, Any],
+        attempts: int = 8,
+    ) -> tuple[Entry, dict[str, Any]]:
+        """Sign an entry on the ledger's head and append it: (the entry as last signed, the receipt).
+
+        Reads the head (``/tree-head`` gives the size; the chain hash is recomputed from the last
+        entry's canonical bytes), signs, ``POST /entries``, and on ``chain-conflict`` (another
+        writer got there first) re-signs on the head the ledger names, ``attempts`` times.
+        Raises ``LedgerError`` (the ledger's refusal, or ``LedgerError`` "head kept moving").
+        The receipt is not checked here (``issuer.publisher.HttpPublisher`` proves it).
+        """
+        size = self.fetch_tree_head().size
+        seq, prev = size, GENESIS_PREV_HASH
+        if size:
+            prev = entry_hash(canonical_json(self.fetch_entry(size - 1)))
+        for attempt in range(attempts):
+            entry = sign_entry(
+                key=key,
+                seq=seq,
+                time=_time.time_ns() // 1_000_000,
+                entry_type=entry_type,
+                issuer=author,
+                payload=payload,
+                prev_hash=prev,
+            )
+            try:
+                return entry, self.submit(entry)
+            except ChainConflict as e:  # someone appended first: re-sign on the head the ledger names
+                seq, prev = e.expected_seq, e.expected_prev_hash
+                _time.sleep(0.005 * (attempt + 1))
+        err = LedgerError("the ledger head kept moving; try again")
+        err.status = 503
+        raise err
 
     def submit(self, entry: Entry) -> dict[str, Any]:
         """POST a signed entry; returns the receipt (seq, hashes, tree head, ``existing``).

@@ -29,6 +29,12 @@ GENESIS_PREV_HASH = bytes(HASH_SIZE)
 # purpose can never be replayed as another.
 ENTRY_SIGNATURE_LABEL = b"zkcred/ledger/entry-signature/v1\x00"
 TREE_HEAD_SIGNATURE_LABEL = b"zkcred/ledger/tree-head-signature/v1\x00"
+# A verifier's request documents (ledger.verifiers), signed by the key it registered: the label
+# keeps a document signature from ever passing for a ledger entry's, and the reverse.
+REQUEST_DOCUMENT_SIGNATURE_LABEL = b"zkcred/verifier/request-document-signature/v1\x00"
+# A verifier's id: VERIFIER_ID_PREFIX + hex of the first 16 bytes of SHA-256(VERIFIER_ID_LABEL || its first key).
+VERIFIER_ID_LABEL = b"zkcred/verifier/id/v1\x00"
+VERIFIER_ID_PREFIX = "verifier-"
 
 ED25519_PUBLIC_KEY_SIZE = 32
 ED25519_SIGNATURE_SIZE = 64

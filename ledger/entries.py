@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -53,6 +56,8 @@ from ledger.constants import (
     ENTRY_SIGNATURE_LABEL,
     HASH_SIZE,
     TREE_HEAD_SIGNATURE_LABEL,
+    VERIFIER_ID_LABEL,
+    VERIFIER_ID_PREFIX,
 )
 from ledger.errors import EntryRejected, VerificationFailed
 
@@ -166,6 +171,98 @@ class Revocation(_Strict):
         return self
 
 
+def verifier_id_of(ledger_key: bytes) -> str:
+    """The id of the verifier whose first Ed25519 key is ``ledger_key``: ``verifier-<32 hex>``.
+
+    128 bits of SHA-256 under its own label: claiming a registered verifier's id takes a key
+    hashing to the same 128 bits (a second preimage, ~2^128 work), and the ledger accepts a
+    ``verifier_registration`` only under the id of the key it registers. After a
+    ``key_rotation`` the id stays (it names the deployment, not the key of the day).
+    """
+    return VERIFIER_ID_PREFIX + hashlib.sha256(VERIFIER_ID_LABEL + ledger_key).hexdigest()[:32]
+
+
+_VERIFIER_ID = re.compile(re.escape(VERIFIER_ID_PREFIX) + r"[0-9a-f]{32}")
+
+
+def is_verifier_id(author: str) -> bool:
+    """True for ids of the verifier form (reserved: no issuer may register one)."""
+    return _VERIFIER_ID.fullmatch(author) is not None
+
+
+def canonical_origin(url: str) -> str:
+    """The web origin ``scheme://host[:port]`` of an http(s) URL: lowercase, default port dropped.
+
+    ValueError for anything else (another scheme, no host, user info).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise ValueError(f"not an http(s) URL: {url!r}") from e
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        raise ValueError(f"not an http(s) URL with a host: {url!r}")
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
+
+
+def _origin(value: str) -> str:
+    if canonical_origin(value) != value:
+        raise ValueError(f"an origin is scheme://host[:port], lowercase, no default port, no path: {value!r}")
+    return value
+
+
+def _display_text(value: str) -> str:
+    """Refuse control and format characters (newlines, ANSI escapes, bidi overrides) in a name a
+    wallet shows a holder: a name must not be able to rewrite the screen around it."""
+    if value != value.strip() or any(unicodedata.category(ch)[0] == "C" for ch in value):
+        raise ValueError("a display name has no control or format characters and no surrounding spaces")
+    return value
+
+
+Origin = Annotated[str, StringConstraints(max_length=256), AfterValidator(_origin)]
+DisplayText = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_display_text)]
+
+
+class VerifierRegistration(_Strict):
+    """A verifier deployment: its Ed25519 key (signs its request documents and its later entries),
+    the name wallets show, and the web origins its request documents may be fetched from.
+
+    Self-signed like an issuer's registration; the entry's author id must be
+    :func:`verifier_id_of` the key. ``key_rotation`` entries rotate the key as for issuers;
+    ``verifier_update`` entries replace the name and origins.
+    """
+
+    ledger_key: Ed25519Key
+    name: DisplayText
+    origins: list[Origin] = Field(min_length=1, max_length=16)
+
+    @model_validator(mode="after")
+    def _unique_origins(self) -> VerifierRegistration:
+        if len(set(self.origins)) != len(self.origins):
+            raise ValueError("origins must be unique")
+        return self
+
+
+class VerifierUpdate(_Strict):
+    """A verifier's new display name and origins, signed by its current key. ``previous`` is the seq
+    of the registration or update it replaces: an update back to earlier values is new content
+    (the log stores each content once), and a replay checks the updates form one chain."""
+
+    name: DisplayText
+    origins: list[Origin] = Field(min_length=1, max_length=16)
+    previous: JsonInt
+
+    @model_validator(mode="after")
+    def _unique_origins(self) -> VerifierUpdate:
+        if len(set(self.origins)) != len(self.origins):
+            raise ValueError("origins must be unique")
+        return self
+
+
 class KeyRotation(_Strict):
     """Signed by the current ledger key; from the next entry on, ``new_ledger_key`` signs."""
 
@@ -198,10 +295,14 @@ PAYLOAD_MODELS: dict[str, type[_Strict]] = {
     "revocation_registry": RevocationRegistry,
     "revocation": Revocation,
     "key_rotation": KeyRotation,
+    "verifier_registration": VerifierRegistration,
+    "verifier_update": VerifierUpdate,
     "auditor_registration": AuditorRegistration,
     "escrow_opening": EscrowOpening,
 }
 ENTRY_TYPES = frozenset(PAYLOAD_MODELS)
+#: The only entry types an author of the verifier form may publish.
+VERIFIER_ENTRY_TYPES = frozenset({"verifier_registration", "verifier_update", "key_rotation"})
 
 
 # ---------------------------------------------------------------- the envelope

@@ -10,7 +10,10 @@ process), inside the store's write transaction:
 2. ``seq == n`` and ``prev_hash == entry_hash(entry n-1)`` — else ``ChainConflict``: the
    writer built on a stale head and must re-read, re-sign and retry (compare-and-swap);
 3. the signer is the issuer's registered key: for ``issuer_registration`` the key it
-   registers (the id must be new), for every other type the issuer's current key;
+   registers (the id must be new), for every other type the issuer's current key; a
+   ``verifier_registration`` likewise, under the id derived from its key
+   (``ledger.entries.verifier_id_of``) — verifier ids publish nothing but their
+   registration and key rotations, and no issuer may take one;
    a ``key_rotation`` makes its ``new_ledger_key`` current from entry n+1 on;
 4. the leaf joins the Merkle frontier, the completed perfect-subtree nodes are stored, and
    the ledger signs the new tree head (size n+1, root, time) with its own key.
@@ -42,14 +45,17 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, default_origin, log_signer, sign_checkpoint
 from ledger.constants import MAX_CLOCK_SKEW_MS, MAX_PAGE
 from ledger.entries import (
+    VERIFIER_ENTRY_TYPES,
     Entry,
     SignedTreeHead,
     content_id,
     entry_hash,
+    is_verifier_id,
     parse_entry,
     public_key_bytes,
     sign_entry,
     sign_tree_head,
+    verifier_id_of,
     verify_entry_signature,
 )
 from ledger.errors import ChainConflict, EntryRejected, InvalidRequest, NotFound
@@ -105,6 +111,23 @@ def _check_repeat(entry: Entry, seq: int | None, current_key: Callable[[str], by
     raise _AlreadyOnLog(seq)
 
 
+def _check_author_kind(entry: Entry, seq: int) -> None:
+    """Verifier ids (``verifier-<hex>``, ``ledger.entries.is_verifier_id``) publish only
+    ``verifier_registration`` and ``key_rotation``; nobody else publishes a ``verifier_registration``."""
+    if is_verifier_id(entry.issuer):
+        if entry.type not in VERIFIER_ENTRY_TYPES:
+            raise EntryRejected(
+                "invalid-payload",
+                f"{entry.type}: ids of the form verifier-<hex> are verifiers', which publish only "
+                f"{sorted(VERIFIER_ENTRY_TYPES)}",
+                seq=seq,
+            )
+    elif entry.type in ("verifier_registration", "verifier_update"):
+        raise EntryRejected(
+            "invalid-payload", f"{entry.type}: the author id must be verifier_id_of(its registered key)", seq=seq
+        )
+
+
 def check_entry(
     unverified: Entry | Mapping[str, Any] | bytes,
     *,
@@ -128,10 +151,18 @@ def check_entry(
         )
     current = issuer_key(entry.issuer)
     update: tuple[str, bytes] | None = None
-    if entry.type == "issuer_registration":
+    _check_author_kind(entry, seq)
+    if entry.type in ("issuer_registration", "verifier_registration"):
         if current is not None:
-            raise EntryRejected("issuer-exists", f"issuer {entry.issuer!r} is already registered", seq=seq)
+            raise EntryRejected("issuer-exists", f"{entry.issuer!r} is already registered", seq=seq)
         signer = bytes.fromhex(entry.payload["ledger_key"])
+        if entry.type == "verifier_registration" and entry.issuer != verifier_id_of(signer):
+            raise EntryRejected(
+                "invalid-payload",
+                f"verifier_registration: a verifier's id is derived from its key ({verifier_id_of(signer)}), "
+                f"not {entry.issuer!r}",
+                seq=seq,
+            )
         update = (entry.issuer, signer)
     else:
         if current is None:
@@ -254,7 +285,7 @@ class LedgerLog:
 
     def _preverify(self, entry: Entry) -> bytes | None:
         """The key this entry's signature verifies under (outside the lock), or EntryRejected."""
-        if entry.type == "issuer_registration":
+        if entry.type in ("issuer_registration", "verifier_registration"):
             signer: bytes | None = bytes.fromhex(entry.payload["ledger_key"])
             verify_entry_signature(entry, signer)  # type: ignore[arg-type]
             return signer

@@ -27,3 +27,11 @@ def backend(request):
 def fast_backend():
     """The fastest available backend, for heavy proofs; py_ecc runs those on a named subset only."""
     return get_backend(BACKENDS[0])
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--webhooks",
+        action="store_true",
+        help="tests/hardening/test_load.py: with a webhook endpoint (every verdict delivered, checked)",
+    )

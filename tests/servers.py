@@ -12,12 +12,21 @@ from typing import Any
 import uvicorn
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1:<free port> until the block ends; yields the base URL."""
+def reserve() -> tuple[socket.socket, str]:
+    """A bound loopback socket on a free port and its base URL: for an app that must know its URL
+    before it serves (a verifier registers its origin); pass the socket to :func:`serve`."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; we keep the socket, so no race
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def serve(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1:<free port> (or on ``sock``, from :func:`reserve`) until the block
+    ends; yields the base URL."""
+    if sock is None:
+        sock, _ = reserve()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

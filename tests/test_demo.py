@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typer.testing import CliRunner
 
 from zkcred.cli import _register, app
@@ -19,8 +21,20 @@ def test_demo_runs_the_lending_story():
     assert "verified=False, reason=stale" in out  # the old witness after revocation
     assert "was revoked" in out  # the synced wallet knows
     # returning applicants: A recognises Ada's second application, B gets another pseudonym
-    assert "wallet: pseudonym for lender 'Lender A' at lender-demo" in out
-    assert "wallet: pseudonym for lender 'Lender B' at lender-demo" in out
+    # the wallet checked who asks (the verifier's registration on the ledger, its signature, origin)
+    # and showed it, with what leaves the wallet, before anything was sent
+    said = " ".join(out.split())
+    vid = re.search(
+        r"'Lender A' at verifier 'Demo Lending Verifier' \((verifier-[0-9a-f]{32})\), http://verifier.demo, "
+        r"registered at ledger seq \d+",
+        said,
+    )
+    assert vid, out
+    assert f"for lender 'Lender A' at {vid[1]}; she approved" in out
+    assert f"for lender 'Lender B' at {vid[1]}; she approved" in out
+    assert "Payroll Demo BV offers a credential" in out and "country = NL" in out
+    assert "Lender A asks for a presentation" in out and "income is at least 50 000 (value not revealed)" in out
+    assert "issued by 'Payroll Demo BV', registered at ledger seq 0" in said
     assert out.count("seen_before=False, earlier requests: []") == 2  # A's first, B's only
     assert out.count("seen_before=True, earlier requests: ['") == 1  # A's second names the first
     assert "lender A recognised Ada; lender B's pseudonym for her shares nothing with A's" in out

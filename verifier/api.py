@@ -7,6 +7,7 @@
     GET  /requests/{id}/qr?format=      public   its deep_link as a QR code (svg | png)
     POST /requests/{id}/presentation    public   a holder's presentation → verdict
     GET  /pseudonyms/{value}            lender   the lender's verified requests carrying a pseudonym
+    …    /webhooks                      lender   webhook endpoints and their delivery log (verifier.webhooks_api)
 
 Lender routes need ``Authorization: Bearer <API key>`` (the ``LenderApiKey`` security
 scheme): 401 without one, 403 for an unknown key, another lender's request, or a
@@ -54,6 +55,7 @@ from verifier.models import (
     VerdictPublic,
 )
 from verifier.service import RequestRecord, VerifierService, iso_utc
+from verifier.webhooks import Webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ def create_request(body: RequestCreate, lender: LenderDep, service: ServiceDep, 
         expires_in=body.expires_in,
         max_staleness=body.max_staleness,
         pseudonym=pseudonym,
+        purpose=body.purpose,
         escrow=None if body.escrow is None else body.escrow.model_dump(),
     )
     return {
@@ -260,15 +263,10 @@ def _sse(view: dict[str, Any]) -> bytes:
 
 @router.get("/{request_id}/document", response_model=RequestDocument)
 def get_document(request_id: str, service: ServiceDep, request: Request) -> dict[str, Any]:
-    """The request document a holder's wallet answers (public: the id is the capability)."""
+    """The request document a holder's wallet answers, signed by this verifier's registered key
+    (public: the id is the capability)."""
     record = service.get_document(request_id=request_id)
-    return {
-        "id": record.id,
-        "request": record.request.to_json(),
-        "presentation_url": _urls(request, record)["presentation_url"],
-        "expires_at": iso_utc(record.expires_ms),
-        "max_staleness": record.max_staleness,
-    }
+    return service.signed_document(record, presentation_url=_urls(request, record)["presentation_url"])
 
 
 @router.get(
@@ -298,6 +296,7 @@ def submit_presentation(
     request.app.state.verifications.labels(
         "verified" if verdict.verified else "rejected", verdict.reason or "none"
     ).inc()
+    request.app.state.webhooks.wake()  # its deliveries (if any) are committed: send now, not at the next poll
     return verdict.to_json()
 
 
@@ -350,6 +349,7 @@ def create_app(
     limits: Limits | None = None,
     max_wait: float = MAX_WAIT,
     max_events_stream: float = MAX_EVENTS_STREAM,
+    webhooks: Webhooks | None = None,
 ) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
@@ -357,7 +357,11 @@ def create_app(
     ``limits``: request limits (``servicekit.strictjson.Limits``; the shared default if None).
     ``max_wait``/``max_events_stream``: how long ``?wait=`` and ``/events`` really hold a
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
+    ``webhooks``: the endpoints and dispatcher (``verifier.webhooks``; default: on the service's
+    database with the default policy). The caller starts its dispatcher (``webhooks.start()``).
     """
+    from verifier.webhooks_api import router as webhooks_router  # it imports this module's dependencies
+
     app = create_service_app(
         service="verifier",
         title="zkcred verifier",
@@ -372,8 +376,16 @@ def create_app(
     app.state.verifications = app.state.metrics.counter(
         "verifier_verifications", "presentations answered, by result and reason code", ["result", "reason"]
     )
+    webhooks = webhooks or Webhooks(service.store.engine)
+    app.state.webhooks = webhooks
+    app.state.metrics.gauge_callback(
+        "verifier_webhook_deliveries_pending",
+        "webhook deliveries queued, not yet delivered or failed",
+        webhooks.pending_count,
+    )
     app.include_router(router)
     app.include_router(pseudonyms)
+    app.include_router(webhooks_router)
     return app
 
 
@@ -383,7 +395,9 @@ def create_app_from_env() -> FastAPI:
     from ledger.policy import max_age_from_env, policy_from_env
     from verifier.config import Settings
     from verifier.db import SqlRequestStore, check_pinned_ledger_key, init_db, make_engine
+    from verifier.identity import register_from_settings
     from verifier.resolver import LedgerResolver
+    from verifier.webhooks import WebhookPolicy
 
     configure_logging()  # JSON lines at $ZKCRED_LOG_LEVEL, in every worker process
     settings = Settings.from_env()
@@ -392,13 +406,14 @@ def create_app_from_env() -> FastAPI:
     init_db(engine)
     check_pinned_ledger_key(engine, ledger_key)
     # ZKCRED_LEDGER_POLICY (a tlog-policy file): refuse checkpoints without the witness quorum
-    resolver = LedgerResolver(
-        LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(), max_age=max_age_from_env())
-    )
+    client = LedgerClient(ledger_url, ledger_key=ledger_key, policy=policy_from_env(), max_age=max_age_from_env())
+    resolver = LedgerResolver(client)
     service = VerifierService(
         store=SqlRequestStore(engine),
         resolver=resolver,
-        verifier_id=settings.verifier_id,
+        identity=register_from_settings(settings, engine, client),
         max_attempts=settings.max_attempts,
     )
-    return create_app(service, public_url=settings.public_url)
+    webhooks = Webhooks(engine, WebhookPolicy.from_settings(settings))
+    webhooks.start()  # every worker process delivers; a row is claimed by one (verifier.webhooks)
+    return create_app(service, public_url=settings.public_url, webhooks=webhooks)

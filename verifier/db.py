@@ -28,7 +28,8 @@ from sqlmodel import Session, col, create_engine, select
 from ledger.sql import normalize_url
 from servicekit.settings import current_state_dir
 from verifier.config import ConfigError
-from verifier.models import TABLES, ApiKey, PseudonymRow, RequestRow, StateRow, VerifierTable
+from verifier.models import TABLES, WEBHOOK_TABLES, ApiKey, PseudonymRow, RequestRow, StateRow, VerifierTable
+from verifier.webhooks import enqueue as enqueue_webhooks
 
 DEFAULT_DATABASE_URL = f"sqlite:///{current_state_dir()}/verifier.db"  # a fallback; the service uses its Settings
 
@@ -55,16 +56,17 @@ def make_engine(url: str | None = None) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create the verifier's tables (only those) if they do not exist; add columns newer code needs."""
-    VerifierTable.metadata.create_all(engine, tables=TABLES)
+    VerifierTable.metadata.create_all(engine, tables=TABLES + WEBHOOK_TABLES)
     columns = {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}
-    if "attempts" not in columns:  # a database made before the attempt limit (issue 12)
+    # columns of issue 12 a database made before it lacks: the attempt limit, the lender's purpose
+    for column, ddl in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("purpose", "TEXT")):
+        if column in columns:
+            continue
         try:
             with engine.begin() as conn:
-                conn.execute(
-                    text(f"ALTER TABLE {RequestRow.__tablename__} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
-                )
+                conn.execute(text(f"ALTER TABLE {RequestRow.__tablename__} ADD COLUMN {column} {ddl}"))
         except Exception:  # another worker added it first
-            if "attempts" not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
+            if column not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
                 raise
 
 
@@ -132,6 +134,7 @@ class SqlRequestStore:
                     expires_ms=record.expires_ms,
                     max_staleness=record.max_staleness,
                     request_json=record.request_json,
+                    purpose=record.purpose,
                     verdict_json=None,
                     answered_ms=None,
                 )
@@ -159,7 +162,8 @@ class SqlRequestStore:
         """Record the verdict iff the request is still pending; True if this call did (single use).
 
         ``pseudonym`` (``{lender, context, pseudonym}``) is recorded in the same transaction,
-        only by the call that records the verdict.
+        only by the call that records the verdict; so are the webhook deliveries of the
+        verdict (``verifier.webhooks.enqueue``).
         """
         stmt = (
             update(RequestRow)
@@ -179,6 +183,7 @@ class SqlRequestStore:
                         verified_ms=answered_ms,
                     )
                 )
+            enqueue_webhooks(conn, request_id=request_id, status=status, verdict=verdict, at_ms=answered_ms)
             return True
 
     def record_failed_attempt(
@@ -190,7 +195,8 @@ class SqlRequestStore:
         lock, or SQLite's write lock, is held from there to the commit), then — iff that made
         ``attempts`` reach ``max_attempts`` — the request is rejected with ``verdict``. So of
         any number of concurrent failures exactly ``max_attempts`` are counted and exactly one
-        rejects; a call on an answered request changes nothing and says ``"answered"``.
+        rejects (and queues the webhook deliveries of that verdict); a call on an answered
+        request changes nothing and says ``"answered"``.
         """
         pending = (col(RequestRow.id) == request_id, col(RequestRow.status) == "pending")
         with self.engine.begin() as conn:
@@ -204,7 +210,10 @@ class SqlRequestStore:
                     status="rejected", verdict_json=json.dumps(verdict, separators=(",", ":")), answered_ms=answered_ms
                 )
             )
-            return "rejected" if rejected.rowcount == 1 else "pending"
+            if rejected.rowcount != 1:
+                return "pending"
+            enqueue_webhooks(conn, request_id=request_id, status="rejected", verdict=verdict, at_ms=answered_ms)
+            return "rejected"
 
     # pseudonyms
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
   lender's API key is stored only as SHA-256 of the key (the key is 256 random bits, so a
   fast hash suffices; nothing to brute-force); ``prefix`` identifies it in logs.
 - ``verifier_requests(id PK, lender, nonce UNIQUE, status, created_ms, expires_ms,
-  max_staleness, request_json, verdict_json, answered_ms, attempts)`` — ``nonce UNIQUE``
+  max_staleness, request_json, purpose, verdict_json, answered_ms, attempts)`` — ``nonce UNIQUE``
   makes a nonce name one request; the single-use rule is the conditional
   ``UPDATE … SET status = <verdict> WHERE id = :id AND status = 'pending'`` that records
   the verdict (``verifier.db.SqlRequestStore.finish_request``): a row leaves ``pending``
@@ -23,6 +23,9 @@ and kept in their own ``MetaData`` (``create_all`` never touches another service
 
 - ``verifier_state(name PK, value)`` — what the database was set up with: the pinned ledger
   key, so a verifier restarted with another ledger key refuses to start.
+- ``verifier_webhook_endpoints``, ``verifier_webhook_deliveries`` (the webhook outbox and
+  delivery log: one row per event and endpoint, written in the verdict's transaction) and
+  ``verifier_webhook_attempts`` (one row per POST) — ``verifier.webhooks``.
 
 Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/PostgreSQL).
 """
@@ -69,6 +72,7 @@ class RequestRow(VerifierTable, table=True):
     expires_ms: int = SqlField(sa_type=BigInteger)
     max_staleness: int = SqlField(sa_type=BigInteger)
     request_json: str = SqlField(sa_type=Text)  # canonical PresentationRequest.to_json()
+    purpose: str | None = SqlField(default=None, sa_type=Text)  # the lender's, signed into the document
     verdict_json: str | None = SqlField(default=None, sa_type=Text)
     answered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
     # presentations that did not verify (``record_failed_attempt``)
@@ -96,11 +100,73 @@ class StateRow(VerifierTable, table=True):
     value: str = SqlField(sa_type=Text)
 
 
+class WebhookEndpointRow(VerifierTable, table=True):
+    """A lender's webhook endpoint (``verifier.webhooks``); ``deleted_ms`` set when the lender deletes it."""
+
+    __tablename__ = "verifier_webhook_endpoints"
+
+    id: str = SqlField(primary_key=True, max_length=64)  # "ep_…"
+    lender: str = SqlField(max_length=128, index=True)
+    url: str = SqlField(sa_type=Text)
+    events: str = SqlField(max_length=256)  # comma-separated event types
+    description: str = SqlField(default="", max_length=256)
+    secret: str = SqlField(max_length=128)  # "whsec_…": the HMAC key (the lender got it once, at creation)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    deleted_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+
+
+class WebhookDeliveryRow(VerifierTable, table=True):
+    """One event for one endpoint: the outbox row (``status = 'pending'``) and then its log entry."""
+
+    __tablename__ = "verifier_webhook_deliveries"
+    __table_args__ = (
+        Index("ix_verifier_webhook_deliveries_due", "status", "next_attempt_ms"),
+        Index("ix_verifier_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    message_id: str = SqlField(max_length=64)  # webhook-id: the same on every attempt (receivers dedupe on it)
+    endpoint_id: str = SqlField(max_length=64)
+    lender: str = SqlField(max_length=128)
+    event: str = SqlField(max_length=32)
+    request_id: str = SqlField(max_length=64, index=True)
+    payload: str = SqlField(sa_type=Text)  # the exact body, fixed when queued: every attempt sends these bytes
+    status: str = SqlField(max_length=16, default="pending")  # pending | delivered | failed | cancelled
+    attempts: int = SqlField(default=0)
+    next_attempt_ms: int = SqlField(sa_type=BigInteger)
+    lease_until_ms: int | None = SqlField(default=None, sa_type=BigInteger)  # claimed by a worker until then
+    lease_owner: str | None = SqlField(default=None, max_length=64)
+    created_ms: int = SqlField(sa_type=BigInteger)
+    last_attempt_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    delivered_ms: int | None = SqlField(default=None, sa_type=BigInteger)
+    last_status_code: int | None = SqlField(default=None)
+    last_error: str | None = SqlField(default=None, max_length=256)
+
+
+class WebhookAttemptRow(VerifierTable, table=True):
+    """One POST of a delivery: when, how long, the receiver's status code or the transport error."""
+
+    __tablename__ = "verifier_webhook_attempts"
+
+    id: int | None = SqlField(default=None, primary_key=True)
+    delivery_id: int = SqlField(index=True)
+    attempt: int
+    at_ms: int = SqlField(sa_type=BigInteger)
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = SqlField(default=None, max_length=256)
+
+
 TABLES = [  # SQLModel sets __table__ on table=True classes; its stubs do not say
     ApiKey.__table__,  # type: ignore[attr-defined]
     RequestRow.__table__,  # type: ignore[attr-defined]
     PseudonymRow.__table__,  # type: ignore[attr-defined]
     StateRow.__table__,  # type: ignore[attr-defined]
+]
+WEBHOOK_TABLES = [
+    WebhookEndpointRow.__table__,  # type: ignore[attr-defined]
+    WebhookDeliveryRow.__table__,  # type: ignore[attr-defined]
+    WebhookAttemptRow.__table__,  # type: ignore[attr-defined]
 ]
 
 
@@ -160,6 +226,10 @@ class PseudonymScopeIn(_Strict):
     context: str = Field(min_length=1, max_length=CAMPAIGN_MAX)
 
 
+#: The longest purpose a lender may give a request (shown to the holder; no control characters).
+PURPOSE_MAX = 200
+
+
 class EscrowIn(_Strict):
     """Escrow one hidden attribute to an auditor registered on the ledger, for the lender's label (a loan number)."""
 
@@ -175,6 +245,7 @@ class RequestCreate(_Strict):
     ``query.attribute``); ``verifier.service.VerifierService.create_request`` says which is which."""
 
     pseudonym: StrictBool | PseudonymScopeIn = False
+    purpose: str | None = Field(default=None, min_length=1, max_length=PURPOSE_MAX)
     escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
@@ -212,11 +283,20 @@ class RequestCreated(BaseModel):
 
 
 class RequestDocument(BaseModel):
+    """The signed request document (``ledger.verifiers.SignedRequestDocument``): every field is signed."""
+
+    type: Literal["zkcred-request/v1"]
     id: str
+    verifier_id: str  # verifier-<hex>: registered on the ledger at registration_seq
+    registration_seq: int
+    lender: str
+    purpose: str | None
     request: dict[str, Any]
     presentation_url: str
+    issued_at: str
     expires_at: str
     max_staleness: int  # seconds: how old an accumulator value the verifier accepts (the wallet syncs if behind)
+    signature: str  # Ed25519 by the registered key over the label and RFC 8785 of the other fields
 
 
 class QueryVerdict(BaseModel):
@@ -278,3 +358,70 @@ class PseudonymRecords(BaseModel):
 
 class PresentationSubmit(_Strict):
     presentation: dict[str, Any]
+
+
+# Webhooks (verifier.webhooks) ----------------------------------------------------------------
+
+WebhookEvent = Literal["request.verified", "request.rejected", "request.expired"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("request.verified", "request.rejected", "request.expired")
+
+
+class WebhookCreate(_Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="where verdicts are POSTed: http(s), on a host the verifier allows (ZKCRED_VERIFIER_WEBHOOK_HOSTS)",
+        examples=["https://hooks.lender.example/zkcred"],
+    )
+    events: list[WebhookEvent] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS),
+        min_length=1,
+        max_length=len(WEBHOOK_EVENTS),
+        description="the events to receive (default: all three)",
+    )
+    description: str = Field(default="", max_length=256)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str
+    created_at: str
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="whsec_…: the signing key, shown only now")
+
+
+class WebhooksPublic(BaseModel):
+    webhooks: list[WebhookPublic]
+
+
+class WebhookAttemptPublic(BaseModel):
+    attempt: int
+    at: str
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: int
+    message_id: str
+    event: str
+    request_id: str
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    delivered_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    payload: dict[str, Any]
+    attempt_log: list[WebhookAttemptPublic]
+
+
+class WebhookDeliveriesPublic(BaseModel):
+    webhook_id: str
+    deliveries: list[WebhookDeliveryPublic]

@@ -10,10 +10,12 @@ Role verbs after anoncreds-rs ``services/verifier.rs``: :meth:`VerifierService.c
 **A request** has one query with id ``"credential"`` (the one-query form) or several named
 queries with equalities between them (a multi-credential request, issue 13: one credential
 per query, all of one holder — the proof always shows the same link secret in each), a
-fresh 32-byte nonce from :mod:`secrets`, ``verifier_id`` = this verifier's configured
-identity, ``today`` = the current UTC date (every presentation proves its credentials have
-not expired by then), an expiry, and ``max_staleness`` seconds (how old an accumulator
-value a holder may use, ``verifier.resolver`` step 5). It is checked when made
+fresh 32-byte nonce from :mod:`secrets`, ``verifier_id`` = this verifier's registered id
+(``verifier.identity``: derived from its key, so the proof's transcript binds the id a
+wallet checked on the ledger), an optional ``purpose`` from the lender, ``today`` = the
+current UTC date (every presentation proves its credentials have not expired by then), an
+expiry, and ``max_staleness`` seconds (how old an accumulator value a holder may use,
+``verifier.resolver`` step 5). It is checked when made
 (:func:`circuits.request_checks.check_answerable`). The verdict of the one-query form is
 flat (``disclosed: {name: value}``); a multi-credential request's reports each query
 (``disclosed: {query: {…}}``, ``queries: {query: {definition_id, disclosed, predicates}}``).
@@ -43,6 +45,9 @@ flat (``disclosed: {name: value}``); a multi-credential request's reports each q
 If the ledger cannot be read (step 4) nothing is recorded: ``LEDGER_UNAVAILABLE`` (503)
 and the holder may retry; it is not an attempt.
 
+**Signed documents** (issue 12): :meth:`VerifierService.signed_document` is what a holder
+fetches, signed by the verifier's registered key (``ledger.verifiers``).
+
 **Pseudonyms** (issue 8). A request may ask for the holder's pseudonym scoped to the
 lender: ``pseudonym=True`` sets the query's ``pseudonym_context`` to
 :func:`lender_context` ``(verifier_id, lender)`` = ``"<verifier_id>/<lender>"``, and
@@ -68,6 +73,7 @@ import json
 import logging
 import secrets
 import time as _time
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,7 +95,8 @@ from circuits.request_checks import check_answerable
 from circuits.request_language import group_predicates, parse_equality, parse_linear, parse_reference
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
-from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS
+from verifier.identity import VerifierIdentity
+from verifier.models import CAMPAIGN_MAX, MAX_EXPIRES_IN, MAX_STALENESS, PURPOSE_MAX
 from verifier.resolver import (
     DefinitionMismatch,
     LedgerUnavailable,
@@ -147,6 +154,11 @@ def lender_context(verifier_id: str, lender: str, campaign: str | None = None) -
     return "/".join(parts)
 
 
+def _displayable(text: str) -> bool:
+    """No control or format characters (newlines, ANSI escapes, bidi overrides): text a wallet shows."""
+    return not any(unicodedata.category(ch)[0] == "C" for ch in text)
+
+
 def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
@@ -154,8 +166,8 @@ def hash_api_key(api_key: str) -> str:
 def create_api_key(*, store: RequestStore, lender: str, now: float) -> str:
     """A new API key for ``lender``; returned once, stored only as its SHA-256 (no ledger needed)."""
     lender = lender.strip()
-    if not 0 < len(lender) <= 128:
-        raise VerifierError(ErrorKind.INPUT, "a lender name is 1–128 characters")
+    if not 0 < len(lender) <= 128 or not _displayable(lender):
+        raise VerifierError(ErrorKind.INPUT, "a lender name is 1–128 characters, without control or format characters")
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     store.add_api_key(lender=lender, key_hash=hash_api_key(key), prefix=key[:10], created_ms=_now_ms(now))
     logger.info("create_api_key >>> lender=%s prefix=%s", lender, key[:10])
@@ -218,6 +230,7 @@ class RequestRecord:
     expires_ms: int
     max_staleness: int
     verdict: Verdict | None = None
+    purpose: str | None = None  # the lender's, shown to the holder (signed into the document)
 
     @property
     def nonce_b64(self) -> str:
@@ -243,6 +256,7 @@ class RequestRecord:
             expires_ms=row["expires_ms"],
             max_staleness=row["max_staleness"],
             verdict=None if v is None else Verdict(**v),  # the stored JSON is ``Verdict.to_json``
+            purpose=row.get("purpose"),
         )
 
 
@@ -309,12 +323,17 @@ class VerifierService:
         *,
         store: RequestStore,
         resolver: Resolver,
-        verifier_id: str,
+        verifier_id: str | None = None,
+        identity: VerifierIdentity | None = None,
         clock: Callable[[], float] = _time.time,
         backend: GroupBackend | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
-        if not 0 < len(verifier_id) <= 256:
+        if identity is not None:
+            if verifier_id not in (None, identity.verifier_id):
+                raise ValueError(f"verifier id {verifier_id!r}: this verifier's key makes it {identity.verifier_id}")
+            verifier_id = identity.verifier_id
+        if verifier_id is None or not 0 < len(verifier_id) <= 256:
             raise ValueError("verifier id: 1–256 characters")
         if not 1 <= max_attempts <= 1000:
             raise ValueError("max_attempts: 1–1000")
@@ -322,6 +341,7 @@ class VerifierService:
         self.store = store
         self.resolver = resolver
         self.verifier_id = verifier_id
+        self.identity = identity  # None: not registered, no signed documents (tests of the request logic)
         self.clock = clock
         self.backend = backend
 
@@ -355,6 +375,7 @@ class VerifierService:
         expires_in: int = 600,
         max_staleness: int = 600,
         pseudonym: bool | str = False,
+        purpose: str | None = None,
         escrow: Mapping[str, str] | None = None,
         now: float | None = None,
     ) -> RequestRecord:
@@ -384,6 +405,12 @@ class VerifierService:
             raise VerifierError(ErrorKind.INPUT, f"expires_in: 1–{MAX_EXPIRES_IN} seconds")
         if not 0 <= max_staleness <= MAX_STALENESS:
             raise VerifierError(ErrorKind.INPUT, f"max_staleness: 0–{MAX_STALENESS} seconds")
+        if purpose is not None:
+            purpose = purpose.strip()
+            if not 0 < len(purpose) <= PURPOSE_MAX or not _displayable(purpose):
+                raise VerifierError(
+                    ErrorKind.INPUT, f"purpose: 1–{PURPOSE_MAX} characters, without control or format characters"
+                )
         context = self._pseudonym_context(lender, pseudonym)
         request_id = secrets.token_urlsafe(16)
         escrow_query = None
@@ -441,6 +468,7 @@ class VerifierService:
             created_ms=now_ms,
             expires_ms=now_ms + expires_in * 1000,
             max_staleness=max_staleness,
+            purpose=purpose,
         )
         self.store.insert_request(record)
         return record
@@ -542,6 +570,32 @@ class VerifierService:
     def get_document(self, *, request_id: str) -> RequestRecord:
         """The request as a holder sees it (public: the id is the capability)."""
         return self._record(request_id)
+
+    def signed_document(self, record: RequestRecord, *, presentation_url: str) -> dict[str, Any]:
+        """The request document a holder's wallet checks, signed by this verifier's registered key.
+
+        Names this verifier (id, registration seq), the lender, its purpose, the presentation
+        request (what is disclosed, what is proven, pseudonym contexts), where to answer, and
+        when it was made and expires (``ledger.verifiers``: every field is signed).
+        """
+        if self.identity is None:
+            raise VerifierError(
+                ErrorKind.LEDGER_UNAVAILABLE,
+                "this verifier is not registered on the ledger: it cannot sign request documents",
+                slug="verifier-unregistered",
+            )
+        return self.identity.sign_document(
+            {
+                "id": record.id,
+                "lender": record.lender,
+                "purpose": record.purpose,
+                "request": record.request.to_json(),
+                "presentation_url": presentation_url,
+                "issued_at": iso_utc(record.created_ms),
+                "expires_at": iso_utc(record.expires_ms),
+                "max_staleness": record.max_staleness,
+            }
+        )
 
     # ------------------------------------------------------------ answering
 

@@ -1,5 +1,6 @@
-"""The holder's wallet SDK: ``Wallet`` (link secret, credentials, presentations, ledger sync)."""
+"""The holder's wallet SDK: ``Wallet`` (link secret, credentials, consent and presentations, ledger sync)."""
 
+from wallet.consent import Approval, ConsentSummary, OfferSummary
 from wallet.core import (
     CredentialSummary,
     EscrowRecord,
@@ -13,21 +14,30 @@ from wallet.core import (
     escrow_notices,
     pseudonym_scopes,
 )
+from wallet.requests import REFUSALS, RequestRefused, VerifiedRequest, VerifierInfo, verify_request
 from wallet.store import MIN_PASSPHRASE, WalletError, WrongPassphrase
 
 __all__ = [
     "MIN_PASSPHRASE",
+    "REFUSALS",
+    "Approval",
+    "ConsentSummary",
     "CredentialSummary",
     "EscrowRecord",
     "HttpRouter",
     "NoMatchingCredential",
+    "OfferSummary",
     "OfferRejected",
     "Presented",
     "PseudonymScope",
+    "RequestRefused",
     "Submitted",
+    "VerifiedRequest",
+    "VerifierInfo",
     "Wallet",
     "WalletError",
     "WrongPassphrase",
     "escrow_notices",
     "pseudonym_scopes",
+    "verify_request",
 ]

@@ -7,15 +7,19 @@ anoncreds-rs: ``accept_offer`` = create_credential_request + process_credential.
 - ``accept_offer(offer)``: commit to the link secret (blind BBS), send the commitment
   with the offer's one-time token, verify what comes back (signature over every
   message, and the revocation witness against the accumulator) before storing it.
-- ``present(request)``: pick, per query, a credential that satisfies it — or say
-  exactly which predicate no credential meets — and prove.
-- ``submit(request_url)``: fetch the request, present, post, return the verdict
-  (``submit_detailed`` also says which pseudonym contexts the presentation used).
-  An expired request is refused before any cryptography runs. A revocable credential
-  whose ledger view (its last sync, or its issuance) is older than the request's
-  ``max_staleness`` is synced first; a ``stale`` verdict — the verifier's ledger moved
-  on after the sync — is answered by one sync and one retry (the verifier only spends a
-  request on a verified presentation, so the retry is against the same request).
+- ``prepare(request)`` → a :class:`wallet.consent.ConsentSummary` (who asks, why, each
+  disclosed value, each proven statement as a sentence, the pseudonym, which credential
+  and issuer answer, the expiry) and nothing sent; ``present(summary.approve())`` proves,
+  ``submit(summary.approve())`` also posts and returns the verdict. ``present`` and
+  ``submit`` take nothing but an approval (``wallet.consent``: presenting without the
+  summary is impossible). Per query the wallet picks a credential that satisfies it — or
+  says exactly which predicate no credential meets.
+- An expired request is refused before any cryptography runs (in ``prepare`` and again at
+  ``submit``). A revocable credential whose ledger view (its last sync, or its issuance) is
+  older than the request's ``max_staleness`` is synced in ``prepare``; a ``stale``
+  verdict — the verifier's ledger moved on after the sync — is answered by one sync and
+  one retry (the verifier only spends a request on a verified presentation, so the retry
+  is against the same request).
 - Pseudonyms: a query with a ``pseudonym_context`` gets the holder's pseudonym for that
   context (derived from the link secret: the same for every presentation to that
   context, unlinkable across contexts). :func:`pseudonym_scopes` reads a request's
@@ -38,6 +42,7 @@ import datetime as _dt
 import hashlib
 import itertools
 import logging
+import secrets
 import time
 import time as _time
 import urllib.parse
@@ -49,6 +54,7 @@ import httpx
 
 from circuits import accumulator as acc
 from circuits.backend import GroupBackend, get_backend
+from circuits.bbs.pseudonym import zkcred_context_point
 from circuits.codec import b64d, b64e
 from circuits.constants import G1_BYTES
 from circuits.credentials import Credential, CredentialDefinition, PresentationRequest
@@ -61,10 +67,13 @@ from circuits.presentation import (
     create_presentation,
 )
 from servicekit import deeplinks
+from wallet import consent
+from wallet.consent import Approval, ConsentSummary
 from wallet.store import Store, WalletError
 
 if TYPE_CHECKING:
     from ledger.policy import Policy
+    from wallet.requests import VerifiedRequest
 
 log = logging.getLogger("zkcred.wallet")
 
@@ -95,6 +104,7 @@ class CredentialSummary:
     status: str
     revocation_height: int | None
     superseded_by: str | None = None  # the issuer rotated its key: the definition that replaces this one
+    issuer_name: str | None = None  # its issuer's registered name on the ledger, once the wallet looked it up
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -204,11 +214,44 @@ class Presented:
 
 @dataclass(frozen=True)
 class Submitted:
-    """The verifier's verdict on a presentation, and the pseudonym contexts the presentation used."""
+    """The verifier's verdict on a presentation, the pseudonym contexts it used, and what was sent."""
 
     verdict: dict
     pseudonyms: list[PseudonymScope]
     chosen: dict[str, str] = field(default_factory=dict)  # query id → the credential id that answered it
+    presentation: dict | None = None  # the presentation posted (the last one, after a stale retry)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a consent summary showed, kept by the wallet under the summary's ticket."""
+
+    request: PresentationRequest
+    verified: VerifiedRequest | None  # None: a bare request, to present() only
+    source: str | None
+    credentials: list[str]
+
+
+#: Summaries a wallet keeps waiting for approval; older ones lapse (prepare again).
+MAX_PREPARED = 64
+
+
+def _requester(request: PresentationRequest, verified: VerifiedRequest | None, source: str | None) -> consent.Requester:
+    """Who asks: as the ledger registration says (a checked request), else only the request's own claim."""
+    if verified is None:
+        origin = None
+        if source and source.startswith(("http://", "https://")):
+            parts = urllib.parse.urlsplit(source)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        return consent.Requester(verifier_id=request.verifier_id, origin=origin)
+    return consent.Requester(
+        verifier_id=verified.verifier.verifier_id,
+        verifier_name=verified.verifier.name,
+        lender=verified.lender,
+        origin=verified.origin,
+        registration_seq=verified.verifier.registration_seq,
+        purpose=verified.purpose,
+    )
 
 
 class HttpRouter:
@@ -292,6 +335,7 @@ class Wallet:
         self.ledger_origin = ledger_origin  # None: ZKCRED_LEDGER_ORIGIN or the default
         self.ledger_max_age = ledger_max_age  # seconds the quorum's cosignatures may be old (None: any)
         self._be = backend or get_backend()
+        self._prepared: dict[str, _Prepared] = {}  # consent tickets of summaries not yet approved and used
 
     def __repr__(self) -> str:
         return f"Wallet({self._store.path})"
@@ -460,33 +504,193 @@ class Wallet:
             record["status"],
             rev["height"] if rev else None,
             record.get("superseded_by"),
+            (self._store.get("issuer", d["issuer_id"]) or {}).get("name"),
         )
 
     def credentials(self) -> list[CredentialSummary]:
         return [self._summary(cid, rec) for cid, rec in self._store.all("credential")]
+
+    # -- consent ------------------------------------------------------------------------------
+    def prepare(
+        self,
+        request: str | VerifiedRequest | Mapping[str, Any] | PresentationRequest,
+        *,
+        source: str | None = None,
+        choose: Mapping[str, str] | None = None,
+    ) -> ConsentSummary:
+        """What answering ``request`` would send, for the holder to approve (wallet.consent); sends nothing.
+
+        ``request`` is a request URL or ``zkcred://present`` deep link (fetched and checked:
+        ``fetch_request``), a :class:`~wallet.requests.VerifiedRequest`, or — to ``present()``
+        only, there being no checked verifier to ``submit()`` to — a bare presentation request
+        (or a document holding one, unchecked). An expired request is refused here; a wallet
+        whose ledger view is older than the request's ``max_staleness`` syncs first, so the
+        credential shown is one that works. One credential per query (:meth:`choose_credentials`);
+        ``choose`` (query id → credential id) is the holder's own pick for some queries.
+        """
+        from wallet.requests import VerifiedRequest
+
+        verified: VerifiedRequest | None = None
+        if isinstance(request, str):
+            verified = self.fetch_request(request)
+        elif isinstance(request, VerifiedRequest):
+            verified = request
+        if verified is not None:
+            source = verified.url
+            self.check_not_expired(verified, verified.url)
+            parsed = verified.request
+            if self._behind(verified):
+                try:
+                    self.sync()
+                except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
+                    log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
+        else:
+            where = source or "the request"
+            if isinstance(request, Mapping) and "request" in request:
+                self.check_not_expired(request, where)
+                request = request["request"]
+            try:
+                parsed = request if isinstance(request, PresentationRequest) else PresentationRequest.from_json(request)
+            except (KeyError, TypeError, ValueError, ZkCredError) as e:
+                raise WalletError(f"{where} is not a presentation request ({type(e).__name__}: {e})") from None
+        chosen = self.choose_credentials(parsed, choose)
+        ticket = secrets.token_urlsafe(16)
+        summary = consent.ConsentSummary(
+            requester=_requester(parsed, verified, source),
+            expires_at=None if verified is None else str(verified.document.get("expires_at")),
+            disclosed=tuple(
+                consent.Disclosed(q.id, name, cred.values.get(name))
+                for q, (_, _, _, cred) in zip(parsed.queries, chosen, strict=True)
+                for name in q.disclose
+            ),
+            proven=tuple(
+                p
+                for q, (_, _, d, _) in zip(parsed.queries, chosen, strict=True)
+                for p in consent.proven(parsed, q, d.schema, d.revocation is not None)
+            ),
+            pseudonyms=tuple(
+                consent.PseudonymUse(
+                    scope.query_id,
+                    scope.context,
+                    self._pseudonym(scope.context),
+                    scope.describe(),
+                    scope.lender,
+                    scope.campaign,
+                )
+                for scope in (pseudonym_scopes(parsed) if verified is None else verified.pseudonym_scopes)
+            ),
+            credentials=tuple(
+                consent.CredentialUse(
+                    q.id,
+                    cid,
+                    f"{d.schema.name} {d.schema.version}",
+                    d.issuer_id,
+                    *self._issuer_name_and_seq(d.issuer_id),
+                    cred.expiry.isoformat(),
+                )
+                for q, (cid, _, d, cred) in zip(parsed.queries, chosen, strict=True)
+            ),
+            source=source,
+            escrows=tuple(escrow_notices(parsed)),
+            _ticket=ticket,
+        )
+        self._prepared[ticket] = _Prepared(parsed, verified, source, [c[0] for c in chosen])
+        while len(self._prepared) > MAX_PREPARED:
+            del self._prepared[next(iter(self._prepared))]  # the oldest unanswered summary lapses
+        return summary
+
+    def _redeem(self, approval: consent.Approval) -> _Prepared:
+        """The prepared request an approval answers: this wallet's, and not used before (then spent)."""
+        if not isinstance(approval, consent.Approval):
+            raise TypeError(
+                "present() and submit() take summary.approve(), where summary = wallet.prepare(request): "
+                "the holder sees what leaves the wallet first"
+            )
+        prepared = self._prepared.pop(approval._ticket, None)
+        if prepared is None:
+            raise WalletError("this approval was already used, or is not for a request this wallet prepared")
+        return prepared
+
+    def _pseudonym(self, context: str) -> str:
+        """The holder's pseudonym for ``context`` as the verifier will record it (base64url of ``s·OP``)."""
+        point = self._be.g1_mul(zkcred_context_point(self._be, context.encode()), self._link_secret)
+        return b64e(self._be.g1_to_bytes(point))
+
+    def registered_issuer(self, issuer_id: str) -> tuple[str | None, int] | None:
+        """``(registered name, seq)`` of the issuer's ``issuer_registration`` on the ledger; None without a ledger.
+
+        Read through the pinned key when there is one (checkpoint, inclusion, the entry's
+        self-signature) and kept in the wallet once found. An issuer the ledger does not know
+        is a ``WalletError``: its credentials trace back to no one.
+        """
+        cached = self._store.get("issuer", issuer_id)
+        if cached is not None:
+            return cached["name"], cached["seq"]
+        if not self.ledger_url:
+            return None
+        from ledger.entries import parse_entry, verify_entry_signature
+        from ledger.errors import LedgerError
+
+        client = self._ledger_client()
+        try:
+            head = client.tree_head() if self.ledger_key else client.fetch_tree_head()
+            seq = 0
+            while seq < head.size:
+                if self.ledger_key:
+                    batch = client.verified_entries(start=seq, limit=500, tree_head=head)
+                else:
+                    batch = [parse_entry(doc) for doc in client.fetch_entries(start=seq, limit=500)]
+                if not batch:
+                    break
+                for entry in batch:
+                    if entry.type == "issuer_registration" and entry.issuer == issuer_id:
+                        key = bytes.fromhex(entry.payload["ledger_key"])
+                        verify_entry_signature(entry, key)  # self-signed: the key it registers
+                        found = {"name": entry.payload.get("name"), "seq": entry.seq}
+                        self._store.put("issuer", issuer_id, found)
+                        return found["name"], found["seq"]
+                seq += len(batch)
+        except LedgerError as e:
+            raise WalletError(f"cannot read the issuer's registration from the ledger: {e.detail}") from None
+        raise WalletError(f"the issuer {issuer_id} is not registered on the ledger at {self.ledger_url}")
+
+    def _issuer_name_and_seq(self, issuer_id: str) -> tuple[str | None, int | None]:
+        found = self.registered_issuer(issuer_id)
+        return (None, None) if found is None else found
+
+    def review_offer(self, offer: Mapping[str, Any]) -> consent.OfferSummary:
+        """What accepting ``offer`` would store, with the issuer's registered name (sends nothing)."""
+        try:
+            CredentialDefinition.from_json(offer["definition"])
+            return consent.offer_summary(offer, self.registered_issuer(offer["definition"]["issuer_id"]))
+        except (KeyError, TypeError, ZkCredError) as e:
+            raise OfferRejected(f"not an offer: {e}") from None
 
     # -- presentation ---------------------------------------------------------------------
     def _candidates(self):
         for cid, rec in self._store.all("credential"):
             yield cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"])
 
-    def present(self, request: PresentationRequest | Mapping[str, Any]) -> tuple[dict, list[str]]:
-        """(presentation JSON, ids of the credentials used); NoMatchingCredential if none fits."""
-        presented = self.present_detailed(request)
+    def present(self, approval: Approval) -> tuple[dict, list[str]]:
+        """(presentation JSON, ids of the credentials used) for the request the holder approved."""
+        presented = self.present_detailed(approval)
         return presented.presentation, presented.credentials
 
-    def present_detailed(
-        self, request: PresentationRequest | Mapping[str, Any], *, choose: Mapping[str, str] | None = None
-    ) -> Presented:
-        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks).
+    def present_detailed(self, approval: Approval) -> Presented:
+        """``present``, also naming the pseudonym contexts used (with a pseudonym wherever a query asks)."""
+        prepared = self._redeem(approval)
+        return self._prove(prepared.request, prepared.credentials)
 
-        One credential per query (:meth:`choose_credentials`); ``choose`` (query id → credential
-        id) makes the holder's own pick for some queries.
-        """
-        if not isinstance(request, PresentationRequest):
-            request = PresentationRequest.from_json(request)
-        link = self._link_secret
-        chosen = self.choose_credentials(request, choose)
+    def _prove(self, request: PresentationRequest, credential_ids: list[str]) -> Presented:
+        """Prove ``request`` with exactly these credentials (the ones the holder approved)."""
+        chosen = []
+        for q, cid in zip(request.queries, credential_ids, strict=True):
+            rec = self._store.get("credential", cid)
+            if rec is None or rec["status"] != "active":
+                raise NoMatchingCredential(f"{q.id}: the credential {cid} you approved was revoked or removed since")
+            chosen.append(
+                (cid, rec, CredentialDefinition.from_json(rec["definition"]), Credential.from_json(rec["credential"]))
+            )
         revocation = {}
         for q, (_cid, rec, d, _cred) in zip(request.queries, chosen, strict=True):
             if q.non_revoked and d.revocation is not None:
@@ -494,7 +698,12 @@ class Wallet:
                 revocation[q.id] = RevocationWitness(r["height"], b64d(r["accumulator"]), b64d(r["witness"]))
         try:
             pres = create_presentation(
-                request, [c[2] for c in chosen], [c[3] for c in chosen], link, revocation=revocation, backend=self._be
+                request,
+                [c[2] for c in chosen],
+                [c[3] for c in chosen],
+                self._link_secret,
+                revocation=revocation,
+                backend=self._be,
             )
         except UnsatisfiableError as e:
             raise NoMatchingCredential(e.reason) from None
@@ -557,59 +766,71 @@ class Wallet:
             return list(combination)
         raise NoMatchingCredential(f"{reason} (no combination of the credentials that fit each query meets it)")
 
-    def fetch_request(self, request_url: str) -> dict:
-        """The request document at ``request_url`` — or at the URL a ``zkcred://present`` deep link carries."""
+    def fetch_request(self, request_url: str) -> VerifiedRequest:
+        """The request document at ``request_url`` (or the URL of a ``zkcred://present`` deep link),
+        checked before anything is proven: the verifier's registration on the ledger, its
+        signature, the origin, the lender's contexts, the expiry (``wallet.requests``).
+
+        Raises ``RequestRefused`` (a ``WalletError``: one line, a ``reason`` code) on any failure.
+        """
+        from wallet.requests import RequestRefused, StoredRegistrations, verify_request
+
         request_url = request_document_url(request_url)
         response = self._http.request("GET", request_url)
         if response.status_code != 200:
             raise WalletError(f"cannot fetch the request: {_problem(response)}")
-        return response.json()
+        try:
+            unverified = response.json()
+        except ValueError:
+            raise RequestRefused("malformed", f"{request_url} did not answer with JSON") from None
+        ledger = self._ledger_client() if self.ledger_url and self.ledger_key else None
+        return verify_request(
+            unverified,
+            url=request_url,
+            ledger=ledger,
+            now=self._clock(),
+            registrations=StoredRegistrations(self._store),
+        )
 
-    def submit(self, request_url: str, *, choose: Mapping[str, str] | None = None) -> dict:
-        """Fetch the request document, present, post it; return the verifier's verdict."""
-        return self.submit_detailed(request_url, choose=choose).verdict
+    def submit(self, approval: Approval) -> dict:
+        """Present the approved request and post it; return the verifier's verdict."""
+        return self.submit_detailed(approval).verdict
 
-    def submit_detailed(
-        self,
-        request_url: str,
-        *,
-        document: Mapping[str, Any] | None = None,
-        choose: Mapping[str, str] | None = None,
-    ) -> Submitted:
-        """``submit``, also naming the pseudonym contexts used; ``document`` if already fetched;
-        ``choose``: query id → credential id, the holder's pick (else the wallet picks).
+    def submit_detailed(self, approval: Approval) -> Submitted:
+        """``submit``, also naming the pseudonym contexts used.
 
-        Refuses an expired request before proving; syncs first when the ledger view is older
-        than the request's ``max_staleness``; on a ``stale`` verdict syncs and retries once.
+        Refuses a request that expired while the holder was reading; on a ``stale`` verdict
+        syncs and retries once, with the same credentials (a verifier spends a request only
+        on a verified presentation, so the retry answers the same request).
         """
-        doc = document if document is not None else self.fetch_request(request_url)
-        self.check_not_expired(doc, request_url)
-        if self._behind(doc):
-            try:
-                self.sync()
-            except (WalletError, ZkCredError, httpx.HTTPError) as e:  # the proof may still be fresh enough
-                log.warning("could not sync before presenting (%s); presenting with the witnesses held", e)
-        submitted = self._present_and_post(doc, choose)
+        prepared = self._redeem(approval)
+        checked = prepared.verified
+        if checked is None:
+            raise WalletError(
+                f"{prepared.source or 'this request'} was not fetched from its verifier and checked "
+                "(wallet.prepare(request_url)): there is nowhere verified to send it; present() it instead"
+            )
+        self.check_not_expired(checked, checked.url)
+        submitted = self._post(checked, self._prove(prepared.request, prepared.credentials))
         if submitted.verdict.get("reason") == "stale" and self.ledger_url:
             log.info("the verifier found the accumulator stale: syncing with the ledger and presenting again")
             self.sync()
-            self.check_not_expired(doc, request_url)
-            submitted = self._present_and_post(doc, choose)
+            self.check_not_expired(checked, checked.url)
+            submitted = self._post(checked, self._prove(prepared.request, prepared.credentials))
         return submitted
 
-    def _present_and_post(self, doc: Mapping[str, Any], choose: Mapping[str, str] | None = None) -> Submitted:
-        presented = self.present_detailed(doc["request"], choose=choose)
-        response = self._http.request("POST", doc["presentation_url"], json={"presentation": presented.presentation})
+    def _post(self, checked: VerifiedRequest, presented: Presented) -> Submitted:
+        response = self._http.request("POST", checked.presentation_url, json={"presentation": presented.presentation})
         if response.status_code >= 400:
             raise WalletError(f"the verifier refused the presentation: {_problem(response)}")
         verdict = response.json()
         if verdict.get("verified"):
             today = _dt.datetime.fromtimestamp(self._clock(), _dt.UTC).date().isoformat()
-            request = PresentationRequest.from_json(doc["request"])
+            request = checked.request
             for record in escrow_records(request, presented.presentation, today):
                 self._store.put("escrow", record.id, record.to_json())
                 log.info("escrowed %s", record.describe())
-        return Submitted(verdict, presented.pseudonyms, presented.chosen)
+        return Submitted(verdict, presented.pseudonyms, chosen=presented.chosen, presentation=presented.presentation)
 
     def escrows(self) -> list[EscrowRecord]:
         """Every escrow of a verified presentation, oldest first, with the auditor's opening if synced."""
@@ -641,9 +862,9 @@ class Wallet:
             opened += 1
         return opened
 
-    def check_not_expired(self, doc: Mapping[str, Any], source: str = "the request") -> None:
-        """Raise ``WalletError`` (one line) when the request document's ``expires_at`` has passed."""
-        expires_at = doc.get("expires_at")
+    def check_not_expired(self, doc: VerifiedRequest | Mapping[str, Any], source: str = "the request") -> None:
+        """Raise ``WalletError`` (one line) when the request's ``expires_at`` has passed."""
+        expires_at = doc.get("expires_at") if isinstance(doc, Mapping) else doc.document.get("expires_at")
         if expires_at is None:
             return
         try:
@@ -655,16 +876,12 @@ class Wallet:
         if self._clock() >= expires.timestamp():
             raise WalletError(f"{source} expired at {expires_at}; ask the lender for a new request")
 
-    def _behind(self, doc: Mapping[str, Any]) -> bool:
+    def _behind(self, checked: VerifiedRequest) -> bool:
         """True if a revocable credential the request could use was last checked against the ledger
         more than the request's ``max_staleness`` seconds ago (and a ledger is configured to sync with)."""
-        max_staleness = doc.get("max_staleness")
-        if not self.ledger_url or type(max_staleness) is not int:
+        max_staleness, request = checked.max_staleness, checked.request
+        if not self.ledger_url:
             return False
-        try:
-            request = PresentationRequest.from_json(doc["request"])
-        except (KeyError, TypeError, ValueError, ZkCredError):
-            return False  # present_detailed says what is wrong with it
         accepted = {d for q in request.queries for d in q.credential_definitions}
         now = self._clock()
         return any(

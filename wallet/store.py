@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS records (
 
 
 class Store:
-    """Encrypted records of a few kinds (``secret``, ``credential``, ``state``)."""
+    """Encrypted records of a few kinds (``secret``, ``credential``, ``state``, ``verifier``)."""
 
     def __init__(self, path: Path, key: bytes, db: sqlite3.Connection) -> None:
         self.path, self._aead, self._db = path, AESGCM(key), db

@@ -181,6 +181,23 @@ def open_issuer(settings: Any, ledger_url: str | None = None) -> str:
         engine.dispose()
 
 
+def _check_verifier_key(settings: Any, note: Any, out: dict[str, Any]) -> None:
+    """The verifier's id, when its key exists (never made here: the first ``serve`` makes it)."""
+    from verifier.identity import ENV_KEY, load_key
+
+    if not (os.environ.get(ENV_KEY) or settings.key_file.is_file()):
+        note("ok", f"verifier signing key: made at first start in {settings.key_file} (its id: verifier-<hex>)")
+        return
+    try:
+        from ledger.entries import public_key_bytes, verifier_id_of
+
+        out["verifier_id"] = verifier_id_of(public_key_bytes(load_key(settings.key_file)))
+    except ConfigError as e:
+        note("error", f"verifier signing key: {e}")
+        return
+    note("ok", f"verifier id {out['verifier_id']} (key {ENV_KEY if os.environ.get(ENV_KEY) else settings.key_file})")
+
+
 def open_verifier(settings: Any) -> tuple[str, bytes]:
     """The verifier's start-up check: its tables, and the pinned ledger key against the one it was set up with."""
     from verifier.db import check_pinned_ledger_key, init_db, make_engine
@@ -393,6 +410,7 @@ def check(
         if name == "issuer" and exists and common is not None:
             _check_issuer(s, note)
         if name == "verifier":
+            _check_verifier_key(s, note, out)
             try:
                 pinned = s.pinned_ledger_key()
             except ConfigError as e:

@@ -118,6 +118,7 @@ def _services(tmp: Path, backend, *, witnesses: int = 0, verifier_database_url: 
     from ledger.sql import SqlStore
     from verifier.api import create_app as verifier_app
     from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.identity import ensure_registered, in_process
     from verifier.resolver import LedgerResolver, LocalLedgerSource
     from verifier.service import VerifierService
 
@@ -127,9 +128,15 @@ def _services(tmp: Path, backend, *, witnesses: int = 0, verifier_database_url: 
     engine = make_engine(verifier_database_url or f"sqlite:///{tmp / 'verifier.db'}")
     init_db(engine)
     resolver = LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key, policy=log.witness_policy))
-    verifier = VerifierService(
-        store=SqlRequestStore(engine), resolver=resolver, verifier_id="lender-demo", backend=backend
+    identity = ensure_registered(  # the verifier's first start: its registration goes on the ledger
+        engine=engine,
+        key=Ed25519PrivateKey.generate(),
+        name="Demo Lending Verifier",
+        origins=[VERIFIER_URL],
+        public_url=VERIFIER_URL,
+        ledger=in_process(log),
     )
+    verifier = VerifierService(store=SqlRequestStore(engine), resolver=resolver, identity=identity, backend=backend)
     clients = {
         ISSUER_URL: TestClient(issuer_app(issuer), base_url=ISSUER_URL),
         VERIFIER_URL: TestClient(verifier_app(verifier, public_url=VERIFIER_URL), base_url=VERIFIER_URL),
@@ -274,6 +281,17 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(f"  tax office credential {tax.id}, bank credential {bank.id} (one wallet, one link secret)")
     lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='SME Lender')}"}
     ver = clients[VERIFIER_URL]
+    receiver = _WebhookReceiver()
+    with step("the lender registers a webhook endpoint (its own loopback receiver) for verdicts"):
+        hook = check(
+            ver.post(
+                "/webhooks",
+                headers=lender,
+                json={"url": receiver.url, "events": ["request.verified", "request.rejected"]},
+            ),
+            201,
+        )
+    receiver.secret = hook["secret"]
     with step(
         "lender asks over both: revenue ≥ 250 000 and tax year ≥ 2025 (tax office), balance ≥ 20 000 and "
         "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, debt-to-income across both "
@@ -283,7 +301,7 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(f"  the lender's page shows the request as a QR code ({created['deep_link'][:40]}…):")
     console.print(_terminal_qr(created["deep_link"]), highlight=False, markup=False, crop=False)
     with step("Bea's wallet reads the QR code, picks a credential per query and proves everything in one proof"):
-        result = bea.submit_detailed(created["deep_link"])
+        result = bea.submit_detailed(bea.prepare(created["deep_link"]).approve())
     verdict = result.verdict
     for query, credential in result.chosen.items():
         console.print(f"  wallet: query {query} answered with credential {credential}")
@@ -302,16 +320,62 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     console.print(table)
     status = check(ver.get(f"/requests/{created['id']}", headers=lender), 200)
     console.print(f"  SME request status: {status['status']}")
+    with step("the verdict arrives at the lender's webhook, signed (Standard Webhooks, HMAC-SHA256)"):
+        ver.app.state.webhooks.deliver_due()  # the service's dispatcher thread does this; the demo runs it once
+        event = receiver.events.get(timeout=30)
+    receiver.close()
+    console.print(
+        f"  webhook {event['type']} for request {event['data']['id']}: signature checked by "
+        "verifier.webhooks.verify_webhook with the endpoint's secret"
+    )
     strict = {**sme_request(definitions), "linear": ["5*tax.revenue - 1200*bank.monthly_debt >= 0"]}
     with step("a stricter lender (a year's debt ≤ 5 % of revenue) asks; Bea's wallet refuses before any proof"):
         stricter = check(ver.post("/requests", headers=lender, json=strict), 201)
         try:
-            bea.submit(stricter["request_url"])
+            bea.prepare(stricter["request_url"])  # the wallet checks before it even asks Bea
             console.print("[red]✘ a false relation was proven — BUG[/]")
             raise typer.Exit(1)
         except NoMatchingCredential as e:
             console.print(f"  the wallet cannot answer: {e.reason}")
     bea.close()
+
+
+class _WebhookReceiver:
+    """A lender's webhook endpoint on loopback: checks each delivery's signature, queues the event."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from verifier.webhooks import WebhookVerificationError, verify_webhook
+
+        self.secret = ""
+        self.events: queue.Queue[dict] = queue.Queue()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    event = verify_webhook(receiver.secret, dict(self.headers), body)
+                except WebhookVerificationError:
+                    self.send_response(401)
+                else:
+                    receiver.events.put(event)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:  # quiet: the demo prints what matters
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/zkcred"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _terminal_qr(text: str) -> str:
@@ -369,8 +433,11 @@ def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> 
         "escrow": {"auditor": "audit-co", "attribute": "escrow_id", "label": "loan-2026-0042"},
     }
     created = check(ver.post("/requests", headers=lender, json=ask), 201)
+    consent = wallet.prepare(created["request_url"])
+    for notice in consent.escrows:
+        console.print(f"  Ada is shown, before she approves: escrow: {notice}")
     with step("lender asks for the escrow id, encrypted to Audit Co for loan-2026-0042; the wallet proves it"):
-        verdict = wallet.submit(created["request_url"])
+        verdict = wallet.submit(consent.approve())
     if not verdict["verified"]:
         console.print(f"[red]✘ rejected[/]: {verdict['reason']}")
         raise typer.Exit(1)
@@ -399,6 +466,7 @@ def _escrow_scene(console, step, check, clients, log, admin, lender, wallet) -> 
 def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_BACKEND, else blst)")) -> None:
     """Run the lending story end to end (SQLite in a temporary directory)."""
     from wallet import HttpRouter, NoMatchingCredential, Wallet
+    from zkcred.wallet_cli import consent_panel, offer_panel
 
     warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
     console = Console()
@@ -488,7 +556,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
             backend=be,
             ledger_policy=log.witness_policy,
         )
-        with step("wallet accepts the offer: commits to its link secret, verifies signature and witness"):
+        console.print(offer_panel(wallet.review_offer(offer)))
+        with step("Ada accepts the offer: the wallet commits to its link secret, verifies signature and witness"):
             summary = wallet.accept_offer(offer)
         console.print(f"  credential {summary.id}: {summary.values}, expires {summary.expiry}")
 
@@ -507,9 +576,14 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         }
         with step("lender asks: income ≥ 50 000, born on or before " + over_18 + ", country ∈ {DE, FR, NL}"):
             created = check(ver.post("/requests", headers=lender, json=ask), 201)
-        with step("wallet proves it in zero knowledge and submits"):
-            verdict = wallet.submit(created["request_url"])
-        presentation, _ = wallet.present(check(ver.get(f"/requests/{created['id']}/document"), 200)["request"])
+        with step("wallet checks the signed request: the verifier's ledger registration, signature, origin"):
+            checked = wallet.fetch_request(created["request_url"])
+        with step("wallet shows Ada what would leave it, and to whom (nothing sent yet)"):
+            consent = wallet.prepare(checked)
+        console.print(consent_panel(consent))
+        with step("Ada approves; the wallet proves it in zero knowledge and submits"):
+            submitted = wallet.submit_detailed(consent.approve())
+        verdict, presentation = submitted.verdict, submitted.presentation
         size = len(json.dumps(presentation, separators=(",", ":")))
         console.print(f"  presentation: {size} bytes of JSON")
         if not verdict["verified"]:
@@ -537,12 +611,14 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         ):
             created = check(ver.post("/requests", headers=headers, json=nym_ask), 201)
             with step(f"Ada's {label}, with a pseudonym"):
-                result = wallet.submit_detailed(created["request_url"])
+                consent = wallet.prepare(created["request_url"])
+                result = wallet.submit_detailed(consent.approve())
             if not result.verdict["verified"]:
                 console.print(f"[red]✘ rejected[/]: {result.verdict['reason']}")
                 raise typer.Exit(1)
             status = check(ver.get(f"/requests/{created['id']}", headers=headers), 200)
-            console.print(f"  wallet: pseudonym for {result.pseudonyms[0].describe()}")
+            [nym] = consent.pseudonyms
+            console.print(f"  Ada was shown: pseudonym {nym.pseudonym[:12]}… for {nym.scope}; she approved")
             console.print(
                 f"  lender {who} sees request {status['id']}: pseudonym {status['pseudonym'][:12]}…, "
                 f"seen_before={status['seen_before']}, earlier requests: {status['earlier_requests']}"
@@ -569,7 +645,8 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         with step("issuer revokes Ada's credential and publishes the new accumulator value"):
             check(iss.post(f"/admin/credentials/{summary.id}/revoke", headers=admin), 200)
         stale_doc = check(ver.post("/requests", headers=lender, json=ask), 201)
-        stale_presentation, _ = wallet.present(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        unsynced = wallet.prepare(check(ver.get(f"/requests/{stale_doc['id']}/document"), 200)["request"])
+        stale_presentation, _ = wallet.present(unsynced.approve())  # a bare request: the wallet does not sync
         with step("a presentation with the old witness is refused by the verifier"):
             refused = check(
                 ver.post(
@@ -584,7 +661,7 @@ def run(backend: str = typer.Option(None, help="blst or py_ecc (default: ZKCRED_
         created = check(ver.post("/requests", headers=lender, json=ask), 201)
         with step("the same request again"):
             try:
-                wallet.submit(created["request_url"])
+                wallet.prepare(created["request_url"])
                 console.print("[red]✘ a revoked credential was accepted — BUG[/]")
                 raise typer.Exit(1)
             except NoMatchingCredential as e:

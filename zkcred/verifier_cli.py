@@ -153,9 +153,87 @@ def serve(
             f"http://{'[' + public_host + ']' if ':' in public_host else public_host}:{port}"
         )
     os.environ.pop("DATABASE_URL", None)
-    console.print(f"verifier {settings.verifier_id!r} on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)")
+    public_url = settings.verifier_url or os.environ["ZKCRED_VERIFIER_URL"]  # dev mode: set just above
+    identity = _register(settings.model_copy(update={"verifier_url": public_url}), ledger, key)
+    console.print(
+        f"verifier {identity.verifier_id} ({identity.name!r}, ledger entry {identity.registration_seq}, "
+        f"origins {', '.join(identity.origins)}) on http://{host}:{port} (ledger {ledger}, key {key.hex()[:16]}…)"
+    )
     logs = apply_log_level(effective_log_level(log_level, settings))
     uvicorn.run("verifier.api:create_app_from_env", factory=True, host=host, port=port, workers=workers, **logs)
+
+
+def _register(settings: Settings, ledger: str, key: bytes):  # type: ignore[no-untyped-def]
+    """Register this verifier on the ledger on first start (and check the registration on every start)."""
+    import httpx
+
+    from ledger.client import LedgerClient
+    from ledger.errors import LedgerError
+    from ledger.policy import max_age_from_env, policy_from_env
+    from verifier.db import make_engine
+    from verifier.identity import register_from_settings
+
+    engine = make_engine(settings.database_url)
+    client = LedgerClient(ledger, ledger_key=key, policy=policy_from_env(), max_age=max_age_from_env())
+    try:
+        return register_from_settings(settings, engine, client)
+    except ConfigError as e:
+        _fail(str(e))
+    except LedgerError as e:
+        _fail(f"cannot register the verifier on the ledger {ledger}: {e.detail}")
+    except httpx.HTTPError as e:
+        _fail(f"cannot register the verifier: the ledger {ledger} is unreachable ({type(e).__name__})")
+    finally:
+        client.close()
+        engine.dispose()
+
+
+@app.command("rotate-key")
+def rotate_key(
+    database_url: DatabaseOpt = None,
+    ledger_url: Annotated[
+        str | None, typer.Option(help="The ledger service's base URL (env ZKCRED_LEDGER_URL).", show_default=False)
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {verifier_id, key} as JSON.")] = False,
+    state_dir: StateDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rotate the verifier's signing key: a key_rotation on the ledger; the id and pseudonym contexts stay.
+
+    Restart the verifier afterwards: it signs request documents with the new key.
+    """
+    import httpx
+
+    from ledger.client import LedgerClient
+    from ledger.errors import LedgerError
+    from ledger.policy import max_age_from_env, policy_from_env
+    from verifier.db import make_engine
+    from verifier.identity import over_http
+    from verifier.identity import rotate_key as rotate
+
+    settings = load(Settings, state_dir, config, database_url=database_url, ledger_url=ledger_url, exit_code=1)
+    url = _admin_database(state_dir, config, database_url)
+    try:
+        ledger, pinned = settings.require_ledger()
+    except ConfigError as e:
+        _fail(str(e))
+    engine = make_engine(url)
+    client = LedgerClient(ledger, ledger_key=pinned, policy=policy_from_env(), max_age=max_age_from_env())
+    try:
+        verifier_id, key = rotate(engine=engine, key_file=settings.key_file, ledger=over_http(client))
+    except ConfigError as e:
+        _fail(str(e))
+    except LedgerError as e:
+        _fail(f"the ledger {ledger} refused or could not be read: {e.detail}")
+    except httpx.HTTPError as e:
+        _fail(f"the ledger {ledger} is unreachable ({type(e).__name__})")
+    finally:
+        client.close()
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"verifier_id": verifier_id, "key": key.hex()}))
+    else:
+        console.print(f"verifier {verifier_id}: key rotated to {key.hex()[:16]}…; restart the verifier to sign with it")
 
 
 @app.command("create-api-key")

@@ -18,9 +18,11 @@ from typing import Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 
-from wallet import MIN_PASSPHRASE, Wallet, escrow_notices, pseudonym_scopes
+from wallet import MIN_PASSPHRASE, ConsentSummary, OfferSummary, Wallet
 from wallet.core import offer_document_url, request_document_url
 from zkcred.errors import CliError
 
@@ -30,6 +32,7 @@ err = Console(stderr=True)
 
 WalletOpt = typer.Option(None, "--wallet", envvar="ZKCRED_WALLET", help="wallet file [./.zkcred/wallet.db]")
 JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+YesOpt = typer.Option(False, "--yes", "-y", help="answer yes to the question (scripts); the panel is still shown")
 LedgerOpt = typer.Option(None, "--ledger", envvar="ZKCRED_LEDGER_URL", help="ledger service URL")
 
 
@@ -117,12 +120,28 @@ def init(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
 @app.command()
 def accept(
     offer: str = typer.Argument(..., help="offer file, URL or zkcred://accept?offer_uri=… deep link"),
+    yes: bool = YesOpt,
+    ledger: str = LedgerOpt,
     wallet: Path = WalletOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Accept an issuer's offer: request, verify and store the credential."""
+    """Accept an issuer's offer: shows it (issuer's registered name, attributes, expiry), asks, then
+    requests, verifies and stores the credential.
+
+    --yes accepts without asking (scripts). --json without --yes prints the offer as data and
+    accepts nothing; with --yes it prints the stored credential.
+    """
     document = _load(offer_document_url(offer))  # before the passphrase: a wrong path is said at once
-    summary = _open(wallet).accept_offer(document)
+    w = _open(wallet, ledger)  # with a ledger: the issuer's registration, and the witness's accumulator, checked
+    review = w.review_offer(document)
+    if as_json and not yes:
+        console.print_json(data={"offer": review.to_json(), "accepted": False})
+        return
+    if not as_json:
+        console.print(offer_panel(review))
+    if not yes and not _ask("Accept this credential?", to=console):
+        _declined(f"declined: nothing was stored and nothing sent to {review.issuer_url or 'the issuer'}")
+    summary = w.accept_offer(document)
     if as_json:
         console.print_json(data=summary.to_json())
     else:
@@ -141,7 +160,8 @@ def list_(wallet: Path = WalletOpt, as_json: bool = JsonOpt) -> None:
         table.add_column(col)
     for c in items:
         status = c.status if c.superseded_by is None else f"{c.status}; superseded by {c.superseded_by}"
-        table.add_row(c.id, c.schema, c.issuer_id, status, c.expiry, ", ".join(f"{k}={v}" for k, v in c.values.items()))
+        issuer = c.issuer_name or c.issuer_id
+        table.add_row(c.id, c.schema, issuer, status, c.expiry, ", ".join(f"{k}={v}" for k, v in c.values.items()))
     console.print(table)
 
 
@@ -176,9 +196,61 @@ def _request_of(doc: dict[str, Any], source: str) -> Any:
         ) from None
 
 
-def _say_pseudonyms(scopes: list[Any], *, to: Console) -> None:
-    for scope in scopes:
-        to.print(f"pseudonym: for {scope.describe()} [dim](context {scope.context})[/]")
+def consent_panel(summary: ConsentSummary) -> Panel:
+    """The consent summary as the holder reads it before anything is sent (``wallet.consent``)."""
+    who = summary.requester
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("who", escape(who.describe()))
+    grid.add_row("why", escape(who.purpose) if who.purpose else "[dim](no purpose given)[/]")
+    grid.add_row("expires", escape(summary.expires_at or "(no expiry given)"))
+    for d in summary.disclosed:
+        grid.add_row("disclosed", f"[bold]{escape(d.attribute)}[/] = {escape(str(d.value))}")
+    if not summary.disclosed:
+        grid.add_row("disclosed", "[dim]no attribute value[/]")
+    for p in summary.proven:
+        grid.add_row("proven", escape(p.text))
+    for nym in summary.pseudonyms:
+        grid.add_row(
+            "pseudonym",
+            f"{escape(nym.pseudonym[:16])}… for {escape(nym.scope)} [dim](context {escape(nym.context)})[/]",
+        )
+    for notice in summary.escrows:
+        grid.add_row("escrow", escape(notice))
+    named = len(summary.credentials) > 1 or any(c.query_id != "credential" for c in summary.credentials)
+    for c in summary.credentials:
+        label = f"credential for {c.query_id}" if named else "credential"
+        grid.add_row(label, escape(f"{c.schema} ({c.credential_id}), issued by {c.issuer()}"))
+    title = f"{who.lender or who.verifier_name or who.verifier_id} asks for a presentation"
+    return Panel(grid, title=escape(title), title_align="left", border_style="cyan", expand=False)
+
+
+def offer_panel(offer: OfferSummary) -> Panel:
+    """An issuer's offer as the holder reads it before accepting."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("issuer", escape(offer.issuer()))
+    grid.add_row("credential", escape(f"{offer.schema} ({offer.credential_definition_id})"))
+    for name, value in offer.attributes.items():
+        grid.add_row("attribute", f"[bold]{escape(name)}[/] = {escape(str(value))}")
+    grid.add_row("offer expires", escape(offer.expires_at or "(no expiry given)"))
+    title = f"{offer.issuer_name or offer.issuer_id} offers a credential"
+    return Panel(grid, title=escape(title), title_align="left", border_style="cyan", expand=False)
+
+
+def _ask(question: str, *, to: Console) -> bool:
+    """y/N on the terminal, no by default; no answer (end of input, Ctrl-C) is no."""
+    try:
+        return bool(typer.confirm(question, default=False, err=to is err))
+    except (typer.Abort, EOFError, KeyboardInterrupt):
+        return False
+
+
+def _declined(message: str) -> NoReturn:
+    err.print(escape(message))
+    raise typer.Exit(1)
 
 
 def _choices(use: list[str]) -> dict[str, str]:
@@ -196,12 +268,6 @@ def _choices(use: list[str]) -> dict[str, str]:
     return out
 
 
-def _say_chosen(chosen: dict[str, str], *, to: Console) -> None:
-    if len(chosen) > 1 or set(chosen) - {"credential"}:
-        for query, credential in chosen.items():
-            to.print(f"query {query}: credential {credential}")
-
-
 @app.command()
 def present(
     request: str = typer.Argument(
@@ -213,16 +279,19 @@ def present(
     use: list[str] = typer.Option(
         [], "--use", help="QUERY=CREDENTIAL_ID: answer that query with that credential (repeatable)"
     ),
+    yes: bool = YesOpt,
     ledger: str = LedgerOpt,
     wallet: Path = WalletOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Answer a presentation request (and, with --submit, send it).
+    """Answer a presentation request after showing what would leave the wallet, and asking.
 
-    If the request asks for a pseudonym, says which lender context it is for: the lender
-    recognises this wallet when it presents for that context again; no other context can
-    link it. --json carries the same as pseudonyms: [{query_id, context, verifier_id,
-    lender, campaign}].
+    The panel says who asks (lender, verifier, origin, its ledger registration), why, until
+    when, each disclosed attribute with its value, each statement proven without its value,
+    the pseudonym and its context, and which credential (and registered issuer) answers.
+    The question defaults to no; a no sends nothing. --yes answers yes (scripts). --json
+    prints the summary as data ({"consent": …}): without --yes nothing is sent ("sent":
+    false); with --yes the verdict follows in the same object.
 
     A deep link (the text a QR scanner reads off ``GET /requests/{id}/qr``) stands for the
     request_url it carries; a malformed one is refused in one line.
@@ -230,11 +299,13 @@ def present(
     A request over several credentials (named queries: tax, bank, …) is answered with one
     credential per query, all of this wallet: the wallet picks, per query, a credential
     that meets it and, together, the request's equalities; --use QUERY=ID picks yourself.
-    The answer names the credential used for each query (--json: chosen).
+    The panel names the credential used for each query (--json: chosen).
 
-    An expired request is refused before proving. With --submit and a ledger (--ledger or
+    An expired request is refused before proving. With a ledger (--ledger or
     ZKCRED_LEDGER_URL) the wallet syncs first when its ledger view is older than the
-    request's max_staleness, and once more (then retries) if the verifier finds it stale.
+    request's max_staleness, and with --submit once more (then retries) if the verifier
+    finds it stale. Without --submit the presentation is printed (JSON on stdout; the
+    panel and question on stderr).
     """
     request = request_document_url(request)  # strict: another scheme/action, a missing parameter → one line
     choose = _choices(use)
@@ -242,52 +313,57 @@ def present(
         _fail(
             f"--ledger {ledger!r} is not an http(s):// URL (e.g. http://127.0.0.1:8003, the ledger of `zkcred serve`)"
         )
+    if submit and not request.startswith(("http://", "https://")):
+        _fail(f"--submit needs the request's http(s) URL, not {request!r}")
     if submit:
-        if not request.startswith(("http://", "https://")):
-            _fail(f"--submit needs the request's http(s) URL, not {request!r}")
         w = _open(wallet, ledger)
-        doc = w.fetch_request(request)
+        summary = w.prepare(w.fetch_request(request), choose=choose)  # registration, signature, origin, lender, expiry
+    else:
+        doc = _load(request)
+        w = _open(wallet, ledger)
         _request_of(doc, request)
         w.check_not_expired(doc, request)
-        if "request" not in doc or "presentation_url" not in doc:
-            _fail(
-                f"{request} answered with a request but no presentation_url; pass the request_url the lender gave you"
-            )
-        if not as_json:
-            _say_pseudonyms(pseudonym_scopes(doc["request"]), to=console)
-            for notice in escrow_notices(doc["request"]):
-                console.print(f"escrow: {notice}")
-        result = w.submit_detailed(request, document=doc, choose=choose)
-        verdict = result.verdict
-        if as_json:
-            console.print_json(
-                data={**verdict, "pseudonyms": [p.to_json() for p in result.pseudonyms], "chosen": result.chosen}
-            )
-        else:
-            _say_chosen(result.chosen, to=console)
-            ok = verdict.get("verified")
-            console.print("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})")
-            for scope in result.pseudonyms if ok else ():
-                console.print(
-                    f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
-                    "next time; no other lender can link it"
-                )
-        raise typer.Exit(0 if verdict.get("verified") else 1)
-    doc = _load(request)
-    w = _open(wallet, ledger)
-    w.check_not_expired(doc, request)
-    presented = w.present_detailed(_request_of(doc, request), choose=choose)
+        summary = w.prepare(doc, source=request, choose=choose)  # unchecked: shown as such, never sent by us
+    shown = console if submit else err  # without --submit stdout stays the presentation's JSON
+    if as_json and not yes:
+        console.print_json(data={"consent": summary.to_json(), "sent": False})
+        return
     if not as_json:
-        _say_chosen(presented.chosen, to=err)  # stdout stays the presentation's JSON
-        _say_pseudonyms(presented.pseudonyms, to=err)
-    console.print_json(
-        data={
+        shown.print(consent_panel(summary))
+    to = summary.requester.lender or summary.requester.verifier_id
+    if not yes and not _ask(f"Send this to {to}?" if submit else "Create this presentation?", to=shown):
+        _declined(f"declined: nothing was sent to {to}" if submit else "declined: no presentation was created")
+    if not submit:
+        presented = w.present_detailed(summary.approve())
+        out: dict[str, Any] = {
             "presentation": presented.presentation,
             "credentials": presented.credentials,
             "chosen": presented.chosen,
             "pseudonyms": [p.to_json() for p in presented.pseudonyms],
         }
-    )
+        console.print_json(data={**out, "consent": summary.to_json()} if as_json else out)
+        return
+    result = w.submit_detailed(summary.approve())
+    verdict = result.verdict
+    if as_json:
+        console.print_json(
+            data={
+                **verdict,
+                "pseudonyms": [p.to_json() for p in result.pseudonyms],
+                "chosen": result.chosen,
+                "consent": summary.to_json(),
+                "sent": True,
+            }
+        )
+    else:
+        ok = verdict.get("verified")
+        console.print("[green]✔ verified[/]" if ok else f"[red]✘ rejected[/] ({verdict.get('reason')})")
+        for scope in result.pseudonyms if ok else ():
+            console.print(
+                f"  presented a pseudonym for {scope.describe()}: it can recognise this wallet "
+                "next time; no other lender can link it"
+            )
+    raise typer.Exit(0 if verdict.get("verified") else 1)
 
 
 @app.command()

@@ -111,6 +111,18 @@ def test_readme_walkthrough_runs_verbatim(tmp_path):
     assert (work / "zkcred-state" / "master.key").stat().st_mode & 0o777 == 0o600
     assert "configuration OK" in out, context
     assert "✔ verified" in out and "\nverified\n" in out, context  # the wallet, then the lender's status
+    said = " ".join(out.split())  # the consent panel came first: who, why, what leaves, which credential
+    for shown in (
+        "Lender A asks for a presentation",
+        "'Lender A' at verifier 'Example Lending'",
+        "loan application 2026-0117",
+        "country = NL",
+        "income is at least 50 000 (value not revealed)",
+        "issued by 'Example Payroll'",
+        "Example Payroll offers a credential",
+    ):
+        assert shown in said, context
+    assert said.index("Lender A asks for a presentation") < said.index("✔ verified"), context
     lines = out.splitlines()
     refused = lines.index("refused: the credential is revoked")  # the second presentation failed …
     assert "revoked" in lines[refused - 1] and "error" in lines[refused - 1], context  # … because of the revocation

@@ -52,6 +52,7 @@ def services(tmp: Path, be, urls: dict[str, str] | None = None):
     from ledger.sql import SqlStore
     from verifier.api import create_app as verifier_app
     from verifier.db import SqlRequestStore, init_db, make_engine
+    from verifier.identity import ensure_registered, in_process
     from verifier.resolver import LedgerResolver, LocalLedgerSource
     from verifier.service import VerifierService
     from zkcred.demo import ISSUER_URL, LEDGER_URL, VERIFIER_URL
@@ -72,10 +73,18 @@ def services(tmp: Path, be, urls: dict[str, str] | None = None):
     )
     engine = make_engine(urls["verifier"])
     init_db(engine)
+    identity = ensure_registered(
+        engine=engine,
+        key=Ed25519PrivateKey.generate(),
+        name="Hardening Verifier",
+        origins=[VERIFIER_URL],
+        public_url=VERIFIER_URL,
+        ledger=in_process(log),
+    )
     verifier = VerifierService(
         store=SqlRequestStore(engine),
         resolver=LedgerResolver(LocalLedgerSource(log, ledger_key=log.public_key)),
-        verifier_id="lender-demo",
+        identity=identity,
         backend=be,
     )
     clients = {
@@ -165,7 +174,7 @@ class Story:
         return r.json()
 
     def present(self, created: dict[str, Any], wallet: int = 0) -> dict[str, Any]:
-        presentation, _ = self.wallets[wallet].present(created["request"])
+        presentation, _ = self.wallets[wallet].present(self.wallets[wallet].prepare(created["request"]).approve())
         return presentation
 
     def submit(self, created: dict[str, Any], presentation: dict[str, Any]):

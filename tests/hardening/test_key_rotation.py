@@ -68,7 +68,7 @@ def test_rotation_supersedes_and_old_credentials_keep_verifying(tmp_path, monkey
         summary = wallet.accept_offer(story.offer(new["id"], ADA))
         assert summary.definition_id == new["id"] and summary.superseded_by is None
         created = story.new_request(credential_definitions=[new["id"]])
-        presentation, used = wallet.present(created["request"])
+        presentation, used = wallet.present(wallet.prepare(created["request"]).approve())
         assert used == [summary.id]
         assert story.submit(created, presentation).json()["verified"] is True
 

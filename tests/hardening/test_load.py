@@ -20,6 +20,15 @@ three 409 ``replay``. Zero errors (any other status, any transport error) and no
 accepted twice. Throughput (all requests and writes), p50/p99 per kind go to
 ``docs/benchmarks/load.json`` and a line in ``docs/benchmarks/load.md`` when
 ``ZKCRED_LOAD_WRITE=1`` (else to the test's temporary directory, so CI leaves the tree clean).
+
+With ``--webhooks`` (or ``ZKCRED_LOAD_WEBHOOKS=1``) the lender has a webhook endpoint: a
+receiver in its own process on loopback that answers every 10th POST with 500. The verifier
+takes ``max_attempts=2``, so step 4 rejects the request for good (``too-many-attempts``) and
+step 5 reads ``rejected``: every cycle and every race ends in a verdict and an event. After
+the run, every verdict must have been delivered — no request without a delivery, none
+delivered twice with different content or ids, every signature valid, each body's verdict
+the one ``GET /requests/{id}`` reports — and the figures go to ``load-webhooks.json`` (a
+line in ``load.md`` marked "webhooks").
 """
 
 from __future__ import annotations
@@ -58,17 +67,31 @@ def _pct(values: list[float], q: float) -> float:
 
 @pytest.mark.load
 @pytest.mark.postgres
-def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
+def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path, request):
     reason = postgres_unreachable()
     if reason:
         pytest.skip(reason)
     from bench.compare_http import _Services
 
+    webhooks = request.config.getoption("--webhooks") or os.environ.get("ZKCRED_LOAD_WEBHOOKS") == "1"
     services = _Services(tmp_path, SHAPE, lambda _: None)
     cleanup = None
+    hook: _Hook | None = None
     try:
-        proc, base, key, cleanup = services.verifier("postgresql", WORKERS)
+        env = None
+        if webhooks:
+            hook = _Hook(tmp_path)
+            env = {
+                "ZKCRED_VERIFIER_MAX_ATTEMPTS": "2",
+                "ZKCRED_VERIFIER_WEBHOOK_RETRY_BASE": "0.2",
+                "ZKCRED_VERIFIER_WEBHOOK_RETRY_MAX": "2",
+            }
+        proc, base, key, cleanup = services.verifier("postgresql", WORKERS, env=env)
         lender_h = {"Authorization": f"Bearer {key}"}
+        if hook is not None:
+            r = httpx.post(f"{base}/webhooks", json={"url": hook.url}, headers=lender_h, timeout=30)
+            assert r.status_code == 201, r.text
+            hook.secret = r.json()["secret"]
         ask = {
             "disclose": ["country"],
             "credential_definitions": [services.definition_id],
@@ -84,11 +107,11 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
             return r.json()
 
         # before the clock: a decoy (valid, for a request of its own) and the valid presentations to race
-        decoy = services.wallet.present(new_request()["request"])[0]
+        decoy = services.wallet.present(services.wallet.prepare(new_request()["request"]).approve())[0]
         races = []
         for _ in range(RACES):
             created = new_request()
-            races.append((created, services.wallet.present(created["request"])[0]))
+            races.append((created, services.wallet.present(services.wallet.prepare(created["request"]).approve())[0]))
         for _ in range(2 * WORKERS):  # warm every worker's resolver (ledger replay) outside the clock
             created = new_request()
             prep.post(f"/requests/{created['id']}/presentation", json={"presentation": decoy})
@@ -97,6 +120,8 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
         lat: dict[str, list[float]] = {k: [] for k in ("create", "document", "verdict", "retry", "status", "race")}
         errors: list[str] = []
         cycles = [0]
+        finals: dict[str, str] = {}  # request id → its final status (webhooks: every cycle ends in one)
+        retry_reason, after_retry = ("too-many-attempts", "rejected") if webhooks else ("invalid_proof", "pending")
         stop = threading.Event()
 
         def timed(kind: str, fn, expect: int):
@@ -141,8 +166,15 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                         lambda rid=rid: c.post(f"/requests/{rid}/presentation", json={"presentation": decoy}),
                         200,
                     )
+                    if r is not None and r.json()["reason"] != retry_reason:
+                        with lock:
+                            errors.append(f"retry verdict: {r.text[:160]}")
+                    elif r is not None and webhooks:
+                        with lock:
+                            finals[rid] = "rejected"
                     r = timed("status", lambda rid=rid: c.get(f"/requests/{rid}", headers=lender_h), 200)
-                    if r is not None and r.json()["status"] != "pending":  # failures never spend a request
+                    # failures never spend a request (webhooks: the second, at max_attempts=2, rejects it)
+                    if r is not None and r.json()["status"] != after_retry:
                         with lock:
                             errors.append(f"status after a verdict: {r.text[:160]}")
                     with lock:
@@ -194,6 +226,10 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
         assert all(r == [200] + [409] * (RACERS - 1) for r in race_results), race_results  # one acceptance per nonce
         for created, _ in races:
             assert prep.get(f"/requests/{created['id']}", headers=lender_h).json()["status"] == "verified"
+            finals[created["id"]] = "verified"
+        delivered = None
+        if hook is not None:
+            delivered = hook.check(finals, prep, lender_h, stopped=time.perf_counter())
         total = sum(len(v) for v in lat.values())
         writes = len(lat["create"]) + len(lat["verdict"]) + len(races)
         result = {
@@ -226,6 +262,13 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                 if v
             },
         }
+        if delivered is not None:
+            result["command"] += " --webhooks"
+            result["setup"]["webhooks"] = (
+                "one endpoint: a receiver process on loopback answering every 10th POST with 500; "
+                "max_attempts=2 (every cycle ends rejected); retries 0.2 s doubling to 2 s"
+            )
+            result["webhooks"] = delivered
         every = [x for v in lat.values() for x in v]
         result["latency_ms"]["all"] = {
             "n": len(every),
@@ -233,14 +276,23 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
             "p99": round(_pct(every, 0.99), 1),
         }
         out = ROOT / "docs" / "benchmarks" if os.environ.get("ZKCRED_LOAD_WRITE") == "1" else tmp_path
-        (out / "load.json").write_text(json.dumps(result, indent=2) + "\n")
+        (out / ("load-webhooks.json" if webhooks else "load.json")).write_text(json.dumps(result, indent=2) + "\n")
+        hooked = ""
+        if delivered is not None:
+            hooked = (
+                f" **Webhooks**: {delivered['verdicts']} verdicts, each delivered ({delivered['posts']} POSTs, "
+                f"{delivered['answered_500']} answered 500 and retried, {delivered['duplicates']} duplicates with "
+                f"the same id and body, 0 missing or different); the queue drained {delivered['drain_s']} s after "
+                f"the clients stopped."
+            )
         line = (
-            f"- {result['measured']} ({result['commit']}), {WORKERS} workers on PostgreSQL, {CLIENTS} clients, "
+            f"- {result['measured']} ({result['commit']}){' **with webhooks**' if webhooks else ''}, "
+            f"{WORKERS} workers on PostgreSQL, {CLIENTS} clients, "
             f"{wall:.0f} s: {total} requests ({result['throughput_rps']} req/s; writes "
             f"{result['write_throughput_rps']}/s), p50 {result['latency_ms']['all']['p50']} ms, p99 "
             f"{result['latency_ms']['all']['p99']} ms (verdicts: p50 {result['latency_ms']['verdict']['p50']} ms, "
             f"p99 {result['latency_ms']['verdict']['p99']} ms); 0 errors; {len(races)} races × {RACERS}, "
-            f"no nonce accepted twice.\n"
+            f"no nonce accepted twice.{hooked}\n"
         )
         md = out / "load.md"
         if not md.exists():
@@ -259,4 +311,88 @@ def test_verifier_on_postgres_with_two_workers_under_32_clients(tmp_path):
                 services._stop(proc)
             finally:
                 cleanup()
+        if hook is not None:
+            hook.close()
         services.close()
+
+
+class _Hook:
+    """The lender's webhook receiver, in its own process (``tests.verifier.webhook_receiver``)."""
+
+    FAIL_EVERY = 10
+
+    def __init__(self, tmp: Path) -> None:
+        import socket
+        import sys
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/hooks/zkcred"
+        self.log = tmp / "webhooks.jsonl"
+        self.secret = ""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.verifier.webhook_receiver", str(port), str(self.log), str(self.FAIL_EVERY)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp / "receiver.log").open("wb"),
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.url, timeout=1)  # 405: it listens
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and self.proc.poll() is None, "the receiver did not start"
+                time.sleep(0.1)
+
+    def posts(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.endswith("}")]
+
+    def check(self, finals: dict[str, str], client: httpx.Client, lender_h: dict, stopped: float) -> dict:
+        """Wait until every final verdict was delivered (≤ 120 s), then check each delivery (class doc)."""
+        from verifier.webhooks import verify_webhook
+
+        deadline = time.monotonic() + 120
+        while True:
+            posts = self.posts()
+            ok = {json.loads(p["body"])["data"]["id"] for p in posts if p["answered"] == 200}
+            missing = finals.keys() - ok
+            if not missing:
+                break
+            assert time.monotonic() < deadline, f"{len(missing)} verdicts never delivered, e.g. {sorted(missing)[:3]}"
+            time.sleep(0.25)
+        drain = time.perf_counter() - stopped
+        by_request: dict[str, list[dict]] = {}
+        for p in posts:
+            headers = {"webhook-id": p["id"], "webhook-timestamp": p["timestamp"], "webhook-signature": p["signature"]}
+            event = verify_webhook(self.secret, headers, p["body"])  # raises on a bad signature
+            by_request.setdefault(event["data"]["id"], []).append({**p, "event": event})
+        assert by_request.keys() == finals.keys(), "a delivery for a request with no final verdict"
+        for request_id, got in by_request.items():
+            assert len({p["body"] for p in got}) == 1, f"{request_id}: delivered with different content"
+            assert len({p["id"] for p in got}) == 1, f"{request_id}: delivered under different ids"
+            event = got[0]["event"]
+            assert event["data"]["status"] == finals[request_id] == event["type"].removeprefix("request.")
+        for request_id in list(finals)[:200]:  # the body is the verdict the lender reads (a sample)
+            view = client.get(f"/requests/{request_id}", headers=lender_h).json()
+            assert by_request[request_id][0]["event"]["data"]["verdict"] == view["verdict"], request_id
+        answered_ok = sum(1 for p in posts if p["answered"] == 200)
+        return {
+            "verdicts": len(finals),
+            "posts": len(posts),
+            "answered_500": sum(1 for p in posts if p["answered"] == 500),
+            "duplicates": answered_ok - len(finals),
+            "missing": 0,
+            "different_content": 0,
+            "drain_s": round(drain, 1),
+        }
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

@@ -65,13 +65,13 @@ def test_proof_for_another_request_or_verifier(story):
     c = story.new_request()
     for field, value in (("verifier_id", "another-lender"), ("nonce", b["request"]["nonce"])):
         forged = {**copy.deepcopy(c["request"]), field: value}
-        presentation, _ = story.wallets[0].present(forged)
+        presentation, _ = story.wallets[0].present(story.wallets[0].prepare(forged).approve())
         d = story.new_request()
         assert _reason(story.submit(d, presentation)) == "invalid_proof", field
     # the same predicates with a weaker threshold than asked
     weaker = copy.deepcopy(c["request"])
     weaker["queries"][0]["predicates"][0]["value"] = 10
-    presentation, _ = story.wallets[0].present(weaker)
+    presentation, _ = story.wallets[0].present(story.wallets[0].prepare(weaker).approve())
     assert _reason(story.submit(c, presentation)) == "invalid_proof"
 
 
@@ -79,7 +79,7 @@ def test_definition_not_accepted(story):
     created = story.new_request(credential_definitions=[story.other_def["id"]])
     mine = copy.deepcopy(created["request"])
     mine["queries"][0]["credential_definitions"] = [story.cred_def["id"]]
-    presentation, _ = story.wallets[0].present(mine)
+    presentation, _ = story.wallets[0].present(story.wallets[0].prepare(mine).approve())
     assert _reason(story.submit(created, presentation)) == "definition_not_accepted"
 
 
@@ -129,4 +129,4 @@ def test_revoked_credential_and_stale_accumulator(fresh):
     from wallet import NoMatchingCredential
 
     with pytest.raises(NoMatchingCredential):
-        ada.present(story.new_request()["request"])
+        ada.present(ada.prepare(story.new_request()["request"]).approve())

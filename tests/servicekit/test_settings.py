@@ -55,7 +55,7 @@ def test_flags_over_environment_over_file_over_defaults(state):
     assert s.origin("ledger_url") == "command line" and s.origin("log_level") == "default"
     assert s.config_file == state / "zkcred.toml"
     # built directly, settings read nothing but their arguments (tests stay hermetic)
-    assert VerifierSettings(verifier_url="http://x").verifier_id == "zkcred-verifier"
+    assert VerifierSettings(verifier_url="http://x").verifier_id is None  # the id comes from the key
 
 
 def test_old_variable_names_keep_working(state):

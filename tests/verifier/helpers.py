@@ -23,17 +23,21 @@ from circuits.codec import b64e
 from circuits.credentials import Credential, CredentialDefinition, PresentationRequest, RevocationRegistry
 from circuits.issuance import create_credential, create_credential_request, process_credential
 from circuits.presentation import RevocationWitness, create_presentation
-from ledger.entries import public_key_bytes
+from ledger.entries import public_key_bytes, verifier_id_of
 from ledger.log import LedgerLog
 from ledger.store import MemoryStore
 from tests.circuits.presentation_fixtures import EXPIRY, SCHEMA, VALUES, new_link_secret
 from verifier.db import SqlRequestStore, init_db, make_engine
+from verifier.identity import ensure_registered, in_process
 from verifier.resolver import LedgerResolver, LocalLedgerSource
 from verifier.service import VerifierService
 
 ISSUER_ID = "issuer-1"
 REGISTRY_ID = "revreg:test"
-VERIFIER_ID = "verifier.test"
+#: The verifier's key (fixed, so its id is a constant of the tests) and the id derived from it.
+VERIFIER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+VERIFIER_ID = verifier_id_of(public_key_bytes(VERIFIER_KEY))
+VERIFIER_URL = "https://verifier.test"
 
 
 class Clock:
@@ -184,8 +188,16 @@ def make_service(
     init_db(engine)
     source = LocalLedgerSource(world.log, ledger_key=ledger_key or world.ledger_public)
     resolver = LedgerResolver(source, refresh_interval=refresh_interval, clock=clock)
+    identity = ensure_registered(  # on the world's ledger (once per world: the content is appended once)
+        engine=engine,
+        key=VERIFIER_KEY,
+        name="Verifier Test",
+        origins=[VERIFIER_URL],
+        public_url=VERIFIER_URL,
+        ledger=in_process(world.log),
+    )
     return VerifierService(
-        store=SqlRequestStore(engine), resolver=resolver, verifier_id=VERIFIER_ID, clock=clock, backend=world.be
+        store=SqlRequestStore(engine), resolver=resolver, identity=identity, clock=clock, backend=world.be
     ), engine
 
 

@@ -39,7 +39,7 @@ def test_debt_to_income_across_two_credentials_is_verified_without_the_values(sm
             "value": 0,
         }
     ]
-    result = w.submit_detailed(created["request_url"])
+    result = w.submit_detailed(w.prepare(created["request_url"]).approve())
     verdict = result.verdict
     assert verdict["verified"], verdict
     assert result.chosen == {"tax": ids["tax"][0], "bank": ids["bank"][0]}
@@ -59,11 +59,11 @@ def test_a_false_relation_is_refused_by_the_wallet_before_any_proof(sme, monkeyp
     """10 × 400 000 = 4 000 000 = 2000 × 2 000: ``≥ 0`` holds exactly, ``≥ 1`` is false by one unit."""
     w, ids = sme["wallet"](tax=[TAX], bank=[BANK])
     exact = sme["ask"](_body(sme, "10*tax.revenue - 2000*bank.monthly_debt >= 0"))
-    assert w.submit(exact["request_url"])["verified"]
+    assert w.submit(w.prepare(exact["request_url"]).approve())["verified"]
     created = sme["ask"](_body(sme, "10*tax.revenue - 2000*bank.monthly_debt >= 1"))
     monkeypatch.setattr(wallet_core, "create_presentation", _no_proof)
     with pytest.raises(NoMatchingCredential, match="10 × tax.revenue − 2000 × bank.monthly_debt ≥ 1"):
-        w.submit(created["request_url"])
+        w.prepare(created["request_url"])  # the consent summary is never even shown
     monkeypatch.undo()
     assert sme["http"].get(f"/requests/{created['id']}").json()["status"] == "pending"
     # A holder skipping the wallet's check cannot make the proof: the bound's range value is negative.
@@ -80,14 +80,12 @@ def test_one_picker_checks_equalities_and_linear_predicates_together(sme):
     other = {**BANK, "company_id": "KVK-999"}
     w, ids = sme["wallet"](tax=[TAX], bank=[heavy, other, BANK])
     created = sme["ask"](_body(sme, "10*tax.revenue - 2000*bank.monthly_debt >= 0"))
-    result = w.submit_detailed(created["request_url"])
+    result = w.submit_detailed(w.prepare(created["request_url"]).approve())
     assert result.verdict["verified"], result.verdict
     assert result.chosen == {"tax": ids["tax"][0], "bank": ids["bank"][2]}
+    created = sme["ask"](_body(sme, "10*tax.revenue - 2000*bank.monthly_debt >= 0"))
     with pytest.raises(NoMatchingCredential, match="10 × tax.revenue − 2000 × bank.monthly_debt ≥ 0"):
-        w.submit(
-            sme["ask"](_body(sme, "10*tax.revenue - 2000*bank.monthly_debt >= 0"))["request_url"],
-            choose={"bank": ids["bank"][0]},
-        )
+        w.prepare(created["request_url"], choose={"bank": ids["bank"][0]})  # the holder's pick cannot work
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def test_two_credentials_of_one_company_verified_with_a_verdict_per_query(sme):
     created = sme["ask"]()
     assert [q["id"] for q in created["request"]["queries"]] == ["tax", "bank"]
     assert created["request"]["equalities"] == [["tax.company_id", "bank.company_id"]]
-    result = w.submit_detailed(created["request_url"])
+    result = w.submit_detailed(w.prepare(created["request_url"]).approve())
     verdict = result.verdict
     assert verdict["verified"], verdict
     assert result.chosen == {"tax": ids["tax"][0], "bank": ids["bank"][0]}
@@ -148,18 +148,18 @@ def test_two_credentials_of_one_company_verified_with_a_verdict_per_query(sme):
 def test_the_wallet_picks_the_tax_credential_of_the_company_the_bank_knows(sme):
     other = {**TAX, "company_id": "KVK-999", "company_name": "Other BV"}
     w, ids = sme["wallet"](tax=[other, TAX], bank=[BANK])  # the other company's tax credential is stored first
-    result = w.submit_detailed(sme["ask"]()["request_url"])
+    result = w.submit_detailed(w.prepare(sme["ask"]()["request_url"]).approve())
     assert result.verdict["verified"] and result.chosen["tax"] == ids["tax"][1]
     assert result.verdict["disclosed"]["tax"] == {"company_name": "Acme BV"}
     with pytest.raises(NoMatchingCredential, match="equality differs"):  # the holder's own pick cannot work
-        w.submit(sme["ask"]()["request_url"], choose={"tax": ids["tax"][0]})
+        w.submit(w.prepare(sme["ask"]()["request_url"], choose={"tax": ids["tax"][0]}).approve())
 
 
 def test_different_company_ids_are_refused(sme, monkeypatch):
     w, ids = sme["wallet"](tax=[TAX], bank=[{**BANK, "company_id": "KVK-200"}])
     created = sme["ask"]()
     with pytest.raises(NoMatchingCredential, match="equality differs"):
-        w.submit(created["request_url"])
+        w.submit(w.prepare(created["request_url"]).approve())
     forged = _forge(monkeypatch, created["request"], [(w, ids["tax"][0]), (w, ids["bank"][0])], w._link_secret)
     assert _post(sme, created, forged) == {
         "verified": False,
@@ -175,7 +175,7 @@ def test_credentials_of_two_holders_are_refused(sme, monkeypatch):
     bob, bob_ids = sme["wallet"](bank=[BANK])  # the same company, another holder (another link secret)
     created = sme["ask"]()
     with pytest.raises(NoMatchingCredential):
-        ada.submit(created["request_url"])
+        ada.submit(ada.prepare(created["request_url"]).approve())
     for link in (ada._link_secret, bob._link_secret):
         forged = _forge(monkeypatch, created["request"], [(ada, ada_ids["tax"][0]), (bob, bob_ids["bank"][0])], link)
         assert _post(sme, created, forged)["reason"] == "invalid_proof"
@@ -207,7 +207,7 @@ def test_tampered_presentations_are_refused_and_the_real_one_still_verifies(sme)
 
     def fresh() -> tuple[dict[str, Any], dict[str, Any]]:
         created = sme["ask"]()
-        return created, w.present_detailed(w.fetch_request(created["request_url"])["request"]).presentation
+        return created, w.present_detailed(w.prepare(created["request_url"]).approve()).presentation
 
     cases = _tampered(fresh()[1])
     assert len(cases) >= 6
@@ -287,7 +287,7 @@ def test_the_one_query_form_is_unchanged(sme):
         }
     )
     assert [q["id"] for q in created["request"]["queries"]] == ["credential"]
-    verdict = w.submit(created["request_url"])
+    verdict = w.submit(w.prepare(created["request_url"]).approve())
     assert set(verdict) == {"verified", "disclosed", "predicates", "reason"}
     assert verdict["verified"] and verdict["disclosed"] == {"company_name": "Acme BV"}
     assert "credential: revenue >= 250000" in verdict["predicates"]
@@ -303,7 +303,7 @@ def test_a_pseudonym_over_several_credentials_is_the_holders_one(sme):
         created = sme["ask"]({**sme_request(sme["definitions"]), "pseudonym": True})
         contexts = [q.get("pseudonym_context") for q in created["request"]["queries"]]
         assert contexts[0] is not None and contexts[1:] == [None]
-        assert w.submit(created["request_url"])["verified"]
+        assert w.submit(w.prepare(created["request_url"]).approve())["verified"]
         seen.append(sme["http"].get(f"/requests/{created['id']}").json())
     assert seen[0]["pseudonym"] == seen[1]["pseudonym"] and seen[1]["earlier_requests"] == [seen[0]["id"]]
 
@@ -319,7 +319,7 @@ def test_escrow_names_the_query_of_its_attribute(sme):
     created = sme["ask"]({**sme_request(sme["definitions"]), "escrow": escrow})
     tax, bank = created["request"]["queries"]
     assert "escrow" not in tax and bank["escrow"]["attribute"] == "balance" and bank["escrow"]["label"] == "loan-7"
-    verdict = w.submit(created["request_url"])
+    verdict = w.submit(w.prepare(created["request_url"]).approve())
     assert verdict["verified"] and verdict["escrow"]["attribute"] == "balance", verdict
     assert any("escrow" in p or "encrypted" in p for p in verdict["queries"]["bank"]["predicates"]), verdict
     for attribute, reason in (("vat.balance", "no query 'vat'"), ("balance", "not a reference")):

@@ -74,7 +74,9 @@ def _ask(world, label="loan-42", **escrow):
 def _answered(world, label="loan-42"):
     created = _ask(world, label)
     assert created.status_code == 201, created.text
-    verdict = world["wallet"].submit(created.json()["request_url"])
+    summary = world["wallet"].prepare(created.json()["request_url"])
+    assert summary.escrows == tuple(escrow_notices(created.json()["request"]))  # shown before consent
+    verdict = world["wallet"].submit(summary.approve())
     assert verdict["verified"], verdict
     status = world["ver"].get(f"/requests/{created.json()['id']}", headers=world["lender"]).json()
     return created.json(), status

@@ -16,7 +16,7 @@ def test_sdk_submits_through_a_deep_link(world):  # noqa: F811
     carol.accept_offer(world["offer"](64000))
     asked = world["ask"]()
     assert carol.fetch_request(asked["deep_link"]) == carol.fetch_request(asked["request_url"])
-    assert carol.submit(asked["deep_link"])["verified"] is True
+    assert carol.submit(carol.prepare(asked["deep_link"]).approve())["verified"] is True
     assert world["status"](asked["id"])["status"] == "verified"
     with pytest.raises(WalletError, match="unknown deep link action"):
         carol.fetch_request(asked["deep_link"].replace("zkcred://present", "zkcred://pay"))
@@ -31,7 +31,7 @@ def test_cli_present_takes_a_deep_link_and_refuses_bad_ones(world, monkeypatch, 
     monkeypatch.setattr(cli, "_open", lambda *a, **k: dave)
     runner = CliRunner()
     asked = world["ask"]()
-    out = runner.invoke(cli.app, ["present", asked["deep_link"], "--submit", "--json"])
+    out = runner.invoke(cli.app, ["present", asked["deep_link"], "--submit", "--json", "--yes"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["verified"] is True
 
@@ -60,6 +60,8 @@ def test_cli_accept_takes_an_accept_deep_link(world, monkeypatch, tmp_path):  # 
     monkeypatch.setattr(cli, "_load", lambda source: served[source])
     from servicekit import deeplinks
 
-    r = CliRunner().invoke(cli.app, ["accept", deeplinks.build("accept", "https://issuer.example/offers/1"), "--json"])
+    r = CliRunner().invoke(
+        cli.app, ["accept", deeplinks.build("accept", "https://issuer.example/offers/1"), "--json", "--yes"]
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["schema"]

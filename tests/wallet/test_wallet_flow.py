@@ -7,6 +7,7 @@ import json
 import secrets
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from circuits.backend import get_backend
@@ -95,22 +96,22 @@ def test_revocation_updates_others_and_stops_the_revoked(world):
     alice, bob = world["wallet"]("alice"), world["wallet"]("bob")
     a = alice.accept_offer(world["offer"](64000))
     bob.accept_offer(world["offer"](70000))
-    assert alice.submit(world["ask"]()["request_url"])["verified"]
+    assert alice.submit(alice.prepare(world["ask"]()["request_url"]).approve())["verified"]
     assert world["iss"].post(f"/admin/credentials/{a.id}/revoke", headers=world["admin"]).status_code == 200
     # Bob's witness is behind and the request's max_staleness is 0: his wallet syncs before proving.
-    assert bob.submit(world["ask"]()["request_url"])["verified"]
+    assert bob.submit(bob.prepare(world["ask"]()["request_url"]).approve())["verified"]
     assert bob.sync()["updated"] == 0  # nothing left to apply
-    assert bob.submit(world["ask"]()["request_url"])["verified"]
+    assert bob.submit(bob.prepare(world["ask"]()["request_url"]).approve())["verified"]
     assert alice.sync()["revoked"] == 1
     with pytest.raises(NoMatchingCredential, match="revoked"):
-        alice.present(alice.fetch_request(world["ask"]()["request_url"])["request"])
+        alice.present(alice.prepare(alice.fetch_request(world["ask"]()["request_url"])).approve())
 
 
 def test_false_predicate_is_named(world):
     carol = world["wallet"]("carol")
     carol.accept_offer(world["offer"](30000))
     with pytest.raises(NoMatchingCredential, match="income >= 50000"):
-        carol.submit(world["ask"]()["request_url"])
+        carol.submit(carol.prepare(world["ask"]()["request_url"]).approve())
 
 
 def test_offer_cannot_be_used_twice_or_forged(world):
@@ -141,26 +142,30 @@ def test_a_cancelled_offer_is_refused_with_a_clear_message(world):
 
 
 def test_wallet_presents_a_pseudonym_and_names_its_lender(world):
+    vid = world["verifier"].verifier_id  # verifier-<hex>: derived from its registered key
     frank = world["wallet"]("frank")
     frank.accept_offer(world["offer"](64000))
     plain = world["ask"]()
-    assert pseudonym_scopes(plain["request"]) == [] and frank.present_detailed(plain["request"]).pseudonyms == []
+    assert (
+        pseudonym_scopes(plain["request"]) == []
+        and frank.present_detailed(frank.prepare(plain["request"]).approve()).pseudonyms == []
+    )
 
     first = world["ask"](pseudonym=True)
-    result = frank.submit_detailed(first["request_url"])
+    result = frank.submit_detailed(frank.prepare(first["request_url"]).approve())
     assert result.verdict["verified"], result.verdict
     [scope] = result.pseudonyms
-    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", "lender-demo/L", "L", None)
-    assert scope.describe() == "lender 'L' at lender-demo"
+    assert (scope.query_id, scope.context, scope.lender, scope.campaign) == ("credential", f"{vid}/L", "L", None)
+    assert scope.describe() == f"lender 'L' at {vid}"
     second = world["ask"](pseudonym=True)
-    assert frank.submit(second["request_url"])["verified"]
+    assert frank.submit(frank.prepare(second["request_url"]).approve())["verified"]
     again = world["status"](second["id"])
     assert again["seen_before"] is True and again["earlier_requests"] == [first["id"]]
 
     at_other = world["ask"](pseudonym={"context": "car loans/2026"}, by="Other Bank")
-    [scope] = frank.submit_detailed(at_other["request_url"]).pseudonyms
+    [scope] = frank.submit_detailed(frank.prepare(at_other["request_url"]).approve()).pseudonyms
     assert (scope.context, scope.lender, scope.campaign) == (
-        "lender-demo/Other%20Bank/car%20loans%2F2026",
+        f"{vid}/Other%20Bank/car%20loans%2F2026",
         "Other Bank",
         "car loans/2026",
     )
@@ -178,38 +183,47 @@ def test_a_context_outside_the_lender_form_is_reported_as_such():
 def test_cli_present_shows_the_lender_context(world, monkeypatch, tmp_path):
     import zkcred.wallet_cli as cli
 
+    vid = world["verifier"].verifier_id
     grace = world["wallet"]("grace")
     grace.accept_offer(world["offer"](64000))
     monkeypatch.setattr(cli, "_open", lambda *a, **k: grace)
+    monkeypatch.setattr(cli, "console", Console(width=200))  # the panel's lines unwrapped, whatever the terminal
     runner = CliRunner()
 
     request = world["ask"](pseudonym=True)
     path = tmp_path / "request.json"
     path.write_text(json.dumps(request))
-    out = runner.invoke(cli.app, ["present", str(path), "--json"])
+    out = runner.invoke(cli.app, ["present", str(path), "--json", "--yes"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["pseudonyms"] == [
         {
             "query_id": "credential",
-            "context": "lender-demo/L",
-            "verifier_id": "lender-demo",
+            "context": f"{vid}/L",
+            "verifier_id": vid,
             "lender": "L",
             "campaign": None,
         }
     ]
 
-    human = runner.invoke(cli.app, ["present", request["request_url"], "--submit"], env={"COLUMNS": "200"})
+    human = runner.invoke(cli.app, ["present", request["request_url"], "--submit", "--yes"], env={"COLUMNS": "200"})
     assert human.exit_code == 0, human.output
-    lines = human.stdout.splitlines()
-    assert lines[0].startswith("pseudonym: for lender 'L' at lender-demo (context lender-demo/L)")  # before
-    assert lines[1] == "✔ verified"
-    assert "presented a pseudonym for lender 'L' at lender-demo" in lines[2]  # after
-
+    said = " ".join(human.stdout.split())  # rich may wrap long lines
+    who = f"'L' at verifier 'Demo Lending Verifier' ({vid}), http://verifier.demo, registered at ledger seq"
+    nym = f"for lender 'L' at {vid} (context {vid}/L)"
+    after = f"presented a pseudonym for lender 'L' at {vid}"
+    assert said.index("L asks for a presentation") < said.index(who) < said.index(nym) < said.index("✔ verified")
+    assert said.index("✔ verified") < said.index(after)
+    assert "income is at least 50 000 (value not revealed)" in said
+    assert "issued by 'Payroll Demo BV', registered at ledger seq 0" in said  # the registered name, not an id
     verdict = json.loads(
-        runner.invoke(cli.app, ["present", world["ask"](pseudonym=True)["request_url"], "--submit", "--json"]).stdout
+        runner.invoke(
+            cli.app, ["present", world["ask"](pseudonym=True)["request_url"], "--submit", "--json", "--yes"]
+        ).stdout
     )
     assert verdict["verified"] is True and verdict["pseudonyms"][0]["lender"] == "L"
-    assert runner.invoke(cli.app, ["present", world["ask"]()["request_url"], "--submit", "--json"]).exit_code == 0
+    assert (
+        runner.invoke(cli.app, ["present", world["ask"]()["request_url"], "--submit", "--json", "--yes"]).exit_code == 0
+    )
 
 
 def test_a_lost_issuance_answer_is_retried_with_the_same_request(world, tmp_path):
@@ -266,7 +280,7 @@ def test_a_holder_behind_the_ledger_syncs_retries_and_is_verified_on_one_request
     ivan.accept_offer(world["offer"](64000))
     _revoke_someone(world)
     asked = world["ask"]()
-    verdict = ivan.submit(asked["request_url"])
+    verdict = ivan.submit(ivan.prepare(asked["request_url"]).approve())
     assert verdict["verified"] is True, verdict
     assert router.posts == [asked["presentation_url"]] * 2  # stale, then verified: one request
     row = world["verifier"].store.get_request(request_id=asked["id"])
@@ -283,10 +297,10 @@ def test_a_wallet_syncs_before_proving_when_its_view_is_older_than_max_staleness
     _revoke_someone(world)
     now[0] += 120  # two minutes since the wallet last looked at the ledger
     fresh_enough = world["ask"](max_staleness=3600)  # the verifier accepts an hour: no sync needed, none done
-    assert judy.submit(fresh_enough["request_url"])["verified"]
+    assert judy.submit(judy.prepare(fresh_enough["request_url"]).approve())["verified"]
     assert judy._store.all("credential")[0][1]["checked_at"] < now[0]
     asked = world["ask"](max_staleness=60)
-    assert judy.submit(asked["request_url"])["verified"]
+    assert judy.submit(judy.prepare(asked["request_url"]).approve())["verified"]
     assert router.posts == [fresh_enough["presentation_url"], asked["presentation_url"]]  # synced first: one post
     assert judy._store.all("credential")[0][1]["checked_at"] == now[0]
 
@@ -304,7 +318,7 @@ def test_an_expired_request_is_refused_before_proving(world, monkeypatch, capsys
     asked = world["ask"]()
     now[0] = time.time() + 301  # the requests expire in 300 s
     with pytest.raises(WalletError, match=r"expired at .*ask the lender for a new request"):
-        kate.submit(asked["request_url"])
+        kate.submit(kate.prepare(asked["request_url"]).approve())
     assert router.posts == [] and world["status"](asked["id"])["status"] == "pending"
 
     from zkcred.cli import run
@@ -337,7 +351,7 @@ def test_linear_predicate_picks_the_credential_that_meets_it(world):
         assert r.status_code == 201, r.text
         return r.json()
 
-    verdict = fran.submit(ask(120_000)["request_url"])
+    verdict = fran.submit(fran.prepare(ask(120_000)["request_url"]).approve())
     assert verdict["verified"] and "2 × credential.income ≥ 120000" in verdict["predicates"], verdict
     with pytest.raises(NoMatchingCredential, match=r"no credentials meet 2 × credential.income ≥ 128001"):
-        fran.submit(ask(128_001)["request_url"])
+        fran.prepare(ask(128_001)["request_url"])
