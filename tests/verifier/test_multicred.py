@@ -25,6 +25,7 @@ from circuits.presentation import RevocationWitness, create_presentation
 from circuits.statements.plan import compile_plan
 from tests.postgres import postgres_schema
 from tests.servers import serve
+from verifier.identity import ensure_registered, in_process
 from wallet import HttpRouter, NoMatchingCredential, Wallet
 from zkcred.demo import LEDGER_URL, VERIFIER_URL, _services, sme_definitions, sme_issuers, sme_offer, sme_request
 
@@ -47,6 +48,16 @@ def sme(request, tmp_path_factory):  # type: ignore[no-untyped-def]
         }
         with serve(app) as url:
             app.state.public_url = url  # the URLs it hands out are the real server's
+            # and the verifier's registration names that origin (a verifier_update), or wallets refuse it
+            assert verifier.identity is not None
+            verifier.identity = ensure_registered(
+                engine=verifier.store.engine,
+                key=verifier.identity.key,
+                name=verifier.identity.name,
+                origins=[*verifier.identity.origins, url],
+                public_url=url,
+                ledger=in_process(log),
+            )
             lender = {"Authorization": f"Bearer {verifier.create_api_key(lender='SME Lender')}"}
             http = httpx.Client(base_url=url, headers=lender, timeout=30)
 
