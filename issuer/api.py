@@ -16,6 +16,7 @@
     GET  /admin/audit?action=&actor=&token_id=&object_type=&object_id=&since=&until=&limit=&offset=
                                               who did which admin write, when, on what (admin)
     POST /credentials                         holder, with the offer's token: blind issuance
+    GET  /offers/{id}?token=                  holder: the offer document behind an offer's deep link
 
 Every admin route refuses a query parameter it does not declare (422 ``invalid-request``,
 :func:`known_query_only`, one dependency on every admin router), so a misspelt filter never
@@ -46,7 +47,7 @@ import logging
 import os
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
@@ -54,6 +55,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
+from issuer.console import install_console
 from issuer.errors import IssuerError
 from issuer.service import AUDIT_ACTIONS, MAX_BULK_OFFERS, MAX_PAGE, Actor, IssuerService
 from servicekit.app import bearer_scheme, create_service_app, error_responses
@@ -516,6 +518,19 @@ def list_audit(
     return {"items": [a.to_json() for a in items]}
 
 
+offer_documents = APIRouter(prefix="/offers", tags=["issuance"], responses=_ERRORS)
+
+
+@offer_documents.get("/{offer_id}", response_model=OfferPublic)
+def get_offer_document(
+    offer_id: Annotated[str, Path(max_length=64, pattern=NO_NUL)],
+    service: ServiceDep,
+    token: Annotated[str | None, Query(max_length=128, description="the offer's one-time token")] = None,
+) -> dict[str, Any]:
+    """The offer document behind an offer's deep link (the token in the URL is the capability; open offers only)."""
+    return service.offer_document(offer_id=offer_id, token=token)
+
+
 @issuance.post("", status_code=201, response_model=IssuedCredentialPublic)
 def issue_credential(
     body: CredentialRequestCreate, service: ServiceDep, token: OfferTokenDep, request: Request
@@ -572,8 +587,9 @@ def create_app(service: IssuerService, *, limits: Limits | None = None) -> FastA
         "ledger entries committed but not yet on the ledger (outbox)",
         lambda: len(service.outbox.pending()),
     )
-    for router in (schemas, definitions, offers, credentials_admin, audit, issuance):
+    for router in (schemas, definitions, offers, credentials_admin, audit, issuance, offer_documents):
         app.include_router(router)
+    install_console(app, service)  # the issuer's web console under /console (issuer.console)
     return app
 
 

@@ -782,11 +782,19 @@ class IssuerService:
         """The admin token's id and label (for the audit trail), or UNAUTHORIZED / FORBIDDEN."""
         if not token:
             raise IssuerError(ErrorKind.UNAUTHORIZED, "an admin bearer token is required")
-        with db.read_session(self.engine) as session:
-            row = session.exec(select(AdminToken).where(AdminToken.token_hash == token_hash(token))).first()
-        if row is None or row.revoked_at is not None:
+        actor = self.admin_actor_by_hash(token_hash(token))
+        if actor is None:
             raise IssuerError(ErrorKind.FORBIDDEN, "the bearer token is not a valid admin token")
-        return Actor(row.id, row.name)
+        return actor
+
+    def admin_actor_by_hash(self, hashed: str) -> Actor | None:
+        """The live admin token stored as ``hashed`` (its SHA-256, hex), or None (unknown or revoked).
+
+        The web console's session refers to its token this way: never the token itself.
+        """
+        with db.read_session(self.engine) as session:
+            row = session.exec(select(AdminToken).where(AdminToken.token_hash == hashed)).first()
+        return None if row is None or row.revoked_at is not None else Actor(row.id, row.name)
 
     # -------------------------------------------------------------- schemas
 
@@ -1322,6 +1330,33 @@ class IssuerService:
         return _offer_info(offer, None, now)
 
     # -------------------------------------------------------------- issuance
+
+    def offer_document(self, *, offer_id: str, token: str | None) -> dict[str, Any]:
+        """The offer document (as :meth:`create_offer` returned it) for the holder of its token, while it is open.
+
+        What a deep link ``zkcred://accept?offer_uri=<issuer>/offers/<id>?token=<token>`` hands a
+        wallet (the web console shows it as a QR code): the token is the capability, checked
+        as :meth:`issue_credential` checks it; a used, cancelled or expired offer is refused.
+        """
+        if not token:
+            raise IssuerError(ErrorKind.UNAUTHORIZED, "the offer's token is required")
+        with db.read_session(self.engine) as session:
+            offer = session.get(OfferRow, offer_id)
+            drow = None if offer is None else session.get(CredentialDefinitionRow, offer.definition_id)
+        if offer is None or drow is None:
+            raise IssuerError(ErrorKind.NOT_FOUND, f"no offer {offer_id!r}")
+        if not secrets.compare_digest(offer.token_hash, token_hash(token)):
+            raise IssuerError(ErrorKind.FORBIDDEN, "the token is not this offer's token", slug="invalid-token")
+        self._check_offer_open(offer)
+        return {
+            "offer_id": offer.id,
+            "token": token,
+            "issuer_url": self.settings.issuer_url,
+            "credential_definition_id": drow.id,
+            "definition": json.loads(drow.definition_json),
+            "attributes": json.loads(self._sealer.open(offer.values_sealed, _p_values(offer.id))),
+            "expires_at": _iso(offer.expires_at),
+        }
 
     def issue_credential(self, *, offer_id: str, token: str | None, request: str) -> dict[str, Any]:
         """Blind-sign the holder's request once per offer token; the credential and its witness."""

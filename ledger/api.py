@@ -33,6 +33,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from ledger.console import install_console
 from ledger.constants import DEFAULT_PAGE, MAX_PAGE
 from ledger.entries import MAX_JSON_INT, verify_tree_head
 from ledger.errors import ChainConflict, LedgerError
@@ -182,6 +183,7 @@ def create_app(
         limits=limits,
     )
     app.state.log = log
+    install_console(app)  # the public explorer under /console (ledger.console)
     metrics = app.state.metrics
     metrics.gauge_callback("ledger_entries", "entries in the log (its tree size)", lambda: log.head().size)
     app.state.appends = metrics.counter("ledger_appends", "entries appended through POST /entries")

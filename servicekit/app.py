@@ -10,7 +10,8 @@ checks, then includes its routers. The app it returns already has:
   names only the request id). Every problem carries ``request_id``; a 401 carries
   ``WWW-Authenticate: Bearer``.
 - **the same limits and strict JSON** on every request, before routing
-  (``servicekit.strictjson``): 413 / 415 / 400.
+  (``servicekit.strictjson``): 413 / 415 / 400 — except HTML form bodies under ``/console/``
+  (``servicekit.web``: the size limit holds, the form's CSRF token is checked there).
 - **a request id** per request: ``X-Request-ID`` from the client if sane, else fresh;
   echoed in the response header, in problem bodies and in every log line of the request.
 - **an access log line** per request (method, route template, status, duration) and a
@@ -162,6 +163,16 @@ def _route_template(scope: Scope, routes: Iterable[Any] = ()) -> str:
     return str(getattr(route, "path", None) or "<unmatched>")
 
 
+#: Where HTML forms are posted (``servicekit.web``): the only bodies that need not be JSON.
+CONSOLE_PREFIX = "/console/"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _console_form(scope: Scope, content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return str(scope.get("path", "")).startswith(CONSOLE_PREFIX) and media in _FORM_TYPES
+
+
 class _Disconnected(Exception):
     pass
 
@@ -261,17 +272,22 @@ class ScaffoldMiddleware:
                 return self._refuse(scope, "payload-too-large", f"bodies are at most {limit} bytes"), receive
         if body and scope.get("path", "") not in self.raw_bodies:
             content_type = headers.get("content-type", "")
-            if not is_json_media_type(content_type):
+            if _console_form(scope, content_type):
+                pass  # a web console's HTML form (servicekit.web checks its CSRF token); the size limit holds
+            elif not is_json_media_type(content_type):
                 return self._refuse(
                     scope, "unsupported-media-type", "send the body as application/json (UTF-8)"
                 ), receive
-            try:
-                loads_strict(
-                    bytes(body),
-                    self.limits if limit == self.limits.max_body_bytes else replace(self.limits, max_body_bytes=limit),
-                )
-            except JsonRejected as e:
-                return self._refuse(scope, "malformed-json", e.detail), receive
+            else:
+                try:
+                    loads_strict(
+                        bytes(body),
+                        self.limits
+                        if limit == self.limits.max_body_bytes
+                        else replace(self.limits, max_body_bytes=limit),
+                    )
+                except JsonRejected as e:
+                    return self._refuse(scope, "malformed-json", e.detail), receive
         sent = False
 
         async def replay() -> Message:

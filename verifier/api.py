@@ -228,6 +228,11 @@ async def request_events(
     stream ends after the status leaves ``pending`` (verified, rejected, expired) or after
     ``MAX_EVENTS_STREAM`` seconds (then reconnect); a ``: keep-alive`` comment every 15 s.
     """
+    return await status_events(service, lender, request_id, request)
+
+
+async def status_events(service: VerifierService, lender: str, request_id: str, request: Request) -> StreamingResponse:
+    """``GET /requests/{id}/events`` for ``lender`` (also the lender console's live page, signed in by cookie)."""
     first = await run_in_threadpool(_status_view, service, lender, request_id, request)  # 403/404 before streaming
 
     async def stream() -> AsyncIterator[bytes]:
@@ -350,6 +355,7 @@ def create_app(
     max_wait: float = MAX_WAIT,
     max_events_stream: float = MAX_EVENTS_STREAM,
     webhooks: Webhooks | None = None,
+    dev_mode: bool = False,
 ) -> FastAPI:
     """The verifier service over ``service``; ``public_url`` is the base of the URLs it hands out
     (default :data:`DEFAULT_PUBLIC_URL`; never taken from a request's ``Host`` header).
@@ -359,6 +365,7 @@ def create_app(
     connection at most (the documented 30 s / 600 s; lower only for tests such as fuzzing).
     ``webhooks``: the endpoints and dispatcher (``verifier.webhooks``; default: on the service's
     database with the default policy). The caller starts its dispatcher (``webhooks.start()``).
+    ``dev_mode``: the lender console's session cookie is not ``Secure`` (plain http on a laptop).
     """
     from verifier.webhooks_api import router as webhooks_router  # it imports this module's dependencies
 
@@ -386,6 +393,9 @@ def create_app(
     app.include_router(router)
     app.include_router(pseudonyms)
     app.include_router(webhooks_router)
+    from verifier.console import install_console  # it builds on this module's routes
+
+    install_console(app, service, dev_mode=dev_mode)  # the lender console under /console
     return app
 
 
@@ -416,4 +426,4 @@ def create_app_from_env() -> FastAPI:
     )
     webhooks = Webhooks(engine, WebhookPolicy.from_settings(settings))
     webhooks.start()  # every worker process delivers; a row is claimed by one (verifier.webhooks)
-    return create_app(service, public_url=settings.public_url, webhooks=webhooks)
+    return create_app(service, public_url=settings.public_url, webhooks=webhooks, dev_mode=settings.dev_mode)

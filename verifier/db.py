@@ -18,6 +18,7 @@ a conditional rejection at the limit, one transaction).
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,25 @@ def init_db(engine: Engine) -> None:
         except Exception:  # another worker added it first
             if column not in {c["name"] for c in inspect(engine).get_columns(RequestRow.__tablename__)}:
                 raise
+
+
+def console_secret(engine: Engine) -> bytes:
+    """The key the lender console signs its session cookies with: made once, shared by every worker.
+
+    Kept in ``verifier_state`` (``console_key``): whoever reads this database can forge a
+    console session — and could read every request and verdict anyway.
+    """
+    with Session(engine) as s:
+        row = s.get(StateRow, "console_key")
+        if row is None:
+            s.add(StateRow(name="console_key", value=secrets.token_hex(32)))
+            try:
+                s.commit()
+            except Exception:  # another worker made it first: use theirs
+                s.rollback()
+            row = s.get(StateRow, "console_key")
+        assert row is not None
+        return bytes.fromhex(row.value)
 
 
 def check_pinned_ledger_key(engine: Engine, key: bytes) -> None:
@@ -214,6 +234,16 @@ class SqlRequestStore:
                 return "pending"
             enqueue_webhooks(conn, request_id=request_id, status="rejected", verdict=verdict, at_ms=answered_ms)
             return "rejected"
+
+    def list_requests(self, *, lender: str, limit: int = 100) -> list[dict[str, Any]]:
+        """``lender``'s requests, newest first (the web console's list)."""
+        query = select(RequestRow).where(RequestRow.lender == lender)
+        with Session(self.engine) as s:
+            rows = s.exec(query.order_by(RequestRow.created_ms.desc(), RequestRow.id).limit(limit))  # type: ignore[attr-defined]
+            return [
+                {**row.model_dump(), "verdict": json.loads(row.verdict_json) if row.verdict_json else None}
+                for row in rows
+            ]
 
     # pseudonyms
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None:

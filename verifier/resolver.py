@@ -342,6 +342,18 @@ class LedgerResolver:
 
     # ------------------------------------------------------------ definitions
 
+    def definitions(self) -> list[CredentialDefinition]:
+        """Every credential definition on the ledger that resolves and checks, in log order (the lender
+        console's choices); LEDGER_UNAVAILABLE if the ledger cannot be read."""
+        self._maybe_refresh(self.refresh_interval)
+        found = []
+        for definition_id in list(self._cred_defs):
+            try:
+                found.append(self.definition(definition_id))
+            except (UnknownDefinition, DefinitionMismatch):
+                continue
+        return found
+
     def definition(self, definition_id: str) -> CredentialDefinition:
         return self._resolve(definition_id)[0]
 

@@ -287,6 +287,8 @@ class RequestStore(Protocol):
         self, *, request_id: str, max_attempts: int, verdict: dict[str, Any], answered_ms: int
     ) -> str: ...
 
+    def list_requests(self, *, lender: str, limit: int = 100) -> list[dict[str, Any]]: ...
+
     def pseudonym_of(self, *, request_id: str) -> dict[str, Any] | None: ...
 
     def pseudonym_records(
@@ -566,6 +568,10 @@ class VerifierService:
         if not rows:
             raise VerifierError(ErrorKind.FORBIDDEN, "no verified request of yours carries this pseudonym")
         return rows
+
+    def list_requests(self, *, lender: str, limit: int = 100) -> list[RequestRecord]:
+        """``lender``'s requests, newest first (never another lender's)."""
+        return [RequestRecord.from_row(row) for row in self.store.list_requests(lender=lender, limit=limit)]
 
     def get_document(self, *, request_id: str) -> RequestRecord:
         """The request as a holder sees it (public: the id is the capability)."""

@@ -154,7 +154,9 @@ def _routes(app) -> list[tuple[str, str]]:
 #: servicekit's operations routes, on every service: public like a load balancer's probes (docs/security.md)
 OPERATIONS = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics")}
 PUBLIC = {
-    "issuer": OPERATIONS,
+    # GET /offers/{id}?token=: the offer's token in the query is its capability (an offer's deep link);
+    # its refusals are tests/console/test_pages.py::test_offer_deep_link_hands_the_offer_once
+    "issuer": {("GET", "/offers/{offer_id}"), *OPERATIONS},
     "verifier": {
         ("GET", "/requests/{request_id}/document"),
         ("POST", "/requests/{request_id}/presentation"),

@@ -23,6 +23,7 @@ from ledger.sql import SqlStore
 from ledger.store import MemoryStore
 from ledger.witnessing import WitnessSubmitter
 from tests.ledger.conftest import Issuer, populate
+from tests.postgres import postgres_schema
 from tests.servers import dead_url, serve
 from witness.api import create_app as witness_app
 from witness.core import MemoryWitnessStore, Witness
@@ -52,10 +53,16 @@ def _witness(log: LedgerLog, name: str, cls: type[Witness] = Witness) -> Witness
     return cls(CosignatureSigner(name, Ed25519PrivateKey.generate()), [log.verifier], MemoryWitnessStore())
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def log(request: pytest.FixtureRequest, tmp_path) -> LedgerLog:  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def log(request: pytest.FixtureRequest, tmp_path) -> Iterator[LedgerLog]:  # type: ignore[no-untyped-def]
+    if request.param == "postgres":  # the ledger's cosignatures on PostgreSQL, its own schema
+        with postgres_schema() as url:
+            store = SqlStore(url)
+            yield LedgerLog(store, signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
+            store.close()
+        return
     store = MemoryStore() if request.param == "memory" else SqlStore(f"sqlite:///{tmp_path}/ledger.db")
-    return LedgerLog(store, signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
+    yield LedgerLog(store, signing_key=Ed25519PrivateKey.generate(), origin=ORIGIN)
 
 
 @pytest.fixture
