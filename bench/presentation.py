@@ -1,4 +1,4 @@
-"""``python -m bench presentation``: prove and verify one presentation, seven shapes.
+"""``python -m bench presentation``: prove and verify one presentation, nine shapes.
 
 One credential with 10 attributes (tests/… fixtures shape):
 
@@ -12,6 +12,10 @@ One credential with 10 attributes (tests/… fixtures shape):
   predicate values are): every range statement then needs 32 bits, not 64
 - (g) (a) plus escrow: the hidden ``score`` encrypted to an auditor's key, bound to a
   request id and a label (circuits.statements.escrow); ``g − a`` is what escrow costs
+- (l) (c)'s two credentials with one linear predicate across them instead,
+  ``40 × income.income − 100 × identity.debt ≥ 0`` (issue 16; circuits/notes/linear.md),
+  and (m) its baseline: the same two credentials with one ordinary range predicate
+  (``income ≥ 50 000``) — a linear predicate should cost no more than one range statement
 
 Every presentation also proves non-expiry (one more range statement per credential);
 the range statements of a presentation share one aggregated Bulletproofs+ proof.
@@ -41,6 +45,7 @@ from circuits.credentials import (
     CredentialDefinition,
     CredentialQuery,
     EscrowClause,
+    LinearPredicate,
     Predicate,
     PresentationRequest,
     Schema,
@@ -124,8 +129,8 @@ def scenarios(be):
     sk3, d3 = _issuer(be, "issuer-3", BOUNDED_SCHEMA)
     c1, c2, c3 = _credential(be, sk1, d1, link), _credential(be, sk2, d2, link), _credential(be, sk3, d3, link)
 
-    def req(*queries):
-        return PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries)
+    def req(*queries, linear=()):
+        return PresentationRequest(secrets.token_bytes(16), "lender-a", TODAY, queries, linear=linear)
 
     a = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1]))
     d = req(CredentialQuery("credential", (d1.id,), DISCLOSE, PREDICATES_B[:1], pseudonym_context="lender-a"))
@@ -134,6 +139,9 @@ def scenarios(be):
         CredentialQuery("income", (d1.id,), (), (Predicate("income", ">=", 50000),)),
         CredentialQuery("identity", (d2.id,), (), (Predicate("birth_date", "<=", "2008-11-23"),)),
     )
+    dti = LinearPredicate((("income.income", 40), ("identity.debt", -100)), ">=", 0)
+    lin = req(CredentialQuery("income", (d1.id,)), CredentialQuery("identity", (d2.id,)), linear=(dti,))
+    lin0 = req(CredentialQuery("income", (d1.id,), (), PREDICATES_B[:1]), CredentialQuery("identity", (d2.id,)))
     e = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B[:1]))
     f = req(CredentialQuery("credential", (d3.id,), DISCLOSE, PREDICATES_B))
     clause = EscrowClause("auditor", escrow.public_key(be, escrow.new_secret_key()), "score", "loan-42", "request-1")
@@ -146,6 +154,8 @@ def scenarios(be):
         "e": (e, [d3], [c3]),
         "f": (f, [d3], [c3]),
         "g": (g, [d1], [c1]),
+        "l": (lin, [d1, d2], [c1, c2]),
+        "m": (lin0, [d1, d2], [c1, c2]),
     }, link
 
 

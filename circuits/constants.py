@@ -63,6 +63,7 @@ DOMSEP_NOT_EQUAL = b"zkcred/not-equal/v1"
 DOMSEP_SET_MEMBERSHIP = b"zkcred/set-membership/v1"
 DOMSEP_EQUALITY = b"zkcred/equality/v1"
 DOMSEP_ACCUMULATOR = b"zkcred/accumulator-membership/v1"
+DOMSEP_LINEAR_PREDICATE = b"zkcred/linear-predicate/v1"
 
 # Presentations (circuits/presentation.py, circuits/statements/) -------------------------
 #: The application label of a presentation's transcript (``Transcript(PRESENTATION_APP_LABEL)``).
@@ -80,6 +81,9 @@ PRES_LABEL_OPENING_BATCH = b"opening-batch"
 PRES_LABEL_OPENING_T = b"opening-T"
 #: Bulletproofs+ (its own labels are RP_LABEL_*; the proof's bytes are appended after it).
 PRES_LABEL_RANGE_PROOF = b"range-proof"
+#: Linear predicate: each term (commitment index, scaled coefficient) and the combination C_L.
+PRES_LABEL_LINEAR_TERM = b"linear-term"
+PRES_LABEL_LINEAR_COMBINATION = b"linear-combination"
 #: ≠, ∈, equality.
 PRES_LABEL_NOT_EQUAL_T = b"not-equal-T"
 PRES_LABEL_SET_T = b"set-T"

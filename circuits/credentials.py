@@ -27,6 +27,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import rfc8785
@@ -45,6 +46,11 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 CREDENTIAL_HEADER_TAG = b"zkcred/credential/v1"
 HANDLE_INDEX, EXPIRY_INDEX, FIRST_ATTRIBUTE_INDEX = 0, 1, 2
 OPS = (">=", ">", "<=", "<", "between", "!=", "in", "not_in")
+LINEAR_OPS = (">=", ">", "<=", "<", "=", "between")
+#: A linear predicate has 1–16 terms with integer coefficients 0 < |c| < 2^63 (the bound
+#: circuits/notes/linear.md's wrap-around argument uses).
+LINEAR_MAX_TERMS, LINEAR_MAX_COEF = 16, 2**63 - 1
+_OP_SIGNS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -345,6 +351,159 @@ class Predicate:
         return cls(str(d["attribute"]), str(d["op"]), d["value"])
 
 
+def _linear_number(v: Any) -> Decimal:
+    """A linear predicate's threshold: an int or a decimal string / ``Decimal`` (never a float)."""
+    if isinstance(v, bool) or isinstance(v, float) or not isinstance(v, (int, str, Decimal)):
+        raise ParameterError(f"a linear predicate's value is an integer or a decimal string, not {v!r}")
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        raise ParameterError(f"not a number: {v!r}") from None
+    _require(d.is_finite() and abs(d) < Decimal(2) ** 200, f"not a usable threshold: {v!r}")
+    return d
+
+
+_PARSE_SYMBOLS = str.maketrans({"×": "*", "−": "-", "≥": ">=", "≤": "<="})
+_NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+_LINEAR_TERM = re.compile(
+    r"\s*(?P<sign>[+-]?)\s*(?:(?P<coef>[0-9]{1,19})\s*\*\s*)?(?P<ref>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*"
+)
+_LINEAR_TEXT = re.compile(
+    rf"(?P<lhs>.+?)\s*(?:(?P<op>>=|<=|>|<|=)\s*(?P<value>{_NUMBER})|(?P<between_op>between)\s+"
+    rf"(?P<low>{_NUMBER})\s+and\s+(?P<high>{_NUMBER}))"
+)
+
+
+def _linear_value(v: Any) -> int | str:
+    """One canonical form per threshold, so JSON round-trips compare equal: an int, else its decimal string."""
+    d = _linear_number(v)
+    return (
+        int(d) if d == d.to_integral_value() and not isinstance(v, str) or re.fullmatch(r"-?[0-9]+", str(v)) else str(v)
+    )
+
+
+@dataclass(frozen=True)
+class LinearPredicate:
+    """``Σ coef·query.attribute op value`` over hidden ``int``/``decimal``/``date`` attributes.
+
+    ``terms`` are ``("query.attribute", coef)`` pairs (integer coefficients, each
+    attribute once); ``op`` one of :data:`LINEAR_OPS`; ``value`` a number in the
+    attributes' units (decimals at their value, dates in days since 1970-01-01), ``[low,
+    high]`` for ``between``. Proven as one range statement on the homomorphic combination
+    of the attributes' commitments (:mod:`circuits.statements.linear_predicate`).
+
+    >>> p = LinearPredicate((("tax.income", 40), ("bank.monthly_debt", -100)), ">=", 0)
+    >>> p.describe()
+    '40 × tax.income − 100 × bank.monthly_debt ≥ 0'
+    >>> LinearPredicate.from_json(p.to_json()) == p
+    True
+    """
+
+    terms: tuple[tuple[str, int], ...]
+    op: str
+    value: Any
+
+    def __post_init__(self) -> None:
+        _require(self.op in LINEAR_OPS, f"unknown linear operator {self.op!r} (one of {', '.join(LINEAR_OPS)})")
+        terms = tuple((ref, coef) for ref, coef in self.terms)
+        _require(0 < len(terms) <= LINEAR_MAX_TERMS, f"a linear predicate has 1–{LINEAR_MAX_TERMS} terms")
+        for ref, coef in terms:
+            q, _, a = ref.partition(".") if isinstance(ref, str) else ("", "", "")
+            _require(bool(_NAME.fullmatch(q)) and bool(_NAME.fullmatch(a)), f"a term names query.attribute: {ref!r}")
+            _require(
+                isinstance(coef, int) and not isinstance(coef, bool) and 0 < abs(coef) <= LINEAR_MAX_COEF,
+                f"{ref}: a coefficient is a non-zero integer of at most 2^63 − 1 in magnitude",
+            )
+        _require(len({ref for ref, _ in terms}) == len(terms), "a linear predicate names each attribute once")
+        if self.op == "between":
+            _require(isinstance(self.value, (list, tuple)) and len(self.value) == 2, "between needs [low, high]")
+            value: Any = tuple(_linear_value(v) for v in self.value)
+            _require(_linear_number(value[0]) <= _linear_number(value[1]), "between needs low ≤ high")
+        else:
+            value = _linear_value(self.value)
+        object.__setattr__(self, "terms", terms)
+        object.__setattr__(self, "value", value)
+
+    @classmethod
+    def parse(cls, text: str, default_query: str | None = None) -> LinearPredicate:
+        """``40*tax.income - 100*bank.monthly_debt >= 0``, ``a.x + a.y between 1 and 2`` — also
+        :meth:`describe`'s form (``×``, ``−``, ``≥``, ``≤``). An attribute without a query takes
+        ``default_query``.
+
+        >>> LinearPredicate.parse("40*income - 100*debt >= 0", "credential").describe()
+        '40 × credential.income − 100 × credential.debt ≥ 0'
+        """
+        if not isinstance(text, str) or len(text) > 4096:
+            raise ParameterError("a linear predicate is a string of at most 4096 characters")
+        norm = text.translate(_PARSE_SYMBOLS).strip()
+        m = _LINEAR_TEXT.fullmatch(norm)
+        if not m:
+            raise ParameterError(f"not a linear predicate: {text!r} (e.g. 40*tax.income - 100*bank.debt >= 0)")
+        lhs, op = m.group("lhs"), m.group("op") or "between"
+        terms = []
+        for i, t in enumerate(_LINEAR_TERM.finditer(lhs)):
+            _require(i == 0 or bool(t.group("sign")), f"terms are joined by + or -: {lhs!r}")
+            sign = -1 if t.group("sign") == "-" else 1
+            ref = t.group("ref")
+            if "." not in ref:
+                _require(default_query is not None, f"{ref}: name its query (query.{ref})")
+                ref = f"{default_query}.{ref}"
+            terms.append((ref, sign * int(t.group("coef") or 1)))
+        _require("".join(t.group(0) for t in _LINEAR_TERM.finditer(lhs)) == lhs, f"not a sum of terms: {lhs!r}")
+        value: Any = (m.group("low"), m.group("high")) if op == "between" else m.group("value")
+        return cls(tuple(terms), op, value)
+
+    @property
+    def bounds(self) -> list[tuple[str, Decimal]]:
+        """The one-sided comparisons it means: ``between`` is ``>= low`` and ``<= high``; ``=`` is ``= t``."""
+        if self.op == "between":
+            return [(">=", _linear_number(self.value[0])), ("<=", _linear_number(self.value[1]))]
+        return [(self.op, _linear_number(self.value))]
+
+    def attribute_names(self) -> dict[str, str]:
+        """Each reference by its attribute name alone, unless two terms share that name (then in full) —
+        for a holder's sentence: ``40 × income − 100 × monthly_debt ≥ 0``.
+
+        >>> p = LinearPredicate((("a.income", 1), ("b.income", 1), ("b.debt", -1)), ">=", 0)
+        >>> p.describe(p.attribute_names())
+        'a.income + b.income − debt ≥ 0'
+        """
+        short = [ref.partition(".")[2] for ref, _ in self.terms]
+        return {ref: name if short.count(name) == 1 else ref for (ref, _), name in zip(self.terms, short, strict=True)}
+
+    def describe(self, names: dict[str, str] | None = None) -> str:
+        """``40 × tax.income − 100 × bank.monthly_debt ≥ 0`` (``names`` renames the references)."""
+        names = names or {}
+        parts = []
+        for i, (ref, coef) in enumerate(self.terms):
+            sign = ("− " if i else "−") if coef < 0 else ("+ " if i else "")
+            factor = "" if abs(coef) == 1 else f"{abs(coef)} × "
+            parts.append(f"{sign}{factor}{names.get(ref, ref)}")
+        lhs = " ".join(parts)
+        if self.op == "between":
+            return f"{lhs} between {self.value[0]} and {self.value[1]}"
+        return f"{lhs} {_OP_SIGNS[self.op]} {self.value}"
+
+    def to_json(self) -> dict[str, Any]:
+        value = [_json_safe(v) for v in self.value] if self.op == "between" else _json_safe(self.value)
+        return {"terms": [{"attr": ref, "coef": _json_safe(c)} for ref, c in self.terms], "op": self.op, "value": value}
+
+    @classmethod
+    def from_json(cls, data: Any) -> LinearPredicate:
+        d = _obj(data, {"terms", "op", "value"}, "linear predicate")
+        if not isinstance(d["terms"], list):
+            raise EncodingError("linear predicate terms must be a list")
+        terms = []
+        for t in d["terms"]:
+            term = _obj(t, {"attr", "coef"}, "linear term")
+            coef = term["coef"]
+            if isinstance(coef, str) and re.fullmatch(r"-?[1-9][0-9]{0,18}", coef):
+                coef = int(coef)  # beyond ±(2^53 − 1) a coefficient travels as a string
+            terms.append((str(term["attr"]), coef))
+        value = d["value"]
+        return cls(tuple(terms), str(d["op"]), tuple(value) if isinstance(value, list) else value)
+
+
 @dataclass(frozen=True)
 class EscrowClause:
     """Encrypt hidden ``attribute`` to ``auditor`` (its ledger id and G1 escrow key), for the
@@ -464,7 +623,9 @@ class PresentationRequest:
 
     ``equalities`` are pairs ``("query.attribute", "query.attribute")`` of hidden
     attributes that must be equal (across credentials too). The same link secret in
-    every credential is always proven.
+    every credential is always proven. ``linear`` are :class:`LinearPredicate` over hidden
+    attributes of one or several queries; the JSON form omits the key when there are none,
+    so requests without them keep their bytes and digest.
     """
 
     nonce: bytes
@@ -472,6 +633,7 @@ class PresentationRequest:
     today: _dt.date
     queries: tuple[CredentialQuery, ...]
     equalities: tuple[tuple[str, str], ...] = ()
+    linear: tuple[LinearPredicate, ...] = ()
 
     def __post_init__(self) -> None:
         _require(16 <= len(self.nonce) <= 64, "a nonce is 16–64 bytes")
@@ -486,6 +648,12 @@ class PresentationRequest:
             for ref in pair:
                 q, _, a = ref.partition(".")
                 _require(q in ids and bool(a), f"equality refers to unknown {ref!r}")
+        object.__setattr__(self, "linear", tuple(self.linear))
+        _require(len(self.linear) <= 16, "a request has at most 16 linear predicates")
+        for lp in self.linear:
+            _require(isinstance(lp, LinearPredicate), "linear predicates are LinearPredicate")
+            for ref, _ in lp.terms:
+                _require(ref.partition(".")[0] in ids, f"linear predicate refers to unknown query in {ref!r}")
 
     def query(self, query_id: str) -> CredentialQuery:
         for q in self.queries:
@@ -500,11 +668,14 @@ class PresentationRequest:
             "today": self.today.isoformat(),
             "queries": [q.to_json() for q in self.queries],
             "equalities": [list(e) for e in self.equalities],
+            **({"linear": [lp.to_json() for lp in self.linear]} if self.linear else {}),
         }
 
     @classmethod
     def from_json(cls, data: Any) -> PresentationRequest:
-        d = _obj(data, {"nonce", "verifier_id", "today", "queries", "equalities"}, "presentation request")
+        d = _obj(data, {"nonce", "verifier_id", "today", "queries", "equalities"}, "presentation request", {"linear"})
+        if not isinstance(d.get("linear", []), list):
+            raise EncodingError("linear must be a list")
         try:
             today = _dt.date.fromisoformat(d["today"])
         except (TypeError, ValueError) as e:
@@ -515,6 +686,7 @@ class PresentationRequest:
             today,
             tuple(CredentialQuery.from_json(q) for q in d["queries"]),
             tuple(_str_pair(e) for e in d["equalities"]),
+            tuple(LinearPredicate.from_json(lp) for lp in d.get("linear", [])),
         )
 
     def to_bytes(self) -> bytes:

@@ -8,6 +8,7 @@ Relation (Camenisch–Stadler), for credentials k = 1..K answering queries q_k::
         ∧ ∧_ranges  C_i − t·G ∈ [0, 2^n)    or   t·G − C_i ∈ [0, 2^n)         (≥, >, ≤, <, between, expiry)
         ∧ ∧_≠  m_{k_i, j_i} ≠ t       ∧ ∧_∈  m_{k_i, j_i} ∈ {t_1..t_n}
         ∧ ∧_=  m_{k,j} = m_{k',j'}    ∧ ∧_k  m_{k,0} ∈ Acc(V_k)                  (not revoked)
+        ∧ ∧_lin  Σ_i c'_i·C_i − T·G ∈ [0, 2^n)  (or T·G − Σ …)                     (linear predicates)
         ∧ ∧_nym  P_k = link·hash_to_curve(context_k)                         (pseudonyms)
         ∧ ∧_esc  C1_k = r_k·G ∧ C2_k = m_{k,j_k}·H_e + r_k·PK_k                (escrow to an auditor) }
 
@@ -72,7 +73,8 @@ from circuits.statements.base import (
     VerifierState,
 )
 from circuits.statements.credential import one_challenge
-from circuits.statements.plan import Plan, compile_plan, range_bits, scalar_of
+from circuits.statements.linear_predicate import LinearSpec
+from circuits.statements.plan import Plan, RangeSpec, compile_plan, range_bits, scalar_of
 from circuits.transcript import Transcript
 from circuits.wire import PRESENTATION_VERSION, CredentialProof, NotEqualProof, Presentation, SetMembershipProof
 
@@ -176,6 +178,9 @@ def check_satisfiable(
         if c.expiry < request.today:
             raise UnsatisfiableError(f"{q.id}: credential expired on {c.expiry.isoformat()}")
     for rg in plan.ranges:
+        if rg.linear is not None:
+            _check_linear(plan, plan.linear[rg.linear], rg, msgs)
+            continue
         ci, idx = plan.commits[rg.commit]
         a = msgs[ci][idx]
         if not (a >= rg.t if rg.lower else a <= rg.t):
@@ -196,6 +201,16 @@ def check_satisfiable(
             what = "link secret" if group[0][1] == definitions[group[0][0]].link_secret_index else "equality"
             raise UnsatisfiableError(f"{what} differs between credentials")
     return plan
+
+
+def _check_linear(plan: Plan, spec: LinearSpec, rg: RangeSpec, msgs: list[list[int]]) -> None:
+    """A linear predicate's bound: false, or (values beyond any realistic figure) past the 2^n proof."""
+    a = sum(c * msgs[ci][idx] for (ci, idx), c in ((plan.commits[i], c) for i, c in spec.terms))
+    d = a - rg.t if rg.lower else rg.t - a
+    if d < 0:
+        raise UnsatisfiableError(f"no credentials meet {spec.text}")
+    if d >> rg.bits:
+        raise UnsatisfiableError(f"{spec.text}: the combination exceeds the 2^{rg.bits} a range proof holds")
 
 
 def _describe_failure(request: PresentationRequest, plan: Plan, ci: int, idx: int) -> str:
@@ -455,6 +470,7 @@ def _outcome(
     predicates = [f"{q.id}: {p.describe()}" for q in request.queries for p in q.predicates]
     predicates += [f"{q.id}: not expired on {request.today.isoformat()}" for q in request.queries]
     predicates += [f"{a} = {b}" for a, b in request.equalities]
+    predicates += [lp.describe() for lp in request.linear]
     if len(plan.definitions) > 1:
         predicates.append("same link secret in every credential")
     predicates += [f"{qid}: not revoked at ledger height {h}" for qid, h in v.revocation_heights.items()]

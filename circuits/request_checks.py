@@ -19,26 +19,34 @@ could ever satisfy, before any holder tries:
 7. more range statements than one presentation proves: one per bound of each order
    predicate on a hidden attribute, plus the expiry statement, at most
    ``RANGE_PROOF_MAX_AGGREGATION`` (64) in the one aggregate — refused, never split. A
-   multi-credential request has one aggregate for all its queries: their counts add up;
-7. equalities between queries (``tax.company_id == bank.company_id``, issue 13 item 1):
+   multi-credential request has one aggregate for all its queries: their counts add up,
+   and each linear predicate's bounds are values in it too;
+8. equalities between queries (``tax.company_id == bank.company_id``, issue 13 item 1):
    a side whose attribute some accepted definition of its query lacks, or that the query
    discloses (disclosed values are compared in the clear by whoever reads them), or two
    sides whose types differ for some pair of accepted definitions (an equality is proven
    on the encoded values, so ``int`` and ``int(0..100)`` or ``date`` and ``int`` are not
    comparable). Unknown query names are refused earlier, by
-   :class:`~circuits.credentials.PresentationRequest` itself.
+   :class:`~circuits.credentials.PresentationRequest` itself;
+9. a linear predicate (:func:`check_linear`) over an attribute a definition lacks, that is
+   disclosed, or not an ``int``/``decimal``/``date``; or one that no values of the
+   attributes' types can meet (``income − debt ≥ t`` beyond the largest difference), for
+   every choice of accepted definitions. Its terms may name attributes of several queries
+   (``40*tax.income - 100*bank.monthly_debt >= 0``).
 
 Pure: no I/O; the verifier calls it on ``POST /requests`` and a wallet may call it too.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from circuits import constants as k
 from circuits.attributes import OFFSET, threshold
-from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest
+from circuits.credentials import CredentialDefinition, CredentialQuery, PresentationRequest, Schema
 from circuits.errors import ParameterError, ZkCredError
 
 __all__ = [
@@ -46,9 +54,13 @@ __all__ = [
     "UnanswerableRequest",
     "check_answerable",
     "check_equalities",
+    "check_linear",
     "check_query",
     "range_statements",
 ]
+
+#: Past this many choices of definitions for a linear predicate's queries, only each term is checked.
+MAX_LINEAR_CHOICES = 256
 
 #: the most values an ``in`` / ``not_in`` predicate may list (``circuits.credentials.Predicate``).
 MAX_SET_VALUES = 64
@@ -77,13 +89,49 @@ def check_answerable(request: PresentationRequest, definitions: Mapping[str, Cre
         for definition_id in query.credential_definitions:
             check_query(request, query, definitions[definition_id])
     check_equalities(request, definitions)
-    ranges = sum(range_statements(q) for q in request.queries)
+    linear_ranges = check_linear(request, definitions)
+    ranges = sum(range_statements(q) for q in request.queries) + linear_ranges
     if ranges > k.RANGE_PROOF_MAX_AGGREGATION:
+        across = f" over its {len(request.queries)} queries" if len(request.queries) > 1 else ""
+        linear = ", and each bound of a linear predicate" if linear_ranges else ""
         raise UnanswerableRequest(
-            f"the request needs {ranges} range statements over its {len(request.queries)} queries (one per bound of "
-            "each order predicate on a hidden attribute, plus one expiry per query); one presentation proves at most "
+            f"the request needs {ranges} range statements{across} (one per bound of each order predicate on a "
+            f"hidden attribute{linear}, plus one expiry per query); one presentation proves at most "
             f"{k.RANGE_PROOF_MAX_AGGREGATION}"
         )
+
+
+def check_linear(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> int:
+    """Refuse a linear predicate no credentials of the definitions its queries accept could meet (item 9);
+    return how many range statements (bounds) the request's linear predicates add to the one aggregate."""
+    from circuits.statements import linear_predicate
+    from circuits.statements.base import PresentationRejected
+
+    qids = [q.id for q in request.queries]
+    ranges = 0
+    for lp in request.linear:
+        text = lp.describe()
+        used = sorted({qids.index(ref.partition(".")[0]) for ref, _ in lp.terms})
+        choices = list(
+            itertools.islice(
+                itertools.product(*(request.queries[ci].credential_definitions for ci in used)), MAX_LINEAR_CHOICES + 1
+            )
+        )
+        met, count = False, 0
+        for choice in choices[:MAX_LINEAR_CHOICES]:
+            chosen = dict(zip(used, (definitions[i] for i in choice), strict=True))
+            try:
+                terms = linear_predicate.resolve(request, lp, functools.partial(_schema, chosen))
+                count = max(count, len(linear_predicate.bounds(lp, [t for _, _, t in terms])))
+                met = True
+            except PresentationRejected:
+                continue
+            except ZkCredError as e:
+                raise UnanswerableRequest(f"{text}: {e}") from None
+        if not met and len(choices) <= MAX_LINEAR_CHOICES:
+            raise UnanswerableRequest(f"no credentials could meet {text}: no values of the attributes' types do")
+        ranges += count
+    return ranges
 
 
 def range_statements(query: CredentialQuery) -> int:
@@ -93,6 +141,10 @@ def range_statements(query: CredentialQuery) -> int:
         for p in query.predicates
         if p.op in _ORDER and p.attribute not in query.disclose
     )
+
+
+def _schema(chosen: Mapping[int, CredentialDefinition], ci: int) -> Schema:
+    return chosen[ci].schema
 
 
 def check_equalities(request: PresentationRequest, definitions: Mapping[str, CredentialDefinition]) -> None:

@@ -1,8 +1,7 @@
-"""The request language's cross-query pieces: references ``query.attribute`` and equalities.
+"""The request language's cross-query pieces: references ``query.attribute``, equalities, linear predicates.
 
 A multi-credential request names its queries (``tax``, ``bank``, …) and relates them. This
-module is the one place those relations are parsed, so the request language grows here
-(linear predicates such as ``40*tax.income - 100*bank.monthly_debt >= 0`` extend it):
+module is the one place those relations are parsed:
 
 - :func:`parse_reference` — ``"tax.company_id"`` → :class:`AttributeRef` ``(query, attribute)``;
   both parts are names (lowercase a-z, 0-9, ``_``, starting with a letter, ≤ 64
@@ -14,6 +13,10 @@ module is the one place those relations are parsed, so the request language grow
   reference (``{"attribute": "tax.revenue", "op": ">=", "value": 100000}``) → the query
   it belongs to and its :class:`~circuits.credentials.Predicate` on that query.
 - :func:`group_predicates` — request-level predicates routed to their queries.
+- :func:`parse_linear` — a linear predicate, ``"40*tax.income - 100*bank.monthly_debt >= 0"``
+  or ``{"terms": [{"attr": "tax.income", "coef": 40}, …], "op": ">=", "value": 0}`` →
+  :class:`~circuits.credentials.LinearPredicate`; each term's attribute a reference (or, in
+  a one-query request, a bare attribute name of that query).
 
 Errors are :class:`RequestSyntaxError` (a :class:`~circuits.errors.ParameterError`) whose
 message quotes what was written. Whether a query of that name exists, and whether its
@@ -24,6 +27,8 @@ job (it needs the definitions).
 ('tax.company_id', 'bank.company_id')
 >>> parse_reference("bank.balance")
 AttributeRef(query='bank', attribute='balance')
+>>> parse_linear("40*tax.income - 100*bank.monthly_debt >= 0").describe()
+'40 × tax.income − 100 × bank.monthly_debt ≥ 0'
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from circuits.credentials import Predicate
+from circuits.credentials import LinearPredicate, Predicate
 from circuits.errors import ParameterError
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "RequestSyntaxError",
     "group_predicates",
     "parse_equality",
+    "parse_linear",
     "parse_reference",
     "parse_scoped_predicate",
 ]
@@ -107,3 +113,37 @@ def group_predicates(predicates: Iterable[Mapping[str, Any]], queries: Iterable[
             raise RequestSyntaxError(f"predicate on {query}.{predicate.attribute}: the request has no query {query!r}")
         out[query].append(predicate)
     return out
+
+
+def parse_linear(data: Any, default_query: str | None = None) -> LinearPredicate:
+    """``"40*tax.income - 100*bank.monthly_debt >= 0"`` (:meth:`LinearPredicate.parse`'s form) or
+    ``{"terms": [{"attr", "coef"}], "op", "value"}`` → :class:`~circuits.credentials.LinearPredicate`.
+
+    A term's attribute is a reference ``query.attribute``; a bare name (``income``) is
+    ``default_query``'s — given for a one-query request, ``None`` (so an error) when the
+    request names its queries. Whether the queries exist is the request's check."""
+    if isinstance(data, str):
+        try:
+            predicate = LinearPredicate.parse(data, default_query)
+        except ParameterError as e:
+            raise RequestSyntaxError(str(e)) from None
+    elif isinstance(data, Mapping) and isinstance(data.get("terms"), (list, tuple)):
+        terms: list[Any] = []  # LinearPredicate checks each (reference, integer coefficient)
+        for term in data["terms"]:
+            if not isinstance(term, Mapping):
+                raise RequestSyntaxError(f"linear term {term!r}: {{attr, coef}}")
+            attr = term.get("attr")
+            if isinstance(attr, str) and "." not in attr:
+                if default_query is None:
+                    raise RequestSyntaxError(f"linear term {attr!r}: name its query (query.{attr})")
+                attr = f"{default_query}.{attr}"
+            terms.append((attr, term.get("coef")))
+        try:
+            predicate = LinearPredicate(tuple(terms), str(data.get("op")), data.get("value"))
+        except ParameterError as e:
+            raise RequestSyntaxError(str(e)) from None
+    else:
+        raise RequestSyntaxError(f"linear predicate {data!r}: a string or {{terms: [{{attr, coef}}], op, value}}")
+    for ref, _ in predicate.terms:
+        parse_reference(ref)
+    return predicate

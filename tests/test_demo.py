@@ -44,6 +44,9 @@ def test_demo_runs_the_lending_story():
     assert "wallet: query tax answered with credential" in out and "wallet: query bank answered with credential" in out
     assert "tax.company_id = bank.company_id" in out and "same link secret in every credential" in out
     assert '{"company_name": "Acme BV"}' in out
+    # debt-to-income across the two credentials (a linear predicate over hidden values); a stricter one refused
+    assert "40 × tax.revenue − 1200 × bank.monthly_debt ≥ 0" in out
+    assert "the wallet cannot answer: no credentials meet 5 × tax.revenue − 1200 × bank.monthly_debt ≥ 0" in out
     assert "SME request status: verified" in out
     # the witnessed ledger: every checkpoint cosigned by the three witnesses, a majority required
     assert "cosigned by witness-1.demo, witness-2.demo, witness-3.demo" in out

@@ -32,14 +32,14 @@ Times are integer milliseconds since 1970-01-01 UTC (portable across SQLite/Post
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from sqlalchemy import BigInteger, Index, MetaData, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import SQLModel
 
-from circuits.credentials import OPS
+from circuits.credentials import LINEAR_MAX_TERMS, LINEAR_OPS, OPS
 
 STATUSES = ("pending", "verified", "rejected", "expired")
 
@@ -187,6 +187,24 @@ class PredicateIn(_Strict):
     value: Any
 
 
+class LinearTermIn(_Strict):
+    """``coef × attr``: ``attr`` an attribute of the query (``income``) or ``query.attribute``."""
+
+    attr: str = Field(min_length=1, max_length=130)
+    coef: StrictInt
+
+
+class LinearIn(_Strict):
+    """``Σ coef × attr op value`` over hidden int/decimal/date attributes (circuits/notes/linear.md)."""
+
+    terms: list[LinearTermIn] = Field(min_length=1, max_length=LINEAR_MAX_TERMS)
+    op: Literal[LINEAR_OPS]  # type: ignore[valid-type]
+    value: Any
+
+
+#: The string form of a linear predicate: ``40*income - 100*monthly_debt >= 0`` (``LinearPredicate.parse``).
+LinearText = Annotated[str, Field(min_length=1, max_length=1024)]
+
 #: the most queries (credentials) one request asks for, and equalities between them
 MAX_QUERIES, MAX_EQUALITIES = 16, 64
 
@@ -231,6 +249,11 @@ class RequestCreate(_Strict):
     escrow: EscrowIn | None = None
     disclose: list[str] = Field(default_factory=list, max_length=64)
     predicates: list[PredicateIn] = Field(default_factory=list, max_length=64)
+    linear: list[LinearIn | LinearText] = Field(
+        default_factory=list,
+        max_length=16,
+        description="`Σ coef × attr op value` over hidden attributes; with `queries` each `attr` is `query.attribute`",
+    )
     credential_definitions: list[str] | None = Field(default=None, min_length=1, max_length=16)
     queries: list[QueryIn] | None = Field(default=None, min_length=1, max_length=MAX_QUERIES)
     equalities: list[str | list[str]] = Field(

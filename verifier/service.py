@@ -92,7 +92,7 @@ from circuits.credentials import (
 from circuits.errors import ParameterError, VerificationError, ZkCredError
 from circuits.presentation import Presentation, PresentationRejected, VerifiedPresentation, verify_presentation
 from circuits.request_checks import check_answerable
-from circuits.request_language import group_predicates, parse_equality, parse_reference
+from circuits.request_language import group_predicates, parse_equality, parse_linear, parse_reference
 from verifier.config import DEFAULT_MAX_ATTEMPTS  # presentations that do not verify before a request is rejected
 from verifier.errors import ErrorKind, VerifierError
 from verifier.identity import VerifierIdentity
@@ -113,6 +113,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 QUERY_ID = "credential"
+
+
 NONCE_BYTES = 32
 API_KEY_PREFIX = "zkv_"
 
@@ -369,6 +371,7 @@ class VerifierService:
         credential_definitions: Sequence[str] | None = None,
         disclose: Sequence[str] = (),
         predicates: Sequence[dict[str, Any]] = (),
+        linear: Sequence[dict[str, Any] | str] = (),
         queries: Sequence[dict[str, Any]] | None = None,
         equalities: Sequence[Any] = (),
         expires_in: int = 600,
@@ -390,6 +393,10 @@ class VerifierService:
         ``pseudonym``: ``True`` asks for the holder's pseudonym for this lender, a string for
         the lender's campaign of that id (module docstring); the context is derived here and
         set on the first query (one link secret: one pseudonym per context).
+        ``linear``: ``{terms: [{attr, coef}], op, value}`` predicates or their string form
+        (``40*tax.income - 100*bank.monthly_debt >= 0``, :func:`circuits.request_language.parse_linear`);
+        a term's ``attr`` is ``query.attribute`` — in the one-query form also a bare attribute
+        name (``income``, i.e. ``credential.income``).
         ``escrow``: ``{"auditor", "attribute", "label"}`` asks the holder to encrypt that hidden
         attribute to the auditor registered on the ledger, bound to this request's id and the label;
         with ``queries`` its ``attribute`` is ``query.attribute`` and the clause goes on that query.
@@ -448,6 +455,7 @@ class VerifierService:
                 _dt.datetime.fromtimestamp(now, _dt.UTC).date(),
                 tuple(query_list),
                 pairs,
+                linear=tuple(parse_linear(lp, QUERY_ID if queries is None else None) for lp in linear),
             )
         except (ZkCredError, KeyError, TypeError, ValueError) as e:
             raise VerifierError(ErrorKind.INPUT, str(e)) from None
@@ -519,7 +527,8 @@ class VerifierService:
     def _check_answerable(request: PresentationRequest, definitions: dict[str, CredentialDefinition]) -> None:
         """Refuse a request no credentials of its definitions could answer (``circuits.request_checks``):
         unknown attributes, values of the wrong type or range, contradictions, equalities between
-        attributes a definition lacks or of different types, more range statements than one proof."""
+        attributes a definition lacks or of different types, linear predicates no values could meet,
+        more range statements than one proof."""
         try:
             check_answerable(request, definitions)
         except (ZkCredError, TypeError, ValueError, ArithmeticError) as e:

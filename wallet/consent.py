@@ -41,7 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from circuits.credentials import CredentialQuery, Predicate, PresentationRequest, Schema
+from circuits.credentials import CredentialQuery, LinearPredicate, Predicate, PresentationRequest, Schema
 
 #: How every sentence about a hidden value ends.
 NOT_REVEALED = "value not revealed"
@@ -198,16 +198,30 @@ def sentence(statement: Any, schema: Schema | None = None) -> str:
     'country is one of NL, BE (value not revealed)'
     >>> sentence(NotRevoked("credential"))
     'the credential is not revoked by its issuer'
+    >>> sentence(LinearPredicate.parse("40*tax.revenue - 1200*bank.monthly_debt >= 0"))
+    '40 × tax.revenue − 1200 × bank.monthly_debt ≥ 0 (value not revealed)'
+    >>> sentence(LinearPredicate.parse("40*income - 100*monthly_debt >= 0", "credential"))
+    '40 × income − 100 × monthly_debt ≥ 0 (value not revealed)'
     """
     match statement:
         case Predicate(attribute=name, op=op, value=v):
             return f"{name} {_predicate_text(op, v, _attribute_kind(schema, name))} ({NOT_REVEALED})"
         case Equality(left=left, right=right):
             return f"{left} equals {right} ({NOT_REVEALED})"
+        case LinearPredicate():
+            return f"{_linear_text(statement)} ({NOT_REVEALED})"
         case NotRevoked():
             return "the credential is not revoked by its issuer"
         case _:
             raise TypeError(f"no sentence for {type(statement).__name__}: add a case to wallet.consent.sentence")
+
+
+def _linear_text(statement: LinearPredicate) -> str:
+    """``40 × income − 100 × monthly_debt ≥ 0`` over one credential (names alone where unambiguous);
+    ``40 × tax.revenue − 1200 × bank.monthly_debt ≥ 0`` across credentials (each term's query named)."""
+    if len({ref.partition(".")[0] for ref, _ in statement.terms}) > 1:
+        return statement.describe()
+    return statement.describe(statement.attribute_names())
 
 
 def _predicate_text(op: str, v: Any, kind: str | None) -> str:
@@ -242,18 +256,23 @@ def _attribute_kind(schema: Schema | None, name: str) -> str | None:
 def proven_statements(request: PresentationRequest, query: CredentialQuery, revocable: bool) -> Iterator[Any]:
     """What a query proves besides its disclosures, as the statement objects :func:`sentence` renders.
 
-    Equalities are yielded with the first query they name (once per request)."""
+    Equalities and linear predicates are yielded with the first query they name (once per request)."""
     yield from query.predicates
     if query.non_revoked and revocable:
         yield NotRevoked(query.id)
     for left, right in request.equalities:
         if left.partition(".")[0] == query.id:
             yield Equality(left, right)
+    for linear in request.linear:
+        if linear.terms[0][0].partition(".")[0] == query.id:
+            yield linear
 
 
 def _kind(statement: Any) -> str:
     if isinstance(statement, Predicate):
         return f"predicate {statement.op}"
+    if isinstance(statement, LinearPredicate):
+        return "linear predicate"
     return type(statement).__name__.lower()
 
 

@@ -719,9 +719,10 @@ class Wallet:
 
         Each query's candidates are the active credentials of a definition it accepts that meet
         its own predicates (``choose`` narrows a query to the credential named); then the first
-        combination, in the order credentials were stored, that also meets the request's
-        equalities between queries — so two tax credentials of two companies are never
-        combined with the bank credential of only one of them. At most
+        combination, in the order credentials were stored, that also meets the whole request —
+        its equalities between queries (two tax credentials of two companies are never
+        combined with the bank credential of only one of them) and its linear predicates
+        (``40*tax.income - 100*bank.monthly_debt >= 0``, or over one query's credentials). At most
         :data:`MAX_COMBINATIONS` combinations are tried. ``NoMatchingCredential`` names the
         query (or the equality) no stored credential meets.
         """
@@ -753,14 +754,14 @@ class Wallet:
                     raise NoMatchingCredential(f"{q.id}: no credential from an accepted issuer definition")
                 raise NoMatchingCredential(reasons[0])
             per_query.append(fits)
-        if len(request.queries) == 1:
+        if len(request.queries) == 1 and not request.linear:
             return [per_query[0][0]]
         reason = "no combination of credentials meets the request"
         for combination in itertools.islice(itertools.product(*per_query), MAX_COMBINATIONS):
             try:
                 check_satisfiable(request, [c[2] for c in combination], [c[3] for c in combination], link)
-            except UnsatisfiableError as e:
-                reason = e.reason
+            except ZkCredError as e:  # unmet, or definitions a linear predicate cannot combine (types)
+                reason = getattr(e, "reason", str(e))
                 continue
             return list(combination)
         raise NoMatchingCredential(f"{reason} (no combination of the credentials that fit each query meets it)")

@@ -20,9 +20,12 @@ the verifier and the wallet accept only a view that two of them cosigned.
 
 An SME application (issue 13): a tax office and a bank issue credentials about Bea's company
 (a hidden ``company_id`` in both); a lender asks over both in one request — revenue and tax
-year from the tax office, balance and debt from the bank, the same company in both — shown
-as a QR code in the terminal; the wallet reads it, picks a credential per query and proves
-it all in one presentation; the verdict reports each query.
+year from the tax office, balance and debt from the bank, the same company in both, and a
+debt-to-income rule across the two (``40*tax.revenue - 1200*bank.monthly_debt >= 0``: a
+year's debt at most 40 % of revenue, a linear predicate over hidden values, issue 16) —
+shown as a QR code in the terminal; the wallet reads it, picks a credential per query and
+proves it all in one presentation; the verdict reports each query. A stricter lender's
+rule (5 %) is refused by the wallet before any proof, naming it.
 """
 
 from __future__ import annotations
@@ -212,9 +215,15 @@ def sme_offer(issuers, definitions: dict[str, str], key: str, attributes: dict) 
     return r.json()
 
 
+#: the SME lender's debt-to-income rule across the tax office's and the bank's credentials (hidden
+#: values): a year's debt, 12 × monthly_debt, at most 40 % of the year's revenue
+DEBT_TO_INCOME = "40*tax.revenue - 1200*bank.monthly_debt >= 0"
+
+
 def sme_request(definitions: dict[str, str]) -> dict:
     """The lender's SME application request: revenue from the tax office, balance and debt from the bank,
-    the same company in both (hidden), the company name disclosed — one holder, one proof."""
+    the same company in both (hidden), debt-to-income across both, the company name disclosed — one
+    holder, one proof."""
     return {
         "queries": [
             {
@@ -234,6 +243,7 @@ def sme_request(definitions: dict[str, str]) -> dict:
             {"attribute": "bank.monthly_debt", "op": "<=", "value": 5000},
         ],
         "equalities": ["tax.company_id == bank.company_id"],
+        "linear": [DEBT_TO_INCOME],
         "expires_in": 600,
         "max_staleness": 0,
     }
@@ -241,7 +251,7 @@ def sme_request(definitions: dict[str, str]) -> dict:
 
 def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Console) -> None:  # type: ignore[no-untyped-def]
     """An SME applies: a tax office's and a bank's credentials, one request over both, the same company."""
-    from wallet import HttpRouter, Wallet
+    from wallet import HttpRouter, NoMatchingCredential, Wallet
 
     console.rule("an SME application: a tax office and a bank, one request")
     with step("a tax office and a bank start as issuers and publish their schemas and definitions"):
@@ -284,7 +294,8 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
     receiver.secret = hook["secret"]
     with step(
         "lender asks over both: revenue ≥ 250 000 and tax year ≥ 2025 (tax office), balance ≥ 20 000 and "
-        "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, the company name disclosed"
+        "monthly debt ≤ 5 000 (bank), tax.company_id == bank.company_id, debt-to-income across both "
+        f"({DEBT_TO_INCOME}), the company name disclosed"
     ):
         created = check(ver.post("/requests", headers=lender, json=sme_request(definitions)), 201)
     console.print(f"  the lender's page shows the request as a QR code ({created['deep_link'][:40]}…):")
@@ -317,6 +328,15 @@ def _sme_scene(tmp: Path, log, be, clients, verifier, step, check, console: Cons
         f"  webhook {event['type']} for request {event['data']['id']}: signature checked by "
         "verifier.webhooks.verify_webhook with the endpoint's secret"
     )
+    strict = {**sme_request(definitions), "linear": ["5*tax.revenue - 1200*bank.monthly_debt >= 0"]}
+    with step("a stricter lender (a year's debt ≤ 5 % of revenue) asks; Bea's wallet refuses before any proof"):
+        stricter = check(ver.post("/requests", headers=lender, json=strict), 201)
+        try:
+            bea.prepare(stricter["request_url"])  # the wallet checks before it even asks Bea
+            console.print("[red]✘ a false relation was proven — BUG[/]")
+            raise typer.Exit(1)
+        except NoMatchingCredential as e:
+            console.print(f"  the wallet cannot answer: {e.reason}")
     bea.close()
 
 

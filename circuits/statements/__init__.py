@@ -6,6 +6,7 @@ module                     statement                        technique
 :mod:`.credential`         BBS signature, disclosed values  BBS ProofGen (the draft's, composable)
 :mod:`.opening`            ``C_i`` commit to signed values  batched opening, linear relation
 :mod:`.range`              ``a ≥ t``, ``a ≤ t``, expiry     Bulletproofs+ (the one non-Sigma one)
+:mod:`.linear_predicate`   ``Σ c_i·a_i ≥ t`` (≤ = between) ``Σ c_i·C_i`` + range values
 :mod:`.not_equal`          ``a ≠ t``, ``a ∉ {…}``            linear relation ``G = u·V + w·H``
 :mod:`.set_membership`     ``a ∈ {…}``                      CDS OR of linear relations
 :mod:`.equality`           equal hidden values, link secret shared blinding, equal responses

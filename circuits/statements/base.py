@@ -74,6 +74,7 @@ class ProverState:
     blindings: list[int] = field(default_factory=list)  # s_i of the commitments C_i
     commitments: list[G1] = field(default_factory=list)  # C_i = m·G + s_i·H
     first_init: ProofInitResult | None = None  # credential 1's BBS ProofInit (the one challenge hashes it)
+    combined: list[G1] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate
 
     def __repr__(self) -> str:
         return "ProverState(<secret>)"
@@ -108,6 +109,7 @@ class VerifierState:
     first_init: ProofInitResult | None = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the pseudonym
+    combined: list[G1] = field(default_factory=list)  # C_L = Σ c'_i·C_i per linear predicate, derived
     escrows: dict[str, Any] = field(default_factory=dict)  # query id -> circuits.escrow.Escrowed
 
     def m_hat(self, ci: int, index: int) -> int:

@@ -7,7 +7,9 @@ discloses, which hidden messages get a Pedersen commitment, and the list of stat
 
     1. BBS credential 1..K         every BBS first message (ProofInit), before any weight is drawn
     2. commitments + opening       C_i; ρ from the transcript; the batched opening's T
-    3. range (Bulletproofs+)       one aggregated proof over every range statement (expiry included)
+    2b. linear predicates          per predicate: its terms and C_L = Σ c'_i·C_i (no wire field)
+    3. range (Bulletproofs+)       one aggregated proof over every range statement (expiry and
+                                   each linear predicate's bounds included)
     4. ≠                           one per ≠ value (∉ is a conjunction of ≠)
     5. ∈                           one CDS OR-proof per set
     6. equality                    same link secret across credentials; requested equalities
@@ -29,21 +31,25 @@ from typing import Any
 
 from circuits import constants as k
 from circuits.attributes import NUMERIC, OFFSET, AttributeType, threshold
-from circuits.credentials import EXPIRY_INDEX, CredentialDefinition, PresentationRequest
+from circuits.credentials import EXPIRY_INDEX, CredentialDefinition, LinearPredicate, PresentationRequest
 from circuits.errors import ParameterError, ZkCredError
+from circuits.statements import linear_predicate
 from circuits.statements.base import PresentationRejected, Statement
+from circuits.statements.linear_predicate import LinearSpec
 
 _DATE = AttributeType("date")
 
 
 @dataclass(frozen=True)
 class RangeSpec:
-    """``a ≥ t`` (``lower``: value ``a − t``) or ``a ≤ t`` (value ``t − a``) on commitment ``commit``."""
+    """``a ≥ t`` (``lower``: value ``a − t``) or ``a ≤ t`` (value ``t − a``) on commitment ``commit``,
+    or, with ``linear`` set, on linear predicate ``linear``'s combination ``C_L`` (``commit`` unused)."""
 
     commit: int
     lower: bool
-    t: int  # encoded threshold, inside the attribute type's encoded range
+    t: int  # encoded threshold, inside the attribute type's encoded range (linear: T = t·10^S + 2^63·Σc')
     bits: int  # the range proof's n this statement needs (range_bits)
+    linear: int | None = None  # index into Plan.linear
 
 
 def range_bits(attr_type: AttributeType, lower: bool, t: int) -> int:
@@ -80,6 +86,7 @@ class Plan:
     clear_checks: list[tuple[int, int, Any, str]] = field(default_factory=list)  # disclosed predicates
     revoked_checked: list[bool] = field(default_factory=list)
     pseudonym_contexts: list[bytes | None] = field(default_factory=list)
+    linear: list[LinearSpec] = field(default_factory=list)
     escrows: list[tuple[int, int, Any]] = field(default_factory=list)  # (credential, message index, EscrowClause)
     statements: list[Statement] = field(default_factory=list)
     _hidden: list[list[int]] = field(default_factory=list)
@@ -156,6 +163,8 @@ def compile_plan(request: PresentationRequest, definitions: Sequence[CredentialD
         if len(types) != 1:
             raise ParameterError(f"{left} and {right} have different types")
         plan.equal.append(group)
+    for lp in request.linear:
+        _compile_linear(plan, request, lp)
     plan.statements = _statements(plan)
     return plan
 
@@ -180,11 +189,24 @@ def _compile_predicate(plan: Plan, ci: int, index: int, attr_type: AttributeType
         raise ParameterError(op)
 
 
+def _compile_linear(plan: Plan, request: PresentationRequest, lp: LinearPredicate) -> None:
+    """``Σ c_i·a_i op t``: commit to each term's attribute, one range value per bound on ``C_L``."""
+    terms = linear_predicate.resolve(request, lp, lambda ci: plan.definitions[ci].schema)
+    coefs, _ = linear_predicate.scaled([t for _, _, t in terms], [c for _, c in lp.terms])
+    spec = LinearSpec(
+        tuple((plan.commit_for(ci, idx), c) for (ci, idx, _), c in zip(terms, coefs, strict=True)), lp.describe()
+    )
+    plan.linear.append(spec)
+    for b in linear_predicate.bounds(lp, [t for _, _, t in terms]):
+        plan.ranges.append(RangeSpec(-1, b.lower, b.t + b.offset, b.bits, len(plan.linear) - 1))
+
+
 def _statements(plan: Plan) -> list[Statement]:
     """The statements in transcript order (see the module docstring): the order is written here only."""
     from circuits.statements.credential import BbsCredential
     from circuits.statements.equality import Equality
     from circuits.statements.escrow import Escrow
+    from circuits.statements.linear_predicate import LinearCombination
     from circuits.statements.membership import AccumulatorMembership
     from circuits.statements.not_equal import NotEqual
     from circuits.statements.opening import BatchedOpening
@@ -195,6 +217,7 @@ def _statements(plan: Plan) -> list[Statement]:
     out: list[Statement] = [BbsCredential(ci) for ci in range(len(plan.definitions))]
     if plan.commits:
         out.append(BatchedOpening())
+    out += [LinearCombination(j, spec) for j, spec in enumerate(plan.linear)]
     if plan.ranges:
         out.append(Range())
     out += [NotEqual(i, commit, t) for i, (commit, t) in enumerate(plan.not_equal)]

@@ -5,6 +5,9 @@ The one non-Sigma argument of a presentation. For range statement ``j`` on commi
 
     a ≥ t:  V_j = C_i − t·G = (a − t)·G + s·H       a ≤ t:  V_j = t·G − C_i = (t − a)·G − s·H
 
+(a linear predicate's bound uses its combination ``C_L`` for ``C_i``:
+:mod:`circuits.statements.linear_predicate`)
+
 and one proof of ``PK{(v_j, γ_j)_j : ∧_j V_j = v_j·G + γ_j·H ∧ 0 ≤ v_j < 2^n}``
 (:mod:`circuits.bulletproofs.range_proof`). The verifier derives every ``V_j`` from the
 bound ``C_i`` and the request's threshold, never reads one; ``n`` is the largest size any
@@ -26,6 +29,7 @@ from circuits import constants as k
 from circuits.backend.interface import G1
 from circuits.constants import R
 from circuits.statements.base import ProverState, Responses, Statement, VerifierState, reject_on
+from circuits.statements.plan import RangeSpec
 from circuits.transcript import Transcript
 
 
@@ -41,8 +45,7 @@ class Range(Statement):
 
         values, blindings = [], []
         for rg in p.plan.ranges:
-            ci, idx = p.plan.commits[rg.commit]
-            a, s = p.msgs[ci][idx], p.blindings[rg.commit]
+            a, s = committed(p, rg)
             values.append(a - rg.t if rg.lower else rg.t - a)
             blindings.append(s if rg.lower else (-s) % R)
         proof, _ = range_proof.prove(t, values, blindings, p.plan.range_bits(), backend=p.be, rng=p.rng)
@@ -68,11 +71,21 @@ class Range(Statement):
         self.absorb(t, pres.range_proof)
 
 
+def committed(p: ProverState, rg: RangeSpec) -> tuple[int, int]:
+    """The integer ``a`` and blinding ``s`` behind ``rg``'s commitment (``C_i``, or a linear predicate's ``C_L``)."""
+    if rg.linear is None:
+        ci, idx = p.plan.commits[rg.commit]
+        return p.msgs[ci][idx], p.blindings[rg.commit]
+    terms = p.plan.linear[rg.linear].terms
+    a = sum(c * p.msgs[ci][idx] for (ci, idx), c in ((p.plan.commits[i], c) for i, c in terms))
+    return a, sum(c * p.blindings[i] for i, c in terms) % R
+
+
 def _derived_commitments(v: VerifierState) -> list[G1]:
     """``V_j = C_i − t·G`` (a ≥ t) or ``t·G − C_i`` (a ≤ t), from the bound ``C_i`` and the request's ``t``."""
     be, out = v.be, list[G1]()
     for rg in v.plan.ranges:
-        C = v.presentation.commitments[rg.commit]
+        C = v.presentation.commitments[rg.commit] if rg.linear is None else v.combined[rg.linear]
         out.append(
             be.g1_msm([C, v.G], [1, -rg.t % R], public=True)
             if rg.lower

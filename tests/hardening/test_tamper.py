@@ -1,6 +1,6 @@
 """Tamper suite: every alteration of a valid presentation, credential or ledger entry is refused.
 
-- **Presentations** (made by a wallet through the real services, with range predicates,
+- **Presentations** (made by a wallet through the real services, with range and linear predicates,
   ≠, ∈ and non-revocation): bytes of every proof element (sampled positions per element,
   three masks each), every JSON field (removed or replaced by values of every JSON type),
   every statement dropped / duplicated / reordered, every element swapped in from another
@@ -45,7 +45,7 @@ def _count(kind: str, n: int = 1) -> None:
 
 
 def _tamper_ask(story) -> dict[str, Any]:
-    """Hidden attributes only, so every statement kind is in the proof: ranges, ≠, ∈, non-revocation."""
+    """Hidden attributes only, so every statement kind is in the proof: ranges, ≠, ∈, linear, non-revocation."""
     over_18 = _dt.date.today().replace(year=_dt.date.today().year - 18).isoformat()
     return {
         "disclose": [],
@@ -54,6 +54,10 @@ def _tamper_ask(story) -> dict[str, Any]:
             {"attribute": "birth_date", "op": "<=", "value": over_18},
             {"attribute": "income", "op": "!=", "value": 12345},
             {"attribute": "country", "op": "in", "value": ["DE", "FR", "NL"]},
+        ],
+        # a linear predicate: one more value in the range proof, on the sum of two commitments
+        "linear": [
+            {"terms": [{"attr": "income", "coef": 1}, {"attr": "birth_date", "coef": -1}], "op": ">=", "value": 40000}
         ],
     }
 

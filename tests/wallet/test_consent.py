@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from circuits.credentials import Predicate, Schema
+from circuits.credentials import CredentialQuery, LinearPredicate, Predicate, PresentationRequest, Schema
 from tests.wallet.test_wallet_flow import CountingRouter, world  # noqa: F401  (the module-scoped services)
 from wallet import Approval, ConsentSummary, NoMatchingCredential, WalletError
-from wallet.consent import NOT_REVEALED, Equality, NotRevoked, sentence
+from wallet.consent import NOT_REVEALED, Equality, NotRevoked, proven_statements, sentence
 from zkcred.demo import VERIFIER_URL
 
 
@@ -170,12 +171,25 @@ def test_each_statement_kind_reads_as_a_sentence():
         Predicate("income", "!=", 0): "income is not 0",
         Predicate("income", "not_in", [1, 2]): "income is none of 1, 2",
         Equality("a.id", "b.id"): "a.id equals b.id",
+        # a linear predicate: over one credential by attribute names, across credentials with each query named
+        LinearPredicate.parse("40*income - 100*debt >= 0", "credential"): "40 × income − 100 × debt ≥ 0",
+        LinearPredicate.parse("40*tax.revenue - 1200*bank.monthly_debt >= 0"): (
+            "40 × tax.revenue − 1200 × bank.monthly_debt ≥ 0"
+        ),
     }
     for statement, words in cases.items():
         assert sentence(statement, payslip) == f"{words} ({NOT_REVEALED})"
     assert NOT_REVEALED not in sentence(NotRevoked("q"))
     with pytest.raises(TypeError, match="add a case to wallet.consent.sentence"):
         sentence(object())
+
+
+def test_a_linear_predicate_across_queries_is_shown_once_with_its_first_query():
+    dti = LinearPredicate.parse("40*tax.revenue - 1200*bank.monthly_debt >= 0")
+    queries = (CredentialQuery("tax", ("creddef:t",)), CredentialQuery("bank", ("creddef:b",)))
+    request = PresentationRequest(b"\0" * 32, "verifier", datetime.date(2026, 11, 27), queries, linear=(dti,))
+    shown = {q.id: list(proven_statements(request, q, revocable=False)) for q in queries}
+    assert shown == {"tax": [dti], "bank": []}
 
 
 def test_cli_accept_shows_the_offer_and_a_no_stores_nothing(world, monkeypatch, tmp_path):  # noqa: F811

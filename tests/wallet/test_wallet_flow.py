@@ -87,6 +87,8 @@ def world(tmp_path_factory):
         "status": status,
         "clients": clients,
         "verifier": verifier,
+        "lender": lender,
+        "cred_def": cred_def["id"],
     }
 
 
@@ -326,3 +328,30 @@ def test_an_expired_request_is_refused_before_proving(world, monkeypatch, capsys
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "expired at" in err and "Traceback" not in err, err
     assert router.posts == []
+
+
+def test_linear_predicate_picks_the_credential_that_meets_it(world):
+    """Two credentials of one definition (30 000 then 64 000): a request whose only predicate is
+    linear, ``2 × income ≥ 120 000``, is answered with the second; one no credential meets is
+    refused by the wallet, naming the predicate (issue 16 item 1)."""
+    fran = world["wallet"]("fran")
+    fran.accept_offer(world["offer"](30000))
+    fran.accept_offer(world["offer"](64000))
+
+    def ask(value: int) -> dict:
+        r = world["clients"][VERIFIER_URL].post(
+            "/requests",
+            headers=world["lender"],
+            json={
+                "credential_definitions": [world["cred_def"]],
+                "max_staleness": 0,
+                "linear": [{"terms": [{"attr": "income", "coef": 2}], "op": ">=", "value": value}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    verdict = fran.submit(fran.prepare(ask(120_000)["request_url"]).approve())
+    assert verdict["verified"] and "2 × credential.income ≥ 120000" in verdict["predicates"], verdict
+    with pytest.raises(NoMatchingCredential, match=r"no credentials meet 2 × credential.income ≥ 128001"):
+        fran.prepare(ask(128_001)["request_url"])
