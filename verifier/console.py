@@ -133,6 +133,8 @@ def _form_page(request: Request, status: int = 200, **extra: Any) -> Response:
         "q2_definition": "",
         "q2_disclose": "",
         "equality": "",
+        "linear": "",
+        "purpose": "",
         "expires_in": "600",
         "max_staleness": "600",
         "predicates": [{"attribute": "", "op": ">=", "value": ""} for _ in range(PREDICATE_ROWS)],
@@ -175,6 +177,8 @@ async def create_request(request: Request, service: ServiceDep, console: Console
             "q2_definition",
             "q2_disclose",
             "equality",
+            "linear",
+            "purpose",
         )
     }
     numbers = {k: str(form.get(k) or "").strip() for k in ("expires_in", "max_staleness")}
@@ -201,6 +205,7 @@ async def create_request(request: Request, service: ServiceDep, console: Console
             expires_in=int(numbers["expires_in"]),
             max_staleness=int(numbers["max_staleness"]),
             pseudonym=pseudonym,
+            purpose=text["purpose"] or None,
             escrow=escrow if all(escrow.values()) else None,
         )
     except VerifierError as e:
@@ -226,7 +231,12 @@ def _asked(text: dict[str, str], definitions: list[str], rows: list[dict[str, st
     if not text["q2_definition"]:
         if text["equality"] or text["q2_disclose"]:
             raise ValueError("an equality or a second query's attributes need a second credential definition")
-        return {"credential_definitions": definitions, "disclose": _names(text["disclose"]), "predicates": predicates}
+        return {
+            "credential_definitions": definitions,
+            "disclose": _names(text["disclose"]),
+            "predicates": predicates,
+            "linear": [text["linear"]] if text["linear"] else [],
+        }
     queries = [
         {"id": text["q1_id"] or "first", "credential_definitions": definitions, "disclose": _names(text["disclose"])},
         {
@@ -239,6 +249,7 @@ def _asked(text: dict[str, str], definitions: list[str], rows: list[dict[str, st
         "queries": [{**q, "predicates": []} for q in queries],
         "equalities": [text["equality"]] if text["equality"] else [],
         "predicates": predicates,
+        "linear": [text["linear"]] if text["linear"] else [],
     }
 
 

@@ -392,3 +392,28 @@ def test_a_two_query_request_from_the_form_and_its_verdict_per_query(story, lend
     assert 'id="query-1"' in fragment and 'id="query-2"' in fragment and "Proven across the queries" in fragment
     assert ADA["country"] in fragment and "main.income = again.income" in fragment
     assert str(ADA["income"]) not in fragment  # proven, never disclosed
+
+
+def test_a_linear_predicate_and_a_purpose_from_the_form(story, lender):
+    """The form's linear predicate and purpose go through ``create_request``; a malformed one is a form error."""
+    form = {
+        "csrf_token": _csrf(lender.get("/console/requests/new").text),
+        "definitions": story.cred_def["id"],
+        "disclose": "country",
+        "purpose": 'loan <script>alert("x")</script> 2026-0117',
+        "pseudonym": "none",
+        "expires_in": "600",
+        "max_staleness": "600",
+    }
+    bad = lender.post("/console/requests", data={**form, "linear": "2*income >>= 1"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert "<script>alert" not in bad.text and "loan &lt;script&gt;alert(" in bad.text  # the form again, escaped
+    r = lender.post("/console/requests", data={**form, "linear": "2*income >= 100"}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:600]
+    request_id = r.headers["location"].rsplit("/", 1)[1]
+    created = story.verifier.get_request(lender="Hardening Lender", request_id=request_id)
+    assert len(created.request.linear) == 1 and created.purpose == form["purpose"]
+    verdict = story.submit({"id": request_id}, story.present({"request": created.request.to_json()})).json()
+    assert verdict["verified"], verdict
+    assert "2 × credential.income ≥ 100" in verdict["predicates"], verdict["predicates"]
+    assert "2 × credential.income ≥ 100" in lender.get(f"/console/requests/{request_id}/status").text
