@@ -59,7 +59,7 @@ def test_a_verdict_queued_when_the_verifier_dies_is_delivered_after_the_restart(
                     "predicates": [{"attribute": "income", "op": ">=", "value": 50000}],
                 },
             ).json()
-            presentation = services.wallet.present(created["request"])[0]
+            presentation = services.wallet.present(services.wallet.prepare(created["request"]).approve())[0]
             t0 = time.monotonic()
             verdict = httpx.post(created["presentation_url"], json={"presentation": presentation}, timeout=60)
             assert verdict.status_code == 200 and verdict.json()["verified"] is True  # answered at once
