@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,19 +101,32 @@ class Pages:
         return self.driver.find_element(By.CSS_SELECTOR, selector)
 
     def fill(self, **fields: str) -> None:
-        """Type into the form fields with these ``name`` attributes (cleared first)."""
+        """Type into the form fields with these ``name`` attributes (cleared first).
+
+        A field found while the page was still being replaced (a redirect landing, the live
+        script swapping a fragment) is found again: Chromium then answers "stale element" or
+        "node … does not belong to the document" for the old one.
+        """
+        from selenium.common.exceptions import WebDriverException
+
         for name, value in fields.items():
-            element = self.css(f'[name="{name}"]')
-            element.clear()
-            element.send_keys(value)
+            for attempt in range(5):
+                try:
+                    element = self.css(f'[name="{name}"]')
+                    element.clear()
+                    element.send_keys(value)
+                    break
+                except WebDriverException as e:
+                    if not _is_stale(e) or attempt == 4:
+                        raise
+                    time.sleep(0.2)
 
     def submit(self, selector: str = 'main form button[type="submit"]', refused: bool = False) -> str:
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
         button = self.css(selector)
         button.click()
-        WebDriverWait(self.driver, 30).until(ec.staleness_of(button))
+        WebDriverWait(self.driver, 30).until(lambda _driver: _replaced(button))
         return self.record(refused)
 
     def wait_text(self, selector: str, text: str, timeout: float = 30) -> None:
@@ -143,3 +157,24 @@ class Pages:
 def screenshots_dir(tmp_path: Path) -> Path:
     where = os.environ.get("ZKCRED_CONSOLE_SCREENSHOTS")
     return Path(where).resolve() if where else tmp_path / "screenshots"
+
+
+def _is_stale(e: Exception) -> bool:
+    """An element of a page the browser has replaced: Chromium says "stale element", or (156) "node … does
+    not belong to the document"."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return isinstance(e, StaleElementReferenceException) or "does not belong to the document" in str(e)
+
+
+def _replaced(element: Any) -> bool:
+    """True once ``element``'s page has been replaced (a submitted form's answer has loaded)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException as e:
+        if _is_stale(e):
+            return True
+        raise
+    return False
