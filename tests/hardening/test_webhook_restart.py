@@ -6,7 +6,8 @@ sent), or after the receiver answered 200 but before the delivery was recorded
 (``webhook:delivered``). Started again on the same database without the crash point, the
 verifier delivers the verdict once the dead process's lease runs out: the receiver gets it
 (again, for ``delivered`` — the same ``webhook-id`` and the same bytes, so it deduplicates),
-and the delivery log says ``delivered``. The verdict itself was answered before any of this.
+and the delivery log says ``delivered``. The verdict itself is answered before any of this
+(or, when the crash beats the answer to the socket, committed and carried by the webhook).
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ def test_a_verdict_queued_when_the_verifier_dies_is_delivered_after_the_restart(
             ).json()
             presentation = services.wallet.present(services.wallet.prepare(created["request"]).approve())[0]
             t0 = time.monotonic()
-            verdict = httpx.post(created["presentation_url"], json={"presentation": presentation}, timeout=60)
-            assert verdict.status_code == 200 and verdict.json()["verified"] is True  # answered at once
+            try:
+                answer = httpx.post(created["presentation_url"], json={"presentation": presentation}, timeout=60)
+                assert answer.status_code == 200 and answer.json()["verified"] is True  # answered at once
+                verdict = answer.json()
+            except httpx.RemoteProtocolError:
+                # On a loaded machine the dispatcher, woken by the commit, can reach its crash point
+                # before the server has written the answer: the verdict is committed all the same,
+                # and the webhook (checked below) carries it.
+                verdict = None
             proc.wait(timeout=30)  # the dispatcher reached the crash point: the process is gone
             assert proc.returncode != 0
             assert len(rx.received) == posts - 1  # delivered (200) but never recorded, or nothing sent
@@ -73,7 +81,9 @@ def test_a_verdict_queued_when_the_verifier_dies_is_delivered_after_the_restart(
         assert len({p.headers["webhook-id"] for p in got}) == 1 and len({p.body for p in got}) == 1
         event = verify_webhook(hook["secret"], got[-1].headers, got[-1].body)
         assert event["type"] == "request.verified" and event["data"]["id"] == created["id"]
-        assert event["data"]["verdict"] == verdict.json()
+        if verdict is not None:
+            assert event["data"]["verdict"] == verdict
+        assert event["data"]["verdict"]["verified"] is True
         (row,) = lender.get(f"/webhooks/{hook['id']}/deliveries").json()["deliveries"]
         assert row["status"] == "delivered" and row["message_id"] == got[0].headers["webhook-id"]
         assert [a["status_code"] for a in row["attempt_log"]] == [200]  # the dead process recorded nothing

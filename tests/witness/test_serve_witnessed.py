@@ -65,9 +65,12 @@ def test_serve_with_three_witnesses(tmp_path) -> None:  # type: ignore[no-untype
     proc = subprocess.Popen(args, env=env, stdout=log_out, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 180  # five processes starting on a loaded 2-core machine
-        while True:  # up, and the issuer's registration cosigned by a majority
+        while True:  # issuer and verifier up, and the issuer's registration cosigned by a majority
             try:
-                up = httpx.get(f"http://127.0.0.1:{issuer}/openapi.json", timeout=2).status_code == 200
+                up = all(
+                    httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200
+                    for port in (issuer, verifier)
+                )
                 served = SignedCheckpoint.parse(httpx.get(f"{url}/checkpoint", timeout=2).content)
                 if up and served.size >= 1 and len(served.note.signatures) >= 3:
                     break
