@@ -45,14 +45,26 @@ def to_compressed(point: G1Point) -> bytes:
     return bytes(point.to_compressed_bytes())
 
 
-def multiexp(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
-    """Σ scalars[i]·points[i] over arkworks points; scalars are any ints (reduced mod r)."""
+def identity() -> G1Point:
+    return G1Point.identity()
+
+
+def terms(points: Sequence[G1Point], scalars: Sequence[int]) -> tuple[list[G1Point], list[Scalar]]:
+    """The non-zero terms of ``Σ scalars[i]·points[i]``, scalars (any ints, reduced mod r) converted."""
     pts, ks = [], []
     for point, k in zip(points, scalars, strict=True):
         k %= R
         if k:
             pts.append(point)
             ks.append(Scalar.from_le_bytes(k.to_bytes(32, "little")))
-    if not pts:
-        return G1Point.identity()
-    return G1Point.multiexp_unchecked(pts, ks)
+    return pts, ks
+
+
+def multiexp_terms(points: list[G1Point], scalars: list[Scalar]) -> G1Point:
+    """Σ scalars[i]·points[i] over converted terms (:func:`terms`); releases the GIL while it runs."""
+    return G1Point.multiexp_unchecked(points, scalars) if points else G1Point.identity()
+
+
+def multiexp(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
+    """Σ scalars[i]·points[i] over arkworks points; scalars are any ints (reduced mod r)."""
+    return multiexp_terms(*terms(points, scalars))

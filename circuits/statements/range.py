@@ -63,11 +63,12 @@ class Range(Statement):
         be, plan, pres = v.be, v.plan, v.presentation
         n, m = plan.range_bits(), len(plan.ranges)
 
-        def check() -> None:
+        def check() -> Callable[[], None]:
             proof = range_proof.RangeProof.from_bytes(be, pres.range_proof, n, m)
-            range_proof.verify(t, proof, _derived_commitments(v), n, backend=be)
+            return range_proof.verify_deferred(t, proof, _derived_commitments(v), n, backend=be)
 
-        reject_on("range_proof", check)
+        # The transcript work is done now; the final MSM runs beside the statements that follow.
+        v.deferred.append(("range_proof", reject_on("range_proof", check)))
         self.absorb(t, pres.range_proof)
 
 

@@ -154,3 +154,42 @@ def test_is_identity_check_on_every_path(forced, monkeypatch):
     handle = ref.g1_msm_prepare(ref_pts[:3])
     assert ref.g1_msm_prepared_is_identity(handle, [1, 2, 3], ref_pts[:3], [R - 1, R - 2, R - 3])
     assert not ref.g1_msm_prepared_is_identity(handle, [1, 2, 3], ref_pts[:3], [R - 1, R - 2, R - 2])
+
+
+@needs_arkworks
+@pytest.mark.parametrize("size", [blst.SPLIT_FROM - 1, blst.SPLIT_FROM, blst.SPLIT_FROM + 1, 130])
+def test_split_sums_agree_at_the_boundary(always_arkworks, size):
+    """Arkworks MSMs of SPLIT_FROM terms and more run in parts on the worker pool; the sum is the same."""
+    points, scalars = POINTS[:size], _scalars(size)
+    expected = _reference(points, scalars)
+    assert BLST.g1_msm(points, scalars) == expected
+    handle = BLST.g1_msm_prepare(points)
+    assert BLST.g1_msm_prepared(handle, scalars) == expected
+    minus = BLST.g1_neg(expected)
+    for inline in (True, False):
+        holds = BLST.g1_msm_prepared_is_identity_deferred(handle, scalars, [minus], [1], inline=inline)
+        fails = BLST.g1_msm_prepared_is_identity_deferred(handle, scalars, [minus], [2], inline=inline)
+        assert holds() is True and fails() is False
+
+
+@pytest.mark.parametrize("be", [BLST, PLAIN, get_backend("py_ecc")], ids=["blst", "blst-plain", "py_ecc"])
+def test_deferred_identity_check_answers_like_the_immediate_one(be):
+    """The deferred check (run beside the caller where the backend can) gives the same answers."""
+    points = [be.g1_from_bytes(BLST.g1_to_bytes(p)) for p in POINTS[:3]]
+    handle = be.g1_msm_prepare(points)
+    answers = [
+        be.g1_msm_prepared_is_identity_deferred(handle, [1, 2, 3], points, [R - 1, R - 2, R - 3]),
+        be.g1_msm_prepared_is_identity_deferred(handle, [1, 2, 3], points, [R - 1, R - 2, R - 2]),
+    ]
+    assert [answer() for answer in answers] == [True, False]
+    with pytest.raises(ValueError):
+        be.g1_msm_prepared_is_identity_deferred(handle, [1], points[:2], [1])
+
+
+def test_the_worker_pool_is_made_again_after_a_fork(monkeypatch):
+    """A pool inherited through fork has no threads in the child: a new pid gets a new pool."""
+    pool = blst._worker()
+    assert blst._worker() is pool
+    monkeypatch.setattr(blst.os, "getpid", lambda: -1)
+    assert blst._worker() is not pool
+    assert blst._worker().submit(sum, [1, 2]).result() == 3
