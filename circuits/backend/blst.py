@@ -33,7 +33,7 @@ from circuits.constants import G1_BYTES, G1_GENERATOR, G2_BYTES, G2_GENERATOR, P
 from circuits.errors import NotInSubgroupError, NotOnCurveError
 
 if TYPE_CHECKING:
-    from py_arkworks_bls12381 import G1Point
+    from py_arkworks_bls12381 import G1Point, Scalar
 
 _G1 = BlstP1Element().uncompress(G1_GENERATOR)
 _G2 = BlstP2Element().uncompress(G2_GENERATOR)
@@ -222,6 +222,11 @@ SPLIT_FROM = 32
 _PARTS = max(1, min(_cores(), 4))
 
 
+def _started_multiexp(started: threading.Event, points: list[G1Point], scalars: list[Scalar]) -> G1Point:
+    started.set()
+    return arkworks.multiexp_terms(points, scalars)
+
+
 def _ark_sum(points: list[G1Point], scalars: list[int], inline: bool) -> Callable[[], G1Point]:
     """Start Σ scalars·points on arkworks; call the result for the sum.
 
@@ -234,7 +239,11 @@ def _ark_sum(points: list[G1Point], scalars: list[int], inline: bool) -> Callabl
     bounds = [len(pts) * i // parts for i in range(parts + 1)]
     chunks = [(pts[a:b], ks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     head = arkworks.multiexp_terms(*chunks.pop(0)) if inline else None
-    rest = [_worker().submit(arkworks.multiexp_terms, *chunk) for chunk in chunks]
+    started = [threading.Event() for _ in chunks]
+    rest = [_worker().submit(_started_multiexp, event, *chunk) for event, chunk in zip(started, chunks, strict=True)]
+    if not inline:  # hand the GIL over until every part is inside multiexp (else they wait for the
+        for event in started:  # caller's next switch interval, 5 ms, before they can start)
+            event.wait()
 
     def total() -> G1Point:
         acc = head if head is not None else arkworks.identity()
@@ -356,8 +365,8 @@ class BlstBackend:
 
         Zero terms are dropped only when ``public`` (then the term count is public too).
         """
-        base = [(i, k % R) for i, k in enumerate(scalars) if not public or k % R]
-        extra = [(p, k % R) for p, k in zip(extra_points, extra_scalars, strict=True) if not public or k % R]
+        base = [(i, r) for i, k in enumerate(scalars) if (r := k % R) or not public]
+        extra = [(p, r) for p, k in zip(extra_points, extra_scalars, strict=True) if (r := k % R) or not public]
         ark_bases = prepared.ark if prepared is not None else None
         n, fresh = len(base) + len(extra), len(extra) + (len(base) if ark_bases is None else 0)
         # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
@@ -375,9 +384,8 @@ class BlstBackend:
                 acc = acc + point
             elif table is not None:
                 if public:
-                    for row, b in zip(table, k.to_bytes(32, "little"), strict=True):
-                        if b:
-                            acc = acc + row[b]
+                    for point in [row[b] for row, b in zip(table, k.to_bytes(32, "little"), strict=True) if b]:
+                        acc = acc + point
                 else:  # every window adds its row, the identity for a zero byte
                     for row, b in zip(table, k.to_bytes(32, "little"), strict=True):
                         acc = acc + row[b]
