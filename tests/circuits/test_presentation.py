@@ -382,3 +382,40 @@ def test_equalities_that_chain_across_three_credentials(world, equalities):
     odd = issuers[2].issue(link, {**VALUES, "birth_date": "1991-01-01"}, backend=be)
     with pytest.raises(UnsatisfiableError):
         create_presentation(req, defs, [*creds[:2], odd], link, backend=be)
+
+
+def test_a_bad_range_proof_is_named_as_such_though_its_check_is_deferred(world):
+    """The range proof's final MSM runs beside the rest of the verification; it is settled
+    before the challenge is judged, so a range proof whose scalars were altered (its points
+    still decode) is rejected as ``range_proof``, not as a challenge mismatch."""
+    be, issuer, _, _ = world
+    d = issuer.definition
+    req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000))
+    rp = pres.range_proof
+    altered = rp[:-1] + bytes([rp[-1] ^ 1])  # the last scalar (δ'), still < r
+    with pytest.raises(PresentationRejected) as caught:
+        verify_presentation(req, dataclasses.replace(pres, range_proof=altered), {d.id: d}, backend=be)
+    assert caught.value.code == "range_proof"
+
+
+def test_verifications_on_many_threads_at_once_each_get_their_own_answer(world):
+    """Concurrent verifications share the backend's worker pool for their deferred checks:
+    every valid presentation is accepted and every altered one rejected, none waits forever."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    be, issuer, _, _ = world
+    d = issuer.definition
+    req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000), Predicate("score", ">=", 600))
+    rp = pres.range_proof
+    bad = dataclasses.replace(pres, range_proof=rp[:-1] + bytes([rp[-1] ^ 1]))
+
+    def verdict(p) -> bool:
+        try:
+            verify_presentation(req, p, {d.id: d}, backend=be)
+        except PresentationRejected:
+            return False
+        return True
+
+    jobs = [pres, bad] * 8
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(verdict, jobs, timeout=120)) == [True, False] * 8
