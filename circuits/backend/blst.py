@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import pyblst
 from pyblst import BlstP1Element, BlstP2Element
@@ -220,41 +219,86 @@ def _cores() -> int:
 #: here on 2 cores, 16 points 0.93 → 0.73 ms, 32: 1.60 → 1.08, 147: 4.4 → 2.7, 512: 12.4 → 7.5
 #: (py_arkworks_bls12381 0.5.0 is built without rayon's parallel MSM).
 SPLIT_FROM = 32
-_HANDOFF_S = 0.005
+_HANDOFF_S = 0.0005
 _PARTS = max(1, min(_cores(), 4))
 
 
-def _started_multiexp(started: threading.Event, points: list[G1Point], scalars: list[Scalar]) -> G1Point:
-    started.set()
-    return arkworks.multiexp_terms(points, scalars)
+class _Parts:
+    """One arkworks MSM cut into parts that pool workers and the caller share: whoever claims a
+    part computes it, so the caller never waits for a worker that has not started (a busy pool,
+    or a core still waking up) — it takes the unclaimed parts itself when it asks for the sum."""
+
+    def __init__(self, chunks: list[tuple[list[G1Point], list[Scalar]]]) -> None:
+        self._chunks = chunks
+        self._lock = threading.Lock()
+        self._next = 0
+        self._all_claimed = threading.Event()
+        self._done = [threading.Event() for _ in chunks]
+        self._sums: list[G1Point | None] = [None] * len(chunks)
+        self._errors: list[BaseException | None] = [None] * len(chunks)
+
+    def _claim(self) -> int | None:
+        with self._lock:
+            if self._next == len(self._chunks):
+                return None
+            i, self._next = self._next, self._next + 1
+            if self._next == len(self._chunks):
+                self._all_claimed.set()
+            return i
+
+    def _run(self, i: int) -> None:
+        try:
+            self._sums[i] = arkworks.multiexp_terms(*self._chunks[i])
+        except BaseException as e:  # handed to the caller by total()
+            self._errors[i] = e
+        finally:
+            self._done[i].set()
+
+    def work(self) -> None:
+        """A worker's task: compute one unclaimed part, if any is left."""
+        i = self._claim()
+        if i is not None:
+            self._run(i)
+
+    def hand_over(self, seconds: float) -> None:
+        """Let awake workers claim their parts (blocking releases the GIL, which a woken worker
+        needs to reach multiexp; else it waits for the caller's next switch interval, 5 ms)."""
+        self._all_claimed.wait(seconds)
+
+    def total(self) -> G1Point:
+        """Compute every part nobody has claimed, wait for the others, and add them up."""
+        while (i := self._claim()) is not None:
+            self._run(i)
+        acc = arkworks.identity()
+        for i, done in enumerate(self._done):
+            done.wait()
+            error, part = self._errors[i], self._sums[i]
+            if error is not None:
+                raise error
+            acc = acc + cast("G1Point", part)
+        return acc
 
 
 def _ark_sum(points: list[G1Point], scalars: list[int], inline: bool) -> Callable[[], G1Point]:
     """Start Σ scalars·points on arkworks; call the result for the sum.
 
-    ``inline``: the first part runs on the calling thread now (a caller that needs the sum at
-    once); otherwise every part goes to the pool and the caller is free until it asks. Tasks
+    Below SPLIT_FROM terms, or with one core, the sum is computed by the call that asks for
+    it. Above, it is cut into one part per core and the pool's workers are asked to take the
+    parts; ``inline``: the caller asks at once (and so computes what no worker took);
+    otherwise the caller goes on, and computes what is still unclaimed when it asks. Tasks
     never wait on other tasks, so a saturated pool queues but cannot deadlock.
     """
     pts, ks = arkworks.terms(points, scalars)
     parts = _PARTS if len(pts) >= SPLIT_FROM else 1
     bounds = [len(pts) * i // parts for i in range(parts + 1)]
-    chunks = [(pts[a:b], ks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    head = arkworks.multiexp_terms(*chunks.pop(0)) if inline else None
-    started = [threading.Event() for _ in chunks]
-    rest = [_worker().submit(_started_multiexp, event, *chunk) for event, chunk in zip(started, chunks, strict=True)]
-    if not inline:  # hand the GIL over until every part is inside multiexp (else each waits for the
-        deadline = time.monotonic() + _HANDOFF_S  # caller's next switch interval, 5 ms, to start);
-        for event in started:  # a busy pool (parts queued behind others') is not waited for
-            event.wait(max(0.0, deadline - time.monotonic()))
-
-    def total() -> G1Point:
-        acc = head if head is not None else arkworks.identity()
-        for future in rest:
-            acc = acc + future.result()
-        return acc
-
-    return total
+    shared = _Parts([(pts[a:b], ks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
+    if parts > 1:
+        pool = _worker()
+        for _ in range(parts - 1 if inline else parts):
+            pool.submit(shared.work)
+        if not inline:
+            shared.hand_over(_HANDOFF_S)
+    return shared.total
 
 
 class BlstBackend:

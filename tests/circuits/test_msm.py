@@ -193,3 +193,21 @@ def test_the_worker_pool_is_made_again_after_a_fork(monkeypatch):
     monkeypatch.setattr(blst.os, "getpid", lambda: -1)
     assert blst._worker() is not pool
     assert blst._worker().submit(sum, [1, 2]).result() == 3
+
+
+@needs_arkworks
+def test_the_caller_computes_the_parts_no_worker_took():
+    """A part nobody claimed (a busy pool, a core still waking) is computed by the caller when it
+    asks for the sum; a part that failed on a worker raises there."""
+    points, scalars = POINTS[:40], _scalars(40)
+    pts, ks = arkworks.terms([arkworks.from_compressed(p.compress()) for p in points], scalars)
+    chunks = [(pts[:13], ks[:13]), (pts[13:27], ks[13:27]), (pts[27:], ks[27:])]
+    nobody = blst._Parts(chunks)
+    assert arkworks.to_compressed(nobody.total()) == _reference(points, scalars).compress()
+    shared = blst._Parts(chunks)
+    shared.work()  # one worker took the first part before the caller asked
+    assert arkworks.to_compressed(shared.total()) == _reference(points, scalars).compress()
+    broken = blst._Parts([(pts[:2], [1, 2]), *chunks[1:]])  # ints, not Scalars: multiexp refuses the part
+    broken.work()
+    with pytest.raises(TypeError):
+        broken.total()
