@@ -41,6 +41,14 @@ def from_compressed(data: bytes) -> G1Point:
     return G1Point.from_compressed_bytes_unchecked(bytes(data))
 
 
+def from_compressed_checked(data: bytes) -> G1Point:
+    """A point from compressed bytes that already passed the ZCash flag and range checks
+    (:func:`circuits.backend._decode.check_compressed`): arkworks decodes x, refuses it if
+    it is not on the curve, and refuses a point outside the prime-order subgroup
+    (``from_compressed_bytes`` is its checked decoder). Raises ValueError on either."""
+    return G1Point.from_compressed_bytes(bytes(data))
+
+
 def to_compressed(point: G1Point) -> bytes:
     return bytes(point.to_compressed_bytes())
 

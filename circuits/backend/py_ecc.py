@@ -145,6 +145,10 @@ class PyEccBackend:
         return point
 
     # G2 ---------------------------------------------------------------------------
+
+    def g1_from_bytes_msm(self, data: bytes) -> PointG1:
+        return self.g1_from_bytes(data)
+
     def g2_generator(self) -> PointG2:
         return G2
 

@@ -94,8 +94,9 @@ def scalar_from_bytes(data: bytes, *, nonzero: bool = False) -> int:
     return s
 
 
-def g1_from_bytes_nonidentity(be: GroupBackend, data: bytes) -> G1:
-    point = be.g1_from_bytes(data)
+def g1_from_bytes_nonidentity(be: GroupBackend, data: bytes, *, msm_only: bool = False) -> G1:
+    """Strict decoding that refuses the identity; ``msm_only`` as in ``GroupBackend.g1_from_bytes_msm``."""
+    point = be.g1_from_bytes_msm(data) if msm_only else be.g1_from_bytes(data)
     if be.g1_is_identity(point):
         raise IdentityPointError("the identity is not allowed here")
     return point

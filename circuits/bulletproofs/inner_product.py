@@ -110,12 +110,20 @@ class WeightedInnerProductProof:
         )
 
     @classmethod
-    def from_bytes(cls, backend: GroupBackend, data: bytes, N: int) -> WeightedInnerProductProof:
-        """Strict: exact length, canonical points in G1 other than the identity, scalars < r."""
+    def from_bytes(
+        cls, backend: GroupBackend, data: bytes, N: int, *, msm_only: bool = False
+    ) -> WeightedInnerProductProof:
+        """Strict: exact length, canonical points in G1 other than the identity, scalars < r.
+
+        ``msm_only``: the proof is only going to be verified, so its points are decoded with
+        :meth:`~circuits.backend.interface.GroupBackend.g1_from_bytes_msm` (as strict).
+        """
         if len(data) != cls.size(N):
             raise EncodingError(f"an inner-product proof for N={N} is {cls.size(N)} bytes, got {len(data)}")
         K, g = log2_exact(N), k.G1_BYTES
-        points = [g1_from_bytes_nonidentity(backend, data[i * g : (i + 1) * g]) for i in range(2 * K + 2)]
+        points = [
+            g1_from_bytes_nonidentity(backend, data[i * g : (i + 1) * g], msm_only=msm_only) for i in range(2 * K + 2)
+        ]
         end = (2 * K + 2) * g
         r, s, delta = (
             scalar_from_bytes(data[end + i * k.SCALAR_BYTES : end + (i + 1) * k.SCALAR_BYTES]) for i in range(3)

@@ -113,15 +113,21 @@ class RangeProof:
         return backend.g1_to_bytes(self.A) + self.wip.to_bytes(backend)
 
     @classmethod
-    def from_bytes(cls, backend: GroupBackend, data: bytes, n: int, m: int) -> RangeProof:
-        """Strict decoding: exact length, canonical non-identity points in G1, scalars < r."""
+    def from_bytes(cls, backend: GroupBackend, data: bytes, n: int, m: int, *, msm_only: bool = False) -> RangeProof:
+        """Strict decoding: exact length, canonical non-identity points in G1, scalars < r.
+
+        ``msm_only``: for a proof that is only going to be verified (its points are decoded
+        with :meth:`~circuits.backend.interface.GroupBackend.g1_from_bytes_msm`, as strict).
+        """
         size = cls.size(n, m)
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"a range proof is bytes, not {type(data).__name__}")
         if len(data) != size:
             raise EncodingError(f"a range proof for n={n}, m={m} is {size} bytes, got {len(data)}")
-        A = g1_from_bytes_nonidentity(backend, bytes(data[: k.G1_BYTES]))
-        wip = WeightedInnerProductProof.from_bytes(backend, bytes(data[k.G1_BYTES :]), n * _shape(n, m))
+        A = g1_from_bytes_nonidentity(backend, bytes(data[: k.G1_BYTES]), msm_only=msm_only)
+        wip = WeightedInnerProductProof.from_bytes(
+            backend, bytes(data[k.G1_BYTES :]), n * _shape(n, m), msm_only=msm_only
+        )
         return cls(A, wip)
 
 

@@ -64,7 +64,7 @@ class Range(Statement):
         n, m = plan.range_bits(), len(plan.ranges)
 
         def check() -> Callable[[], None]:
-            proof = range_proof.RangeProof.from_bytes(be, pres.range_proof, n, m)
+            proof = range_proof.RangeProof.from_bytes(be, pres.range_proof, n, m, msm_only=True)
             return range_proof.verify_deferred(t, proof, _derived_commitments(v), n, backend=be)
 
         # The transcript work is done now; the final MSM runs beside the statements that follow.

@@ -133,6 +133,8 @@ def test_roundtrip_and_identity(backend):
 def test_g1_decoding_attacks(backend, data, error):
     with pytest.raises(error):
         backend.g1_from_bytes(data)
+    with pytest.raises(error):  # the verifier's decoding of a proof's own points is as strict
+        backend.g1_from_bytes_msm(data)
 
 
 @pytest.mark.parametrize(
@@ -231,3 +233,28 @@ def test_py_ecc_backend_keeps_the_recursion_limit():
         "get_backend; available_backends(); get_backend('py_ecc'); assert sys.getrecursionlimit() == before"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_points_decoded_for_an_msm_behave_as_decoded_points(backend):
+    """``g1_from_bytes_msm`` (blst: kept as arkworks' point) encodes, compares and sums like the
+    point ``g1_from_bytes`` gives, on the arkworks path and on the blst loop alike."""
+    from circuits.backend import blst as blst_module
+
+    p = backend.g1_mul(backend.g1_generator(), secrets.randbelow(R))
+    data = backend.g1_to_bytes(p)
+    q = backend.g1_from_bytes_msm(data)
+    assert backend.g1_to_bytes(q) == data and not backend.g1_is_identity(q)
+    assert backend.g1_is_identity(backend.g1_from_bytes_msm(b"\xc0" + bytes(47)))
+    handle = backend.g1_msm_prepare([backend.g1_generator()])
+    k = secrets.randbelow(R)
+    expected = backend.g1_to_bytes(backend.g1_mul(p, k))
+    assert backend.g1_to_bytes(backend.g1_msm_prepared(handle, [], [q], [k])) == expected
+    assert backend.g1_msm_prepared_is_identity(handle, [], [q, p], [k, R - k])
+    if backend.name == "blst":
+        assert q == p and p == q  # either side of ==
+        forced = pytest.MonkeyPatch()
+        forced.setattr(blst_module, "prefer_arkworks", lambda n, fresh, blst_us=None: False)
+        try:  # the blst loop takes the point's blst twin
+            assert backend.g1_to_bytes(backend.g1_msm_prepared(handle, [], [q], [k])) == expected
+        finally:
+            forced.undo()
