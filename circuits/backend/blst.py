@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 import pyblst
 from pyblst import BlstP1Element, BlstP2Element
@@ -250,63 +250,81 @@ def _cores() -> int:
 #: here on 2 cores, 16 points 0.93 → 0.73 ms, 32: 1.60 → 1.08, 147: 4.4 → 2.7, 512: 12.4 → 7.5
 #: (py_arkworks_bls12381 0.5.0 is built without rayon's parallel MSM).
 SPLIT_FROM = 32
-_HANDOFF_S = 0.0005
+_HANDOFF_S = 0.0003
+#: A deferred check (the caller goes on while the pool computes) pays a hand-over of up to
+#: _HANDOFF_S, and when the second core has idled (a verifier between requests) it wakes
+#: too late to help: the caller computes the parts itself when it asks. Measured with
+#: ``python -m bench compare``, where each verification follows a 50 ms AnonCreds one: an
+#: 80-term check (k = 0: the expiry statement alone) lost ~0.4 ms, a 147-term one (k = 1)
+#: gained ~1.3 ms. Below DEFER_FROM terms the check is computed at once.
+DEFER_FROM = 128
 _PARTS = max(1, min(_cores(), 4))
 
 
 class _Parts:
     """One arkworks MSM cut into parts that pool workers and the caller share: whoever claims a
     part computes it, so the caller never waits for a worker that has not started (a busy pool,
-    or a core still waking up) — it takes the unclaimed parts itself when it asks for the sum."""
+    or a core still waking up) — it takes the unclaimed parts itself, as one MSM (a split costs
+    more work than it saves when nobody shares it), when it asks for the sum."""
 
     def __init__(self, chunks: list[tuple[list[G1Point], list[Scalar]]]) -> None:
         self._chunks = chunks
         self._lock = threading.Lock()
         self._next = 0
-        self._all_claimed = threading.Event()
-        self._done = [threading.Event() for _ in chunks]
-        self._sums: list[G1Point | None] = [None] * len(chunks)
-        self._errors: list[BaseException | None] = [None] * len(chunks)
+        self._first_claimed = threading.Event()
+        self._done = [threading.Event() for _ in chunks]  # per part, set by whoever claimed it
+        self._sums: list[G1Point | BaseException | None] = [None] * len(chunks)
 
-    def _claim(self) -> int | None:
+    def _claim(self, upto: int) -> range:
+        """Claim the next unclaimed parts, at most up to index ``upto`` (exclusive)."""
         with self._lock:
-            if self._next == len(self._chunks):
-                return None
-            i, self._next = self._next, self._next + 1
-            if self._next == len(self._chunks):
-                self._all_claimed.set()
-            return i
+            first = self._next
+            self._next = last = max(first, min(upto, len(self._chunks)))
+        if last > first:
+            self._first_claimed.set()
+        return range(first, last)
 
-    def _run(self, i: int) -> None:
+    def _run(self, claimed: range) -> None:
+        """Compute the claimed parts as one MSM; its sum stands at the first index."""
+        if not claimed:
+            return
         try:
-            self._sums[i] = arkworks.multiexp_terms(*self._chunks[i])
+            pts = [p for i in claimed for p in self._chunks[i][0]]
+            ks = [k for i in claimed for k in self._chunks[i][1]]
+            self._sums[claimed[0]] = arkworks.multiexp_terms(pts, ks)
         except BaseException as e:  # handed to the caller by total()
-            self._errors[i] = e
+            self._sums[claimed[0]] = e
         finally:
-            self._done[i].set()
+            for i in claimed:
+                self._done[i].set()
 
     def work(self) -> None:
         """A worker's task: compute one unclaimed part, if any is left."""
-        i = self._claim()
-        if i is not None:
-            self._run(i)
+        with self._lock:
+            upto = self._next + 1
+        self._run(self._claim(upto))
 
     def hand_over(self, seconds: float) -> None:
-        """Let awake workers claim their parts (blocking releases the GIL, which a woken worker
-        needs to reach multiexp; else it waits for the caller's next switch interval, 5 ms)."""
-        self._all_claimed.wait(seconds)
+        """Let an awake worker claim a part (blocking releases the GIL, which a woken worker needs
+        to reach multiexp; else it waits for the caller's next switch interval, 5 ms)."""
+        self._first_claimed.wait(seconds)
 
-    def total(self) -> G1Point:
-        """Compute every part nobody has claimed, wait for the others, and add them up."""
-        while (i := self._claim()) is not None:
-            self._run(i)
+    def total(self, *, one_first: bool = False) -> G1Point:
+        """``one_first``: compute one part at once (the workers take the next ones meanwhile);
+        then every part nobody has claimed, as one MSM; wait for the others; add them up."""
+        if one_first:
+            with self._lock:
+                upto = self._next + 1
+            self._run(self._claim(upto))
+        self._run(self._claim(len(self._chunks)))
         acc = arkworks.identity()
-        for i, done in enumerate(self._done):
+        for done in self._done:
             done.wait()
-            error, part = self._errors[i], self._sums[i]
-            if error is not None:
-                raise error
-            acc = acc + cast("G1Point", part)
+        for part in self._sums:
+            if isinstance(part, BaseException):
+                raise part
+            if part is not None:
+                acc = acc + part
         return acc
 
 
@@ -320,15 +338,20 @@ def _ark_sum(points: list[G1Point], scalars: list[int], inline: bool) -> Callabl
     never wait on other tasks, so a saturated pool queues but cannot deadlock.
     """
     pts, ks = arkworks.terms(points, scalars)
+    if not inline and len(pts) < DEFER_FROM:  # not worth handing over: computed now, by the caller
+        total = arkworks.multiexp_terms(pts, ks)
+        return lambda: total
     parts = _PARTS if len(pts) >= SPLIT_FROM else 1
     bounds = [len(pts) * i // parts for i in range(parts + 1)]
     shared = _Parts([(pts[a:b], ks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
-    if parts > 1:
-        pool = _worker()
-        for _ in range(parts - 1 if inline else parts):
-            pool.submit(shared.work)
-        if not inline:
-            shared.hand_over(_HANDOFF_S)
+    if parts == 1:
+        return shared.total
+    pool = _worker()
+    for _ in range(parts - 1 if inline else parts):
+        pool.submit(shared.work)
+    if inline:
+        return lambda: shared.total(one_first=True)
+    shared.hand_over(_HANDOFF_S)
     return shared.total
 
 

@@ -211,3 +211,5 @@ def test_the_caller_computes_the_parts_no_worker_took():
     broken.work()
     with pytest.raises(TypeError):
         broken.total()
+    inline = blst._Parts(chunks)  # the caller computes one part at once, then the rest as one
+    assert arkworks.to_compressed(inline.total(one_first=True)) == _reference(points, scalars).compress()
