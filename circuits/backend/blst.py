@@ -475,14 +475,19 @@ class BlstBackend:
         # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
         if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
             return self._ark_msm(prepared, base, extra, inline)
-        extra_blst = [(_blst_point(p), k) for p, k in extra]
-        terms = [(prepared.points[i], k) for i, k in base] + extra_blst if prepared is not None else extra_blst
-        rows = [_fixed_rows(p) if _marked or _tables else None for p, _ in terms]
+        # (points kept as arkworks' have no tables, and get their blst twin only if the loop runs)
+        terms: list[tuple[P1 | _ArkG1, int]] = (
+            [(prepared.points[i], k) for i, k in base] if prepared is not None else []
+        )
+        terms += extra
+        tabled = _marked or _tables
+        rows = [_fixed_rows(p) if tabled and not isinstance(p, _ArkG1) else None for p, _ in terms]
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
             return self._ark_msm(prepared, base, extra, inline)
         acc = _Z1
-        for (point, k), table in zip(terms, rows, strict=True):
+        for (term, k), table in zip(terms, rows, strict=True):
+            point = _blst_point(term)
             if public and k == 1:
                 acc = acc + point
             elif table is not None:

@@ -213,3 +213,15 @@ def test_the_caller_computes_the_parts_no_worker_took():
         broken.total()
     inline = blst._Parts(chunks)  # the caller computes one part at once, then the rest as one
     assert arkworks.to_compressed(inline.total(one_first=True)) == _reference(points, scalars).compress()
+
+
+@needs_arkworks
+def test_points_kept_as_arkworks_are_not_decoded_by_blst_on_the_arkworks_path():
+    """A proof's points decoded for the MSM (g1_from_bytes_msm) go to arkworks as they are: their
+    blst twin is decoded only if the blst loop runs (a regression cost k = 0 verifications 0.7 ms)."""
+    points, scalars = POINTS[:80], _scalars(80)
+    extras = [BLST.g1_from_bytes_msm(p.compress()) for p in POINTS[80:82]]
+    handle = BLST.g1_msm_prepare(points)
+    out = BLST.g1_msm_prepared(handle, scalars, extras, [3, 5])
+    assert out == _reference([*points, *POINTS[80:82]], [*scalars, 3, 5])
+    assert all(isinstance(q, blst._ArkG1) and q._blst is None for q in extras)
