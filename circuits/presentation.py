@@ -71,7 +71,6 @@ from circuits.statements.base import (
     Responses,
     UnsatisfiableError,
     VerifierState,
-    reject_on,
 )
 from circuits.statements.credential import one_challenge
 from circuits.statements.linear_predicate import LinearSpec
@@ -350,13 +349,8 @@ def verify_presentation(
         accumulator_at,
         [q.id for q in request.queries],
     )
-    answers = _replay_transcript(request, v)
-    pairings_hold = _pairing_checks_hold(be, [(X, Y, Z) for X, Y, Z, _ in v.pairings])  # beside the deferred MSM
-    _settle_deferred(v)
-    if not answers:
-        raise PresentationRejected("challenge", "the proof does not answer this request")
-    if not pairings_hold:
-        _name_failed_pairing(be, v.pairings)
+    _replay_transcript(request, v)
+    _check_pairings(be, v.pairings)
     return _outcome(request, plan, disclosed_out, v)
 
 
@@ -427,26 +421,21 @@ def _disclosed_values(
     return scalars, out
 
 
-def _replay_transcript(request: PresentationRequest, v: VerifierState) -> bool:
-    """Does the challenge equal the one this request, these definitions and every statement's
-    recomputed first message give (the same loop over the plan as the prover's)? Statements
-    that cannot hold raise; their deferred checks and pairings are queued in ``v``."""
+def _replay_transcript(request: PresentationRequest, v: VerifierState) -> None:
+    """Ensures the challenge is the one this request, these definitions and every statement's
+    recomputed first message give (the same loop over the plan as the prover's)."""
     t = _context_transcript(request)
     for statement in v.plan.statements:
         statement.replay(v, t)
-    return one_challenge(t, v.be, v.plan.definitions[0], v.first_init, v.plan.disclosed[0], v.disclosed[0]) == v.c
+    if one_challenge(t, v.be, v.plan.definitions[0], v.first_init, v.plan.disclosed[0], v.disclosed[0]) != v.c:
+        raise PresentationRejected("challenge", "the proof does not answer this request")
 
 
-def _settle_deferred(v: VerifierState) -> None:
-    """Ensures every deferred check holds (the range proof's final MSM, which ran beside the
-    rest); checked before the challenge is judged, so a bad range proof is named as such."""
-    for code, settle in v.deferred:
-        reject_on(code, settle)
-
-
-def _name_failed_pairing(be: GroupBackend, pairings: Sequence[tuple[Any, Any, Any, str]]) -> None:
-    """The batched pairing check failed: re-check one by one to name the failing equation
-    ``e(X, Y) = e(Z, P2)`` (BBS: ``(Ā, W, B̄)``; accumulator: ``(C̄, Q, B̄)``)."""
+def _check_pairings(be: GroupBackend, pairings: Sequence[tuple[Any, Any, Any, str]]) -> None:
+    """Ensures every queued pairing equation ``e(X, Y) = e(Z, P2)`` holds (BBS: ``(Ā, W, B̄)``;
+    accumulator: ``(C̄, Q, B̄)``), checked together; a failure is named by re-checking one by one."""
+    if _pairing_checks_hold(be, [(X, Y, Z) for X, Y, Z, _ in pairings]):
+        return
     minus_p2 = be.g2_neg(be.g2_generator())
     for X, Y, Z, code in pairings:  # only a bad presentation pays for this
         if not be.pairing_check([(X, Y), (Z, minus_p2)]):

@@ -250,28 +250,19 @@ def _cores() -> int:
 #: here on 2 cores, 16 points 0.93 → 0.73 ms, 32: 1.60 → 1.08, 147: 4.4 → 2.7, 512: 12.4 → 7.5
 #: (py_arkworks_bls12381 0.5.0 is built without rayon's parallel MSM).
 SPLIT_FROM = 32
-_HANDOFF_S = 0.0003
-#: A deferred check (the caller goes on while the pool computes) pays a hand-over of up to
-#: _HANDOFF_S, and when the second core has idled (a verifier between requests) it wakes
-#: too late to help: the caller computes the parts itself when it asks. Measured with
-#: ``python -m bench compare``, where each verification follows a 50 ms AnonCreds one: an
-#: 80-term check (k = 0: the expiry statement alone) lost ~0.4 ms, a 147-term one (k = 1)
-#: gained ~1.3 ms. Below DEFER_FROM terms the check is computed at once.
-DEFER_FROM = 128
 _PARTS = max(1, min(_cores(), 4))
 
 
 class _Parts:
     """One arkworks MSM cut into parts that pool workers and the caller share: whoever claims a
-    part computes it, so the caller never waits for a worker that has not started (a busy pool,
-    or a core still waking up) — it takes the unclaimed parts itself, as one MSM (a split costs
-    more work than it saves when nobody shares it), when it asks for the sum."""
+    part computes it. The caller computes one part at once, then every part no worker has
+    claimed yet, as one MSM (a split nobody shares costs more than it saves), so it never waits
+    for a worker that has not started — a busy pool, or a core still waking after idling."""
 
     def __init__(self, chunks: list[tuple[list[G1Point], list[Scalar]]]) -> None:
         self._chunks = chunks
         self._lock = threading.Lock()
         self._next = 0
-        self._first_claimed = threading.Event()
         self._done = [threading.Event() for _ in chunks]  # per part, set by whoever claimed it
         self._sums: list[G1Point | BaseException | None] = [None] * len(chunks)
 
@@ -280,8 +271,6 @@ class _Parts:
         with self._lock:
             first = self._next
             self._next = last = max(first, min(upto, len(self._chunks)))
-        if last > first:
-            self._first_claimed.set()
         return range(first, last)
 
     def _run(self, claimed: range) -> None:
@@ -304,22 +293,14 @@ class _Parts:
             upto = self._next + 1
         self._run(self._claim(upto))
 
-    def hand_over(self, seconds: float) -> None:
-        """Let an awake worker claim a part (blocking releases the GIL, which a woken worker needs
-        to reach multiexp; else it waits for the caller's next switch interval, 5 ms)."""
-        self._first_claimed.wait(seconds)
-
-    def total(self, *, one_first: bool = False) -> G1Point:
-        """``one_first``: compute one part at once (the workers take the next ones meanwhile);
-        then every part nobody has claimed, as one MSM; wait for the others; add them up."""
-        if one_first:
-            with self._lock:
-                upto = self._next + 1
-            self._run(self._claim(upto))
+    def total(self) -> G1Point:
+        """The caller: one part now, then every part still unclaimed as one; wait for the
+        workers' parts; add them up (a worker's error is raised here)."""
+        self.work()
         self._run(self._claim(len(self._chunks)))
-        acc = arkworks.identity()
         for done in self._done:
             done.wait()
+        acc = arkworks.identity()
         for part in self._sums:
             if isinstance(part, BaseException):
                 raise part
@@ -328,31 +309,19 @@ class _Parts:
         return acc
 
 
-def _ark_sum(points: list[G1Point], scalars: list[int], inline: bool) -> Callable[[], G1Point]:
-    """Start Σ scalars·points on arkworks; call the result for the sum.
-
-    Below SPLIT_FROM terms, or with one core, the sum is computed by the call that asks for
-    it. Above, it is cut into one part per core and the pool's workers are asked to take the
-    parts; ``inline``: the caller asks at once (and so computes what no worker took);
-    otherwise the caller goes on, and computes what is still unclaimed when it asks. Tasks
-    never wait on other tasks, so a saturated pool queues but cannot deadlock.
-    """
+def _ark_sum(points: list[G1Point], scalars: list[int]) -> G1Point:
+    """Σ scalars·points on arkworks; from SPLIT_FROM terms (with more than one core) in one part
+    per core, the pool's workers asked to take all but the caller's. Tasks never wait on other
+    tasks, so a saturated pool queues but cannot deadlock."""
     pts, ks = arkworks.terms(points, scalars)
-    if not inline and len(pts) < DEFER_FROM:  # not worth handing over: computed now, by the caller
-        total = arkworks.multiexp_terms(pts, ks)
-        return lambda: total
-    parts = _PARTS if len(pts) >= SPLIT_FROM else 1
-    bounds = [len(pts) * i // parts for i in range(parts + 1)]
+    if _PARTS == 1 or len(pts) < SPLIT_FROM:
+        return arkworks.multiexp_terms(pts, ks)
+    bounds = [len(pts) * i // _PARTS for i in range(_PARTS + 1)]
     shared = _Parts([(pts[a:b], ks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
-    if parts == 1:
-        return shared.total
     pool = _worker()
-    for _ in range(parts - 1 if inline else parts):
+    for _ in range(_PARTS - 1):
         pool.submit(shared.work)
-    if inline:
-        return lambda: shared.total(one_first=True)
-    shared.hand_over(_HANDOFF_S)
-    return shared.total
+    return shared.total()
 
 
 class BlstBackend:
@@ -424,32 +393,14 @@ class BlstBackend:
     ) -> bool:
         """On the arkworks path the sum's encoding is compared with the identity's, not brought
         back through blst's strict decoding (~0.1 ms a check)."""
-        return self.g1_msm_prepared_is_identity_deferred(prepared, scalars, extra_points, extra_scalars, inline=True)()
-
-    def g1_msm_prepared_is_identity_deferred(
-        self,
-        prepared: PreparedG1,
-        scalars: Sequence[int],
-        extra_points: Sequence[P1 | _ArkG1] = (),
-        extra_scalars: Sequence[int] = (),
-        *,
-        inline: bool = False,
-    ) -> Callable[[], bool]:
-        """On the arkworks path every part of the sum runs on the worker pool (multiexp releases
-        the GIL), so the caller's Python and blst work goes on beside it: a presentation's
-        range-proof check overlaps the rest of its verification. On the blst path (pyblst
-        holds the GIL), at once."""
         if len(scalars) > len(prepared.points) or len(extra_points) != len(extra_scalars):
             raise ValueError("msm needs at most one scalar per prepared base and one per extra point")
-        out = self._msm(prepared, scalars, extra_points, extra_scalars, True, inline=inline)
-        if callable(out):
-            return lambda: out() == _IDENTITY_BYTES
-        holds = bool(out == _Z1)
-        return lambda: holds
+        out = self._msm(prepared, scalars, extra_points, extra_scalars, True)
+        return out == _IDENTITY_BYTES if isinstance(out, bytes) else bool(out == _Z1)
 
-    def _point(self, out: P1 | Callable[[], bytes]) -> P1:
+    def _point(self, out: P1 | bytes) -> P1:
         """An MSM's result as a blst point (the arkworks path hands back its compressed encoding)."""
-        return self.g1_from_bytes(out()) if callable(out) else out
+        return self.g1_from_bytes(out) if isinstance(out, bytes) else out
 
     def _msm(
         self,
@@ -458,11 +409,9 @@ class BlstBackend:
         extra_points: Sequence[P1 | _ArkG1],
         extra_scalars: Sequence[int],
         public: bool = False,
-        *,
-        inline: bool = True,
-    ) -> P1 | Callable[[], bytes]:
+    ) -> P1 | bytes:
         """Σ k_i·B_i over prepared bases and extra points, on the path :func:`prefer_arkworks` picks:
-        a blst point, or the arkworks sum to come (:func:`_ark_sum`; :meth:`_point` decodes it).
+        a blst point, or the compressed sum from arkworks (:meth:`_point` decodes it).
 
         Zero terms are dropped only when ``public`` (then the term count is public too).
         """
@@ -474,7 +423,7 @@ class BlstBackend:
         # Large MSMs: arkworks wins even if every base had a fixed-base table (the cheapest blst
         # case), so the tables need not be looked up (the range proofs' 2N-base MSMs).
         if self._ark and n and prefer_arkworks(n, fresh, _FIXED_US * n):
-            return self._ark_msm(prepared, base, extra, inline)
+            return self._ark_msm(prepared, base, extra)
         # (points kept as arkworks' have no tables, and get their blst twin only if the loop runs)
         terms: list[tuple[P1 | _ArkG1, int]] = (
             [(prepared.points[i], k) for i, k in base] if prepared is not None else []
@@ -484,7 +433,7 @@ class BlstBackend:
         rows = [_fixed_rows(p) if tabled and not isinstance(p, _ArkG1) else None for p, _ in terms]
         blst_us = sum(_FIXED_US if r is not None else _BLST_MUL_US for r in rows)
         if self._ark and n and prefer_arkworks(n, fresh, blst_us):
-            return self._ark_msm(prepared, base, extra, inline)
+            return self._ark_msm(prepared, base, extra)
         acc = _Z1
         for (term, k), table in zip(terms, rows, strict=True):
             point = _blst_point(term)
@@ -506,9 +455,8 @@ class BlstBackend:
         prepared: PreparedG1 | None,
         base: list[tuple[int, int]],
         extra: list[tuple[P1 | _ArkG1, int]],
-        inline: bool,
-    ) -> Callable[[], bytes]:
-        """The sum on arkworks, as a function for its compressed encoding (see :func:`_ark_sum`)."""
+    ) -> bytes:
+        """The sum on arkworks (in parts side by side when large: :func:`_ark_sum`), compressed."""
         convert = arkworks.from_compressed
         ark_bases = prepared.ark if prepared is not None else None
         if ark_bases is not None:
@@ -516,8 +464,7 @@ class BlstBackend:
         else:
             pts = [convert(prepared.points[i].compress()) for i, _ in base] if prepared is not None else []
         pts += [p.ark if isinstance(p, _ArkG1) else convert(p.compress()) for p, _ in extra]
-        total = _ark_sum(pts, [k for _, k in base] + [k for _, k in extra], inline)
-        return lambda: arkworks.to_compressed(total())
+        return arkworks.to_compressed(_ark_sum(pts, [k for _, k in base] + [k for _, k in extra]))
 
     def g1_eq(self, a: P1, b: P1) -> bool:
         return bool(a == b)

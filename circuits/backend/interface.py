@@ -13,7 +13,7 @@ identity decodes (some protocols need it); protocols that forbid it check with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 G1 = Any  # backend-specific point in G1
@@ -75,19 +75,6 @@ class GroupBackend(Protocol):
     ) -> bool:
         """Is :meth:`g1_msm_prepared` of these (public) scalars the identity? A verifier's check:
         the sum itself is never needed, so a backend may skip bringing it back as a point."""
-        ...
-
-    def g1_msm_prepared_is_identity_deferred(
-        self,
-        prepared: Any,
-        scalars: Sequence[int],
-        extra_points: Sequence[G1] = (),
-        extra_scalars: Sequence[int] = (),
-    ) -> Callable[[], bool]:
-        """:meth:`g1_msm_prepared_is_identity`, answered by calling the result: a backend may
-        compute it while the caller goes on (the blst backend, on a worker thread, when the
-        sum goes to arkworks, which releases the GIL). The arguments must not change until
-        the answer is taken."""
         ...
 
     def g1_mark_fixed(self, point: G1) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 # py_ecc raises the interpreter's recursion limit to 100 000 on import, process-wide. With
@@ -104,17 +104,6 @@ class PyEccBackend:
         extra_scalars: Sequence[int] = (),
     ) -> bool:
         return is_inf(self.g1_msm_prepared(prepared, scalars, extra_points, extra_scalars, public=True))
-
-    def g1_msm_prepared_is_identity_deferred(
-        self,
-        prepared: tuple[PointG1, ...],
-        scalars: Sequence[int],
-        extra_points: Sequence[PointG1] = (),
-        extra_scalars: Sequence[int] = (),
-    ) -> Callable[[], bool]:
-        """Computed at once (py_ecc holds the GIL throughout: a thread would gain nothing)."""
-        holds = self.g1_msm_prepared_is_identity(prepared, scalars, extra_points, extra_scalars)
-        return lambda: holds
 
     def g1_mark_fixed(self, point: PointG1) -> None:
         """No fixed-base tables in the reference backend."""

@@ -69,7 +69,7 @@ coefficients are bits); Python is not constant-time anyway, so this leaks nothin
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from circuits import constants as k
@@ -253,28 +253,6 @@ def verify(
     pedersen: PedersenGens | None = None,
 ) -> None:
     """Check ``proof`` for ``commitments``; raise :class:`~circuits.errors.VerificationError` if it does not hold."""
-    verify_deferred(transcript, proof, commitments, n, backend=backend, pedersen=pedersen)()
-
-
-def verify_deferred(
-    transcript: Transcript,
-    proof: RangeProof,
-    commitments: Sequence[G1],
-    n: int,
-    *,
-    backend: GroupBackend,
-    pedersen: PedersenGens | None = None,
-) -> Callable[[], None]:
-    """:func:`verify` in two steps: the transcript work now, the final MSM check possibly concurrently.
-
-    Everything the transcript needs (``A``, the rounds, the challenges) is done before this
-    returns, so the caller may go on appending to ``transcript``; the one multi-scalar
-    multiplication that decides the proof is handed to
-    :meth:`~circuits.backend.interface.GroupBackend.g1_msm_prepared_is_identity_deferred`
-    (the blst backend runs it on a worker thread while the caller continues). Calling the
-    returned function waits for it and raises :class:`~circuits.errors.VerificationError`
-    if the proof does not hold; a proof that is malformed in any other way raises here.
-    """
     m = len(commitments)
     m_pad = _shape(n, m)
     pedersen = pedersen or PedersenGens.default(backend)
@@ -316,10 +294,5 @@ def verify_deferred(
     extra_points = [proof.A, wip.A, wip.B, *wip.L_vec, *wip.R_vec, *commitments]
     extra_scalars = [ee, e, 1, *(ee * x % R for x in e_sq), *(ee * x % R for x in e_inv_sq)]
     extra_scalars += [ee * y_n1 * zj % R for zj in _value_weights(z, m)]
-    holds = backend.g1_msm_prepared_is_identity_deferred(bases.prepared, scalars, extra_points, extra_scalars)
-
-    def settle() -> None:
-        if not holds():
-            raise VerificationError("range proof does not hold")
-
-    return settle
+    if not backend.g1_msm_prepared_is_identity(bases.prepared, scalars, extra_points, extra_scalars):
+        raise VerificationError("range proof does not hold")

@@ -12,8 +12,7 @@ A statement (:class:`Statement`) declares
   writes the responses for the one challenge into the presentation being built;
 - ``replay(v, t)`` — the verifier contribution: recompute the first message from the
   responses and the challenge (reading shared responses such as a BBS ``m̂`` from
-  :class:`VerifierState`), ``absorb`` it, and queue any pairing equation or deferred
-  check (one that need not be answered before the transcript goes on); raise
+  :class:`VerifierState`), ``absorb`` it, and queue any pairing equation; raise
   :class:`PresentationRejected` with a stable code when the statement cannot hold.
 
 :func:`circuits.presentation.create_presentation` and
@@ -107,8 +106,6 @@ class VerifierState:
     accumulator_at: Callable[[str, int], bytes] | None
     query_ids: list[str]
     pairings: list[tuple[G1, G2, G1, str]] = field(default_factory=list)  # (X, Y, Z, reason): e(X,Y)=e(Z,P2)
-    # (reason, settle): checks still running (the range proof's MSM); settle() raises if one fails
-    deferred: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     first_init: ProofInitResult | None = None
     revocation_heights: dict[str, int] = field(default_factory=dict)
     pseudonyms: dict[str, str] = field(default_factory=dict)  # query id -> b64 of the pseudonym
@@ -135,7 +132,7 @@ class Statement(abc.ABC):
 
     @abc.abstractmethod
     def replay(self, v: VerifierState, t: Transcript) -> None:
-        """Recompute and absorb the first message from the responses and ``c``; queue pairings and deferred checks."""
+        """Recompute and absorb the first message from the responses and ``c``; queue pairings."""
 
 
 def reject_on(code: str, fn: Callable[[], Any]) -> Any:

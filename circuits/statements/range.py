@@ -63,12 +63,11 @@ class Range(Statement):
         be, plan, pres = v.be, v.plan, v.presentation
         n, m = plan.range_bits(), len(plan.ranges)
 
-        def check() -> Callable[[], None]:
+        def check() -> None:
             proof = range_proof.RangeProof.from_bytes(be, pres.range_proof, n, m, msm_only=True)
-            return range_proof.verify_deferred(t, proof, _derived_commitments(v), n, backend=be)
+            range_proof.verify(t, proof, _derived_commitments(v), n, backend=be)
 
-        # The transcript work is done now; the final MSM runs beside the statements that follow.
-        v.deferred.append(("range_proof", reject_on("range_proof", check)))
+        reject_on("range_proof", check)
         self.absorb(t, pres.range_proof)
 
 

@@ -166,24 +166,8 @@ def test_split_sums_agree_at_the_boundary(always_arkworks, size):
     handle = BLST.g1_msm_prepare(points)
     assert BLST.g1_msm_prepared(handle, scalars) == expected
     minus = BLST.g1_neg(expected)
-    for inline in (True, False):
-        holds = BLST.g1_msm_prepared_is_identity_deferred(handle, scalars, [minus], [1], inline=inline)
-        fails = BLST.g1_msm_prepared_is_identity_deferred(handle, scalars, [minus], [2], inline=inline)
-        assert holds() is True and fails() is False
-
-
-@pytest.mark.parametrize("be", [BLST, PLAIN, get_backend("py_ecc")], ids=["blst", "blst-plain", "py_ecc"])
-def test_deferred_identity_check_answers_like_the_immediate_one(be):
-    """The deferred check (run beside the caller where the backend can) gives the same answers."""
-    points = [be.g1_from_bytes(BLST.g1_to_bytes(p)) for p in POINTS[:3]]
-    handle = be.g1_msm_prepare(points)
-    answers = [
-        be.g1_msm_prepared_is_identity_deferred(handle, [1, 2, 3], points, [R - 1, R - 2, R - 3]),
-        be.g1_msm_prepared_is_identity_deferred(handle, [1, 2, 3], points, [R - 1, R - 2, R - 2]),
-    ]
-    assert [answer() for answer in answers] == [True, False]
-    with pytest.raises(ValueError):
-        be.g1_msm_prepared_is_identity_deferred(handle, [1], points[:2], [1])
+    assert BLST.g1_msm_prepared_is_identity(handle, scalars, [minus], [1])
+    assert not BLST.g1_msm_prepared_is_identity(handle, scalars, [minus], [2])
 
 
 def test_the_worker_pool_is_made_again_after_a_fork(monkeypatch):
@@ -197,22 +181,20 @@ def test_the_worker_pool_is_made_again_after_a_fork(monkeypatch):
 
 @needs_arkworks
 def test_the_caller_computes_the_parts_no_worker_took():
-    """A part nobody claimed (a busy pool, a core still waking) is computed by the caller when it
-    asks for the sum; a part that failed on a worker raises there."""
+    """The caller computes one part at once and every part no worker has claimed (a busy pool, a
+    core still waking) as one; a part that failed on a worker raises in the caller."""
     points, scalars = POINTS[:40], _scalars(40)
     pts, ks = arkworks.terms([arkworks.from_compressed(p.compress()) for p in points], scalars)
     chunks = [(pts[:13], ks[:13]), (pts[13:27], ks[13:27]), (pts[27:], ks[27:])]
-    nobody = blst._Parts(chunks)
-    assert arkworks.to_compressed(nobody.total()) == _reference(points, scalars).compress()
+    expected = _reference(points, scalars).compress()
+    assert arkworks.to_compressed(blst._Parts(chunks).total()) == expected  # no worker at all
     shared = blst._Parts(chunks)
     shared.work()  # one worker took the first part before the caller asked
-    assert arkworks.to_compressed(shared.total()) == _reference(points, scalars).compress()
+    assert arkworks.to_compressed(shared.total()) == expected
     broken = blst._Parts([(pts[:2], [1, 2]), *chunks[1:]])  # ints, not Scalars: multiexp refuses the part
     broken.work()
     with pytest.raises(TypeError):
         broken.total()
-    inline = blst._Parts(chunks)  # the caller computes one part at once, then the rest as one
-    assert arkworks.to_compressed(inline.total(one_first=True)) == _reference(points, scalars).compress()
 
 
 @needs_arkworks

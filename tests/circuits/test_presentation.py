@@ -384,10 +384,9 @@ def test_equalities_that_chain_across_three_credentials(world, equalities):
         create_presentation(req, defs, [*creds[:2], odd], link, backend=be)
 
 
-def test_a_bad_range_proof_is_named_as_such_though_its_check_is_deferred(world):
-    """The range proof's final MSM runs beside the rest of the verification; it is settled
-    before the challenge is judged, so a range proof whose scalars were altered (its points
-    still decode) is rejected as ``range_proof``, not as a challenge mismatch."""
+def test_a_range_proof_with_an_altered_scalar_is_named_as_such(world):
+    """A range proof whose last scalar was altered (its points still decode, its MSM runs in
+    parts on the worker pool) is rejected as ``range_proof``, not as a challenge mismatch."""
     be, issuer, _, _ = world
     d = issuer.definition
     req, pres, _ = _prove_verify(world, Predicate("income", ">=", 50000))
@@ -399,8 +398,8 @@ def test_a_bad_range_proof_is_named_as_such_though_its_check_is_deferred(world):
 
 
 def test_verifications_on_many_threads_at_once_each_get_their_own_answer(world):
-    """Concurrent verifications share the backend's worker pool for their deferred checks:
-    every valid presentation is accepted and every altered one rejected, none waits forever."""
+    """Concurrent verifications share the backend's worker pool for their MSMs' parts: every
+    valid presentation is accepted and every altered one rejected, none waits forever."""
     from concurrent.futures import ThreadPoolExecutor
 
     be, issuer, _, _ = world
