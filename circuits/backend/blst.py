@@ -221,7 +221,7 @@ def _fixed_rows(point: P1) -> list[list[P1]] | None:
     return None
 
 
-# The worker for deferred checks -------------------------------------------------------------
+# The worker pool for MSM parts ---------------------------------------------------------------
 # One pool per process (a pool inherited through fork has no threads in the child, so it is
 # made again when the pid changes); as many threads as cores, so concurrent verifications in
 # one process do not queue behind each other.
