@@ -290,6 +290,22 @@ def database(url: str, *, option: str = "--database-url and the configuration (z
         raise CliError(f"{shown}: {found}; check {option}" if "://" in shown else f"{found}; check {option}") from e
 
 
+@contextmanager
+def ledger_call(url: str, doing: str) -> Iterator[None]:
+    """Turn a ledger failure inside the block into one line: ``<doing>: the ledger <url> …`` —
+    an answer it refused or that did not verify (its detail), or no answer at all."""
+    import httpx
+
+    from ledger.errors import LedgerError
+
+    try:
+        yield
+    except LedgerError as e:
+        raise CliError(f"{doing}: the ledger {url} refused it or could not be read: {e.detail}") from e
+    except httpx.HTTPError as e:
+        raise CliError(f"{doing}: the ledger {url} is unreachable ({type(e).__name__})") from e
+
+
 # -- the boundary -----------------------------------------------------------------------------
 
 

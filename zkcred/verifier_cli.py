@@ -24,7 +24,7 @@ from zkcred.config_cli import (
     require_database,
     warn_listen,
 )
-from zkcred.errors import CliError, database, masked_url
+from zkcred.errors import CliError, database, ledger_call, masked_url
 from zkcred.logopt import LogLevelOption, apply_log_level
 from zkcred.supervisor import ensure_ports_free
 
@@ -165,10 +165,8 @@ def serve(
 
 def _register(settings: Settings, ledger: str, key: bytes):  # type: ignore[no-untyped-def]
     """Register this verifier on the ledger on first start (and check the registration on every start)."""
-    import httpx
 
     from ledger.client import LedgerClient
-    from ledger.errors import LedgerError
     from ledger.policy import max_age_from_env, policy_from_env
     from verifier.db import make_engine
     from verifier.identity import register_from_settings
@@ -176,13 +174,10 @@ def _register(settings: Settings, ledger: str, key: bytes):  # type: ignore[no-u
     engine = make_engine(settings.database_url)
     client = LedgerClient(ledger, ledger_key=key, policy=policy_from_env(), max_age=max_age_from_env())
     try:
-        return register_from_settings(settings, engine, client)
+        with ledger_call(ledger, "cannot register the verifier"):
+            return register_from_settings(settings, engine, client)
     except ConfigError as e:
         _fail(str(e))
-    except LedgerError as e:
-        _fail(f"cannot register the verifier on the ledger {ledger}: {e.detail}")
-    except httpx.HTTPError as e:
-        _fail(f"cannot register the verifier: the ledger {ledger} is unreachable ({type(e).__name__})")
     finally:
         client.close()
         engine.dispose()
@@ -202,10 +197,8 @@ def rotate_key(
 
     Restart the verifier afterwards: it signs request documents with the new key.
     """
-    import httpx
 
     from ledger.client import LedgerClient
-    from ledger.errors import LedgerError
     from ledger.policy import max_age_from_env, policy_from_env
     from verifier.db import make_engine
     from verifier.identity import over_http
@@ -220,13 +213,10 @@ def rotate_key(
     engine = make_engine(url)
     client = LedgerClient(ledger, ledger_key=pinned, policy=policy_from_env(), max_age=max_age_from_env())
     try:
-        verifier_id, key = rotate(engine=engine, key_file=settings.key_file, ledger=over_http(client))
+        with ledger_call(ledger, "cannot rotate the key"):
+            verifier_id, key = rotate(engine=engine, key_file=settings.key_file, ledger=over_http(client))
     except ConfigError as e:
         _fail(str(e))
-    except LedgerError as e:
-        _fail(f"the ledger {ledger} refused or could not be read: {e.detail}")
-    except httpx.HTTPError as e:
-        _fail(f"the ledger {ledger} is unreachable ({type(e).__name__})")
     finally:
         client.close()
         engine.dispose()

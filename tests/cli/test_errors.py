@@ -351,3 +351,20 @@ def test_use_options_that_cannot_apply_are_one_line(zkcred, wallet_file, tmp_pat
     zkcred("wallet", "present", str(path), "--use", "tax=a", "--use", "tax=b").error_line("names query 'tax' twice")
     zkcred("wallet", "present", str(path), "--use", "vat=cred_1").error_line("the request has no query 'vat'")
     zkcred("wallet", "present", str(path), "--use", "tax=cred_1").error_line("tax: no credential cred_1")
+
+
+def test_a_ledger_failure_is_one_line_naming_the_ledger_and_what_was_being_done():
+    from ledger.errors import LedgerError
+    from zkcred.errors import CliError, ledger_call
+
+    url = "http://127.0.0.1:9"
+    with pytest.raises(CliError) as refused, ledger_call(url, "cannot rotate the key"):
+        raise LedgerError("entry 7 does not verify")
+    assert str(refused.value.message) == (
+        f"cannot rotate the key: the ledger {url} refused it or could not be read: entry 7 does not verify"
+    )
+    with pytest.raises(CliError) as down, ledger_call(url, "cannot register the verifier"):
+        httpx.get(url, timeout=2)
+    assert str(down.value.message) == f"cannot register the verifier: the ledger {url} is unreachable (ConnectError)"
+    with pytest.raises(KeyError), ledger_call(url, "anything"):  # not a ledger failure: left to the boundary
+        raise KeyError("x")
